@@ -1,0 +1,50 @@
+/* audio.h — decode, resample, measure, normalise and write audio (libsndfile + libsoxr).
+ *
+ * All audio inside voicebox is mono float32 in [-1, 1]. Decoding accepts whatever libsndfile reads
+ * (WAV, FLAC, OGG/Vorbis/Opus, MP3), mixes channels down to mono and resamples with libsoxr at its highest
+ * quality. Writing is always atomic: a temp file beside the target, then rename(2).
+ */
+#ifndef VOICEBOX_AUDIO_H
+#define VOICEBOX_AUDIO_H
+
+#include <stddef.h>
+
+typedef struct {
+    char msg[256];
+} audio_error;
+
+typedef struct {
+    float *samples; /* mono, n samples */
+    size_t n;
+    int sample_rate;
+} audio_buf;
+
+void audio_buf_free(audio_buf *b); /* frees samples, zeroes the struct; NULL is fine */
+
+/* Decode a file / an in-memory file image into mono float at target_rate (0 keeps the file's rate).
+ * Errors name the file (or "upload") and the decoder's reason. */
+int audio_decode_file(const char *path, int target_rate, audio_buf *out, audio_error *err);
+int audio_decode_memory(const void *bytes, size_t size, int target_rate, audio_buf *out, audio_error *err);
+
+/* Resample with libsoxr (very high quality). *out is malloc'd. */
+int audio_resample(const float *in, size_t n, int from_rate, int to_rate, float **out, size_t *n_out,
+                   audio_error *err);
+
+/* Write 16-bit PCM mono WAV atomically (temp file + rename). Samples are clamped to [-1, 1]. */
+int audio_write_wav16(const char *path, const float *samples, size_t n, int sample_rate, audio_error *err);
+/* The same WAV image in memory (*out malloc'd), for streaming or hashing. */
+int audio_encode_wav16(const float *samples, size_t n, int sample_rate, void **out, size_t *out_size,
+                       audio_error *err);
+
+float audio_rms(const float *s, size_t n);
+float audio_peak(const float *s, size_t n);
+
+/* Index range [*start, *end) left after trimming leading and trailing samples whose short-window RMS is
+ * below threshold (linear, e.g. 0.01). */
+void audio_trim_silence(const float *s, size_t n, int sample_rate, float threshold, size_t *start,
+                        size_t *end);
+
+/* Scale so the RMS reaches target_rms without the peak exceeding peak_limit; returns the gain applied. */
+float audio_normalize(float *s, size_t n, float target_rms, float peak_limit);
+
+#endif

@@ -1,0 +1,12 @@
+/* cli.h — the voicebox subcommands. Each lives in its own cli_<name>.c and is listed in main.c's table.
+ * A subcommand gets argv starting at its own name, prints errors as one line on stderr ("voicebox: ...")
+ * and returns the process exit status. */
+#ifndef VOICEBOX_CLI_H
+#define VOICEBOX_CLI_H
+
+int cli_version(int argc, char **argv);
+
+/* Prints "voicebox: <message>" on stderr and returns 1, for `return cli_error("...")`. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
