@@ -1,0 +1,134 @@
+/* studio.h — the studio's domain: voice profiles, their reference samples and the generation history,
+ * kept in SQLite at <data>/voicebox.db with the audio files beside it. No HTTP here: the server and the
+ * CLI both call this header, so a rule (a length limit, a cascade) lives in exactly one place.
+ *
+ * Data returned to callers is jansson JSON already in the Voicebox API's shapes, so a route handler only
+ * dumps it. The caller owns every json_t and char * it gets back (json_decref / free).
+ *
+ * Files live under the data dir only and are stored in the database relative to it:
+ *   profiles/<profile_id>/<sample_id>.wav   generations/<generation_id>.wav   cache/
+ * Ids are lowercase uuids; anything else is "not found" before it can reach a path.
+ *
+ * A studio is safe to share between threads (one connection behind a mutex; slow work such as decoding an
+ * upload runs outside it). Other processes may open the same data dir (busy timeout, WAL).
+ */
+#ifndef VOICEBOX_STUDIO_H
+#define VOICEBOX_STUDIO_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* ---- errors ---- */
+
+typedef enum {
+    STUDIO_OK = 0,
+    STUDIO_NOT_FOUND,         /* 404: unknown profile / sample / generation id */
+    STUDIO_INVALID,           /* 422: a field fails validation; err->field names it */
+    STUDIO_CONFLICT,          /* 400: "already exists" (duplicate profile name) */
+    STUDIO_TOO_LARGE,         /* 413: upload over STUDIO_UPLOAD_MAX */
+    STUDIO_UNSUPPORTED_MEDIA, /* 415: the upload cannot be decoded as audio */
+    STUDIO_INTERNAL,          /* 500: database or filesystem fault (also logged) */
+} studio_error_kind;
+
+typedef struct {
+    studio_error_kind kind;
+    char field[64]; /* for STUDIO_INVALID: "name", "description", "language", "reference_text", "file",
+                       "limit", "offset", ...; empty otherwise */
+    char msg[512];  /* one human sentence, e.g. "name: must be 1 to 100 characters, got 101" */
+} studio_error;
+
+/* The HTTP status the server answers for an error kind (200 for STUDIO_OK). */
+int studio_error_http_status(studio_error_kind kind);
+
+/* ---- opening a data dir ---- */
+
+typedef struct studio studio;
+
+#define STUDIO_UPLOAD_MAX (50u * 1024u * 1024u) /* bytes; a larger sample upload is STUDIO_TOO_LARGE */
+#define STUDIO_SAMPLE_RATE 24000                /* stored samples and generations: 24 kHz mono 16-bit WAV */
+
+/* Creates data_dir (and profiles/, generations/, cache/) if needed, opens or creates voicebox.db, applies
+ * migrations, then sweeps orphans left by a crash: rows whose audio file is missing and files (or temp
+ * files) that no row refers to are removed, and logged. */
+studio *studio_open(const char *data_dir, studio_error *err);
+void studio_close(studio *s); /* NULL is fine */
+
+const char *studio_data_dir(const studio *s); /* absolute */
+/* "<data>/<rel>", malloc'd; rel must be one of the studio's own relative paths (no "..") or NULL. */
+char *studio_path(const studio *s, const char *rel);
+
+/* Writes a new random lowercase uuid (36 chars + NUL) into out. */
+void studio_new_id(char out[37]);
+/* 1 if id is a lowercase canonical uuid (8-4-4-4-12 hex digits), else 0. */
+int studio_id_valid(const char *id);
+
+/* ---- profiles ---- */
+/* Profile JSON: {id, name, description|null, language, avatar_path|null, created_at, updated_at},
+ * timestamps ISO 8601 UTC ("2026-11-26T06:20:01.123456"). */
+
+/* body: {name (1-100 chars, unique), description? (<=500 or null), language? (zh,en,ja,ko,de,fr,ru,pt,es,it;
+ * default "en")}. A body that is not an object, a wrong type, a bad value: STUDIO_INVALID with the field. */
+json_t *studio_profile_create(studio *s, const json_t *body, studio_error *err);
+json_t *studio_profile_list(studio *s, studio_error *err); /* array, newest first */
+json_t *studio_profile_get(studio *s, const char *id, studio_error *err);
+/* body: the same fields as create, all required as in Voicebox's PUT (name; description and language
+ * keep their defaults when absent). */
+json_t *studio_profile_update(studio *s, const char *id, const json_t *body, studio_error *err);
+/* Deletes the profile, its samples, its generations and their files. */
+int studio_profile_delete(studio *s, const char *id, studio_error *err);
+
+/* ---- samples ---- */
+/* Sample JSON: {id, profile_id, audio_path (absolute), reference_text, duration}. */
+
+/* bytes/size: the uploaded file image (WAV, FLAC, OGG, MP3...). Decoded, resampled to 24 kHz mono,
+ * leading/trailing silence trimmed, must then last 2-30 s and have RMS >= 0.01; hot or clipped audio is
+ * gain-corrected. Stored as profiles/<pid>/<sid>.wav (16-bit). reference_text: 1-1000 chars. */
+json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, size_t size,
+                          const char *reference_text, studio_error *err);
+json_t *studio_sample_list(studio *s, const char *profile_id, studio_error *err); /* array, oldest first */
+json_t *studio_sample_get(studio *s, const char *sample_id, studio_error *err);
+/* body: {reference_text} */
+json_t *studio_sample_update(studio *s, const char *sample_id, const json_t *body, studio_error *err);
+int studio_sample_delete(studio *s, const char *sample_id, studio_error *err);
+/* Absolute path of the sample's WAV, malloc'd; STUDIO_NOT_FOUND for an unknown id or a missing file. */
+char *studio_sample_audio_path(studio *s, const char *sample_id, studio_error *err);
+
+/* ---- generations / history ---- */
+/* History item JSON: {id, profile_id, profile_name, text, language, audio_path (absolute)|null,
+ * duration|null, seed|null, instruct|null, model_size|null, status, error|null, created_at}. */
+
+typedef struct {
+    const char *id;         /* NULL: a new uuid is made; else a valid uuid (the worker names the file first) */
+    const char *profile_id; /* must exist */
+    const char *text;       /* 1-5000 chars */
+    const char *language;   /* one of the 10 codes */
+    const char *audio_path; /* relative: "generations/<id>.wav", or NULL (failed generation) */
+    double duration;        /* seconds; < 0: null */
+    long long seed;         /* < 0: null */
+    const char *model_size; /* "1.7B" / "0.6B" or NULL */
+    const char *instruct;   /* <= 500 chars or NULL */
+    const char *status;     /* NULL: "completed" */
+    const char *error;      /* NULL unless status is "failed" */
+} studio_generation;
+
+/* Inserts a history row; returns the history item JSON. */
+json_t *studio_generation_insert(studio *s, const studio_generation *g, studio_error *err);
+
+typedef struct {
+    const char *profile_id; /* NULL: all */
+    const char *search;     /* NULL: none; substring of text, case-insensitive for ASCII */
+    int limit;              /* 1-100 */
+    int offset;             /* >= 0 */
+} studio_history_query;
+
+studio_history_query studio_history_default_query(void); /* limit 50, offset 0 */
+/* {items: [history item...] newest first, total} */
+json_t *studio_history_list(studio *s, const studio_history_query *q, studio_error *err);
+/* {total_generations, total_duration_seconds, generations_by_profile: {profile_id: count}} */
+json_t *studio_history_stats(studio *s, studio_error *err);
+json_t *studio_history_get(studio *s, const char *id, studio_error *err);
+int studio_history_delete(studio *s, const char *id, studio_error *err); /* the row and its file */
+/* Absolute path of the generation's WAV, malloc'd; STUDIO_NOT_FOUND if unknown or it has no audio. */
+char *studio_generation_audio_path(studio *s, const char *id, studio_error *err);
+
+#endif
