@@ -1,0 +1,89 @@
+/* kernels.h — the engine's numeric kernels: bf16-weight matrix products, RMSNorm, RoPE, softmax, SiLU.
+ *
+ * Weights stay bf16 inside the mmap'd model file; activations are f32. The hot kernel (bf16 matrix times a
+ * few f32 vectors) has a plain C version and AVX2 / AVX-512 versions behind one function pointer chosen
+ * once at start-up (qt_kernels_get); the plain version stays and tests/test_kernels.c checks the fast ones
+ * against it. Long prefills go through BLAS sgemm on small bf16->f32 tiles (never a full f32 copy).
+ * Nothing here knows about the model; nothing here allocates except the GEMM tile buffer.
+ */
+#ifndef QT_KERNELS_H
+#define QT_KERNELS_H
+
+#include "engine/threadpool.h"
+
+#include <stdint.h>
+#include <string.h>
+
+static inline float qt_bf16_to_f32(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Round to nearest even (NaN stays NaN); for tests and tools that make bf16 data. */
+static inline uint16_t qt_f32_to_bf16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((u >> 16) | 0x40);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+/* y[l*ldy + r] = sum_c w[r*cols + c] * x[l*ldx + c]  for rows r in [r0, r1) and vectors l in [0, n).
+ * w is [rows, cols] row-major bf16 (2-byte aligned, otherwise any alignment). Each weight row is read once
+ * for all n vectors. */
+typedef void (*qt_matmul_bf16_fn)(float *y, int ldy, const uint16_t *w, int cols, const float *x, int ldx,
+                                  int n, int r0, int r1);
+
+typedef struct {
+    const char *name; /* "scalar", "avx2", "avx512" */
+    qt_matmul_bf16_fn matmul_bf16;
+} qt_kernels;
+
+const qt_kernels *qt_kernels_get(void);    /* the best this CPU runs; chosen once ($VOICEBOX_KERNELS overrides) */
+const qt_kernels *qt_kernels_scalar(void);
+const qt_kernels *qt_kernels_avx2(void);   /* NULL when the CPU (or the build) lacks AVX2+FMA+F16C */
+const qt_kernels *qt_kernels_avx512(void); /* NULL when the CPU (or the build) lacks AVX-512 F/BW/VL/DQ */
+
+void qt_matmul_bf16_scalar(float *y, int ldy, const uint16_t *w, int cols, const float *x, int ldx, int n,
+                           int r0, int r1);
+void qt_matmul_bf16_avx2(float *y, int ldy, const uint16_t *w, int cols, const float *x, int ldx, int n,
+                         int r0, int r1);
+void qt_matmul_bf16_avx512(float *y, int ldy, const uint16_t *w, int cols, const float *x, int ldx, int n,
+                           int r0, int r1);
+
+/* One matrix of a fused product: out[l*ld + r] = W[r,:] . x[l] (+ bias[r] when bias is not NULL). */
+typedef struct {
+    const uint16_t *w; /* [rows, cols] bf16 */
+    const float *bias; /* [rows] or NULL */
+    float *out;
+    int rows;
+    int ld;
+} qt_mm;
+
+/* Products of up to 4 matrices sharing the input x ([n, cols], row stride ldx), rows split over the pool's
+ * threads in one dispatch. n above QT_GEMM_MIN_N goes through BLAS on bf16->f32 tiles instead. */
+#define QT_GEMM_MIN_N 8
+void qt_matmul(qt_pool *pool, const qt_mm *mats, int n_mats, int cols, const float *x, int ldx, int n);
+
+/* out = x / sqrt(mean(x^2) + eps) * w  (out may alias x) */
+void qt_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
+
+/* inv_freq[i] = 1 / theta^(2i/head_dim), i < head_dim/2, computed in f32 as the reference does. */
+void qt_rope_inv_freq(float *inv_freq, int head_dim, float theta);
+
+/* NeoX rotate-half RoPE on n_heads vectors of head_dim at position pos (element j pairs with j+head_dim/2). */
+void qt_rope(float *x, int n_heads, int head_dim, int pos, const float *inv_freq);
+
+void qt_softmax(float *x, int n);       /* in place, max-subtracted, f32 */
+void qt_swiglu(float *g, const float *u, int n); /* g = silu(g) * u */
+static inline float qt_silu(float x)
+{
+    return x / (1.0f + __builtin_expf(-x));
+}
+
+#endif

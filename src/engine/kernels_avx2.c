@@ -1,0 +1,73 @@
+/* kernels_avx2.c — AVX2+FMA bf16-weight matrix product (compiled with -mavx2 -mfma, called only when the
+ * CPU has them). Same contract and results (up to summation order) as qt_matmul_bf16_scalar. */
+#include "engine/kernels.h"
+
+#include <immintrin.h>
+
+/* 8 bf16 -> 8 f32 */
+static inline __m256 load8(const uint16_t *p)
+{
+    __m128i h = _mm_loadu_si128((const __m128i *)p);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+static inline float hsum(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 0x55));
+    return _mm_cvtss_f32(s);
+}
+
+static float row_dot1(const uint16_t *w, const float *x, int cols)
+{
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
+           a3 = _mm256_setzero_ps();
+    int c = 0;
+    for (; c + 32 <= cols; c += 32) {
+        a0 = _mm256_fmadd_ps(load8(w + c), _mm256_loadu_ps(x + c), a0);
+        a1 = _mm256_fmadd_ps(load8(w + c + 8), _mm256_loadu_ps(x + c + 8), a1);
+        a2 = _mm256_fmadd_ps(load8(w + c + 16), _mm256_loadu_ps(x + c + 16), a2);
+        a3 = _mm256_fmadd_ps(load8(w + c + 24), _mm256_loadu_ps(x + c + 24), a3);
+    }
+    for (; c + 8 <= cols; c += 8)
+        a0 = _mm256_fmadd_ps(load8(w + c), _mm256_loadu_ps(x + c), a0);
+    float acc = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; c < cols; c++)
+        acc += qt_bf16_to_f32(w[c]) * x[c];
+    return acc;
+}
+
+#define MAXV 4
+
+void qt_matmul_bf16_avx2(float *y, int ldy, const uint16_t *w, int cols, const float *x, int ldx, int n,
+                         int r0, int r1)
+{
+    if (n == 1) {
+        for (int r = r0; r < r1; r++)
+            y[r] = row_dot1(w + (size_t)r * cols, x, cols);
+        return;
+    }
+    for (int r = r0; r < r1; r++) {
+        const uint16_t *row = w + (size_t)r * cols;
+        for (int l0 = 0; l0 < n; l0 += MAXV) {
+            int nv = n - l0 < MAXV ? n - l0 : MAXV;
+            __m256 acc[MAXV];
+            for (int v = 0; v < MAXV; v++)
+                acc[v] = _mm256_setzero_ps();
+            int c = 0;
+            for (; c + 8 <= cols; c += 8) {
+                __m256 wv = load8(row + c);
+                for (int v = 0; v < nv; v++)
+                    acc[v] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + (size_t)(l0 + v) * ldx + c), acc[v]);
+            }
+            for (int v = 0; v < nv; v++) {
+                float s = hsum(acc[v]);
+                const float *xl = x + (size_t)(l0 + v) * ldx;
+                for (int cc = c; cc < cols; cc++)
+                    s += qt_bf16_to_f32(row[cc]) * xl[cc];
+                y[(size_t)(l0 + v) * ldy + r] = s;
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+/* kernels_avx512.c — AVX-512 bf16-weight matrix product (compiled with -mavx512f/bw/vl/dq, called only when
+ * the CPU has them). Same contract and results (up to summation order) as qt_matmul_bf16_scalar. */
+#include "engine/kernels.h"
+
+#include <immintrin.h>
+
+/* 16 bf16 -> 16 f32: widen to 32 bits and shift into the high half. */
+static inline __m512 load16(const uint16_t *p)
+{
+    __m256i h = _mm256_loadu_si256((const __m256i *)p);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+static inline __m512 load16_tail(const uint16_t *p, int k)
+{
+    __mmask16 m = (__mmask16)((1u << k) - 1u);
+    __m256i h = _mm256_maskz_loadu_epi16(m, p);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+static float row_dot1(const uint16_t *w, const float *x, int cols)
+{
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(),
+           a3 = _mm512_setzero_ps();
+    int c = 0;
+    for (; c + 64 <= cols; c += 64) {
+        a0 = _mm512_fmadd_ps(load16(w + c), _mm512_loadu_ps(x + c), a0);
+        a1 = _mm512_fmadd_ps(load16(w + c + 16), _mm512_loadu_ps(x + c + 16), a1);
+        a2 = _mm512_fmadd_ps(load16(w + c + 32), _mm512_loadu_ps(x + c + 32), a2);
+        a3 = _mm512_fmadd_ps(load16(w + c + 48), _mm512_loadu_ps(x + c + 48), a3);
+    }
+    for (; c + 16 <= cols; c += 16)
+        a0 = _mm512_fmadd_ps(load16(w + c), _mm512_loadu_ps(x + c), a0);
+    if (c < cols) {
+        int k = cols - c;
+        __mmask16 m = (__mmask16)((1u << k) - 1u);
+        a1 = _mm512_fmadd_ps(load16_tail(w + c, k), _mm512_maskz_loadu_ps(m, x + c), a1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+#define MAXV 4 /* vectors per pass over a row */
+
+void qt_matmul_bf16_avx512(float *y, int ldy, const uint16_t *w, int cols, const float *x, int ldx, int n,
+                           int r0, int r1)
+{
+    if (n == 1) {
+        for (int r = r0; r < r1; r++)
+            y[r] = row_dot1(w + (size_t)r * cols, x, cols);
+        return;
+    }
+    for (int r = r0; r < r1; r++) {
+        const uint16_t *row = w + (size_t)r * cols;
+        for (int l0 = 0; l0 < n; l0 += MAXV) {
+            int nv = n - l0 < MAXV ? n - l0 : MAXV;
+            __m512 acc[MAXV];
+            for (int v = 0; v < MAXV; v++)
+                acc[v] = _mm512_setzero_ps();
+            int c = 0;
+            for (; c + 16 <= cols; c += 16) {
+                __m512 wv = load16(row + c);
+                for (int v = 0; v < nv; v++)
+                    acc[v] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + (size_t)(l0 + v) * ldx + c), acc[v]);
+            }
+            if (c < cols) {
+                int k = cols - c;
+                __mmask16 m = (__mmask16)((1u << k) - 1u);
+                __m512 wv = load16_tail(row + c, k);
+                for (int v = 0; v < nv; v++)
+                    acc[v] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, x + (size_t)(l0 + v) * ldx + c),
+                                             acc[v]);
+            }
+            for (int v = 0; v < nv; v++)
+                y[(size_t)(l0 + v) * ldy + r] = _mm512_reduce_add_ps(acc[v]);
+        }
+    }
+}
