@@ -1,0 +1,363 @@
+/* talker.c — the Qwen3 decoder stack (§4.1, §4.2) and the talker's text side, codec embedding and head.
+ *
+ * One forward call handles n positions at once: n = prompt length at prefill (BLAS on weight tiles),
+ * n = 1 per decode step (the SIMD row kernel, each weight read once), n = 2 for the code predictor's
+ * prefill. Activations and the KV cache are f32; weights stay bf16 in the mapping.
+ * Must not: sample, know about prompts, or touch the code predictor's tensors.
+ */
+#include "engine/talker.h"
+
+#include "engine/kernels.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- tensor binding ------------------------------------------------------------------------------------- */
+
+const uint16_t *qt_bind_bf16(const st_file *f, const char *name, int64_t rows, int64_t cols, qt_error *err)
+{
+    int64_t shape[2] = {rows, cols};
+    const st_tensor *t = st_expect(f, name, ST_BF16, 2, shape, err);
+    if (!t)
+        return NULL;
+    if ((uintptr_t)t->data & 1) {
+        qt_fail(err, QT_ERR_CORRUPT, "model.safetensors: tensor '%s' starts at an odd byte offset", name);
+        return NULL;
+    }
+    return t->data;
+}
+
+float *qt_load_vec_f32(const st_file *f, const char *name, int64_t n, qt_error *err)
+{
+    const st_tensor *t = st_find(f, name);
+    if (!t) {
+        qt_fail(err, QT_ERR_NOT_FOUND, "model.safetensors: tensor '%s' is missing", name);
+        return NULL;
+    }
+    if (t->n_dims != 1 || t->shape[0] != n || (t->dtype != ST_BF16 && t->dtype != ST_F32)) {
+        qt_fail(err, QT_ERR_MISMATCH, "model.safetensors: tensor '%s' should be a BF16 or F32 vector of %lld",
+                name, (long long)n);
+        return NULL;
+    }
+    float *v = malloc(sizeof(float) * (size_t)n);
+    if (!v) {
+        qt_fail(err, QT_ERR_NOMEM, "out of memory loading tensor '%s'", name);
+        return NULL;
+    }
+    const uint8_t *p = t->data;
+    for (int64_t i = 0; i < n; i++) {
+        if (t->dtype == ST_BF16) {
+            uint16_t h;
+            memcpy(&h, p + 2 * i, 2);
+            v[i] = qt_bf16_to_f32(h);
+        } else {
+            memcpy(&v[i], p + 4 * i, 4);
+        }
+    }
+    return v;
+}
+
+void qt_add_bf16_row(float *out, const uint16_t *table, int row, int width)
+{
+    const uint16_t *r = table + (size_t)row * width;
+    for (int i = 0; i < width; i++)
+        out[i] += qt_bf16_to_f32(r[i]);
+}
+
+/* ---- decoder stack -------------------------------------------------------------------------------------- */
+
+int qt_stack_init(qt_stack *s, const st_file *f, const char *prefix, const qt_stack_config *c, qt_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->c = *c;
+    int H = c->hidden, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim, I = c->intermediate;
+    if (H <= 0 || c->n_layers <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 || c->head_dim <= 0 ||
+        c->head_dim % 2 || c->n_heads % c->n_kv_heads || I <= 0)
+        return qt_fail(err, QT_ERR_CORRUPT, "config.json: decoder stack '%s' has an impossible shape", prefix);
+    s->layers = calloc((size_t)c->n_layers, sizeof *s->layers);
+    s->inv_freq = malloc(sizeof(float) * (size_t)(c->head_dim / 2));
+    if (!s->layers || !s->inv_freq)
+        goto nomem;
+    qt_rope_inv_freq(s->inv_freq, c->head_dim, c->rope_theta);
+    char name[256];
+#define NAME(fmt) (snprintf(name, sizeof name, "%slayers.%d." fmt, prefix, li), name)
+    for (int li = 0; li < c->n_layers; li++) {
+        qt_layer *L = &s->layers[li];
+        if (!(L->q = qt_bind_bf16(f, NAME("self_attn.q_proj.weight"), qd, H, err)) ||
+            !(L->k = qt_bind_bf16(f, NAME("self_attn.k_proj.weight"), kvd, H, err)) ||
+            !(L->v = qt_bind_bf16(f, NAME("self_attn.v_proj.weight"), kvd, H, err)) ||
+            !(L->o = qt_bind_bf16(f, NAME("self_attn.o_proj.weight"), H, qd, err)) ||
+            !(L->gate = qt_bind_bf16(f, NAME("mlp.gate_proj.weight"), I, H, err)) ||
+            !(L->up = qt_bind_bf16(f, NAME("mlp.up_proj.weight"), I, H, err)) ||
+            !(L->down = qt_bind_bf16(f, NAME("mlp.down_proj.weight"), H, I, err)) ||
+            !(L->in_norm = qt_load_vec_f32(f, NAME("input_layernorm.weight"), H, err)) ||
+            !(L->post_norm = qt_load_vec_f32(f, NAME("post_attention_layernorm.weight"), H, err)) ||
+            !(L->q_norm = qt_load_vec_f32(f, NAME("self_attn.q_norm.weight"), c->head_dim, err)) ||
+            !(L->k_norm = qt_load_vec_f32(f, NAME("self_attn.k_norm.weight"), c->head_dim, err)))
+            goto fail;
+    }
+#undef NAME
+    snprintf(name, sizeof name, "%snorm.weight", prefix);
+    if (!(s->norm = qt_load_vec_f32(f, name, H, err)))
+        goto fail;
+    return 0;
+nomem:
+    qt_fail(err, QT_ERR_NOMEM, "out of memory loading the decoder stack '%s'", prefix);
+fail:
+    qt_stack_free(s);
+    return -1;
+}
+
+void qt_stack_free(qt_stack *s)
+{
+    if (!s)
+        return;
+    if (s->layers)
+        for (int li = 0; li < s->c.n_layers; li++) {
+            qt_layer *L = &s->layers[li];
+            free(L->in_norm);
+            free(L->post_norm);
+            free(L->q_norm);
+            free(L->k_norm);
+        }
+    if (s->kc)
+        for (int li = 0; li < s->c.n_layers; li++) {
+            free(s->kc[li]);
+            free(s->vc[li]);
+        }
+    free(s->kc);
+    free(s->vc);
+    free(s->layers);
+    free(s->norm);
+    free(s->inv_freq);
+    free(s->xn);
+    free(s->q);
+    free(s->k);
+    free(s->v);
+    free(s->att);
+    free(s->tmp);
+    free(s->gate);
+    free(s->up);
+    free(s->scores);
+    memset(s, 0, sizeof *s);
+}
+
+/* Grows the KV cache to hold `need` positions and the scratch to n positions. */
+static int stack_reserve(qt_stack *s, int need, int n, int threads, qt_error *err)
+{
+    const qt_stack_config *c = &s->c;
+    size_t kvd = (size_t)c->n_kv_heads * c->head_dim;
+    if (!s->kc) {
+        s->kc = calloc((size_t)c->n_layers, sizeof *s->kc);
+        s->vc = calloc((size_t)c->n_layers, sizeof *s->vc);
+        if (!s->kc || !s->vc)
+            goto nomem;
+    }
+    if (need > s->cap) {
+        int cap = s->cap ? s->cap : 64;
+        while (cap < need)
+            cap *= 2;
+        for (int li = 0; li < c->n_layers; li++) {
+            float *k = realloc(s->kc[li], sizeof(float) * kvd * cap);
+            if (!k)
+                goto nomem;
+            s->kc[li] = k;
+            float *v = realloc(s->vc[li], sizeof(float) * kvd * cap);
+            if (!v)
+                goto nomem;
+            s->vc[li] = v;
+        }
+        s->cap = cap;
+        free(s->scores);
+        s->scores = NULL;
+    }
+    if (!s->scores || threads > s->score_threads) {
+        free(s->scores);
+        s->score_threads = threads > s->score_threads ? threads : s->score_threads;
+        if (!(s->scores = malloc(sizeof(float) * (size_t)s->score_threads * s->cap)))
+            goto nomem;
+    }
+    if (n > s->scratch_n) {
+        size_t H = c->hidden, qd = (size_t)c->n_heads * c->head_dim, I = c->intermediate;
+        float **bufs[8] = {&s->xn, &s->q, &s->k, &s->v, &s->att, &s->tmp, &s->gate, &s->up};
+        size_t sizes[8] = {H, qd, kvd, kvd, qd, H, I, I};
+        for (int i = 0; i < 8; i++) {
+            free(*bufs[i]);
+            if (!(*bufs[i] = malloc(sizeof(float) * sizes[i] * n)))
+                goto nomem;
+        }
+        s->scratch_n = n;
+    }
+    return 0;
+nomem:
+    s->scratch_n = 0; /* some scratch may be freed: force a fresh allocation next time */
+    return qt_fail(err, QT_ERR_NOMEM, "out of memory for the KV cache (%d positions)", need);
+}
+
+typedef struct {
+    qt_stack *s;
+    int layer, n, threads;
+} attn_job;
+
+/* Task = (position i, query head h): causal attention over cache positions 0..len+i. */
+static void attn_task(void *ctx, int task, int n_tasks)
+{
+    (void)n_tasks;
+    const attn_job *j = ctx;
+    qt_stack *s = j->s;
+    const qt_stack_config *c = &s->c;
+    int nh = c->n_heads, hd = c->head_dim, kvd = c->n_kv_heads * hd;
+    int i = task / nh, h = task % nh, kvh = h / (nh / c->n_kv_heads);
+    int upto = s->len + i + 1;
+    float *sc = s->scores + (size_t)(task % j->threads) * s->cap;
+    const float *q = s->q + (size_t)i * nh * hd + (size_t)h * hd;
+    const float *kc = s->kc[j->layer] + (size_t)kvh * hd, *vc = s->vc[j->layer] + (size_t)kvh * hd;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int p = 0; p < upto; p++) {
+        const float *k = kc + (size_t)p * kvd;
+        float d = 0.0f;
+        for (int e = 0; e < hd; e++)
+            d += q[e] * k[e];
+        sc[p] = d * scale;
+    }
+    qt_softmax(sc, upto);
+    float *o = s->att + (size_t)i * nh * hd + (size_t)h * hd;
+    memset(o, 0, sizeof(float) * hd);
+    for (int p = 0; p < upto; p++) {
+        const float *v = vc + (size_t)p * kvd;
+        float a = sc[p];
+        for (int e = 0; e < hd; e++)
+            o[e] += a * v[e];
+    }
+}
+
+int qt_stack_forward(qt_stack *s, qt_pool *pool, float *x, int n, qt_error *err)
+{
+    const qt_stack_config *c = &s->c;
+    int threads = pool ? qt_pool_threads(pool) : 1;
+    if (stack_reserve(s, s->len + n, n, threads, err))
+        return -1;
+    int H = c->hidden, nh = c->n_heads, nkv = c->n_kv_heads, hd = c->head_dim, I = c->intermediate;
+    int qd = nh * hd, kvd = nkv * hd;
+    float eps = c->rms_norm_eps;
+    for (int li = 0; li < c->n_layers; li++) {
+        const qt_layer *L = &s->layers[li];
+        for (int i = 0; i < n; i++)
+            qt_rmsnorm(s->xn + (size_t)i * H, x + (size_t)i * H, L->in_norm, H, eps);
+        qt_mm qkv[3] = {{L->q, NULL, s->q, qd, qd}, {L->k, NULL, s->k, kvd, kvd}, {L->v, NULL, s->v, kvd, kvd}};
+        qt_matmul(pool, qkv, 3, H, s->xn, H, n);
+        for (int i = 0; i < n; i++) {
+            int pos = s->len + i;
+            float *q = s->q + (size_t)i * qd, *k = s->k + (size_t)i * kvd;
+            for (int h = 0; h < nh; h++)
+                qt_rmsnorm(q + (size_t)h * hd, q + (size_t)h * hd, L->q_norm, hd, eps);
+            for (int h = 0; h < nkv; h++)
+                qt_rmsnorm(k + (size_t)h * hd, k + (size_t)h * hd, L->k_norm, hd, eps);
+            qt_rope(q, nh, hd, pos, s->inv_freq);
+            qt_rope(k, nkv, hd, pos, s->inv_freq);
+            memcpy(s->kc[li] + (size_t)pos * kvd, k, sizeof(float) * kvd);
+            memcpy(s->vc[li] + (size_t)pos * kvd, s->v + (size_t)i * kvd, sizeof(float) * kvd);
+        }
+        attn_job aj = {s, li, n, threads};
+        if (threads > 1)
+            qt_pool_run(pool, attn_task, &aj, n * nh);
+        else
+            for (int t = 0; t < n * nh; t++)
+                attn_task(&aj, t, n * nh);
+        qt_mm o = {L->o, NULL, s->tmp, H, H};
+        qt_matmul(pool, &o, 1, qd, s->att, qd, n);
+        for (size_t e = 0; e < (size_t)n * H; e++)
+            x[e] += s->tmp[e];
+        for (int i = 0; i < n; i++)
+            qt_rmsnorm(s->xn + (size_t)i * H, x + (size_t)i * H, L->post_norm, H, eps);
+        qt_mm gu[2] = {{L->gate, NULL, s->gate, I, I}, {L->up, NULL, s->up, I, I}};
+        qt_matmul(pool, gu, 2, H, s->xn, H, n);
+        qt_swiglu(s->gate, s->up, n * I);
+        qt_mm d = {L->down, NULL, s->tmp, H, H};
+        qt_matmul(pool, &d, 1, I, s->gate, I, n);
+        for (size_t e = 0; e < (size_t)n * H; e++)
+            x[e] += s->tmp[e];
+    }
+    s->len += n;
+    for (int i = 0; i < n; i++)
+        qt_rmsnorm(x + (size_t)i * H, x + (size_t)i * H, s->norm, H, eps);
+    return 0;
+}
+
+/* ---- talker --------------------------------------------------------------------------------------------- */
+
+int qt_talker_init(qt_talker *t, const st_file *f, const qt_config *cfg, qt_error *err)
+{
+    memset(t, 0, sizeof *t);
+    const qt_talker_config *tc = &cfg->talker;
+    t->hidden = tc->stack.hidden;
+    t->text_hidden = tc->text_hidden_size;
+    t->text_vocab = tc->text_vocab_size;
+    t->codec_vocab = tc->stack.vocab_size;
+    int H = t->hidden, TH = t->text_hidden;
+    if (qt_stack_init(&t->stack, f, "talker.model.", &tc->stack, err))
+        return -1;
+    if (!(t->text_embedding = qt_bind_bf16(f, "talker.model.text_embedding.weight", t->text_vocab, TH, err)) ||
+        !(t->fc1 = qt_bind_bf16(f, "talker.text_projection.linear_fc1.weight", TH, TH, err)) ||
+        !(t->fc1_b = qt_load_vec_f32(f, "talker.text_projection.linear_fc1.bias", TH, err)) ||
+        !(t->fc2 = qt_bind_bf16(f, "talker.text_projection.linear_fc2.weight", H, TH, err)) ||
+        !(t->fc2_b = qt_load_vec_f32(f, "talker.text_projection.linear_fc2.bias", H, err)) ||
+        !(t->codec_embedding = qt_bind_bf16(f, "talker.model.codec_embedding.weight", t->codec_vocab, H, err)) ||
+        !(t->codec_head = qt_bind_bf16(f, "talker.codec_head.weight", t->codec_vocab, H, err))) {
+        qt_talker_free(t);
+        return -1;
+    }
+    return 0;
+}
+
+void qt_talker_free(qt_talker *t)
+{
+    if (!t)
+        return;
+    qt_stack_free(&t->stack);
+    free(t->fc1_b);
+    free(t->fc2_b);
+    free(t->proj_tmp);
+    memset(t, 0, sizeof *t);
+}
+
+int qt_talker_text_proj(qt_talker *t, qt_pool *pool, const int32_t *ids, int n, float *out, qt_error *err)
+{
+    int TH = t->text_hidden;
+    if (n > t->proj_tmp_n) {
+        free(t->proj_tmp);
+        t->proj_tmp_n = 0;
+        if (!(t->proj_tmp = malloc(sizeof(float) * 2 * (size_t)TH * n)))
+            return qt_fail(err, QT_ERR_NOMEM, "out of memory projecting %d text tokens", n);
+        t->proj_tmp_n = n;
+    }
+    float *e = t->proj_tmp, *h = t->proj_tmp + (size_t)TH * n;
+    for (int i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= t->text_vocab)
+            return qt_fail(err, QT_ERR_INVALID, "text token id %d is outside the vocabulary of %d", ids[i],
+                           t->text_vocab);
+        float *row = e + (size_t)i * TH;
+        memset(row, 0, sizeof(float) * TH);
+        qt_add_bf16_row(row, t->text_embedding, ids[i], TH);
+    }
+    qt_mm fc1 = {t->fc1, t->fc1_b, h, TH, TH};
+    qt_matmul(pool, &fc1, 1, TH, e, TH, n);
+    for (size_t i = 0; i < (size_t)n * TH; i++)
+        h[i] = qt_silu(h[i]);
+    qt_mm fc2 = {t->fc2, t->fc2_b, out, t->hidden, t->hidden};
+    qt_matmul(pool, &fc2, 1, TH, h, TH, n);
+    return 0;
+}
+
+void qt_talker_add_codec(const qt_talker *t, int id, float *out)
+{
+    qt_add_bf16_row(out, t->codec_embedding, id, t->hidden);
+}
+
+void qt_talker_logits(const qt_talker *t, qt_pool *pool, const float *h, float *logits)
+{
+    qt_mm head = {t->codec_head, NULL, logits, t->codec_vocab, t->codec_vocab};
+    qt_matmul(pool, &head, 1, t->hidden, h, t->hidden, 1);
+}

@@ -1,0 +1,250 @@
+/* test_talker.c — talker, code predictor and text projection against the golden fixtures (tiny-a, tiny-b;
+ * ICL and x-vector-only): text projection of tts_bos/eos/pad, prefill and every decode step's logits from
+ * the recorded inputs, code-predictor logits and greedy codes of frame 0, and the whole greedy code
+ * sequence with our own step inputs. Observed errors are printed even when passing. */
+#include "engine/code_predictor.h"
+#include "engine/kernels.h"
+#include "engine/talker.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures;
+
+static void check(const char *what, double err, double tol)
+{
+    int ok = err <= tol;
+    printf("  %-58s max_abs %.3g (tol %.0e) %s\n", what, err, tol, ok ? "ok" : "FAIL");
+    if (!ok)
+        failures++;
+}
+
+static double max_diff(const float *a, const float *b, size_t n)
+{
+    double d = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - (double)b[i]);
+        if (!(e <= d))
+            d = e;
+    }
+    return d;
+}
+
+static const float *gf(const st_file *g, const char *name, int64_t n)
+{
+    const st_tensor *t = st_find(g, name);
+    if (!t || t->dtype != ST_F32 || t->n_elements != n) {
+        printf("golden tensor %s missing or not F32[%lld]\n", name, (long long)n);
+        exit(1);
+    }
+    return t->data;
+}
+
+static const int64_t *gi(const st_file *g, const char *name, int64_t *n)
+{
+    const st_tensor *t = st_find(g, name);
+    if (!t || t->dtype != ST_I64) {
+        printf("golden tensor %s missing or not I64\n", name);
+        exit(1);
+    }
+    *n = t->n_elements;
+    return t->data;
+}
+
+static int64_t rows_of(const st_file *g, const char *name)
+{
+    const st_tensor *t = st_find(g, name);
+    return t ? t->shape[0] : 0;
+}
+
+static void run_mode(const char *model, const char *mode, qt_talker *tk, qt_code_predictor *cp, qt_pool *pool,
+                     const st_file *g)
+{
+    char nm[128];
+    int H = tk->hidden, V = tk->codec_vocab;
+#define G(s) (snprintf(nm, sizeof nm, "%s." s, mode), nm)
+    int64_t L = rows_of(g, G("prefill_embeds")), S = rows_of(g, G("talker_logits"));
+    printf("%s %s: prefill %lld positions, %lld talker forwards\n", model, mode, (long long)L, (long long)S);
+    const float *pre = gf(g, G("prefill_embeds"), L * H);
+    const float *glog = gf(g, G("talker_logits"), S * V);
+    const float *ghid = gf(g, G("talker_last_hidden"), S * H);
+    const float *gstep = gf(g, G("talker_step_inputs"), (S - 1) * H);
+    const float *gcpl = gf(g, G("cp_logits_frame0"), 15 * 2048);
+    int64_t n_codes, n_tok;
+    const int64_t *gcodes = gi(g, G("codes"), &n_codes);
+    const int64_t *gtok = gi(g, G("talker_tokens"), &n_tok);
+    int F = (int)(n_codes / 16);
+    float *x = malloc(sizeof(float) * L * H), *logits = malloc(sizeof(float) * V);
+    float *cpl = malloc(sizeof(float) * 15 * 2048), *c0e = calloc(H, sizeof(float));
+    qt_error err = {0};
+
+    /* 1. recorded inputs: prefill then every decode step */
+    qt_stack_reset(&tk->stack);
+    memcpy(x, pre, sizeof(float) * L * H);
+    if (qt_stack_forward(&tk->stack, pool, x, (int)L, &err)) {
+        printf("forward failed: %s\n", err.msg);
+        exit(1);
+    }
+    qt_talker_logits(tk, pool, x + (L - 1) * H, logits);
+    check("prefill last hidden (golden inputs)", max_diff(x + (L - 1) * H, ghid, H), 1e-4);
+    check("prefill logits (golden inputs)", max_diff(logits, glog, V), 1e-3);
+    double eh = 0, el = 0;
+    for (int k = 1; k < S; k++) {
+        memcpy(x, gstep + (size_t)(k - 1) * H, sizeof(float) * H);
+        qt_stack_forward(&tk->stack, pool, x, 1, &err);
+        qt_talker_logits(tk, pool, x, logits);
+        eh = fmax(eh, max_diff(x, ghid + (size_t)k * H, H));
+        el = fmax(el, max_diff(logits, glog + (size_t)k * V, V));
+    }
+    check("decode steps 1..24 hidden (golden inputs)", eh, 1e-4);
+    check("decode steps 1..24 logits (golden inputs)", el, 1e-3);
+
+    /* 2. code predictor, frame 0, from the golden inputs */
+    const float *cpin = gf(g, G("cp_inputs_frame0"), 2 * H);
+    int32_t codes[16] = {(int32_t)gcodes[0]};
+    qt_sample_params greedy = {1, 1.0f, 0, 1.0f};
+    qt_rng rng;
+    qt_rng_seed(&rng, 1);
+    memset(c0e, 0, sizeof(float) * H);
+    qt_talker_add_codec(tk, codes[0], c0e);
+    check("cp input 1 = codec_embedding[c0]", max_diff(c0e, cpin + H, H), 0);
+    qt_cp_frame(cp, pool, cpin, c0e, &greedy, &rng, codes, cpl, &err);
+    check("code predictor logits, frame 0, 15 steps", max_diff(cpl, gcpl, 15 * 2048), 1e-3);
+    int same = 1;
+    for (int j = 1; j < 16; j++)
+        same &= codes[j] == gcodes[j];
+    if (!same) {
+        printf("  FAIL frame 0 codes 1..15 differ:\n   expected");
+        for (int j = 1; j < 16; j++)
+            printf(" %lld", (long long)gcodes[j]);
+        printf("\n   got     ");
+        for (int j = 1; j < 16; j++)
+            printf(" %d", codes[j]);
+        printf("\n");
+        failures++;
+    } else {
+        printf("  frame 0 greedy codes 1..15 identical\n");
+    }
+
+    /* 3. own loop: golden prefill, then our own frames, step inputs and greedy choices */
+    int64_t Tn = rows_of(g, G("trailing_text_hidden"));
+    const float *trail = gf(g, G("trailing_text_hidden"), Tn * H);
+    const float *pad = gf(g, "tts_bos_eos_pad_embeds", 3 * H) + 2 * H;
+    qt_stack_reset(&tk->stack);
+    memcpy(x, pre, sizeof(float) * L * H);
+    qt_stack_forward(&tk->stack, pool, x, (int)L, &err);
+    float *h = malloc(sizeof(float) * H);
+    memcpy(h, x + (L - 1) * H, sizeof(float) * H);
+    int mismatch = -1;
+    double e_in = 0;
+    for (int k = 0; k < F; k++) {
+        qt_talker_logits(tk, pool, h, logits);
+        qt_talker_processors(logits, V, NULL, 0, 1.0f, k, 2, 2150, 2048);
+        codes[0] = qt_sample(logits, V, &greedy, &rng, cpl);
+        if (codes[0] != gtok[k] && mismatch < 0)
+            mismatch = k;
+        memset(c0e, 0, sizeof(float) * H);
+        qt_talker_add_codec(tk, codes[0], c0e);
+        qt_cp_frame(cp, pool, h, c0e, &greedy, &rng, codes, NULL, &err);
+        for (int j = 0; j < 16; j++)
+            if (codes[j] != gcodes[k * 16 + j] && mismatch < 0) {
+                mismatch = k;
+                printf("  frame %d codebook %d: expected %lld got %d\n", k, j, (long long)gcodes[k * 16 + j],
+                       codes[j]);
+            }
+        /* next input: sum of the 16 embeddings + trailing text (or tts_pad) */
+        memcpy(h, c0e, sizeof(float) * H);
+        for (int j = 1; j < 16; j++)
+            qt_add_bf16_row(h, cp->embed[j - 1], codes[j], H);
+        const float *tt = k < Tn ? trail + (size_t)k * H : pad;
+        for (int e = 0; e < H; e++)
+            h[e] += tt[e];
+        e_in = fmax(e_in, max_diff(h, gstep + (size_t)k * H, H));
+        qt_stack_forward(&tk->stack, pool, h, 1, &err);
+    }
+    check("own decode-step inputs vs talker_step_inputs", e_in, 1e-4);
+    if (mismatch >= 0) {
+        printf("  FAIL greedy codes differ from frame %d\n", mismatch);
+        failures++;
+    } else {
+        printf("  greedy codes identical for all %d frames\n", F);
+    }
+    free(h);
+    free(x);
+    free(logits);
+    free(cpl);
+    free(c0e);
+#undef G
+}
+
+static void run_model(const char *golden_dir, const char *model, qt_pool *pool)
+{
+    char dir[1024], path[1200];
+    snprintf(dir, sizeof dir, "%s/%s", golden_dir, model);
+    qt_error err = {0};
+    qt_config cfg;
+    if (qt_config_load(dir, &cfg, &err)) {
+        printf("%s: %s\n", model, err.msg);
+        failures++;
+        return;
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    st_file *f = st_open(path, &err);
+    snprintf(path, sizeof path, "%s/expected/%s/golden.safetensors", golden_dir, model);
+    st_file *g = f ? st_open(path, &err) : NULL;
+    qt_talker tk;
+    qt_code_predictor cp;
+    if (!f || !g || qt_talker_init(&tk, f, &cfg, &err)) {
+        printf("%s: %s\n", model, err.msg);
+        failures++;
+        st_close(f);
+        st_close(g);
+        return;
+    }
+    if (qt_cp_init(&cp, f, &cfg, &err)) {
+        printf("%s: %s\n", model, err.msg);
+        failures++;
+        qt_talker_free(&tk);
+        st_close(f);
+        st_close(g);
+        return;
+    }
+    /* text projection of [tts_bos, tts_eos, tts_pad] */
+    int32_t ids[3] = {cfg.tts_bos_id, cfg.tts_eos_id, cfg.tts_pad_id};
+    float *e = malloc(sizeof(float) * 3 * tk.hidden);
+    qt_talker_text_proj(&tk, pool, ids, 3, e, &err);
+    printf("%s (hidden %d, kernels %s, %d thread(s))\n", model, tk.hidden, qt_kernels_get()->name,
+           pool ? qt_pool_threads(pool) : 1);
+    check("text projection of tts_bos/eos/pad", max_diff(e, gf(g, "tts_bos_eos_pad_embeds", 3 * tk.hidden),
+                                                         3 * (size_t)tk.hidden), 1e-4);
+    free(e);
+    run_mode(model, "icl", &tk, &cp, pool, g);
+    run_mode(model, "xvec", &tk, &cp, pool, g);
+    qt_cp_free(&cp);
+    qt_talker_free(&tk);
+    st_close(f);
+    st_close(g);
+}
+
+int main(void)
+{
+    const char *golden = getenv("VOICEBOX_GOLDEN_DIR");
+    if (!golden || !*golden)
+        golden = VOICEBOX_GOLDEN_DIR;
+    char probe[1200];
+    snprintf(probe, sizeof probe, "%s/expected/tiny-a/golden.safetensors", golden);
+    if (!*golden || access(probe, R_OK)) {
+        printf("golden fixtures not found (%s): skipped\n", golden);
+        return 77;
+    }
+    run_model(golden, "tiny-a", NULL);
+    run_model(golden, "tiny-b", NULL);
+    qt_pool *pool = qt_pool_new(2); /* the threaded paths give the same answers */
+    run_model(golden, "tiny-b", pool);
+    qt_pool_free(pool);
+    printf("%d failure(s)\n", failures);
+    return failures ? 1 : 0;
+}
