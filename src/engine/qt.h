@@ -49,6 +49,10 @@ int qt_fail(qt_error *err, qt_error_kind kind, const char *fmt, ...) __attribute
  * Face cache (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub), into a directory. */
 int qt_resolve_model_dir(const char *path_or_repo, char *out, size_t out_size, qt_error *err);
 
+/* model_dir/speech_tokenizer as a directory path. Also follows a symlink that a checkout without symlink
+ * support wrote as a small file holding its relative target (the golden tiny-a/tiny-b have one). */
+int qt_speech_tokenizer_dir(const char *model_dir, char *out, size_t out_size, qt_error *err);
+
 #ifdef __cplusplus
 }
 #endif
