@@ -1,0 +1,519 @@
+/* db.c — opening a studio: the data dir, the SQLite database and its migrations, the crash sweep, and the
+ * small helpers the other studio files share (errors, ids, paths, timestamps).
+ *
+ * Crash safety rests on one order everywhere: a file is written (temp + rename) before its row is
+ * committed, and a row is deleted (committed) before its file is unlinked. A kill -9 at any point can
+ * therefore only leave a file without a row, which the sweep in studio_open removes. The sweep runs only
+ * when no other process has the data dir open (an exclusive flock), so a CLI command never deletes a file
+ * a running server is about to insert.
+ */
+#include "studio/studio_internal.h"
+
+#include "studio/log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+int studio_error_http_status(studio_error_kind kind)
+{
+    switch (kind) {
+    case STUDIO_OK: return 200;
+    case STUDIO_NOT_FOUND: return 404;
+    case STUDIO_INVALID: return 422;
+    case STUDIO_CONFLICT: return 400;
+    case STUDIO_TOO_LARGE: return 413;
+    case STUDIO_UNSUPPORTED_MEDIA: return 415;
+    case STUDIO_INTERNAL: return 500;
+    }
+    return 500;
+}
+
+int studio_fail(studio_error *err, studio_error_kind kind, const char *field, const char *fmt, ...)
+{
+    if (!err)
+        return -1;
+    err->kind = kind;
+    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int studio_db_fail(studio *s, studio_error *err, const char *what)
+{
+    const char *why = s && s->db ? sqlite3_errmsg(s->db) : "no database";
+    log_error("database: %s failed: %s", what, why);
+    return studio_fail(err, STUDIO_INTERNAL, NULL, "database: %s failed: %s", what, why);
+}
+
+void studio_now(char out[32])
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%06ld", ts.tv_nsec / 1000);
+}
+
+void studio_new_id(char out[37])
+{
+    uuid_t u;
+    uuid_generate_random(u);
+    uuid_unparse_lower(u, out);
+}
+
+int studio_id_valid(const char *id)
+{
+    if (!id)
+        return 0;
+    for (int i = 0; i < 36; i++) {
+        char c = id[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return 0;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return 0;
+        }
+    }
+    return id[36] == '\0';
+}
+
+long studio_utf8_len(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    long n = 0;
+    while (*p) {
+        int extra;
+        unsigned cp;
+        if (*p < 0x80) {
+            extra = 0;
+            cp = *p;
+        } else if ((*p & 0xe0) == 0xc0) {
+            extra = 1;
+            cp = *p & 0x1f;
+        } else if ((*p & 0xf0) == 0xe0) {
+            extra = 2;
+            cp = *p & 0x0f;
+        } else if ((*p & 0xf8) == 0xf0) {
+            extra = 3;
+            cp = *p & 0x07;
+        } else {
+            return -1;
+        }
+        p++;
+        for (int i = 0; i < extra; i++, p++) {
+            if ((*p & 0xc0) != 0x80)
+                return -1;
+            cp = cp << 6 | (*p & 0x3f);
+        }
+        static const unsigned min_cp[4] = {0, 0x80, 0x800, 0x10000};
+        if (cp < min_cp[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return -1;
+        n++;
+    }
+    return n;
+}
+
+int studio_language_valid(const char *lang)
+{
+    static const char *const langs[] = {"zh", "en", "ja", "ko", "de", "fr", "ru", "pt", "es", "it"};
+    if (!lang)
+        return 0;
+    for (size_t i = 0; i < sizeof langs / sizeof langs[0]; i++)
+        if (!strcmp(lang, langs[i]))
+            return 1;
+    return 0;
+}
+
+int studio_json_str(const json_t *body, const char *field, int required, long min_chars, long max_chars,
+                    const char **out, studio_error *err)
+{
+    *out = NULL;
+    json_t *v = json_object_get(body, field);
+    if (!v || json_is_null(v)) {
+        if (required)
+            return studio_fail(err, STUDIO_INVALID, field, "%s: field required", field);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return studio_fail(err, STUDIO_INVALID, field, "%s: must be a string", field);
+    const char *str = json_string_value(v);
+    if (strlen(str) != json_string_length(v))
+        return studio_fail(err, STUDIO_INVALID, field, "%s: must not contain NUL characters", field);
+    long n = studio_utf8_len(str);
+    if (n < 0)
+        return studio_fail(err, STUDIO_INVALID, field, "%s: is not valid UTF-8", field);
+    if (n < min_chars || n > max_chars)
+        return studio_fail(err, STUDIO_INVALID, field, "%s: must be %ld to %ld characters, got %ld", field,
+                           min_chars, max_chars, n);
+    *out = str;
+    return 0;
+}
+
+json_t *studio_col_str(sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return json_null();
+    return json_string((const char *)sqlite3_column_text(st, i));
+}
+
+json_t *studio_col_path(const studio *s, sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return json_null();
+    char *p = studio_path(s, (const char *)sqlite3_column_text(st, i));
+    json_t *j = p ? json_string(p) : json_null();
+    free(p);
+    return j;
+}
+
+int studio_exec(studio *s, const char *sql, studio_error *err)
+{
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return studio_db_fail(s, err, sql);
+    return 0;
+}
+
+const char *studio_data_dir(const studio *s)
+{
+    return s->dir;
+}
+
+char *studio_path(const studio *s, const char *rel)
+{
+    char *p = NULL;
+    if (!rel || !*rel) {
+        return strdup(s->dir);
+    }
+    if (rel[0] == '/' || strstr(rel, ".."))
+        return NULL;
+    if (asprintf(&p, "%s/%s", s->dir, rel) < 0)
+        return NULL;
+    return p;
+}
+
+void studio_unlink_rel(const studio *s, const char *rel)
+{
+    char *p = studio_path(s, rel);
+    if (p && unlink(p) != 0 && errno != ENOENT)
+        log_warn("%s: cannot remove: %s", p, strerror(errno));
+    free(p);
+}
+
+/* ---- migrations ---- */
+
+/* Each entry moves the schema from version i to i+1; never edit one that has shipped, add a new one. */
+static const char *const migrations[] = {
+    /* 1: the Voicebox tables */
+    "CREATE TABLE profiles ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  description TEXT,"
+    "  language TEXT NOT NULL DEFAULT 'en',"
+    "  avatar_path TEXT,"
+    "  created_at TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL);"
+    "CREATE TABLE profile_samples ("
+    "  id TEXT PRIMARY KEY,"
+    "  profile_id TEXT NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,"
+    "  audio_path TEXT NOT NULL,"
+    "  reference_text TEXT NOT NULL,"
+    "  duration REAL NOT NULL DEFAULT 0,"
+    "  created_at TEXT NOT NULL);"
+    "CREATE INDEX profile_samples_profile ON profile_samples(profile_id, created_at);"
+    "CREATE TABLE generations ("
+    "  id TEXT PRIMARY KEY,"
+    "  profile_id TEXT NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,"
+    "  text TEXT NOT NULL,"
+    "  language TEXT NOT NULL,"
+    "  audio_path TEXT,"
+    "  duration REAL,"
+    "  seed INTEGER,"
+    "  model_size TEXT,"
+    "  instruct TEXT,"
+    "  status TEXT NOT NULL DEFAULT 'completed',"
+    "  error TEXT,"
+    "  created_at TEXT NOT NULL);"
+    "CREATE INDEX generations_created ON generations(created_at);"
+    "CREATE INDEX generations_profile ON generations(profile_id, created_at);",
+};
+
+static int user_version(studio *s, int *v, studio_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return studio_db_fail(s, err, "reading user_version");
+    }
+    *v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int migrate(studio *s, studio_error *err)
+{
+    const int latest = (int)(sizeof migrations / sizeof migrations[0]);
+    if (studio_exec(s, "BEGIN IMMEDIATE", err) < 0)
+        return -1;
+    int v = 0;
+    if (user_version(s, &v, err) < 0)
+        goto fail;
+    if (v > latest) {
+        studio_fail(err, STUDIO_INTERNAL, NULL,
+                    "%s/voicebox.db: schema version %d is newer than this voicebox knows (%d)", s->dir, v,
+                    latest);
+        goto fail;
+    }
+    for (; v < latest; v++) {
+        char sql[64];
+        if (studio_exec(s, migrations[v], err) < 0)
+            goto fail;
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+        if (studio_exec(s, sql, err) < 0)
+            goto fail;
+        log_info("database: migrated %s/voicebox.db to schema version %d", s->dir, v + 1);
+    }
+    return studio_exec(s, "COMMIT", err);
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+/* ---- the crash sweep ---- */
+
+static int row_exists(studio *s, const char *sql, const char *arg)
+{
+    sqlite3_stmt *st = NULL;
+    int found = -1;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        found = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* Deletes rows of table whose audio_path names a file that does not exist. */
+static int sweep_rows(studio *s, const char *table, int *removed, studio_error *err)
+{
+    char sql[128];
+    sqlite3_stmt *st = NULL, *del = NULL;
+    snprintf(sql, sizeof sql, "SELECT id, audio_path FROM %s WHERE audio_path IS NOT NULL", table);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?", table);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &del, NULL) != SQLITE_OK)
+        goto fail;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        char *p = studio_path(s, (const char *)sqlite3_column_text(st, 1));
+        struct stat sb;
+        int missing = !p || stat(p, &sb) != 0 || !S_ISREG(sb.st_mode);
+        if (missing) {
+            log_warn("sweep: %s row %s refers to missing file %s; row removed", table, id, p ? p : "?");
+            sqlite3_bind_text(del, 1, id, -1, SQLITE_TRANSIENT);
+            if (sqlite3_step(del) != SQLITE_DONE) {
+                free(p);
+                goto fail;
+            }
+            sqlite3_reset(del);
+            (*removed)++;
+        }
+        free(p);
+    }
+    if (rc != SQLITE_DONE)
+        goto fail;
+    sqlite3_finalize(st);
+    sqlite3_finalize(del);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    sqlite3_finalize(del);
+    return studio_db_fail(s, err, "sweeping rows without files");
+}
+
+/* Removes every plain file in <data>/<rel_dir> that is not "<uuid>.wav" with a row whose audio_path is
+ * "<rel_dir>/<name>". */
+static void sweep_files(studio *s, const char *rel_dir, const char *table, int *removed)
+{
+    char *dir = studio_path(s, rel_dir);
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *e;
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE audio_path = ?", table);
+    while (d && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char rel[PATH_MAX];
+        snprintf(rel, sizeof rel, "%s/%s", rel_dir, e->d_name);
+        struct stat sb;
+        char *p = studio_path(s, rel);
+        if (!p || lstat(p, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+            free(p);
+            continue;
+        }
+        if (row_exists(s, sql, rel) == 0) {
+            log_warn("sweep: %s has no row; removed", p);
+            if (unlink(p) == 0)
+                (*removed)++;
+        }
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+}
+
+/* profiles/<pid>/: files without a sample row go, then directories of profiles that no longer exist. */
+static void sweep_profile_dirs(studio *s, int *removed)
+{
+    char *dir = studio_path(s, "profiles");
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char rel[PATH_MAX];
+        snprintf(rel, sizeof rel, "profiles/%s", e->d_name);
+        sweep_files(s, rel, "profile_samples", removed);
+        if (!studio_id_valid(e->d_name) ||
+            row_exists(s, "SELECT 1 FROM profiles WHERE id = ?", e->d_name) == 0) {
+            char *p = studio_path(s, rel);
+            if (p && rmdir(p) == 0)
+                log_warn("sweep: %s belongs to no profile; removed", p);
+            free(p);
+        }
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+}
+
+static int sweep(studio *s, studio_error *err)
+{
+    int rows = 0, files = 0;
+    if (studio_exec(s, "BEGIN IMMEDIATE", err) < 0)
+        return -1;
+    if (sweep_rows(s, "profile_samples", &rows, err) < 0 || sweep_rows(s, "generations", &rows, err) < 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    if (studio_exec(s, "COMMIT", err) < 0)
+        return -1;
+    sweep_profile_dirs(s, &files);
+    sweep_files(s, "generations", "generations", &files);
+    if (rows || files)
+        log_info("sweep: %s: removed %d rows without files and %d files without rows", s->dir, rows, files);
+    return 0;
+}
+
+/* ---- open / close ---- */
+
+static int make_dir(const char *path, studio_error *err)
+{
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        return studio_fail(err, STUDIO_INTERNAL, NULL, "%s: cannot create directory: %s", path,
+                           strerror(errno));
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return studio_fail(err, STUDIO_INTERNAL, NULL, "%s: exists but is not a directory", path);
+    return 0;
+}
+
+studio *studio_open(const char *data_dir, studio_error *err)
+{
+    studio *s = calloc(1, sizeof *s);
+    char *path = NULL;
+    if (!s) {
+        studio_fail(err, STUDIO_INTERNAL, NULL, "studio: out of memory");
+        return NULL;
+    }
+    s->lock_fd = -1;
+    pthread_mutex_init(&s->mu, NULL);
+    if (!data_dir || !*data_dir) {
+        studio_fail(err, STUDIO_INVALID, "data_dir", "data dir: no path given");
+        goto fail;
+    }
+    if (make_dir(data_dir, err) < 0)
+        goto fail;
+    s->dir = realpath(data_dir, NULL);
+    if (!s->dir) {
+        studio_fail(err, STUDIO_INTERNAL, NULL, "%s: cannot resolve path: %s", data_dir, strerror(errno));
+        goto fail;
+    }
+    static const char *const subdirs[] = {"profiles", "generations", "cache"};
+    for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
+        path = studio_path(s, subdirs[i]);
+        if (!path || make_dir(path, err) < 0)
+            goto fail;
+        free(path);
+        path = NULL;
+    }
+
+    path = studio_path(s, "voicebox.lock");
+    s->lock_fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+    if (s->lock_fd < 0) {
+        studio_fail(err, STUDIO_INTERNAL, NULL, "%s: cannot open: %s", path ? path : data_dir,
+                    strerror(errno));
+        goto fail;
+    }
+    free(path);
+    path = studio_path(s, "voicebox.db");
+    if (!path || sqlite3_open_v2(path, &s->db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                                 NULL) != SQLITE_OK) {
+        studio_fail(err, STUDIO_INTERNAL, NULL, "%s: cannot open database: %s", path ? path : data_dir,
+                    s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 10000);
+    if (studio_exec(s, "PRAGMA journal_mode = WAL", err) < 0 ||
+        studio_exec(s, "PRAGMA foreign_keys = ON", err) < 0 ||
+        studio_exec(s, "PRAGMA synchronous = NORMAL", err) < 0)
+        goto fail;
+    if (migrate(s, err) < 0)
+        goto fail;
+    /* Sweep only when this is the sole opener: another process may be between writing a file and
+     * inserting its row. */
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+        if (sweep(s, err) < 0)
+            goto fail;
+    }
+    flock(s->lock_fd, LOCK_SH);
+    free(path);
+    return s;
+fail:
+    free(path);
+    studio_close(s);
+    return NULL;
+}
+
+void studio_close(studio *s)
+{
+    if (!s)
+        return;
+    if (s->db)
+        sqlite3_close(s->db);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
+    pthread_mutex_destroy(&s->mu);
+    free(s->dir);
+    free(s);
+}

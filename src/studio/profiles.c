@@ -1,0 +1,267 @@
+/* profiles.c — voice profiles: create, list, get, update, delete (with everything that hangs off one).
+ * Validation follows Voicebox's VoiceProfileCreate: name 1-100 chars and unique, description <= 500,
+ * language one of the ten Qwen3-TTS codes (default "en"). Must not touch files other than the profile's
+ * own directory and its generations. */
+#include "studio/studio_internal.h"
+
+#include "studio/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PROFILE_COLS "id, name, description, language, avatar_path, created_at, updated_at"
+
+json_t *studio_profile_row(sqlite3_stmt *st)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "id", studio_col_str(st, 0));
+    json_object_set_new(j, "name", studio_col_str(st, 1));
+    json_object_set_new(j, "description", studio_col_str(st, 2));
+    json_object_set_new(j, "language", studio_col_str(st, 3));
+    json_object_set_new(j, "avatar_path", studio_col_str(st, 4));
+    json_object_set_new(j, "created_at", studio_col_str(st, 5));
+    json_object_set_new(j, "updated_at", studio_col_str(st, 6));
+    return j;
+}
+
+typedef struct {
+    const char *name, *description, *language;
+} profile_fields;
+
+static int parse_body(const json_t *body, profile_fields *f, studio_error *err)
+{
+    if (!json_is_object(body))
+        return studio_fail(err, STUDIO_INVALID, "body", "body: must be a JSON object");
+    if (studio_json_str(body, "name", 1, 1, 100, &f->name, err) < 0 ||
+        studio_json_str(body, "description", 0, 0, 500, &f->description, err) < 0 ||
+        studio_json_str(body, "language", 0, 0, 16, &f->language, err) < 0)
+        return -1;
+    if (!f->language)
+        f->language = "en";
+    if (!studio_language_valid(f->language))
+        return studio_fail(err, STUDIO_INVALID, "language",
+                           "language: must be one of zh, en, ja, ko, de, fr, ru, pt, es, it, got '%s'",
+                           f->language);
+    return 0;
+}
+
+/* Runs a one-row SELECT of PROFILE_COLS bound to id; NULL with NOT_FOUND when absent. Caller holds mu. */
+static json_t *select_profile(studio *s, const char *id, studio_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *j = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT " PROFILE_COLS " FROM profiles WHERE id = ?", -1, &st, NULL) !=
+        SQLITE_OK) {
+        studio_db_fail(s, err, "reading a profile");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        j = studio_profile_row(st);
+    else if (rc == SQLITE_DONE)
+        studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile %s: not found", id);
+    else
+        studio_db_fail(s, err, "reading a profile");
+out:
+    sqlite3_finalize(st);
+    return j;
+}
+
+static int name_conflict(studio *s, const char *name, studio_error *err)
+{
+    log_info("profile name '%s' already exists", name);
+    (void)s;
+    return studio_fail(err, STUDIO_CONFLICT, "name", "A profile with name '%s' already exists", name);
+}
+
+json_t *studio_profile_create(studio *s, const json_t *body, studio_error *err)
+{
+    profile_fields f;
+    if (parse_body(body, &f, err) < 0)
+        return NULL;
+    char id[37], now[32];
+    studio_new_id(id);
+    studio_now(now);
+    sqlite3_stmt *st = NULL;
+    json_t *j = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO profiles (id, name, description, language, created_at, updated_at) "
+                           "VALUES (?, ?, ?, ?, ?, ?)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        studio_db_fail(s, err, "creating a profile");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, f.name, -1, SQLITE_STATIC);
+    if (f.description)
+        sqlite3_bind_text(st, 3, f.description, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, f.language, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT) {
+        name_conflict(s, f.name, err);
+        goto out;
+    }
+    if (rc != SQLITE_DONE) {
+        studio_db_fail(s, err, "creating a profile");
+        goto out;
+    }
+    j = select_profile(s, id, err);
+    if (j)
+        log_info("profile %s created: '%s'", id, f.name);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return j;
+}
+
+json_t *studio_profile_list(studio *s, studio_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *arr = json_array();
+    pthread_mutex_lock(&s->mu);
+    if (sqlite3_prepare_v2(s->db, "SELECT " PROFILE_COLS " FROM profiles ORDER BY created_at DESC, rowid DESC",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(arr, studio_profile_row(st));
+    if (rc != SQLITE_DONE)
+        goto fail;
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return arr;
+fail:
+    studio_db_fail(s, err, "listing profiles");
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    json_decref(arr);
+    return NULL;
+}
+
+json_t *studio_profile_get(studio *s, const char *id, studio_error *err)
+{
+    if (!studio_id_valid(id)) {
+        studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile: not found");
+        return NULL;
+    }
+    pthread_mutex_lock(&s->mu);
+    json_t *j = select_profile(s, id, err);
+    pthread_mutex_unlock(&s->mu);
+    return j;
+}
+
+json_t *studio_profile_update(studio *s, const char *id, const json_t *body, studio_error *err)
+{
+    if (!studio_id_valid(id)) {
+        studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile: not found");
+        return NULL;
+    }
+    profile_fields f;
+    if (parse_body(body, &f, err) < 0)
+        return NULL;
+    char now[32];
+    studio_now(now);
+    sqlite3_stmt *st = NULL;
+    json_t *j = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE profiles SET name = ?, description = ?, language = ?, updated_at = ? "
+                           "WHERE id = ?",
+                           -1, &st, NULL) != SQLITE_OK) {
+        studio_db_fail(s, err, "updating a profile");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, f.name, -1, SQLITE_STATIC);
+    if (f.description)
+        sqlite3_bind_text(st, 2, f.description, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, f.language, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT) {
+        name_conflict(s, f.name, err);
+        goto out;
+    }
+    if (rc != SQLITE_DONE) {
+        studio_db_fail(s, err, "updating a profile");
+        goto out;
+    }
+    if (sqlite3_changes(s->db) == 0) {
+        studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile %s: not found", id);
+        goto out;
+    }
+    j = select_profile(s, id, err);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return j;
+}
+
+/* Appends every non-NULL audio_path of `sql` (bound to id) to paths. Caller holds mu. */
+static int collect_paths(studio *s, const char *sql, const char *id, json_t *paths)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+            json_array_append_new(paths, json_string((const char *)sqlite3_column_text(st, 0)));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int studio_profile_delete(studio *s, const char *id, studio_error *err)
+{
+    if (!studio_id_valid(id))
+        return studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile: not found");
+    sqlite3_stmt *st = NULL;
+    json_t *paths = json_array();
+    int ret = -1;
+    pthread_mutex_lock(&s->mu);
+    if (studio_exec(s, "BEGIN IMMEDIATE", err) < 0)
+        goto out;
+    if (collect_paths(s, "SELECT audio_path FROM profile_samples WHERE profile_id = ?", id, paths) < 0 ||
+        collect_paths(s, "SELECT audio_path FROM generations WHERE profile_id = ?", id, paths) < 0 ||
+        sqlite3_prepare_v2(s->db, "DELETE FROM profiles WHERE id = ?", -1, &st, NULL) != SQLITE_OK) {
+        studio_db_fail(s, err, "deleting a profile");
+        goto rollback;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        studio_db_fail(s, err, "deleting a profile");
+        goto rollback;
+    }
+    if (sqlite3_changes(s->db) == 0) {
+        studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile %s: not found", id);
+        goto rollback;
+    }
+    if (studio_exec(s, "COMMIT", err) < 0)
+        goto rollback;
+    /* Rows are gone; now the files (a crash here leaves only files without rows, swept on open). */
+    size_t i;
+    json_t *p;
+    json_array_foreach(paths, i, p) studio_unlink_rel(s, json_string_value(p));
+    char rel[64];
+    snprintf(rel, sizeof rel, "profiles/%s", id);
+    char *dir = studio_path(s, rel);
+    if (dir)
+        rmdir(dir);
+    free(dir);
+    log_info("profile %s deleted with %zu files", id, json_array_size(paths));
+    ret = 0;
+    goto out;
+rollback:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    json_decref(paths);
+    return ret;
+}

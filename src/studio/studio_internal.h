@@ -1,0 +1,50 @@
+/* studio_internal.h — what the studio's own files (db.c, profiles.c, samples.c, history.c) share.
+ * Nothing outside src/studio/ includes this; the public API is studio.h. */
+#ifndef VOICEBOX_STUDIO_INTERNAL_H
+#define VOICEBOX_STUDIO_INTERNAL_H
+
+#include "studio/studio.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+struct studio {
+    char *dir;          /* absolute data dir, no trailing slash */
+    sqlite3 *db;        /* one connection, used only with mu held */
+    pthread_mutex_t mu; /* serialises every use of db */
+    int lock_fd;        /* <data>/voicebox.lock, held shared while open (exclusive during the sweep) */
+};
+
+/* Fills err (when not NULL) and returns -1. field may be NULL. */
+int studio_fail(studio_error *err, studio_error_kind kind, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* STUDIO_INTERNAL naming what was being done and SQLite's message; logged. Returns -1. */
+int studio_db_fail(studio *s, studio_error *err, const char *what);
+
+/* Current UTC time as "2026-11-26T06:20:01.123456". */
+void studio_now(char out[32]);
+
+/* Number of UTF-8 code points in s, or -1 if s is not valid UTF-8. */
+long studio_utf8_len(const char *s);
+
+/* Checks an optional/required string field of a JSON object. Returns 0 and sets *out (borrowed, NULL when
+ * absent or null and not required) or -1 with STUDIO_INVALID naming the field. */
+int studio_json_str(const json_t *body, const char *field, int required, long min_chars, long max_chars,
+                    const char **out, studio_error *err);
+int studio_language_valid(const char *lang);
+
+/* Column i of the current row as a JSON string, or JSON null when SQL NULL. */
+json_t *studio_col_str(sqlite3_stmt *st, int i);
+/* Column holding a path relative to the data dir as an absolute JSON string, or null. */
+json_t *studio_col_path(const studio *s, sqlite3_stmt *st, int i);
+
+/* Runs sql (no result rows) on s->db; -1 on error with err filled. Caller holds mu. */
+int studio_exec(studio *s, const char *sql, studio_error *err);
+
+/* Removes <data>/<rel>; a missing file is not an error. */
+void studio_unlink_rel(const studio *s, const char *rel);
+
+/* Profile JSON for the row at st (columns id,name,description,language,avatar_path,created_at,updated_at). */
+json_t *studio_profile_row(sqlite3_stmt *st);
+
+#endif
