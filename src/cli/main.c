@@ -13,6 +13,7 @@ typedef struct {
 
 static const command commands[] = {
     {"version", cli_version, "version                      print the version"},
+    {"serve", cli_serve, "serve [--host H] [--port P] [--data-dir D] [--log-file F]  run the studio's HTTP API"},
 };
 
 int cli_error(const char *fmt, ...)

@@ -1,0 +1,99 @@
+/* http.h — what a route handler sees: a parsed request and a response to fill, independent of the
+ * network library. server.c builds these from libmicrohttpd; the fuzz targets build them by hand, so every
+ * handler can be driven without a socket.
+ *
+ * Handlers never touch the filesystem with a name taken from the request: ids go to the studio, which looks
+ * paths up in its database. Static files (static.c) are the one exception and check containment themselves.
+ */
+#ifndef VOICEBOX_SRV_HTTP_H
+#define VOICEBOX_SRV_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "studio/studio.h"
+
+#define SRV_MAX_PARAMS 4
+#define SRV_MAX_QUERY 16
+#define SRV_JSON_MAX (1u * 1024u * 1024u) /* bytes; a larger JSON body is 413 */
+
+typedef struct srv_form srv_form; /* multipart.h */
+
+/* What the handlers share: the studio and the server's own settings. One per server. */
+typedef struct {
+    studio *studio;
+    const char *web_dir; /* absolute, or NULL: no static files */
+    int (*stop)(void *arg); /* POST /shutdown: asks the server to stop; NULL where there is none */
+    void *stop_arg;
+    /* Hooks for the generation layer (models, queue); NULL until it is attached. health_fill sets the
+     * model fields of the /health object; the task lists return new arrays for GET /tasks/active. */
+    void (*health_fill)(void *arg, json_t *health);
+    json_t *(*active_downloads)(void *arg);
+    json_t *(*active_generations)(void *arg);
+    void *hook_arg;
+} srv_ctx;
+
+typedef struct {
+    const char *name;
+    const char *value;
+} srv_kv;
+
+typedef struct {
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* decoded, without the query string */
+    const char *params[SRV_MAX_PARAMS]; /* the {id} segments of the matched route, in order */
+    int n_params;
+    srv_kv query[SRV_MAX_QUERY]; /* query-string arguments, decoded */
+    int n_query;
+    const char *range;          /* the Range header or NULL */
+    const char *content_type;   /* the Content-Type header or NULL */
+    int loopback;               /* 1 if the client connected from 127.0.0.0/8 or ::1 */
+    const char *body;           /* JSON routes: the body (not NUL-terminated), or NULL */
+    size_t body_len;
+    srv_form *form;             /* multipart routes: the parsed form */
+} srv_request;
+
+typedef struct {
+    int status;
+    char *body; /* malloc'd, or NULL */
+    size_t body_len;
+    const char *content_type;
+    /* A file body instead (audio, static files): fd is owned by the response until it is sent. */
+    int fd;
+    uint64_t file_offset;
+    uint64_t file_len;
+    char content_range[96];       /* "" or the Content-Range value */
+    char content_disposition[160]; /* "" or the Content-Disposition value */
+    int accept_ranges;            /* 1: add "Accept-Ranges: bytes" */
+} srv_response;
+
+typedef void (*srv_handler)(srv_ctx *ctx, const srv_request *req, srv_response *res);
+
+void srv_response_init(srv_response *res);
+void srv_response_clear(srv_response *res); /* frees the body, closes the fd; the struct can be reused */
+
+/* Sets a JSON body (takes the reference to j; NULL j means 500). */
+void srv_json(srv_response *res, int status, json_t *j);
+/* {"detail": "<formatted>"} with status. */
+void srv_error(srv_response *res, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Maps a studio error to its status and {"detail": msg}; logs STUDIO_INTERNAL with context. */
+void srv_studio_error(srv_response *res, const srv_request *req, const studio_error *err);
+
+/* Parses req->body as a JSON object into *out. On failure fills res (400 not JSON, 422 not an object)
+ * and returns -1. */
+int srv_parse_json_body(const srv_request *req, srv_response *res, json_t **out);
+
+/* The value of query argument name, or NULL. */
+const char *srv_query(const srv_request *req, const char *name);
+
+/* Parses a "bytes=" Range header against a file of size bytes. Returns 1 with [*start, *end] (inclusive)
+ * for one satisfiable range, 0 when the header is absent or not in bytes units (serve the whole file), and
+ * -1 when it is malformed or unsatisfiable (416). Multiple ranges are not supported and count as -1. */
+int srv_parse_range(const char *header, uint64_t size, uint64_t *start, uint64_t *end);
+
+/* Serves the file at path (absolute, already vetted) with content_type, honouring req->range:
+ * 200 whole, 206 part, 416 bad range, 404 when the file is gone. */
+void srv_file(srv_response *res, const srv_request *req, const char *path, const char *content_type);
+
+#endif

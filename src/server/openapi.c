@@ -1,0 +1,217 @@
+/* openapi.c — GET /openapi.json: the OpenAPI 3 description of the API, kept in this one file.
+ *
+ * Two tables: the schemas (JSON written with single quotes for readability; none of the text holds an
+ * apostrophe) and one row per operation naming its request and response schemas. A route added to
+ * routes.c must get a row here: tests/test_api.sh fails on any route the router knows that this
+ * document does not describe.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/routes.h"
+#include "studio/log.h"
+
+static const char schemas_json[] =
+    "{"
+    "'Error': {'type': 'object', 'required': ['detail'], 'properties': {'detail': {'type': 'string'}}},"
+    "'Message': {'type': 'object', 'required': ['message'], 'properties': {'message': {'type': 'string'}}},"
+    "'Root': {'type': 'object', 'properties': {'message': {'type': 'string'}, 'version': {'type': 'string'}}},"
+    "'Health': {'type': 'object', 'properties': {"
+    "  'status': {'type': 'string'}, 'model_loaded': {'type': 'boolean'},"
+    "  'model_downloaded': {'type': 'boolean', 'nullable': true}, 'model_size': {'type': 'string', 'nullable': true},"
+    "  'gpu_available': {'type': 'boolean'}, 'gpu_type': {'type': 'string', 'nullable': true},"
+    "  'vram_used_mb': {'type': 'number', 'nullable': true}, 'backend_type': {'type': 'string', 'nullable': true}}},"
+    "'ActiveTasks': {'type': 'object', 'properties': {"
+    "  'downloads': {'type': 'array', 'items': {'type': 'object'}},"
+    "  'generations': {'type': 'array', 'items': {'type': 'object'}}}},"
+    "'Language': {'type': 'string', 'enum': ['zh', 'en', 'ja', 'ko', 'de', 'fr', 'ru', 'pt', 'es', 'it']},"
+    "'ProfileCreate': {'type': 'object', 'required': ['name'], 'properties': {"
+    "  'name': {'type': 'string', 'minLength': 1, 'maxLength': 100},"
+    "  'description': {'type': 'string', 'maxLength': 500, 'nullable': true},"
+    "  'language': {'$ref': '#/components/schemas/Language'}}},"
+    "'Profile': {'type': 'object', 'properties': {"
+    "  'id': {'type': 'string', 'format': 'uuid'}, 'name': {'type': 'string'},"
+    "  'description': {'type': 'string', 'nullable': true}, 'language': {'$ref': '#/components/schemas/Language'},"
+    "  'avatar_path': {'type': 'string', 'nullable': true},"
+    "  'created_at': {'type': 'string', 'format': 'date-time'}, 'updated_at': {'type': 'string', 'format': 'date-time'}}},"
+    "'SampleUpload': {'type': 'object', 'required': ['file', 'reference_text'], 'properties': {"
+    "  'file': {'type': 'string', 'format': 'binary', 'description': 'WAV, FLAC, OGG or MP3; 2 to 30 s of speech; at most 50 MB'},"
+    "  'reference_text': {'type': 'string', 'minLength': 1, 'maxLength': 1000}}},"
+    "'SampleUpdate': {'type': 'object', 'required': ['reference_text'], 'properties': {"
+    "  'reference_text': {'type': 'string', 'minLength': 1, 'maxLength': 1000}}},"
+    "'Sample': {'type': 'object', 'properties': {"
+    "  'id': {'type': 'string', 'format': 'uuid'}, 'profile_id': {'type': 'string', 'format': 'uuid'},"
+    "  'audio_path': {'type': 'string'}, 'reference_text': {'type': 'string'}, 'duration': {'type': 'number'}}},"
+    "'HistoryItem': {'type': 'object', 'properties': {"
+    "  'id': {'type': 'string', 'format': 'uuid'}, 'profile_id': {'type': 'string', 'format': 'uuid'},"
+    "  'profile_name': {'type': 'string'}, 'text': {'type': 'string'}, 'language': {'type': 'string'},"
+    "  'audio_path': {'type': 'string', 'nullable': true}, 'duration': {'type': 'number', 'nullable': true},"
+    "  'seed': {'type': 'integer', 'nullable': true}, 'instruct': {'type': 'string', 'nullable': true},"
+    "  'model_size': {'type': 'string', 'nullable': true}, 'status': {'type': 'string'},"
+    "  'error': {'type': 'string', 'nullable': true}, 'created_at': {'type': 'string', 'format': 'date-time'}}},"
+    "'HistoryList': {'type': 'object', 'properties': {"
+    "  'items': {'type': 'array', 'items': {'$ref': '#/components/schemas/HistoryItem'}}, 'total': {'type': 'integer'}}},"
+    "'HistoryStats': {'type': 'object', 'properties': {"
+    "  'total_generations': {'type': 'integer'}, 'total_duration_seconds': {'type': 'number'},"
+    "  'generations_by_profile': {'type': 'object', 'additionalProperties': {'type': 'integer'}}}},"
+    "'OpenAPI': {'type': 'object'}"
+    "}";
+
+/* request: NULL, "json:<Schema>" or "form:<Schema>". response: "<Schema>", "[<Schema>]" (an array),
+ * "audio" (audio/wav with Range support) or "html|<Schema>" (index.html when installed). errors: the
+ * statuses besides 200 it may answer, space separated. */
+static const struct {
+    const char *method, *path, *summary, *request, *response, *errors;
+} ops[] = {
+    {"get", "/", "API greeting (or the web UI when installed)", NULL, "html|Root", ""},
+    {"get", "/health", "Server and model status", NULL, "Health", ""},
+    {"post", "/shutdown", "Stop the server (loopback clients only)", NULL, "Message", "403"},
+    {"get", "/openapi.json", "This document", NULL, "OpenAPI", ""},
+    {"get", "/tasks/active", "Downloads and generations in progress", NULL, "ActiveTasks", ""},
+    {"post", "/profiles", "Create a voice profile", "json:ProfileCreate", "Profile", "400 413 415 422"},
+    {"get", "/profiles", "List voice profiles, newest first", NULL, "[Profile]", ""},
+    {"get", "/profiles/{profile_id}", "Get a voice profile", NULL, "Profile", "404"},
+    {"put", "/profiles/{profile_id}", "Update a voice profile", "json:ProfileCreate", "Profile", "400 404 413 415 422"},
+    {"delete", "/profiles/{profile_id}", "Delete a profile with its samples, generations and files", NULL, "Message",
+     "404"},
+    {"post", "/profiles/{profile_id}/samples", "Add a reference sample (multipart upload)", "form:SampleUpload",
+     "Sample", "400 404 413 415 422"},
+    {"get", "/profiles/{profile_id}/samples", "List a profile's samples", NULL, "[Sample]", "404"},
+    {"put", "/profiles/samples/{sample_id}", "Change a sample's reference text", "json:SampleUpdate", "Sample",
+     "400 404 413 415 422"},
+    {"delete", "/profiles/samples/{sample_id}", "Delete a sample and its file", NULL, "Message", "404"},
+    {"get", "/samples/{sample_id}", "A sample's audio", NULL, "audio", "404 416"},
+    {"get", "/history", "Generation history, newest first", NULL, "HistoryList", "422"},
+    {"get", "/history/stats", "History totals", NULL, "HistoryStats", ""},
+    {"get", "/history/{generation_id}", "One generation", NULL, "HistoryItem", "404"},
+    {"delete", "/history/{generation_id}", "Delete a generation and its audio", NULL, "Message", "404"},
+    {"get", "/history/{generation_id}/export-audio", "A generation's audio as a download", NULL, "audio", "404 416"},
+    {"get", "/audio/{generation_id}", "A generation's audio", NULL, "audio", "404 416"},
+};
+
+static json_t *ref(const char *schema)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "#/components/schemas/%s", schema);
+    return json_pack("{s:s}", "$ref", buf);
+}
+
+static json_t *json_content(json_t *schema)
+{
+    return json_pack("{s:{s:o}}", "application/json", "schema", schema);
+}
+
+static json_t *response_for(const char *spec)
+{
+    if (!strcmp(spec, "audio"))
+        return json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description", "WAV audio; a Range request gets 206",
+                         "content", "audio/wav", "schema", "type", "string", "format", "binary");
+    if (!strncmp(spec, "html|", 5))
+        return json_pack("{s:s, s:{s:{s:{s:s}}, s:{s:o}}}", "description", "OK", "content", "text/html",
+                         "schema", "type", "string", "application/json", "schema", ref(spec + 5));
+    if (spec[0] == '[') {
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)strlen(spec) - 2, spec + 1);
+        return json_pack("{s:s, s:o}", "description", "OK", "content",
+                         json_content(json_pack("{s:s, s:o}", "type", "array", "items", ref(name))));
+    }
+    return json_pack("{s:s, s:o}", "description", "OK", "content", json_content(ref(spec)));
+}
+
+static json_t *operation(size_t i)
+{
+    json_t *op = json_pack("{s:s, s:s}", "summary", ops[i].summary, "operationId", "");
+    char opid[160];
+    snprintf(opid, sizeof opid, "%s %s", ops[i].method, ops[i].path);
+    json_object_set_new(op, "operationId", json_string(opid));
+
+    json_t *params = json_array();
+    for (const char *p = strchr(ops[i].path, '{'); p; p = strchr(p + 1, '{')) {
+        const char *close = strchr(p, '}');
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(close - p - 1), p + 1);
+        json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", name, "in", "path",
+                                                "required", 1, "schema", "type", "string"));
+    }
+    if (!strcmp(ops[i].path, "/history")) {
+        json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", "profile_id", "in", "query",
+                                                "schema", "type", "string"));
+        json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", "search", "in", "query",
+                                                "schema", "type", "string"));
+        json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i, s:i, s:i}}", "name", "limit", "in",
+                                                "query", "schema", "type", "integer", "minimum", 1, "maximum",
+                                                100, "default", 50));
+        json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i, s:i}}", "name", "offset", "in",
+                                                "query", "schema", "type", "integer", "minimum", 0, "default",
+                                                0));
+    }
+    if (!strcmp(ops[i].response, "audio"))
+        json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", "Range", "in", "header",
+                                                "schema", "type", "string"));
+    if (json_array_size(params))
+        json_object_set_new(op, "parameters", params);
+    else
+        json_decref(params);
+
+    if (ops[i].request) {
+        int form = !strncmp(ops[i].request, "form:", 5);
+        json_object_set_new(op, "requestBody",
+                            json_pack("{s:b, s:{s:{s:o}}}", "required", 1, "content",
+                                      form ? "multipart/form-data" : "application/json", "schema",
+                                      ref(ops[i].request + 5)));
+    }
+    json_t *responses = json_pack("{s:o}", "200", response_for(ops[i].response));
+    char codes[64];
+    snprintf(codes, sizeof codes, "%s", ops[i].errors);
+    for (char *save = NULL, *code = strtok_r(codes, " ", &save); code; code = strtok_r(NULL, " ", &save))
+        json_object_set_new(responses, code,
+                            json_pack("{s:s, s:o}", "description", "Error", "content", json_content(ref("Error"))));
+    json_object_set_new(responses, "500",
+                        json_pack("{s:s, s:o}", "description", "Internal fault", "content", json_content(ref("Error"))));
+    json_object_set_new(op, "responses", responses);
+    return op;
+}
+
+/* The whole document, a new reference; NULL only when out of memory or the schema text is broken. */
+static json_t *build_document(void)
+{
+    char *text = strdup(schemas_json);
+    if (!text)
+        return NULL;
+    for (char *p = text; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    json_error_t jerr;
+    json_t *schemas = json_loads(text, 0, &jerr);
+    free(text);
+    if (!schemas) {
+        log_error("openapi.c: schema table is not valid JSON at column %d: %s", jerr.column, jerr.text);
+        return NULL;
+    }
+    json_t *paths = json_object();
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        json_t *item = json_object_get(paths, ops[i].path);
+        if (!item) {
+            item = json_object();
+            json_object_set_new(paths, ops[i].path, item);
+        }
+        json_object_set_new(item, ops[i].method, operation(i));
+    }
+    return json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o}}", "openapi", "3.0.3", "info", "title", "voicebox",
+                     "version", VOICEBOX_VERSION, "description",
+                     "Local voice-cloning studio (Voicebox-compatible API)", "paths", paths, "components",
+                     "schemas", schemas);
+}
+
+void srv_get_openapi(srv_ctx *ctx, const srv_request *req, srv_response *res)
+{
+    (void)ctx;
+    (void)req;
+    json_t *doc = build_document();
+    if (!doc) {
+        srv_error(res, 500, "the OpenAPI document cannot be built");
+        return;
+    }
+    srv_json(res, 200, doc);
+}

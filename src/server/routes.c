@@ -1,0 +1,101 @@
+/* routes.c — the one table of API routes, and the router. A new route is a row here, a handler in
+ * routes_<resource>.c and an entry in openapi.c. Literal rows come before {param} rows that could also
+ * match them (first match wins). */
+#include "server/routes.h"
+
+#include <string.h>
+
+const srv_route srv_routes[] = {
+    {"GET", "/", srv_get_root, SRV_BODY_NONE},
+    {"GET", "/health", srv_get_health, SRV_BODY_NONE},
+    {"POST", "/shutdown", srv_post_shutdown, SRV_BODY_NONE},
+    {"GET", "/openapi.json", srv_get_openapi, SRV_BODY_NONE},
+    {"GET", "/tasks/active", srv_get_tasks_active, SRV_BODY_NONE},
+
+    {"POST", "/profiles", srv_post_profiles, SRV_BODY_JSON},
+    {"GET", "/profiles", srv_get_profiles, SRV_BODY_NONE},
+    {"PUT", "/profiles/samples/{sample_id}", srv_put_sample, SRV_BODY_JSON},
+    {"DELETE", "/profiles/samples/{sample_id}", srv_delete_sample, SRV_BODY_NONE},
+    {"GET", "/profiles/{profile_id}", srv_get_profile, SRV_BODY_NONE},
+    {"PUT", "/profiles/{profile_id}", srv_put_profile, SRV_BODY_JSON},
+    {"DELETE", "/profiles/{profile_id}", srv_delete_profile, SRV_BODY_NONE},
+    {"POST", "/profiles/{profile_id}/samples", srv_post_samples, SRV_BODY_FORM},
+    {"GET", "/profiles/{profile_id}/samples", srv_get_samples, SRV_BODY_NONE},
+    {"GET", "/samples/{sample_id}", srv_get_sample_audio, SRV_BODY_NONE},
+
+    {"GET", "/history", srv_get_history, SRV_BODY_NONE},
+    {"GET", "/history/stats", srv_get_history_stats, SRV_BODY_NONE},
+    {"GET", "/history/{generation_id}", srv_get_history_item, SRV_BODY_NONE},
+    {"DELETE", "/history/{generation_id}", srv_delete_history_item, SRV_BODY_NONE},
+    {"GET", "/history/{generation_id}/export-audio", srv_get_history_export, SRV_BODY_NONE},
+    {"GET", "/audio/{generation_id}", srv_get_audio, SRV_BODY_NONE},
+};
+const size_t srv_n_routes = sizeof srv_routes / sizeof srv_routes[0];
+
+static int id_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+}
+
+/* Matches pattern against path; on success copies the {param} segments into store and points params at
+ * them. Returns 1 on a match. */
+static int match(const char *pattern, const char *path, const char **params, int *n_params, char *store,
+                 size_t store_size)
+{
+    const char *p = pattern, *s = path;
+    size_t used = 0;
+    int n = 0;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            if (!close)
+                return 0;
+            size_t len = 0;
+            while (s[len] && s[len] != '/') {
+                if (!id_char(s[len]))
+                    return 0;
+                len++;
+            }
+            if (len == 0 || len > 128 || s[0] == '.' || n >= SRV_MAX_PARAMS || used + len + 1 > store_size)
+                return 0;
+            memcpy(store + used, s, len);
+            store[used + len] = '\0';
+            params[n++] = store + used;
+            used += len + 1;
+            p = close + 1;
+            s += len;
+        } else if (*p == *s) {
+            p++;
+            s++;
+        } else {
+            return 0;
+        }
+    }
+    if (*p || *s)
+        return 0;
+    *n_params = n;
+    return 1;
+}
+
+const srv_route *srv_route_find(const char *method, const char *path, srv_request *req, char *store,
+                                size_t store_size, int *path_known)
+{
+    const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
+    *path_known = 0;
+    for (size_t i = 0; i < srv_n_routes; i++) {
+        const char *params[SRV_MAX_PARAMS];
+        int n = 0;
+        if (!match(srv_routes[i].pattern, path, params, &n, store, store_size))
+            continue;
+        if (strcmp(srv_routes[i].method, m) != 0) {
+            *path_known = 1;
+            continue;
+        }
+        for (int k = 0; k < n; k++)
+            req->params[k] = params[k];
+        req->n_params = n;
+        return &srv_routes[i];
+    }
+    return NULL;
+}

@@ -1,0 +1,66 @@
+/* routes.h — the route table and the router that matches a request against it.
+ *
+ * Every API route is one row of srv_routes (routes.c) and one function in routes_<resource>.c. A pattern is
+ * a path whose "{name}" segments match one id-like segment ([A-Za-z0-9._-], not starting with '.', at most
+ * 128 characters), so "../", "%2e%2e" (decoded before routing) and absolute paths never reach a handler.
+ * GET /openapi.json documents every row (openapi.c); a test checks that no row is missing there.
+ */
+#ifndef VOICEBOX_SRV_ROUTES_H
+#define VOICEBOX_SRV_ROUTES_H
+
+#include <stddef.h>
+
+#include "server/http.h"
+
+typedef enum {
+    SRV_BODY_NONE, /* any body is read and ignored */
+    SRV_BODY_JSON, /* up to SRV_JSON_MAX bytes in req->body */
+    SRV_BODY_FORM, /* multipart/form-data, up to STUDIO_UPLOAD_MAX bytes, parsed into req->form */
+} srv_body_kind;
+
+typedef struct {
+    const char *method;
+    const char *pattern;
+    srv_handler handler;
+    srv_body_kind body;
+} srv_route;
+
+extern const srv_route srv_routes[];
+extern const size_t srv_n_routes;
+
+/* Finds the row for method (HEAD counts as GET) and path; fills req->params from store (store_size bytes,
+ * owned by the caller). NULL if none; then *path_known is 1 when some row has this path under another
+ * method (405). */
+const srv_route *srv_route_find(const char *method, const char *path, srv_request *req, char *store,
+                                size_t store_size, int *path_known);
+
+/* ---- handlers (one file per resource) ---- */
+
+/* routes_health.c */
+void srv_get_root(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_health(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_shutdown(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_tasks_active(srv_ctx *ctx, const srv_request *req, srv_response *res);
+/* openapi.c */
+void srv_get_openapi(srv_ctx *ctx, const srv_request *req, srv_response *res);
+/* routes_profiles.c */
+void srv_post_profiles(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_profiles(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_profile(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_put_profile(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_delete_profile(srv_ctx *ctx, const srv_request *req, srv_response *res);
+/* routes_samples.c */
+void srv_post_samples(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_samples(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_put_sample(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_delete_sample(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_sample_audio(srv_ctx *ctx, const srv_request *req, srv_response *res);
+/* routes_history.c */
+void srv_get_history(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_history_stats(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_history_item(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_delete_history_item(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_history_export(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_audio(srv_ctx *ctx, const srv_request *req, srv_response *res);
+
+#endif

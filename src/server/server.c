@@ -1,0 +1,588 @@
+/* server.c — libmicrohttpd glue: turns connections into srv_request/srv_response pairs for the route
+ * handlers, enforces the body limits while the body streams in, applies CORS, logs one line per request
+ * and shuts down without cutting requests in flight.
+ *
+ * Bodies: a JSON body is kept (up to SRV_JSON_MAX); a multipart upload is parsed as it arrives (up to
+ * STUDIO_UPLOAD_MAX). A Content-Length over the limit is answered 413 before any byte is read; a body that
+ * turns out larger while streaming is dropped on the floor (not kept) and answered 413 at its end.
+ */
+#include "server/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/multipart.h"
+#include "server/routes.h"
+#include "server/static.h"
+#include "studio/log.h"
+
+#define MAX_ORIGINS 32
+#define FIELD_MAX (64u * 1024u) /* a non-file form field */
+#define DRAIN_MAX (64ull * 1024u * 1024u) /* bytes of an oversize body read past the limit before hanging up */
+
+struct srv_server {
+    struct MHD_Daemon *daemon;
+    srv_ctx ctx;
+    char *web_dir;
+    char *origins[MAX_ORIGINS]; /* own origins, then VOICEBOX_CORS_ORIGINS */
+    int n_origins;
+    int port;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop_requested;
+    atomic_int in_flight;
+};
+
+typedef struct {
+    struct timespec t0;
+    char method[16];
+    char *path;
+    const srv_route *route;
+    srv_request req;
+    char store[512]; /* the route's {param} values */
+    char origin[256]; /* an allowed Origin to echo, or "" */
+    int status;       /* what was answered, for the log line */
+    uint64_t limit;   /* body cap */
+    uint64_t received;
+    char *body;
+    size_t body_len, body_cap;
+    srv_multipart *mp;
+    srv_form *form;
+    int too_large;
+    int bad_status; /* a body fault found while streaming: answered at the end */
+    char bad_msg[256];
+} conn_state;
+
+srv_params srv_default_params(void)
+{
+    srv_params p = {"127.0.0.1", 17493, "./data", NULL, 0};
+    return p;
+}
+
+/* ---- answering ---- */
+
+static void add_cors(struct MHD_Response *r, const conn_state *st)
+{
+    if (!st->origin[0])
+        return;
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", st->origin);
+    MHD_add_response_header(r, "Vary", "Origin");
+    MHD_add_response_header(r, "Access-Control-Expose-Headers", "Content-Range, Content-Length, Accept-Ranges");
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, conn_state *st, srv_response *res)
+{
+    struct MHD_Response *r;
+    if (res->fd >= 0) {
+        r = MHD_create_response_from_fd_at_offset64(res->file_len, res->fd, res->file_offset);
+        if (r)
+            res->fd = -1; /* MHD closes it */
+    } else if (res->body) {
+        r = MHD_create_response_from_buffer(res->body_len, res->body, MHD_RESPMEM_MUST_FREE);
+        if (r)
+            res->body = NULL; /* MHD frees it */
+    } else {
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    if (!r) {
+        log_error("%s %s: cannot create the response", st->method, st->path);
+        srv_response_clear(res);
+        return MHD_NO;
+    }
+    if (res->content_type)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
+    if (res->content_range[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, res->content_range);
+    if (res->accept_ranges)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+    if (res->content_disposition[0])
+        MHD_add_response_header(r, "Content-Disposition", res->content_disposition);
+    add_cors(r, st);
+    st->status = res->status;
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)res->status, r);
+    MHD_destroy_response(r);
+    srv_response_clear(res);
+    return ok;
+}
+
+static enum MHD_Result respond_error(struct MHD_Connection *c, conn_state *st, int status, const char *msg)
+{
+    srv_response res;
+    srv_response_init(&res);
+    srv_error(&res, status, "%s", msg);
+    return respond(c, st, &res);
+}
+
+/* ---- CORS ---- */
+
+static int origin_allowed(const srv_server *s, const char *origin)
+{
+    for (int i = 0; i < s->n_origins; i++)
+        if (!strcmp(s->origins[i], origin))
+            return 1;
+    return 0;
+}
+
+static int add_origin(srv_server *s, const char *origin, size_t len)
+{
+    while (len && (*origin == ' ' || *origin == '\t'))
+        origin++, len--;
+    while (len && (origin[len - 1] == ' ' || origin[len - 1] == '\t' || origin[len - 1] == '/'))
+        len--;
+    if (len == 0 || s->n_origins >= MAX_ORIGINS)
+        return 0;
+    s->origins[s->n_origins] = strndup(origin, len);
+    if (!s->origins[s->n_origins])
+        return -1;
+    s->n_origins++;
+    return 0;
+}
+
+static enum MHD_Result preflight(struct MHD_Connection *c, conn_state *st)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    const char *want = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Headers");
+    MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
+    MHD_add_response_header(r, "Access-Control-Allow-Headers",
+                            want && strlen(want) < 512 ? want : "Content-Type, Range");
+    MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+    MHD_add_response_header(r, "Allow", "GET, POST, PUT, DELETE, OPTIONS");
+    add_cors(r, st);
+    st->status = 204;
+    enum MHD_Result ok = MHD_queue_response(c, 204, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+/* ---- requests ---- */
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    srv_request *req = cls;
+    if (req->n_query >= SRV_MAX_QUERY)
+        return MHD_NO;
+    req->query[req->n_query].name = key;
+    req->query[req->n_query].value = value ? value : "";
+    req->n_query++;
+    return MHD_YES;
+}
+
+static int is_loopback(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return 0;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+            return 1;
+        return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127;
+    }
+    return 0;
+}
+
+static void fill_request(struct MHD_Connection *c, conn_state *st)
+{
+    srv_request *req = &st->req;
+    req->method = st->method;
+    req->path = st->path;
+    req->range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+    req->content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    req->loopback = is_loopback(c);
+    req->n_query = 0;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, req);
+}
+
+/* The first call: headers only. Answers at once when the request cannot succeed whatever its body. */
+static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state *st)
+{
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (origin) {
+        if (!origin_allowed(s, origin)) {
+            char msg[400];
+            snprintf(msg, sizeof msg, "origin '%.200s' is not allowed (add it to VOICEBOX_CORS_ORIGINS)", origin);
+            return respond_error(c, st, 403, msg);
+        }
+        snprintf(st->origin, sizeof st->origin, "%s", origin);
+    }
+    if (!strcmp(st->method, "OPTIONS"))
+        return preflight(c, st);
+
+    int path_known = 0;
+    st->route = srv_route_find(st->method, st->path, &st->req, st->store, sizeof st->store, &path_known);
+    if (!st->route) {
+        if (!path_known && (!strcmp(st->method, "GET") || !strcmp(st->method, "HEAD"))) {
+            srv_response res;
+            srv_response_init(&res);
+            fill_request(c, st);
+            if (srv_static(&s->ctx, &st->req, &res) == 0)
+                return respond(c, st, &res);
+        }
+        return respond_error(c, st, path_known ? 405 : 404, path_known ? "Method Not Allowed" : "Not Found");
+    }
+
+    st->limit = st->route->body == SRV_BODY_FORM ? STUDIO_UPLOAD_MAX : SRV_JSON_MAX;
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (end != cl && *end == '\0' && (errno == ERANGE || n > st->limit)) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "request body of %s bytes is larger than the limit of %llu bytes", cl,
+                     (unsigned long long)st->limit);
+            return respond_error(c, st, 413, msg);
+        }
+    }
+    if (st->route->body == SRV_BODY_FORM) {
+        const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (!ct || strncasecmp(ct, "multipart/form-data", 19) != 0) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "Content-Type must be multipart/form-data, got '%.100s'", ct ? ct : "(none)");
+            return respond_error(c, st, 415, msg);
+        }
+        char err[200];
+        st->form = srv_form_new(FIELD_MAX, STUDIO_UPLOAD_MAX);
+        st->mp = st->form ? srv_multipart_new(ct, &srv_form_callbacks, st->form, err, sizeof err) : NULL;
+        if (!st->mp)
+            return respond_error(c, st, st->form ? 400 : 500, st->form ? err : "out of memory");
+    }
+    return MHD_YES;
+}
+
+/* A slice of the body. */
+static void consume(conn_state *st, const char *data, size_t n)
+{
+    st->received += n;
+    if (st->too_large || st->bad_status)
+        return; /* draining */
+    if (st->received > st->limit) {
+        st->too_large = 1;
+        free(st->body);
+        st->body = NULL;
+        st->body_len = 0;
+        return;
+    }
+    if (st->mp) {
+        if (srv_multipart_feed(st->mp, data, n) != 0) {
+            if (st->form->too_large) {
+                const srv_form_part *last = &st->form->parts[st->form->n_parts - 1];
+                if (last->filename) {
+                    st->too_large = 1;
+                } else {
+                    st->bad_status = 422;
+                    snprintf(st->bad_msg, sizeof st->bad_msg, "%s: longer than %u bytes",
+                             st->form->too_large_name, FIELD_MAX);
+                }
+            } else {
+                st->bad_status = 400;
+                snprintf(st->bad_msg, sizeof st->bad_msg, "%s", srv_multipart_error(st->mp));
+            }
+        }
+        return;
+    }
+    if (st->route->body != SRV_BODY_JSON)
+        return;
+    if (st->body_len + n + 1 > st->body_cap) {
+        size_t cap = st->body_cap ? st->body_cap : 1024;
+        while (cap < st->body_len + n + 1)
+            cap *= 2;
+        char *nb = realloc(st->body, cap);
+        if (!nb) {
+            st->bad_status = 500;
+            snprintf(st->bad_msg, sizeof st->bad_msg, "out of memory reading the body");
+            return;
+        }
+        st->body = nb;
+        st->body_cap = cap;
+    }
+    memcpy(st->body + st->body_len, data, n);
+    st->body_len += n;
+    st->body[st->body_len] = '\0';
+}
+
+/* The body is complete: run the handler. */
+static enum MHD_Result finish(srv_server *s, struct MHD_Connection *c, conn_state *st)
+{
+    if (st->too_large) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "request body is larger than the limit of %llu bytes",
+                 (unsigned long long)st->limit);
+        return respond_error(c, st, 413, msg);
+    }
+    if (st->bad_status)
+        return respond_error(c, st, st->bad_status, st->bad_msg);
+    if (st->mp && srv_multipart_finish(st->mp) != 0)
+        return respond_error(c, st, 400, srv_multipart_error(st->mp));
+    fill_request(c, st);
+    st->req.body = st->body;
+    st->req.body_len = st->body_len;
+    st->req.form = st->form;
+    srv_response res;
+    srv_response_init(&res);
+    st->route->handler(&s->ctx, &st->req, &res);
+    if (res.status == 0) {
+        log_error("%s %s: the handler gave no response", st->method, st->path);
+        srv_error(&res, 500, "internal error: no response");
+    }
+    return respond(c, st, &res);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    srv_server *s = cls;
+    conn_state *st = *con_cls;
+    if (!st) {
+        st = calloc(1, sizeof *st);
+        if (!st)
+            return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &st->t0);
+        snprintf(st->method, sizeof st->method, "%s", method);
+        st->path = strdup(url);
+        *con_cls = st;
+        atomic_fetch_add(&s->in_flight, 1);
+        if (!st->path)
+            return MHD_NO;
+        return begin(s, c, st);
+    }
+    if (st->status) { /* already answered */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        consume(st, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        if (st->too_large && st->received > st->limit + DRAIN_MAX)
+            return MHD_NO; /* a client that keeps sending: hang up */
+        return MHD_YES;
+    }
+    return finish(s, c, st);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)c;
+    srv_server *s = cls;
+    conn_state *st = *con_cls;
+    if (!st)
+        return;
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - st->t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - st->t0.tv_nsec) / 1e6;
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        log_info("%s %s %d %.1f ms", st->method, st->path ? st->path : "?", st->status, ms);
+    else
+        log_info("%s %s %d %.1f ms (connection ended early, code %d)", st->method, st->path ? st->path : "?",
+                 st->status, ms, (int)toe);
+    srv_multipart_free(st->mp);
+    srv_form_free(st->form);
+    free(st->body);
+    free(st->path);
+    free(st);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->in_flight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    log_warn("libmicrohttpd: %s", line);
+}
+
+/* ---- life cycle ---- */
+
+static int stop_cb(void *arg)
+{
+    return srv_request_stop(arg);
+}
+
+static void free_server(srv_server *s)
+{
+    if (!s)
+        return;
+    studio_close(s->ctx.studio);
+    for (int i = 0; i < s->n_origins; i++)
+        free(s->origins[i]);
+    free(s->web_dir);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
+
+srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
+{
+    struct addrinfo *ai = NULL;
+    srv_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    atomic_init(&s->in_flight, 0);
+    s->ctx.stop = stop_cb;
+    s->ctx.stop_arg = s;
+
+    studio_error serr = {0};
+    s->ctx.studio = studio_open(p->data_dir, &serr);
+    if (!s->ctx.studio) {
+        snprintf(err, err_size, "%s", serr.msg[0] ? serr.msg : "cannot open the data dir");
+        goto fail;
+    }
+
+    const char *web = p->web_dir ? p->web_dir : getenv("VOICEBOX_WEB_DIR");
+    if (!web || !*web)
+        web = VOICEBOX_WEB_DIR;
+    char real[PATH_MAX];
+    if (realpath(web, real)) {
+        s->web_dir = strdup(real);
+        s->ctx.web_dir = s->web_dir;
+    } else {
+        log_info("no web UI at %s; serving the API only", web);
+    }
+
+    struct addrinfo hints = {0};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    char port_s[16];
+    snprintf(port_s, sizeof port_s, "%d", p->port);
+    int gai = getaddrinfo(p->host, port_s, &hints, &ai);
+    if (gai != 0 || !ai) {
+        snprintf(err, err_size, "host '%s' cannot be resolved: %s", p->host, gai_strerror(gai));
+        goto fail;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    int threads = p->threads > 0 ? p->threads : 8;
+    s->daemon = MHD_start_daemon(flags, (uint16_t)p->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+                                 mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
+                                 (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+    if (!s->daemon) {
+        snprintf(err, err_size, "cannot listen on %s:%d: %s", p->host, p->port,
+                 errno ? strerror(errno) : "libmicrohttpd refused to start");
+        goto fail;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : p->port;
+
+    /* CORS: the server's own origin(s), then the operator's list */
+    char own[128];
+    int n = snprintf(own, sizeof own, ai->ai_family == AF_INET6 ? "http://[%s]:%d" : "http://%s:%d", p->host,
+                     s->port);
+    if (add_origin(s, own, (size_t)n) != 0)
+        goto oom;
+    if (!strcmp(p->host, "127.0.0.1") || !strcmp(p->host, "localhost") || !strcmp(p->host, "::1")) {
+        n = snprintf(own, sizeof own, "http://localhost:%d", s->port);
+        if (add_origin(s, own, (size_t)n) != 0)
+            goto oom;
+        n = snprintf(own, sizeof own, "http://127.0.0.1:%d", s->port);
+        if (add_origin(s, own, (size_t)n) != 0)
+            goto oom;
+    }
+    const char *extra = getenv("VOICEBOX_CORS_ORIGINS");
+    for (const char *q = extra; q && *q;) {
+        const char *comma = strchr(q, ',');
+        size_t len = comma ? (size_t)(comma - q) : strlen(q);
+        if (add_origin(s, q, len) != 0)
+            goto oom;
+        q = comma ? comma + 1 : q + len;
+    }
+    freeaddrinfo(ai);
+    log_info("voicebox %s listening on http://%s:%d (data dir %s, %d threads)", VOICEBOX_VERSION, p->host,
+             s->port, studio_data_dir(s->ctx.studio), threads);
+    return s;
+oom:
+    snprintf(err, err_size, "out of memory");
+fail:
+    if (ai)
+        freeaddrinfo(ai);
+    if (s->daemon)
+        MHD_stop_daemon(s->daemon);
+    free_server(s);
+    return NULL;
+}
+
+int srv_port(const srv_server *s)
+{
+    return s->port;
+}
+
+srv_ctx *srv_context(srv_server *s)
+{
+    return &s->ctx;
+}
+
+int srv_request_stop(srv_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stop_requested = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+void srv_wait(srv_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop_requested)
+        pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void srv_stop(srv_server *s)
+{
+    if (!s)
+        return;
+    MHD_socket listen_fd = MHD_quiesce_daemon(s->daemon);
+    int waited_ms = 0;
+    while (atomic_load(&s->in_flight) > 0 && waited_ms < 30000) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        waited_ms += 10;
+    }
+    int left = atomic_load(&s->in_flight);
+    if (left > 0)
+        log_warn("stopping with %d request(s) still in flight after 30 s", left);
+    MHD_stop_daemon(s->daemon);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+    log_info("server stopped; closing the database");
+    free_server(s);
+}
+
+void srv_print_routes(FILE *out)
+{
+    for (size_t i = 0; i < srv_n_routes; i++)
+        fprintf(out, "%s %s\n", srv_routes[i].method, srv_routes[i].pattern);
+}
