@@ -53,6 +53,93 @@ int qt_resolve_model_dir(const char *path_or_repo, char *out, size_t out_size, q
  * support wrote as a small file holding its relative target (the golden tiny-a/tiny-b have one). */
 int qt_speech_tokenizer_dir(const char *model_dir, char *out, size_t out_size, qt_error *err);
 
+/* ---- voice prompt (the "what voice" half of a generation) ------------------------------------------------ */
+
+typedef enum {
+    QT_PROMPT_ICL = 0,     /* x-vector + reference codes + reference transcript (in-context cloning) */
+    QT_PROMPT_XVECTOR = 1, /* x-vector only */
+} qt_prompt_mode;
+
+typedef struct {
+    qt_prompt_mode mode;
+    char size[8];   /* size tag of the model that made it: "0.6B" or "1.7B" */
+    int width;      /* x-vector width = that model's talker hidden (1024 / 2048) */
+    float *xvector; /* [width] speaker embedding */
+    int n_frames;   /* reference frames F (ICL), 0 otherwise */
+    int32_t *codes; /* [n_frames][QT_CODEBOOKS] reference codes (ICL), NULL otherwise */
+    char *ref_text; /* reference transcript, UTF-8 (ICL), NULL otherwise */
+} qt_voice_prompt;
+
+/* ---- model and generation (talker, code predictor, sampling; model.c, generate.c) ------------------------ */
+
+typedef struct qt_model qt_model;
+
+typedef struct {
+    int n_threads; /* 0: qt_default_threads() */
+    int no_codec;  /* 1: do not load speech_tokenizer/ (codes only, no audio) */
+} qt_load_params;
+
+qt_load_params qt_load_default_params(void);
+
+/* A model directory or Hub repo id -> a loaded model (config, weights mmap'd, tokenizer, codec decoder). */
+qt_model *qt_model_load(const char *path_or_repo, const qt_load_params *p, qt_error *err);
+void qt_model_free(qt_model *m); /* NULL is fine */
+const char *qt_model_size(const qt_model *m); /* "0.6B" / "1.7B" (as written in config.json otherwise) */
+int qt_model_hidden(const qt_model *m);       /* talker hidden = x-vector width */
+const char *qt_model_dir(const qt_model *m);
+size_t qt_model_weight_bytes(const qt_model *m); /* bytes of talker + code predictor weights */
+
+/* Language as given by a user ("auto", a name such as "German", a code such as "de"; any case) -> the
+ * lower-case name the model uses ("german") or "auto". -1 with *err (QT_ERR_INVALID) when unknown. */
+int qt_language_normalize(const qt_model *m, const char *language, char *out, size_t out_size, qt_error *err);
+
+#define QT_MAX_TEXT_BYTES 8000 /* longer text is refused; split it into several generations */
+
+typedef struct {
+    float *audio;     /* 24 kHz mono in [-1, 1], n_samples (the reference part already cut in ICL mode) */
+    size_t n_samples;
+    int32_t *codes;   /* [n_frames][QT_CODEBOOKS] generated codes */
+    int n_frames;
+    int hit_eos;      /* 1 when the talker ended the utterance, 0 when max_frames did */
+    /* timings in milliseconds */
+    double prefill_ms, talker_ms, cp_ms, decoder_ms, first_audio_ms;
+} qt_gen_output;
+
+void qt_gen_output_free(qt_gen_output *o); /* frees what o holds (not o itself); NULL is fine */
+
+typedef struct {
+    const char *language; /* "auto" (default), a name or a code */
+    uint64_t seed;        /* the same seed repeats a run on the same build */
+    int greedy;           /* argmax for the talker (and the code predictor when subtalker_greedy) */
+    float temperature;    /* talker: 0.9 */
+    int top_k;            /* 50 (0: off) */
+    float top_p;          /* 1.0 (off) */
+    float repetition_penalty; /* 1.05, over distinct earlier codebook-0 tokens */
+    int subtalker_greedy; /* code predictor: argmax (default: follows greedy) */
+    float subtalker_temperature; /* 0.9 */
+    int subtalker_top_k;  /* 50 */
+    float subtalker_top_p; /* 1.0 */
+    int max_frames;       /* stop after this many frames (12.5 per second); default 8192 as the reference */
+    int ignore_eos;       /* benchmarks: never stop on EOS (EOS is masked) */
+    /* Callbacks (any may be NULL), called on the generating thread. */
+    void (*on_progress)(int frames_done, int max_frames, void *user);
+    void (*on_frame)(const int32_t codes[QT_CODEBOOKS], int frame, void *user);
+    void (*on_audio)(const float *pcm, size_t n_samples, void *user); /* final 24 kHz audio, in order */
+    void *user;
+    qt_gen_output *out; /* when not NULL, receives the whole audio, codes and timings */
+} qt_gen_params;
+
+qt_gen_params qt_gen_default_params(void);
+
+/* Speaks `text` in the voice of `vp`. 0 on success; -1 with *err on bad input (empty or too long text,
+ * unknown language, a prompt for another model width: QT_ERR_MISMATCH) or qt_cancel (QT_ERR_CANCELLED).
+ * One generation at a time per model. */
+int qt_generate(qt_model *m, const qt_voice_prompt *vp, const char *text, const qt_gen_params *p,
+                qt_error *err);
+
+/* Asks the generation running on m to stop at the next frame; safe from any thread. */
+void qt_cancel(qt_model *m);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,221 @@
+/* generate.c — from text and a voice prompt to codes and audio: the decode loop of spec §4.4.
+ *
+ * prefill -> c0 (processors, sample) -> code predictor c1..c15 -> emit the frame (codes, audio through
+ * the streaming decoder, progress) -> next talker input = S(frame) + trailing text (or tts_pad) -> repeat
+ * until EOS, max_frames or qt_cancel. Must not: know about files, HTTP or the CLI.
+ */
+#include "engine/model.h"
+
+#include "engine/kernels.h"
+#include "engine/sampling.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+qt_gen_params qt_gen_default_params(void)
+{
+    /* generation_config.json of the Base releases (§1.3) */
+    qt_gen_params p = {0};
+    p.language = "auto";
+    p.seed = 0;
+    p.temperature = 0.9f;
+    p.top_k = 50;
+    p.top_p = 1.0f;
+    p.repetition_penalty = 1.05f;
+    p.subtalker_temperature = 0.9f;
+    p.subtalker_top_k = 50;
+    p.subtalker_top_p = 1.0f;
+    p.max_frames = 8192;
+    return p;
+}
+
+void qt_gen_output_free(qt_gen_output *o)
+{
+    if (!o)
+        return;
+    free(o->audio);
+    free(o->codes);
+    o->audio = NULL;
+    o->codes = NULL;
+    o->n_samples = 0;
+    o->n_frames = 0;
+}
+
+void qt_cancel(qt_model *m)
+{
+    if (m)
+        atomic_store(&m->cancel, 1);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int check_prompt(const qt_model *m, const qt_voice_prompt *vp, qt_error *err)
+{
+    int H = m->talker.hidden;
+    if (!vp)
+        return qt_fail(err, QT_ERR_INVALID, "no voice prompt was given");
+    if (vp->width != H)
+        return qt_fail(err, QT_ERR_MISMATCH,
+                       "the voice prompt was made for a model of width %d (%s) but this model (%s) has width %d; "
+                       "make the prompt again with this model",
+                       vp->width, vp->size[0] ? vp->size : "unknown size", m->cfg.size, H);
+    if (!vp->xvector)
+        return qt_fail(err, QT_ERR_INVALID, "the voice prompt has no speaker x-vector");
+    if (vp->mode == QT_PROMPT_ICL && (!vp->codes || vp->n_frames < 1))
+        return qt_fail(err, QT_ERR_INVALID, "the ICL voice prompt has no reference codes");
+    if (vp->mode != QT_PROMPT_ICL && vp->mode != QT_PROMPT_XVECTOR)
+        return qt_fail(err, QT_ERR_INVALID, "the voice prompt has an unknown mode %d", (int)vp->mode);
+    return 0;
+}
+
+int qt_generate_ids(qt_model *m, const qt_voice_prompt *vp, const int32_t *ref_ids, int n_ref,
+                    const int32_t *text_ids, int n_text, const qt_gen_params *p, qt_error *err)
+{
+    qt_gen_params dp = qt_gen_default_params();
+    if (!p)
+        p = &dp;
+    if (check_prompt(m, vp, err))
+        return -1;
+    char lang[QT_NAME_MAX];
+    if (qt_language_normalize(m, p->language ? p->language : "auto", lang, sizeof lang, err))
+        return -1;
+    if (n_text < 1)
+        return qt_fail(err, QT_ERR_INVALID, "the text to speak is empty");
+    if (p->max_frames < 1)
+        return qt_fail(err, QT_ERR_INVALID, "max_frames must be at least 1 (got %d)", p->max_frames);
+
+    qt_talker *tk = &m->talker;
+    qt_code_predictor *cp = &m->cp;
+    const qt_talker_config *tc = &m->cfg.talker;
+    int H = tk->hidden, V = tk->codec_vocab, icl = vp->mode == QT_PROMPT_ICL;
+    qt_gen_output local = {0}, *out = p->out ? p->out : &local;
+    memset(out, 0, sizeof *out);
+    qt_prompt pr = {0};
+    qt_audio_stream *audio = NULL;
+    int32_t *history = malloc(sizeof(int32_t) * (size_t)(p->max_frames + 1));
+    float *logits = malloc(sizeof(float) * V), *scratch = malloc(sizeof(float) * V);
+    float *h = NULL, *c0e = malloc(sizeof(float) * H);
+    int cap_frames = p->max_frames < 256 ? p->max_frames : 256;
+    out->codes = malloc(sizeof(int32_t) * QT_CODEBOOKS * cap_frames);
+    if (!history || !logits || !scratch || !c0e || !out->codes) {
+        qt_fail(err, QT_ERR_NOMEM, "out of memory starting a generation");
+        goto fail;
+    }
+    atomic_store(&m->cancel, 0);
+    double t0 = now_ms();
+
+    qt_prompt_input in = {qt_model_language_id(m, lang), vp->xvector, ref_ids, icl ? n_ref : 0,
+                          icl ? vp->codes : NULL, icl ? vp->n_frames : 0, text_ids, n_text};
+    if (qt_prompt_build(&pr, tk, cp, m->pool, &m->cfg, &in, err))
+        goto fail;
+    if (!(audio = qt_audio_begin(m, icl ? vp->codes : NULL, icl ? vp->n_frames : 0, err)))
+        goto fail;
+    qt_stack_reset(&tk->stack);
+    if (qt_stack_forward(&tk->stack, m->pool, pr.embeds, pr.n, err))
+        goto fail;
+    h = pr.embeds + (size_t)(pr.n - 1) * H; /* the last position's normed hidden state */
+    out->prefill_ms = now_ms() - t0;
+
+    qt_rng rng;
+    qt_rng_seed(&rng, p->seed);
+    qt_sample_params sp = {p->greedy, p->temperature, p->top_k, p->top_p};
+    qt_sample_params csp = {p->subtalker_greedy || p->greedy, p->subtalker_temperature, p->subtalker_top_k,
+                            p->subtalker_top_p};
+    int32_t codes[QT_CODEBOOKS];
+    float *x = malloc(sizeof(float) * H);
+    if (!x) {
+        qt_fail(err, QT_ERR_NOMEM, "out of memory starting a generation");
+        goto fail;
+    }
+    for (int t = 0; t < p->max_frames; t++) {
+        if (atomic_load(&m->cancel)) {
+            free(x);
+            qt_fail(err, QT_ERR_CANCELLED, "the generation was cancelled after %d frames", t);
+            goto fail;
+        }
+        double ta = now_ms();
+        qt_talker_logits(tk, m->pool, h, logits);
+        qt_talker_processors(logits, V, history, t, p->repetition_penalty, p->ignore_eos ? 0 : t, 2,
+                             tc->codec_eos_id, QT_CODEBOOK_SIZE);
+        codes[0] = qt_sample(logits, V, &sp, &rng, scratch);
+        out->talker_ms += now_ms() - ta;
+        if (codes[0] == tc->codec_eos_id) {
+            out->hit_eos = 1;
+            break;
+        }
+        history[t] = codes[0];
+        double tb = now_ms();
+        memset(c0e, 0, sizeof(float) * H);
+        qt_talker_add_codec(tk, codes[0], c0e);
+        if (qt_cp_frame(cp, m->pool, h, c0e, &csp, &rng, codes, NULL, err)) {
+            free(x);
+            goto fail;
+        }
+        out->cp_ms += now_ms() - tb;
+        if (out->n_frames == cap_frames) {
+            int nc = cap_frames * 2 < p->max_frames ? cap_frames * 2 : p->max_frames;
+            int32_t *grown = realloc(out->codes, sizeof(int32_t) * QT_CODEBOOKS * nc);
+            if (!grown) {
+                free(x);
+                qt_fail(err, QT_ERR_NOMEM, "out of memory after %d frames", t);
+                goto fail;
+            }
+            out->codes = grown;
+            cap_frames = nc;
+        }
+        memcpy(out->codes + (size_t)out->n_frames * QT_CODEBOOKS, codes, sizeof codes);
+        out->n_frames++;
+        if (p->on_frame)
+            p->on_frame(codes, t, p->user);
+        double tc0 = now_ms();
+        if (qt_audio_push(audio, codes, 1, p, p->out ? out : NULL, err)) {
+            free(x);
+            goto fail;
+        }
+        out->decoder_ms += now_ms() - tc0;
+        if (t == 0)
+            out->first_audio_ms = now_ms() - t0;
+        if (p->on_progress)
+            p->on_progress(t + 1, p->max_frames, p->user);
+        if (t + 1 == p->max_frames)
+            break; /* the reference would sample one more c0 and drop it */
+        /* next input: S(frame) + trailing text vector (or tts_pad) */
+        double td = now_ms();
+        qt_frame_embed(tk, cp, codes, x);
+        const float *tt = t < pr.n_trailing ? pr.trailing + (size_t)t * H : pr.pad;
+        for (int e = 0; e < H; e++)
+            x[e] += tt[e];
+        if (qt_stack_forward(&tk->stack, m->pool, x, 1, err)) {
+            free(x);
+            goto fail;
+        }
+        h = pr.embeds; /* the prefill rows are spent: row 0 holds h from now on */
+        memcpy(h, x, sizeof(float) * H);
+        out->talker_ms += now_ms() - td;
+    }
+    free(x);
+    qt_audio_end(audio);
+    qt_prompt_free(&pr);
+    free(history);
+    free(logits);
+    free(scratch);
+    free(c0e);
+    if (!p->out)
+        qt_gen_output_free(&local);
+    return 0;
+fail:
+    qt_audio_end(audio);
+    qt_prompt_free(&pr);
+    free(history);
+    free(logits);
+    free(scratch);
+    free(c0e);
+    qt_gen_output_free(out);
+    return -1;
+}

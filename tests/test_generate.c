@@ -1,0 +1,314 @@
+/* test_generate.c — the whole generation through the model object against the golden fixtures: prompt
+ * layout (prefill embeddings and trailing text), greedy codes of qt_generate for tiny-a/tiny-b in ICL and
+ * x-vector-only modes, the final waveform (when the codec decoder is built in), and the clean failures:
+ * wrong-width prompt, unknown language, empty text, cancellation, missing model; seeded sampling repeats. */
+#include "engine/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures;
+static const char *golden;
+
+static void check(const char *what, double err, double tol)
+{
+    int ok = err <= tol;
+    printf("  %-58s max_abs %.3g (tol %.0e) %s\n", what, err, tol, ok ? "ok" : "FAIL");
+    if (!ok)
+        failures++;
+}
+
+static void expect(int cond, const char *what, const char *detail)
+{
+    printf("  %-58s %s%s%s\n", what, cond ? "ok" : "FAIL", detail ? ": " : "", detail ? detail : "");
+    if (!cond)
+        failures++;
+}
+
+static double max_diff(const float *a, const float *b, size_t n)
+{
+    double d = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - (double)b[i]);
+        if (!(e <= d))
+            d = e;
+    }
+    return d;
+}
+
+static const st_tensor *gt(const st_file *g, const char *name)
+{
+    const st_tensor *t = st_find(g, name);
+    if (!t) {
+        printf("golden tensor %s missing\n", name);
+        exit(1);
+    }
+    return t;
+}
+
+/* I64 golden ids [a, n-b) -> int32 */
+static int32_t *ids_slice(const st_file *g, const char *name, int a, int b, int *n)
+{
+    const st_tensor *t = gt(g, name);
+    const int64_t *v = t->data;
+    *n = (int)t->n_elements - a - b;
+    int32_t *out = malloc(sizeof(int32_t) * (*n > 0 ? *n : 1));
+    for (int i = 0; i < *n; i++)
+        out[i] = (int32_t)v[a + i];
+    return out;
+}
+
+typedef struct {
+    int32_t *ref_ids, *text_ids;
+    int n_ref, n_text;
+    qt_voice_prompt vp;
+    float *xv;
+    int32_t *codes;
+} golden_prompt;
+
+static void load_prompt(const st_file *g, const char *mode, int H, golden_prompt *gp)
+{
+    char nm[64];
+    memset(gp, 0, sizeof *gp);
+    gp->ref_ids = ids_slice(g, "ref_input_ids", 3, 2, &gp->n_ref);
+    gp->text_ids = ids_slice(g, "target_input_ids", 3, 5, &gp->n_text);
+    snprintf(nm, sizeof nm, "%s.xvector", mode);
+    gp->xv = malloc(sizeof(float) * H);
+    memcpy(gp->xv, gt(g, nm)->data, sizeof(float) * H);
+    gp->vp.xvector = gp->xv;
+    gp->vp.width = H;
+    if (!strcmp(mode, "icl")) {
+        const st_tensor *rc = gt(g, "icl.ref_codes");
+        gp->vp.mode = QT_PROMPT_ICL;
+        gp->vp.n_frames = (int)rc->shape[0];
+        gp->codes = malloc(sizeof(int32_t) * rc->n_elements);
+        for (int64_t i = 0; i < rc->n_elements; i++)
+            gp->codes[i] = (int32_t)((const int64_t *)rc->data)[i];
+        gp->vp.codes = gp->codes;
+    } else {
+        gp->vp.mode = QT_PROMPT_XVECTOR;
+    }
+}
+
+static void free_prompt(golden_prompt *gp)
+{
+    free(gp->ref_ids);
+    free(gp->text_ids);
+    free(gp->xv);
+    free(gp->codes);
+}
+
+typedef struct {
+    qt_model *m;
+    int cancel_at;
+    int frames, progress_calls;
+    size_t audio_samples;
+} cb_state;
+
+static void on_frame(const int32_t codes[QT_CODEBOOKS], int frame, void *user)
+{
+    (void)codes;
+    cb_state *s = user;
+    s->frames = frame + 1;
+    if (s->cancel_at >= 0 && frame + 1 >= s->cancel_at)
+        qt_cancel(s->m);
+}
+
+static void on_progress(int done, int max, void *user)
+{
+    (void)done;
+    (void)max;
+    ((cb_state *)user)->progress_calls++;
+}
+
+static void on_audio(const float *pcm, size_t n, void *user)
+{
+    (void)pcm;
+    ((cb_state *)user)->audio_samples += n;
+}
+
+static void run_mode(qt_model *m, const st_file *g, const char *model, const char *mode, const char *language)
+{
+    int H = qt_model_hidden(m);
+    golden_prompt gp;
+    load_prompt(g, mode, H, &gp);
+    char nm[64];
+    printf("%s %s (language %s)\n", model, mode, language);
+
+    /* prompt layout */
+    qt_error err = {0};
+    char lang[32];
+    qt_language_normalize(m, language, lang, sizeof lang, &err);
+    int icl = gp.vp.mode == QT_PROMPT_ICL;
+    qt_prompt_input in = {qt_model_language_id(m, lang), gp.xv, gp.ref_ids, icl ? gp.n_ref : 0,
+                          icl ? gp.codes : NULL, gp.vp.n_frames, gp.text_ids, gp.n_text};
+    qt_prompt pr;
+    if (qt_prompt_build(&pr, &m->talker, &m->cp, m->pool, &m->cfg, &in, &err)) {
+        printf("  FAIL prompt: %s\n", err.msg);
+        failures++;
+        free_prompt(&gp);
+        return;
+    }
+    snprintf(nm, sizeof nm, "%s.prefill_embeds", mode);
+    const st_tensor *pe = gt(g, nm);
+    snprintf(nm, sizeof nm, "%s.trailing_text_hidden", mode);
+    const st_tensor *tt = gt(g, nm);
+    char what[128];
+    snprintf(what, sizeof what, "prefill length %d (expected %lld)", pr.n, (long long)pe->shape[0]);
+    expect(pr.n == pe->shape[0], what, NULL);
+    snprintf(what, sizeof what, "trailing length %d (expected %lld)", pr.n_trailing, (long long)tt->shape[0]);
+    expect(pr.n_trailing == tt->shape[0], what, NULL);
+    if (pr.n == pe->shape[0])
+        check("prefill embeds", max_diff(pr.embeds, pe->data, (size_t)pr.n * H), 1e-4);
+    if (pr.n_trailing == tt->shape[0])
+        check("trailing text embeds", max_diff(pr.trailing, tt->data, (size_t)pr.n_trailing * H), 1e-4);
+    qt_prompt_free(&pr);
+
+    /* greedy generation, as the golden run (§4 of its README) */
+    qt_gen_params p = qt_gen_default_params();
+    qt_gen_output out = {0};
+    cb_state cs = {m, -1, 0, 0, 0};
+    p.language = language;
+    p.greedy = 1;
+    p.repetition_penalty = 1.0f;
+    p.max_frames = 24;
+    p.out = &out;
+    p.on_frame = on_frame;
+    p.on_progress = on_progress;
+    p.on_audio = on_audio;
+    p.user = &cs;
+    if (qt_generate_ids(m, &gp.vp, gp.ref_ids, gp.n_ref, gp.text_ids, gp.n_text, &p, &err)) {
+        printf("  FAIL generate: %s\n", err.msg);
+        failures++;
+        free_prompt(&gp);
+        return;
+    }
+    snprintf(nm, sizeof nm, "%s.codes", mode);
+    const st_tensor *gc = gt(g, nm);
+    int first_diff = -1;
+    for (int i = 0; i < out.n_frames * QT_CODEBOOKS && i < gc->n_elements; i++)
+        if (out.codes[i] != ((const int64_t *)gc->data)[i]) {
+            first_diff = i;
+            break;
+        }
+    snprintf(what, sizeof what, "greedy codes: %d frames (expected %lld), all 16 codebooks", out.n_frames,
+             (long long)gc->shape[0]);
+    char detail[128] = "";
+    if (first_diff >= 0)
+        snprintf(detail, sizeof detail, "frame %d codebook %d: expected %lld got %d", first_diff / 16,
+                 first_diff % 16, (long long)((const int64_t *)gc->data)[first_diff], out.codes[first_diff]);
+    expect(first_diff < 0 && out.n_frames == gc->shape[0], what, first_diff >= 0 ? detail : NULL);
+    expect(cs.frames == out.n_frames && cs.progress_calls == out.n_frames, "on_frame/on_progress once per frame",
+           NULL);
+    if (out.n_samples) {
+        snprintf(nm, sizeof nm, "%s.wav", mode);
+        const st_tensor *gw = gt(g, nm);
+        snprintf(what, sizeof what, "waveform length %zu (expected %lld)", out.n_samples,
+                 (long long)gw->n_elements);
+        expect(out.n_samples == (size_t)gw->n_elements, what, NULL);
+        if (out.n_samples == (size_t)gw->n_elements)
+            check("final waveform", max_diff(out.audio, gw->data, out.n_samples), 1e-3);
+        expect(cs.audio_samples == out.n_samples, "on_audio delivered the same samples", NULL);
+    } else {
+        printf("  (no codec decoder in this model object: waveform not checked)\n");
+    }
+    qt_gen_output_free(&out);
+
+    /* seeded sampling repeats; cancellation ends cleanly */
+    qt_gen_output a = {0}, b = {0};
+    p = qt_gen_default_params();
+    p.language = language;
+    p.max_frames = 6;
+    p.ignore_eos = 1;
+    p.seed = 42;
+    p.out = &a;
+    int ra = qt_generate_ids(m, &gp.vp, gp.ref_ids, gp.n_ref, gp.text_ids, gp.n_text, &p, &err);
+    p.out = &b;
+    int rb = qt_generate_ids(m, &gp.vp, gp.ref_ids, gp.n_ref, gp.text_ids, gp.n_text, &p, &err);
+    expect(!ra && !rb && a.n_frames == 6 && b.n_frames == 6 &&
+               !memcmp(a.codes, b.codes, sizeof(int32_t) * 6 * QT_CODEBOOKS),
+           "sampling with seed 42 twice: identical 6 frames", NULL);
+    qt_gen_output_free(&a);
+    qt_gen_output_free(&b);
+    cs = (cb_state){m, 3, 0, 0, 0};
+    p.out = NULL;
+    p.max_frames = 20;
+    p.on_frame = on_frame;
+    p.user = &cs;
+    int rc = qt_generate_ids(m, &gp.vp, gp.ref_ids, gp.n_ref, gp.text_ids, gp.n_text, &p, &err);
+    expect(rc == -1 && err.kind == QT_ERR_CANCELLED && cs.frames == 3, "cancel after 3 frames", err.msg);
+    free_prompt(&gp);
+}
+
+static void bad_inputs(qt_model *a, qt_model *b, const st_file *ga)
+{
+    printf("bad input\n");
+    golden_prompt gp;
+    load_prompt(ga, "xvec", qt_model_hidden(a), &gp);
+    qt_error err = {0};
+    qt_gen_params p = qt_gen_default_params();
+    p.max_frames = 2;
+    int rc = qt_generate_ids(b, &gp.vp, NULL, 0, gp.text_ids, gp.n_text, &p, &err);
+    expect(rc == -1 && err.kind == QT_ERR_MISMATCH, "tiny-a prompt on tiny-b: QT_ERR_MISMATCH", err.msg);
+    p.language = "klingon";
+    rc = qt_generate_ids(a, &gp.vp, NULL, 0, gp.text_ids, gp.n_text, &p, &err);
+    expect(rc == -1 && err.kind == QT_ERR_INVALID, "unknown language: QT_ERR_INVALID", err.msg);
+    p.language = "DE";
+    qt_gen_output o = {0};
+    p.out = &o;
+    rc = qt_generate_ids(a, &gp.vp, NULL, 0, gp.text_ids, gp.n_text, &p, &err);
+    expect(rc == 0 && o.n_frames == 2, "language code 'DE' accepted", rc ? err.msg : NULL);
+    qt_gen_output_free(&o);
+    p.out = NULL;
+    p.language = "auto";
+    rc = qt_generate_ids(a, &gp.vp, NULL, 0, gp.text_ids, 0, &p, &err);
+    expect(rc == -1 && err.kind == QT_ERR_INVALID, "empty text: QT_ERR_INVALID", err.msg);
+    gp.vp.mode = QT_PROMPT_ICL; /* ICL without codes */
+    rc = qt_generate_ids(a, &gp.vp, NULL, 0, gp.text_ids, gp.n_text, &p, &err);
+    expect(rc == -1 && err.kind == QT_ERR_INVALID, "ICL prompt without codes: QT_ERR_INVALID", err.msg);
+    free_prompt(&gp);
+    qt_model *none = qt_model_load("/nonexistent/model-dir", NULL, &err);
+    expect(!none && (err.kind == QT_ERR_NOT_FOUND || err.kind == QT_ERR_IO), "missing model dir", err.msg);
+}
+
+int main(void)
+{
+    golden = getenv("VOICEBOX_GOLDEN_DIR");
+    if (!golden || !*golden)
+        golden = VOICEBOX_GOLDEN_DIR;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/expected/tiny-a/golden.safetensors", golden);
+    if (!*golden || access(path, R_OK)) {
+        printf("golden fixtures not found (%s): skipped\n", golden);
+        return 77;
+    }
+    qt_model *models[2] = {NULL, NULL};
+    st_file *goldens[2] = {NULL, NULL};
+    const char *names[2] = {"tiny-a", "tiny-b"};
+    qt_load_params lp = qt_load_default_params();
+    lp.n_threads = 2;
+    for (int i = 0; i < 2; i++) {
+        qt_error err = {0};
+        snprintf(path, sizeof path, "%s/%s", golden, names[i]);
+        models[i] = qt_model_load(path, &lp, &err);
+        snprintf(path, sizeof path, "%s/expected/%s/golden.safetensors", golden, names[i]);
+        goldens[i] = st_open(path, &err);
+        if (!models[i] || !goldens[i]) {
+            printf("%s: %s\n", names[i], err.msg);
+            return 1;
+        }
+        printf("%s: size %s, hidden %d\n", names[i], qt_model_size(models[i]), qt_model_hidden(models[i]));
+        run_mode(models[i], goldens[i], names[i], "icl", "English");
+        run_mode(models[i], goldens[i], names[i], "xvec", "Auto");
+    }
+    bad_inputs(models[0], models[1], goldens[0]);
+    for (int i = 0; i < 2; i++) {
+        qt_model_free(models[i]);
+        st_close(goldens[i]);
+    }
+    printf("%d failure(s)\n", failures);
+    return failures ? 1 : 0;
+}
