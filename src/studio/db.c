@@ -35,6 +35,7 @@ int studio_error_http_status(studio_error_kind kind)
     case STUDIO_TOO_LARGE: return 413;
     case STUDIO_UNSUPPORTED_MEDIA: return 415;
     case STUDIO_INTERNAL: return 500;
+    case STUDIO_NOT_READY: return 409;
     }
     return 500;
 }
