@@ -29,7 +29,6 @@ typedef enum {
     STUDIO_UNSUPPORTED_MEDIA, /* 415: the upload cannot be decoded as audio */
     STUDIO_INTERNAL,          /* 500: database or filesystem fault (also logged) */
     STUDIO_NOT_READY,         /* 409: the request needs something first (a model not downloaded) */
-    STUDIO_NOT_READY,         /* 409: a prerequisite is missing (e.g. the model is not downloaded) */
 } studio_error_kind;
 
 typedef struct {
