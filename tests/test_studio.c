@@ -35,7 +35,7 @@ static char root[256]; /* temp dir holding fixtures/ and the data dirs */
 static const char *kind_name(studio_error_kind k)
 {
     static const char *const names[] = {"OK",        "NOT_FOUND",         "INVALID", "CONFLICT",
-                                        "TOO_LARGE", "UNSUPPORTED_MEDIA", "INTERNAL"};
+                                        "TOO_LARGE", "UNSUPPORTED_MEDIA", "INTERNAL", "NOT_READY"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
@@ -147,6 +147,14 @@ static const char *jstr(const json_t *j, const char *key)
 {
     const char *v = json_string_value(json_object_get(j, key));
     return v ? v : "";
+}
+
+static void test_status_map(void)
+{
+    const int want[] = {200, 404, 422, 400, 413, 415, 500, 409};
+    for (int k = STUDIO_OK; k <= STUDIO_NOT_READY; k++)
+        CHECK(studio_error_http_status((studio_error_kind)k) == want[k], "http status of %s: expected %d, got %d",
+              kind_name((studio_error_kind)k), want[k], studio_error_http_status((studio_error_kind)k));
 }
 
 /* ---- profiles ---- */
@@ -938,6 +946,69 @@ static void test_concurrent(void)
     studio_close(b);
 }
 
+/* ---- the CLI over the same code ---- */
+
+/* Runs `$VOICEBOX_BIN args` with stdout captured into out; returns the exit status. */
+static int run_cli(const char *args, char *out, size_t cap)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "\"%s\" %s --data-dir %s/cli 2>/dev/null", getenv("VOICEBOX_BIN"), args, root);
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(out, 1, cap - 1, p) : 0;
+    out[n] = 0;
+    int st = p ? pclose(p) : -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_cli(void)
+{
+    const char *bin = getenv("VOICEBOX_BIN");
+    if (!bin || access(bin, X_OK) != 0) {
+        fprintf(stderr, "  cli: VOICEBOX_BIN not set or not executable; CLI checks skipped\n");
+        return;
+    }
+    char out[8192], args[1024];
+    int rc = run_cli("profiles create 'Cli Voice' --language fr --description 'from the shell'", out, sizeof out);
+    CHECK(rc == 0 && studio_id_valid(strtok(out, "\n")), "profiles create: rc %d, output '%s'", rc, out);
+    char pid[37];
+    snprintf(pid, sizeof pid, "%.36s", out);
+    rc = run_cli("profiles create 'Cli Voice'", out, sizeof out);
+    CHECK(rc == 1, "duplicate profiles create: expected exit 1, got %d", rc);
+    rc = run_cli("profiles create ''", out, sizeof out);
+    CHECK(rc == 1, "empty name: expected exit 1, got %d", rc);
+    snprintf(args, sizeof args, "profiles add-sample 'Cli Voice' %s/fixtures/tone4.flac --text 'Hello.'", root);
+    rc = run_cli(args, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "4.00 s"), "add-sample by name: rc %d, output '%s'", rc, out);
+    snprintf(args, sizeof args, "profiles add-sample %s %s/fixtures/short1.wav --text 'Hi.'", pid, root);
+    rc = run_cli(args, out, sizeof out);
+    CHECK(rc == 1, "add-sample of a 1 s file: expected exit 1, got %d", rc);
+    rc = run_cli("profiles list", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, pid) && strstr(out, "Cli Voice") && strstr(out, "fr"), "profiles list: '%s'", out);
+    rc = run_cli("profiles list --json", out, sizeof out);
+    json_t *j = json_loads(out, 0, NULL);
+    CHECK(json_array_size(j) == 1 && !strcmp(jstr(json_array_get(j, 0), "description"), "from the shell"),
+          "profiles list --json: '%s'", out);
+    json_decref(j);
+
+    /* a generation recorded through the API shows up in `history list` */
+    studio *s = open_dir("cli");
+    json_t *g = add_generation(s, "cli", pid, "words spoken by the cli voice", 2.5, 3);
+    studio_close(s);
+    rc = run_cli("history list --profile 'Cli Voice'", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "words spoken by the cli voice") && strstr(out, "1 of 1"), "history list: '%s'",
+          out);
+    rc = run_cli("history list --search nothing-like-this", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "0 of 0"), "history list --search: '%s'", out);
+    rc = run_cli("history list --limit 101", out, sizeof out);
+    CHECK(rc == 1, "history list --limit 101: expected exit 1, got %d", rc);
+    rc = run_cli("profiles delete 'Cli Voice'", out, sizeof out);
+    CHECK(rc == 0, "profiles delete: exit %d", rc);
+    CHECK(g && !file_exists(jstr(g, "audio_path")), "profiles delete left the generation's file");
+    rc = run_cli("profiles delete 'Cli Voice'", out, sizeof out);
+    CHECK(rc == 1, "deleting again: expected exit 1, got %d", rc);
+    json_decref(g);
+}
+
 int main(void)
 {
     if (system("command -v sox >/dev/null 2>&1") != 0) {
@@ -954,6 +1025,7 @@ int main(void)
     run(cmd);
     make_fixtures();
 
+    test_status_map();
     test_profile_validation();
     test_profile_crud();
     test_samples();
@@ -963,6 +1035,7 @@ int main(void)
     test_restart_and_sweep();
     test_kill9();
     test_concurrent();
+    test_cli();
 
     if (failures == 0) {
         snprintf(cmd, sizeof cmd, "rm -rf %s", root);

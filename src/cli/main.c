@@ -14,6 +14,8 @@ typedef struct {
 static const command commands[] = {
     {"version", cli_version, "version                      print the version"},
     {"serve", cli_serve, "serve [--host H] [--port P] [--data-dir D] [--log-file F]  run the studio's HTTP API"},
+    {"profiles", cli_profiles, "profiles list|create|samples|add-sample|delete  voice profiles and their samples"},
+    {"history", cli_history, "history list [--profile P] [--search T]  past generations"},
 };
 
 int cli_error(const char *fmt, ...)

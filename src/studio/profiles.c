@@ -69,10 +69,8 @@ out:
     return j;
 }
 
-static int name_conflict(studio *s, const char *name, studio_error *err)
+static int name_conflict(const char *name, studio_error *err)
 {
-    log_info("profile name '%s' already exists", name);
-    (void)s;
     return studio_fail(err, STUDIO_CONFLICT, "name", "A profile with name '%s' already exists", name);
 }
 
@@ -103,7 +101,7 @@ json_t *studio_profile_create(studio *s, const json_t *body, studio_error *err)
     sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_CONSTRAINT) {
-        name_conflict(s, f.name, err);
+        name_conflict(f.name, err);
         goto out;
     }
     if (rc != SQLITE_DONE) {
@@ -184,7 +182,7 @@ json_t *studio_profile_update(studio *s, const char *id, const json_t *body, stu
     sqlite3_bind_text(st, 5, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_CONSTRAINT) {
-        name_conflict(s, f.name, err);
+        name_conflict(f.name, err);
         goto out;
     }
     if (rc != SQLITE_DONE) {

@@ -1,0 +1,158 @@
+/* cli_history.c — `voicebox history list`: the generation history from the shell, over the studio code
+ * (no HTTP), with the same filters and limits as GET /history. */
+#include "cli/cli.h"
+#include "studio/studio.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char history_usage[] =
+    "usage: voicebox history list [--profile PROFILE] [--search TEXT] [--limit N] [--offset N] [--json]\n"
+    "                             [--data-dir DIR]\n"
+    "  the generations, newest first. PROFILE is a profile id or its exact name; N for --limit is 1-100\n"
+    "  (default 50); DIR defaults to ./data.\n";
+
+static int take_opt(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n))
+        return 0;
+    if (argv[*i][n] == '=') {
+        *value = argv[*i] + n + 1;
+        return 1;
+    }
+    if (argv[*i][n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *value = argv[++*i];
+    return 1;
+}
+
+static int parse_int(const char *opt, const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < INT_MIN || v > INT_MAX) {
+        cli_error("%s: '%s' is not a whole number", opt, s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* Profile id for arg (an id or an exact name); NULL after printing an error. malloc'd. */
+static char *resolve_profile(studio *s, const char *arg)
+{
+    studio_error err = {0};
+    if (studio_id_valid(arg))
+        return strdup(arg);
+    json_t *list = studio_profile_list(s, &err);
+    if (!list) {
+        cli_error("%s", err.msg);
+        return NULL;
+    }
+    char *id = NULL;
+    size_t i;
+    json_t *p;
+    json_array_foreach(list, i, p) if (!strcmp(json_string_value(json_object_get(p, "name")), arg))
+    {
+        id = strdup(json_string_value(json_object_get(p, "id")));
+        break;
+    }
+    json_decref(list);
+    if (!id)
+        cli_error("profile '%s': no profile has this id or name", arg);
+    return id;
+}
+
+int cli_history(int argc, char **argv)
+{
+    const char *data_dir = "./data", *profile = NULL, *limit = NULL, *offset = NULL;
+    studio_history_query q = studio_history_default_query();
+    int as_json = 0, have_cmd = 0, rc = 1;
+    char *pid = NULL;
+    studio *s = NULL;
+    json_t *res = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        int r;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(history_usage, stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--json")) {
+            as_json = 1;
+            continue;
+        }
+        if ((r = take_opt(argc, argv, &i, "--data-dir", &data_dir)) ||
+            (r = take_opt(argc, argv, &i, "--profile", &profile)) ||
+            (r = take_opt(argc, argv, &i, "--search", &q.search)) ||
+            (r = take_opt(argc, argv, &i, "--limit", &limit)) ||
+            (r = take_opt(argc, argv, &i, "--offset", &offset))) {
+            if (r < 0)
+                return cli_error("%s: needs a value", argv[i]);
+            continue;
+        }
+        if (!strcmp(argv[i], "list") && !have_cmd) {
+            have_cmd = 1;
+            continue;
+        }
+        fputs(history_usage, stderr);
+        return cli_error("history: unexpected argument '%s'", argv[i]);
+    }
+    if (!have_cmd) {
+        fputs(history_usage, stderr);
+        return 2;
+    }
+    if ((limit && parse_int("--limit", limit, &q.limit) < 0) ||
+        (offset && parse_int("--offset", offset, &q.offset) < 0))
+        return 1;
+
+    studio_error err = {0};
+    s = studio_open(data_dir, &err);
+    if (!s)
+        return cli_error("%s", err.msg);
+    if (profile) {
+        pid = resolve_profile(s, profile);
+        if (!pid)
+            goto fail;
+        q.profile_id = pid;
+    }
+    res = studio_history_list(s, &q, &err);
+    if (!res) {
+        cli_error("%s", err.msg);
+        goto fail;
+    }
+    if (as_json) {
+        char *out = json_dumps(res, JSON_INDENT(2));
+        if (out)
+            puts(out);
+        free(out);
+    } else {
+        json_t *items = json_object_get(res, "items"), *g;
+        size_t i;
+        printf("%-36s  %-19s  %-16s  %7s  %s\n", "ID", "CREATED (UTC)", "PROFILE", "SECONDS", "TEXT");
+        json_array_foreach(items, i, g)
+        {
+            const char *text = json_string_value(json_object_get(g, "text"));
+            const char *created = json_string_value(json_object_get(g, "created_at"));
+            json_t *dur = json_object_get(g, "duration");
+            printf("%-36s  %-19.19s  %-16.16s  %7.2f  %.60s%s\n", json_string_value(json_object_get(g, "id")),
+                   created ? created : "", json_string_value(json_object_get(g, "profile_name")),
+                   json_is_number(dur) ? json_number_value(dur) : 0.0, text ? text : "",
+                   text && strlen(text) > 60 ? "..." : "");
+        }
+        printf("%zu of %lld\n", json_array_size(items), (long long)json_integer_value(json_object_get(res, "total")));
+    }
+    rc = 0;
+fail:
+    json_decref(res);
+    free(pid);
+    studio_close(s);
+    return rc;
+}
