@@ -1,0 +1,132 @@
+/* cli_models.c — `voicebox models list|pull NAME|rm NAME`: the Hugging Face cache as the studio sees it.
+ * pull draws a progress bar on stderr (a line per file when stderr is not a terminal). */
+#include "cli/cli.h"
+#include "studio/models.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *human(uint64_t bytes, char *buf, size_t size)
+{
+    const char *units[] = {"B", "KB", "MB", "GB", "TB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1000.0 && u < 4) {
+        v /= 1000.0;
+        u++;
+    }
+    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+    return buf;
+}
+
+static int models_list(void)
+{
+    printf("%-15s %-31s %-14s %10s  %s\n", "NAME", "REPO", "STATUS", "SIZE", "PATH");
+    for (size_t i = 0; i < studio_model_count(); i++) {
+        const studio_model *m = studio_model_at(i);
+        studio_model_state st;
+        studio_error err = {0};
+        if (studio_models_state(NULL, m, &st, &err) != 0) return cli_error("%s", err.msg);
+        const char *status = st.downloaded     ? "downloaded"
+                             : st.downloading  ? "downloading"
+                             : st.size_on_disk ? "partial"
+                                               : "not-downloaded";
+        char size[32];
+        printf("%-15s %-31s %-14s %10s  %s\n", m->name, m->repo_id, status,
+               st.size_on_disk ? human(st.size_on_disk, size, sizeof size) : "-",
+               st.downloaded ? st.path : st.cache_dir);
+    }
+    return 0;
+}
+
+typedef struct {
+    int tty;
+    char last_file[256];
+    double last_draw;
+} bar_state;
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void on_progress(const char *name, uint64_t current, uint64_t total, const char *filename,
+                        studio_dl_status status, void *user)
+{
+    bar_state *b = user;
+    char cur[32], tot[32];
+    if (status != STUDIO_DL_DOWNLOADING) {
+        if (b->tty) fputc('\n', stderr);
+        return;
+    }
+    if (!b->tty) { /* logs and pipes: one line per file started */
+        if (filename[0] && strcmp(filename, b->last_file)) {
+            snprintf(b->last_file, sizeof b->last_file, "%s", filename);
+            fprintf(stderr, "%s: %s (%s of %s)\n", name, filename, human(current, cur, sizeof cur),
+                    human(total, tot, sizeof tot));
+        }
+        return;
+    }
+    double t = now_s();
+    if (t - b->last_draw < 0.1 && current < total) return;
+    b->last_draw = t;
+    int width = 30, filled = total ? (int)((double)current / (double)total * width) : 0;
+    char bar[64];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < filled ? '#' : '-';
+    bar[width] = '\0';
+    fprintf(stderr, "\r%s [%s] %5.1f%% %s / %s  %-32.32s", name, bar,
+            total ? 100.0 * (double)current / (double)total : 0.0, human(current, cur, sizeof cur),
+            human(total, tot, sizeof tot), filename);
+    fflush(stderr);
+}
+
+static int models_pull(const studio_model *m)
+{
+    bar_state b = {.tty = isatty(STDERR_FILENO)};
+    studio_error err = {0};
+    if (studio_models_download(NULL, m, on_progress, &b, &err) != 0) return cli_error("%s", err.msg);
+    studio_model_state st;
+    if (studio_models_state(NULL, m, &st, &err) != 0) return cli_error("%s", err.msg);
+    printf("%s is ready: %s\n", m->name, st.path);
+    return 0;
+}
+
+static int models_rm(const studio_model *m)
+{
+    studio_error err = {0};
+    if (studio_models_delete(NULL, m, &err) != 0) return cli_error("%s", err.msg);
+    printf("%s removed\n", m->name);
+    return 0;
+}
+
+static void models_usage(FILE *out)
+{
+    fprintf(out, "usage: voicebox models list\n"
+                 "       voicebox models pull NAME    download into the Hugging Face cache (HF_ENDPOINT)\n"
+                 "       voicebox models rm NAME      delete from the cache\n"
+                 "NAME: ");
+    for (size_t i = 0; i < studio_model_count(); i++)
+        fprintf(out, "%s%s", i ? ", " : "", studio_model_at(i)->name);
+    fprintf(out, " (or the size, e.g. 0.6B)\n");
+}
+
+int cli_models(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        models_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "list") && argc == 2) return models_list();
+    if ((!strcmp(argv[1], "pull") || !strcmp(argv[1], "rm")) && argc == 3) {
+        const studio_model *m = studio_model_find(argv[2]);
+        if (!m) return cli_error("unknown model '%s' (try `voicebox models list`)", argv[2]);
+        return !strcmp(argv[1], "pull") ? models_pull(m) : models_rm(m);
+    }
+    models_usage(stderr);
+    return 2;
+}
