@@ -16,6 +16,7 @@ static const command commands[] = {
     {"serve", cli_serve, "serve [--host H] [--port P] [--data-dir D] [--log-file F]  run the studio's HTTP API"},
     {"profiles", cli_profiles, "profiles list|create|samples|add-sample|delete  voice profiles and their samples"},
     {"history", cli_history, "history list [--profile P] [--search T]  past generations"},
+    {"models", cli_models, "models list|pull NAME|rm NAME  the TTS models in the Hugging Face cache"},
 };
 
 int cli_error(const char *fmt, ...)
