@@ -217,6 +217,32 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
     }
     qt_gen_output_free(&out);
 
+    /* the same from text, through the tokenizer (golden README §3) */
+    static const char ref_text[] = "The quick brown fox jumps over the lazy dog.";
+    static const char target[] = "Hello, world! This is a small test of the voice-cloning pipeline: na\xc3\xafve "
+                                 "caf\xc3\xa9 owners in Z\xc3\xbcrich paid \xe2\x82\xac" "12.50 for 3 cr\xc3\xa8me "
+                                 "br\xc3\xbbl\xc3\xa9" "es, didn't they? Yes \xe2\x80\x94 absolutely!";
+    gp.vp.ref_text = icl ? (char *)ref_text : NULL;
+    p.out = &out;
+    p.on_audio = NULL;
+    if (qt_generate(m, &gp.vp, target, &p, &err)) {
+        printf("  FAIL qt_generate: %s\n", err.msg);
+        failures++;
+    } else {
+        int same = out.n_frames == gc->shape[0];
+        for (int i = 0; same && i < out.n_frames * QT_CODEBOOKS; i++)
+            same = out.codes[i] == ((const int64_t *)gc->data)[i];
+        expect(same, "qt_generate from text: greedy codes identical", NULL);
+        snprintf(nm, sizeof nm, "%s.wav", mode);
+        const st_tensor *gw = gt(g, nm);
+        if (out.n_samples == (size_t)gw->n_elements)
+            check("qt_generate from text: waveform (chunked decode)", max_diff(out.audio, gw->data, out.n_samples),
+                  1e-3);
+        else
+            expect(0, "qt_generate from text: waveform length", NULL);
+    }
+    qt_gen_output_free(&out);
+
     /* seeded sampling repeats; cancellation ends cleanly */
     qt_gen_output a = {0}, b = {0};
     p = qt_gen_default_params();
@@ -269,6 +295,14 @@ static void bad_inputs(qt_model *a, qt_model *b, const st_file *ga)
     gp.vp.mode = QT_PROMPT_ICL; /* ICL without codes */
     rc = qt_generate_ids(a, &gp.vp, NULL, 0, gp.text_ids, gp.n_text, &p, &err);
     expect(rc == -1 && err.kind == QT_ERR_INVALID, "ICL prompt without codes: QT_ERR_INVALID", err.msg);
+    char *big = malloc(QT_MAX_TEXT_BYTES + 2);
+    memset(big, 'a', QT_MAX_TEXT_BYTES + 1);
+    big[QT_MAX_TEXT_BYTES + 1] = 0;
+    rc = qt_generate(a, &gp.vp, big, &p, &err);
+    expect(rc == -1 && err.kind == QT_ERR_INVALID, "text over the limit: QT_ERR_INVALID", err.msg);
+    free(big);
+    rc = qt_generate(a, &gp.vp, "  \n ", &p, &err);
+    expect(rc == -1 && err.kind == QT_ERR_INVALID, "whitespace-only text: QT_ERR_INVALID", err.msg);
     free_prompt(&gp);
     qt_model *none = qt_model_load("/nonexistent/model-dir", NULL, &err);
     expect(!none && (err.kind == QT_ERR_NOT_FOUND || err.kind == QT_ERR_IO), "missing model dir", err.msg);

@@ -179,7 +179,7 @@ int qt_generate_ids(qt_model *m, const qt_voice_prompt *vp, const int32_t *ref_i
             goto fail;
         }
         out->decoder_ms += now_ms() - tc0;
-        if (t == 0)
+        if (out->first_audio_ms == 0 && (out->n_samples || p->on_audio))
             out->first_audio_ms = now_ms() - t0;
         if (p->on_progress)
             p->on_progress(t + 1, p->max_frames, p->user);
@@ -200,6 +200,10 @@ int qt_generate_ids(qt_model *m, const qt_voice_prompt *vp, const int32_t *ref_i
         out->talker_ms += now_ms() - td;
     }
     free(x);
+    double tf = now_ms();
+    if (qt_audio_flush(audio, p, p->out ? out : NULL, err))
+        goto fail;
+    out->decoder_ms += now_ms() - tf;
     qt_audio_end(audio);
     qt_prompt_free(&pr);
     free(history);

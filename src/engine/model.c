@@ -12,7 +12,8 @@
 #include <string.h>
 
 struct qt_model_ext {
-    int unused;
+    qt_tokenizer *tok;
+    qt_codec *codec; /* NULL with qt_load_params.no_codec */
 };
 
 qt_load_params qt_load_default_params(void)
@@ -57,6 +58,10 @@ qt_model *qt_model_load(const char *path_or_repo, const qt_load_params *p, qt_er
         qt_fail(err, QT_ERR_NOMEM, "out of memory loading a model");
         goto fail;
     }
+    if (!(m->ext->tok = qt_tokenizer_load(m->dir, err)))
+        goto fail;
+    if (!p->no_codec && !(m->ext->codec = qt_codec_load(m->dir, qt_pool_threads(m->pool), err)))
+        goto fail;
     const qt_stack_config *tc = &m->cfg.talker.stack, *cc = &m->cfg.code_predictor;
     m->talker_step_bytes = stack_bytes(tc) + 2 * (size_t)tc->vocab_size * tc->hidden;
     m->cp_frame_bytes = (QT_CODEBOOKS - 1) * stack_bytes(cc) +
@@ -72,6 +77,10 @@ void qt_model_free(qt_model *m)
 {
     if (!m)
         return;
+    if (m->ext) {
+        qt_codec_free(m->ext->codec);
+        qt_tokenizer_free(m->ext->tok);
+    }
     free(m->ext);
     qt_pool_free(m->pool);
     qt_cp_free(&m->cp);
@@ -140,38 +149,171 @@ int qt_model_language_id(const qt_model *m, const char *normalized)
     return qt_config_language_id(&m->cfg, normalized);
 }
 
-/* ---- audio side ----------------------------------------------------------------------------------------- */
+/* ---- text ----------------------------------------------------------------------------------------------- */
+
+/* Tokenizes prefix + text + suffix and returns the middle: the official wrapper's slices (§2.2). */
+static int tokenize_slice(const qt_model *m, const char *text, size_t len, const char *suffix, int n_prefix,
+                          int n_suffix, int32_t **ids, int *n, qt_error *err)
+{
+    static const char prefix[] = "<|im_start|>assistant\n";
+    size_t total = sizeof prefix + len + strlen(suffix);
+    char *s = malloc(total);
+    if (!s)
+        return qt_fail(err, QT_ERR_NOMEM, "out of memory tokenizing the text");
+    snprintf(s, total, "%s%.*s%s", prefix, (int)len, text, suffix);
+    int32_t *all = NULL;
+    size_t n_all = 0;
+    int rc = qt_tokenize(m->ext->tok, s, &all, &n_all, err);
+    free(s);
+    if (rc)
+        return -1;
+    if (n_all < (size_t)(n_prefix + n_suffix)) {
+        free(all);
+        return qt_fail(err, QT_ERR_INVALID, "the text could not be tokenized into the prompt template");
+    }
+    *n = (int)n_all - n_prefix - n_suffix;
+    memmove(all, all + n_prefix, sizeof(int32_t) * (size_t)*n);
+    *ids = all;
+    return 0;
+}
+
+/* Leading and trailing whitespace would merge with the template's newlines (§2.2): strip it. */
+static const char *trim(const char *s, size_t *len)
+{
+    while (*s && isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    *len = n;
+    return s;
+}
+
+int qt_generate(qt_model *m, const qt_voice_prompt *vp, const char *text, const qt_gen_params *p,
+                qt_error *err)
+{
+    if (!m)
+        return qt_fail(err, QT_ERR_INVALID, "no model was given");
+    size_t len = 0;
+    const char *t = text ? trim(text, &len) : "";
+    if (len == 0)
+        return qt_fail(err, QT_ERR_INVALID, "the text to speak is empty");
+    if (strlen(text) > QT_MAX_TEXT_BYTES)
+        return qt_fail(err, QT_ERR_INVALID, "the text is %zu bytes long; the limit is %d (split it)", strlen(text),
+                       QT_MAX_TEXT_BYTES);
+    int32_t *ids = NULL, *ref = NULL;
+    int n = 0, n_ref = 0;
+    if (tokenize_slice(m, t, len, "<|im_end|>\n<|im_start|>assistant\n", 3, 5, &ids, &n, err))
+        return -1;
+    if (vp && vp->mode == QT_PROMPT_ICL) {
+        size_t rlen = 0;
+        const char *r = trim(vp->ref_text ? vp->ref_text : "", &rlen);
+        if (tokenize_slice(m, r, rlen, "<|im_end|>\n", 3, 2, &ref, &n_ref, err)) {
+            free(ids);
+            return -1;
+        }
+    }
+    int rc = qt_generate_ids(m, vp, ref, n_ref, ids, n, p, err);
+    free(ids);
+    free(ref);
+    return rc;
+}
+
+/* ---- audio side: the codec's streaming decoder ----------------------------------------------------------- */
+
+#define REF_CHUNK 16 /* reference frames per decoder push (their audio is the ICL cut, thrown away) */
 
 struct qt_audio_stream {
     qt_model *m;
+    qt_codec_stream *cs;
+    float *buf; /* [QT_SAMPLES_PER_FRAME * REF_CHUNK] */
+    int32_t pending[QT_CODEBOOKS * REF_CHUNK];
+    int n_pending, pushed;
 };
 
 qt_audio_stream *qt_audio_begin(qt_model *m, const int32_t *ref_codes, int n_ref_frames, qt_error *err)
 {
-    (void)ref_codes;
-    (void)n_ref_frames;
     qt_audio_stream *s = calloc(1, sizeof *s);
     if (!s) {
         qt_fail(err, QT_ERR_NOMEM, "out of memory starting the audio decoder");
         return NULL;
     }
     s->m = m;
+    if (!m->ext->codec)
+        return s; /* codes only */
+    s->buf = malloc(sizeof(float) * QT_SAMPLES_PER_FRAME * REF_CHUNK);
+    if (!s->buf) {
+        qt_fail(err, QT_ERR_NOMEM, "out of memory starting the audio decoder");
+        goto fail;
+    }
+    if (!(s->cs = qt_codec_stream_new(m->ext->codec, err)))
+        goto fail;
+    /* ICL: the reference frames are the decoder's left context; their audio is dropped (§8) */
+    for (int f = 0; f < n_ref_frames; f += REF_CHUNK) {
+        int k = n_ref_frames - f < REF_CHUNK ? n_ref_frames - f : REF_CHUNK;
+        size_t got;
+        if (qt_codec_stream_push(s->cs, ref_codes + (size_t)f * QT_CODEBOOKS, k, s->buf,
+                                 (size_t)QT_SAMPLES_PER_FRAME * REF_CHUNK, &got, err))
+            goto fail;
+    }
     return s;
+fail:
+    qt_audio_end(s);
+    return NULL;
+}
+
+static int deliver(qt_audio_stream *s, const float *pcm, size_t n, const qt_gen_params *p, qt_gen_output *out,
+                   qt_error *err)
+{
+    if (out && n) {
+        float *grown = realloc(out->audio, sizeof(float) * (out->n_samples + n));
+        if (!grown)
+            return qt_fail(err, QT_ERR_NOMEM, "out of memory collecting %zu samples of audio", out->n_samples + n);
+        out->audio = grown;
+        memcpy(out->audio + out->n_samples, pcm, sizeof(float) * n);
+        out->n_samples += n;
+    }
+    if (p->on_audio && n)
+        p->on_audio(pcm, n, p->user);
+    (void)s;
+    return 0;
+}
+
+int qt_audio_flush(qt_audio_stream *s, const qt_gen_params *p, qt_gen_output *out, qt_error *err)
+{
+    if (!s->cs || !s->n_pending)
+        return 0;
+    size_t got = 0;
+    if (qt_codec_stream_push(s->cs, s->pending, s->n_pending, s->buf, (size_t)QT_SAMPLES_PER_FRAME * REF_CHUNK,
+                             &got, err))
+        return -1;
+    s->pushed += s->n_pending;
+    s->n_pending = 0;
+    return deliver(s, s->buf, got, p, out, err);
 }
 
 int qt_audio_push(qt_audio_stream *s, const int32_t *codes, int n, const qt_gen_params *p, qt_gen_output *out,
                   qt_error *err)
 {
-    (void)s;
-    (void)codes;
-    (void)n;
-    (void)p;
-    (void)out;
-    (void)err;
+    if (!s->cs)
+        return 0;
+    /* Streaming callers get every frame at once (the first audio matters most); otherwise frames are
+     * decoded in chunks, which the decoder runs more efficiently. */
+    int chunk = p->on_audio ? 1 : REF_CHUNK;
+    for (int i = 0; i < n; i++) {
+        memcpy(s->pending + (size_t)s->n_pending * QT_CODEBOOKS, codes + (size_t)i * QT_CODEBOOKS,
+               sizeof(int32_t) * QT_CODEBOOKS);
+        if (++s->n_pending >= chunk && qt_audio_flush(s, p, out, err))
+            return -1;
+    }
     return 0;
 }
 
 void qt_audio_end(qt_audio_stream *s)
 {
+    if (!s)
+        return;
+    qt_codec_stream_free(s->cs);
+    free(s->buf);
     free(s);
 }
