@@ -946,6 +946,75 @@ static void test_concurrent(void)
     studio_close(b);
 }
 
+/* Uploads race a delete of their profile: whatever interleaving happens, each upload either succeeds
+ * (and its row and file go with the profile) or fails NOT_FOUND, and no row or file is left over even
+ * before any sweep. */
+typedef struct {
+    studio *s;
+    const char *pid;
+    const char *bytes;
+    size_t n;
+    int ok, not_found, other;
+} uploader;
+
+static void *upload_loop(void *arg)
+{
+    uploader *u = arg;
+    for (int i = 0; i < 6; i++) {
+        studio_error err = {0};
+        json_t *j = studio_sample_add(u->s, u->pid, u->bytes, u->n, "Racing.", &err);
+        if (j)
+            u->ok++;
+        else if (err.kind == STUDIO_NOT_FOUND)
+            u->not_found++;
+        else {
+            fprintf(stderr, "upload during delete: %s\n", err.msg);
+            u->other++;
+        }
+        json_decref(j);
+    }
+    return NULL;
+}
+
+static void test_upload_vs_delete(void)
+{
+    size_t n;
+    char *bytes = fixture("tone4.flac", &n);
+    for (int round = 0; round < 3; round++) {
+        studio *s = open_dir("race");
+        json_t *p = make_profile(s, "Racer");
+        uploader u[3];
+        pthread_t t[3];
+        for (int i = 0; i < 3; i++) {
+            u[i] = (uploader){.s = s, .pid = jstr(p, "id"), .bytes = bytes, .n = n};
+            pthread_create(&t[i], NULL, upload_loop, &u[i]);
+        }
+        struct timespec ts = {0, (round + 1) * 15000000L};
+        nanosleep(&ts, NULL);
+        studio_error err = {0};
+        CHECK(studio_profile_delete(s, jstr(p, "id"), &err) == 0, "delete during uploads: %s", err.msg);
+        int other = 0, ok = 0, nf = 0;
+        for (int i = 0; i < 3; i++) {
+            pthread_join(t[i], NULL);
+            other += u[i].other;
+            ok += u[i].ok;
+            nf += u[i].not_found;
+        }
+        fprintf(stderr, "  race round %d: %d uploads before the delete, %d refused after\n", round, ok, nf);
+        CHECK(other == 0, "uploads racing a delete: expected only success or NOT_FOUND, got %d other errors",
+              other);
+        studio_close(s);
+        /* checked before any reopen, so the sweep cannot hide a leak */
+        CHECK(check_consistent("race") == 0, "upload racing delete left rows or files behind (round %d)", round);
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s/race/profiles/%s", root, jstr(p, "id"));
+        struct stat sb;
+        CHECK(stat(dir, &sb) != 0, "upload racing delete left the directory %s", dir);
+        json_decref(p);
+    }
+    free(bytes);
+}
+
 /* ---- the CLI over the same code ---- */
 
 /* Runs `$VOICEBOX_BIN args` with stdout captured into out; returns the exit status. */
@@ -1035,6 +1104,7 @@ int main(void)
     test_restart_and_sweep();
     test_kill9();
     test_concurrent();
+    test_upload_vs_delete();
     test_cli();
 
     if (failures == 0) {

@@ -166,23 +166,27 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
         studio_fail(err, STUDIO_INTERNAL, NULL, "sample: out of memory");
         goto fail;
     }
-    pthread_mutex_lock(&s->mu);
-    locked = 1;
-    /* Under the lock so a concurrent profile delete cannot remove the directory in between. */
-    if (profile_exists(s, profile_id, err) < 0)
-        goto fail;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        studio_fail(err, STUDIO_INTERNAL, NULL, "%s: cannot create directory: %s", dir, strerror(errno));
-        log_error("%s", err->msg);
-        goto fail;
-    }
+    /* The file is written outside the lock (audio_write_wav16 fsyncs, which can take a while), then the
+     * row goes in. A profile deleted in between fails the row's foreign key and the file is removed. */
     audio_error aerr = {{0}};
-    if (audio_write_wav16(path, buf.samples, buf.n, STUDIO_SAMPLE_RATE, &aerr) < 0) {
-        studio_fail(err, STUDIO_INTERNAL, NULL, "%s", aerr.msg);
-        log_error("sample: %s", aerr.msg);
+    int wrote = -1;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        snprintf(aerr.msg, sizeof aerr.msg, "%s: cannot create directory: %s", dir, strerror(errno));
+    else
+        wrote = audio_write_wav16(path, buf.samples, buf.n, STUDIO_SAMPLE_RATE, &aerr);
+    if (wrote < 0) {
+        pthread_mutex_lock(&s->mu);
+        int gone = profile_exists(s, profile_id, err) < 0;
+        pthread_mutex_unlock(&s->mu);
+        if (!gone) {
+            studio_fail(err, STUDIO_INTERNAL, NULL, "%s", aerr.msg);
+            log_error("sample: %s", aerr.msg);
+        }
         goto fail;
     }
     file_written = 1;
+    pthread_mutex_lock(&s->mu);
+    locked = 1;
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO profile_samples (id, profile_id, audio_path, reference_text, duration, "
                            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -196,10 +200,16 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
     sqlite3_bind_text(st, 4, reference_text, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 5, (double)buf.n / STUDIO_SAMPLE_RATE);
     sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT) {
+        studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile %s: not found (deleted during the upload)", profile_id);
+        goto fail;
+    }
+    if (rc != SQLITE_DONE) {
         studio_db_fail(s, err, "adding a sample");
         goto fail;
     }
+    file_written = 0; /* the row owns the file now */
     j = select_sample(s, sid, err);
     if (!j)
         goto fail;
@@ -211,8 +221,11 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
     free(dir);
     return j;
 fail:
-    if (file_written && !j)
+    if (file_written) {
         unlink(path);
+        if (err && err->kind == STUDIO_NOT_FOUND)
+            rmdir(dir); /* the profile went away meanwhile; fails harmlessly if not empty */
+    }
     sqlite3_finalize(st);
     if (locked)
         pthread_mutex_unlock(&s->mu);
