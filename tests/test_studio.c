@@ -957,14 +957,18 @@ typedef struct {
     int ok, not_found, other;
 } uploader;
 
+static int uploads_done;
+
 static void *upload_loop(void *arg)
 {
     uploader *u = arg;
     for (int i = 0; i < 6; i++) {
         studio_error err = {0};
         json_t *j = studio_sample_add(u->s, u->pid, u->bytes, u->n, "Racing.", &err);
-        if (j)
+        if (j) {
             u->ok++;
+            __atomic_add_fetch(&uploads_done, 1, __ATOMIC_SEQ_CST);
+        }
         else if (err.kind == STUDIO_NOT_FOUND)
             u->not_found++;
         else {
@@ -983,14 +987,19 @@ static void test_upload_vs_delete(void)
     for (int round = 0; round < 3; round++) {
         studio *s = open_dir("race");
         json_t *p = make_profile(s, "Racer");
+        __atomic_store_n(&uploads_done, 0, __ATOMIC_SEQ_CST);
         uploader u[3];
         pthread_t t[3];
         for (int i = 0; i < 3; i++) {
             u[i] = (uploader){.s = s, .pid = jstr(p, "id"), .bytes = bytes, .n = n};
             pthread_create(&t[i], NULL, upload_loop, &u[i]);
         }
-        struct timespec ts = {0, (round + 1) * 15000000L};
-        nanosleep(&ts, NULL);
+        /* delete once a few uploads went in (decoding is much slower under ASan: wait on progress,
+         * not on a clock), while the others are in flight */
+        struct timespec ts = {0, 1000000L};
+        for (int waited = 0; __atomic_load_n(&uploads_done, __ATOMIC_SEQ_CST) < round + 1 && waited < 20000;
+             waited++)
+            nanosleep(&ts, NULL);
         studio_error err = {0};
         CHECK(studio_profile_delete(s, jstr(p, "id"), &err) == 0, "delete during uploads: %s", err.msg);
         int other = 0, ok = 0, nf = 0;
