@@ -34,15 +34,15 @@ static char root[256]; /* temp dir holding fixtures/ and the data dirs */
 
 static const char *kind_name(studio_error_kind k)
 {
-    static const char *const names[] = {"OK",        "NOT_FOUND",         "INVALID", "CONFLICT",
+    static const char *const names[] = {"OK",        "NOT_FOUND",         "INVALID",  "CONFLICT",
                                         "TOO_LARGE", "UNSUPPORTED_MEDIA", "INTERNAL", "NOT_READY"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
 /* Checks that a call failed with kind (and field, when given). */
-#define EXPECT_ERR(ok, err, want_kind, want_field, input)                                                   \
+#define EXPECT_ERR(ok, err, want_kind, want_field, input)                                                    \
     do {                                                                                                     \
-        CHECK(!(ok), "input %s: expected %s, got success", input, kind_name(want_kind));                    \
+        CHECK(!(ok), "input %s: expected %s, got success", input, kind_name(want_kind));                     \
         CHECK((err).kind == (want_kind), "input %s: expected %s, got %s (%s)", input, kind_name(want_kind),  \
               kind_name((err).kind), (err).msg);                                                             \
         if (want_field)                                                                                      \
@@ -55,16 +55,14 @@ static const char *kind_name(studio_error_kind k)
 static int run(const char *cmd)
 {
     int rc = system(cmd);
-    if (rc != 0)
-        fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
+    if (rc != 0) fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
     return rc;
 }
 
 static char *read_all(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
+    if (!f) return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -112,8 +110,7 @@ static void make_fixtures(void)
              "sox -q -n -r 24000 -c 1 hot.wav synth 3 square 200 vol 1.0; "
              "printf 'this is not audio at all, just text\\n%%.0s' $(seq 50) > text.wav",
              root);
-    if (run(cmd) != 0)
-        exit(1);
+    if (run(cmd) != 0) exit(1);
     snprintf(cmd, sizeof cmd,
              "cd %s/fixtures && espeak-ng -w speech.wav 'Hello there, this is a reference sample for the "
              "voice studio test.' 2>/dev/null || sox -q -n -r 22050 -c 1 speech.wav synth 4 sine 180 vol 0.3",
@@ -128,8 +125,7 @@ static studio *open_dir(const char *name)
     snprintf(dir, sizeof dir, "%s/%s", root, name);
     studio *s = studio_open(dir, &err);
     CHECK(s != NULL, "studio_open(%s): %s", dir, err.msg);
-    if (!s)
-        exit(1);
+    if (!s) exit(1);
     return s;
 }
 
@@ -153,8 +149,9 @@ static void test_status_map(void)
 {
     const int want[] = {200, 404, 422, 400, 413, 415, 500, 409};
     for (int k = STUDIO_OK; k <= STUDIO_NOT_READY; k++)
-        CHECK(studio_error_http_status((studio_error_kind)k) == want[k], "http status of %s: expected %d, got %d",
-              kind_name((studio_error_kind)k), want[k], studio_error_http_status((studio_error_kind)k));
+        CHECK(studio_error_http_status((studio_error_kind)k) == want[k],
+              "http status of %s: expected %d, got %d", kind_name((studio_error_kind)k), want[k],
+              studio_error_http_status((studio_error_kind)k));
 }
 
 /* ---- profiles ---- */
@@ -213,9 +210,11 @@ static void test_profile_validation(void)
         body = json_pack("{s:s}", "name", good[i]);
         p = studio_profile_create(s, body, &err);
         CHECK(p != NULL, "name of %zu bytes: %s", strlen(good[i]), err.msg);
-        CHECK(!strcmp(jstr(p, "language"), "en"), "default language: expected en, got %s", jstr(p, "language"));
+        CHECK(!strcmp(jstr(p, "language"), "en"), "default language: expected en, got %s",
+              jstr(p, "language"));
         CHECK(json_is_null(json_object_get(p, "description")), "absent description should be null");
-        CHECK(json_is_string(json_object_get(p, "created_at")) && json_is_string(json_object_get(p, "updated_at")),
+        CHECK(json_is_string(json_object_get(p, "created_at")) &&
+                  json_is_string(json_object_get(p, "updated_at")),
               "timestamps missing");
         CHECK(studio_id_valid(jstr(p, "id")), "id '%s' is not a uuid", jstr(p, "id"));
         json_decref(p);
@@ -244,7 +243,8 @@ static void test_profile_crud(void)
     json_t *dup = studio_profile_create(s, body, &err);
     EXPECT_ERR(dup, err, STUDIO_CONFLICT, NULL, "duplicate name Alice");
     CHECK(strstr(err.msg, "already exists") != NULL, "message: expected 'already exists', got '%s'", err.msg);
-    CHECK(studio_error_http_status(err.kind) == 400, "CONFLICT maps to %d", studio_error_http_status(err.kind));
+    CHECK(studio_error_http_status(err.kind) == 400, "CONFLICT maps to %d",
+          studio_error_http_status(err.kind));
     /* renaming Bob to Alice conflicts too; renaming Bob to Bob is fine */
     dup = studio_profile_update(s, jstr(b, "id"), body, &err);
     EXPECT_ERR(dup, err, STUDIO_CONFLICT, NULL, "rename Bob to Alice");
@@ -269,7 +269,8 @@ static void test_profile_crud(void)
     const char *unknown = "00000000-0000-4000-8000-000000000000";
     g = studio_profile_get(s, unknown, &err);
     EXPECT_ERR(g, err, STUDIO_NOT_FOUND, NULL, unknown);
-    CHECK(studio_error_http_status(err.kind) == 404, "NOT_FOUND maps to %d", studio_error_http_status(err.kind));
+    CHECK(studio_error_http_status(err.kind) == 404, "NOT_FOUND maps to %d",
+          studio_error_http_status(err.kind));
     body = json_pack("{s:s}", "name", "Zed");
     g = studio_profile_update(s, unknown, body, &err);
     EXPECT_ERR(g, err, STUDIO_NOT_FOUND, NULL, unknown);
@@ -304,8 +305,7 @@ static void test_samples(void)
     json_t *smp = studio_sample_add(s, pid, bytes, n, "A tone.", &err);
     free(bytes);
     CHECK(smp != NULL, "add tone3.wav: %s", err.msg);
-    if (!smp)
-        goto out;
+    if (!smp) goto out;
     double dur = json_real_value(json_object_get(smp, "duration"));
     CHECK(dur > 2.9 && dur < 3.1, "tone3.wav: expected about 3.0 s after trimming, got %.3f", dur);
     const char *path = jstr(smp, "audio_path");
@@ -322,8 +322,8 @@ static void test_samples(void)
     audio_error aerr = {{0}};
     CHECK(audio_decode_file(path, 0, &buf, &aerr) == 0, "stored sample unreadable: %s", aerr.msg);
     CHECK(buf.sample_rate == 24000, "stored rate: expected 24000, got %d", buf.sample_rate);
-    CHECK(fabs((double)buf.n / 24000 - dur) < 0.01, "stored length %.3f s vs duration %.3f", (double)buf.n / 24000,
-          dur);
+    CHECK(fabs((double)buf.n / 24000 - dur) < 0.01, "stored length %.3f s vs duration %.3f",
+          (double)buf.n / 24000, dur);
     audio_buf_free(&buf);
     char *ap = studio_sample_audio_path(s, jstr(smp, "id"), &err);
     CHECK(ap && !strcmp(ap, path), "sample_audio_path: expected %s, got %s", path, ap ? ap : err.msg);
@@ -348,7 +348,8 @@ static void test_samples(void)
         audio_buf hb = {0};
         audio_decode_file(jstr(hot, "audio_path"), 0, &hb, &aerr);
         float peak = audio_peak(hb.samples, hb.n);
-        CHECK(peak < 0.95f && peak > 0.05f, "hot.wav: expected the peak turned down below 0.95, got %.3f", peak);
+        CHECK(peak < 0.95f && peak > 0.05f, "hot.wav: expected the peak turned down below 0.95, got %.3f",
+              peak);
         audio_buf_free(&hb);
     }
     json_decref(hot);
@@ -358,10 +359,8 @@ static void test_samples(void)
         const char *file;
         studio_error_kind kind;
     } bad[] = {
-        {"short1.wav", STUDIO_INVALID},
-        {"long40.wav", STUDIO_INVALID},
-        {"silent.wav", STUDIO_INVALID},
-        {"quiet.wav", STUDIO_INVALID},
+        {"short1.wav", STUDIO_INVALID},         {"long40.wav", STUDIO_INVALID},
+        {"silent.wav", STUDIO_INVALID},         {"quiet.wav", STUDIO_INVALID},
         {"text.wav", STUDIO_UNSUPPORTED_MEDIA},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -375,7 +374,8 @@ static void test_samples(void)
     char *big = calloc(1, STUDIO_UPLOAD_MAX + 1);
     json_t *o = studio_sample_add(s, pid, big, STUDIO_UPLOAD_MAX + 1, "Big.", &err);
     EXPECT_ERR(o, err, STUDIO_TOO_LARGE, "file", "51 MB upload");
-    CHECK(studio_error_http_status(err.kind) == 413, "TOO_LARGE maps to %d", studio_error_http_status(err.kind));
+    CHECK(studio_error_http_status(err.kind) == 413, "TOO_LARGE maps to %d",
+          studio_error_http_status(err.kind));
     free(big);
     bytes = fixture("tone4.flac", &n);
     char t1001[1002];
@@ -391,7 +391,8 @@ static void test_samples(void)
 
     json_t *list = studio_sample_list(s, pid, &err);
     CHECK(list && json_array_size(list) == 4, "sample list: expected 4, got %zu", json_array_size(list));
-    CHECK(list && !strcmp(jstr(json_array_get(list, 0), "id"), jstr(smp, "id")), "sample list not oldest first");
+    CHECK(list && !strcmp(jstr(json_array_get(list, 0), "id"), jstr(smp, "id")),
+          "sample list not oldest first");
     json_decref(list);
     /* only the 4 accepted files are on disk: refusals leave nothing behind */
     char dir[600];
@@ -401,8 +402,7 @@ static void test_samples(void)
     struct dirent *e;
     while (d && (e = readdir(d)))
         files += e->d_name[0] != '.';
-    if (d)
-        closedir(d);
+    if (d) closedir(d);
     CHECK(files == 4, "%s: expected 4 files, found %d", dir, files);
 
     json_t *body = json_pack("{s:s}", "reference_text", "Changed words.");
@@ -440,8 +440,15 @@ static json_t *add_generation(studio *s, const char *dir, const char *pid, const
     float tone[2400] = {0.1f};
     audio_error aerr = {{0}};
     audio_write_wav16(path, tone, 2400, 24000, &aerr);
-    studio_generation g = {.id = id, .profile_id = pid, .text = text, .language = "en", .audio_path = rel,
-                           .duration = duration, .seed = seed, .model_size = "1.7B", .instruct = NULL};
+    studio_generation g = {.id = id,
+                           .profile_id = pid,
+                           .text = text,
+                           .language = "en",
+                           .audio_path = rel,
+                           .duration = duration,
+                           .seed = seed,
+                           .model_size = "1.7B",
+                           .instruct = NULL};
     studio_error err = {0};
     json_t *j = studio_generation_insert(s, &g, &err);
     CHECK(j != NULL, "insert generation '%s': %s", text, err.msg);
@@ -457,7 +464,8 @@ static void test_history(void)
     json_t *g1 = add_generation(s, "history", id1, "hello world", 1.5, 42);
     json_t *g2 = add_generation(s, "history", id1, "100% sure_thing", 2.0, -1);
     json_t *g3 = add_generation(s, "history", id2, "Hello again", 0.5, 7);
-    CHECK(g1 && !strcmp(jstr(g1, "profile_name"), "One") && json_integer_value(json_object_get(g1, "seed")) == 42,
+    CHECK(g1 && !strcmp(jstr(g1, "profile_name"), "One") &&
+              json_integer_value(json_object_get(g1, "seed")) == 42,
           "generation JSON wrong");
     CHECK(g2 && json_is_null(json_object_get(g2, "seed")) && json_is_null(json_object_get(g2, "instruct")),
           "absent seed/instruct should be null");
@@ -477,9 +485,9 @@ static void test_history(void)
         long long total;
         size_t items;
     } cases[] = {
-        {id1, NULL, 50, 0, 2, 2}, {id2, NULL, 50, 0, 1, 1},   {NULL, "hello", 50, 0, 2, 2},
-        {NULL, "HELLO", 50, 0, 2, 2}, {NULL, "%", 50, 0, 1, 1}, {NULL, "_", 50, 0, 1, 1},
-        {NULL, NULL, 1, 0, 3, 1}, {NULL, NULL, 2, 2, 3, 1},      {NULL, NULL, 100, 5, 3, 0},
+        {id1, NULL, 50, 0, 2, 2},         {id2, NULL, 50, 0, 1, 1},    {NULL, "hello", 50, 0, 2, 2},
+        {NULL, "HELLO", 50, 0, 2, 2},     {NULL, "%", 50, 0, 1, 1},    {NULL, "_", 50, 0, 1, 1},
+        {NULL, NULL, 1, 0, 3, 1},         {NULL, NULL, 2, 2, 3, 1},    {NULL, NULL, 100, 5, 3, 0},
         {"../../etc", NULL, 50, 0, 0, 0}, {id1, "again", 50, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -488,9 +496,11 @@ static void test_history(void)
         long long total = l ? json_integer_value(json_object_get(l, "total")) : -1;
         size_t items = l ? json_array_size(json_object_get(l, "items")) : 0;
         CHECK(total == cases[i].total && items == cases[i].items,
-              "history profile=%s search=%s limit=%d offset=%d: expected total %lld items %zu, got %lld %zu (%s)",
-              cases[i].profile ? cases[i].profile : "-", cases[i].search ? cases[i].search : "-", cases[i].limit,
-              cases[i].offset, cases[i].total, cases[i].items, total, items, l ? "" : err.msg);
+              "history profile=%s search=%s limit=%d offset=%d: expected total %lld items %zu, got %lld %zu "
+              "(%s)",
+              cases[i].profile ? cases[i].profile : "-", cases[i].search ? cases[i].search : "-",
+              cases[i].limit, cases[i].offset, cases[i].total, cases[i].items, total, items,
+              l ? "" : err.msg);
         json_decref(l);
     }
     int bad_limits[][2] = {{0, 0}, {101, 0}, {-1, 0}, {50, -1}};
@@ -505,15 +515,20 @@ static void test_history(void)
     json_t *st = studio_history_stats(s, &err);
     CHECK(st && json_integer_value(json_object_get(st, "total_generations")) == 3, "stats total");
     CHECK(st && fabs(json_number_value(json_object_get(st, "total_duration_seconds")) - 4.0) < 1e-9,
-          "stats duration: expected 4.0, got %f", json_number_value(json_object_get(st, "total_duration_seconds")));
+          "stats duration: expected 4.0, got %f",
+          json_number_value(json_object_get(st, "total_duration_seconds")));
     json_t *by = st ? json_object_get(st, "generations_by_profile") : NULL;
-    CHECK(json_integer_value(json_object_get(by, id1)) == 2 && json_integer_value(json_object_get(by, id2)) == 1,
+    CHECK(json_integer_value(json_object_get(by, id1)) == 2 &&
+              json_integer_value(json_object_get(by, id2)) == 1,
           "stats by profile wrong");
     json_decref(st);
 
     /* bad inserts */
-    studio_generation bad = {.profile_id = "00000000-0000-4000-8000-000000000000", .text = "x", .language = "en",
-                             .duration = 1, .seed = -1};
+    studio_generation bad = {.profile_id = "00000000-0000-4000-8000-000000000000",
+                             .text = "x",
+                             .language = "en",
+                             .duration = 1,
+                             .seed = -1};
     json_t *j = studio_generation_insert(s, &bad, &err);
     EXPECT_ERR(j, err, STUDIO_NOT_FOUND, NULL, "generation for unknown profile");
     bad.profile_id = id1;
@@ -571,8 +586,7 @@ static void test_cascade(void)
     json_t *kg = add_generation(s, "cascade", jstr(keep, "id"), "kept take", 1, 1);
     json_t *g1 = add_generation(s, "cascade", jstr(gone, "id"), "gone take 1", 1, 1);
     json_t *g2 = add_generation(s, "cascade", jstr(gone, "id"), "gone take 2", 1, 1);
-    if (!(ks && s1 && s2 && kg && g1 && g2))
-        goto out;
+    if (!(ks && s1 && s2 && kg && g1 && g2)) goto out;
 
     CHECK(studio_profile_delete(s, jstr(gone, "id"), &err) == 0, "delete profile: %s", err.msg);
     const json_t *gone_files[] = {s1, s2, g1, g2};
@@ -620,8 +634,7 @@ static void test_traversal(void)
     char upper[37];
     snprintf(upper, sizeof upper, "%s", jstr(p, "id"));
     for (char *c = upper; *c; c++)
-        if (*c >= 'a' && *c <= 'f')
-            *c -= 32;
+        if (*c >= 'a' && *c <= 'f') *c -= 32;
     const char *ids[] = {"../outside",
                          "../../outside.wav",
                          "..%2f..%2foutside",
@@ -688,7 +701,8 @@ static void test_restart_and_sweep(void)
     json_t *before = studio_profile_list(s, &err);
     /* A second opener of the same dir must not sweep: it cannot know what the first is writing. */
     char stray[700];
-    snprintf(stray, sizeof stray, "%s/restart/profiles/%s/00000000-0000-4000-8000-0000000000aa.wav", root, pid);
+    snprintf(stray, sizeof stray, "%s/restart/profiles/%s/00000000-0000-4000-8000-0000000000aa.wav", root,
+             pid);
     FILE *f = fopen(stray, "w");
     fputs("x", f);
     fclose(f);
@@ -696,8 +710,7 @@ static void test_restart_and_sweep(void)
     CHECK(file_exists(stray), "a second opener swept %s while the first had the dir open", stray);
     studio_close(s2);
     studio_close(s);
-    if (!(keep && lose && g && glose))
-        goto out;
+    if (!(keep && lose && g && glose)) goto out;
 
     /* the debris a kill -9 can leave, plus rows whose files went missing */
     char path[700];
@@ -740,7 +753,8 @@ static void test_restart_and_sweep(void)
     snprintf(path, sizeof path, "%s/restart/profiles/11111111-1111-4111-8111-111111111111", root);
     struct stat sb;
     CHECK(stat(path, &sb) != 0, "sweep left the directory of a profile that does not exist: %s", path);
-    CHECK(file_exists(jstr(keep, "audio_path")) && file_exists(jstr(g, "audio_path")), "sweep removed live files");
+    CHECK(file_exists(jstr(keep, "audio_path")) && file_exists(jstr(g, "audio_path")),
+          "sweep removed live files");
     studio_close(s);
 out:
     json_decref(before);
@@ -758,13 +772,12 @@ static int check_consistent(const char *name)
     snprintf(dbpath, sizeof dbpath, "%s/%s/voicebox.db", root, name);
     sqlite3 *db;
     int bad = 0, rows = 0;
-    if (sqlite3_open(dbpath, &db) != SQLITE_OK)
-        return -1;
+    if (sqlite3_open(dbpath, &db) != SQLITE_OK) return -1;
     sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, "SELECT audio_path FROM profile_samples UNION ALL "
+    sqlite3_prepare_v2(db,
+                       "SELECT audio_path FROM profile_samples UNION ALL "
                        "SELECT audio_path FROM generations WHERE audio_path IS NOT NULL",
-                       -1,
-                       &st, NULL);
+                       -1, &st, NULL);
     while (sqlite3_step(st) == SQLITE_ROW) {
         char path[700];
         snprintf(path, sizeof path, "%s/%s/%s", root, name, (const char *)sqlite3_column_text(st, 0));
@@ -794,8 +807,7 @@ static int check_consistent(const char *name)
         }
         sqlite3_reset(st);
     }
-    if (p)
-        pclose(p);
+    if (p) pclose(p);
     sqlite3_finalize(st);
     sqlite3_close(db);
     fprintf(stderr, "  %s: %d rows, %d files, %d inconsistent\n", name, rows, files, bad);
@@ -823,8 +835,13 @@ static void test_kill9(void)
             for (int i = 0; cs && i < 1000; i++) {
                 json_t *j = studio_sample_add(cs, pid, bytes, n, "Crash test.", &err);
                 json_decref(j);
-                studio_generation g = {.profile_id = pid, .text = "t", .language = "en", .duration = -1,
-                                       .seed = -1, .status = "failed", .error = "x"};
+                studio_generation g = {.profile_id = pid,
+                                       .text = "t",
+                                       .language = "en",
+                                       .duration = -1,
+                                       .seed = -1,
+                                       .status = "failed",
+                                       .error = "x"};
                 j = studio_generation_insert(cs, &g, &err);
                 json_decref(j);
             }
@@ -838,8 +855,8 @@ static void test_kill9(void)
         /* reopening sweeps; after it the data dir must be consistent */
         s = open_dir("kill9");
         studio_close(s);
-        CHECK(check_consistent("kill9") == 0, "kill -9 round %d after %d ms left the data dir inconsistent", round,
-              delays_ms[round]);
+        CHECK(check_consistent("kill9") == 0, "kill -9 round %d after %d ms left the data dir inconsistent",
+              round, delays_ms[round]);
     }
     free(bytes);
 }
@@ -870,19 +887,16 @@ static void *writer(void *arg)
             w->errors++;
             continue;
         }
-        studio_generation g = {.profile_id = jstr(p, "id"), .text = name, .language = "en", .duration = 1,
-                               .seed = i};
+        studio_generation g = {
+            .profile_id = jstr(p, "id"), .text = name, .language = "en", .duration = 1, .seed = i};
         json_t *j = studio_generation_insert(w->s, &g, &err);
-        if (!j)
-            w->errors++;
+        if (!j) w->errors++;
         json_decref(j);
         studio_history_query q = studio_history_default_query();
         j = studio_history_list(w->s, &q, &err);
-        if (!j)
-            w->errors++;
+        if (!j) w->errors++;
         json_decref(j);
-        if (i == 0)
-            snprintf(w->pid, sizeof w->pid, "%s", jstr(p, "id"));
+        if (i == 0) snprintf(w->pid, sizeof w->pid, "%s", jstr(p, "id"));
         json_decref(p);
         w->created++;
     }
@@ -923,16 +937,16 @@ static void test_concurrent(void)
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-    fprintf(stderr, "  concurrent: %d threads, %d profiles + %d generations in %.2f s (%.0f writes/s)\n", THREADS,
-            created, THREADS * PER_THREAD, secs, (created + THREADS * PER_THREAD) / secs);
+    fprintf(stderr, "  concurrent: %d threads, %d profiles + %d generations in %.2f s (%.0f writes/s)\n",
+            THREADS, created, THREADS * PER_THREAD, secs, (created + THREADS * PER_THREAD) / secs);
     CHECK(errors == 0, "concurrent writers: expected 0 errors, got %d", errors);
     CHECK(conflicts == THREADS - 1, "contested name: expected %d conflicts, got %d", THREADS - 1, conflicts);
-    CHECK(created == THREADS * PER_THREAD + 1, "expected %d profiles created, got %d", THREADS * PER_THREAD + 1,
-          created);
+    CHECK(created == THREADS * PER_THREAD + 1, "expected %d profiles created, got %d",
+          THREADS * PER_THREAD + 1, created);
     studio_error err = {0};
     json_t *l = studio_profile_list(a, &err);
-    CHECK(l && (int)json_array_size(l) == THREADS * PER_THREAD + 1, "lost profile writes: expected %d, got %zu",
-          THREADS * PER_THREAD + 1, json_array_size(l));
+    CHECK(l && (int)json_array_size(l) == THREADS * PER_THREAD + 1,
+          "lost profile writes: expected %d, got %zu", THREADS * PER_THREAD + 1, json_array_size(l));
     json_decref(l);
     json_t *st = studio_history_stats(b, &err);
     CHECK(st && json_integer_value(json_object_get(st, "total_generations")) == THREADS * PER_THREAD,
@@ -968,8 +982,7 @@ static void *upload_loop(void *arg)
         if (j) {
             u->ok++;
             __atomic_add_fetch(&uploads_done, 1, __ATOMIC_SEQ_CST);
-        }
-        else if (err.kind == STUDIO_NOT_FOUND)
+        } else if (err.kind == STUDIO_NOT_FOUND)
             u->not_found++;
         else {
             fprintf(stderr, "upload during delete: %s\n", err.msg);
@@ -1014,7 +1027,8 @@ static void test_upload_vs_delete(void)
               other);
         studio_close(s);
         /* checked before any reopen, so the sweep cannot hide a leak */
-        CHECK(check_consistent("race") == 0, "upload racing delete left rows or files behind (round %d)", round);
+        CHECK(check_consistent("race") == 0, "upload racing delete left rows or files behind (round %d)",
+              round);
         char dir[600];
         snprintf(dir, sizeof dir, "%s/race/profiles/%s", root, jstr(p, "id"));
         struct stat sb;
@@ -1046,7 +1060,8 @@ static void test_cli(void)
         return;
     }
     char out[8192], args[1024];
-    int rc = run_cli("profiles create 'Cli Voice' --language fr --description 'from the shell'", out, sizeof out);
+    int rc =
+        run_cli("profiles create 'Cli Voice' --language fr --description 'from the shell'", out, sizeof out);
     CHECK(rc == 0 && studio_id_valid(strtok(out, "\n")), "profiles create: rc %d, output '%s'", rc, out);
     char pid[37];
     snprintf(pid, sizeof pid, "%.36s", out);
@@ -1054,14 +1069,16 @@ static void test_cli(void)
     CHECK(rc == 1, "duplicate profiles create: expected exit 1, got %d", rc);
     rc = run_cli("profiles create ''", out, sizeof out);
     CHECK(rc == 1, "empty name: expected exit 1, got %d", rc);
-    snprintf(args, sizeof args, "profiles add-sample 'Cli Voice' %s/fixtures/tone4.flac --text 'Hello.'", root);
+    snprintf(args, sizeof args, "profiles add-sample 'Cli Voice' %s/fixtures/tone4.flac --text 'Hello.'",
+             root);
     rc = run_cli(args, out, sizeof out);
     CHECK(rc == 0 && strstr(out, "4.00 s"), "add-sample by name: rc %d, output '%s'", rc, out);
     snprintf(args, sizeof args, "profiles add-sample %s %s/fixtures/short1.wav --text 'Hi.'", pid, root);
     rc = run_cli(args, out, sizeof out);
     CHECK(rc == 1, "add-sample of a 1 s file: expected exit 1, got %d", rc);
     rc = run_cli("profiles list", out, sizeof out);
-    CHECK(rc == 0 && strstr(out, pid) && strstr(out, "Cli Voice") && strstr(out, "fr"), "profiles list: '%s'", out);
+    CHECK(rc == 0 && strstr(out, pid) && strstr(out, "Cli Voice") && strstr(out, "fr"), "profiles list: '%s'",
+          out);
     rc = run_cli("profiles list --json", out, sizeof out);
     json_t *j = json_loads(out, 0, NULL);
     CHECK(json_array_size(j) == 1 && !strcmp(jstr(json_array_get(j, 0), "description"), "from the shell"),
@@ -1073,8 +1090,8 @@ static void test_cli(void)
     json_t *g = add_generation(s, "cli", pid, "words spoken by the cli voice", 2.5, 3);
     studio_close(s);
     rc = run_cli("history list --profile 'Cli Voice'", out, sizeof out);
-    CHECK(rc == 0 && strstr(out, "words spoken by the cli voice") && strstr(out, "1 of 1"), "history list: '%s'",
-          out);
+    CHECK(rc == 0 && strstr(out, "words spoken by the cli voice") && strstr(out, "1 of 1"),
+          "history list: '%s'", out);
     rc = run_cli("history list --search nothing-like-this", out, sizeof out);
     CHECK(rc == 0 && strstr(out, "0 of 0"), "history list --search: '%s'", out);
     rc = run_cli("history list --limit 101", out, sizeof out);

@@ -18,16 +18,13 @@ static const char history_usage[] =
 static int take_opt(int argc, char **argv, int *i, const char *name, const char **value)
 {
     size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n))
-        return 0;
+    if (strncmp(argv[*i], name, n)) return 0;
     if (argv[*i][n] == '=') {
         *value = argv[*i] + n + 1;
         return 1;
     }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
+    if (argv[*i][n] != '\0') return 0;
+    if (*i + 1 >= argc) return -1;
     *value = argv[++*i];
     return 1;
 }
@@ -49,8 +46,7 @@ static int parse_int(const char *opt, const char *s, int *out)
 static char *resolve_profile(studio *s, const char *arg)
 {
     studio_error err = {0};
-    if (studio_id_valid(arg))
-        return strdup(arg);
+    if (studio_id_valid(arg)) return strdup(arg);
     json_t *list = studio_profile_list(s, &err);
     if (!list) {
         cli_error("%s", err.msg);
@@ -65,8 +61,7 @@ static char *resolve_profile(studio *s, const char *arg)
         break;
     }
     json_decref(list);
-    if (!id)
-        cli_error("profile '%s': no profile has this id or name", arg);
+    if (!id) cli_error("profile '%s': no profile has this id or name", arg);
     return id;
 }
 
@@ -94,8 +89,7 @@ int cli_history(int argc, char **argv)
             (r = take_opt(argc, argv, &i, "--search", &q.search)) ||
             (r = take_opt(argc, argv, &i, "--limit", &limit)) ||
             (r = take_opt(argc, argv, &i, "--offset", &offset))) {
-            if (r < 0)
-                return cli_error("%s: needs a value", argv[i]);
+            if (r < 0) return cli_error("%s: needs a value", argv[i]);
             continue;
         }
         if (!strcmp(argv[i], "list") && !have_cmd) {
@@ -115,12 +109,10 @@ int cli_history(int argc, char **argv)
 
     studio_error err = {0};
     s = studio_open(data_dir, &err);
-    if (!s)
-        return cli_error("%s", err.msg);
+    if (!s) return cli_error("%s", err.msg);
     if (profile) {
         pid = resolve_profile(s, profile);
-        if (!pid)
-            goto fail;
+        if (!pid) goto fail;
         q.profile_id = pid;
     }
     res = studio_history_list(s, &q, &err);
@@ -130,8 +122,7 @@ int cli_history(int argc, char **argv)
     }
     if (as_json) {
         char *out = json_dumps(res, JSON_INDENT(2));
-        if (out)
-            puts(out);
+        if (out) puts(out);
         free(out);
     } else {
         json_t *items = json_object_get(res, "items"), *g;
@@ -147,7 +138,8 @@ int cli_history(int argc, char **argv)
                    json_is_number(dur) ? json_number_value(dur) : 0.0, text ? text : "",
                    text && strlen(text) > 60 ? "..." : "");
         }
-        printf("%zu of %lld\n", json_array_size(items), (long long)json_integer_value(json_object_get(res, "total")));
+        printf("%zu of %lld\n", json_array_size(items),
+               (long long)json_integer_value(json_object_get(res, "total")));
     }
     rc = 0;
 fail:

@@ -22,16 +22,13 @@ static const char profiles_usage[] =
 static int take_opt(int argc, char **argv, int *i, const char *name, const char **value)
 {
     size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n))
-        return 0;
+    if (strncmp(argv[*i], name, n)) return 0;
     if (argv[*i][n] == '=') {
         *value = argv[*i] + n + 1;
         return 1;
     }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
+    if (argv[*i][n] != '\0') return 0;
+    if (*i + 1 >= argc) return -1;
     *value = argv[++*i];
     return 1;
 }
@@ -44,8 +41,7 @@ static json_t *find_profile(studio *s, const char *arg)
     if (studio_id_valid(arg)) {
         p = studio_profile_get(s, arg, &err);
         if (p || err.kind != STUDIO_NOT_FOUND) {
-            if (!p)
-                cli_error("%s", err.msg);
+            if (!p) cli_error("%s", err.msg);
             return p;
         }
     }
@@ -62,8 +58,7 @@ static json_t *find_profile(studio *s, const char *arg)
         break;
     }
     json_decref(list);
-    if (!p)
-        cli_error("profile '%s': no profile has this id or name", arg);
+    if (!p) cli_error("profile '%s': no profile has this id or name", arg);
     return p;
 }
 
@@ -72,25 +67,21 @@ static char *read_file(const char *path, size_t *size)
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
     size_t cap = 0, n = 0;
-    if (!f)
-        return NULL;
+    if (!f) return NULL;
     /* Read at most one byte past the upload cap: the studio decides what is too large. */
     while (n <= STUDIO_UPLOAD_MAX) {
         if (n == cap) {
             cap = cap ? cap * 2 : 1 << 16;
             char *nb = realloc(buf, cap);
-            if (!nb)
-                goto fail;
+            if (!nb) goto fail;
             buf = nb;
         }
         size_t want = cap - n;
-        if (want > STUDIO_UPLOAD_MAX + 1 - n)
-            want = STUDIO_UPLOAD_MAX + 1 - n;
+        if (want > STUDIO_UPLOAD_MAX + 1 - n) want = STUDIO_UPLOAD_MAX + 1 - n;
         size_t got = fread(buf + n, 1, want, f);
         n += got;
         if (got < want) {
-            if (ferror(f))
-                goto fail;
+            if (ferror(f)) goto fail;
             break;
         }
     }
@@ -106,8 +97,7 @@ fail:
 static void print_json(json_t *j)
 {
     char *s = json_dumps(j, JSON_INDENT(2));
-    if (s)
-        puts(s);
+    if (s) puts(s);
     free(s);
 }
 
@@ -115,8 +105,7 @@ static int cmd_list(studio *s, int as_json)
 {
     studio_error err = {0};
     json_t *list = studio_profile_list(s, &err);
-    if (!list)
-        return cli_error("%s", err.msg);
+    if (!list) return cli_error("%s", err.msg);
     if (as_json) {
         print_json(list);
     } else {
@@ -140,12 +129,10 @@ static int cmd_samples(studio *s, const char *profile, int as_json)
 {
     studio_error err = {0};
     json_t *p = find_profile(s, profile);
-    if (!p)
-        return 1;
+    if (!p) return 1;
     json_t *list = studio_sample_list(s, json_string_value(json_object_get(p, "id")), &err);
     json_decref(p);
-    if (!list)
-        return cli_error("%s", err.msg);
+    if (!list) return cli_error("%s", err.msg);
     if (as_json) {
         print_json(list);
     } else {
@@ -153,9 +140,9 @@ static int cmd_samples(studio *s, const char *profile, int as_json)
         json_t *smp;
         printf("%-36s  %8s  %s\n", "ID", "SECONDS", "REFERENCE TEXT");
         json_array_foreach(list, i, smp)
-        printf("%-36s  %8.2f  %s\n", json_string_value(json_object_get(smp, "id")),
-               json_number_value(json_object_get(smp, "duration")),
-               json_string_value(json_object_get(smp, "reference_text")));
+            printf("%-36s  %8.2f  %s\n", json_string_value(json_object_get(smp, "id")),
+                   json_number_value(json_object_get(smp, "duration")),
+                   json_string_value(json_object_get(smp, "reference_text")));
     }
     json_decref(list);
     return 0;
@@ -183,8 +170,7 @@ int cli_profiles(int argc, char **argv)
             (r = take_opt(argc, argv, &i, "--description", &description)) ||
             (r = take_opt(argc, argv, &i, "--language", &language)) ||
             (r = take_opt(argc, argv, &i, "--text", &text))) {
-            if (r < 0)
-                return cli_error("%s: needs a value", argv[i]);
+            if (r < 0) return cli_error("%s: needs a value", argv[i]);
             continue;
         }
         if (argv[i][0] == '-' && argv[i][1] != '\0') {
@@ -223,8 +209,7 @@ int cli_profiles(int argc, char **argv)
 
     studio_error err = {0};
     s = studio_open(data_dir, &err);
-    if (!s)
-        return cli_error("%s", err.msg);
+    if (!s) return cli_error("%s", err.msg);
 
     if (!strcmp(cmd, "list")) {
         rc = cmd_list(s, as_json);
@@ -232,10 +217,8 @@ int cli_profiles(int argc, char **argv)
         rc = cmd_samples(s, pos[1], as_json);
     } else if (!strcmp(cmd, "create")) {
         body = json_pack("{s:s}", "name", pos[1]);
-        if (description)
-            json_object_set_new(body, "description", json_string(description));
-        if (language)
-            json_object_set_new(body, "language", json_string(language));
+        if (description) json_object_set_new(body, "description", json_string(description));
+        if (language) json_object_set_new(body, "language", json_string(language));
         got = studio_profile_create(s, body, &err);
         if (!got) {
             cli_error("%s", err.msg);
@@ -247,8 +230,7 @@ int cli_profiles(int argc, char **argv)
         size_t size;
         char *bytes;
         p = find_profile(s, pos[1]);
-        if (!p)
-            goto fail;
+        if (!p) goto fail;
         bytes = read_file(pos[2], &size);
         if (!bytes) {
             cli_error("%s: cannot read the file", pos[2]);
@@ -265,8 +247,7 @@ int cli_profiles(int argc, char **argv)
         rc = 0;
     } else if (!strcmp(cmd, "delete")) {
         p = find_profile(s, pos[1]);
-        if (!p)
-            goto fail;
+        if (!p) goto fail;
         if (studio_profile_delete(s, json_string_value(json_object_get(p, "id")), &err) < 0) {
             cli_error("%s", err.msg);
             goto fail;

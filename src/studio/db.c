@@ -28,22 +28,29 @@
 int studio_error_http_status(studio_error_kind kind)
 {
     switch (kind) {
-    case STUDIO_OK: return 200;
-    case STUDIO_NOT_FOUND: return 404;
-    case STUDIO_INVALID: return 422;
-    case STUDIO_CONFLICT: return 400;
-    case STUDIO_TOO_LARGE: return 413;
-    case STUDIO_UNSUPPORTED_MEDIA: return 415;
-    case STUDIO_INTERNAL: return 500;
-    case STUDIO_NOT_READY: return 409;
+    case STUDIO_OK:
+        return 200;
+    case STUDIO_NOT_FOUND:
+        return 404;
+    case STUDIO_INVALID:
+        return 422;
+    case STUDIO_CONFLICT:
+        return 400;
+    case STUDIO_TOO_LARGE:
+        return 413;
+    case STUDIO_UNSUPPORTED_MEDIA:
+        return 415;
+    case STUDIO_INTERNAL:
+        return 500;
+    case STUDIO_NOT_READY:
+        return 409;
     }
     return 500;
 }
 
 int studio_fail(studio_error *err, studio_error_kind kind, const char *field, const char *fmt, ...)
 {
-    if (!err)
-        return -1;
+    if (!err) return -1;
     err->kind = kind;
     snprintf(err->field, sizeof err->field, "%s", field ? field : "");
     va_list ap;
@@ -79,13 +86,11 @@ void studio_new_id(char out[37])
 
 int studio_id_valid(const char *id)
 {
-    if (!id)
-        return 0;
+    if (!id) return 0;
     for (int i = 0; i < 36; i++) {
         char c = id[i];
         if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return 0;
+            if (c != '-') return 0;
         } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
             return 0;
         }
@@ -117,13 +122,11 @@ long studio_utf8_len(const char *s)
         }
         p++;
         for (int i = 0; i < extra; i++, p++) {
-            if ((*p & 0xc0) != 0x80)
-                return -1;
+            if ((*p & 0xc0) != 0x80) return -1;
             cp = cp << 6 | (*p & 0x3f);
         }
         static const unsigned min_cp[4] = {0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return -1;
+        if (cp < min_cp[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return -1;
         n++;
     }
     return n;
@@ -132,11 +135,9 @@ long studio_utf8_len(const char *s)
 int studio_language_valid(const char *lang)
 {
     static const char *const langs[] = {"zh", "en", "ja", "ko", "de", "fr", "ru", "pt", "es", "it"};
-    if (!lang)
-        return 0;
+    if (!lang) return 0;
     for (size_t i = 0; i < sizeof langs / sizeof langs[0]; i++)
-        if (!strcmp(lang, langs[i]))
-            return 1;
+        if (!strcmp(lang, langs[i])) return 1;
     return 0;
 }
 
@@ -146,18 +147,15 @@ int studio_json_str(const json_t *body, const char *field, int required, long mi
     *out = NULL;
     json_t *v = json_object_get(body, field);
     if (!v || json_is_null(v)) {
-        if (required)
-            return studio_fail(err, STUDIO_INVALID, field, "%s: field required", field);
+        if (required) return studio_fail(err, STUDIO_INVALID, field, "%s: field required", field);
         return 0;
     }
-    if (!json_is_string(v))
-        return studio_fail(err, STUDIO_INVALID, field, "%s: must be a string", field);
+    if (!json_is_string(v)) return studio_fail(err, STUDIO_INVALID, field, "%s: must be a string", field);
     const char *str = json_string_value(v);
     if (strlen(str) != json_string_length(v))
         return studio_fail(err, STUDIO_INVALID, field, "%s: must not contain NUL characters", field);
     long n = studio_utf8_len(str);
-    if (n < 0)
-        return studio_fail(err, STUDIO_INVALID, field, "%s: is not valid UTF-8", field);
+    if (n < 0) return studio_fail(err, STUDIO_INVALID, field, "%s: is not valid UTF-8", field);
     if (n < min_chars || n > max_chars)
         return studio_fail(err, STUDIO_INVALID, field, "%s: must be %ld to %ld characters, got %ld", field,
                            min_chars, max_chars, n);
@@ -167,15 +165,13 @@ int studio_json_str(const json_t *body, const char *field, int required, long mi
 
 json_t *studio_col_str(sqlite3_stmt *st, int i)
 {
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
-        return json_null();
+    if (sqlite3_column_type(st, i) == SQLITE_NULL) return json_null();
     return json_string((const char *)sqlite3_column_text(st, i));
 }
 
 json_t *studio_col_path(const studio *s, sqlite3_stmt *st, int i)
 {
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
-        return json_null();
+    if (sqlite3_column_type(st, i) == SQLITE_NULL) return json_null();
     char *p = studio_path(s, (const char *)sqlite3_column_text(st, i));
     json_t *j = p ? json_string(p) : json_null();
     free(p);
@@ -184,8 +180,7 @@ json_t *studio_col_path(const studio *s, sqlite3_stmt *st, int i)
 
 int studio_exec(studio *s, const char *sql, studio_error *err)
 {
-    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return studio_db_fail(s, err, sql);
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) return studio_db_fail(s, err, sql);
     return 0;
 }
 
@@ -200,18 +195,15 @@ char *studio_path(const studio *s, const char *rel)
     if (!rel || !*rel) {
         return strdup(s->dir);
     }
-    if (rel[0] == '/' || strstr(rel, ".."))
-        return NULL;
-    if (asprintf(&p, "%s/%s", s->dir, rel) < 0)
-        return NULL;
+    if (rel[0] == '/' || strstr(rel, "..")) return NULL;
+    if (asprintf(&p, "%s/%s", s->dir, rel) < 0) return NULL;
     return p;
 }
 
 void studio_unlink_rel(const studio *s, const char *rel)
 {
     char *p = studio_path(s, rel);
-    if (p && unlink(p) != 0 && errno != ENOENT)
-        log_warn("%s: cannot remove: %s", p, strerror(errno));
+    if (p && unlink(p) != 0 && errno != ENOENT) log_warn("%s: cannot remove: %s", p, strerror(errno));
     free(p);
 }
 
@@ -269,11 +261,9 @@ static int user_version(studio *s, int *v, studio_error *err)
 static int migrate(studio *s, studio_error *err)
 {
     const int latest = (int)(sizeof migrations / sizeof migrations[0]);
-    if (studio_exec(s, "BEGIN IMMEDIATE", err) < 0)
-        return -1;
+    if (studio_exec(s, "BEGIN IMMEDIATE", err) < 0) return -1;
     int v = 0;
-    if (user_version(s, &v, err) < 0)
-        goto fail;
+    if (user_version(s, &v, err) < 0) goto fail;
     if (v > latest) {
         studio_fail(err, STUDIO_INTERNAL, NULL,
                     "%s/voicebox.db: schema version %d is newer than this voicebox knows (%d)", s->dir, v,
@@ -282,11 +272,9 @@ static int migrate(studio *s, studio_error *err)
     }
     for (; v < latest; v++) {
         char sql[64];
-        if (studio_exec(s, migrations[v], err) < 0)
-            goto fail;
+        if (studio_exec(s, migrations[v], err) < 0) goto fail;
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
-        if (studio_exec(s, sql, err) < 0)
-            goto fail;
+        if (studio_exec(s, sql, err) < 0) goto fail;
         log_info("database: migrated %s/voicebox.db to schema version %d", s->dir, v + 1);
     }
     return studio_exec(s, "COMMIT", err);
@@ -316,11 +304,9 @@ static int sweep_rows(studio *s, const char *table, int *removed, studio_error *
     char sql[128];
     sqlite3_stmt *st = NULL, *del = NULL;
     snprintf(sql, sizeof sql, "SELECT id, audio_path FROM %s WHERE audio_path IS NOT NULL", table);
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        goto fail;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) goto fail;
     snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?", table);
-    if (sqlite3_prepare_v2(s->db, sql, -1, &del, NULL) != SQLITE_OK)
-        goto fail;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &del, NULL) != SQLITE_OK) goto fail;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
@@ -339,8 +325,7 @@ static int sweep_rows(studio *s, const char *table, int *removed, studio_error *
         }
         free(p);
     }
-    if (rc != SQLITE_DONE)
-        goto fail;
+    if (rc != SQLITE_DONE) goto fail;
     sqlite3_finalize(st);
     sqlite3_finalize(del);
     return 0;
@@ -360,8 +345,7 @@ static void sweep_files(studio *s, const char *rel_dir, const char *table, int *
     char sql[96];
     snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE audio_path = ?", table);
     while (d && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         char rel[PATH_MAX];
         snprintf(rel, sizeof rel, "%s/%s", rel_dir, e->d_name);
         struct stat sb;
@@ -372,13 +356,11 @@ static void sweep_files(studio *s, const char *rel_dir, const char *table, int *
         }
         if (row_exists(s, sql, rel) == 0) {
             log_warn("sweep: %s has no row; removed", p);
-            if (unlink(p) == 0)
-                (*removed)++;
+            if (unlink(p) == 0) (*removed)++;
         }
         free(p);
     }
-    if (d)
-        closedir(d);
+    if (d) closedir(d);
     free(dir);
 }
 
@@ -389,35 +371,30 @@ static void sweep_profile_dirs(studio *s, int *removed)
     DIR *d = dir ? opendir(dir) : NULL;
     struct dirent *e;
     while (d && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         char rel[PATH_MAX];
         snprintf(rel, sizeof rel, "profiles/%s", e->d_name);
         sweep_files(s, rel, "profile_samples", removed);
         if (!studio_id_valid(e->d_name) ||
             row_exists(s, "SELECT 1 FROM profiles WHERE id = ?", e->d_name) == 0) {
             char *p = studio_path(s, rel);
-            if (p && rmdir(p) == 0)
-                log_warn("sweep: %s belongs to no profile; removed", p);
+            if (p && rmdir(p) == 0) log_warn("sweep: %s belongs to no profile; removed", p);
             free(p);
         }
     }
-    if (d)
-        closedir(d);
+    if (d) closedir(d);
     free(dir);
 }
 
 static int sweep(studio *s, studio_error *err)
 {
     int rows = 0, files = 0;
-    if (studio_exec(s, "BEGIN IMMEDIATE", err) < 0)
-        return -1;
+    if (studio_exec(s, "BEGIN IMMEDIATE", err) < 0) return -1;
     if (sweep_rows(s, "profile_samples", &rows, err) < 0 || sweep_rows(s, "generations", &rows, err) < 0) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
-    if (studio_exec(s, "COMMIT", err) < 0)
-        return -1;
+    if (studio_exec(s, "COMMIT", err) < 0) return -1;
     sweep_profile_dirs(s, &files);
     sweep_files(s, "generations", "generations", &files);
     if (rows || files)
@@ -452,8 +429,7 @@ studio *studio_open(const char *data_dir, studio_error *err)
         studio_fail(err, STUDIO_INVALID, "data_dir", "data dir: no path given");
         goto fail;
     }
-    if (make_dir(data_dir, err) < 0)
-        goto fail;
+    if (make_dir(data_dir, err) < 0) goto fail;
     s->dir = realpath(data_dir, NULL);
     if (!s->dir) {
         studio_fail(err, STUDIO_INTERNAL, NULL, "%s: cannot resolve path: %s", data_dir, strerror(errno));
@@ -462,8 +438,7 @@ studio *studio_open(const char *data_dir, studio_error *err)
     static const char *const subdirs[] = {"profiles", "generations", "cache"};
     for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
         path = studio_path(s, subdirs[i]);
-        if (!path || make_dir(path, err) < 0)
-            goto fail;
+        if (!path || make_dir(path, err) < 0) goto fail;
         free(path);
         path = NULL;
     }
@@ -477,9 +452,9 @@ studio *studio_open(const char *data_dir, studio_error *err)
     }
     free(path);
     path = studio_path(s, "voicebox.db");
-    if (!path || sqlite3_open_v2(path, &s->db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                                 NULL) != SQLITE_OK) {
+    if (!path ||
+        sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        NULL) != SQLITE_OK) {
         studio_fail(err, STUDIO_INTERNAL, NULL, "%s: cannot open database: %s", path ? path : data_dir,
                     s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto fail;
@@ -489,13 +464,11 @@ studio *studio_open(const char *data_dir, studio_error *err)
         studio_exec(s, "PRAGMA foreign_keys = ON", err) < 0 ||
         studio_exec(s, "PRAGMA synchronous = NORMAL", err) < 0)
         goto fail;
-    if (migrate(s, err) < 0)
-        goto fail;
+    if (migrate(s, err) < 0) goto fail;
     /* Sweep only when this is the sole opener: another process may be between writing a file and
      * inserting its row. */
     if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0) {
-        if (sweep(s, err) < 0)
-            goto fail;
+        if (sweep(s, err) < 0) goto fail;
     }
     flock(s->lock_fd, LOCK_SH);
     free(path);
@@ -508,12 +481,9 @@ fail:
 
 void studio_close(studio *s)
 {
-    if (!s)
-        return;
-    if (s->db)
-        sqlite3_close(s->db);
-    if (s->lock_fd >= 0)
-        close(s->lock_fd);
+    if (!s) return;
+    if (s->db) sqlite3_close(s->db);
+    if (s->lock_fd >= 0) close(s->lock_fd);
     pthread_mutex_destroy(&s->mu);
     free(s->dir);
     free(s);

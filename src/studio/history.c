@@ -27,9 +27,9 @@ static json_t *history_row(const studio *s, sqlite3_stmt *st)
     json_object_set_new(j, "duration",
                         sqlite3_column_type(st, 6) == SQLITE_NULL ? json_null()
                                                                   : json_real(sqlite3_column_double(st, 6)));
-    json_object_set_new(j, "seed",
-                        sqlite3_column_type(st, 7) == SQLITE_NULL ? json_null()
-                                                                  : json_integer(sqlite3_column_int64(st, 7)));
+    json_object_set_new(
+        j, "seed",
+        sqlite3_column_type(st, 7) == SQLITE_NULL ? json_null() : json_integer(sqlite3_column_int64(st, 7)));
     json_object_set_new(j, "instruct", studio_col_str(st, 8));
     json_object_set_new(j, "model_size", studio_col_str(st, 9));
     json_object_set_new(j, "status", studio_col_str(st, 10));
@@ -73,7 +73,8 @@ static int check_generation(const studio_generation *g, studio_error *err)
         return studio_fail(err, STUDIO_INVALID, "language",
                            "language: must be one of zh, en, ja, ko, de, fr, ru, pt, es, it");
     if (g->instruct && ((n = studio_utf8_len(g->instruct)) < 0 || n > 500))
-        return studio_fail(err, STUDIO_INVALID, "instruct", "instruct: must be at most 500 characters of UTF-8");
+        return studio_fail(err, STUDIO_INVALID, "instruct",
+                           "instruct: must be at most 500 characters of UTF-8");
     if (g->model_size && strcmp(g->model_size, "1.7B") && strcmp(g->model_size, "0.6B"))
         return studio_fail(err, STUDIO_INVALID, "model_size", "model_size: must be 1.7B or 0.6B, got '%s'",
                            g->model_size);
@@ -81,7 +82,8 @@ static int check_generation(const studio_generation *g, studio_error *err)
         char want[64];
         const char *id_part = g->audio_path + strlen("generations/");
         if (strncmp(g->audio_path, "generations/", 12) || strlen(id_part) != 40 ||
-            strcmp(id_part + 36, ".wav") || (snprintf(want, sizeof want, "%.36s", id_part), !studio_id_valid(want)))
+            strcmp(id_part + 36, ".wav") ||
+            (snprintf(want, sizeof want, "%.36s", id_part), !studio_id_valid(want)))
             return studio_fail(err, STUDIO_INVALID, "audio_path",
                                "audio_path: must be generations/<uuid>.wav, got '%s'", g->audio_path);
     }
@@ -90,8 +92,7 @@ static int check_generation(const studio_generation *g, studio_error *err)
 
 json_t *studio_generation_insert(studio *s, const studio_generation *g, studio_error *err)
 {
-    if (check_generation(g, err) < 0)
-        return NULL;
+    if (check_generation(g, err) < 0) return NULL;
     char id[37], now[32];
     if (g->id)
         snprintf(id, sizeof id, "%s", g->id);
@@ -101,12 +102,13 @@ json_t *studio_generation_insert(studio *s, const studio_generation *g, studio_e
     sqlite3_stmt *st = NULL;
     json_t *j = NULL;
     pthread_mutex_lock(&s->mu);
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO generations (id, profile_id, text, language, audio_path, duration, seed, "
-                           "model_size, instruct, status, error, created_at) "
-                           "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS "
-                           "(SELECT 1 FROM profiles WHERE id = ?2)",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            s->db,
+            "INSERT INTO generations (id, profile_id, text, language, audio_path, duration, seed, "
+            "model_size, instruct, status, error, created_at) "
+            "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS "
+            "(SELECT 1 FROM profiles WHERE id = ?2)",
+            -1, &st, NULL) != SQLITE_OK) {
         studio_db_fail(s, err, "recording a generation");
         goto out;
     }
@@ -114,19 +116,13 @@ json_t *studio_generation_insert(studio *s, const studio_generation *g, studio_e
     sqlite3_bind_text(st, 2, g->profile_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, g->text, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, g->language, -1, SQLITE_STATIC);
-    if (g->audio_path)
-        sqlite3_bind_text(st, 5, g->audio_path, -1, SQLITE_STATIC);
-    if (g->duration >= 0)
-        sqlite3_bind_double(st, 6, g->duration);
-    if (g->seed >= 0)
-        sqlite3_bind_int64(st, 7, g->seed);
-    if (g->model_size)
-        sqlite3_bind_text(st, 8, g->model_size, -1, SQLITE_STATIC);
-    if (g->instruct)
-        sqlite3_bind_text(st, 9, g->instruct, -1, SQLITE_STATIC);
+    if (g->audio_path) sqlite3_bind_text(st, 5, g->audio_path, -1, SQLITE_STATIC);
+    if (g->duration >= 0) sqlite3_bind_double(st, 6, g->duration);
+    if (g->seed >= 0) sqlite3_bind_int64(st, 7, g->seed);
+    if (g->model_size) sqlite3_bind_text(st, 8, g->model_size, -1, SQLITE_STATIC);
+    if (g->instruct) sqlite3_bind_text(st, 9, g->instruct, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 10, g->status ? g->status : "completed", -1, SQLITE_STATIC);
-    if (g->error)
-        sqlite3_bind_text(st, 11, g->error, -1, SQLITE_STATIC);
+    if (g->error) sqlite3_bind_text(st, 11, g->error, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 12, now, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_CONSTRAINT) {
@@ -158,12 +154,10 @@ static char *like_pattern(const char *search)
 {
     size_t n = strlen(search);
     char *p = malloc(2 * n + 3), *o = p;
-    if (!p)
-        return NULL;
+    if (!p) return NULL;
     *o++ = '%';
     for (const char *c = search; *c; c++) {
-        if (*c == '%' || *c == '_' || *c == '\\')
-            *o++ = '\\';
+        if (*c == '%' || *c == '_' || *c == '\\') *o++ = '\\';
         *o++ = *c;
     }
     *o++ = '%';
@@ -174,8 +168,7 @@ static char *like_pattern(const char *search)
 json_t *studio_history_list(studio *s, const studio_history_query *q, studio_error *err)
 {
     studio_history_query dq = studio_history_default_query();
-    if (!q)
-        q = &dq;
+    if (!q) q = &dq;
     if (q->limit < 1 || q->limit > 100) {
         studio_fail(err, STUDIO_INVALID, "limit", "limit: must be 1 to 100, got %d", q->limit);
         return NULL;
@@ -185,11 +178,13 @@ json_t *studio_history_list(studio *s, const studio_history_query *q, studio_err
         return NULL;
     }
     char *pattern = q->search && *q->search ? like_pattern(q->search) : NULL;
-    const char *where = " WHERE (?1 IS NULL OR g.profile_id = ?1) AND (?2 IS NULL OR g.text LIKE ?2 ESCAPE '\\')";
+    const char *where =
+        " WHERE (?1 IS NULL OR g.profile_id = ?1) AND (?2 IS NULL OR g.text LIKE ?2 ESCAPE '\\')";
     char sql_count[512], sql_items[1024];
     snprintf(sql_count, sizeof sql_count, "SELECT count(*)" HISTORY_FROM "%s", where);
     snprintf(sql_items, sizeof sql_items,
-             "SELECT " HISTORY_COLS HISTORY_FROM "%s ORDER BY g.created_at DESC, g.rowid DESC LIMIT ?3 OFFSET ?4",
+             "SELECT " HISTORY_COLS HISTORY_FROM
+             "%s ORDER BY g.created_at DESC, g.rowid DESC LIMIT ?3 OFFSET ?4",
              where);
     sqlite3_stmt *cnt = NULL, *st = NULL;
     json_t *items = json_array(), *res = NULL;
@@ -199,21 +194,17 @@ json_t *studio_history_list(studio *s, const studio_history_query *q, studio_err
         goto fail;
     sqlite3_stmt *both[2] = {cnt, st};
     for (int i = 0; i < 2; i++) {
-        if (q->profile_id)
-            sqlite3_bind_text(both[i], 1, q->profile_id, -1, SQLITE_STATIC);
-        if (pattern)
-            sqlite3_bind_text(both[i], 2, pattern, -1, SQLITE_STATIC);
+        if (q->profile_id) sqlite3_bind_text(both[i], 1, q->profile_id, -1, SQLITE_STATIC);
+        if (pattern) sqlite3_bind_text(both[i], 2, pattern, -1, SQLITE_STATIC);
     }
     sqlite3_bind_int(st, 3, q->limit);
     sqlite3_bind_int(st, 4, q->offset);
-    if (sqlite3_step(cnt) != SQLITE_ROW)
-        goto fail;
+    if (sqlite3_step(cnt) != SQLITE_ROW) goto fail;
     long long total = sqlite3_column_int64(cnt, 0);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         json_array_append_new(items, history_row(s, st));
-    if (rc != SQLITE_DONE)
-        goto fail;
+    if (rc != SQLITE_DONE) goto fail;
     res = json_pack("{s:o, s:I}", "items", items, "total", (json_int_t)total);
     items = NULL;
     sqlite3_finalize(cnt);
@@ -250,8 +241,7 @@ json_t *studio_history_stats(studio *s, studio_error *err)
         seconds += sqlite3_column_double(st, 2);
         json_object_set_new(by, (const char *)sqlite3_column_text(st, 0), json_integer(c));
     }
-    if (rc != SQLITE_DONE)
-        goto fail;
+    if (rc != SQLITE_DONE) goto fail;
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     res = json_pack("{s:I, s:f, s:o}", "total_generations", (json_int_t)total, "total_duration_seconds",
@@ -291,23 +281,19 @@ static int generation_rel_path(studio *s, const char *id, char *rel, size_t cap,
         snprintf(rel, cap, "%s", p ? (const char *)p : "");
     }
     sqlite3_finalize(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    if (rc == SQLITE_DONE)
-        return studio_fail(err, STUDIO_NOT_FOUND, NULL, "generation %s: not found", id);
+    if (rc == SQLITE_ROW) return 0;
+    if (rc == SQLITE_DONE) return studio_fail(err, STUDIO_NOT_FOUND, NULL, "generation %s: not found", id);
     return studio_db_fail(s, err, "reading a generation");
 }
 
 int studio_history_delete(studio *s, const char *id, studio_error *err)
 {
-    if (!studio_id_valid(id))
-        return studio_fail(err, STUDIO_NOT_FOUND, NULL, "generation: not found");
+    if (!studio_id_valid(id)) return studio_fail(err, STUDIO_NOT_FOUND, NULL, "generation: not found");
     char rel[256];
     sqlite3_stmt *st = NULL;
     int ret = -1;
     pthread_mutex_lock(&s->mu);
-    if (generation_rel_path(s, id, rel, sizeof rel, err) < 0)
-        goto out;
+    if (generation_rel_path(s, id, rel, sizeof rel, err) < 0) goto out;
     if (sqlite3_prepare_v2(s->db, "DELETE FROM generations WHERE id = ?", -1, &st, NULL) != SQLITE_OK ||
         (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE) {
         studio_db_fail(s, err, "deleting a generation");
@@ -333,8 +319,7 @@ char *studio_generation_audio_path(studio *s, const char *id, studio_error *err)
     pthread_mutex_lock(&s->mu);
     int rc = generation_rel_path(s, id, rel, sizeof rel, err);
     pthread_mutex_unlock(&s->mu);
-    if (rc < 0)
-        return NULL;
+    if (rc < 0) return NULL;
     if (!*rel) {
         studio_fail(err, STUDIO_NOT_FOUND, NULL, "generation %s: has no audio", id);
         return NULL;

@@ -31,14 +31,12 @@ typedef struct {
 
 static int parse_body(const json_t *body, profile_fields *f, studio_error *err)
 {
-    if (!json_is_object(body))
-        return studio_fail(err, STUDIO_INVALID, "body", "body: must be a JSON object");
+    if (!json_is_object(body)) return studio_fail(err, STUDIO_INVALID, "body", "body: must be a JSON object");
     if (studio_json_str(body, "name", 1, 1, 100, &f->name, err) < 0 ||
         studio_json_str(body, "description", 0, 0, 500, &f->description, err) < 0 ||
         studio_json_str(body, "language", 0, 0, 16, &f->language, err) < 0)
         return -1;
-    if (!f->language)
-        f->language = "en";
+    if (!f->language) f->language = "en";
     if (!studio_language_valid(f->language))
         return studio_fail(err, STUDIO_INVALID, "language",
                            "language: must be one of zh, en, ja, ko, de, fr, ru, pt, es, it, got '%s'",
@@ -77,8 +75,7 @@ static int name_conflict(const char *name, studio_error *err)
 json_t *studio_profile_create(studio *s, const json_t *body, studio_error *err)
 {
     profile_fields f;
-    if (parse_body(body, &f, err) < 0)
-        return NULL;
+    if (parse_body(body, &f, err) < 0) return NULL;
     char id[37], now[32];
     studio_new_id(id);
     studio_now(now);
@@ -94,8 +91,7 @@ json_t *studio_profile_create(studio *s, const json_t *body, studio_error *err)
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, f.name, -1, SQLITE_STATIC);
-    if (f.description)
-        sqlite3_bind_text(st, 3, f.description, -1, SQLITE_STATIC);
+    if (f.description) sqlite3_bind_text(st, 3, f.description, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, f.language, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
@@ -109,8 +105,7 @@ json_t *studio_profile_create(studio *s, const json_t *body, studio_error *err)
         goto out;
     }
     j = select_profile(s, id, err);
-    if (j)
-        log_info("profile %s created: '%s'", id, f.name);
+    if (j) log_info("profile %s created: '%s'", id, f.name);
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -122,14 +117,14 @@ json_t *studio_profile_list(studio *s, studio_error *err)
     sqlite3_stmt *st = NULL;
     json_t *arr = json_array();
     pthread_mutex_lock(&s->mu);
-    if (sqlite3_prepare_v2(s->db, "SELECT " PROFILE_COLS " FROM profiles ORDER BY created_at DESC, rowid DESC",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT " PROFILE_COLS " FROM profiles ORDER BY created_at DESC, rowid DESC", -1,
+                           &st, NULL) != SQLITE_OK)
         goto fail;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         json_array_append_new(arr, studio_profile_row(st));
-    if (rc != SQLITE_DONE)
-        goto fail;
+    if (rc != SQLITE_DONE) goto fail;
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return arr;
@@ -160,8 +155,7 @@ json_t *studio_profile_update(studio *s, const char *id, const json_t *body, stu
         return NULL;
     }
     profile_fields f;
-    if (parse_body(body, &f, err) < 0)
-        return NULL;
+    if (parse_body(body, &f, err) < 0) return NULL;
     char now[32];
     studio_now(now);
     sqlite3_stmt *st = NULL;
@@ -175,8 +169,7 @@ json_t *studio_profile_update(studio *s, const char *id, const json_t *body, stu
         goto out;
     }
     sqlite3_bind_text(st, 1, f.name, -1, SQLITE_STATIC);
-    if (f.description)
-        sqlite3_bind_text(st, 2, f.description, -1, SQLITE_STATIC);
+    if (f.description) sqlite3_bind_text(st, 2, f.description, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, f.language, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, id, -1, SQLITE_STATIC);
@@ -204,8 +197,7 @@ out:
 static int collect_paths(studio *s, const char *sql, const char *id, json_t *paths)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -1;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -217,14 +209,12 @@ static int collect_paths(studio *s, const char *sql, const char *id, json_t *pat
 
 int studio_profile_delete(studio *s, const char *id, studio_error *err)
 {
-    if (!studio_id_valid(id))
-        return studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile: not found");
+    if (!studio_id_valid(id)) return studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile: not found");
     sqlite3_stmt *st = NULL;
     json_t *paths = json_array();
     int ret = -1;
     pthread_mutex_lock(&s->mu);
-    if (studio_exec(s, "BEGIN IMMEDIATE", err) < 0)
-        goto out;
+    if (studio_exec(s, "BEGIN IMMEDIATE", err) < 0) goto out;
     if (collect_paths(s, "SELECT audio_path FROM profile_samples WHERE profile_id = ?", id, paths) < 0 ||
         collect_paths(s, "SELECT audio_path FROM generations WHERE profile_id = ?", id, paths) < 0 ||
         sqlite3_prepare_v2(s->db, "DELETE FROM profiles WHERE id = ?", -1, &st, NULL) != SQLITE_OK) {
@@ -240,8 +230,7 @@ int studio_profile_delete(studio *s, const char *id, studio_error *err)
         studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile %s: not found", id);
         goto rollback;
     }
-    if (studio_exec(s, "COMMIT", err) < 0)
-        goto rollback;
+    if (studio_exec(s, "COMMIT", err) < 0) goto rollback;
     /* Rows are gone; now the files (a crash here leaves only files without rows, swept on open). */
     size_t i;
     json_t *p;
@@ -249,8 +238,7 @@ int studio_profile_delete(studio *s, const char *id, studio_error *err)
     char rel[64];
     snprintf(rel, sizeof rel, "profiles/%s", id);
     char *dir = studio_path(s, rel);
-    if (dir)
-        rmdir(dir);
+    if (dir) rmdir(dir);
     free(dir);
     log_info("profile %s deleted with %zu files", id, json_array_size(paths));
     ret = 0;

@@ -69,17 +69,14 @@ static int profile_exists(studio *s, const char *id, studio_error *err)
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    if (rc == SQLITE_DONE)
-        return studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile %s: not found", id);
+    if (rc == SQLITE_ROW) return 0;
+    if (rc == SQLITE_DONE) return studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile %s: not found", id);
     return studio_db_fail(s, err, "looking up a profile");
 }
 
 static int check_text(const char *text, studio_error *err)
 {
-    if (!text)
-        return studio_fail(err, STUDIO_INVALID, "reference_text", "reference_text: field required");
+    if (!text) return studio_fail(err, STUDIO_INVALID, "reference_text", "reference_text: field required");
     long n = studio_utf8_len(text);
     if (n < 0)
         return studio_fail(err, STUDIO_INVALID, "reference_text", "reference_text: is not valid UTF-8");
@@ -99,10 +96,8 @@ static int prepare_audio(const void *bytes, size_t size, audio_buf *buf, studio_
     size_t start = 0, end = 0;
     float whole_rms = audio_rms(buf->samples, buf->n);
     audio_trim_silence(buf->samples, buf->n, buf->sample_rate, TRIM_THRESHOLD, &start, &end);
-    if (end > buf->n)
-        end = buf->n;
-    if (start > end)
-        start = end;
+    if (end > buf->n) end = buf->n;
+    if (start > end) start = end;
     size_t n = end - start;
     memmove(buf->samples, buf->samples + start, n * sizeof(float));
     buf->n = n;
@@ -141,8 +136,7 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
         studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile: not found");
         return NULL;
     }
-    if (check_text(reference_text, err) < 0)
-        return NULL;
+    if (check_text(reference_text, err) < 0) return NULL;
     if (size > STUDIO_UPLOAD_MAX) {
         studio_fail(err, STUDIO_TOO_LARGE, "file", "file: %zu bytes is over the %u byte upload limit", size,
                     STUDIO_UPLOAD_MAX);
@@ -151,10 +145,8 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
     pthread_mutex_lock(&s->mu);
     int missing = profile_exists(s, profile_id, err);
     pthread_mutex_unlock(&s->mu);
-    if (missing < 0)
-        return NULL;
-    if (prepare_audio(bytes, size, &buf, err) < 0)
-        goto fail;
+    if (missing < 0) return NULL;
+    if (prepare_audio(bytes, size, &buf, err) < 0) goto fail;
 
     studio_new_id(sid);
     studio_now(now);
@@ -187,10 +179,11 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
     file_written = 1;
     pthread_mutex_lock(&s->mu);
     locked = 1;
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO profile_samples (id, profile_id, audio_path, reference_text, duration, "
-                           "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            s->db,
+            "INSERT INTO profile_samples (id, profile_id, audio_path, reference_text, duration, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            -1, &st, NULL) != SQLITE_OK) {
         studio_db_fail(s, err, "adding a sample");
         goto fail;
     }
@@ -202,7 +195,8 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
     sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_CONSTRAINT) {
-        studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile %s: not found (deleted during the upload)", profile_id);
+        studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile %s: not found (deleted during the upload)",
+                    profile_id);
         goto fail;
     }
     if (rc != SQLITE_DONE) {
@@ -211,8 +205,7 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
     }
     file_written = 0; /* the row owns the file now */
     j = select_sample(s, sid, err);
-    if (!j)
-        goto fail;
+    if (!j) goto fail;
     log_info("sample %s added to profile %s (%.2f s)", sid, profile_id, (double)buf.n / STUDIO_SAMPLE_RATE);
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -227,8 +220,7 @@ fail:
             rmdir(dir); /* the profile went away meanwhile; fails harmlessly if not empty */
     }
     sqlite3_finalize(st);
-    if (locked)
-        pthread_mutex_unlock(&s->mu);
+    if (locked) pthread_mutex_unlock(&s->mu);
     audio_buf_free(&buf);
     free(path);
     free(dir);
@@ -244,8 +236,7 @@ json_t *studio_sample_list(studio *s, const char *profile_id, studio_error *err)
     sqlite3_stmt *st = NULL;
     json_t *arr = json_array();
     pthread_mutex_lock(&s->mu);
-    if (profile_exists(s, profile_id, err) < 0)
-        goto fail;
+    if (profile_exists(s, profile_id, err) < 0) goto fail;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT " SAMPLE_COLS " FROM profile_samples WHERE profile_id = ? "
                            "ORDER BY created_at, rowid",
@@ -294,15 +285,14 @@ json_t *studio_sample_update(studio *s, const char *sample_id, const json_t *bod
         return NULL;
     }
     const char *text;
-    if (studio_json_str(body, "reference_text", 1, 1, 1000, &text, err) < 0)
-        return NULL;
+    if (studio_json_str(body, "reference_text", 1, 1, 1000, &text, err) < 0) return NULL;
     sqlite3_stmt *st = NULL;
     json_t *j = NULL;
     pthread_mutex_lock(&s->mu);
     if (sqlite3_prepare_v2(s->db, "UPDATE profile_samples SET reference_text = ? WHERE id = ?", -1, &st,
                            NULL) != SQLITE_OK ||
-        (sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC), sqlite3_bind_text(st, 2, sample_id, -1, SQLITE_STATIC),
-         sqlite3_step(st)) != SQLITE_DONE) {
+        (sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC),
+         sqlite3_bind_text(st, 2, sample_id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE) {
         studio_db_fail(s, err, "updating a sample");
         goto out;
     }
@@ -326,26 +316,21 @@ static int sample_rel_path(studio *s, const char *sample_id, char *rel, size_t c
         return studio_db_fail(s, err, "reading a sample");
     sqlite3_bind_text(st, 1, sample_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        snprintf(rel, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    if (rc == SQLITE_ROW) snprintf(rel, cap, "%s", (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    if (rc == SQLITE_DONE)
-        return studio_fail(err, STUDIO_NOT_FOUND, NULL, "sample %s: not found", sample_id);
+    if (rc == SQLITE_ROW) return 0;
+    if (rc == SQLITE_DONE) return studio_fail(err, STUDIO_NOT_FOUND, NULL, "sample %s: not found", sample_id);
     return studio_db_fail(s, err, "reading a sample");
 }
 
 int studio_sample_delete(studio *s, const char *sample_id, studio_error *err)
 {
-    if (!studio_id_valid(sample_id))
-        return studio_fail(err, STUDIO_NOT_FOUND, NULL, "sample: not found");
+    if (!studio_id_valid(sample_id)) return studio_fail(err, STUDIO_NOT_FOUND, NULL, "sample: not found");
     char rel[256];
     sqlite3_stmt *st = NULL;
     int ret = -1;
     pthread_mutex_lock(&s->mu);
-    if (sample_rel_path(s, sample_id, rel, sizeof rel, err) < 0)
-        goto out;
+    if (sample_rel_path(s, sample_id, rel, sizeof rel, err) < 0) goto out;
     if (sqlite3_prepare_v2(s->db, "DELETE FROM profile_samples WHERE id = ?", -1, &st, NULL) != SQLITE_OK ||
         (sqlite3_bind_text(st, 1, sample_id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE) {
         studio_db_fail(s, err, "deleting a sample");
@@ -374,8 +359,7 @@ char *studio_sample_audio_path(studio *s, const char *sample_id, studio_error *e
     pthread_mutex_lock(&s->mu);
     int rc = sample_rel_path(s, sample_id, rel, sizeof rel, err);
     pthread_mutex_unlock(&s->mu);
-    if (rc < 0)
-        return NULL;
+    if (rc < 0) return NULL;
     char *p = studio_path(s, rel);
     struct stat sb;
     if (!p || stat(p, &sb) != 0 || !S_ISREG(sb.st_mode)) {

@@ -99,7 +99,7 @@ char *studio_sample_audio_path(studio *s, const char *sample_id, studio_error *e
  * duration|null, seed|null, instruct|null, model_size|null, status, error|null, created_at}. */
 
 typedef struct {
-    const char *id;         /* NULL: a new uuid is made; else a valid uuid (the worker names the file first) */
+    const char *id; /* NULL: a new uuid is made; else a valid uuid (the worker names the file first) */
     const char *profile_id; /* must exist */
     const char *text;       /* 1-5000 chars */
     const char *language;   /* one of the 10 codes */
