@@ -23,6 +23,8 @@ typedef struct {
     const char *pattern;
     srv_handler handler;
     srv_body_kind body;
+    int fast; /* 1: never blocks (no database, no decoding): runs on the network thread. 0: runs on a
+                 worker while the connection is suspended, so slow work never delays other clients */
 } srv_route;
 
 extern const srv_route srv_routes[];

@@ -5,6 +5,10 @@
  * Bodies: a JSON body is kept (up to SRV_JSON_MAX); a multipart upload is parsed as it arrives (up to
  * STUDIO_UPLOAD_MAX). A Content-Length over the limit is answered 413 before any byte is read; a body that
  * turns out larger while streaming is dropped on the floor (not kept) and answered 413 at its end.
+ *
+ * Threads: the network threads (libmicrohttpd's pool) only move bytes and run the routes marked fast. A
+ * route that may block (the database, decoding an upload) runs on a worker while its connection is
+ * suspended, so one slow request never holds up the other connections of its network thread.
  */
 #include "server/server.h"
 
@@ -31,6 +35,9 @@
 #define MAX_ORIGINS 32
 #define FIELD_MAX (64u * 1024u) /* a non-file form field */
 #define DRAIN_MAX (64ull * 1024u * 1024u) /* bytes of an oversize body read past the limit before hanging up */
+#define MAX_WORKERS 64
+
+typedef struct conn_state conn_state;
 
 struct srv_server {
     struct MHD_Daemon *daemon;
@@ -43,10 +50,21 @@ struct srv_server {
     pthread_cond_t cv;
     int stop_requested;
     atomic_int in_flight;
+    /* workers: a FIFO of suspended requests */
+    pthread_t workers[MAX_WORKERS];
+    int n_workers;
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv;
+    conn_state *qhead, *qtail;
+    int qstop;
 };
 
-typedef struct {
+struct conn_state {
     struct timespec t0;
+    struct MHD_Connection *conn;
+    conn_state *next; /* in the worker queue */
+    int ready;        /* a worker has filled res */
+    srv_response res;
     char method[16];
     char *path;
     const srv_route *route;
@@ -63,7 +81,7 @@ typedef struct {
     int too_large;
     int bad_status; /* a body fault found while streaming: answered at the end */
     char bad_msg[256];
-} conn_state;
+};
 
 srv_params srv_default_params(void)
 {
@@ -321,9 +339,43 @@ static void consume(conn_state *st, const char *data, size_t n)
     st->body[st->body_len] = '\0';
 }
 
-/* The body is complete: run the handler. */
+static void run_handler(srv_server *s, conn_state *st)
+{
+    srv_response_init(&st->res);
+    st->route->handler(&s->ctx, &st->req, &st->res);
+    if (st->res.status == 0) {
+        log_error("%s %s: the handler gave no response", st->method, st->path);
+        srv_error(&st->res, 500, "internal error: no response");
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    srv_server *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->qmu);
+        while (!s->qhead && !s->qstop)
+            pthread_cond_wait(&s->qcv, &s->qmu);
+        conn_state *st = s->qhead;
+        if (!st) {
+            pthread_mutex_unlock(&s->qmu);
+            return NULL;
+        }
+        s->qhead = st->next;
+        if (!s->qhead)
+            s->qtail = NULL;
+        pthread_mutex_unlock(&s->qmu);
+        run_handler(s, st);
+        st->ready = 1;
+        MHD_resume_connection(st->conn);
+    }
+}
+
+/* The body is complete: run the handler, here when it is fast, else on a worker. */
 static enum MHD_Result finish(srv_server *s, struct MHD_Connection *c, conn_state *st)
 {
+    if (st->ready) /* back from a worker */
+        return respond(c, st, &st->res);
     if (st->too_large) {
         char msg[160];
         snprintf(msg, sizeof msg, "request body is larger than the limit of %llu bytes",
@@ -338,14 +390,21 @@ static enum MHD_Result finish(srv_server *s, struct MHD_Connection *c, conn_stat
     st->req.body = st->body;
     st->req.body_len = st->body_len;
     st->req.form = st->form;
-    srv_response res;
-    srv_response_init(&res);
-    st->route->handler(&s->ctx, &st->req, &res);
-    if (res.status == 0) {
-        log_error("%s %s: the handler gave no response", st->method, st->path);
-        srv_error(&res, 500, "internal error: no response");
+    if (st->route->fast) {
+        run_handler(s, st);
+        return respond(c, st, &st->res);
     }
-    return respond(c, st, &res);
+    st->conn = c;
+    MHD_suspend_connection(c);
+    pthread_mutex_lock(&s->qmu);
+    if (s->qtail)
+        s->qtail->next = st;
+    else
+        s->qhead = st;
+    s->qtail = st;
+    pthread_cond_signal(&s->qcv);
+    pthread_mutex_unlock(&s->qmu);
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -359,6 +418,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         st = calloc(1, sizeof *st);
         if (!st)
             return MHD_NO;
+        srv_response_init(&st->res);
         clock_gettime(CLOCK_MONOTONIC, &st->t0);
         snprintf(st->method, sizeof st->method, "%s", method);
         st->path = strdup(url);
@@ -397,6 +457,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     else
         log_info("%s %s %d %.1f ms (connection ended early, code %d)", st->method, st->path ? st->path : "?",
                  st->status, ms, (int)toe);
+    srv_response_clear(&st->res);
     srv_multipart_free(st->mp);
     srv_form_free(st->form);
     free(st->body);
@@ -424,10 +485,24 @@ static int stop_cb(void *arg)
     return srv_request_stop(arg);
 }
 
+static void stop_workers(srv_server *s)
+{
+    pthread_mutex_lock(&s->qmu);
+    s->qstop = 1;
+    pthread_cond_broadcast(&s->qcv);
+    pthread_mutex_unlock(&s->qmu);
+    for (int i = 0; i < s->n_workers; i++)
+        pthread_join(s->workers[i], NULL);
+    s->n_workers = 0;
+}
+
 static void free_server(srv_server *s)
 {
     if (!s)
         return;
+    stop_workers(s);
+    pthread_mutex_destroy(&s->qmu);
+    pthread_cond_destroy(&s->qcv);
     studio_close(s->ctx.studio);
     for (int i = 0; i < s->n_origins; i++)
         free(s->origins[i]);
@@ -447,6 +522,8 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
     }
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->qmu, NULL);
+    pthread_cond_init(&s->qcv, NULL);
     atomic_init(&s->in_flight, 0);
     s->ctx.stop = stop_cb;
     s->ctx.stop_arg = s;
@@ -480,10 +557,17 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
         snprintf(err, err_size, "host '%s' cannot be resolved: %s", p->host, gai_strerror(gai));
         goto fail;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    int workers = p->threads > 0 ? p->threads : 8;
+    for (; s->n_workers < workers && s->n_workers < MAX_WORKERS; s->n_workers++)
+        if (pthread_create(&s->workers[s->n_workers], NULL, worker_main, s) != 0) {
+            snprintf(err, err_size, "cannot start worker threads");
+            goto fail;
+        }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    int threads = p->threads > 0 ? p->threads : 8;
+    int threads = 4; /* network threads: they only move bytes */
     s->daemon = MHD_start_daemon(flags, (uint16_t)p->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
                                  mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
                                  (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
@@ -519,8 +603,8 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
         q = comma ? comma + 1 : q + len;
     }
     freeaddrinfo(ai);
-    log_info("voicebox %s listening on http://%s:%d (data dir %s, %d threads)", VOICEBOX_VERSION, p->host,
-             s->port, studio_data_dir(s->ctx.studio), threads);
+    log_info("voicebox %s listening on http://%s:%d (data dir %s, %d workers)", VOICEBOX_VERSION, p->host,
+             s->port, studio_data_dir(s->ctx.studio), s->n_workers);
     return s;
 oom:
     snprintf(err, err_size, "out of memory");
@@ -574,6 +658,7 @@ void srv_stop(srv_server *s)
     int left = atomic_load(&s->in_flight);
     if (left > 0)
         log_warn("stopping with %d request(s) still in flight after 30 s", left);
+    stop_workers(s); /* finishes what is queued, so no worker resumes a connection of a stopped daemon */
     MHD_stop_daemon(s->daemon);
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
