@@ -185,6 +185,7 @@ static void test_profile_validation(void)
         {"{\"name\": \"x\", \"language\": \"xx\"}", "language"},
         {"{\"name\": \"x\", \"language\": \"EN\"}", "language"},
         {"{\"name\": \"x\", \"language\": 3}", "language"},
+        {"{\"name\": \"x\", \"language\": \"english please, thank you\"}", "language"},
         {"{\"name\": \"x\", \"description\": true}", "description"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -6,6 +6,7 @@
 
 #include "studio/log.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,7 +35,7 @@ static int parse_body(const json_t *body, profile_fields *f, studio_error *err)
     if (!json_is_object(body)) return studio_fail(err, STUDIO_INVALID, "body", "body: must be a JSON object");
     if (studio_json_str(body, "name", 1, 1, 100, &f->name, err) < 0 ||
         studio_json_str(body, "description", 0, 0, 500, &f->description, err) < 0 ||
-        studio_json_str(body, "language", 0, 0, 16, &f->language, err) < 0)
+        studio_json_str(body, "language", 0, 0, LONG_MAX, &f->language, err) < 0)
         return -1;
     if (!f->language) f->language = "en";
     if (!studio_language_valid(f->language))

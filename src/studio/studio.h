@@ -112,7 +112,9 @@ typedef struct {
     const char *error;      /* NULL unless status is "failed" */
 } studio_generation;
 
-/* Inserts a history row; returns the history item JSON. */
+/* Inserts a history row; returns the history item JSON. Write the WAV first, then insert: if the insert
+ * fails (e.g. STUDIO_NOT_FOUND because the profile was deleted meanwhile) the file is still the caller's
+ * to remove. */
 json_t *studio_generation_insert(studio *s, const studio_generation *g, studio_error *err);
 
 typedef struct {
