@@ -53,6 +53,28 @@ int qt_resolve_model_dir(const char *path_or_repo, char *out, size_t out_size, q
  * support wrote as a small file holding its relative target (the golden tiny-a/tiny-b have one). */
 int qt_speech_tokenizer_dir(const char *model_dir, char *out, size_t out_size, qt_error *err);
 
+/* ---- text tokenizer (bpe.c; spec §1.6, §2.1) ----------------------------------------------------------- */
+
+/* The Qwen2/Qwen3 byte-level BPE, giving exactly the ids HF tokenizers gives (add_special_tokens=False).
+ * Read-only once loaded: threads may share one. */
+typedef struct qt_tokenizer qt_tokenizer;
+
+/* path: a model directory (tokenizer.json if present, else vocab.json + merges.txt; added tokens such as
+ * <tts_pad> from tokenizer_config.json, as transformers does), or a tokenizer.json file on its own. */
+qt_tokenizer *qt_tokenizer_load(const char *path, qt_error *err);
+void qt_tokenizer_free(qt_tokenizer *t); /* NULL is fine */
+
+/* UTF-8 text -> *ids (malloc'd, free() it; never NULL on success, even for no ids). Added/special tokens
+ * written in the text (<|im_start|>, <tts_pad>, ...) become their ids. Invalid UTF-8 is QT_ERR_INVALID. */
+int qt_tokenize(const qt_tokenizer *t, const char *utf8, int32_t **ids, size_t *n_ids, qt_error *err);
+
+/* The id of the token whose text is exactly `text` ("<tts_pad>", "assistant", "\n"), or -1. */
+int32_t qt_tokenizer_token_id(const qt_tokenizer *t, const char *text);
+int32_t qt_tokenizer_n_ids(const qt_tokenizer *t); /* largest id + 1 */
+
+/* ids -> UTF-8 text (malloc'd), special tokens included; bytes that do not form UTF-8 become U+FFFD. */
+char *qt_detokenize(const qt_tokenizer *t, const int32_t *ids, size_t n_ids, qt_error *err);
+
 /* ---- voice prompt (the "what voice" half of a generation) ------------------------------------------------ */
 
 typedef enum {
