@@ -17,6 +17,7 @@ static const command commands[] = {
     {"profiles", cli_profiles, "profiles list|create|samples|add-sample|delete  voice profiles and their samples"},
     {"history", cli_history, "history list [--profile P] [--search T]  past generations"},
     {"models", cli_models, "models list|pull NAME|rm NAME  the TTS models in the Hugging Face cache"},
+    {"dev", cli_dev, "dev inspect DIR | dev random-model --shape S --seed N --out DIR  model-file tools"},
 };
 
 int cli_error(const char *fmt, ...)
