@@ -774,8 +774,10 @@ static int transient(CURLcode rc)
            rc == CURLE_HTTP2 || rc == CURLE_HTTP2_STREAM;
 }
 
-static int fetch_blob(session *s, const char *repo_dir, repo_file *f, uint64_t base, uint64_t total,
-                      studio_error *err)
+/* One try at a blob. *resumed: the .incomplete file had bytes when it started; *mismatch: the checksum
+ * failed (the partial file is then gone). */
+static int fetch_blob_once(session *s, const char *repo_dir, repo_file *f, uint64_t base, uint64_t total,
+                           int *resumed, int *mismatch, studio_error *err)
 {
     char *blob = NULL, *part = NULL;
     int fd = -1, ret = -1;
@@ -801,6 +803,7 @@ static int fetch_blob(session *s, const char *repo_dir, repo_file *f, uint64_t b
     }
     blob_dl d = {
         .s = s, .f = f, .fd = fd, .have = (uint64_t)st.st_size, .base = base, .total = total, .m = &m};
+    *resumed = d.have > 0;
     if (d.have > f->size) {
         if (ftruncate(fd, 0) != 0) {
             fail(err, STUDIO_INTERNAL, "%s: cannot truncate %s (%s)", s->repo_id, part, strerror(errno));
@@ -887,6 +890,7 @@ static int fetch_blob(session *s, const char *repo_dir, repo_file *f, uint64_t b
         goto done;
     }
     if (h == 2) {
+        *mismatch = 1;
         unlink(part); /* a corrupt copy is useless for resuming as well */
         fail(err, STUDIO_INTERNAL, "%s: %s: checksum mismatch, expected %s, got %s", s->repo_id, f->path,
              f->etag, got);
@@ -902,6 +906,17 @@ done:
     free(blob);
     free(part);
     return ret;
+}
+
+/* A partial file left by someone else may be wrong; then the blob is fetched once more from byte 0. */
+static int fetch_blob(session *s, const char *repo_dir, repo_file *f, uint64_t base, uint64_t total,
+                      studio_error *err)
+{
+    int resumed = 0, mismatch = 0;
+    if (fetch_blob_once(s, repo_dir, f, base, total, &resumed, &mismatch, err) == 0) return 0;
+    if (!resumed || !mismatch || cancelled(s)) return -1;
+    log_warn("%s; the partial file it resumed was bad, downloading it again from the start", err->msg);
+    return fetch_blob_once(s, repo_dir, f, base, total, &resumed, &mismatch, err);
 }
 
 /* snapshots/<commit>/<path> -> ../../blobs/<etag>, with one more ../ per folder in path. */
@@ -956,6 +971,8 @@ int studio_hub_download(const char *repo_id, const studio_hub_params *params, ch
     size_t n_files = 0;
     session s = {.p = &p, .repo_id = repo_id};
     int lock = -1, ret = -1;
+    studio_error local_err;
+    if (!err) err = &local_err;
 
     cache = p.cache_dir ? strdup(p.cache_dir) : studio_hub_cache_dir();
     const char *ep = p.endpoint ? p.endpoint : getenv("HF_ENDPOINT");

@@ -296,6 +296,8 @@ static void release(studio_models *ms, const studio_model *m)
 int studio_models_download(studio_models *ms, const studio_model *m, studio_model_progress_fn fn, void *user,
                            studio_error *err)
 {
+    studio_error local_err;
+    if (!err) err = &local_err;
     if (!known(m)) return fail(err, STUDIO_NOT_FOUND, "unknown model");
     if (claim(ms, m, err) != 0) return -1;
     dl_ctx c = {ms, m, fn, user};
