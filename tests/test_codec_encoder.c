@@ -7,6 +7,7 @@
  * sample rates resampled; empty and non-finite input refused.
  */
 #include "audio/audio.h"
+#include "engine/codec_elu.h"
 #include "engine/codec_encoder.h"
 #include "engine/qt.h"
 
@@ -279,6 +280,51 @@ static void test_other_rate(const codec_encoder *e16, const st_file *g, qt_pool 
     free(ref);
 }
 
+/* ELU: each version this CPU runs against expm1 in float64 (relative error), and against the plain one. */
+static void test_elu(void)
+{
+    enum { N = 200003 };
+    float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y), *plain = malloc(N * sizeof *plain);
+    for (int i = 0; i < N; i++) /* -100 .. 10, dense near 0, plus tiny values and the clamp */
+        x[i] = i < N - 3 ? -100.0f + 110.0f * (float)i / (N - 4) : (i == N - 3 ? -1e-30f : -87.0f + 1e-5f);
+    for (int i = 0; i < 2000; i++)
+        x[i] = -1e-3f * (float)i / 2000.0f;
+    qt_elu_row_scalar(plain, x, N);
+    struct {
+        const char *name;
+        qt_elu_fn fn;
+    } versions[] = {{"scalar", qt_elu_row_scalar}, {"avx2", qt_elu_row_avx2}, {"avx512", qt_elu_row_avx512}};
+    for (int v = 0; v < 3; v++) {
+        if (v == 1 && !__builtin_cpu_supports("avx2")) continue;
+        if (v == 2 && !__builtin_cpu_supports("avx512f")) continue;
+        for (int n = 1; n <= 17; n++) { /* the tails */
+            versions[v].fn(y, x + 1000, (size_t)n);
+            for (int i = 0; i < n; i++)
+                CHECK(y[i] == plain[1000 + i], "elu %s tail of %d: x %.9g expected %.9g got %.9g",
+                      versions[v].name, n, x[1000 + i], plain[1000 + i], y[i]);
+        }
+        versions[v].fn(y, x, N);
+        double worst = 0, worst_plain = 0;
+        int wi = 0;
+        for (int i = 0; i < N; i++) {
+            double ref = x[i] > 0 ? x[i] : expm1((double)x[i]);
+            double rel = fabs(y[i] - ref) / (fabs(ref) > 1e-30 ? fabs(ref) : 1e-30);
+            if (rel > worst) worst = rel, wi = i;
+            double dp = fabs((double)y[i] - plain[i]) / (fabs(ref) > 1e-30 ? fabs(ref) : 1e-30);
+            if (dp > worst_plain) worst_plain = dp;
+        }
+        printf("elu %-6s: max relative error %.3g vs expm1, %.3g vs the plain version\n", versions[v].name,
+               worst, worst_plain);
+        CHECK(worst < 4e-7, "elu %s: x %.9g expected %.9g got %.9g (relative error %.3g)", versions[v].name,
+              x[wi], expm1((double)x[wi]), y[wi], worst);
+        CHECK(worst_plain < 4e-7, "elu %s differs from the plain version by %.3g", versions[v].name,
+              worst_plain);
+    }
+    free(x);
+    free(y);
+    free(plain);
+}
+
 static void test_bad_input(const codec_encoder *e16)
 {
     qt_error err = {0};
@@ -342,6 +388,7 @@ int main(void)
     test_long_clip(e16, g, golden, pool2);
     test_other_rate(e16, g, pool2);
     test_bad_input(e16);
+    test_elu();
 
     qt_pool_free(pool2);
     codec_encoder_free(e16);

@@ -11,6 +11,7 @@
  * This file must not read audio files or know about the decoder.
  */
 #include "engine/codec_encoder.h"
+#include "engine/codec_elu.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -74,7 +75,7 @@ struct codec_encoder {
     int n_owned;
 };
 
-/* ---- loading ------------------------------------------------------------------------------------------ */
+/* ---- loading ------------------------------------------------------------------------------------------- */
 
 static const float *tensor_f32(codec_encoder *e, const st_file *f, const char *name, int n_dims,
                                const int64_t *shape, qt_error *err)
@@ -308,13 +309,7 @@ int codec_encoder_sample_rate(const codec_encoder *e)
     return e->sample_rate;
 }
 
-/* ---- small maths ----------------------------------------------------------------------------------------
- */
-
-static inline float elu(float x)
-{
-    return x > 0.0f ? x : expm1f(x);
-}
+/* ---- small maths --------------------------------------------------------------------------------------- */
 
 static inline float gelu(float x)
 {
@@ -365,8 +360,7 @@ static void transpose(float *out, const float *in, int rows, int cols)
             out[(size_t)c * rows + r] = in[(size_t)r * cols + c];
 }
 
-/* ---- run state --------------------------------------------------------------------------------------------
- */
+/* ---- run state ----------------------------------------------------------------------------------------- */
 
 typedef struct {
     const codec_encoder *e;
@@ -374,6 +368,7 @@ typedef struct {
     int n_threads;
     float **scratch; /* one per thread */
     size_t scratch_floats;
+    qt_elu_fn elu;
 } enc_run;
 
 static void run_tasks(enc_run *r, qt_pool_fn fn, void *ctx, int n_tasks)
@@ -392,8 +387,7 @@ static float *task_scratch(const enc_run *r, int task)
     return r->scratch[task % r->n_threads];
 }
 
-/* ---- parallel GEMM: C[m][n] = A[m][k] . B[n][k]^T (+ beta C)
- * ------------------------------------------------ */
+/* ---- parallel GEMM: C[m][n] = A[m][k] . B[n][k]^T (+ beta C) ------------------------------------------- */
 
 typedef struct {
     int m, n, k;
@@ -429,10 +423,9 @@ static void gemm_nt(enc_run *r, int m, int n, int k, const float *a, int lda, co
     run_tasks(r, gemm_task, &j, j.parts);
 }
 
-/* ---- convolution (Mimi's causal padding)
- * ------------------------------------------------------------------- Output length ceil(t_in / stride);
- * input index of output t, tap i: t*stride + i*dilation - pad_left with pad_left = (k-1)*dilation + 1 -
- * stride; outside [0, t_in) reads 0, or the edge value when replicate. */
+/* ---- convolution (Mimi's causal padding) --------------------------------------------------------------- */
+/* Output length ceil(t_in / stride); the input index of output t, tap i is t*stride + i*dilation - pad_left
+ * with pad_left = (k-1)*dilation + 1 - stride; outside [0, t_in) reads 0, or the edge value (replicate). */
 
 typedef struct {
     const enc_run *r;
@@ -457,17 +450,16 @@ static void im2col(const conv_job *j, int t0, int nt, float *col, float *seg)
     int len = (nt - 1) * c->stride + (c->k - 1) * c->dilation + 1;
     for (int ci = 0; ci < c->c_in; ci++) {
         const float *xr = j->x + (size_t)ci * j->t_in;
-        for (int p = 0; p < len; p++) {
-            int q = p0 + p;
-            float v;
-            if (q < 0)
-                v = c->replicate ? xr[0] : 0.0f;
-            else if (q >= j->t_in)
-                v = c->replicate ? xr[j->t_in - 1] : 0.0f;
-            else
-                v = xr[q];
-            seg[p] = j->x_elu ? elu(v) : v;
-        }
+        /* [p0, p0 + len) = left padding, input, right padding */
+        int a = p0 < 0 ? -p0 : 0, b = j->t_in - p0 < len ? j->t_in - p0 : len;
+        if (b < a) b = a;
+        float left = c->replicate ? xr[0] : 0.0f, right = c->replicate ? xr[j->t_in - 1] : 0.0f;
+        for (int p = 0; p < a; p++)
+            seg[p] = left;
+        if (b > a) memcpy(seg + a, xr + p0 + a, (size_t)(b - a) * sizeof *seg);
+        for (int p = b; p < len; p++)
+            seg[p] = right;
+        if (j->x_elu) j->r->elu(seg, seg, (size_t)len);
         for (int i = 0; i < c->k; i++) {
             float *dst = col + (size_t)(ci * c->k + i) * nt;
             const float *src = seg + i * c->dilation;
@@ -518,8 +510,7 @@ static void conv_task(void *ctx, int task, int n_tasks)
     if (j->y_elu)
         for (int m = m0; m < m1; m++) {
             float *yr = j->y + (size_t)m * j->t_out + t0;
-            for (int t = 0; t < nt; t++)
-                yr[t] = elu(yr[t]);
+            j->r->elu(yr, yr, (size_t)nt);
         }
 }
 
@@ -550,8 +541,7 @@ static void conv1d(enc_run *r, const enc_conv *c, const float *x, int t_in, int 
     run_tasks(r, conv_task, &j, n_tb * j.m_split);
 }
 
-/* ---- transformer
- * -------------------------------------------------------------------------------------------- */
+/* ---- transformer --------------------------------------------------------------------------------------- */
 
 typedef struct {
     const enc_run *r;
@@ -635,8 +625,7 @@ static void transformer(enc_run *r, float *x, int len, const tf_bufs *b)
     }
 }
 
-/* ---- split RVQ
- * ------------------------------------------------------------------------------------------------ */
+/* ---- split RVQ ----------------------------------------------------------------------------------------- */
 
 typedef struct {
     const enc_run *r;
@@ -739,8 +728,7 @@ static size_t rvq_scratch(const codec_encoder *e)
     return (size_t)RVQ_FBLOCK * (e->cb_dim + e->cb_size + 2 * e->cb_dim) + 2;
 }
 
-/* ---- the whole encoder
- * ---------------------------------------------------------------------------------------- */
+/* ---- the whole encoder --------------------------------------------------------------------------------- */
 
 int codec_encoder_run(const codec_encoder *e, qt_pool *pool, const float *pcm, size_t n, int32_t *codes,
                       const codec_enc_options *opt, qt_error *err)
@@ -754,8 +742,11 @@ int codec_encoder_run(const codec_encoder *e, qt_pool *pool, const float *pcm, s
     codec_enc_options none = {0};
     if (!opt) opt = &none;
 
-    enc_run r = {.e = e, .pool = pool, .n_threads = pool ? qt_pool_threads(pool) : 1};
+    enc_run r = {.e = e, .pool = pool, .n_threads = pool ? qt_pool_threads(pool) : 1, .elu = qt_elu_get()};
     int ok = -1;
+    /* BLAS runs single-threaded inside our tasks; the caller's setting is put back at the end */
+    int blas_threads = openblas_get_num_threads();
+    if (blas_threads != 1) openblas_set_num_threads(1);
     float *a = NULL, *b = NULL, *hbuf = NULL, *x = NULL, *tf = NULL, *margins = NULL;
 
     /* lengths along the SEANet, and the largest buffers */
@@ -858,11 +849,11 @@ done:
     free(hbuf);
     free(tf);
     free(margins);
+    if (blas_threads != 1) openblas_set_num_threads(blas_threads);
     return ok;
 }
 
-/* ---- any rate, and the cost model
- * -------------------------------------------------------------------------- */
+/* ---- any rate, and the cost model ---------------------------------------------------------------------- */
 
 int codec_encoder_encode(const codec_encoder *e, qt_pool *pool, const float *pcm, size_t n, int sample_rate,
                          int32_t **codes, int *n_frames, qt_error *err)
