@@ -75,6 +75,39 @@ int32_t qt_tokenizer_n_ids(const qt_tokenizer *t); /* largest id + 1 */
 /* ids -> UTF-8 text (malloc'd), special tokens included; bytes that do not form UTF-8 become U+FFFD. */
 char *qt_detokenize(const qt_tokenizer *t, const int32_t *ids, size_t n_ids, qt_error *err);
 
+/* ---- speech tokenizer (the 12 Hz codec: codes <-> 24 kHz audio; codec.c) --------------------------------- */
+
+typedef struct qt_codec qt_codec;
+
+/* dir: a model directory (its speech_tokenizer/ is used), a Hub repo id, or a speech_tokenizer directory
+ * itself. n_threads: 0 means qt_default_threads(). Weights stay mmap'd (float32, as released). One call at
+ * a time per codec (it owns one thread pool; BLAS is not used, so OpenBLAS's thread setting is left alone). */
+qt_codec *qt_codec_load(const char *dir, int n_threads, qt_error *err);
+void qt_codec_free(qt_codec *c); /* NULL is fine */
+
+/* codes [n_frames][QT_CODEBOOKS] -> out [n_frames * QT_SAMPLES_PER_FRAME], 24 kHz mono in [-1, 1]. Exact
+ * single pass over any length (no chunking with cut context), in bounded memory. A code outside
+ * 0..QT_CODEBOOK_SIZE-1 is an error (QT_ERR_INVALID) naming the frame and the codebook; nothing is decoded.
+ * ICL: decode [reference codes ; generated codes] and drop the first F_ref * QT_SAMPLES_PER_FRAME samples. */
+int qt_codec_decode(qt_codec *c, const int32_t *codes, int n_frames, float *out, qt_error *err);
+
+/* Streaming decode: frames in as they are generated, audio out as soon as it is final (a frame's samples
+ * are final once the frame is pushed: every stage is causal). Bit for bit the samples qt_codec_decode
+ * gives for all frames at once, however the frames are split, without re-decoding anything; memory does not
+ * grow with the length. A stream borrows its codec, which must not decode elsewhere at the same time. */
+typedef struct qt_codec_stream qt_codec_stream;
+
+qt_codec_stream *qt_codec_stream_new(qt_codec *c, qt_error *err);
+/* Decodes n_frames more frames into out (out_cap >= n_frames * QT_SAMPLES_PER_FRAME floats); *n_out gets
+ * the number of samples written (always n_frames * QT_SAMPLES_PER_FRAME). On bad codes nothing changes. */
+int qt_codec_stream_push(qt_codec_stream *s, const int32_t *frames, int n_frames, float *out, size_t out_cap,
+                         size_t *n_out, qt_error *err);
+/* Ends the utterance: writes what is left (nothing, for this codec: the right trim drops the tail), after
+ * which push is an error. */
+int qt_codec_stream_finish(qt_codec_stream *s, float *out, size_t out_cap, size_t *n_out, qt_error *err);
+int qt_codec_stream_frames(const qt_codec_stream *s); /* frames pushed so far */
+void qt_codec_stream_free(qt_codec_stream *s);        /* NULL is fine */
+
 /* ---- voice prompt (the "what voice" half of a generation) ------------------------------------------------ */
 
 typedef enum {

@@ -1,0 +1,204 @@
+/* codec.c — the speech tokenizer behind qt.h: loading, code validation, one-pass and streaming decode.
+ *
+ * A qt_codec owns the mapped speech_tokenizer/model.safetensors, the config, one thread pool and both halves
+ * of the codec (the decoder here, the encoder in codec_encoder.c). One-pass decoding is streaming decoding
+ * of all frames in steps of DECODE_STEP frames, so both give the same samples and memory stays bounded.
+ * The math lives in codec_decoder.c / codec_encoder.c; this file must not do any.
+ */
+#include "engine/codec_decoder.h"
+#include "engine/config.h"
+#include "engine/qt.h"
+#include "engine/safetensors.h"
+#include "engine/threadpool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#define DECODE_STEP 8 /* frames per decoder step: large enough for efficient GEMMs, ~0.6 s of audio */
+
+struct qt_codec {
+    char dir[4096]; /* the speech_tokenizer directory */
+    qt_codec_config cfg;
+    st_file *st;
+    qt_pool *pool;
+    int n_threads;
+    codec_decoder *dec;
+};
+
+struct qt_codec_stream {
+    qt_codec *c;
+    codec_dec_state *st;
+    int frames, finished;
+};
+
+static int is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* dir is a speech_tokenizer directory itself, or a model directory / repo id holding one. */
+static int find_codec_dir(const char *dir, char *out, size_t out_size, qt_error *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/speech_tokenizer", dir);
+    struct stat st;
+    if (stat(probe, &st) != 0 && is_file(path)) { /* no speech_tokenizer/ inside: maybe it is one */
+        snprintf(probe, sizeof probe, "%s/model.safetensors", dir);
+        qt_codec_config cfg;
+        qt_error ignored;
+        if (is_file(probe) && qt_codec_config_load(dir, &cfg, &ignored) == 0) {
+            if ((size_t)snprintf(out, out_size, "%s", dir) >= out_size)
+                return qt_fail(err, QT_ERR_INVALID, "%s: path too long", dir);
+            return 0;
+        }
+    }
+    char model_dir[4096];
+    if (qt_resolve_model_dir(dir, model_dir, sizeof model_dir, err) != 0)
+        return -1;
+    return qt_speech_tokenizer_dir(model_dir, out, out_size, err);
+}
+
+qt_codec *qt_codec_load(const char *dir, int n_threads, qt_error *err)
+{
+    qt_codec *c = calloc(1, sizeof *c);
+    if (!c) {
+        qt_fail(err, QT_ERR_NOMEM, "speech tokenizer: no memory");
+        return NULL;
+    }
+    if (find_codec_dir(dir, c->dir, sizeof c->dir, err) != 0)
+        goto fail;
+    if (qt_codec_config_load(c->dir, &c->cfg, err) != 0)
+        goto fail;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/model.safetensors", c->dir);
+    c->st = st_open(path, err);
+    if (!c->st)
+        goto fail;
+    c->dec = codec_decoder_load(c->st, &c->cfg.decoder, err);
+    if (!c->dec)
+        goto fail;
+    if (codec_decoder_frame_samples(c->dec) != QT_SAMPLES_PER_FRAME || codec_decoder_codebooks(c->dec) != QT_CODEBOOKS ||
+        codec_decoder_codebook_size(c->dec) != QT_CODEBOOK_SIZE) {
+        qt_fail(err, QT_ERR_CORRUPT, "%s: the decoder makes %d samples from %d codebooks of %d codes per frame "
+                "(voicebox needs %d, %d and %d)", path, codec_decoder_frame_samples(c->dec),
+                codec_decoder_codebooks(c->dec), codec_decoder_codebook_size(c->dec), QT_SAMPLES_PER_FRAME,
+                QT_CODEBOOKS, QT_CODEBOOK_SIZE);
+        goto fail;
+    }
+    c->n_threads = n_threads > 0 ? n_threads : qt_default_threads();
+    c->pool = qt_pool_new(c->n_threads);
+    if (!c->pool) {
+        qt_fail(err, QT_ERR_NOMEM, "speech tokenizer: cannot start %d threads", c->n_threads);
+        goto fail;
+    }
+    return c;
+fail:
+    qt_codec_free(c);
+    return NULL;
+}
+
+void qt_codec_free(qt_codec *c)
+{
+    if (!c)
+        return;
+    codec_decoder_free(c->dec);
+    qt_pool_free(c->pool);
+    st_close(c->st);
+    free(c);
+}
+
+static int check_codes(const int32_t *codes, int n_frames, int first_frame, qt_error *err)
+{
+    for (int t = 0; t < n_frames; t++)
+        for (int k = 0; k < QT_CODEBOOKS; k++) {
+            int32_t v = codes[(size_t)t * QT_CODEBOOKS + k];
+            if (v < 0 || v >= QT_CODEBOOK_SIZE)
+                return qt_fail(err, QT_ERR_INVALID, "codes: frame %d, codebook %d holds %ld, outside 0..%d",
+                               first_frame + t, k, (long)v, QT_CODEBOOK_SIZE - 1);
+        }
+    return 0;
+}
+
+qt_codec_stream *qt_codec_stream_new(qt_codec *c, qt_error *err)
+{
+    qt_codec_stream *s = calloc(1, sizeof *s);
+    if (!s) {
+        qt_fail(err, QT_ERR_NOMEM, "codec stream: no memory");
+        return NULL;
+    }
+    s->c = c;
+    s->st = codec_dec_state_new(c->dec, DECODE_STEP, c->n_threads, err);
+    if (!s->st) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void qt_codec_stream_free(qt_codec_stream *s)
+{
+    if (!s)
+        return;
+    codec_dec_state_free(s->st);
+    free(s);
+}
+
+int qt_codec_stream_frames(const qt_codec_stream *s)
+{
+    return s->frames;
+}
+
+int qt_codec_stream_push(qt_codec_stream *s, const int32_t *frames, int n_frames, float *out, size_t out_cap,
+                         size_t *n_out, qt_error *err)
+{
+    if (n_out)
+        *n_out = 0;
+    if (s->finished)
+        return qt_fail(err, QT_ERR_INVALID, "codec stream: push after finish");
+    if (n_frames < 0 || (n_frames > 0 && (!frames || !out)))
+        return qt_fail(err, QT_ERR_INVALID, "codec stream: bad arguments (%d frames)", n_frames);
+    size_t need = (size_t)n_frames * QT_SAMPLES_PER_FRAME;
+    if (out_cap < need)
+        return qt_fail(err, QT_ERR_INVALID, "codec stream: %d frames need room for %zu samples, got %zu", n_frames,
+                       need, out_cap);
+    if (check_codes(frames, n_frames, s->frames, err) != 0)
+        return -1;
+    for (int t = 0; t < n_frames; t += DECODE_STEP) {
+        int n = n_frames - t < DECODE_STEP ? n_frames - t : DECODE_STEP;
+        codec_decoder_step(s->c->dec, s->st, s->c->pool, frames + (size_t)t * QT_CODEBOOKS, n,
+                           out + (size_t)t * QT_SAMPLES_PER_FRAME);
+    }
+    s->frames += n_frames;
+    if (n_out)
+        *n_out = need;
+    return 0;
+}
+
+int qt_codec_stream_finish(qt_codec_stream *s, float *out, size_t out_cap, size_t *n_out, qt_error *err)
+{
+    (void)out;
+    (void)out_cap;
+    (void)err;
+    if (n_out)
+        *n_out = 0;
+    s->finished = 1;
+    return 0;
+}
+
+int qt_codec_decode(qt_codec *c, const int32_t *codes, int n_frames, float *out, qt_error *err)
+{
+    if (n_frames < 0 || (n_frames > 0 && (!codes || !out)))
+        return qt_fail(err, QT_ERR_INVALID, "codec decode: bad arguments (%d frames)", n_frames);
+    if (check_codes(codes, n_frames, 0, err) != 0)
+        return -1;
+    qt_codec_stream *s = qt_codec_stream_new(c, err);
+    if (!s)
+        return -1;
+    int rc = qt_codec_stream_push(s, codes, n_frames, out, (size_t)n_frames * QT_SAMPLES_PER_FRAME, NULL, err);
+    qt_codec_stream_free(s);
+    return rc;
+}
