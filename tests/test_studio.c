@@ -766,6 +766,32 @@ out:
     json_decref(p);
 }
 
+/* A database from a newer voicebox is refused, not downgraded; a data dir that is a file is refused. */
+static void test_open_errors(void)
+{
+    studio *s = open_dir("newer");
+    studio_close(s);
+    char path[600];
+    snprintf(path, sizeof path, "%s/newer/voicebox.db", root);
+    sqlite3 *db;
+    sqlite3_open(path, &db);
+    sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
+    sqlite3_close(db);
+    studio_error err = {0};
+    snprintf(path, sizeof path, "%s/newer", root);
+    s = studio_open(path, &err);
+    EXPECT_ERR(s, err, STUDIO_INTERNAL, NULL, "schema version 99");
+    CHECK(strstr(err.msg, "99") != NULL, "message should name the version, got '%s'", err.msg);
+    studio_close(s);
+    snprintf(path, sizeof path, "%s/fixtures/tone3.wav", root);
+    s = studio_open(path, &err);
+    EXPECT_ERR(s, err, STUDIO_INTERNAL, NULL, "data dir that is a file");
+    studio_close(s);
+    s = studio_open("", &err);
+    EXPECT_ERR(s, err, STUDIO_INVALID, NULL, "empty data dir");
+    studio_close(s);
+}
+
 /* Every row has its file and every file under profiles/ and generations/ has its row. */
 static int check_consistent(const char *name)
 {
@@ -1129,6 +1155,7 @@ int main(void)
     test_cascade();
     test_traversal();
     test_restart_and_sweep();
+    test_open_errors();
     test_kill9();
     test_concurrent();
     test_upload_vs_delete();
