@@ -6,6 +6,7 @@
  * The math lives in codec_decoder.c / codec_encoder.c; this file must not do any.
  */
 #include "engine/codec_decoder.h"
+#include "engine/codec_encoder.h"
 #include "engine/config.h"
 #include "engine/qt.h"
 #include "engine/safetensors.h"
@@ -24,6 +25,7 @@ struct qt_codec {
     qt_pool *pool;
     int n_threads;
     codec_decoder *dec;
+    codec_encoder *enc; /* made on the first qt_codec_encode: generation never needs it */
 };
 
 struct qt_codec_stream {
@@ -106,6 +108,7 @@ void qt_codec_free(qt_codec *c)
     if (!c)
         return;
     codec_decoder_free(c->dec);
+    codec_encoder_free(c->enc);
     qt_pool_free(c->pool);
     st_close(c->st);
     free(c);
@@ -201,4 +204,30 @@ int qt_codec_decode(qt_codec *c, const int32_t *codes, int n_frames, float *out,
     int rc = qt_codec_stream_push(s, codes, n_frames, out, (size_t)n_frames * QT_SAMPLES_PER_FRAME, NULL, err);
     qt_codec_stream_free(s);
     return rc;
+}
+
+int qt_codec_encode(qt_codec *c, const float *pcm, size_t n_samples, int sample_rate, int32_t **codes,
+                    int *n_frames, qt_error *err)
+{
+    *codes = NULL;
+    *n_frames = 0;
+    if (!pcm && n_samples)
+        return qt_fail(err, QT_ERR_INVALID, "codec encode: no samples given");
+    if (!c->enc) {
+        c->enc = codec_encoder_load(c->st, &c->cfg, 0, err);
+        if (!c->enc)
+            return -1;
+        if (codec_encoder_codebooks(c->enc) != QT_CODEBOOKS ||
+            codec_encoder_frame_samples(c->enc) != QT_SAMPLES_PER_FRAME ||
+            c->cfg.encoder.codebook_size != QT_CODEBOOK_SIZE) {
+            qt_fail(err, QT_ERR_CORRUPT, "%s: the encoder makes %d codes of %d values per %d samples "
+                    "(voicebox needs %d, %d and %d)", c->dir, codec_encoder_codebooks(c->enc),
+                    c->cfg.encoder.codebook_size, codec_encoder_frame_samples(c->enc), QT_CODEBOOKS,
+                    QT_CODEBOOK_SIZE, QT_SAMPLES_PER_FRAME);
+            codec_encoder_free(c->enc);
+            c->enc = NULL;
+            return -1;
+        }
+    }
+    return codec_encoder_encode(c->enc, c->pool, pcm, n_samples, sample_rate, codes, n_frames, err);
 }

@@ -108,6 +108,14 @@ int qt_codec_stream_finish(qt_codec_stream *s, float *out, size_t out_cap, size_
 int qt_codec_stream_frames(const qt_codec_stream *s); /* frames pushed so far */
 void qt_codec_stream_free(qt_codec_stream *s);        /* NULL is fine */
 
+/* Encoder (codec_encoder.c; spec §3.2): pcm [n_samples] mono at sample_rate -> *codes (malloc'd
+ * [*n_frames][QT_CODEBOOKS]; free() it), *n_frames = ceil(n / QT_SAMPLES_PER_FRAME) counted at 24 kHz.
+ * Other rates are resampled to 24 kHz first (libsoxr, very high quality). The encoder's weights are prepared
+ * on the first call. Empty or non-finite audio is QT_ERR_INVALID. BLAS runs single-threaded inside the
+ * codec's threads; the caller's OpenBLAS thread count is put back before the call returns. */
+int qt_codec_encode(qt_codec *c, const float *pcm, size_t n_samples, int sample_rate, int32_t **codes,
+                    int *n_frames, qt_error *err);
+
 /* ---- voice prompt (the "what voice" half of a generation) ------------------------------------------------ */
 
 typedef enum {
