@@ -2,7 +2,7 @@
  *
  *   dev inspect DIR [--tensors]      tensor count, bytes by dtype and the parsed configs of a model directory
  *                                    (or Hub repo id) and its speech_tokenizer/; --tensors lists every tensor
- *   dev random-model --shape S --seed N --out DIR [--tokenizer-from DIR] [--threads N]
+ *   dev random-model --shape S --seed N --out DIR [--tokenizer-from DIR] [--threads N] [--dry-run]
  *                                    a real-shape random model in the release layout (random_model.c)
  *
  * inspect loads files through exactly the code the engine uses (st_open, qt_config_load), so a directory it
@@ -299,17 +299,22 @@ static int dev_random_model(int argc, char **argv)
 {
     const char *shape = NULL, *out = NULL, *tok = NULL;
     unsigned long long seed = 0;
-    int have_seed = 0, threads = qt_default_threads();
+    int have_seed = 0, threads = qt_default_threads(), dry_run = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("usage: voicebox dev random-model --shape 0.6B|1.7B|tiny|tiny-b --seed N --out DIR\n"
-                   "                                [--tokenizer-from DIR] [--threads N]\n"
+                   "                                [--tokenizer-from DIR] [--threads N] [--dry-run]\n"
                    "Writes a model directory in the release layout with seeded-random weights.\n"
                    "--tokenizer-from: where vocab.json, merges.txt, tokenizer_config.json are copied from\n"
-                   "                  (default: the golden fixtures' tiny-a folder).\n");
+                   "                  (default: the golden fixtures' tiny-a folder).\n"
+                   "--dry-run:        print the tensor counts, parameters and bytes; write nothing.\n");
             return 0;
+        }
+        if (!strcmp(a, "--dry-run")) {
+            dry_run = 1;
+            continue;
         }
         if (!v) return cli_error("dev random-model: option '%s' needs a value", a);
         if (!strcmp(a, "--shape"))
@@ -333,13 +338,26 @@ static int dev_random_model(int argc, char **argv)
             return cli_error("dev random-model: unknown option '%s'", a);
         i++;
     }
-    if (!shape || !out || !have_seed)
+    if (!shape || (!dry_run && (!out || !have_seed)))
         return cli_error("dev random-model: --shape, --seed and --out are required (see --help)");
 
     qt_config c;
     qt_codec_config cc;
     if (rm_preset(shape, &c, &cc))
         return cli_error("dev random-model: unknown shape '%s' (0.6B, 1.7B, tiny, tiny-b)", shape);
+    if (dry_run) { /* the layout's totals only: nothing is written */
+        rm_list model = {0}, codec = {0};
+        int bad = rm_model_tensors(&c, &model) || rm_codec_tensors(&cc, &codec);
+        if (!bad) {
+            printf("model.safetensors: %d tensors, %llu parameters, %llu bytes\n", model.n,
+                   (unsigned long long)rm_list_params(&model), (unsigned long long)rm_list_bytes(&model));
+            printf("speech_tokenizer/model.safetensors: %d tensors, %llu parameters, %llu bytes\n", codec.n,
+                   (unsigned long long)rm_list_params(&codec), (unsigned long long)rm_list_bytes(&codec));
+        }
+        rm_list_free(&model);
+        rm_list_free(&codec);
+        return bad ? cli_error("dev random-model: out of memory") : 0;
+    }
     char tokdir[4096];
     if (tok) {
         snprintf(tokdir, sizeof tokdir, "%s", tok);
@@ -432,7 +450,7 @@ int cli_dev(int argc, char **argv)
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         printf("usage: voicebox dev inspect DIR|REPO_ID [--tensors]\n"
                "       voicebox dev random-model --shape 0.6B|1.7B|tiny|tiny-b --seed N --out DIR "
-               "[--tokenizer-from DIR] [--threads N]\n");
+               "[--tokenizer-from DIR] [--threads N] [--dry-run]\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "inspect")) return dev_inspect(argc - 1, argv + 1);
