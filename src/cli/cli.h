@@ -5,6 +5,8 @@
 #define VOICEBOX_CLI_H
 
 int cli_version(int argc, char **argv);
+int cli_bench(int argc, char **argv); /* cli_bench.c */
+int cli_say(int argc, char **argv);   /* cli_say.c */
 int cli_serve(int argc, char **argv);
 int cli_profiles(int argc, char **argv);
 int cli_history(int argc, char **argv);

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 void qt_matmul_bf16_scalar(float *y, int ldy, const uint16_t *w, int cols, const float *x, int ldx, int n,
                            int r0, int r1)
@@ -26,9 +27,22 @@ void qt_matmul_bf16_scalar(float *y, int ldy, const uint16_t *w, int cols, const
     }
 }
 
-static const qt_kernels k_scalar = {"scalar", qt_matmul_bf16_scalar};
-static const qt_kernels k_avx2 = {"avx2", qt_matmul_bf16_avx2};
-static const qt_kernels k_avx512 = {"avx512", qt_matmul_bf16_avx512};
+uint64_t qt_read_scalar(const void *p, size_t n_bytes)
+{
+    const uint64_t *q = p;
+    uint64_t a = 0, b = 0, c = 0, d = 0;
+    for (size_t i = 0; i < n_bytes / 8; i += 4) {
+        a ^= q[i];
+        b ^= q[i + 1];
+        c ^= q[i + 2];
+        d ^= q[i + 3];
+    }
+    return a ^ b ^ c ^ d;
+}
+
+static const qt_kernels k_scalar = {"scalar", qt_matmul_bf16_scalar, qt_read_scalar};
+static const qt_kernels k_avx2 = {"avx2", qt_matmul_bf16_avx2, qt_read_avx2};
+static const qt_kernels k_avx512 = {"avx512", qt_matmul_bf16_avx512, qt_read_avx512};
 
 const qt_kernels *qt_kernels_scalar(void)
 {
@@ -117,43 +131,77 @@ static void mm_task(void *ctx, int task, int n_tasks)
     }
 }
 
-#define GEMM_TILE_FLOATS (1 << 18) /* 1 MiB of f32 weights per BLAS call */
+#define GEMM_TILE_FLOATS (1 << 16) /* 256 KiB of f32 weights per BLAS call: stays in L2 */
+#define GEMM_MAX_THREADS 64
 
-static void gemm_tiles(const qt_mm *mm, int cols, const float *x, int ldx, int n)
+typedef struct {
+    const qt_mm *mats;
+    int n_mats, cols, ldx, n, tile_rows, n_tiles;
+    const float *x;
+    float *tiles; /* [threads][GEMM_TILE_FLOATS] */
+    int threads;
+} gemm_job;
+
+/* Task = one tile of tile_rows rows of one matrix: convert to f32 in this thread's buffer, then sgemm. */
+static void gemm_task(void *ctx, int task, int n_tasks)
 {
-    int tile_rows = GEMM_TILE_FLOATS / cols;
-    if (tile_rows < 1)
-        tile_rows = 1;
-    if (tile_rows > mm->rows)
-        tile_rows = mm->rows;
-    float *tile = malloc((size_t)tile_rows * cols * sizeof *tile);
-    if (!tile) { /* no memory for a tile: fall back to the row kernel, slower but correct */
-        qt_kernels_get()->matmul_bf16(mm->out, mm->ld, mm->w, cols, x, ldx, n, 0, mm->rows);
-    } else {
-        for (int r0 = 0; r0 < mm->rows; r0 += tile_rows) {
-            int tr = mm->rows - r0 < tile_rows ? mm->rows - r0 : tile_rows;
-            const uint16_t *src = mm->w + (size_t)r0 * cols;
-            for (size_t i = 0; i < (size_t)tr * cols; i++)
-                tile[i] = qt_bf16_to_f32(src[i]);
-            /* out[l, r0+r] = sum_c x[l, c] * tile[r, c] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, tr, cols, 1.0f, x, ldx, tile, cols, 0.0f,
-                        mm->out + r0, mm->ld);
-        }
-        free(tile);
+    (void)n_tasks;
+    const gemm_job *j = ctx;
+    int m = 0, t = task;
+    for (; m < j->n_mats; m++) {
+        int tiles = (j->mats[m].rows + j->tile_rows - 1) / j->tile_rows;
+        if (t < tiles)
+            break;
+        t -= tiles;
     }
+    const qt_mm *mm = &j->mats[m];
+    int r0 = t * j->tile_rows, tr = mm->rows - r0 < j->tile_rows ? mm->rows - r0 : j->tile_rows;
+    float *tile = j->tiles + (size_t)(task % j->threads) * GEMM_TILE_FLOATS;
+    const uint16_t *src = mm->w + (size_t)r0 * j->cols;
+    for (size_t i = 0; i < (size_t)tr * j->cols; i++)
+        tile[i] = qt_bf16_to_f32(src[i]);
+    /* out[l, r0+r] = sum_c x[l, c] * tile[r, c] */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->n, tr, j->cols, 1.0f, j->x, j->ldx, tile, j->cols,
+                0.0f, mm->out + r0, mm->ld);
     if (mm->bias)
-        for (int l = 0; l < n; l++)
-            for (int r = 0; r < mm->rows; r++)
+        for (int l = 0; l < j->n; l++)
+            for (int r = r0; r < r0 + tr; r++)
                 mm->out[(size_t)l * mm->ld + r] += mm->bias[r];
+}
+
+/* Long inputs: BLAS on f32 tiles converted on the fly, the tiles spread over the pool's threads, BLAS itself
+ * single-threaded meanwhile (its own threads would fight ours for the same cores). Returns -1 when the tile
+ * buffers cannot be allocated (the caller falls back to the row kernel). */
+static int gemm_tiles(qt_pool *pool, const qt_mm *mats, int n_mats, int cols, const float *x, int ldx, int n)
+{
+    int threads = pool ? qt_pool_threads(pool) : 1;
+    if (threads > GEMM_MAX_THREADS)
+        threads = GEMM_MAX_THREADS;
+    gemm_job j = {mats, n_mats, cols, ldx, n, GEMM_TILE_FLOATS / cols, 0, x, NULL, threads};
+    if (j.tile_rows < 1)
+        return -1;
+    for (int m = 0; m < n_mats; m++)
+        j.n_tiles += (mats[m].rows + j.tile_rows - 1) / j.tile_rows;
+    if (!(j.tiles = malloc(sizeof(float) * GEMM_TILE_FLOATS * (size_t)threads)))
+        return -1;
+    int blas_threads = openblas_get_num_threads();
+    if (blas_threads != 1)
+        openblas_set_num_threads(1);
+    if (threads > 1)
+        qt_pool_run(pool, gemm_task, &j, j.n_tiles);
+    else
+        for (int t = 0; t < j.n_tiles; t++)
+            gemm_task(&j, t, j.n_tiles);
+    if (blas_threads != 1)
+        openblas_set_num_threads(blas_threads);
+    free(j.tiles);
+    return 0;
 }
 
 void qt_matmul(qt_pool *pool, const qt_mm *mats, int n_mats, int cols, const float *x, int ldx, int n)
 {
-    if (n > QT_GEMM_MIN_N) {
-        for (int m = 0; m < n_mats; m++)
-            gemm_tiles(&mats[m], cols, x, ldx, n);
+    if (n > QT_GEMM_MIN_N && gemm_tiles(pool, mats, n_mats, cols, x, ldx, n) == 0)
         return;
-    }
     mm_job j = {mats, n_mats, 0, cols, x, ldx, n, qt_kernels_get()->matmul_bf16};
     for (int m = 0; m < n_mats; m++)
         j.total_rows += mats[m].rows;
@@ -164,6 +212,58 @@ void qt_matmul(qt_pool *pool, const qt_mm *mats, int n_mats, int cols, const flo
         mm_task(&j, 0, 1);
     else
         qt_pool_run(pool, mm_task, &j, threads);
+}
+
+/* ---- read bandwidth ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const uint8_t *buf;
+    size_t bytes;
+    uint64_t sums[64];
+} bw_job;
+
+static void bw_task(void *ctx, int task, int n_tasks)
+{
+    bw_job *j = ctx;
+    size_t per = (j->bytes / (size_t)n_tasks) & ~(size_t)63;
+    j->sums[task % 64] ^= qt_kernels_get()->read(j->buf + per * (size_t)task, per);
+}
+
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double qt_measure_read_bandwidth(qt_pool *pool, size_t bytes)
+{
+    bytes &= ~(size_t)4095;
+    uint8_t *buf = NULL;
+    if (posix_memalign((void **)&buf, 64, bytes))
+        return 0;
+    for (size_t i = 0; i < bytes; i++)
+        buf[i] = (uint8_t)(i * 131u);
+    bw_job j = {buf, bytes, {0}};
+    int threads = pool ? qt_pool_threads(pool) : 1;
+    if (threads > 64)
+        threads = 64;
+    double best = 0;
+    for (int pass = 0; pass < 5; pass++) {
+        double t0 = seconds();
+        if (pool)
+            qt_pool_run(pool, bw_task, &j, threads);
+        else
+            bw_task(&j, 0, 1);
+        double dt = seconds() - t0;
+        double bw = (double)((bytes / (size_t)threads) & ~(size_t)63) * threads / dt;
+        if (bw > best)
+            best = bw;
+    }
+    volatile uint64_t sink = j.sums[0]; /* keep the reads */
+    (void)sink;
+    free(buf);
+    return best;
 }
 
 /* ---- small kernels -------------------------------------------------------------------------------------- */

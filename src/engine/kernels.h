@@ -39,9 +39,14 @@ static inline uint16_t qt_f32_to_bf16(float f)
 typedef void (*qt_matmul_bf16_fn)(float *y, int ldy, const uint16_t *w, int cols, const float *x, int ldx,
                                   int n, int r0, int r1);
 
+/* Reads n_bytes (a multiple of 64) and returns a value that depends on all of them: the memory-read loop the
+ * benchmark measures the machine's bandwidth with. */
+typedef uint64_t (*qt_read_fn)(const void *p, size_t n_bytes);
+
 typedef struct {
     const char *name; /* "scalar", "avx2", "avx512" */
     qt_matmul_bf16_fn matmul_bf16;
+    qt_read_fn read;
 } qt_kernels;
 
 const qt_kernels *qt_kernels_get(void);    /* the best this CPU runs; chosen once ($VOICEBOX_KERNELS overrides) */
@@ -56,6 +61,14 @@ void qt_matmul_bf16_avx2(float *y, int ldy, const uint16_t *w, int cols, const f
 void qt_matmul_bf16_avx512(float *y, int ldy, const uint16_t *w, int cols, const float *x, int ldx, int n,
                            int r0, int r1);
 
+uint64_t qt_read_scalar(const void *p, size_t n_bytes);
+uint64_t qt_read_avx2(const void *p, size_t n_bytes);
+uint64_t qt_read_avx512(const void *p, size_t n_bytes);
+
+/* The machine's read bandwidth in bytes per second over `bytes` of memory (well above the caches) with the
+ * pool's threads: the best of a few passes. 0 when the buffer cannot be allocated. */
+double qt_measure_read_bandwidth(qt_pool *pool, size_t bytes);
+
 /* One matrix of a fused product: out[l*ld + r] = W[r,:] . x[l] (+ bias[r] when bias is not NULL). */
 typedef struct {
     const uint16_t *w; /* [rows, cols] bf16 */
@@ -67,7 +80,7 @@ typedef struct {
 
 /* Products of up to 4 matrices sharing the input x ([n, cols], row stride ldx), rows split over the pool's
  * threads in one dispatch. n above QT_GEMM_MIN_N goes through BLAS on bf16->f32 tiles instead. */
-#define QT_GEMM_MIN_N 8
+#define QT_GEMM_MIN_N 16
 void qt_matmul(qt_pool *pool, const qt_mm *mats, int n_mats, int cols, const float *x, int ldx, int n);
 
 /* out = x / sqrt(mean(x^2) + eps) * w  (out may alias x) */

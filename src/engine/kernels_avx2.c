@@ -71,3 +71,21 @@ void qt_matmul_bf16_avx2(float *y, int ldy, const uint16_t *w, int cols, const f
         }
     }
 }
+
+uint64_t qt_read_avx2(const void *p, size_t n_bytes)
+{
+    const uint8_t *q = p;
+    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+    size_t i = 0;
+    for (; i + 128 <= n_bytes; i += 128) {
+        a = _mm256_xor_si256(a, _mm256_loadu_si256((const __m256i *)(q + i)));
+        b = _mm256_xor_si256(b, _mm256_loadu_si256((const __m256i *)(q + i + 32)));
+        c = _mm256_xor_si256(c, _mm256_loadu_si256((const __m256i *)(q + i + 64)));
+        d = _mm256_xor_si256(d, _mm256_loadu_si256((const __m256i *)(q + i + 96)));
+    }
+    for (; i + 32 <= n_bytes; i += 32)
+        a = _mm256_xor_si256(a, _mm256_loadu_si256((const __m256i *)(q + i)));
+    a = _mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d));
+    return (uint64_t)_mm256_extract_epi64(a, 0) ^ (uint64_t)_mm256_extract_epi64(a, 1) ^
+           (uint64_t)_mm256_extract_epi64(a, 2) ^ (uint64_t)_mm256_extract_epi64(a, 3);
+}

@@ -75,3 +75,20 @@ void qt_matmul_bf16_avx512(float *y, int ldy, const uint16_t *w, int cols, const
         }
     }
 }
+
+uint64_t qt_read_avx512(const void *p, size_t n_bytes)
+{
+    const uint8_t *q = p;
+    __m512i a = _mm512_setzero_si512(), b = a, c = a, d = a;
+    size_t i = 0;
+    for (; i + 256 <= n_bytes; i += 256) {
+        a = _mm512_xor_si512(a, _mm512_loadu_si512((const void *)(q + i)));
+        b = _mm512_xor_si512(b, _mm512_loadu_si512((const void *)(q + i + 64)));
+        c = _mm512_xor_si512(c, _mm512_loadu_si512((const void *)(q + i + 128)));
+        d = _mm512_xor_si512(d, _mm512_loadu_si512((const void *)(q + i + 192)));
+    }
+    for (; i + 64 <= n_bytes; i += 64)
+        a = _mm512_xor_si512(a, _mm512_loadu_si512((const void *)(q + i)));
+    a = _mm512_xor_si512(_mm512_xor_si512(a, b), _mm512_xor_si512(c, d));
+    return (uint64_t)_mm512_reduce_add_epi64(a);
+}

@@ -6,6 +6,8 @@
  */
 #include "engine/model.h"
 
+#include "engine/kernels.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,9 +106,25 @@ const char *qt_model_dir(const qt_model *m)
     return m->dir;
 }
 
-size_t qt_model_weight_bytes(const qt_model *m)
+void qt_model_bytes_per_frame(const qt_model *m, size_t *talker, size_t *code_predictor)
 {
-    return m->talker_step_bytes + m->cp_frame_bytes / (QT_CODEBOOKS - 1);
+    *talker = m->talker_step_bytes;
+    *code_predictor = m->cp_frame_bytes;
+}
+
+const char *qt_kernels_name(void)
+{
+    return qt_kernels_get()->name;
+}
+
+double qt_read_bandwidth(int n_threads, size_t bytes)
+{
+    qt_pool *pool = qt_pool_new(n_threads > 0 ? n_threads : qt_default_threads());
+    if (!pool)
+        return 0;
+    double bw = qt_measure_read_bandwidth(pool, bytes);
+    qt_pool_free(pool);
+    return bw;
 }
 
 /* ISO 639-1 codes of the Base models' languages (§2.5). */

@@ -150,7 +150,14 @@ void qt_model_free(qt_model *m); /* NULL is fine */
 const char *qt_model_size(const qt_model *m); /* "0.6B" / "1.7B" (as written in config.json otherwise) */
 int qt_model_hidden(const qt_model *m);       /* talker hidden = x-vector width */
 const char *qt_model_dir(const qt_model *m);
-size_t qt_model_weight_bytes(const qt_model *m); /* bytes of talker + code predictor weights */
+/* Weight bytes one frame reads: a talker decode step (layers + codec head) and the code predictor's 15
+ * passes (layers, heads, MTP projection). For the benchmark's bandwidth figures. */
+void qt_model_bytes_per_frame(const qt_model *m, size_t *talker, size_t *code_predictor);
+
+/* For benchmarks: the SIMD kernels in use ("avx512", "avx2", "scalar") and the machine's memory read
+ * bandwidth in bytes/s measured over `bytes` with n_threads threads (0 when it cannot allocate). */
+const char *qt_kernels_name(void);
+double qt_read_bandwidth(int n_threads, size_t bytes);
 
 /* Language as given by a user ("auto", a name such as "German", a code such as "de"; any case) -> the
  * lower-case name the model uses ("german") or "auto". -1 with *err (QT_ERR_INVALID) when unknown. */

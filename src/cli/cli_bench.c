@@ -1,0 +1,179 @@
+/* cli_bench.c — `voicebox bench`: speed of the generation engine on a model (the real-shape random models
+ * from `voicebox dev random-model` in CI): prefill, talker, code predictor and decoder time per frame,
+ * real-time factor, first-audio latency, weight bytes read per frame against the machine's measured read
+ * bandwidth, and peak RSS. EOS is ignored so every run makes exactly --frames frames. */
+#include "cli/cli.h"
+#include "engine/qt.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static const char bench_text[] =
+    "The lighthouse keeper climbed the spiral stairs every evening, counting each step aloud, and when the lamp "
+    "finally caught he would sit by the window and write a short letter to his sister about the ships he had "
+    "seen, the colour of the sea, and the birds that rested on the railing before the long flight south.";
+static const char bench_ref_text[] = "Please call Stella and ask her to bring these things with her from the store.";
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double file_mb(const char *dir, const char *name)
+{
+    char path[4400];
+    struct stat st;
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
+        return 0;
+    return stat(path, &st) == 0 ? (double)st.st_size / 1e6 : 0;
+}
+
+static void on_audio(const float *pcm, size_t n, void *user)
+{
+    (void)pcm;
+    *(size_t *)user += n;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: voicebox bench --model DIR|HUB_ID [--frames 125] [--threads N] [--xvector-only]\n"
+                    "                      [--ref-frames 63] [--seed N]\n");
+}
+
+int cli_bench(int argc, char **argv)
+{
+    const char *model = NULL;
+    int frames = 125, threads = 0, xvec_only = 0, ref_frames = 63;
+    unsigned long long seed = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage();
+            return 0;
+        } else if (!strcmp(a, "--xvector-only")) {
+            xvec_only = 1;
+        } else if (!v) {
+            usage();
+            return cli_error("option %s needs a value", a);
+        } else if (!strcmp(a, "--model")) {
+            model = v, i++;
+        } else if (!strcmp(a, "--frames")) {
+            frames = atoi(v), i++;
+        } else if (!strcmp(a, "--threads")) {
+            threads = atoi(v), i++;
+        } else if (!strcmp(a, "--ref-frames")) {
+            ref_frames = atoi(v), i++;
+        } else if (!strcmp(a, "--seed")) {
+            seed = strtoull(v, NULL, 10), i++;
+        } else {
+            usage();
+            return cli_error("unknown option %s", a);
+        }
+    }
+    if (!model) {
+        usage();
+        return cli_error("bench needs --model");
+    }
+    if (frames < 1 || frames > 8192 || ref_frames < 1 || ref_frames > 2000 || threads < 0)
+        return cli_error("--frames must be 1..8192, --ref-frames 1..2000 and --threads >= 0");
+
+    qt_error err = {0};
+    qt_load_params lp = qt_load_default_params();
+    lp.n_threads = threads;
+    double t0 = now_s();
+    qt_model *m = qt_model_load(model, &lp, &err);
+    if (!m)
+        return cli_error("%s", err.msg);
+    double load_s = now_s() - t0;
+    int H = qt_model_hidden(m);
+    printf("model: %s (%s, hidden %d), kernels %s, %d thread(s), loaded in %.0f ms\n", qt_model_dir(m),
+           qt_model_size(m), H, qt_kernels_name(), threads ? threads : -1, load_s * 1e3);
+
+    /* a synthetic voice prompt of the model's width: random x-vector (RMS 1) and reference codes */
+    qt_voice_prompt vp = {0};
+    vp.mode = xvec_only ? QT_PROMPT_XVECTOR : QT_PROMPT_ICL;
+    snprintf(vp.size, sizeof vp.size, "%s", qt_model_size(m));
+    vp.width = H;
+    vp.xvector = malloc(sizeof(float) * H);
+    vp.codes = xvec_only ? NULL : malloc(sizeof(int32_t) * QT_CODEBOOKS * ref_frames);
+    if (!vp.xvector || (!xvec_only && !vp.codes)) {
+        qt_model_free(m);
+        return cli_error("out of memory");
+    }
+    unsigned long long r = seed * 6364136223846793005ull + 1442695040888963407ull;
+    for (int i = 0; i < H; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        vp.xvector[i] = (float)(((r >> 11) & 0xffff) / 65536.0 * 2 - 1) * 1.732f;
+    }
+    if (!xvec_only) {
+        vp.n_frames = ref_frames;
+        for (int i = 0; i < QT_CODEBOOKS * ref_frames; i++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            vp.codes[i] = (int32_t)((r >> 33) % QT_CODEBOOK_SIZE);
+        }
+        vp.ref_text = (char *)bench_ref_text;
+    }
+    printf("prompt: %s%s, text %zu bytes\n", xvec_only ? "x-vector only" : "ICL, reference frames ",
+           xvec_only ? "" : "", strlen(bench_text));
+    if (!xvec_only)
+        printf("        %d reference frames (%.2f s)\n", ref_frames, ref_frames / 12.5);
+
+    qt_gen_params p = qt_gen_default_params();
+    qt_gen_output out = {0};
+    size_t streamed = 0;
+    p.seed = seed;
+    p.max_frames = frames;
+    p.ignore_eos = 1;
+    p.out = &out;
+    p.on_audio = on_audio; /* the streaming path: audio of every frame as soon as it is final */
+    p.user = &streamed;
+    double g0 = now_s();
+    int rc = qt_generate(m, &vp, bench_text, &p, &err);
+    double total = now_s() - g0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double rss_mb = (double)ru.ru_maxrss / 1024.0;
+    free(vp.xvector);
+    free(vp.codes);
+    if (rc) {
+        qt_model_free(m);
+        return cli_error("%s", err.msg);
+    }
+    int F = out.n_frames;
+    double audio_s = (double)F / 12.5;
+    size_t tb = 0, cb = 0;
+    qt_model_bytes_per_frame(m, &tb, &cb);
+    double lm_ms = (out.talker_ms + out.cp_ms) / F;
+    printf("prefill:          %8.1f ms\n", out.prefill_ms);
+    printf("frames:           %8d (%.2f s of audio, %zu samples streamed)\n", F, audio_s, streamed);
+    printf("talker:           %8.2f ms/frame\n", out.talker_ms / F);
+    printf("code predictor:   %8.2f ms/frame\n", out.cp_ms / F);
+    printf("decoder:          %8.2f ms/frame\n", out.decoder_ms / F);
+    printf("first audio:      %8.1f ms\n", out.first_audio_ms);
+    printf("total:            %8.2f s, RTF %.3f (compute / audio time)\n", total, total / audio_s);
+    printf("weights per frame: talker %.1f MB + code predictor %.1f MB = %.1f MB\n", tb / 1e6, cb / 1e6,
+           (tb + cb) / 1e6);
+    double achieved = (double)(tb + cb) / (lm_ms / 1e3);
+    printf("achieved:         %8.2f GB/s (talker + code predictor)\n", achieved / 1e9);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.4000s", qt_model_dir(m));
+    double weights_mb = file_mb(dir, "model.safetensors") + file_mb(dir, "speech_tokenizer/model.safetensors");
+    qt_gen_output_free(&out);
+    qt_model_free(m);
+    double bw = qt_read_bandwidth(threads, (size_t)1 << 30);
+    if (bw > 0) {
+        double ideal_ms = (double)(tb + cb) / bw * 1e3;
+        printf("machine read bandwidth: %.2f GB/s (1 GiB, %s threads)\n", bw / 1e9, threads ? "--threads" : "all");
+        printf("ratio:            %8.2f (talker + code predictor time / time to stream their weights; target <= 1.3)\n",
+               lm_ms / ideal_ms);
+    }
+    printf("peak RSS:         %8.0f MB (model files %.0f MB, + %.0f MB)\n", rss_mb, weights_mb, rss_mb - weights_mb);
+    return 0;
+}
