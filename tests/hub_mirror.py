@@ -320,7 +320,11 @@ def main():
     Handler.quiet = args.quiet
     httpd = ThreadingHTTPServer((args.host, args.port), Handler)
     httpd.daemon_threads = True
-    print(httpd.server_address[1], flush=True)
+    try:  # one write, so a reader that takes the line and closes the pipe gets all of it
+        sys.stdout.write("%d\n" % httpd.server_address[1])
+        sys.stdout.flush()
+    except OSError:
+        pass
     if not args.quiet:
         for r in repos.values():
             sys.stderr.write("serving %s at commit %s (%d files)\n" % (r.repo_id, r.commit, len(r.files)))

@@ -239,13 +239,17 @@ static int add_usage(const char *path, const struct stat *sb, int type, struct F
 
 uint64_t studio_hub_disk_usage(const char *cache_dir, const char *repo_id)
 {
-    char *repo_dir = studio_hub_repo_dir(cache_dir, repo_id);
-    if (!repo_dir) return 0;
+    char *repo_dir = studio_hub_repo_dir(cache_dir, repo_id), *blobs = NULL;
+    if (!repo_dir || asprintf(&blobs, "%s/blobs", repo_dir) < 0) {
+        free(repo_dir);
+        return 0;
+    }
     pthread_mutex_lock(&nftw_mutex);
     usage_bytes = 0;
-    nftw(repo_dir, add_usage, 16, FTW_PHYS);
+    nftw(blobs, add_usage, 16, FTW_PHYS);
     uint64_t total = usage_bytes;
     pthread_mutex_unlock(&nftw_mutex);
+    free(blobs);
     free(repo_dir);
     return total;
 }

@@ -61,7 +61,7 @@ int studio_hub_remove(const char *cache_dir, const char *repo_id, studio_error *
 /* 1 while a download (of any process) holds the repo's lock, else 0. Creates nothing. */
 int studio_hub_busy(const char *cache_dir, const char *repo_id);
 
-/* Bytes of regular files under <cache>/models--Org--Name (blobs, partial ones included). */
+/* Bytes of the files under <cache>/models--Org--Name/blobs, partial ones included. */
 uint64_t studio_hub_disk_usage(const char *cache_dir, const char *repo_id);
 
 #endif

@@ -133,7 +133,8 @@ void studio_models_free(studio_models *ms)
     free(ms);
 }
 
-/* Updates a slot's progress (under the mutex) and wakes the waiters. */
+/* Updates a slot's progress (under the mutex) and wakes the waiters. A final state (complete, error) also
+ * ends the slot's "running" in the same step, so a waiter that sees it can start the next download. */
 static void set_progress(studio_models *ms, size_t i, studio_dl_status st, uint64_t current, uint64_t total,
                          const char *filename, const char *error)
 {
@@ -146,6 +147,7 @@ static void set_progress(studio_models *ms, size_t i, studio_dl_status st, uint6
     snprintf(p->filename, sizeof p->filename, "%s", filename ? filename : "");
     snprintf(p->error, sizeof p->error, "%s", error ? error : "");
     p->seq++;
+    if (st == STUDIO_DL_COMPLETE || st == STUDIO_DL_ERROR) ms->slot[i].running = 0;
     pthread_cond_broadcast(&ms->changed);
     pthread_mutex_unlock(&ms->mu);
 }
@@ -302,9 +304,7 @@ int studio_models_download(studio_models *ms, const studio_model *m, studio_mode
     if (claim(ms, m, err) != 0) return -1;
     dl_ctx c = {ms, m, fn, user};
     atomic_int local_cancel = 0;
-    int rc = run_download(&c, ms ? &ms->slot[index_of(m)].cancel : &local_cancel, err);
-    release(ms, m);
-    return rc;
+    return run_download(&c, ms ? &ms->slot[index_of(m)].cancel : &local_cancel, err); /* ends "running" */
 }
 
 typedef struct {
@@ -318,8 +318,7 @@ static void *download_thread(void *arg)
     free(arg);
     dl_ctx c = {a.ms, a.m, NULL, NULL};
     studio_error err = {0};
-    run_download(&c, &a.ms->slot[index_of(a.m)].cancel, &err);
-    release(a.ms, a.m);
+    run_download(&c, &a.ms->slot[index_of(a.m)].cancel, &err); /* its final state ends "running" */
     return NULL;
 }
 

@@ -51,7 +51,7 @@ typedef void (*studio_model_progress_fn)(const char *model_name, uint64_t curren
 typedef struct {
     int downloaded;        /* a complete snapshot that qt_resolve_model_dir resolves */
     int downloading;       /* a download runs, in this process or another */
-    uint64_t size_on_disk; /* bytes under the model's cache folder, partial blobs included */
+    uint64_t size_on_disk; /* bytes of the model's blobs in the cache, partial ones included */
     char path[1024];       /* the snapshot dir when downloaded, else "" */
     char cache_dir[1024];  /* <hub cache>/models--Org--Name, whether it exists or not */
 } studio_model_state;

@@ -1,0 +1,264 @@
+/* test_models.c — the model registry and the studio_models API the server builds on: background downloads
+ * with progress that can be waited on, one download per model, delete refused while downloading, cancel on
+ * free. Downloads come from tests/hub_mirror.py serving the golden tiny models (skipped without them).
+ */
+#include "studio/models.h"
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                                     \
+    do {                                                                                                     \
+        if (!(cond)) {                                                                                       \
+            failures++;                                                                                      \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                             \
+            fprintf(stderr, __VA_ARGS__);                                                                    \
+            fputc('\n', stderr);                                                                             \
+        }                                                                                                    \
+    } while (0)
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static uint64_t file_size(const char *dir, const char *rel)
+{
+    char path[1024];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* Bytes of a golden model as the mirror serves it (its files plus the shared speech tokenizer). */
+static uint64_t release_bytes(const char *golden, const char *model)
+{
+    const char *files[] = {"config.json",       "generation_config.json", "merges.txt",
+                           "model.safetensors", "tokenizer_config.json",  "vocab.json"};
+    const char *codec[] = {"config.json", "model.safetensors", "preprocessor_config.json"};
+    char dir[1024];
+    uint64_t total = 0;
+    snprintf(dir, sizeof dir, "%s/%s", golden, model);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        total += file_size(dir, files[i]);
+    snprintf(dir, sizeof dir, "%s/speech_tokenizer", golden);
+    for (size_t i = 0; i < sizeof codec / sizeof codec[0]; i++)
+        total += file_size(dir, codec[i]);
+    return total;
+}
+
+static int mirror_stdout = -1;
+
+static pid_t start_mirror(const char *golden, const char *kbps, int *port)
+{
+    char script[1024], src[1024], big[1200], small[1200];
+    snprintf(src, sizeof src, "%s", __FILE__);
+    snprintf(script, sizeof script, "%s/hub_mirror.py", dirname(src));
+    snprintf(big, sizeof big, "Qwen/Qwen3-TTS-12Hz-1.7B-Base=%s/tiny-b", golden);
+    snprintf(small, sizeof small, "Qwen/Qwen3-TTS-12Hz-0.6B-Base=%s/tiny-a", golden);
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execlp("python3", "python3", script, "--port", "0", "--quiet", "--throttle-kbps", kbps, "--map", big,
+               "--map", small, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char line[32] = "";
+    ssize_t n = read(fds[0], line, sizeof line - 1);
+    mirror_stdout = fds[0]; /* kept open until the mirror stops */
+    *port = n > 0 ? atoi(line) : 0;
+    return pid;
+}
+
+static void stop_mirror(pid_t pid)
+{
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        close(mirror_stdout);
+    }
+}
+
+static void test_registry(void)
+{
+    const studio_model *a = studio_model_find("qwen-tts-1.7B"), *b = studio_model_find("0.6B");
+    CHECK(studio_model_count() == 2, "model count: expected 2, got %zu", studio_model_count());
+    CHECK(a && !strcmp(a->repo_id, "Qwen/Qwen3-TTS-12Hz-1.7B-Base"),
+          "qwen-tts-1.7B: expected the 1.7B Base repo");
+    CHECK(b && !strcmp(b->name, "qwen-tts-0.6B") && !strcmp(b->repo_id, "Qwen/Qwen3-TTS-12Hz-0.6B-Base"),
+          "0.6B: expected qwen-tts-0.6B / the 0.6B Base repo");
+    CHECK(studio_model_find("Qwen/Qwen3-TTS-12Hz-0.6B-Base") == b, "repo id lookup: expected the 0.6B entry");
+    CHECK(studio_model_find("qwen-tts-7B") == NULL && studio_model_find(NULL) == NULL,
+          "unknown name: expected NULL");
+    CHECK(studio_model_default() == a, "default model: expected qwen-tts-1.7B");
+    CHECK(!strcmp(studio_dl_status_name(STUDIO_DL_COMPLETE), "complete") &&
+              !strcmp(studio_dl_status_name(STUDIO_DL_DOWNLOADING), "downloading") &&
+              !strcmp(studio_dl_status_name(STUDIO_DL_ERROR), "error"),
+          "status names: expected complete/downloading/error");
+}
+
+typedef struct {
+    int calls, completes;
+    uint64_t last;
+    int backwards;
+} cb_count;
+
+static void on_progress(const char *name, uint64_t current, uint64_t total, const char *filename,
+                        studio_dl_status status, void *user)
+{
+    (void)name;
+    (void)total;
+    (void)filename;
+    cb_count *c = user;
+    c->calls++;
+    c->completes += status == STUDIO_DL_COMPLETE;
+    if (status == STUDIO_DL_DOWNLOADING && current < c->last) c->backwards++;
+    c->last = current;
+}
+
+int main(void)
+{
+    const char *golden = getenv("VOICEBOX_GOLDEN_DIR");
+    if (!golden || !*golden) golden = VOICEBOX_GOLDEN_DIR;
+    char probe[1024];
+    snprintf(probe, sizeof probe, "%s/tiny-a/config.json", golden);
+    if (!*golden || access(probe, R_OK) != 0 || system("command -v python3 >/dev/null") != 0) {
+        printf("golden fixtures or python3 absent: skipped\n");
+        return 77;
+    }
+    test_registry();
+
+    char tmp[] = "/tmp/test_models.XXXXXX";
+    if (!mkdtemp(tmp)) return 1;
+    char hf_home[64];
+    snprintf(hf_home, sizeof hf_home, "%s/hf", tmp);
+    setenv("HF_HOME", hf_home, 1);
+    unsetenv("HF_HUB_CACHE");
+    unsetenv("HUGGINGFACE_HUB_CACHE");
+    unsetenv("HF_HUB_OFFLINE");
+    int port = 0;
+    pid_t mirror = start_mirror(golden, "6000", &port);
+    CHECK(port > 0, "hub_mirror.py: expected a port on its first line");
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", port);
+    setenv("HF_ENDPOINT", endpoint, 1);
+
+    const studio_model *small = studio_model_find("0.6B"), *big = studio_model_find("1.7B");
+    studio_model_state st;
+    studio_error err = {0};
+    CHECK(studio_models_state(NULL, small, &st, &err) == 0 && !st.downloaded && !st.downloading &&
+              st.size_on_disk == 0,
+          "state before any download: expected not downloaded, 0 bytes; got %d, %llu", st.downloaded,
+          (unsigned long long)st.size_on_disk);
+
+    /* background download, progress waited on as the server's SSE route will */
+    studio_models *ms = studio_models_new();
+    CHECK(studio_models_download_start(ms, small, &err) == 0, "download_start(0.6B): %s", err.msg);
+    CHECK(studio_models_download_start(ms, small, &err) == -1 && err.kind == STUDIO_CONFLICT,
+          "second download_start(0.6B): expected STUDIO_CONFLICT, got kind %d '%s'", err.kind, err.msg);
+    CHECK(studio_models_delete(ms, small, &err) == -1 && err.kind == STUDIO_CONFLICT,
+          "delete while downloading: expected STUDIO_CONFLICT, got kind %d '%s'", err.kind, err.msg);
+    CHECK(studio_models_state(ms, small, &st, &err) == 0 && st.downloading,
+          "state while downloading: expected "
+          "downloading");
+    uint64_t want = release_bytes(golden, "tiny-a"), seq = 0, last = 0;
+    int events = 0, partial_seen = 0, backwards = 0;
+    studio_model_progress p = {0};
+    double t0 = now_s();
+    while (now_s() - t0 < 60.0) {
+        if (!studio_models_progress_wait(ms, small, seq, 1000, &p)) continue;
+        seq = p.seq;
+        events++;
+        if (p.status == STUDIO_DL_DOWNLOADING && p.current > 0 && p.current < p.total) partial_seen = 1;
+        if (p.status == STUDIO_DL_DOWNLOADING && p.current < last) backwards++;
+        last = p.current;
+        if (p.status != STUDIO_DL_DOWNLOADING) break;
+    }
+    printf("0.6B in the background: %d progress states seen, %.2f s, final %s %llu/%llu bytes\n", events,
+           now_s() - t0, studio_dl_status_name(p.status), (unsigned long long)p.current,
+           (unsigned long long)p.total);
+    CHECK(p.status == STUDIO_DL_COMPLETE, "background download: expected complete, got %s '%s'",
+          studio_dl_status_name(p.status), p.error);
+    CHECK(p.total == want && p.current == want, "final progress: expected %llu/%llu bytes, got %llu/%llu",
+          (unsigned long long)want, (unsigned long long)want, (unsigned long long)p.current,
+          (unsigned long long)p.total);
+    CHECK(partial_seen && events >= 3,
+          "progress: expected several states with 0 < current < total, got %d states", events);
+    CHECK(backwards == 0, "progress: expected current never to go back, it did %d times", backwards);
+    CHECK(studio_models_state(ms, small, &st, &err) == 0 && st.downloaded && !st.downloading &&
+              strstr(st.path, "/snapshots/") && st.size_on_disk == want,
+          "state after download: expected downloaded at a snapshot with %llu bytes, got %d '%s' %llu",
+          (unsigned long long)want, st.downloaded, st.path, (unsigned long long)st.size_on_disk);
+
+    /* blocking download with a callback, while the background slot is free again */
+    cb_count c = {0};
+    CHECK(studio_models_download(ms, big, on_progress, &c, &err) == 0, "download(1.7B): %s", err.msg);
+    CHECK(c.completes == 1 && c.calls >= 3 && c.backwards == 0,
+          "1.7B callbacks: expected >= 3 calls ending in one complete, never backwards; got %d calls, %d "
+          "complete, %d backwards",
+          c.calls, c.completes, c.backwards);
+    CHECK(studio_models_state(ms, big, &st, &err) == 0 && st.downloaded, "1.7B: expected downloaded");
+
+    /* freeing the context cancels a running download and waits for its thread; the partial file stays */
+    CHECK(studio_models_delete(ms, small, &err) == 0, "delete(0.6B): %s", err.msg);
+    CHECK(studio_models_state(ms, small, &st, &err) == 0 && !st.downloaded && st.size_on_disk == 0,
+          "state after delete: expected nothing on disk, got %llu bytes",
+          (unsigned long long)st.size_on_disk);
+    CHECK(studio_models_delete(ms, small, &err) == -1 && err.kind == STUDIO_NOT_FOUND,
+          "delete of an absent model: expected STUDIO_NOT_FOUND, got kind %d", err.kind);
+    CHECK(studio_models_download_start(ms, small, &err) == 0, "download_start after delete: %s", err.msg);
+    t0 = now_s();
+    while (now_s() - t0 < 30.0) {
+        studio_models_progress_wait(ms, small, seq, 200, &p);
+        seq = p.seq;
+        if (p.current > 2000000 || p.status != STUDIO_DL_DOWNLOADING) break;
+    }
+    double t1 = now_s();
+    studio_models_free(ms);
+    double took = now_s() - t1;
+    printf("cancelled at %llu of %llu bytes; free took %.3f s\n", (unsigned long long)p.current,
+           (unsigned long long)p.total, took);
+    CHECK(p.status == STUDIO_DL_DOWNLOADING, "cancel test: expected the download still running, got %s",
+          studio_dl_status_name(p.status));
+    CHECK(took < 5.0, "studio_models_free during a download: expected it to return quickly, took %.1f s",
+          took);
+    CHECK(
+        studio_models_state(NULL, small, &st, &err) == 0 && !st.downloaded && st.size_on_disk > 0,
+        "after a cancelled download: expected partial bytes kept for resuming, got downloaded %d, %llu bytes",
+        st.downloaded, (unsigned long long)st.size_on_disk);
+
+    stop_mirror(mirror);
+    /* offline: present models still resolve; a pull of the complete one needs no network */
+    CHECK(studio_models_download(NULL, big, NULL, NULL, &err) == 0, "offline download of a present model: %s",
+          err.msg);
+    CHECK(studio_models_download(NULL, small, NULL, NULL, &err) == -1 && strstr(err.msg, endpoint),
+          "offline download of a partial model: expected an error naming %s, got '%s'", endpoint, err.msg);
+    studio_models_free(NULL);
+
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("all model checks passed\n");
+    return 0;
+}
