@@ -19,7 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "audio/audio.h"
 #include "studio/studio.h"
@@ -219,6 +222,9 @@ static int create_profile(CURL *c, client *cl)
 static void *client_main(void *arg)
 {
     client *cl = arg;
+    /* the load generator shares the machine with the server: it must not starve the server's network
+     * threads (or the probe), or the probe would measure the scheduler instead of the server */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     CURL *c = curl_easy_init();
     if (!c) {
         cl->errors++;

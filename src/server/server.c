@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +38,7 @@
 #define FIELD_MAX (64u * 1024u) /* a non-file form field */
 #define DRAIN_MAX (64ull * 1024u * 1024u) /* bytes of an oversize body read past the limit before hanging up */
 #define MAX_WORKERS 64
+#define WORKER_NICE 5
 
 typedef struct conn_state conn_state;
 
@@ -352,6 +355,10 @@ static void run_handler(srv_server *s, conn_state *st)
 static void *worker_main(void *arg)
 {
     srv_server *s = arg;
+    /* Linux nice values are per thread: slow work yields the CPU to the network threads, so a cheap
+     * request (GET /health) is answered promptly even when the machine is saturated. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORKER_NICE) != 0)
+        log_warn("cannot lower the priority of a worker thread: %s", strerror(errno));
     for (;;) {
         pthread_mutex_lock(&s->qmu);
         while (!s->qhead && !s->qstop)
