@@ -12,6 +12,7 @@ int cli_profiles(int argc, char **argv);
 int cli_history(int argc, char **argv);
 int cli_models(int argc, char **argv);
 int cli_dev(int argc, char **argv);
+int cli_tokenize(int argc, char **argv);
 int cli_codec(int argc, char **argv); /* cli_codec.c */
 
 /* Prints "voicebox: <message>" on stderr and returns 1, for `return cli_error("...")`. */
