@@ -90,5 +90,9 @@ uint64_t qt_read_avx512(const void *p, size_t n_bytes)
     for (; i + 64 <= n_bytes; i += 64)
         a = _mm512_xor_si512(a, _mm512_loadu_si512((const void *)(q + i)));
     a = _mm512_xor_si512(_mm512_xor_si512(a, b), _mm512_xor_si512(c, d));
-    return (uint64_t)_mm512_reduce_add_epi64(a);
+    uint64_t lanes[8], r = 0;
+    _mm512_storeu_si512((void *)lanes, a);
+    for (int i = 0; i < 8; i++)
+        r ^= lanes[i];
+    return r;
 }
