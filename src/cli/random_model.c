@@ -471,7 +471,7 @@ int rm_codec_tensors(const qt_codec_config *c, rm_list *l)
     add(l, f, RM_SNAKE, ND(cin), "decoder.decoder.%d.alpha", last);
     add(l, f, RM_SNAKE, ND(cin), "decoder.decoder.%d.beta", last);
     /* the waveform: scaled so the output stays well inside the final clamp(-1, 1) */
-    add(l, f, RM_LINEAR, ND(1, cin, 7), "decoder.decoder.%d.conv.weight", last + 1)->gain = 0.05f;
+    add(l, f, RM_LINEAR, ND(1, cin, 7), "decoder.decoder.%d.conv.weight", last + 1)->gain = 0.0013f;
     add(l, f, RM_BIAS, ND(1), "decoder.decoder.%d.conv.bias", last + 1);
     return finish_list(l);
 }
