@@ -12,6 +12,7 @@
 #include <string.h>
 
 #define MAX_CHANNELS 256
+#define MAX_RATE 768000
 #define MAX_SECONDS 3600 /* longer input is refused rather than decoded into gigabytes */
 #define CHUNK_FRAMES 8192
 
@@ -75,7 +76,8 @@ static int decode_open(SNDFILE *sf, const SF_INFO *info, const char *name, int t
     float *frames = NULL, *mono = NULL;
     size_t n = 0, cap = 0;
 
-    if (info->channels < 1 || info->channels > MAX_CHANNELS || info->samplerate < 1) {
+    if (info->channels < 1 || info->channels > MAX_CHANNELS || info->samplerate < 1 ||
+        info->samplerate > MAX_RATE) {
         snprintf(err->msg, sizeof err->msg, "%s: unusable audio header (%d channels at %d Hz)", name,
                  info->channels, info->samplerate);
         goto fail;
@@ -128,6 +130,10 @@ static int decode_open(SNDFILE *sf, const SF_INFO *info, const char *name, int t
         free(mono);
         mono = res;
         n = n_res;
+        if (n == 0) {
+            snprintf(err->msg, sizeof err->msg, "%s: too short to resample to %d Hz", name, target_rate);
+            goto fail;
+        }
         out->sample_rate = target_rate;
     }
     out->samples = mono;
