@@ -77,6 +77,8 @@ void srv_response_clear(srv_response *res); /* frees the body, closes the fd; th
 void srv_json(srv_response *res, int status, json_t *j);
 /* {"detail": "<formatted>"} with status. */
 void srv_error(srv_response *res, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* 1 if s[0..n) is valid UTF-8 without NUL bytes. */
+int srv_utf8_valid(const char *s, size_t n);
 /* Maps a studio error to its status and {"detail": msg}; logs STUDIO_INTERNAL with context. */
 void srv_studio_error(srv_response *res, const srv_request *req, const studio_error *err);
 

@@ -7,27 +7,6 @@
 #include "server/multipart.h"
 #include "server/routes.h"
 
-/* 1 if s[0..n) is UTF-8 without NUL bytes. */
-static int valid_utf8(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        unsigned c = u[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (c == 0 || len == 0 || i + len > n || (len == 2 && c < 0xc2) || (len == 4 && c > 0xf4))
-            return 0;
-        for (size_t k = 1; k < len; k++)
-            if ((u[i + k] & 0xc0) != 0x80)
-                return 0;
-        if (len == 3 && ((c == 0xe0 && u[i + 1] < 0xa0) || (c == 0xed && u[i + 1] >= 0xa0)))
-            return 0;
-        if (len == 4 && ((c == 0xf0 && u[i + 1] < 0x90) || (c == 0xf4 && u[i + 1] >= 0x90)))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 void srv_post_samples(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
     const srv_form_part *file = srv_form_get(req->form, "file");
@@ -40,7 +19,7 @@ void srv_post_samples(srv_ctx *ctx, const srv_request *req, srv_response *res)
         srv_error(res, 422, "reference_text: field required");
         return;
     }
-    if (!valid_utf8(text->data, text->len)) {
+    if (!srv_utf8_valid(text->data, text->len)) {
         srv_error(res, 422, "reference_text: must be UTF-8 text without NUL bytes");
         return;
     }
