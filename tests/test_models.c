@@ -36,7 +36,7 @@ static double now_s(void)
 
 static uint64_t file_size(const char *dir, const char *rel)
 {
-    char path[1024];
+    char path[2200];
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", dir, rel);
     return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
