@@ -124,7 +124,7 @@ static void test_ref_clip(const codec_encoder *e32, const codec_encoder *e16, co
 
     printf("ref_24k.wav (%d samples, %d frames):\n", n, frames);
     capture cap = {0};
-    codec_enc_options opt = {tap, &cap, 1};
+    codec_enc_options opt = {.tap = tap, .tap_ctx = &cap, .want_margins = 1};
     int32_t *codes = malloc((size_t)frames * 32 * sizeof *codes);
     qt_error err = {0};
     int rc = codec_encoder_run(e32, NULL, wav, n, codes, &opt, &err);
@@ -179,6 +179,31 @@ static void test_ref_clip(const codec_encoder *e32, const codec_encoder *e16, co
         free(c16);
     }
 
+    /* the SEANet streams the clip in chunks: any chunk size gives the same stages and codes */
+    const int chunks[] = {37, 1000, 1919, 48000, n};
+    for (size_t i = 0; rc == 0 && i < sizeof chunks / sizeof chunks[0]; i++) {
+        capture c2 = {0};
+        codec_enc_options o2 = {.tap = tap, .tap_ctx = &c2, .chunk_samples = chunks[i]};
+        int32_t *cc = malloc((size_t)frames * 32 * sizeof *cc);
+        int rc2 = codec_encoder_run(e32, pool2, wav, n, cc, &o2, &err);
+        CHECK(rc2 == 0, "encode ref_wav in chunks of %d: %s", chunks[i], err.msg);
+        if (rc2 == 0) {
+            double worst = 0;
+            for (size_t k = 0; k < (size_t)d * steps; k++)
+                if (fabs(c2.seanet[k] - cap.seanet[k]) > worst) worst = fabs(c2.seanet[k] - cap.seanet[k]);
+            int diff = 0;
+            for (int k = 0; k < frames * 32; k++)
+                diff += cc[k] != codes[k];
+            printf("  SEANet in chunks of %5d samples: max abs difference %.3g from the default, %d codes "
+                   "differ\n",
+                   chunks[i], worst, diff);
+            CHECK(worst <= 1e-6 && diff == 0, "chunks of %d: SEANet differs by %.3g, %d codes differ",
+                  chunks[i], worst, diff);
+        }
+        capture_free(&c2);
+        free(cc);
+    }
+
     capture_free(&cap);
     free(codes);
     free(wav);
@@ -205,7 +230,7 @@ static void test_long_clip(const codec_encoder *e16, const st_file *g, const cha
     const int frames = 140;
     int64_t *ref = golden_i64(g, "long_codes", frames, 16);
     capture cap = {0};
-    codec_enc_options opt = {tap, &cap, 1};
+    codec_enc_options opt = {.tap = tap, .tap_ctx = &cap, .want_margins = 1};
     int32_t *codes = malloc((size_t)frames * 16 * sizeof *codes);
     qt_error err = {0};
     int rc = codec_encoder_run(e16, pool2, ab.samples, ab.n, codes, &opt, &err);

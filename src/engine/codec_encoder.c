@@ -28,6 +28,7 @@
 #define COL_FLOATS (1 << 18) /* im2col block budget per thread: 1 MiB, stays in L2 */
 #define ATT_QBLOCK 128       /* query rows per attention task */
 #define RVQ_FBLOCK 16        /* frames per RVQ task */
+#define SEANET_CHUNK 48000   /* samples per SEANet step (2 s at 24 kHz) */
 
 typedef struct {
     const float *w; /* [c_out][c_in][k] row-major, as in the file */
@@ -424,32 +425,31 @@ static void gemm_nt(enc_run *r, int m, int n, int k, const float *a, int lda, co
 }
 
 /* ---- convolution (Mimi's causal padding) --------------------------------------------------------------- */
-/* Output length ceil(t_in / stride); the input index of output t, tap i is t*stride + i*dilation - pad_left
- * with pad_left = (k-1)*dilation + 1 - stride; outside [0, t_in) reads 0, or the edge value (replicate). */
+/* Output length ceil(t_in / stride); the input index of output t, tap i is t*stride + i*dilation - pad with
+ * pad = (k-1)*dilation + 1 - stride; outside [0, t_in) reads 0, or the edge value (replicate). The streamed
+ * SEANet passes pad 0 and an input that already holds the padding. */
 
 typedef struct {
     const enc_run *r;
     const enc_conv *c;
-    const float *x; /* [c_in][t_in] */
-    int t_in;
+    const float *x; /* [c_in][x_ld], t_in columns valid */
+    int t_in, x_ld, pad;
     int x_elu; /* ELU the input on the way in */
-    float *y;  /* [c_out][t_out] */
-    int t_out;
+    float *y;  /* [c_out][y_ld], t_out columns written */
+    int t_out, y_ld;
     int accumulate; /* y += conv(x) instead of y = conv(x) */
     int y_elu;      /* ELU the output */
     int nb, m_split;
 } conv_job;
 
-/* col[(ci*k + i)][c] = act(x)[ci][(t0 + c)*stride + i*dil - pad] for c < nt; seg is a row of the padded input
- */
+/* col[(ci*k + i)][c] = act(x)[ci][(t0 + c)*stride + i*dil - pad] for c < nt; seg holds one padded row */
 static void im2col(const conv_job *j, int t0, int nt, float *col, float *seg)
 {
     const enc_conv *c = j->c;
-    int pad = (c->k - 1) * c->dilation + 1 - c->stride;
-    int p0 = t0 * c->stride - pad;
+    int p0 = t0 * c->stride - j->pad;
     int len = (nt - 1) * c->stride + (c->k - 1) * c->dilation + 1;
     for (int ci = 0; ci < c->c_in; ci++) {
-        const float *xr = j->x + (size_t)ci * j->t_in;
+        const float *xr = j->x + (size_t)ci * j->x_ld;
         /* [p0, p0 + len) = left padding, input, right padding */
         int a = p0 < 0 ? -p0 : 0, b = j->t_in - p0 < len ? j->t_in - p0 : len;
         if (b < a) b = a;
@@ -484,9 +484,9 @@ static void conv_task(void *ctx, int task, int n_tasks)
     int kk = c->c_in * c->k;
     const float *bm;
     int ldb;
-    if (c->k == 1 && c->stride == 1 && !j->x_elu) {
+    if (c->k == 1 && c->stride == 1 && !j->x_elu && j->pad == 0) {
         bm = j->x + t0;
-        ldb = j->t_in;
+        ldb = j->x_ld;
     } else {
         float *col = task_scratch(j->r, task);
         im2col(j, t0, nt, col, col + (size_t)kk * nt);
@@ -494,7 +494,7 @@ static void conv_task(void *ctx, int task, int n_tasks)
         ldb = nt;
     }
     for (int m = m0; m < m1; m++) {
-        float *yr = j->y + (size_t)m * j->t_out + t0;
+        float *yr = j->y + (size_t)m * j->y_ld + t0;
         float b = c->b ? c->b[m] : 0.0f;
         if (j->accumulate) {
             if (b != 0.0f)
@@ -506,10 +506,10 @@ static void conv_task(void *ctx, int task, int n_tasks)
         }
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m1 - m0, nt, kk, 1.0f, c->w + (size_t)m0 * kk, kk,
-                bm, ldb, 1.0f, j->y + (size_t)m0 * j->t_out + t0, j->t_out);
+                bm, ldb, 1.0f, j->y + (size_t)m0 * j->y_ld + t0, j->y_ld);
     if (j->y_elu)
         for (int m = m0; m < m1; m++) {
-            float *yr = j->y + (size_t)m * j->t_out + t0;
+            float *yr = j->y + (size_t)m * j->y_ld + t0;
             j->r->elu(yr, yr, (size_t)nt);
         }
 }
@@ -529,16 +529,188 @@ static size_t conv_scratch(const enc_conv *c)
     return (size_t)c->c_in * c->k * nb + nb * c->stride + (size_t)c->k * c->dilation;
 }
 
-static void conv1d(enc_run *r, const enc_conv *c, const float *x, int t_in, int x_elu, float *y,
-                   int accumulate, int y_elu)
+static void conv_run(enc_run *r, conv_job *j)
 {
-    conv_job j = {r, c, x, t_in, x_elu, y, ceil_div(t_in, c->stride), accumulate, y_elu, conv_block_cols(c),
-                  1};
-    int n_tb = ceil_div(j.t_out, j.nb);
+    j->r = r;
+    j->nb = conv_block_cols(j->c);
+    j->m_split = 1;
+    int n_tb = ceil_div(j->t_out, j->nb);
     /* few time blocks (the 25 Hz end of the SEANet): split the output channels too */
-    while (r->n_threads > 1 && n_tb * j.m_split < 4 * r->n_threads && c->c_out / (2 * j.m_split) >= 32)
-        j.m_split *= 2;
-    run_tasks(r, conv_task, &j, n_tb * j.m_split);
+    while (r->n_threads > 1 && n_tb * j->m_split < 4 * r->n_threads && j->c->c_out / (2 * j->m_split) >= 32)
+        j->m_split *= 2;
+    run_tasks(r, conv_task, j, n_tb * j->m_split);
+}
+
+/* The whole sequence at once, with Mimi's padding: x [c_in][t_in] -> y [c_out][ceil(t_in / stride)]. */
+static void conv1d(enc_run *r, const enc_conv *c, const float *x, int t_in, float *y)
+{
+    int t_out = ceil_div(t_in, c->stride);
+    conv_job j = {.c = c,
+                  .x = x,
+                  .t_in = t_in,
+                  .x_ld = t_in,
+                  .pad = (c->k - 1) * c->dilation + 1 - c->stride,
+                  .y = y,
+                  .t_out = t_out,
+                  .y_ld = t_out};
+    conv_run(r, &j);
+}
+
+/* ---- SEANet, streamed ------------------------------------------------------------------------------------
+ */
+/* The SEANet runs over the clip in chunks so its memory does not grow with the clip (at 24 kHz the first
+ * stage alone holds 64 channels per sample). Every conv is causal, so a layer keeps the input columns its
+ * next windows still need, prefilled with the zeros of its left padding; at the end it appends the zeros of
+ * Mimi's extra right padding so that it makes ceil(received / stride) outputs in all, exactly the whole-clip
+ * result. Each layer writes its outputs straight into the next layer's input buffer. */
+
+typedef struct {
+    const enc_conv *c;  /* the conv, or the residual block's conv1 */
+    const enc_conv *c2; /* the residual block's conv2 (k 1), or NULL */
+    int x_elu;          /* ELU the input (every layer but the first) */
+    float *buf;         /* [c_in][cap] input columns from index produced * stride - pad on */
+    int cap, have;
+    long long received, produced;
+} sea_layer;
+
+typedef struct {
+    sea_layer layer[2 + MAX_STAGES * (MAX_RES + 1)];
+    int n_layers;
+    float *h; /* [max hidden][max chunk] the residual blocks' hidden activations */
+} seanet_stream;
+
+static int sea_window(const enc_conv *c)
+{
+    return (c->k - 1) * c->dilation + 1;
+}
+
+static void seanet_free(seanet_stream *s)
+{
+    for (int i = 0; i < s->n_layers; i++)
+        free(s->layer[i].buf);
+    free(s->h);
+}
+
+/* chunk: input samples per step. Sizes every buffer for the most a step can hand on. */
+static int seanet_init(seanet_stream *s, const codec_encoder *e, int chunk, size_t *scratch)
+{
+    memset(s, 0, sizeof *s);
+    sea_layer *l = s->layer;
+    l[s->n_layers++] = (sea_layer){.c = &e->conv_in};
+    for (int st = 0; st < e->n_stages; st++) {
+        for (int j = 0; j < e->n_res; j++)
+            l[s->n_layers++] = (sea_layer){.c = &e->res[st][j].conv1, .c2 = &e->res[st][j].conv2, .x_elu = 1};
+        l[s->n_layers++] = (sea_layer){.c = &e->down[st], .x_elu = 1};
+    }
+    l[s->n_layers++] = (sea_layer){.c = &e->conv_out, .x_elu = 1};
+    int in = chunk;
+    size_t max_h = 1;
+    for (int i = 0; i < s->n_layers; i++) {
+        const enc_conv *c = l[i].c;
+        int win = sea_window(c), pad = win - c->stride;
+        l[i].cap = pad + c->stride + in + win; /* history, leftover, new input, flush zeros */
+        l[i].have = pad;
+        l[i].buf = calloc((size_t)c->c_in * l[i].cap, sizeof *l[i].buf);
+        if (!l[i].buf) return -1;
+        int out = (l[i].cap - win) / c->stride + 1;
+        if (l[i].c2 && (size_t)c->c_out * out > max_h) max_h = (size_t)c->c_out * out;
+        if (conv_scratch(c) > *scratch) *scratch = conv_scratch(c);
+        in = out;
+    }
+    s->h = malloc(max_h * sizeof *s->h);
+    return s->h ? 0 : -1;
+}
+
+/* Runs layer i on what it holds (final: also the end-of-clip padding) and hands the outputs to layer i + 1,
+ * or to out [c_out][out_ld] at column `produced` after the last layer. */
+static void seanet_layer_step(enc_run *r, seanet_stream *s, int i, int final, float *out, int out_ld)
+{
+    sea_layer *l = &s->layer[i];
+    const enc_conv *c = l->c;
+    int win = sea_window(c), S = c->stride;
+    int n_out = l->have >= win ? (l->have - win) / S + 1 : 0;
+    if (final) {
+        long long total = (l->received + S - 1) / S;
+        n_out = (int)(total - l->produced);
+        int need = n_out > 0 ? (n_out - 1) * S + win : 0;
+        for (int ci = 0; ci < c->c_in && need > l->have; ci++)
+            memset(l->buf + (size_t)ci * l->cap + l->have, 0, (size_t)(need - l->have) * sizeof *l->buf);
+        if (need > l->have) l->have = need;
+    }
+    if (n_out <= 0) return;
+    float *y;
+    int y_ld;
+    if (i + 1 < s->n_layers) {
+        sea_layer *next = &s->layer[i + 1];
+        y = next->buf + next->have;
+        y_ld = next->cap;
+    } else {
+        y = out + l->produced;
+        y_ld = out_ld;
+    }
+    if (!l->c2) {
+        conv_job j = {.c = c,
+                      .x = l->buf,
+                      .t_in = l->have,
+                      .x_ld = l->cap,
+                      .x_elu = l->x_elu,
+                      .y = y,
+                      .t_out = n_out,
+                      .y_ld = y_ld};
+        conv_run(r, &j);
+    } else {
+        /* y = x + conv2(ELU(conv1(ELU(x)))); output t lines up with input column t + pad */
+        conv_job j1 = {.c = c,
+                       .x = l->buf,
+                       .t_in = l->have,
+                       .x_ld = l->cap,
+                       .x_elu = 1,
+                       .y = s->h,
+                       .t_out = n_out,
+                       .y_ld = n_out,
+                       .y_elu = 1};
+        conv_run(r, &j1);
+        int pad = win - 1;
+        for (int ci = 0; ci < c->c_in; ci++)
+            memcpy(y + (size_t)ci * y_ld, l->buf + (size_t)ci * l->cap + pad, (size_t)n_out * sizeof *y);
+        conv_job j2 = {.c = l->c2,
+                       .x = s->h,
+                       .t_in = n_out,
+                       .x_ld = n_out,
+                       .y = y,
+                       .t_out = n_out,
+                       .y_ld = y_ld,
+                       .accumulate = 1};
+        conv_run(r, &j2);
+    }
+    if (i + 1 < s->n_layers) {
+        s->layer[i + 1].have += n_out;
+        s->layer[i + 1].received += n_out;
+    }
+    /* drop the columns no later window needs */
+    int drop = n_out * S, keep = l->have - drop;
+    for (int ci = 0; ci < c->c_in; ci++)
+        memmove(l->buf + (size_t)ci * l->cap, l->buf + (size_t)ci * l->cap + drop,
+                (size_t)keep * sizeof *l->buf);
+    l->have = keep;
+    l->produced += n_out;
+}
+
+/* pcm [n] -> out [d][ceil(n / hop)], chunk samples at a time */
+static void seanet_run(enc_run *r, seanet_stream *s, const float *pcm, size_t n, int chunk, float *out,
+                       int out_ld)
+{
+    for (size_t done = 0; done < n;) {
+        int m = n - done < (size_t)chunk ? (int)(n - done) : chunk;
+        sea_layer *l0 = &s->layer[0];
+        memcpy(l0->buf + l0->have, pcm + done, (size_t)m * sizeof *pcm);
+        l0->have += m;
+        l0->received += m;
+        done += (size_t)m;
+        int final = done == n;
+        for (int i = 0; i < s->n_layers; i++)
+            seanet_layer_step(r, s, i, final, out, out_ld);
+    }
 }
 
 /* ---- transformer --------------------------------------------------------------------------------------- */
@@ -747,27 +919,15 @@ int codec_encoder_run(const codec_encoder *e, qt_pool *pool, const float *pcm, s
     /* BLAS runs single-threaded inside our tasks; the caller's setting is put back at the end */
     int blas_threads = openblas_get_num_threads();
     if (blas_threads != 1) openblas_set_num_threads(1);
-    float *a = NULL, *b = NULL, *hbuf = NULL, *x = NULL, *tf = NULL, *margins = NULL;
+    float *x = NULL, *tf = NULL, *margins = NULL;
+    seanet_stream sea;
+    int chunk = opt->chunk_samples > 0 ? opt->chunk_samples : SEANET_CHUNK;
+    size_t scr = 0;
+    int sea_ok = seanet_init(&sea, e, chunk, &scr) == 0;
 
-    /* lengths along the SEANet, and the largest buffers */
-    int t_in = (int)n, t = t_in;
-    size_t max_a = (size_t)e->conv_in.c_out * t, max_b = 0, max_h = 0, scr = conv_scratch(&e->conv_in);
-    for (int s = 0; s < e->n_stages; s++) {
-        const enc_conv *c1 = &e->res[s][0].conv1;
-        size_t hsz = (size_t)c1->c_out * t;
-        if (hsz > max_h) max_h = hsz;
-        for (int j = 0; j < e->n_res; j++)
-            if (conv_scratch(&e->res[s][j].conv1) > scr) scr = conv_scratch(&e->res[s][j].conv1);
-        if (conv_scratch(&e->down[s]) > scr) scr = conv_scratch(&e->down[s]);
-        t = ceil_div(t, e->down[s].stride);
-        size_t out = (size_t)e->down[s].c_out * t;
-        size_t *dst = (s % 2 == 0) ? &max_b : &max_a; /* stage s writes b when s is even */
-        if (out > *dst) *dst = out;
-    }
-    int len = t;                                             /* 25 Hz */
-    size_t *last = (e->n_stages % 2 == 0) ? &max_b : &max_a; /* the free buffer after the stages */
-    if ((size_t)e->d * len > *last) *last = (size_t)e->d * len;
-    if (conv_scratch(&e->conv_out) > scr) scr = conv_scratch(&e->conv_out);
+    int len = (int)n; /* 25 Hz steps */
+    for (int s = 0; s < e->n_stages; s++)
+        len = ceil_div(len, e->down[s].stride);
     int n_frames = e->downsample.w ? ceil_div(len, e->downsample.stride) : len;
     if (e->downsample.w && conv_scratch(&e->downsample) > scr) scr = conv_scratch(&e->downsample);
     size_t att = (size_t)ATT_QBLOCK * len;
@@ -777,36 +937,13 @@ int codec_encoder_run(const codec_encoder *e, qt_pool *pool, const float *pcm, s
     int d = e->d, qd = e->qdim;
     size_t tf_floats = (size_t)len * d * 3 + (size_t)len * qd * 4 + (size_t)len * e->inter;
     r.scratch = calloc((size_t)r.n_threads, sizeof *r.scratch);
-    a = malloc((max_a ? max_a : 1) * sizeof *a);
-    b = malloc((max_b ? max_b : 1) * sizeof *b);
-    hbuf = malloc((max_h ? max_h : 1) * sizeof *hbuf);
     tf = malloc(tf_floats * sizeof *tf);
     if (opt->want_margins) margins = malloc((size_t)e->n_q * n_frames * sizeof *margins);
-    if (!r.scratch || !a || !b || !hbuf || !tf || (opt->want_margins && !margins)) goto nomem;
+    if (!sea_ok || !r.scratch || !tf || (opt->want_margins && !margins)) goto nomem;
     r.scratch_floats = scr;
     for (int i = 0; i < r.n_threads; i++)
         if (!(r.scratch[i] = malloc((scr + 16) * sizeof(float)))) goto nomem;
 
-    /* SEANet: x lives in a (even stages read a, write b; odd stages the reverse) */
-    t = t_in;
-    conv1d(&r, &e->conv_in, pcm, t, 0, a, 0, 0);
-    float *cur = a, *other = b;
-    for (int s = 0; s < e->n_stages; s++) {
-        for (int j = 0; j < e->n_res; j++) {
-            conv1d(&r, &e->res[s][j].conv1, cur, t, 1, hbuf, 0, 1); /* h = ELU(conv1(ELU(x))) */
-            conv1d(&r, &e->res[s][j].conv2, hbuf, t, 0, cur, 1, 0); /* x += conv2(h) */
-        }
-        conv1d(&r, &e->down[s], cur, t, 1, other, 0, 0);
-        t = ceil_div(t, e->down[s].stride);
-        float *tmp = cur;
-        cur = other;
-        other = tmp;
-    }
-    float *seanet = other; /* [d][len]: free space now */
-    conv1d(&r, &e->conv_out, cur, t, 1, seanet, 0, 0);
-    if (opt->tap) opt->tap(opt->tap_ctx, "seanet", seanet, d, len);
-
-    /* transformer, time-major */
     x = tf;
     tf_bufs tb;
     tb.h = x + (size_t)len * d;
@@ -815,8 +952,13 @@ int codec_encoder_run(const codec_encoder *e, qt_pool *pool, const float *pcm, s
     tb.v = tb.k + (size_t)len * qd;
     tb.o = tb.v + (size_t)len * qd;
     tb.u = tb.o + (size_t)len * qd;
-    float *zcm = tb.u + (size_t)len * e->inter; /* [d][len] then [d][F] */
-    transpose(x, seanet, d, len);
+    float *zcm = tb.u + (size_t)len * e->inter; /* [d][len]: the SEANet's output, later the transformer's */
+
+    seanet_run(&r, &sea, pcm, n, chunk, zcm, len);
+    if (opt->tap) opt->tap(opt->tap_ctx, "seanet", zcm, d, len);
+    transpose(x, zcm, d, len);
+
+    /* transformer, time-major */
     transformer(&r, x, len, &tb);
     transpose(zcm, x, len, d);
     if (opt->tap) opt->tap(opt->tap_ctx, "transformer", zcm, d, len);
@@ -824,7 +966,7 @@ int codec_encoder_run(const codec_encoder *e, qt_pool *pool, const float *pcm, s
     /* downsample to the frame rate (replicate padding), then [F][d] for the RVQ */
     float *z = x; /* reuse: [F][d] fits in [L][d] */
     if (e->downsample.w) {
-        conv1d(&r, &e->downsample, zcm, len, 0, tb.h, 0, 0);
+        conv1d(&r, &e->downsample, zcm, len, tb.h);
         if (opt->tap) opt->tap(opt->tap_ctx, "downsample", tb.h, d, n_frames);
         transpose(z, tb.h, d, n_frames);
     } else {
@@ -844,9 +986,7 @@ done:
         for (int i = 0; i < r.n_threads; i++)
             free(r.scratch[i]);
     free(r.scratch);
-    free(a);
-    free(b);
-    free(hbuf);
+    seanet_free(&sea);
     free(tf);
     free(margins);
     if (blas_threads != 1) openblas_set_num_threads(blas_threads);

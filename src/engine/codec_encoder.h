@@ -39,6 +39,7 @@ typedef struct {
     codec_enc_tap_fn tap; /* NULL: none */
     void *tap_ctx;
     int want_margins;
+    int chunk_samples; /* samples per SEANet step; 0: 2 s. Any value gives the same result (tests vary it) */
 } codec_enc_options;
 
 /* pcm: n samples at the encoder's rate (24 kHz). codes: [ceil(n / 1920)][codebooks], caller-allocated.
