@@ -9,6 +9,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -101,17 +102,13 @@ typedef struct {
     int ldx;
     int n;
     qt_matmul_bf16_fn fn;
+    int chunk;         /* rows per grab */
+    atomic_int next;   /* first row of the concatenated row space not yet taken */
 } mm_job;
 
-/* Task t takes a contiguous slice of the concatenated rows of all matrices (slices rounded to 16 rows). */
-static void mm_task(void *ctx, int task, int n_tasks)
+/* Rows [lo, hi) of the concatenated rows of all matrices. */
+static void mm_rows(const mm_job *j, int lo, int hi)
 {
-    const mm_job *j = ctx;
-    int per = (j->total_rows + n_tasks - 1) / n_tasks;
-    per = (per + 15) & ~15;
-    int lo = task * per, hi = lo + per;
-    if (hi > j->total_rows)
-        hi = j->total_rows;
     int base = 0;
     for (int m = 0; m < j->n_mats && lo < hi; m++) {
         const qt_mm *mm = &j->mats[m];
@@ -128,6 +125,21 @@ static void mm_task(void *ctx, int task, int n_tasks)
                         mm->out[(size_t)l * mm->ld + r] += mm->bias[r];
         }
         base += mm->rows;
+    }
+}
+
+/* Every thread takes chunks of rows until none are left, so a thread the OS delays does not hold the others
+ * back by a whole static share. */
+static void mm_task(void *ctx, int task, int n_tasks)
+{
+    (void)task;
+    (void)n_tasks;
+    mm_job *j = ctx;
+    for (;;) {
+        int lo = atomic_fetch_add_explicit(&j->next, j->chunk, memory_order_relaxed);
+        if (lo >= j->total_rows)
+            break;
+        mm_rows(j, lo, lo + j->chunk < j->total_rows ? lo + j->chunk : j->total_rows);
     }
 }
 
@@ -202,16 +214,22 @@ void qt_matmul(qt_pool *pool, const qt_mm *mats, int n_mats, int cols, const flo
 {
     if (n > QT_GEMM_MIN_N && gemm_tiles(pool, mats, n_mats, cols, x, ldx, n) == 0)
         return;
-    mm_job j = {mats, n_mats, 0, cols, x, ldx, n, qt_kernels_get()->matmul_bf16};
+    mm_job j = {mats, n_mats, 0, cols, x, ldx, n, qt_kernels_get()->matmul_bf16, 0, 0};
     for (int m = 0; m < n_mats; m++)
         j.total_rows += mats[m].rows;
     int threads = pool ? qt_pool_threads(pool) : 1;
     if (j.total_rows < 64 * threads) /* tiny products: not worth a dispatch */
         threads = 1;
-    if (threads == 1)
-        mm_task(&j, 0, 1);
-    else
-        qt_pool_run(pool, mm_task, &j, threads);
+    if (threads == 1) {
+        mm_rows(&j, 0, j.total_rows);
+        return;
+    }
+    /* about 8 grabs per thread, in multiples of 16 rows */
+    j.chunk = (j.total_rows / (threads * 8) + 15) & ~15;
+    if (j.chunk < 16)
+        j.chunk = 16;
+    atomic_init(&j.next, 0);
+    qt_pool_run(pool, mm_task, &j, threads);
 }
 
 /* ---- read bandwidth ------------------------------------------------------------------------------------- */
