@@ -13,6 +13,7 @@
 #include "engine/qt.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -523,6 +524,55 @@ static void test_long_inputs(const qt_tokenizer *t)
     free(text);
 }
 
+/* One tokenizer shared by threads gives every thread the ids it gives one (it is read-only once loaded). */
+typedef struct {
+    const qt_tokenizer *t;
+    const json_t *cases;
+    int mismatches;
+} thread_job;
+
+static void *thread_main(void *arg)
+{
+    thread_job *j = arg;
+    for (int round = 0; round < 5; round++) {
+        size_t i;
+        const json_t *c;
+        json_array_foreach(j->cases, i, c)
+        {
+            int32_t *ids = NULL;
+            size_t n = 0;
+            qt_error err = {0};
+            if (qt_tokenize(j->t, json_string_value(json_object_get(c, "text")), &ids, &n, &err) ||
+                !ids_equal_json(ids, n, json_object_get(c, "ids")))
+                j->mismatches++;
+            free(ids);
+        }
+    }
+    return NULL;
+}
+
+static void test_threads(const qt_tokenizer *t, const json_t *cases)
+{
+    enum { N = 4 };
+    pthread_t th[N];
+    thread_job jobs[N];
+    int started = 0, bad = 0;
+    for (int i = 0; i < N; i++) {
+        jobs[i] = (thread_job){t, cases, 0};
+        if (pthread_create(&th[i], NULL, thread_main, &jobs[i]) == 0) started++;
+    }
+    for (int i = 0; i < started; i++) {
+        pthread_join(th[i], NULL);
+        bad += jobs[i].mismatches;
+    }
+    if (started != N || bad)
+        FAIL("%d threads sharing one tokenizer (%d started): %d cases differ from the fixture", N, started,
+             bad);
+    else
+        printf("%d threads sharing one tokenizer: all %zu cases x 5 rounds exact in each\n", N,
+               json_array_size(cases));
+}
+
 static json_t *load_cases(const char *path)
 {
     json_error_t je;
@@ -580,6 +630,7 @@ int main(void)
         run_cases(t, hc, "ids", "tests/data/bpe_cases.json (transformers.js), model dir");
         const json_t *sets[2] = {gc, hc};
         test_scan_vs_heap(t, sets);
+        test_threads(t, hc);
     }
     test_token_ids(t);
     test_bad_text(t);
