@@ -93,8 +93,11 @@ int cli_bench(int argc, char **argv)
         return cli_error("%s", err.msg);
     double load_s = now_s() - t0;
     int H = qt_model_hidden(m);
-    printf("model: %s (%s, hidden %d), kernels %s, %d thread(s), loaded in %.0f ms\n", qt_model_dir(m),
-           qt_model_size(m), H, qt_kernels_name(), threads ? threads : -1, load_s * 1e3);
+    char tn[32] = "all cores";
+    if (threads)
+        snprintf(tn, sizeof tn, "%d", threads);
+    printf("model: %s (%s, hidden %d), kernels %s, threads %s, loaded in %.0f ms\n", qt_model_dir(m),
+           qt_model_size(m), H, qt_kernels_name(), tn, load_s * 1e3);
 
     /* a synthetic voice prompt of the model's width: random x-vector (RMS 1) and reference codes */
     qt_voice_prompt vp = {0};
@@ -120,8 +123,7 @@ int cli_bench(int argc, char **argv)
         }
         vp.ref_text = (char *)bench_ref_text;
     }
-    printf("prompt: %s%s, text %zu bytes\n", xvec_only ? "x-vector only" : "ICL, reference frames ",
-           xvec_only ? "" : "", strlen(bench_text));
+    printf("prompt: %s, text %zu bytes\n", xvec_only ? "x-vector only" : "ICL", strlen(bench_text));
     if (!xvec_only)
         printf("        %d reference frames (%.2f s)\n", ref_frames, ref_frames / 12.5);
 
@@ -152,6 +154,9 @@ int cli_bench(int argc, char **argv)
     qt_model_bytes_per_frame(m, &tb, &cb);
     double lm_ms = (out.talker_ms + out.cp_ms) / F;
     printf("prefill:          %8.1f ms\n", out.prefill_ms);
+    if (!xvec_only)
+        printf("reference decode: %8.1f ms (the reference frames as decoder context, before the first audio)\n",
+               out.ref_decode_ms);
     printf("frames:           %8d (%.2f s of audio, %zu samples streamed)\n", F, audio_s, streamed);
     printf("talker:           %8.2f ms/frame\n", out.talker_ms / F);
     printf("code predictor:   %8.2f ms/frame\n", out.cp_ms / F);
@@ -170,7 +175,7 @@ int cli_bench(int argc, char **argv)
     double bw = qt_read_bandwidth(threads, (size_t)1 << 30);
     if (bw > 0) {
         double ideal_ms = (double)(tb + cb) / bw * 1e3;
-        printf("machine read bandwidth: %.2f GB/s (1 GiB, %s threads)\n", bw / 1e9, threads ? "--threads" : "all");
+        printf("machine read bandwidth: %.2f GB/s (1 GiB, threads %s)\n", bw / 1e9, tn);
         printf("ratio:            %8.2f (talker + code predictor time / time to stream their weights; target <= 1.3)\n",
                lm_ms / ideal_ms);
     }

@@ -114,13 +114,15 @@ int qt_generate_ids(qt_model *m, const qt_voice_prompt *vp, const int32_t *ref_i
                           icl ? vp->codes : NULL, icl ? vp->n_frames : 0, text_ids, n_text};
     if (qt_prompt_build(&pr, tk, cp, m->pool, &m->cfg, &in, err))
         goto fail;
-    if (!(audio = qt_audio_begin(m, icl ? vp->codes : NULL, icl ? vp->n_frames : 0, err)))
-        goto fail;
     qt_stack_reset(&tk->stack);
     if (qt_stack_forward(&tk->stack, m->pool, pr.embeds, pr.n, err))
         goto fail;
     h = pr.embeds + (size_t)(pr.n - 1) * H; /* the last position's normed hidden state */
     out->prefill_ms = now_ms() - t0;
+    double tr = now_ms();
+    if (!(audio = qt_audio_begin(m, icl ? vp->codes : NULL, icl ? vp->n_frames : 0, err)))
+        goto fail;
+    out->ref_decode_ms = now_ms() - tr;
 
     qt_rng rng;
     qt_rng_seed(&rng, p->seed);

@@ -171,8 +171,9 @@ typedef struct {
     int32_t *codes;   /* [n_frames][QT_CODEBOOKS] generated codes */
     int n_frames;
     int hit_eos;      /* 1 when the talker ended the utterance, 0 when max_frames did */
-    /* timings in milliseconds */
-    double prefill_ms, talker_ms, cp_ms, decoder_ms, first_audio_ms;
+    /* timings in milliseconds: talker prefill; talker steps, code predictor and decoder over all frames;
+     * decoding the reference frames as decoder context (ICL); start to first final audio */
+    double prefill_ms, talker_ms, cp_ms, decoder_ms, ref_decode_ms, first_audio_ms;
 } qt_gen_output;
 
 void qt_gen_output_free(qt_gen_output *o); /* frees what o holds (not o itself); NULL is fine */
