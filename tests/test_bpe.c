@@ -3,7 +3,8 @@
  *  - golden tokenizer_cases.json (HF tokenizers): the model dir (vocab.json + merges.txt + tokenizer_config)
  *    gives transformers' ids (<tts_pad> is an added token there), a tokenizer.json built from the same files
  *    without the TTS tokens gives HF tokenizers' ids;
- *  - tests/data/bpe_cases.json (transformers.js, tools/gen_bpe_cases.mjs): our own hard cases;
+ *  - tests/data/bpe_cases.json (transformers.js, tools/gen_bpe_cases.mjs): our own hard cases and 400 seeded
+ *    random strings;
  *  - decoding gives back the NFC text; the scan and heap merge loops agree; long inputs round-trip;
  *  - merge order on a hand-made vocabulary; bad UTF-8, missing and malformed files fail with their message.
  * Without the golden fixtures the parts that need the real vocabulary are skipped (exit 77 if all else

@@ -121,6 +121,40 @@ const texts = [
   'https://例え.jp/パス?q=値&x=1#frag',
 ];
 
+// Seeded random strings: runs from character pools that stress the regex classes (every White_Space
+// character, U+FEFF and U+180E which are not, combining marks, digits of other scripts, contractions in both
+// cases), NFC composition and decomposition, and added tokens, whole or cut short.
+const pools = [
+  'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ', '0123456789', ' \'"!?.,;:-_()[]{}<>/\\|@#$%^&*+=~`',
+  ' \t\n\r\u000b\u000c\u0085\u00a0\u1680\u2000\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\u180e\u200b\u200d',
+  'éèêëàâäôöûüçñßÆøåÉÀ', '\u0300\u0301\u0302\u0308\u0323\u0327\u031b\u0345\u05b0\u093c\u0e31\u3099',
+  'абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВ', '的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年',
+  'あいうえおかきくけこアイウエオカキクケコー', '가나다라마바사아자차카타파하한국어', 'αβγδεζηθικλμνξοπρστυφχψω',
+  'ابتثجحخدذرزسشصضطظعغفقكلمنهوي', 'שלוםעברית', 'नमस्तेदुनियाकखगघ', 'สวัสดีชาวโลก', '😀😃👍🏽❤️🇺🇸👨‍👩‍👧🎉🔥✨',
+  '٠١٢٣٤٥٦٧٨٩۱۲३४५१२३½²①Ⅻ𝟘', '€£¥₹$¢©®™°±×÷∑∫√∞≠≤≥', 'ﬁﬂＡＢＣ１２３ｱｲｳ',
+  "'s't're've'm'll'd'S'T'RE'VE'M'LL'D", '\u1100\u1161\u11a8\u1112\u1173', '\u212b\u2126\u0958\u0344\u0340',
+];
+const specials = ['<|im_start|>', '<|im_end|>', '<|endoftext|>', '<tts_pad>', '<tts_text_bos>', '<tts_text_eod>',
+  '<think>', '</think>', '<|im_start|', '<tts_', 'assistant\n'];
+let seed = 20260107;
+const rnd = (n) => {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  return seed % n;
+};
+for (let i = 0; i < 400; i++) {
+  let s = '';
+  const chars = 1 + rnd(60);
+  while ([...s].length < chars) {
+    if (rnd(30) === 0) {
+      s += specials[rnd(specials.length)];
+      continue;
+    }
+    const pool = [...pools[rnd(pools.length)]];
+    for (let k = 1 + rnd(8); k > 0; k--) s += pool[rnd(pool.length)];
+  }
+  texts.push(s);
+}
+
 const cases = texts.map((text) => ({ text, ids: Array.from(tok.encode(text, { add_special_tokens: false })) }));
 const pkg = (name) =>
   JSON.parse(fs.readFileSync(path.join(npmDir, 'node_modules', name, 'package.json'), 'utf8')).version;
