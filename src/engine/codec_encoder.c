@@ -398,6 +398,7 @@ typedef struct {
     int ldc;
     float beta;
     int split_m, parts;
+    int gelu; /* apply GELU to the result (the MLP's fc1) */
 } gemm_job;
 
 static void gemm_task(void *ctx, int task, int n_tasks)
@@ -414,12 +415,19 @@ static void gemm_task(void *ctx, int task, int n_tasks)
     else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->m, hi - lo, j->k, 1.0f, j->a, j->lda,
                     j->b + (size_t)lo * j->ldb, j->ldb, j->beta, j->c + lo, j->ldc);
+    if (j->gelu) {
+        int r0 = j->split_m ? lo : 0, r1 = j->split_m ? hi : j->m;
+        int c0 = j->split_m ? 0 : lo, c1 = j->split_m ? j->n : hi;
+        for (int r = r0; r < r1; r++)
+            for (int c = c0; c < c1; c++)
+                j->c[(size_t)r * j->ldc + c] = gelu(j->c[(size_t)r * j->ldc + c]);
+    }
 }
 
 static void gemm_nt(enc_run *r, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                    float *c, int ldc, float beta)
+                    float *c, int ldc, float beta, int gelu)
 {
-    gemm_job j = {m, n, k, a, b, lda, ldb, c, ldc, beta, m >= n, r->n_threads};
+    gemm_job j = {m, n, k, a, b, lda, ldb, c, ldc, beta, m >= n, r->n_threads, gelu};
     if ((double)m * n * k < 2e5) j.parts = 1;
     run_tasks(r, gemm_task, &j, j.parts);
 }
@@ -771,26 +779,24 @@ static void transformer(enc_run *r, float *x, int len, const tf_bufs *b)
         const enc_layer *l = &e->layers[li];
         for (int t = 0; t < len; t++)
             layernorm(b->h + (size_t)t * d, x + (size_t)t * d, l->ln1_w, l->ln1_b, d, e->eps);
-        gemm_nt(r, len, qd, d, b->h, d, l->wq, d, b->q, qd, 0.0f);
-        gemm_nt(r, len, qd, d, b->h, d, l->wk, d, b->k, qd, 0.0f);
-        gemm_nt(r, len, qd, d, b->h, d, l->wv, d, b->v, qd, 0.0f);
+        gemm_nt(r, len, qd, d, b->h, d, l->wq, d, b->q, qd, 0.0f, 0);
+        gemm_nt(r, len, qd, d, b->h, d, l->wk, d, b->k, qd, 0.0f, 0);
+        gemm_nt(r, len, qd, d, b->h, d, l->wv, d, b->v, qd, 0.0f, 0);
         for (int t = 0; t < len; t++) {
             rope(b->q + (size_t)t * qd, e->n_heads, e->head_dim, t, e->inv_freq);
             rope(b->k + (size_t)t * qd, e->n_heads, e->head_dim, t, e->inv_freq);
         }
         attn_job aj = {r, b->q, b->k, b->v, b->o, len, ceil_div(len, ATT_QBLOCK)};
         run_tasks(r, attn_task, &aj, e->n_heads * aj.n_qb);
-        gemm_nt(r, len, d, qd, b->o, qd, l->wo, qd, b->h, d, 0.0f);
+        gemm_nt(r, len, d, qd, b->o, qd, l->wo, qd, b->h, d, 0.0f, 0);
         for (int t = 0; t < len; t++)
             for (int i = 0; i < d; i++)
                 x[(size_t)t * d + i] += l->attn_scale[i] * b->h[(size_t)t * d + i];
 
         for (int t = 0; t < len; t++)
             layernorm(b->h + (size_t)t * d, x + (size_t)t * d, l->ln2_w, l->ln2_b, d, e->eps);
-        gemm_nt(r, len, e->inter, d, b->h, d, l->fc1, d, b->u, e->inter, 0.0f);
-        for (size_t i = 0; i < (size_t)len * e->inter; i++)
-            b->u[i] = gelu(b->u[i]);
-        gemm_nt(r, len, d, e->inter, b->u, e->inter, l->fc2, e->inter, b->h, d, 0.0f);
+        gemm_nt(r, len, e->inter, d, b->h, d, l->fc1, d, b->u, e->inter, 0.0f, 1);
+        gemm_nt(r, len, d, e->inter, b->u, e->inter, l->fc2, e->inter, b->h, d, 0.0f, 0);
         for (int t = 0; t < len; t++)
             for (int i = 0; i < d; i++)
                 x[(size_t)t * d + i] += l->mlp_scale[i] * b->h[(size_t)t * d + i];
