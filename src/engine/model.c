@@ -13,11 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct qt_model_ext {
-    qt_tokenizer *tok;
-    qt_codec *codec; /* NULL with qt_load_params.no_codec */
-};
-
 qt_load_params qt_load_default_params(void)
 {
     qt_load_params p = {0};
@@ -56,13 +51,9 @@ qt_model *qt_model_load(const char *path_or_repo, const qt_load_params *p, qt_er
         qt_fail(err, QT_ERR_NOMEM, "could not start the engine's threads");
         goto fail;
     }
-    if (!(m->ext = calloc(1, sizeof *m->ext))) {
-        qt_fail(err, QT_ERR_NOMEM, "out of memory loading a model");
+    if (!(m->tok = qt_tokenizer_load(m->dir, err)))
         goto fail;
-    }
-    if (!(m->ext->tok = qt_tokenizer_load(m->dir, err)))
-        goto fail;
-    if (!p->no_codec && !(m->ext->codec = qt_codec_load(m->dir, qt_pool_threads(m->pool), err)))
+    if (!p->no_codec && !(m->codec = qt_codec_load(m->dir, qt_pool_threads(m->pool), err)))
         goto fail;
     const qt_stack_config *tc = &m->cfg.talker.stack, *cc = &m->cfg.code_predictor;
     m->talker_step_bytes = stack_bytes(tc) + 2 * (size_t)tc->vocab_size * tc->hidden;
@@ -79,11 +70,8 @@ void qt_model_free(qt_model *m)
 {
     if (!m)
         return;
-    if (m->ext) {
-        qt_codec_free(m->ext->codec);
-        qt_tokenizer_free(m->ext->tok);
-    }
-    free(m->ext);
+    qt_codec_free(m->codec);
+    qt_tokenizer_free(m->tok);
     qt_pool_free(m->pool);
     qt_cp_free(&m->cp);
     qt_talker_free(&m->talker);
@@ -181,7 +169,7 @@ static int tokenize_slice(const qt_model *m, const char *text, size_t len, const
     snprintf(s, total, "%s%.*s%s", prefix, (int)len, text, suffix);
     int32_t *all = NULL;
     size_t n_all = 0;
-    int rc = qt_tokenize(m->ext->tok, s, &all, &n_all, err);
+    int rc = qt_tokenize(m->tok, s, &all, &n_all, err);
     free(s);
     if (rc)
         return -1;
@@ -257,14 +245,14 @@ qt_audio_stream *qt_audio_begin(qt_model *m, const int32_t *ref_codes, int n_ref
         return NULL;
     }
     s->m = m;
-    if (!m->ext->codec)
+    if (!m->codec)
         return s; /* codes only */
     s->buf = malloc(sizeof(float) * QT_SAMPLES_PER_FRAME * REF_CHUNK);
     if (!s->buf) {
         qt_fail(err, QT_ERR_NOMEM, "out of memory starting the audio decoder");
         goto fail;
     }
-    if (!(s->cs = qt_codec_stream_new(m->ext->codec, err)))
+    if (!(s->cs = qt_codec_stream_new(m->codec, err)))
         goto fail;
     /* ICL: the reference frames are the decoder's left context; their audio is dropped (§8) */
     for (int f = 0; f < n_ref_frames; f += REF_CHUNK) {

@@ -17,7 +17,8 @@ struct qt_model {
     qt_talker talker;
     qt_code_predictor cp;
     qt_pool *pool;
-    struct qt_model_ext *ext; /* tokenizer and codec (model.c) */
+    qt_tokenizer *tok;
+    qt_codec *codec; /* NULL with qt_load_params.no_codec */
     atomic_int cancel;
     size_t talker_step_bytes; /* weight bytes one talker decode step reads (layers + codec head) */
     size_t cp_frame_bytes;    /* weight bytes the code predictor reads per frame (15 passes + heads) */
