@@ -25,6 +25,8 @@ void srv_response_clear(srv_response *res)
     free(res->body);
     if (res->fd >= 0)
         close(res->fd);
+    if (res->stream_free)
+        res->stream_free(res->stream_arg);
     srv_response_init(res);
 }
 

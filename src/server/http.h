@@ -66,6 +66,12 @@ typedef struct {
     char content_range[96];       /* "" or the Content-Range value */
     char content_disposition[160]; /* "" or the Content-Disposition value */
     int accept_ranges;            /* 1: add "Accept-Ranges: bytes" */
+    /* A streamed body of unknown length instead (server-sent events): stream(arg, buf, max) is called on a
+     * network thread whenever the client can take more; it returns the bytes written (0 is allowed: wait
+     * and ask again), or -1 to end the response. stream_free(arg) runs once the response is over. */
+    long (*stream)(void *arg, char *buf, size_t max);
+    void (*stream_free)(void *arg);
+    void *stream_arg;
 } srv_response;
 
 typedef void (*srv_handler)(srv_ctx *ctx, const srv_request *req, srv_response *res);

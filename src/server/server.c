@@ -38,9 +38,11 @@
 #define FIELD_MAX (64u * 1024u) /* a non-file form field */
 #define DRAIN_MAX (64ull * 1024u * 1024u) /* bytes of an oversize body read past the limit before hanging up */
 #define MAX_WORKERS 64
+#define STREAM_POLL_MS 100 /* how often a parked stream is asked again for data */
 #define WORKER_NICE 5
 
 typedef struct conn_state conn_state;
+typedef struct stream_state stream_state;
 
 struct srv_server {
     struct MHD_Daemon *daemon;
@@ -60,6 +62,13 @@ struct srv_server {
     pthread_cond_t qcv;
     conn_state *qhead, *qtail;
     int qstop;
+    /* the ticker: resumes parked streams */
+    pthread_t ticker;
+    int have_ticker;
+    pthread_mutex_t tmu;
+    pthread_cond_t tcv;
+    stream_state *parked;
+    int tstop;
 };
 
 struct conn_state {
@@ -103,10 +112,85 @@ static void add_cors(struct MHD_Response *r, const conn_state *st)
     MHD_add_response_header(r, "Access-Control-Expose-Headers", "Content-Range, Content-Length, Accept-Ranges");
 }
 
-static enum MHD_Result respond(struct MHD_Connection *c, conn_state *st, srv_response *res)
+/* A streamed response. When the producer has nothing yet, the connection is parked (suspended) and the
+ * ticker thread resumes it a moment later to ask again: libmicrohttpd's own threads must neither block
+ * nor spin. */
+struct stream_state {
+    long (*fn)(void *arg, char *buf, size_t max);
+    void (*free_fn)(void *arg);
+    void *arg;
+    srv_server *srv;
+    struct MHD_Connection *conn;
+    stream_state *next_parked;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
-    struct MHD_Response *r;
-    if (res->fd >= 0) {
+    (void)pos;
+    stream_state *ss = cls;
+    srv_server *s = ss->srv;
+    pthread_mutex_lock(&s->mu);
+    int stopping = s->stop_requested;
+    pthread_mutex_unlock(&s->mu);
+    if (stopping)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    long n = ss->fn(ss->arg, buf, max);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n == 0) {
+        MHD_suspend_connection(ss->conn);
+        pthread_mutex_lock(&s->tmu);
+        ss->next_parked = s->parked;
+        s->parked = ss;
+        pthread_mutex_unlock(&s->tmu);
+    }
+    return (ssize_t)n;
+}
+
+static void *ticker_main(void *arg)
+{
+    srv_server *s = arg;
+    pthread_mutex_lock(&s->tmu);
+    while (!s->tstop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += STREAM_POLL_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->tcv, &s->tmu, &ts);
+        stream_state *list = s->parked;
+        s->parked = NULL;
+        for (stream_state *ss = list; ss; ss = ss->next_parked)
+            MHD_resume_connection(ss->conn);
+    }
+    pthread_mutex_unlock(&s->tmu);
+    return NULL;
+}
+
+static void stream_done(void *cls)
+{
+    stream_state *ss = cls;
+    if (ss->free_fn)
+        ss->free_fn(ss->arg);
+    free(ss);
+}
+
+static enum MHD_Result respond(srv_server *s, struct MHD_Connection *c, conn_state *st, srv_response *res)
+{
+    struct MHD_Response *r = NULL;
+    if (res->stream && s) {
+        stream_state *ss = malloc(sizeof *ss);
+        if (ss) {
+            *ss = (stream_state){res->stream, res->stream_free, res->stream_arg, s, c, NULL};
+            r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, ss, stream_done);
+            if (r)
+                res->stream_free = NULL; /* stream_done frees it */
+            else
+                free(ss);
+        }
+    } else if (res->fd >= 0) {
         r = MHD_create_response_from_fd_at_offset64(res->file_len, res->fd, res->file_offset);
         if (r)
             res->fd = -1; /* MHD closes it */
@@ -143,7 +227,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, conn_state *st, i
     srv_response res;
     srv_response_init(&res);
     srv_error(&res, status, "%s", msg);
-    return respond(c, st, &res);
+    return respond(NULL, c, st, &res); /* never a stream, so no server needed */
 }
 
 /* ---- CORS ---- */
@@ -257,7 +341,7 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
             srv_response_init(&res);
             fill_request(c, st);
             if (srv_static(&s->ctx, &st->req, &res) == 0)
-                return respond(c, st, &res);
+                return respond(s, c, st, &res);
         }
         return respond_error(c, st, path_known ? 405 : 404, path_known ? "Method Not Allowed" : "Not Found");
     }
@@ -382,7 +466,7 @@ static void *worker_main(void *arg)
 static enum MHD_Result finish(srv_server *s, struct MHD_Connection *c, conn_state *st)
 {
     if (st->ready) /* back from a worker */
-        return respond(c, st, &st->res);
+        return respond(s, c, st, &st->res);
     if (st->too_large) {
         char msg[160];
         snprintf(msg, sizeof msg, "request body is larger than the limit of %llu bytes",
@@ -399,7 +483,7 @@ static enum MHD_Result finish(srv_server *s, struct MHD_Connection *c, conn_stat
     st->req.form = st->form;
     if (st->route->fast) {
         run_handler(s, st);
-        return respond(c, st, &st->res);
+        return respond(s, c, st, &st->res);
     }
     st->conn = c;
     MHD_suspend_connection(c);
@@ -459,6 +543,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (double)(t1.tv_sec - st->t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - st->t0.tv_nsec) / 1e6;
+    for (char *p = st->path; p && *p; p++) /* a decoded path may hold %0A: keep the log one line per request */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
         log_info("%s %s %d %.1f ms", st->method, st->path ? st->path : "?", st->status, ms);
     else
@@ -503,11 +590,26 @@ static void stop_workers(srv_server *s)
     s->n_workers = 0;
 }
 
+static void stop_ticker(srv_server *s)
+{
+    if (!s->have_ticker)
+        return;
+    pthread_mutex_lock(&s->tmu);
+    s->tstop = 1;
+    pthread_cond_broadcast(&s->tcv);
+    pthread_mutex_unlock(&s->tmu);
+    pthread_join(s->ticker, NULL);
+    s->have_ticker = 0;
+}
+
 static void free_server(srv_server *s)
 {
     if (!s)
         return;
     stop_workers(s);
+    stop_ticker(s);
+    pthread_mutex_destroy(&s->tmu);
+    pthread_cond_destroy(&s->tcv);
     pthread_mutex_destroy(&s->qmu);
     pthread_cond_destroy(&s->qcv);
     studio_close(s->ctx.studio);
@@ -531,6 +633,8 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
     pthread_cond_init(&s->cv, NULL);
     pthread_mutex_init(&s->qmu, NULL);
     pthread_cond_init(&s->qcv, NULL);
+    pthread_mutex_init(&s->tmu, NULL);
+    pthread_cond_init(&s->tcv, NULL);
     atomic_init(&s->in_flight, 0);
     s->ctx.stop = stop_cb;
     s->ctx.stop_arg = s;
@@ -570,6 +674,11 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
             snprintf(err, err_size, "cannot start worker threads");
             goto fail;
         }
+    if (pthread_create(&s->ticker, NULL, ticker_main, s) != 0) {
+        snprintf(err, err_size, "cannot start the stream ticker thread");
+        goto fail;
+    }
+    s->have_ticker = 1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6)
@@ -655,6 +764,7 @@ void srv_stop(srv_server *s)
 {
     if (!s)
         return;
+    srv_request_stop(s); /* also ends the streams still open */
     MHD_socket listen_fd = MHD_quiesce_daemon(s->daemon);
     int waited_ms = 0;
     while (atomic_load(&s->in_flight) > 0 && waited_ms < 30000) {
@@ -666,6 +776,7 @@ void srv_stop(srv_server *s)
     if (left > 0)
         log_warn("stopping with %d request(s) still in flight after 30 s", left);
     stop_workers(s); /* finishes what is queued, so no worker resumes a connection of a stopped daemon */
+    stop_ticker(s);  /* likewise for parked streams */
     MHD_stop_daemon(s->daemon);
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
