@@ -2,6 +2,7 @@
  * with progress that can be waited on, one download per model, delete refused while downloading, cancel on
  * free. Downloads come from tests/hub_mirror.py serving the golden tiny models (skipped without them).
  */
+#include "studio/hub_download.h"
 #include "studio/models.h"
 
 #include <fcntl.h>
@@ -114,6 +115,38 @@ static void test_registry(void)
           "status names: expected complete/downloading/error");
 }
 
+/* The cache dir must be found in huggingface_hub's order, the one qt_resolve_model_dir reads too. */
+static void test_cache_dir(void)
+{
+    static const struct {
+        const char *hub, *legacy, *home, *xdg, *user, *want;
+    } cases[] = {
+        {"/a", "/b", "/c", "/d", "/e", "/a"},
+        {NULL, "/b", "/c", "/d", "/e", "/b"},
+        {NULL, NULL, "/c", "/d", "/e", "/c/hub"},
+        {NULL, NULL, NULL, "/d", "/e", "/d/huggingface/hub"},
+        {NULL, NULL, NULL, NULL, "/e", "/e/.cache/huggingface/hub"},
+        {"", "", "", "", "/e", "/e/.cache/huggingface/hub"},
+    };
+    const char *names[] = {"HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME", "HOME"};
+    char *saved[5];
+    for (int k = 0; k < 5; k++)
+        saved[k] = getenv(names[k]) ? strdup(getenv(names[k])) : NULL;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *vals[] = {cases[i].hub, cases[i].legacy, cases[i].home, cases[i].xdg, cases[i].user};
+        for (int k = 0; k < 5; k++)
+            vals[k] ? setenv(names[k], vals[k], 1) : unsetenv(names[k]);
+        char *got = studio_hub_cache_dir();
+        CHECK(got && !strcmp(got, cases[i].want), "cache dir case %zu: expected %s, got %s", i, cases[i].want,
+              got ? got : "(null)");
+        free(got);
+    }
+    for (int k = 0; k < 5; k++) {
+        saved[k] ? setenv(names[k], saved[k], 1) : unsetenv(names[k]);
+        free(saved[k]);
+    }
+}
+
 typedef struct {
     int calls, completes;
     uint64_t last;
@@ -144,6 +177,7 @@ int main(void)
         return 77;
     }
     test_registry();
+    test_cache_dir();
 
     char tmp[] = "/tmp/test_models.XXXXXX";
     if (!mkdtemp(tmp)) return 1;

@@ -59,13 +59,15 @@ studio_hub_params studio_hub_default_params(void)
 
 char *studio_hub_cache_dir(void)
 {
+    /* the order of huggingface_hub's constants.py, and of the engine's qt_resolve_model_dir */
     char *out = NULL;
-    const char *v = getenv("HF_HUB_CACHE");
-    if (v && *v) return strdup(v);
-    v = getenv("HF_HOME");
-    if (v && *v) return asprintf(&out, "%s/hub", v) < 0 ? NULL : out;
+    const char *v;
+    if ((v = getenv("HF_HUB_CACHE")) && *v) return strdup(v);
+    if ((v = getenv("HUGGINGFACE_HUB_CACHE")) && *v) return strdup(v);
+    if ((v = getenv("HF_HOME")) && *v) return asprintf(&out, "%s/hub", v) < 0 ? NULL : out;
+    if ((v = getenv("XDG_CACHE_HOME")) && *v) return asprintf(&out, "%s/huggingface/hub", v) < 0 ? NULL : out;
     v = getenv("HOME");
-    return asprintf(&out, "%s/.cache/huggingface/hub", v && *v ? v : ".") < 0 ? NULL : out;
+    return asprintf(&out, "%s/.cache/huggingface/hub", v && *v ? v : "/") < 0 ? NULL : out;
 }
 
 static int safe_name_char(int c)

@@ -37,7 +37,8 @@ typedef struct {
 
 studio_hub_params studio_hub_default_params(void);
 
-/* The Hub cache dir: $HF_HUB_CACHE, else $HF_HOME/hub, else $HOME/.cache/huggingface/hub. malloc'd. */
+/* The Hub cache dir: $HF_HUB_CACHE, else $HUGGINGFACE_HUB_CACHE, else $HF_HOME/hub, else
+ * ${XDG_CACHE_HOME:-$HOME/.cache}/huggingface/hub (as huggingface_hub and qt_resolve_model_dir). malloc'd. */
 char *studio_hub_cache_dir(void);
 
 /* "<cache>/models--Org--Name", malloc'd; NULL if repo_id is not "org/name" with safe characters. */
