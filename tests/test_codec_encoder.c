@@ -369,6 +369,25 @@ static void test_bad_input(const codec_encoder *e16)
     CHECK(codec_encoder_encode(e16, NULL, pcm, 100, 24000, &c, &frames, &err) == 0 && frames == 1,
           "100 samples: expected 1 frame, got %d (%s)", frames, err.msg);
     free(c);
+    /* short clips around the frame and stride boundaries: ceil(n / 1920) frames, the same codes however the
+     * SEANet is chunked (a modulated tone with a little deterministic noise, so codes vary) */
+    float *wav = malloc(4000 * sizeof *wav);
+    for (int i = 0; i < 4000; i++)
+        wav[i] = 0.3f * sinf(0.05f * i) * sinf(0.0031f * i) + 0.01f * (float)((i * 7919) % 13 - 6);
+    const int lens[] = {1, 5, 959, 960, 961, 1919, 1920, 1921, 3841, 4000};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        int n = lens[i], want = (n + 1919) / 1920;
+        int32_t *a = malloc((size_t)want * 16 * sizeof *a), *b = malloc((size_t)want * 16 * sizeof *b);
+        codec_enc_options o = {.chunk_samples = n / 3 + 1};
+        int ra = codec_encoder_run(e16, NULL, wav, (size_t)n, a, NULL, &err);
+        int rb = codec_encoder_run(e16, NULL, wav, (size_t)n, b, &o, &err);
+        CHECK(ra == 0 && rb == 0, "%d samples: %s", n, err.msg);
+        CHECK(ra || rb || !memcmp(a, b, (size_t)want * 16 * sizeof *a),
+              "%d samples: codes differ between whole-clip and %d-sample SEANet chunks", n, n / 3 + 1);
+        free(a);
+        free(b);
+    }
+    free(wav);
     CHECK(codec_encoder_encode(e16, NULL, pcm, 100, 0, &c, &frames, &err) == -1,
           "sample rate 0 was accepted");
 }
