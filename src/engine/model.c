@@ -7,6 +7,7 @@
 #include "engine/model.h"
 
 #include "engine/kernels.h"
+#include "engine/speaker_encoder.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -70,6 +71,7 @@ void qt_model_free(qt_model *m)
 {
     if (!m)
         return;
+    qt_speaker_encoder_free(m->spk);
     qt_codec_free(m->codec);
     qt_tokenizer_free(m->tok);
     qt_pool_free(m->pool);
