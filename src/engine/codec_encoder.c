@@ -2,8 +2,9 @@
  *
  * Layouts: the SEANet convs work on channel-major activations [channels][time] (as torch, so conv weights
  * are used straight from the file as the left matrix of an im2col GEMM); the transformer works on
- * time-major [time][hidden]; the RVQ on [frame][dim]. Matrix work goes through BLAS sgemm, split over the
- * pool's threads by this file (each call single-threaded work on its own block).
+ * time-major [time][hidden]; the RVQ on [frame][dim]. Matrix work goes through BLAS sgemm on blocks that this
+ * file spreads over the pool's threads (OpenBLAS itself is set to one thread meanwhile). The SEANet streams
+ * the clip in chunks, so memory grows only with the 25 Hz sequence, not with the samples.
  *
  * Exactness: the codes must equal the reference's. RVQ distance margins can be ~1e-5, so every argmin is
  * decided in float64: a float32 GEMM screens the candidates, the few within a safe tolerance of the best are
