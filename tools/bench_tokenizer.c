@@ -5,8 +5,8 @@
  * The default text is N MB (4) of seeded random mixed multilingual prose: English, German, French, Russian,
  * Chinese, Japanese, Korean, Arabic, Hindi, Vietnamese, with numbers, punctuation, emoji and newlines, cut
  * into utterance-sized strings (~200 bytes) as the studio sends them. Prints load time (best of 3) and MB/s
- * (best of R runs). The model defaults to $VOICEBOX_GOLDEN_DIR/tiny-a (real Qwen3 vocab) else the 1.7B repo
- * id.
+ * (best of R runs), by wall time and by this thread's CPU time. The model defaults to
+ * $VOICEBOX_GOLDEN_DIR/tiny-a (real Qwen3 vocab) else the 1.7B repo id.
  */
 #include "engine/qt.h"
 
@@ -19,6 +19,14 @@ static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* CPU time of this thread: on a shared machine it says what the code costs when wall time cannot. */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -122,18 +130,19 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    double best_load = 1e9;
+    double best_load = 1e9, best_load_cpu = 1e9;
     qt_tokenizer *t = NULL;
     for (int i = 0; i < 3; i++) {
         qt_tokenizer_free(t);
-        double t0 = now_s();
+        double t0 = now_s(), c0 = cpu_s();
         t = qt_tokenizer_load(dir, &err);
-        double dt = now_s() - t0;
+        double dt = now_s() - t0, dc = cpu_s() - c0;
         if (!t) {
             fprintf(stderr, "bench_tokenizer: %s\n", err.msg);
             return 1;
         }
         if (dt < best_load) best_load = dt;
+        if (dc < best_load_cpu) best_load_cpu = dc;
     }
 
     /* the text: a list of NUL-separated utterances */
@@ -162,11 +171,11 @@ int main(int argc, char **argv)
         }
     }
 
-    double best = 1e9;
+    double best = 1e9, best_cpu = 1e9;
     size_t total_ids = 0;
     for (int r = 0; r < repeat; r++) {
         total_ids = 0;
-        double t0 = now_s();
+        double t0 = now_s(), c0 = cpu_s();
         for (size_t off = 0; off < n;) {
             const char *s = text + off;
             size_t len = strlen(s);
@@ -180,14 +189,17 @@ int main(int argc, char **argv)
             free(ids);
             off += len + 1;
         }
-        double dt = now_s() - t0;
+        double dt = now_s() - t0, dc = cpu_s() - c0;
         if (dt < best) best = dt;
+        if (dc < best_cpu) best_cpu = dc;
     }
     printf("model            %s\n", dir);
-    printf("load             %.1f ms (vocab %d ids, best of 3)\n", best_load * 1e3, qt_tokenizer_n_ids(t));
+    printf("load             %.1f ms wall, %.1f ms CPU (vocab %d ids, best of 3)\n", best_load * 1e3,
+           best_load_cpu * 1e3, qt_tokenizer_n_ids(t));
     printf("text             %.2f MB in %zu utterances (%s), %zu ids, %.2f bytes/id\n", n / 1e6, n_utt,
            text_file ? text_file : "mixed multilingual, seeded", total_ids, (double)n / (double)total_ids);
-    printf("throughput       %.2f MB/s on one core (best of %d: %.3f s)\n", n / 1e6 / best, repeat, best);
+    printf("throughput       %.2f MB/s on one core by wall time, %.2f MB/s per CPU second (best of %d)\n",
+           n / 1e6 / best, n / 1e6 / best_cpu, repeat);
     qt_tokenizer_free(t);
     free(text);
     return 0;
