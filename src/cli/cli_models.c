@@ -43,6 +43,7 @@ static int models_list(void)
 
 typedef struct {
     int tty;
+    int open; /* a bar is on the line, not yet ended by a newline */
     char last_file[256];
     double last_draw;
 } bar_state;
@@ -60,7 +61,8 @@ static void on_progress(const char *name, uint64_t current, uint64_t total, cons
     bar_state *b = user;
     char cur[32], tot[32];
     if (status != STUDIO_DL_DOWNLOADING) {
-        if (b->tty) fputc('\n', stderr);
+        if (b->open) fputc('\n', stderr);
+        b->open = 0;
         return;
     }
     if (!b->tty) { /* logs and pipes: one line per file started */
@@ -82,6 +84,11 @@ static void on_progress(const char *name, uint64_t current, uint64_t total, cons
     fprintf(stderr, "\r%s [%s] %5.1f%% %s / %s  %-32.32s", name, bar,
             total ? 100.0 * (double)current / (double)total : 0.0, human(current, cur, sizeof cur),
             human(total, tot, sizeof tot), filename);
+    b->open = 1;
+    if (total && current == total) { /* done: end the line before the log says so */
+        fputc('\n', stderr);
+        b->open = 0;
+    }
     fflush(stderr);
 }
 
