@@ -700,6 +700,33 @@ int main(void)
     }
     json_decref(config);
     remove_files(tmp);
+
+    /* vocab.json as json.dumps(ensure_ascii=True, indent=2) would write it (\uXXXX escapes, line breaks):
+     * the direct reader gives the same ids */
+    snprintf(path, sizeof path, "%s/vocab.json", model);
+    json_t *v2 = json_load_file(path, 0, NULL);
+    char *text = v2 ? json_dumps(v2, JSON_ENSURE_ASCII | JSON_INDENT(2)) : NULL;
+    if (!text || !strstr(text, "\\u0120")) {
+        FAIL("could not write an ASCII-escaped vocab.json");
+    } else {
+        write_text(tmp, "vocab.json", text);
+        char target[4200], link_path[4200];
+        const char *names[] = {"merges.txt", "tokenizer_config.json"};
+        for (int i = 0; i < 2; i++) {
+            snprintf(target, sizeof target, "%s/%s", model, names[i]);
+            snprintf(link_path, sizeof link_path, "%s/%s", tmp, names[i]);
+            if (symlink(target, link_path)) FAIL("symlink %s", link_path);
+        }
+        t = qt_tokenizer_load(tmp, &err);
+        if (!t)
+            FAIL("loading the ASCII-escaped vocab.json: %s", err.msg);
+        else if (gc)
+            run_cases(t, gc, "transformers_tokenizer_ids", "golden tokenizer_cases.json, escaped vocab.json");
+        qt_tokenizer_free(t);
+    }
+    free(text);
+    json_decref(v2);
+    remove_files(tmp);
     rmdir(tmp);
     json_decref(golden_cases);
     json_decref(hard);
