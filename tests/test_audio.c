@@ -14,6 +14,16 @@
 #include <string.h>
 #include <unistd.h>
 
+const char *__lsan_default_suppressions(void);
+
+/* Debian 12's libsndfile 1.2.0 leaks libvorbis's codec setup (~6 KB, from vorbis_info_init) when an Ogg
+ * stream's headers are cut short, as the truncated-Ogg check below does: its error path never calls
+ * vorbis_info_clear, and nothing we call can free it. Any other leak still fails the test. */
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:vorbis_info_init\n";
+}
+
 static int failures;
 static char tmpdir[256];
 
@@ -155,19 +165,35 @@ static void test_formats(void)
         }
     }
 
-    /* Memory decode gives exactly what the file decode gives. */
-    size_t size = 0;
-    void *bytes = read_file(tpath("sine.flac"), &size);
-    audio_buf fm = {0}, ff = {0};
-    audio_error err = {{0}};
-    int r1 = audio_decode_memory(bytes, size, 24000, &fm, &err);
-    CHECK(r1 == 0, "decode_memory(sine.flac, %zu bytes): expected success, got '%s'", size, err.msg);
-    int r2 = audio_decode_file(tpath("sine.flac"), 24000, &ff, &err);
-    CHECK(r1 == 0 && r2 == 0 && fm.n == ff.n && !memcmp(fm.samples, ff.samples, fm.n * sizeof(float)),
-          "decode_memory vs decode_file of sine.flac: expected identical samples (n %zu vs %zu)", fm.n, ff.n);
-    audio_buf_free(&fm);
-    audio_buf_free(&ff);
-    free(bytes);
+    /* Memory decode (uploads) gives exactly what the file decode gives, for every format. */
+    const char *names[] = {"sine.wav", "sine.flac", "sine.ogg", "sine.mp3", "sine.opus"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        size_t size = 0;
+        void *bytes = read_file(tpath(names[k]), &size);
+        if (!bytes) continue; /* its fixture failed above, already reported */
+        audio_buf fm = {0}, ff = {0};
+        audio_error err = {{0}};
+        int r1 = audio_decode_memory(bytes, size, 24000, &fm, &err);
+        CHECK(r1 == 0, "decode_memory(%s, %zu bytes): expected success, got '%s'", names[k], size, err.msg);
+        int r2 = audio_decode_file(tpath(names[k]), 24000, &ff, &err);
+        CHECK(r1 == 0 && r2 == 0 && fm.n == ff.n && !memcmp(fm.samples, ff.samples, fm.n * sizeof(float)),
+              "decode_memory vs decode_file of %s: expected identical samples (n %zu vs %zu)", names[k], fm.n,
+              ff.n);
+        size_t full_n = ff.n;
+        audio_buf_free(&fm);
+        audio_buf_free(&ff);
+
+        /* the first 60% of the file: an error or fewer samples, never a crash or garbage length */
+        size_t cut = size * 6 / 10;
+        int r3 = audio_decode_memory(bytes, cut, 24000, &fm, &err);
+        printf("%s cut to %zu of %zu bytes -> %s %zu samples%s%s\n", names[k], cut, size, r3 ? "error" : "ok",
+               fm.n, r3 ? ": " : "", r3 ? err.msg : "");
+        CHECK(r3 == -1 || (fm.n > 0 && fm.n <= full_n),
+              "truncated %s: expected an error or at most %zu samples, got rc %d and %zu", names[k], full_n,
+              r3, fm.n);
+        audio_buf_free(&fm);
+        free(bytes);
+    }
 }
 
 static void test_errors(void)
