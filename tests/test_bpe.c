@@ -217,25 +217,37 @@ static void test_small_vocab(const char *dir)
         strcat(txt, i % 2 ? "\r\n" : "\n"); /* CRLF lines are read too */
     }
     write_text(dir, "merges.txt", txt);
-    write_text(dir, "tokenizer_config.json",
-               "{\"added_tokens_decoder\": {\"262\": {\"content\": \"<x>\", \"special\": true}}}");
+    /* added tokens with the flags HF honours: lstrip/rstrip swallow white space beside them, single_word
+     * matches only between non-word characters, normalized ones match the NFC text */
+    const char *config = "{\"added_tokens_decoder\": {\"262\": {\"content\": \"<x>\", \"special\": true},"
+                         "\"300\": {\"content\": \"<L>\", \"lstrip\": true},"
+                         "\"301\": {\"content\": \"<R>\", \"rstrip\": true},"
+                         "\"302\": {\"content\": \"\u00e9\", \"normalized\": true},"
+                         "\"303\": {\"content\": \"<W>\", \"single_word\": true}}}";
+    write_text(dir, "tokenizer_config.json", config);
 
     struct {
         const char *text;
         int32_t want[8];
         size_t n;
     } cases[] = {
-        {"abc", {256 + 4}, 1},         /* b c (0), then a bc (4) — not a b (1) first */
-        {"ab", {257}, 1},              /* a b */
-        {"aaa", {259}, 1},             /* a a (2), then aa a (3) */
-        {"aaaa", {258, 258}, 2},       /* aa a a: "a a" (2) beats "aa a" (3), giving aa aa */
-        {"ccc", {263, 'c'}, 2},        /* c c twice: the leftmost merges first */
-        {"ccccc", {263, 263, 'c'}, 3}, /* and again left to right */
-        {"abab", {257, 257}, 2},       /* one piece, a b twice */
-        {" a", {261}, 1},              /* Ġ a */
-        {"x<x>y", {'x', 262, 'y'}, 3}, /* added token split out before BPE */
-        {"<x><x>", {262, 262}, 2},     /* back to back */
-        {"<x", {'<', 'x'}, 2},         /* a prefix of an added token is text */
+        {"abc", {256 + 4}, 1},                       /* b c (0), then a bc (4) — not a b (1) first */
+        {"ab", {257}, 1},                            /* a b */
+        {"aaa", {259}, 1},                           /* a a (2), then aa a (3) */
+        {"aaaa", {258, 258}, 2},                     /* aa a a: "a a" (2) beats "aa a" (3), giving aa aa */
+        {"ccc", {263, 'c'}, 2},                      /* c c twice: the leftmost merges first */
+        {"ccccc", {263, 263, 'c'}, 3},               /* and again left to right */
+        {"abab", {257, 257}, 2},                     /* one piece, a b twice */
+        {" a", {261}, 1},                            /* Ġ a */
+        {"x<x>y", {'x', 262, 'y'}, 3},               /* added token split out before BPE */
+        {"<x><x>", {262, 262}, 2},                   /* back to back */
+        {"<x", {'<', 'x'}, 2},                       /* a prefix of an added token is text */
+        {"a <L>b", {'a', 300, 'b'}, 3},              /* lstrip takes the space */
+        {"a\xe3\x80\x80\t<L>b", {'a', 300, 'b'}, 3}, /* ... any White_Space (U+3000) */
+        {"a<R>  \n b", {'a', 301, 'b'}, 3},          /* rstrip takes "  \n " */
+        {"e\xcc\x81", {302}, 1},                     /* e + U+0301 -> NFC é -> the normalized token */
+        {"x <W> y", {'x', ' ', 303, ' ', 'y'}, 5},   /* single word: spaces around */
+        {"x<W>y", {'x', '<', 'W', '>', 'y'}, 5},     /* inside a word: plain text */
     };
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1) { /* the same as a tokenizer.json (with "a b" string merges) */
@@ -258,6 +270,7 @@ static void test_small_vocab(const char *dir)
                           "type", "BPE", "dropout", "vocab", vocab, "merges", mj, "ignore_merges", 0);
             write_json(dir, "tokenizer.json", root);
             json_decref(root);
+            write_text(dir, "tokenizer_config.json", config); /* its added tokens join tokenizer.json's */
         }
         qt_error err = {0};
         qt_tokenizer *t = qt_tokenizer_load(dir, &err);
