@@ -15,6 +15,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -577,6 +578,16 @@ static void span(int n, int task, int n_tasks, int align, int *lo, int *hi)
     *hi = *lo + per < n ? *lo + per : n;
 }
 
+/* Work is cut into more pieces than threads and each thread claims the next piece when it is free, so a
+ * thread the OS parks for a while (a busy machine) does not leave the others waiting at the end. */
+static int pieces(int n, int tasks, int align, int *step)
+{
+    int per = (n + 4 * tasks - 1) / (4 * tasks);
+    per = (per + align - 1) / align * align;
+    *step = per > 0 ? per : 1;
+    return (n + *step - 1) / *step;
+}
+
 /* C[M, N] (ldc) += A B with A[m, k] at a[m*a_rs + k*a_ks], B [K, N] (ldb): split over the rows of C when it
  * has few columns, else over its columns. Any split gives the same bits (codec_gemm.h). */
 typedef struct {
@@ -588,30 +599,38 @@ typedef struct {
     ptrdiff_t ldb;
     float *c;
     ptrdiff_t ldc;
+    int by_rows, step, n_pieces;
+    atomic_int next;
 } gemm_job;
 
 static void gemm_task(void *ctx, int task, int n_tasks)
 {
-    const gemm_job *g = ctx;
-    int lo, hi;
-    if (g->n < 64 * n_tasks) {
-        span(g->m, task, n_tasks, 8, &lo, &hi);
-        if (lo < hi)
+    gemm_job *g = ctx;
+    (void)task;
+    (void)n_tasks;
+    for (int i; (i = atomic_fetch_add(&g->next, 1)) < g->n_pieces;) {
+        int lo = i * g->step, hi = lo + g->step;
+        if (g->by_rows) {
+            hi = hi < g->m ? hi : g->m;
             g->fn(hi - lo, g->n, g->k, g->a + lo * g->a_rs, g->a_rs, g->a_ks, g->b, g->ldb, g->c + lo * g->ldc,
                   g->ldc);
-    } else {
-        span(g->n, task, n_tasks, 32, &lo, &hi);
-        if (lo < hi)
+        } else {
+            hi = hi < g->n ? hi : g->n;
             g->fn(g->m, hi - lo, g->k, g->a, g->a_rs, g->a_ks, g->b + lo, g->ldb, g->c + lo, g->ldc);
+        }
     }
 }
 
-static void gemm(const codec_decoder *d, qt_pool *pool, gemm_job g)
+static void gemm(const codec_decoder *d, qt_pool *pool, int m, int n, int k, const float *a, ptrdiff_t a_rs,
+                 ptrdiff_t a_ks, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc)
 {
-    g.fn = d->gemm;
+    gemm_job g = {d->gemm, m, n, k, a, a_rs, a_ks, b, ldb, c, ldc, 0, 0, 0, 0};
     int tasks = pool_tasks(pool);
     if ((double)g.m * g.n * g.k < 2e5) /* not worth a dispatch */
         tasks = 1;
+    g.by_rows = g.n < 64 * tasks;
+    g.n_pieces = g.by_rows ? pieces(g.m, tasks, 24, &g.step) : pieces(g.n, tasks, 64, &g.step);
+    atomic_init(&g.next, 0);
     if (tasks == 1)
         gemm_task(&g, 0, 1);
     else
@@ -627,7 +646,7 @@ static void linear(const codec_decoder *d, qt_pool *pool, float *y, const float 
         for (int t = 0; t < n; t++)
             row[t] = b;
     }
-    gemm(d, pool, (gemm_job){NULL, out, n, in, w, in, 1, x, n, y, n});
+    gemm(d, pool, out, n, in, w, in, 1, x, n, y, n);
 }
 
 /* ---- causal convolution ----------------------------------------------------------------------------- */
@@ -640,9 +659,11 @@ typedef struct {
     const conv_w *w;
     const float *hist, *x;
     float *y;
-    int n, accumulate, tile, n_tiles;
+    int n, accumulate, tile, n_tiles; /* column split: tiles of im2col, each made by the thread that takes it */
     float *const *col;
     const float *shared_col; /* row split: the whole im2col, made once */
+    int row_step, n_row_pieces;
+    atomic_int next;
 } conv_job;
 
 static void im2col(const conv_w *w, const float *hist, const float *x, int n, int t0, int t1, float *col)
@@ -679,20 +700,20 @@ static void bias_init(const conv_w *w, float *y, int ldy, int c0, int c1, int t0
 
 static void conv_task(void *ctx, int task, int n_tasks)
 {
-    const conv_job *j = ctx;
+    conv_job *j = ctx;
     const conv_w *w = j->w;
     int kc = w->c_in * w->k;
+    (void)n_tasks;
     if (j->shared_col) { /* row split */
-        int lo, hi;
-        span(w->c_out, task, n_tasks, 8, &lo, &hi);
-        if (lo >= hi)
-            return;
-        bias_init(w, j->y, j->n, lo, hi, 0, j->n, j->accumulate);
-        j->d->gemm(hi - lo, j->n, kc, w->w + (size_t)lo * kc, kc, 1, j->shared_col, j->n, j->y + (size_t)lo * j->n,
-                   j->n);
+        for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->n_row_pieces;) {
+            int lo = i * j->row_step, hi = lo + j->row_step < w->c_out ? lo + j->row_step : w->c_out;
+            bias_init(w, j->y, j->n, lo, hi, 0, j->n, j->accumulate);
+            j->d->gemm(hi - lo, j->n, kc, w->w + (size_t)lo * kc, kc, 1, j->shared_col, j->n,
+                       j->y + (size_t)lo * j->n, j->n);
+        }
         return;
     }
-    for (int i = task; i < j->n_tiles; i += n_tasks) {
+    for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->n_tiles;) {
         int t0 = i * j->tile, t1 = t0 + j->tile < j->n ? t0 + j->tile : j->n;
         if (t0 >= t1)
             continue;
@@ -732,7 +753,8 @@ static void causal_conv(const codec_decoder *d, codec_dec_state *s, qt_pool *poo
     int kc = w->c_in * w->k;
     if ((double)w->c_out * kc * n < 2e5)
         tasks = 1;
-    conv_job j = {d, w, hist, x, y, n, accumulate, n, 1, s->col, NULL};
+    conv_job j = {d, w, hist, x, y, n, accumulate, n, 1, s->col, NULL, 0, 0, 0};
+    atomic_init(&j.next, 0);
     if (tasks > 1 && n < MIN_TILE * tasks && (size_t)kc * n <= COL_FLOATS) {
         if (w->k > 1) {
             im2col(w, hist, x, n, 0, n, s->col[0]);
@@ -740,16 +762,21 @@ static void causal_conv(const codec_decoder *d, codec_dec_state *s, qt_pool *poo
         } else {
             j.shared_col = x;
         }
+        j.n_row_pieces = pieces(w->c_out, tasks, 24, &j.row_step);
     } else {
-        int tile = COL_FLOATS / kc;
-        if (tile > 32)
-            tile = tile / 32 * 32;
-        if (tile < 1)
-            tile = 1;
-        int n_tiles = (n + tile - 1) / tile;
-        n_tiles = (n_tiles + tasks - 1) / tasks * tasks;
-        j.tile = (n + n_tiles - 1) / n_tiles;
-        j.n_tiles = n_tiles;
+        int tile_max = COL_FLOATS / kc; /* what one im2col scratch holds */
+        if (tile_max > 64)
+            tile_max = tile_max / 64 * 64;
+        if (tile_max < 1)
+            tile_max = 1;
+        int n_tiles = (n + tile_max - 1) / tile_max;
+        if (tasks > 1 && n_tiles < 4 * tasks) /* enough pieces to share, none narrower than 128 columns */
+            n_tiles = 4 * tasks < n / 128 ? 4 * tasks : n / 128 > n_tiles ? n / 128 : n_tiles;
+        int tile = (n + n_tiles - 1) / n_tiles;
+        if (tile > 64)
+            tile = (tile + 63) / 64 * 64 < tile_max ? (tile + 63) / 64 * 64 : tile_max;
+        j.tile = tile;
+        j.n_tiles = (n + tile - 1) / tile;
     }
     if (tasks == 1)
         conv_task(&j, 0, 1);
@@ -800,7 +827,7 @@ static void conv_transpose(const codec_decoder *d, qt_pool *pool, const convtr_w
     int m = w->c_out * w->k;
     memset(z, 0, (size_t)m * n * sizeof *z);
     /* z[(co,j), t] = sum_ci w[ci, co, j] x[ci, t]: A = the weight read transposed */
-    gemm(d, pool, (gemm_job){NULL, m, n, w->c_in, w->w, 1, m, x, n, z, n});
+    gemm(d, pool, m, n, w->c_in, w->w, 1, m, x, n, z, n);
     ola_job j = {w, z, tail, y, n};
     int tasks = pool_tasks(pool);
     if (tasks == 1 || (size_t)m * n < 100000)
@@ -948,7 +975,7 @@ static void quantizer(const codec_decoder *d, codec_dec_state *s, qt_pool *pool,
         }
     }
     linear(d, pool, out, d->proj_first.w, NULL, d->q_dim, half, s->e_first, n);
-    gemm(d, pool, (gemm_job){NULL, d->q_dim, n, half, d->proj_rest.w, half, 1, s->e_rest, n, out, n});
+    gemm(d, pool, d->q_dim, n, half, d->proj_rest.w, half, 1, s->e_rest, n, out, n);
 }
 
 /* Appends the columns of x [kvd, n] as rows of the time-major cache. */

@@ -29,7 +29,7 @@ void qt_codec_gemm_avx512(int M, int N, int K, const float *A, ptrdiff_t a_rs, p
  * "scalar", "avx2" or "avx512" when name is not NULL. */
 qt_codec_gemm_fn qt_codec_gemm_get(const char **name);
 
-#define QT_CODEC_GEMM_KC 128 /* k block: an A panel and a B panel stay in L1 */
+#define QT_CODEC_GEMM_KC 256 /* k block: an A panel and a B panel stay in L1 */
 #define QT_CODEC_GEMM_NC 512 /* n block: a KC x NC block of B stays in L2 */
 
 #endif

@@ -1,4 +1,5 @@
-/* codec_gemm_avx512.c — qt_codec_gemm with AVX-512: 8 rows x 32 columns of C in 16 registers per step.
+/* codec_gemm_avx512.c — qt_codec_gemm with AVX-512: 6 rows x 64 columns of C in 24 registers per step
+ * (8 x 32 for narrow products).
  * Each element gets one FMA per k in order (see codec_gemm.h); edges use masks, never another order. */
 #include "engine/codec_gemm.h"
 
@@ -6,6 +7,11 @@
 #include <immintrin.h>
 
 #define ROWS 8
+
+static __mmask16 lanes(int n)
+{
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
 
 #define DECL(i) __m512 c##i##0, c##i##1
 #define LOAD(i)                                                                                            \
@@ -34,6 +40,43 @@ static void kernel8(int K, const float *A, ptrdiff_t a_rs, ptrdiff_t a_ks, const
     STORE(0); STORE(1); STORE(2); STORE(3); STORE(4); STORE(5); STORE(6); STORE(7);
 }
 
+
+#define DECL4(i) __m512 c##i##0, c##i##1, c##i##2, c##i##3
+#define LOAD4(i)                                                                                           \
+    c##i##0 = _mm512_maskz_loadu_ps(m0, C + (i) * ldc);                                                    \
+    c##i##1 = _mm512_maskz_loadu_ps(m1, C + (i) * ldc + 16);                                               \
+    c##i##2 = _mm512_maskz_loadu_ps(m2, C + (i) * ldc + 32);                                               \
+    c##i##3 = _mm512_maskz_loadu_ps(m3, C + (i) * ldc + 48)
+#define STEP4(i)                                                                                           \
+    do {                                                                                                   \
+        __m512 a_ = _mm512_set1_ps(a[(i) * a_rs]);                                                         \
+        c##i##0 = _mm512_fmadd_ps(a_, b0, c##i##0);                                                        \
+        c##i##1 = _mm512_fmadd_ps(a_, b1, c##i##1);                                                        \
+        c##i##2 = _mm512_fmadd_ps(a_, b2, c##i##2);                                                        \
+        c##i##3 = _mm512_fmadd_ps(a_, b3, c##i##3);                                                        \
+    } while (0)
+#define STORE4(i)                                                                                          \
+    _mm512_mask_storeu_ps(C + (i) * ldc, m0, c##i##0);                                                     \
+    _mm512_mask_storeu_ps(C + (i) * ldc + 16, m1, c##i##1);                                                \
+    _mm512_mask_storeu_ps(C + (i) * ldc + 32, m2, c##i##2);                                                \
+    _mm512_mask_storeu_ps(C + (i) * ldc + 48, m3, c##i##3)
+
+/* 6 rows x 64 columns: 24 accumulators, 10 loads per 24 FMAs */
+static void kernel6x64(int K, const float *A, ptrdiff_t a_rs, ptrdiff_t a_ks, const float *B, ptrdiff_t ldb,
+                       float *C, ptrdiff_t ldc, __mmask16 m0, __mmask16 m1, __mmask16 m2, __mmask16 m3)
+{
+    DECL4(0); DECL4(1); DECL4(2); DECL4(3); DECL4(4); DECL4(5);
+    LOAD4(0); LOAD4(1); LOAD4(2); LOAD4(3); LOAD4(4); LOAD4(5);
+    for (int k = 0; k < K; k++) {
+        const float *b = B + k * ldb;
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+        __m512 b2 = _mm512_maskz_loadu_ps(m2, b + 32), b3 = _mm512_maskz_loadu_ps(m3, b + 48);
+        const float *a = A + k * a_ks;
+        STEP4(0); STEP4(1); STEP4(2); STEP4(3); STEP4(4); STEP4(5);
+    }
+    STORE4(0); STORE4(1); STORE4(2); STORE4(3); STORE4(4); STORE4(5);
+}
+
 static void kernel1(int K, const float *A, ptrdiff_t a_ks, const float *B, ptrdiff_t ldb, float *C,
                     __mmask16 m0, __mmask16 m1)
 {
@@ -47,26 +90,37 @@ static void kernel1(int K, const float *A, ptrdiff_t a_ks, const float *B, ptrdi
     _mm512_mask_storeu_ps(C + 16, m1, c1);
 }
 
-static __mmask16 lanes(int n)
-{
-    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
-}
 
 void qt_codec_gemm_avx512(int M, int N, int K, const float *A, ptrdiff_t a_rs, ptrdiff_t a_ks, const float *B,
                           ptrdiff_t ldb, float *C, ptrdiff_t ldc)
 {
-    int m8 = M / ROWS * ROWS;
+    int m6 = M / 6 * 6, m8 = M / ROWS * ROWS;
     for (int n0 = 0; n0 < N; n0 += QT_CODEC_GEMM_NC) {
         int n_end = n0 + QT_CODEC_GEMM_NC < N ? n0 + QT_CODEC_GEMM_NC : N;
+        /* wide strips of 64 columns (6 rows at a time) while at least 48 columns are left, then the rest in
+         * strips of 32 (8 rows at a time); leftover rows one by one. The order of each sum is the same. */
+        int wide_end = n0;
+        while (n_end - wide_end >= 48)
+            wide_end += 64 < n_end - wide_end ? 64 : n_end - wide_end;
         for (int k0 = 0; k0 < K; k0 += QT_CODEC_GEMM_KC) {
             int kc = K - k0 < QT_CODEC_GEMM_KC ? K - k0 : QT_CODEC_GEMM_KC;
             const float *Ak = A + k0 * a_ks, *Bk = B + k0 * ldb;
+            for (int m = 0; m < m6; m += 6)
+                for (int n = n0; n < wide_end; n += 64)
+                    kernel6x64(kc, Ak + m * a_rs, a_rs, a_ks, Bk + n, ldb, C + m * ldc + n, ldc, lanes(wide_end - n),
+                               lanes(wide_end - n - 16), lanes(wide_end - n - 32), lanes(wide_end - n - 48));
+            for (int m = m6; m < M; m++)
+                for (int n = n0; n < wide_end; n += 32)
+                    kernel1(kc, Ak + m * a_rs, a_ks, Bk + n, ldb, C + m * ldc + n, lanes(wide_end - n),
+                            lanes(wide_end - n - 16));
+            if (wide_end == n_end)
+                continue;
             for (int m = 0; m < m8; m += ROWS)
-                for (int n = n0; n < n_end; n += 32)
+                for (int n = wide_end; n < n_end; n += 32)
                     kernel8(kc, Ak + m * a_rs, a_rs, a_ks, Bk + n, ldb, C + m * ldc + n, ldc, lanes(n_end - n),
                             lanes(n_end - n - 16));
             for (int m = m8; m < M; m++)
-                for (int n = n0; n < n_end; n += 32)
+                for (int n = wide_end; n < n_end; n += 32)
                     kernel1(kc, Ak + m * a_rs, a_ks, Bk + n, ldb, C + m * ldc + n, lanes(n_end - n),
                             lanes(n_end - n - 16));
         }
