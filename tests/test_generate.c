@@ -17,15 +17,13 @@ static void check(const char *what, double err, double tol)
 {
     int ok = err <= tol;
     printf("  %-58s max_abs %.3g (tol %.0e) %s\n", what, err, tol, ok ? "ok" : "FAIL");
-    if (!ok)
-        failures++;
+    if (!ok) failures++;
 }
 
 static void expect(int cond, const char *what, const char *detail)
 {
     printf("  %-58s %s%s%s\n", what, cond ? "ok" : "FAIL", detail ? ": " : "", detail ? detail : "");
-    if (!cond)
-        failures++;
+    if (!cond) failures++;
 }
 
 static double max_diff(const float *a, const float *b, size_t n)
@@ -33,8 +31,7 @@ static double max_diff(const float *a, const float *b, size_t n)
     double d = 0;
     for (size_t i = 0; i < n; i++) {
         double e = fabs((double)a[i] - (double)b[i]);
-        if (!(e <= d))
-            d = e;
+        if (!(e <= d)) d = e;
     }
     return d;
 }
@@ -113,8 +110,7 @@ static void on_frame(const int32_t codes[QT_CODEBOOKS], int frame, void *user)
     (void)codes;
     cb_state *s = user;
     s->frames = frame + 1;
-    if (s->cancel_at >= 0 && frame + 1 >= s->cancel_at)
-        qt_cancel(s->m);
+    if (s->cancel_at >= 0 && frame + 1 >= s->cancel_at) qt_cancel(s->m);
 }
 
 static void on_progress(int done, int max, void *user)
@@ -143,10 +139,11 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
     char lang[32];
     qt_language_normalize(m, language, lang, sizeof lang, &err);
     int icl = gp.vp.mode == QT_PROMPT_ICL;
-    qt_prompt_input in = {qt_model_language_id(m, lang), gp.xv, gp.ref_ids, icl ? gp.n_ref : 0,
-                          icl ? gp.codes : NULL, gp.vp.n_frames, gp.text_ids, gp.n_text};
-    qt_prompt pr;
-    if (qt_prompt_build(&pr, &m->talker, &m->cp, m->pool, &m->cfg, &in, &err)) {
+    qt_talker_prompt_input in = {
+        qt_model_language_id(m, lang), gp.xv,          gp.ref_ids,  icl ? gp.n_ref : 0,
+        icl ? gp.codes : NULL,         gp.vp.n_frames, gp.text_ids, gp.n_text};
+    qt_talker_prompt pr;
+    if (qt_talker_prompt_build(&pr, &m->talker, &m->cp, m->pool, &m->cfg, &in, &err)) {
         printf("  FAIL prompt: %s\n", err.msg);
         failures++;
         free_prompt(&gp);
@@ -161,11 +158,10 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
     expect(pr.n == pe->shape[0], what, NULL);
     snprintf(what, sizeof what, "trailing length %d (expected %lld)", pr.n_trailing, (long long)tt->shape[0]);
     expect(pr.n_trailing == tt->shape[0], what, NULL);
-    if (pr.n == pe->shape[0])
-        check("prefill embeds", max_diff(pr.embeds, pe->data, (size_t)pr.n * H), 1e-4);
+    if (pr.n == pe->shape[0]) check("prefill embeds", max_diff(pr.embeds, pe->data, (size_t)pr.n * H), 1e-4);
     if (pr.n_trailing == tt->shape[0])
         check("trailing text embeds", max_diff(pr.trailing, tt->data, (size_t)pr.n_trailing * H), 1e-4);
-    qt_prompt_free(&pr);
+    qt_talker_prompt_free(&pr);
 
     /* greedy generation, as the golden run (§4 of its README) */
     qt_gen_params p = qt_gen_default_params();
@@ -201,8 +197,8 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
         snprintf(detail, sizeof detail, "frame %d codebook %d: expected %lld got %d", first_diff / 16,
                  first_diff % 16, (long long)((const int64_t *)gc->data)[first_diff], out.codes[first_diff]);
     expect(first_diff < 0 && out.n_frames == gc->shape[0], what, first_diff >= 0 ? detail : NULL);
-    expect(cs.frames == out.n_frames && cs.progress_calls == out.n_frames, "on_frame/on_progress once per frame",
-           NULL);
+    expect(cs.frames == out.n_frames && cs.progress_calls == out.n_frames,
+           "on_frame/on_progress once per frame", NULL);
     if (out.n_samples) {
         snprintf(nm, sizeof nm, "%s.wav", mode);
         const st_tensor *gw = gt(g, nm);
@@ -219,9 +215,12 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
 
     /* the same from text, through the tokenizer (golden README §3) */
     static const char ref_text[] = "The quick brown fox jumps over the lazy dog.";
-    static const char target[] = "Hello, world! This is a small test of the voice-cloning pipeline: na\xc3\xafve "
-                                 "caf\xc3\xa9 owners in Z\xc3\xbcrich paid \xe2\x82\xac" "12.50 for 3 cr\xc3\xa8me "
-                                 "br\xc3\xbbl\xc3\xa9" "es, didn't they? Yes \xe2\x80\x94 absolutely!";
+    static const char target[] =
+        "Hello, world! This is a small test of the voice-cloning pipeline: na\xc3\xafve "
+        "caf\xc3\xa9 owners in Z\xc3\xbcrich paid \xe2\x82\xac"
+        "12.50 for 3 cr\xc3\xa8me "
+        "br\xc3\xbbl\xc3\xa9"
+        "es, didn't they? Yes \xe2\x80\x94 absolutely!";
     gp.vp.ref_text = icl ? (char *)ref_text : NULL;
     p.out = &out;
     p.on_audio = NULL;
@@ -236,8 +235,8 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
         snprintf(nm, sizeof nm, "%s.wav", mode);
         const st_tensor *gw = gt(g, nm);
         if (out.n_samples == (size_t)gw->n_elements)
-            check("qt_generate from text: waveform (chunked decode)", max_diff(out.audio, gw->data, out.n_samples),
-                  1e-3);
+            check("qt_generate from text: waveform (chunked decode)",
+                  max_diff(out.audio, gw->data, out.n_samples), 1e-3);
         else
             expect(0, "qt_generate from text: waveform length", NULL);
     }
@@ -311,8 +310,7 @@ static void bad_inputs(qt_model *a, qt_model *b, const st_file *ga)
 int main(void)
 {
     golden = getenv("VOICEBOX_GOLDEN_DIR");
-    if (!golden || !*golden)
-        golden = VOICEBOX_GOLDEN_DIR;
+    if (!golden || !*golden) golden = VOICEBOX_GOLDEN_DIR;
     char path[1200];
     snprintf(path, sizeof path, "%s/expected/tiny-a/golden.safetensors", golden);
     if (!*golden || access(path, R_OK)) {

@@ -21,8 +21,7 @@ static void check(const char *what, double err, double tol)
 {
     int ok = err <= tol;
     printf("%-60s max_abs %.3g (tol %.3g) %s\n", what, err, tol, ok ? "ok" : "FAIL");
-    if (!ok)
-        failures++;
+    if (!ok) failures++;
 }
 
 static double max_diff(const float *a, const float *b, size_t n)
@@ -30,16 +29,15 @@ static double max_diff(const float *a, const float *b, size_t n)
     double d = 0;
     for (size_t i = 0; i < n; i++) {
         double e = fabs((double)a[i] - (double)b[i]);
-        if (e > d || e != e)
-            d = e != e ? INFINITY : e;
+        if (e > d || e != e) d = e != e ? INFINITY : e;
     }
     return d;
 }
 
 static void test_matmul_variant(const qt_kernels *k)
 {
-    static const int shapes[][3] = {{1, 7, 8}, {5, 32, 64}, {3, 33, 96}, {1, 64, 1024}, {2, 48, 2048},
-                                    {4, 17, 3072}, {6, 16, 100}, {1, 3, 5}, {9, 20, 40}};
+    static const int shapes[][3] = {{1, 7, 8},     {5, 32, 64},  {3, 33, 96}, {1, 64, 1024}, {2, 48, 2048},
+                                    {4, 17, 3072}, {6, 16, 100}, {1, 3, 5},   {9, 20, 40}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int n = shapes[s][0], rows = shapes[s][1], cols = shapes[s][2];
         uint16_t *w = malloc((size_t)rows * cols * 2 + 2);
@@ -62,8 +60,7 @@ static void test_matmul_variant(const qt_kernels *k)
         int untouched = 1;
         for (int l = 0; l < n; l++)
             for (int r = 0; r < rows; r++)
-                if ((r < rows / 3 || r >= rows / 2) && y1[l * rows + r] != 12345.0f)
-                    untouched = 0;
+                if ((r < rows / 3 || r >= rows / 2) && y1[l * rows + r] != 12345.0f) untouched = 0;
         if (!untouched) {
             printf("%s: rows outside [%d,%d) were written\n", what, rows / 3, rows / 2);
             failures++;
@@ -155,7 +152,8 @@ static void test_small(void)
     check("softmax [0, ln2, ln3] = [1,2,3]/6", fmax(fabs(s2[0] - 1 / 6.0), fabs(s2[2] - 0.5)), 1e-6);
     check("silu(1) = 1/(1+e^-1)", fabs(qt_silu(1.0f) - 1 / (1 + exp(-1.0))), 1e-6);
     check("bf16 round trip of 1.5", fabs(qt_bf16_to_f32(qt_f32_to_bf16(1.5f)) - 1.5), 0);
-    check("bf16 round to nearest: 1+2^-9 -> 1", fabs(qt_bf16_to_f32(qt_f32_to_bf16(1.0f + 1.0f / 512)) - 1.0), 0);
+    check("bf16 round to nearest: 1+2^-9 -> 1", fabs(qt_bf16_to_f32(qt_f32_to_bf16(1.0f + 1.0f / 512)) - 1.0),
+          0);
 }
 
 int main(void)

@@ -18,8 +18,7 @@ static void check(const char *what, double err, double tol)
 {
     int ok = err <= tol;
     printf("  %-58s max_abs %.3g (tol %.0e) %s\n", what, err, tol, ok ? "ok" : "FAIL");
-    if (!ok)
-        failures++;
+    if (!ok) failures++;
 }
 
 static double max_diff(const float *a, const float *b, size_t n)
@@ -27,8 +26,7 @@ static double max_diff(const float *a, const float *b, size_t n)
     double d = 0;
     for (size_t i = 0; i < n; i++) {
         double e = fabs((double)a[i] - (double)b[i]);
-        if (!(e <= d))
-            d = e;
+        if (!(e <= d)) d = e;
     }
     return d;
 }
@@ -144,8 +142,7 @@ static void run_mode(const char *model, const char *mode, qt_talker *tk, qt_code
         qt_talker_logits(tk, pool, h, logits);
         qt_talker_processors(logits, V, NULL, 0, 1.0f, k, 2, 2150, 2048);
         codes[0] = qt_sample(logits, V, &greedy, &rng, cpl);
-        if (codes[0] != gtok[k] && mismatch < 0)
-            mismatch = k;
+        if (codes[0] != gtok[k] && mismatch < 0) mismatch = k;
         memset(c0e, 0, sizeof(float) * H);
         qt_talker_add_codec(tk, codes[0], c0e);
         qt_cp_frame(cp, pool, h, c0e, &greedy, &rng, codes, NULL, &err);
@@ -218,8 +215,8 @@ static void run_model(const char *golden_dir, const char *model, qt_pool *pool)
     qt_talker_text_proj(&tk, pool, ids, 3, e, &err);
     printf("%s (hidden %d, kernels %s, %d thread(s))\n", model, tk.hidden, qt_kernels_get()->name,
            pool ? qt_pool_threads(pool) : 1);
-    check("text projection of tts_bos/eos/pad", max_diff(e, gf(g, "tts_bos_eos_pad_embeds", 3 * tk.hidden),
-                                                         3 * (size_t)tk.hidden), 1e-4);
+    check("text projection of tts_bos/eos/pad",
+          max_diff(e, gf(g, "tts_bos_eos_pad_embeds", 3 * tk.hidden), 3 * (size_t)tk.hidden), 1e-4);
     free(e);
     run_mode(model, "icl", &tk, &cp, pool, g);
     run_mode(model, "xvec", &tk, &cp, pool, g);
@@ -232,8 +229,7 @@ static void run_model(const char *golden_dir, const char *model, qt_pool *pool)
 int main(void)
 {
     const char *golden = getenv("VOICEBOX_GOLDEN_DIR");
-    if (!golden || !*golden)
-        golden = VOICEBOX_GOLDEN_DIR;
+    if (!golden || !*golden) golden = VOICEBOX_GOLDEN_DIR;
     char probe[1200];
     snprintf(probe, sizeof probe, "%s/expected/tiny-a/golden.safetensors", golden);
     if (!*golden || access(probe, R_OK)) {

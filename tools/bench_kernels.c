@@ -47,8 +47,7 @@ int main(int argc, char **argv)
             perror(argv[3]);
             return 1;
         }
-        if (argc <= 3)
-        free(w);
+        if (argc <= 3) free(w);
         w = map;
         volatile uint16_t sink = 0;
         for (size_t i = 0; i < bytes / 2; i += 2048) /* fault it in */
@@ -68,14 +67,12 @@ int main(int argc, char **argv)
         double t0 = now();
         volatile uint64_t sink = qt_kernels_get()->read(w, bytes);
         (void)sink;
-        if (now() - t0 < best_read)
-            best_read = now() - t0;
+        if (now() - t0 < best_read) best_read = now() - t0;
     }
     printf("read loop (these weights, 1 thread): %.1f GB/s\n", bytes / best_read / 1e9);
     const qt_kernels *ks[3] = {qt_kernels_scalar(), qt_kernels_avx2(), qt_kernels_avx512()};
     for (int k = 0; k < 3; k++) {
-        if (!ks[k])
-            continue;
+        if (!ks[k]) continue;
         job j = {ks[k]->matmul_bf16, w, x, y, rows, cols};
         for (int tn = 1; tn <= threads; tn += threads > 1 ? threads - 1 : 1) {
             double best = 1e9;
@@ -86,15 +83,13 @@ int main(int argc, char **argv)
                 else
                     qt_pool_run(pool, task, &j, tn);
                 double dt = now() - t0;
-                if (dt < best)
-                    best = dt;
+                if (dt < best) best = dt;
             }
             printf("%-7s %d thread(s): %6.1f GB/s\n", ks[k]->name, tn, bytes / best / 1e9);
         }
     }
     qt_pool_free(pool);
-    if (argc <= 3)
-        free(w);
+    if (argc <= 3) free(w);
     free(x);
     free(y);
     return 0;

@@ -14,10 +14,12 @@
 #include <time.h>
 
 static const char bench_text[] =
-    "The lighthouse keeper climbed the spiral stairs every evening, counting each step aloud, and when the lamp "
+    "The lighthouse keeper climbed the spiral stairs every evening, counting each step aloud, and when the "
+    "lamp "
     "finally caught he would sit by the window and write a short letter to his sister about the ships he had "
     "seen, the colour of the sea, and the birds that rested on the railing before the long flight south.";
-static const char bench_ref_text[] = "Please call Stella and ask her to bring these things with her from the store.";
+static const char bench_ref_text[] =
+    "Please call Stella and ask her to bring these things with her from the store.";
 
 static double now_s(void)
 {
@@ -30,8 +32,7 @@ static double file_mb(const char *dir, const char *name)
 {
     char path[4400];
     struct stat st;
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
-        return 0;
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) return 0;
     return stat(path, &st) == 0 ? (double)st.st_size / 1e6 : 0;
 }
 
@@ -44,13 +45,13 @@ static void on_audio(const float *pcm, size_t n, void *user)
 static void usage(void)
 {
     fprintf(stderr, "usage: voicebox bench --model DIR|HUB_ID [--frames 125] [--threads N] [--xvector-only]\n"
-                    "                      [--ref-frames 63] [--seed N]\n");
+                    "                      [--ref-frames 63] [--ref-context N] [--seed N]\n");
 }
 
 int cli_bench(int argc, char **argv)
 {
     const char *model = NULL;
-    int frames = 125, threads = 0, xvec_only = 0, ref_frames = 63;
+    int frames = 125, threads = 0, xvec_only = 0, ref_frames = 63, ref_context = -1;
     unsigned long long seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -70,6 +71,8 @@ int cli_bench(int argc, char **argv)
             threads = atoi(v), i++;
         } else if (!strcmp(a, "--ref-frames")) {
             ref_frames = atoi(v), i++;
+        } else if (!strcmp(a, "--ref-context")) {
+            ref_context = atoi(v), i++;
         } else if (!strcmp(a, "--seed")) {
             seed = strtoull(v, NULL, 10), i++;
         } else {
@@ -89,13 +92,11 @@ int cli_bench(int argc, char **argv)
     lp.n_threads = threads;
     double t0 = now_s();
     qt_model *m = qt_model_load(model, &lp, &err);
-    if (!m)
-        return cli_error("%s", err.msg);
+    if (!m) return cli_error("%s", err.msg);
     double load_s = now_s() - t0;
     int H = qt_model_hidden(m);
     char tn[32] = "all cores";
-    if (threads)
-        snprintf(tn, sizeof tn, "%d", threads);
+    if (threads) snprintf(tn, sizeof tn, "%d", threads);
     printf("model: %s (%s, hidden %d), kernels %s, threads %s, loaded in %.0f ms\n", qt_model_dir(m),
            qt_model_size(m), H, qt_kernels_name(), tn, load_s * 1e3);
 
@@ -124,8 +125,7 @@ int cli_bench(int argc, char **argv)
         vp.ref_text = (char *)bench_ref_text;
     }
     printf("prompt: %s, text %zu bytes\n", xvec_only ? "x-vector only" : "ICL", strlen(bench_text));
-    if (!xvec_only)
-        printf("        %d reference frames (%.2f s)\n", ref_frames, ref_frames / 12.5);
+    if (!xvec_only) printf("        %d reference frames (%.2f s)\n", ref_frames, ref_frames / 12.5);
 
     qt_gen_params p = qt_gen_default_params();
     qt_gen_output out = {0};
@@ -133,6 +133,7 @@ int cli_bench(int argc, char **argv)
     p.seed = seed;
     p.max_frames = frames;
     p.ignore_eos = 1;
+    p.ref_context = ref_context;
     p.out = &out;
     p.on_audio = on_audio; /* the streaming path: audio of every frame as soon as it is final */
     p.user = &streamed;
@@ -155,8 +156,10 @@ int cli_bench(int argc, char **argv)
     double lm_ms = (out.talker_ms + out.cp_ms) / F;
     printf("prefill:          %8.1f ms\n", out.prefill_ms);
     if (!xvec_only)
-        printf("reference decode: %8.1f ms (the reference frames as decoder context, before the first audio)\n",
-               out.ref_decode_ms);
+        printf(
+            "reference decode: %8.1f ms (%s reference frames as decoder context, before the first audio)\n",
+            out.ref_decode_ms,
+            ref_context >= 0 && ref_context < ref_frames ? "the last --ref-context" : "all");
     printf("frames:           %8d (%.2f s of audio, %zu samples streamed)\n", F, audio_s, streamed);
     printf("talker:           %8.2f ms/frame\n", out.talker_ms / F);
     printf("code predictor:   %8.2f ms/frame\n", out.cp_ms / F);
@@ -169,16 +172,19 @@ int cli_bench(int argc, char **argv)
     printf("achieved:         %8.2f GB/s (talker + code predictor)\n", achieved / 1e9);
     char dir[4096];
     snprintf(dir, sizeof dir, "%.4000s", qt_model_dir(m));
-    double weights_mb = file_mb(dir, "model.safetensors") + file_mb(dir, "speech_tokenizer/model.safetensors");
+    double weights_mb =
+        file_mb(dir, "model.safetensors") + file_mb(dir, "speech_tokenizer/model.safetensors");
     qt_gen_output_free(&out);
     qt_model_free(m);
     double bw = qt_read_bandwidth(threads, (size_t)1 << 30);
     if (bw > 0) {
         double ideal_ms = (double)(tb + cb) / bw * 1e3;
         printf("machine read bandwidth: %.2f GB/s (1 GiB, threads %s)\n", bw / 1e9, tn);
-        printf("ratio:            %8.2f (talker + code predictor time / time to stream their weights; target <= 1.3)\n",
+        printf("ratio:            %8.2f (talker + code predictor time / time to stream their weights; target "
+               "<= 1.3)\n",
                lm_ms / ideal_ms);
     }
-    printf("peak RSS:         %8.0f MB (model files %.0f MB, + %.0f MB)\n", rss_mb, weights_mb, rss_mb - weights_mb);
+    printf("peak RSS:         %8.0f MB (model files %.0f MB, + %.0f MB)\n", rss_mb, weights_mb,
+           rss_mb - weights_mb);
     return 0;
 }

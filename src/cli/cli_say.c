@@ -26,6 +26,9 @@ static void usage(FILE *f)
             "  --max-frames N   stop after N frames (12.5 per second; default 8192)\n"
             "  --codes FILE     write the generated codes, one frame of 16 integers per line\n"
             "  --stream         raw 16-bit PCM (24 kHz mono, little endian) to stdout as it is produced\n"
+            "  --ref-context N  give the decoder only the last N reference frames as context (ICL; default "
+            "all):\n"
+            "                   earlier first audio, slightly different audio\n"
             "  --threads N      engine threads (default: all cores)\n"
             "  --quiet          no progress line\n");
 }
@@ -56,11 +59,9 @@ static void on_progress(int frames, int max_frames, void *user)
 static void on_audio(const float *pcm, size_t n, void *user)
 {
     say_state *s = user;
-    if (!s->samples)
-        s->first_audio = now_s() - s->t0;
+    if (!s->samples) s->first_audio = now_s() - s->t0;
     s->samples += n;
-    if (!s->stream || s->write_failed)
-        return;
+    if (!s->stream || s->write_failed) return;
     int16_t buf[1024];
     for (size_t i = 0; i < n;) {
         size_t k = n - i < 1024 ? n - i : 1024;
@@ -68,8 +69,7 @@ static void on_audio(const float *pcm, size_t n, void *user)
             float v = pcm[i + j] < -1.0f ? -1.0f : pcm[i + j] > 1.0f ? 1.0f : pcm[i + j];
             buf[j] = (int16_t)lrintf(v * 32767.0f);
         }
-        if (fwrite(buf, sizeof(int16_t), k, stdout) != k)
-            s->write_failed = 1;
+        if (fwrite(buf, sizeof(int16_t), k, stdout) != k) s->write_failed = 1;
         i += k;
     }
     fflush(stdout);
@@ -77,8 +77,8 @@ static void on_audio(const float *pcm, size_t n, void *user)
 
 /* The voice prompt from --prompt or --ref: the prompt engine (issue 4) provides these; until it lands the
  * command says so instead of guessing. */
-static int get_voice(qt_model *m, const char *prompt_path, const char *ref, const char *ref_text, int xvec_only,
-                     qt_voice_prompt *vp, qt_error *err)
+static int get_voice(qt_model *m, const char *prompt_path, const char *ref, const char *ref_text,
+                     int xvec_only, qt_voice_prompt *vp, qt_error *err)
 {
     (void)m;
     (void)ref_text;
@@ -96,8 +96,7 @@ static void free_voice(qt_voice_prompt *vp)
 static int write_codes(const char *path, const int32_t *codes, int n_frames)
 {
     FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
+    if (!f) return -1;
     for (int t = 0; t < n_frames; t++)
         for (int k = 0; k < QT_CODEBOOKS; k++)
             fprintf(f, "%d%c", codes[t * QT_CODEBOOKS + k], k + 1 < QT_CODEBOOKS ? ' ' : '\n');
@@ -108,7 +107,7 @@ int cli_say(int argc, char **argv)
 {
     const char *model = NULL, *ref = NULL, *ref_text = NULL, *prompt = NULL, *text = NULL, *out_path = NULL;
     const char *codes_path = NULL, *language = "auto";
-    int xvec_only = 0, greedy = 0, stream = 0, quiet = 0, threads = 0, max_frames = 8192;
+    int xvec_only = 0, greedy = 0, stream = 0, quiet = 0, threads = 0, max_frames = 8192, ref_context = -1;
     unsigned long long seed = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -155,13 +154,17 @@ int cli_say(int argc, char **argv)
             language = v;
         else if (!strcmp(a, "--seed")) {
             seed = strtoull(v, &end, 10);
-            if (!*v || *end)
-                return cli_error("--seed wants a non-negative integer, not '%s'", v);
+            if (!*v || *end) return cli_error("--seed wants a non-negative integer, not '%s'", v);
         } else if (!strcmp(a, "--max-frames")) {
             long n = strtol(v, &end, 10);
             if (!*v || *end || n < 1 || n > 100000)
                 return cli_error("--max-frames wants an integer from 1 to 100000, not '%s'", v);
             max_frames = (int)n;
+        } else if (!strcmp(a, "--ref-context")) {
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 0 || n > 100000)
+                return cli_error("--ref-context wants a number of frames from 0 up, not '%s'", v);
+            ref_context = (int)n;
         } else if (!strcmp(a, "--threads")) {
             long n = strtol(v, &end, 10);
             if (!*v || *end || n < 0 || n > 256)
@@ -173,16 +176,14 @@ int cli_say(int argc, char **argv)
         }
         i++;
     }
-    if (!model)
-        return cli_error("say needs --model DIR or a Hub repo id");
+    if (!model) return cli_error("say needs --model DIR or a Hub repo id");
     if (!!ref + !!prompt != 1)
         return cli_error("say needs exactly one of --ref ref.wav or --prompt voice.prompt");
     if (prompt && (ref_text || xvec_only))
         return cli_error("--ref-text and --xvector-only go with --ref, not --prompt");
     if (ref && !ref_text && !xvec_only)
         return cli_error("--ref needs --ref-text \"what the reference says\" (or --xvector-only)");
-    if (!text)
-        return cli_error("say needs --text \"...\"");
+    if (!text) return cli_error("say needs --text \"...\"");
     if (!out_path && !stream && !codes_path)
         return cli_error("say needs -o out.wav (or --stream, or --codes FILE)");
 
@@ -190,8 +191,7 @@ int cli_say(int argc, char **argv)
     qt_load_params lp = qt_load_default_params();
     lp.n_threads = threads;
     qt_model *m = qt_model_load(model, &lp, &err);
-    if (!m)
-        return cli_error("%s", err.msg);
+    if (!m) return cli_error("%s", err.msg);
     char lang[64];
     if (qt_language_normalize(m, language, lang, sizeof lang, &err)) {
         qt_model_free(m);
@@ -210,14 +210,14 @@ int cli_say(int argc, char **argv)
     p.seed = seed;
     p.greedy = greedy;
     p.max_frames = max_frames;
+    p.ref_context = ref_context;
     p.on_progress = on_progress;
     p.on_audio = on_audio;
     p.user = &st;
     p.out = &out;
     int rc = qt_generate(m, &vp, text, &p, &err);
     double elapsed = now_s() - st.t0;
-    if (!quiet)
-        fputc('\n', stderr);
+    if (!quiet) fputc('\n', stderr);
     free_voice(&vp);
     qt_model_free(m);
     if (rc) {
@@ -225,8 +225,7 @@ int cli_say(int argc, char **argv)
         return cli_error("%s", err.msg);
     }
     int status = 0;
-    if (st.write_failed)
-        status = cli_error("writing the audio stream to stdout failed");
+    if (st.write_failed) status = cli_error("writing the audio stream to stdout failed");
     if (out_path) {
         audio_error aerr;
         if (audio_write_wav16(out_path, out.audio, out.n_samples, QT_SAMPLE_RATE, &aerr))
@@ -239,8 +238,7 @@ int cli_say(int argc, char **argv)
         fprintf(stderr, "voicebox: %.2f s of audio (%d frames, %s) in %.2f s, real-time factor %.2f", seconds,
                 out.n_frames, out.hit_eos ? "ended by the model" : "stopped at --max-frames", elapsed,
                 seconds > 0 ? elapsed / seconds : 0.0);
-        if (stream)
-            fprintf(stderr, ", first audio after %.2f s", st.first_audio);
+        if (stream) fprintf(stderr, ", first audio after %.2f s", st.first_audio);
         fprintf(stderr, "%s%s\n", out_path ? ", wrote " : "", out_path ? out_path : "");
     }
     qt_gen_output_free(&out);

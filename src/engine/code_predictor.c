@@ -21,30 +21,30 @@ int qt_cp_init(qt_code_predictor *cp, const st_file *f, const qt_config *cfg, qt
     cp->hidden = c->hidden;
     cp->vocab = c->vocab_size;
     if (c->num_code_groups != QT_CODEBOOKS)
-        return qt_fail(err, QT_ERR_MISMATCH, "config.json: the code predictor has %d code groups, voicebox runs %d",
+        return qt_fail(err, QT_ERR_MISMATCH,
+                       "config.json: the code predictor has %d code groups, voicebox runs %d",
                        c->num_code_groups, QT_CODEBOOKS);
-    if (qt_stack_init(&cp->stack, f, "talker.code_predictor.model.", c, err))
-        return -1;
+    if (qt_stack_init(&cp->stack, f, "talker.code_predictor.model.", c, err)) return -1;
     char name[160];
     if (st_find(f, "talker.code_predictor.small_to_mtp_projection.weight")) {
         if (!(cp->proj = qt_bind_bf16(f, "talker.code_predictor.small_to_mtp_projection.weight", cp->hidden,
                                       cp->talker_hidden, err)) ||
-            !(cp->proj_b = qt_load_vec_f32(f, "talker.code_predictor.small_to_mtp_projection.bias", cp->hidden,
-                                           err)))
+            !(cp->proj_b =
+                  qt_load_vec_f32(f, "talker.code_predictor.small_to_mtp_projection.bias", cp->hidden, err)))
             goto fail;
     } else if (cp->hidden != cp->talker_hidden) {
-        qt_fail(err, QT_ERR_NOT_FOUND,
-                "model.safetensors: 'talker.code_predictor.small_to_mtp_projection.weight' is missing but the "
-                "talker (%d) and code predictor (%d) widths differ", cp->talker_hidden, cp->hidden);
+        qt_fail(
+            err, QT_ERR_NOT_FOUND,
+            "model.safetensors: 'talker.code_predictor.small_to_mtp_projection.weight' is missing but the "
+            "talker (%d) and code predictor (%d) widths differ",
+            cp->talker_hidden, cp->hidden);
         goto fail;
     }
     for (int j = 0; j < QT_CODEBOOKS - 1; j++) {
         snprintf(name, sizeof name, "talker.code_predictor.model.codec_embedding.%d.weight", j);
-        if (!(cp->embed[j] = qt_bind_bf16(f, name, cp->vocab, cp->talker_hidden, err)))
-            goto fail;
+        if (!(cp->embed[j] = qt_bind_bf16(f, name, cp->vocab, cp->talker_hidden, err))) goto fail;
         snprintf(name, sizeof name, "talker.code_predictor.lm_head.%d.weight", j);
-        if (!(cp->head[j] = qt_bind_bf16(f, name, cp->vocab, cp->hidden, err)))
-            goto fail;
+        if (!(cp->head[j] = qt_bind_bf16(f, name, cp->vocab, cp->hidden, err))) goto fail;
     }
     cp->in = malloc(sizeof(float) * 2 * cp->talker_hidden);
     cp->x = malloc(sizeof(float) * 2 * cp->hidden);
@@ -62,8 +62,7 @@ fail:
 
 void qt_cp_free(qt_code_predictor *cp)
 {
-    if (!cp)
-        return;
+    if (!cp) return;
     qt_stack_free(&cp->stack);
     free(cp->proj_b);
     free(cp->in);
@@ -90,8 +89,7 @@ static int predict(qt_code_predictor *cp, qt_pool *pool, const float *h, int j, 
 {
     qt_mm m = {cp->head[j], NULL, cp->logits, cp->vocab, cp->vocab};
     qt_matmul(pool, &m, 1, cp->hidden, h, cp->hidden, 1);
-    if (logits_out)
-        memcpy(logits_out + (size_t)j * cp->vocab, cp->logits, sizeof(float) * cp->vocab);
+    if (logits_out) memcpy(logits_out + (size_t)j * cp->vocab, cp->logits, sizeof(float) * cp->vocab);
     return qt_sample(cp->logits, cp->vocab, sp, rng, cp->scratch);
 }
 
@@ -103,15 +101,13 @@ int qt_cp_frame(qt_code_predictor *cp, qt_pool *pool, const float *h_last, const
     memcpy(cp->in, h_last, sizeof(float) * TH);
     memcpy(cp->in + TH, c0_embed, sizeof(float) * TH);
     project(cp, pool, 2);
-    if (qt_stack_forward(&cp->stack, pool, cp->x, 2, err))
-        return -1;
+    if (qt_stack_forward(&cp->stack, pool, cp->x, 2, err)) return -1;
     codes[1] = predict(cp, pool, cp->x + H, 0, sp, rng, logits_out);
     for (int j = 1; j < QT_CODEBOOKS - 1; j++) {
         memset(cp->in, 0, sizeof(float) * TH);
         qt_add_bf16_row(cp->in, cp->embed[j - 1], codes[j], TH);
         project(cp, pool, 1);
-        if (qt_stack_forward(&cp->stack, pool, cp->x, 1, err))
-            return -1;
+        if (qt_stack_forward(&cp->stack, pool, cp->x, 1, err)) return -1;
         codes[j + 1] = predict(cp, pool, cp->x, j, sp, rng, logits_out);
     }
     return 0;

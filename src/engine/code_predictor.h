@@ -8,13 +8,13 @@
 #include "engine/talker.h"
 
 typedef struct {
-    qt_stack stack;                         /* hidden 1024 (32 in the tiny models), fresh cache per frame */
+    qt_stack stack; /* hidden 1024 (32 in the tiny models), fresh cache per frame */
     int talker_hidden, hidden, vocab;
-    const uint16_t *proj;                   /* small_to_mtp_projection [hidden, talker_hidden], or NULL */
-    float *proj_b;                          /* [hidden] */
+    const uint16_t *proj;                    /* small_to_mtp_projection [hidden, talker_hidden], or NULL */
+    float *proj_b;                           /* [hidden] */
     const uint16_t *embed[QT_CODEBOOKS - 1]; /* codec_embedding.{0..14} [vocab, talker_hidden] */
     const uint16_t *head[QT_CODEBOOKS - 1];  /* lm_head.{0..14} [vocab, hidden] */
-    float *in, *x, *logits, *scratch;       /* [2, talker_hidden], [2, hidden], [vocab], [vocab] */
+    float *in, *x, *logits, *scratch;        /* [2, talker_hidden], [2, hidden], [vocab], [vocab] */
 } qt_code_predictor;
 
 int qt_cp_init(qt_code_predictor *cp, const st_file *f, const qt_config *cfg, qt_error *err);

@@ -27,13 +27,13 @@ qt_gen_params qt_gen_default_params(void)
     p.subtalker_top_k = 50;
     p.subtalker_top_p = 1.0f;
     p.max_frames = 8192;
+    p.ref_context = -1;
     return p;
 }
 
 void qt_gen_output_free(qt_gen_output *o)
 {
-    if (!o)
-        return;
+    if (!o) return;
     free(o->audio);
     free(o->codes);
     o->audio = NULL;
@@ -44,8 +44,7 @@ void qt_gen_output_free(qt_gen_output *o)
 
 void qt_cancel(qt_model *m)
 {
-    if (m)
-        atomic_store(&m->cancel, 1);
+    if (m) atomic_store(&m->cancel, 1);
 }
 
 static double now_ms(void)
@@ -58,15 +57,14 @@ static double now_ms(void)
 static int check_prompt(const qt_model *m, const qt_voice_prompt *vp, qt_error *err)
 {
     int H = m->talker.hidden;
-    if (!vp)
-        return qt_fail(err, QT_ERR_INVALID, "no voice prompt was given");
+    if (!vp) return qt_fail(err, QT_ERR_INVALID, "no voice prompt was given");
     if (vp->width != H)
-        return qt_fail(err, QT_ERR_MISMATCH,
-                       "the voice prompt was made for a model of width %d (%s) but this model (%s) has width %d; "
-                       "make the prompt again with this model",
-                       vp->width, vp->size[0] ? vp->size : "unknown size", m->cfg.size, H);
-    if (!vp->xvector)
-        return qt_fail(err, QT_ERR_INVALID, "the voice prompt has no speaker x-vector");
+        return qt_fail(
+            err, QT_ERR_MISMATCH,
+            "the voice prompt was made for a model of width %d (%s) but this model (%s) has width %d; "
+            "make the prompt again with this model",
+            vp->width, vp->size[0] ? vp->size : "unknown size", m->cfg.size, H);
+    if (!vp->xvector) return qt_fail(err, QT_ERR_INVALID, "the voice prompt has no speaker x-vector");
     if (vp->mode == QT_PROMPT_ICL && (!vp->codes || vp->n_frames < 1))
         return qt_fail(err, QT_ERR_INVALID, "the ICL voice prompt has no reference codes");
     if (vp->mode != QT_PROMPT_ICL && vp->mode != QT_PROMPT_XVECTOR)
@@ -78,15 +76,11 @@ int qt_generate_ids(qt_model *m, const qt_voice_prompt *vp, const int32_t *ref_i
                     const int32_t *text_ids, int n_text, const qt_gen_params *p, qt_error *err)
 {
     qt_gen_params dp = qt_gen_default_params();
-    if (!p)
-        p = &dp;
-    if (check_prompt(m, vp, err))
-        return -1;
+    if (!p) p = &dp;
+    if (check_prompt(m, vp, err)) return -1;
     char lang[QT_NAME_MAX];
-    if (qt_language_normalize(m, p->language ? p->language : "auto", lang, sizeof lang, err))
-        return -1;
-    if (n_text < 1)
-        return qt_fail(err, QT_ERR_INVALID, "the text to speak is empty");
+    if (qt_language_normalize(m, p->language ? p->language : "auto", lang, sizeof lang, err)) return -1;
+    if (n_text < 1) return qt_fail(err, QT_ERR_INVALID, "the text to speak is empty");
     if (p->max_frames < 1)
         return qt_fail(err, QT_ERR_INVALID, "max_frames must be at least 1 (got %d)", p->max_frames);
 
@@ -96,7 +90,7 @@ int qt_generate_ids(qt_model *m, const qt_voice_prompt *vp, const int32_t *ref_i
     int H = tk->hidden, V = tk->codec_vocab, icl = vp->mode == QT_PROMPT_ICL;
     qt_gen_output local = {0}, *out = p->out ? p->out : &local;
     memset(out, 0, sizeof *out);
-    qt_prompt pr = {0};
+    qt_talker_prompt pr = {0};
     qt_audio_stream *audio = NULL;
     int32_t *history = malloc(sizeof(int32_t) * (size_t)(p->max_frames + 1));
     float *logits = malloc(sizeof(float) * V), *scratch = malloc(sizeof(float) * V);
@@ -110,17 +104,19 @@ int qt_generate_ids(qt_model *m, const qt_voice_prompt *vp, const int32_t *ref_i
     atomic_store(&m->cancel, 0);
     double t0 = now_ms();
 
-    qt_prompt_input in = {qt_model_language_id(m, lang), vp->xvector, ref_ids, icl ? n_ref : 0,
-                          icl ? vp->codes : NULL, icl ? vp->n_frames : 0, text_ids, n_text};
-    if (qt_prompt_build(&pr, tk, cp, m->pool, &m->cfg, &in, err))
-        goto fail;
+    qt_talker_prompt_input in = {
+        qt_model_language_id(m, lang), vp->xvector, ref_ids, icl ? n_ref : 0, icl ? vp->codes : NULL,
+        icl ? vp->n_frames : 0,        text_ids,    n_text};
+    if (qt_talker_prompt_build(&pr, tk, cp, m->pool, &m->cfg, &in, err)) goto fail;
     qt_stack_reset(&tk->stack);
-    if (qt_stack_forward(&tk->stack, m->pool, pr.embeds, pr.n, err))
-        goto fail;
+    if (qt_stack_forward(&tk->stack, m->pool, pr.embeds, pr.n, err)) goto fail;
     h = pr.embeds + (size_t)(pr.n - 1) * H; /* the last position's normed hidden state */
     out->prefill_ms = now_ms() - t0;
     double tr = now_ms();
-    if (!(audio = qt_audio_begin(m, icl ? vp->codes : NULL, icl ? vp->n_frames : 0, err)))
+    int ctx = icl ? vp->n_frames : 0;
+    if (p->ref_context >= 0 && p->ref_context < ctx) ctx = p->ref_context;
+    if (!(audio = qt_audio_begin(m, icl ? vp->codes + (size_t)(vp->n_frames - ctx) * QT_CODEBOOKS : NULL, ctx,
+                                 err)))
         goto fail;
     out->ref_decode_ms = now_ms() - tr;
 
@@ -173,20 +169,16 @@ int qt_generate_ids(qt_model *m, const qt_voice_prompt *vp, const int32_t *ref_i
         }
         memcpy(out->codes + (size_t)out->n_frames * QT_CODEBOOKS, codes, sizeof codes);
         out->n_frames++;
-        if (p->on_frame)
-            p->on_frame(codes, t, p->user);
+        if (p->on_frame) p->on_frame(codes, t, p->user);
         double tc0 = now_ms();
         if (qt_audio_push(audio, codes, 1, p, p->out ? out : NULL, err)) {
             free(x);
             goto fail;
         }
         out->decoder_ms += now_ms() - tc0;
-        if (out->first_audio_ms == 0 && (out->n_samples || p->on_audio))
-            out->first_audio_ms = now_ms() - t0;
-        if (p->on_progress)
-            p->on_progress(t + 1, p->max_frames, p->user);
-        if (t + 1 == p->max_frames)
-            break; /* the reference would sample one more c0 and drop it */
+        if (out->first_audio_ms == 0 && (out->n_samples || p->on_audio)) out->first_audio_ms = now_ms() - t0;
+        if (p->on_progress) p->on_progress(t + 1, p->max_frames, p->user);
+        if (t + 1 == p->max_frames) break; /* the reference would sample one more c0 and drop it */
         /* next input: S(frame) + trailing text vector (or tts_pad) */
         double td = now_ms();
         qt_frame_embed(tk, cp, codes, x);
@@ -203,21 +195,19 @@ int qt_generate_ids(qt_model *m, const qt_voice_prompt *vp, const int32_t *ref_i
     }
     free(x);
     double tf = now_ms();
-    if (qt_audio_flush(audio, p, p->out ? out : NULL, err))
-        goto fail;
+    if (qt_audio_flush(audio, p, p->out ? out : NULL, err)) goto fail;
     out->decoder_ms += now_ms() - tf;
     qt_audio_end(audio);
-    qt_prompt_free(&pr);
+    qt_talker_prompt_free(&pr);
     free(history);
     free(logits);
     free(scratch);
     free(c0e);
-    if (!p->out)
-        qt_gen_output_free(&local);
+    if (!p->out) qt_gen_output_free(&local);
     return 0;
 fail:
     qt_audio_end(audio);
-    qt_prompt_free(&pr);
+    qt_talker_prompt_free(&pr);
     free(history);
     free(logits);
     free(scratch);

@@ -54,8 +54,7 @@ const qt_kernels *qt_kernels_avx2(void)
 {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return &k_avx2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &k_avx2;
 #endif
     return NULL;
 }
@@ -91,7 +90,8 @@ const qt_kernels *qt_kernels_get(void)
     return chosen;
 }
 
-/* ---- threaded product ----------------------------------------------------------------------------------- */
+/* ---- threaded product -----------------------------------------------------------------------------------
+ */
 
 typedef struct {
     const qt_mm *mats;
@@ -102,8 +102,8 @@ typedef struct {
     int ldx;
     int n;
     qt_matmul_bf16_fn fn;
-    int chunk;         /* rows per grab */
-    atomic_int next;   /* first row of the concatenated row space not yet taken */
+    int chunk;       /* rows per grab */
+    atomic_int next; /* first row of the concatenated row space not yet taken */
 } mm_job;
 
 /* Rows [lo, hi) of the concatenated rows of all matrices. */
@@ -113,10 +113,8 @@ static void mm_rows(const mm_job *j, int lo, int hi)
     for (int m = 0; m < j->n_mats && lo < hi; m++) {
         const qt_mm *mm = &j->mats[m];
         int a = lo - base, b = hi - base;
-        if (a < 0)
-            a = 0;
-        if (b > mm->rows)
-            b = mm->rows;
+        if (a < 0) a = 0;
+        if (b > mm->rows) b = mm->rows;
         if (a < b) {
             j->fn(mm->out, mm->ld, mm->w, j->cols, j->x, j->ldx, j->n, a, b);
             if (mm->bias)
@@ -137,8 +135,7 @@ static void mm_task(void *ctx, int task, int n_tasks)
     mm_job *j = ctx;
     for (;;) {
         int lo = atomic_fetch_add_explicit(&j->next, j->chunk, memory_order_relaxed);
-        if (lo >= j->total_rows)
-            break;
+        if (lo >= j->total_rows) break;
         mm_rows(j, lo, lo + j->chunk < j->total_rows ? lo + j->chunk : j->total_rows);
     }
 }
@@ -162,8 +159,7 @@ static void gemm_task(void *ctx, int task, int n_tasks)
     int m = 0, t = task;
     for (; m < j->n_mats; m++) {
         int tiles = (j->mats[m].rows + j->tile_rows - 1) / j->tile_rows;
-        if (t < tiles)
-            break;
+        if (t < tiles) break;
         t -= tiles;
     }
     const qt_mm *mm = &j->mats[m];
@@ -187,33 +183,27 @@ static void gemm_task(void *ctx, int task, int n_tasks)
 static int gemm_tiles(qt_pool *pool, const qt_mm *mats, int n_mats, int cols, const float *x, int ldx, int n)
 {
     int threads = pool ? qt_pool_threads(pool) : 1;
-    if (threads > GEMM_MAX_THREADS)
-        threads = GEMM_MAX_THREADS;
+    if (threads > GEMM_MAX_THREADS) threads = GEMM_MAX_THREADS;
     gemm_job j = {mats, n_mats, cols, ldx, n, GEMM_TILE_FLOATS / cols, 0, x, NULL, threads};
-    if (j.tile_rows < 1)
-        return -1;
+    if (j.tile_rows < 1) return -1;
     for (int m = 0; m < n_mats; m++)
         j.n_tiles += (mats[m].rows + j.tile_rows - 1) / j.tile_rows;
-    if (!(j.tiles = malloc(sizeof(float) * GEMM_TILE_FLOATS * (size_t)threads)))
-        return -1;
+    if (!(j.tiles = malloc(sizeof(float) * GEMM_TILE_FLOATS * (size_t)threads))) return -1;
     int blas_threads = openblas_get_num_threads();
-    if (blas_threads != 1)
-        openblas_set_num_threads(1);
+    if (blas_threads != 1) openblas_set_num_threads(1);
     if (threads > 1)
         qt_pool_run(pool, gemm_task, &j, j.n_tiles);
     else
         for (int t = 0; t < j.n_tiles; t++)
             gemm_task(&j, t, j.n_tiles);
-    if (blas_threads != 1)
-        openblas_set_num_threads(blas_threads);
+    if (blas_threads != 1) openblas_set_num_threads(blas_threads);
     free(j.tiles);
     return 0;
 }
 
 void qt_matmul(qt_pool *pool, const qt_mm *mats, int n_mats, int cols, const float *x, int ldx, int n)
 {
-    if (n > QT_GEMM_MIN_N && gemm_tiles(pool, mats, n_mats, cols, x, ldx, n) == 0)
-        return;
+    if (n > QT_GEMM_MIN_N && gemm_tiles(pool, mats, n_mats, cols, x, ldx, n) == 0) return;
     mm_job j = {mats, n_mats, 0, cols, x, ldx, n, qt_kernels_get()->matmul_bf16, 0, 0};
     for (int m = 0; m < n_mats; m++)
         j.total_rows += mats[m].rows;
@@ -226,13 +216,13 @@ void qt_matmul(qt_pool *pool, const qt_mm *mats, int n_mats, int cols, const flo
     }
     /* about 8 grabs per thread, in multiples of 16 rows */
     j.chunk = (j.total_rows / (threads * 8) + 15) & ~15;
-    if (j.chunk < 16)
-        j.chunk = 16;
+    if (j.chunk < 16) j.chunk = 16;
     atomic_init(&j.next, 0);
     qt_pool_run(pool, mm_task, &j, threads);
 }
 
-/* ---- read bandwidth ------------------------------------------------------------------------------------- */
+/* ---- read bandwidth -------------------------------------------------------------------------------------
+ */
 
 typedef struct {
     const uint8_t *buf;
@@ -258,14 +248,12 @@ double qt_measure_read_bandwidth(qt_pool *pool, size_t bytes)
 {
     bytes &= ~(size_t)4095;
     uint8_t *buf = NULL;
-    if (posix_memalign((void **)&buf, 64, bytes))
-        return 0;
+    if (posix_memalign((void **)&buf, 64, bytes)) return 0;
     for (size_t i = 0; i < bytes; i++)
         buf[i] = (uint8_t)(i * 131u);
     bw_job j = {buf, bytes, {0}};
     int threads = pool ? qt_pool_threads(pool) : 1;
-    if (threads > 64)
-        threads = 64;
+    if (threads > 64) threads = 64;
     double best = 0;
     for (int pass = 0; pass < 5; pass++) {
         double t0 = seconds();
@@ -275,8 +263,7 @@ double qt_measure_read_bandwidth(qt_pool *pool, size_t bytes)
             bw_task(&j, 0, 1);
         double dt = seconds() - t0;
         double bw = (double)((bytes / (size_t)threads) & ~(size_t)63) * threads / dt;
-        if (bw > best)
-            best = bw;
+        if (bw > best) best = bw;
     }
     volatile uint64_t sink = j.sums[0]; /* keep the reads */
     (void)sink;
@@ -284,7 +271,8 @@ double qt_measure_read_bandwidth(qt_pool *pool, size_t bytes)
     return best;
 }
 
-/* ---- small kernels -------------------------------------------------------------------------------------- */
+/* ---- small kernels --------------------------------------------------------------------------------------
+ */
 
 void qt_rmsnorm(float *out, const float *x, const float *w, int n, float eps)
 {
@@ -321,8 +309,7 @@ void qt_softmax(float *x, int n)
 {
     float mx = -INFINITY;
     for (int i = 0; i < n; i++)
-        if (x[i] > mx)
-            mx = x[i];
+        if (x[i] > mx) mx = x[i];
     float sum = 0.0f;
     for (int i = 0; i < n; i++) {
         x[i] = expf(x[i] - mx);

@@ -27,8 +27,7 @@ static inline uint16_t qt_f32_to_bf16(float f)
 {
     uint32_t u;
     memcpy(&u, &f, sizeof u);
-    if ((u & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((u >> 16) | 0x40);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
     u += 0x7fffu + ((u >> 16) & 1u);
     return (uint16_t)(u >> 16);
 }
@@ -49,7 +48,8 @@ typedef struct {
     qt_read_fn read;
 } qt_kernels;
 
-const qt_kernels *qt_kernels_get(void);    /* the best this CPU runs; chosen once ($VOICEBOX_KERNELS overrides) */
+const qt_kernels *
+qt_kernels_get(void); /* the best this CPU runs; chosen once ($VOICEBOX_KERNELS overrides) */
 const qt_kernels *qt_kernels_scalar(void);
 const qt_kernels *qt_kernels_avx2(void);   /* NULL when the CPU (or the build) lacks AVX2+FMA+F16C */
 const qt_kernels *qt_kernels_avx512(void); /* NULL when the CPU (or the build) lacks AVX-512 F/BW/VL/DQ */
@@ -89,10 +89,11 @@ void qt_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
 /* inv_freq[i] = 1 / theta^(2i/head_dim), i < head_dim/2, computed in f32 as the reference does. */
 void qt_rope_inv_freq(float *inv_freq, int head_dim, float theta);
 
-/* NeoX rotate-half RoPE on n_heads vectors of head_dim at position pos (element j pairs with j+head_dim/2). */
+/* NeoX rotate-half RoPE on n_heads vectors of head_dim at position pos (element j pairs with j+head_dim/2).
+ */
 void qt_rope(float *x, int n_heads, int head_dim, int pos, const float *inv_freq);
 
-void qt_softmax(float *x, int n);       /* in place, max-subtracted, f32 */
+void qt_softmax(float *x, int n);                /* in place, max-subtracted, f32 */
 void qt_swiglu(float *g, const float *u, int n); /* g = silu(g) * u */
 static inline float qt_silu(float x)
 {

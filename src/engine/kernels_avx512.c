@@ -67,8 +67,8 @@ void qt_matmul_bf16_avx512(float *y, int ldy, const uint16_t *w, int cols, const
                 __mmask16 m = (__mmask16)((1u << k) - 1u);
                 __m512 wv = load16_tail(row + c, k);
                 for (int v = 0; v < nv; v++)
-                    acc[v] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, x + (size_t)(l0 + v) * ldx + c),
-                                             acc[v]);
+                    acc[v] =
+                        _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, x + (size_t)(l0 + v) * ldx + c), acc[v]);
             }
             for (int v = 0; v < nv; v++)
                 y[(size_t)(l0 + v) * ldy + r] = _mm512_reduce_add_ps(acc[v]);

@@ -29,8 +29,7 @@ static size_t stack_bytes(const qt_stack_config *c)
 qt_model *qt_model_load(const char *path_or_repo, const qt_load_params *p, qt_error *err)
 {
     qt_load_params dp = qt_load_default_params();
-    if (!p)
-        p = &dp;
+    if (!p) p = &dp;
     qt_model *m = calloc(1, sizeof *m);
     if (!m) {
         qt_fail(err, QT_ERR_NOMEM, "out of memory loading a model");
@@ -40,22 +39,19 @@ qt_model *qt_model_load(const char *path_or_repo, const qt_load_params *p, qt_er
         qt_fail(err, QT_ERR_INVALID, "no model directory or repo id was given");
         goto fail;
     }
-    if (qt_resolve_model_dir(path_or_repo, m->dir, sizeof m->dir, err) || qt_config_load(m->dir, &m->cfg, err))
+    if (qt_resolve_model_dir(path_or_repo, m->dir, sizeof m->dir, err) ||
+        qt_config_load(m->dir, &m->cfg, err))
         goto fail;
     char path[4200];
     snprintf(path, sizeof path, "%s/model.safetensors", m->dir);
-    if (!(m->st = st_open(path, err)))
-        goto fail;
-    if (qt_talker_init(&m->talker, m->st, &m->cfg, err) || qt_cp_init(&m->cp, m->st, &m->cfg, err))
-        goto fail;
+    if (!(m->st = st_open(path, err))) goto fail;
+    if (qt_talker_init(&m->talker, m->st, &m->cfg, err) || qt_cp_init(&m->cp, m->st, &m->cfg, err)) goto fail;
     if (!(m->pool = qt_pool_new(p->n_threads > 0 ? p->n_threads : qt_default_threads()))) {
         qt_fail(err, QT_ERR_NOMEM, "could not start the engine's threads");
         goto fail;
     }
-    if (!(m->tok = qt_tokenizer_load(m->dir, err)))
-        goto fail;
-    if (!p->no_codec && !(m->codec = qt_codec_load(m->dir, qt_pool_threads(m->pool), err)))
-        goto fail;
+    if (!(m->tok = qt_tokenizer_load(m->dir, err))) goto fail;
+    if (!p->no_codec && !(m->codec = qt_codec_load(m->dir, qt_pool_threads(m->pool), err))) goto fail;
     const qt_stack_config *tc = &m->cfg.talker.stack, *cc = &m->cfg.code_predictor;
     m->talker_step_bytes = stack_bytes(tc) + 2 * (size_t)tc->vocab_size * tc->hidden;
     m->cp_frame_bytes = (QT_CODEBOOKS - 1) * stack_bytes(cc) +
@@ -69,8 +65,7 @@ fail:
 
 void qt_model_free(qt_model *m)
 {
-    if (!m)
-        return;
+    if (!m) return;
     qt_speaker_encoder_free(m->spk);
     qt_codec_free(m->codec);
     qt_tokenizer_free(m->tok);
@@ -110,8 +105,7 @@ const char *qt_kernels_name(void)
 double qt_read_bandwidth(int n_threads, size_t bytes)
 {
     qt_pool *pool = qt_pool_new(n_threads > 0 ? n_threads : qt_default_threads());
-    if (!pool)
-        return 0;
+    if (!pool) return 0;
     double bw = qt_measure_read_bandwidth(pool, bytes);
     qt_pool_free(pool);
     return bw;
@@ -120,24 +114,21 @@ double qt_read_bandwidth(int n_threads, size_t bytes)
 /* ISO 639-1 codes of the Base models' languages (§2.5). */
 static const struct {
     const char *code, *name;
-} lang_codes[] = {{"zh", "chinese"}, {"en", "english"},    {"de", "german"},  {"it", "italian"},
+} lang_codes[] = {{"zh", "chinese"},    {"en", "english"}, {"de", "german"},   {"it", "italian"},
                   {"pt", "portuguese"}, {"es", "spanish"}, {"ja", "japanese"}, {"ko", "korean"},
-                  {"fr", "french"},  {"ru", "russian"}};
+                  {"fr", "french"},     {"ru", "russian"}};
 
 int qt_language_normalize(const qt_model *m, const char *language, char *out, size_t out_size, qt_error *err)
 {
     char low[QT_NAME_MAX];
     size_t n = language ? strlen(language) : 0;
-    if (n == 0 || n >= sizeof low)
-        goto unknown;
+    if (n == 0 || n >= sizeof low) goto unknown;
     for (size_t i = 0; i <= n; i++)
         low[i] = (char)tolower((unsigned char)language[i]);
     const char *name = low;
     for (size_t i = 0; i < sizeof lang_codes / sizeof lang_codes[0]; i++)
-        if (!strcmp(low, lang_codes[i].code))
-            name = lang_codes[i].name;
-    if (strcmp(name, "auto") && qt_config_language_id(&m->cfg, name) < 0)
-        goto unknown;
+        if (!strcmp(low, lang_codes[i].code)) name = lang_codes[i].name;
+    if (strcmp(name, "auto") && qt_config_language_id(&m->cfg, name) < 0) goto unknown;
     snprintf(out, out_size, "%s", name);
     return 0;
 unknown:;
@@ -146,18 +137,19 @@ unknown:;
         size_t k = strlen(known);
         snprintf(known + k, sizeof known - k, ", %s", m->cfg.talker.languages[i].name);
     }
-    return qt_fail(err, QT_ERR_INVALID, "unknown language '%s' (this model knows %s, or their two-letter codes)",
+    return qt_fail(err, QT_ERR_INVALID,
+                   "unknown language '%s' (this model knows %s, or their two-letter codes)",
                    language ? language : "", known);
 }
 
 int qt_model_language_id(const qt_model *m, const char *normalized)
 {
-    if (!strcmp(normalized, "auto"))
-        return -1;
+    if (!strcmp(normalized, "auto")) return -1;
     return qt_config_language_id(&m->cfg, normalized);
 }
 
-/* ---- text ----------------------------------------------------------------------------------------------- */
+/* ---- text -----------------------------------------------------------------------------------------------
+ */
 
 /* Tokenizes prefix + text + suffix and returns the middle: the official wrapper's slices (§2.2). */
 static int tokenize_slice(const qt_model *m, const char *text, size_t len, const char *suffix, int n_prefix,
@@ -166,15 +158,13 @@ static int tokenize_slice(const qt_model *m, const char *text, size_t len, const
     static const char prefix[] = "<|im_start|>assistant\n";
     size_t total = sizeof prefix + len + strlen(suffix);
     char *s = malloc(total);
-    if (!s)
-        return qt_fail(err, QT_ERR_NOMEM, "out of memory tokenizing the text");
+    if (!s) return qt_fail(err, QT_ERR_NOMEM, "out of memory tokenizing the text");
     snprintf(s, total, "%s%.*s%s", prefix, (int)len, text, suffix);
     int32_t *all = NULL;
     size_t n_all = 0;
     int rc = qt_tokenize(m->tok, s, &all, &n_all, err);
     free(s);
-    if (rc)
-        return -1;
+    if (rc) return -1;
     if (n_all < (size_t)(n_prefix + n_suffix)) {
         free(all);
         return qt_fail(err, QT_ERR_INVALID, "the text could not be tokenized into the prompt template");
@@ -200,19 +190,16 @@ static const char *trim(const char *s, size_t *len)
 int qt_generate(qt_model *m, const qt_voice_prompt *vp, const char *text, const qt_gen_params *p,
                 qt_error *err)
 {
-    if (!m)
-        return qt_fail(err, QT_ERR_INVALID, "no model was given");
+    if (!m) return qt_fail(err, QT_ERR_INVALID, "no model was given");
     size_t len = 0;
     const char *t = text ? trim(text, &len) : "";
-    if (len == 0)
-        return qt_fail(err, QT_ERR_INVALID, "the text to speak is empty");
+    if (len == 0) return qt_fail(err, QT_ERR_INVALID, "the text to speak is empty");
     if (strlen(text) > QT_MAX_TEXT_BYTES)
-        return qt_fail(err, QT_ERR_INVALID, "the text is %zu bytes long; the limit is %d (split it)", strlen(text),
-                       QT_MAX_TEXT_BYTES);
+        return qt_fail(err, QT_ERR_INVALID, "the text is %zu bytes long; the limit is %d (split it)",
+                       strlen(text), QT_MAX_TEXT_BYTES);
     int32_t *ids = NULL, *ref = NULL;
     int n = 0, n_ref = 0;
-    if (tokenize_slice(m, t, len, "<|im_end|>\n<|im_start|>assistant\n", 3, 5, &ids, &n, err))
-        return -1;
+    if (tokenize_slice(m, t, len, "<|im_end|>\n<|im_start|>assistant\n", 3, 5, &ids, &n, err)) return -1;
     if (vp && vp->mode == QT_PROMPT_ICL) {
         size_t rlen = 0;
         const char *r = trim(vp->ref_text ? vp->ref_text : "", &rlen);
@@ -227,7 +214,8 @@ int qt_generate(qt_model *m, const qt_voice_prompt *vp, const char *text, const 
     return rc;
 }
 
-/* ---- audio side: the codec's streaming decoder ----------------------------------------------------------- */
+/* ---- audio side: the codec's streaming decoder -----------------------------------------------------------
+ */
 
 #define REF_CHUNK 16 /* reference frames per decoder push (their audio is the ICL cut, thrown away) */
 
@@ -247,15 +235,13 @@ qt_audio_stream *qt_audio_begin(qt_model *m, const int32_t *ref_codes, int n_ref
         return NULL;
     }
     s->m = m;
-    if (!m->codec)
-        return s; /* codes only */
+    if (!m->codec) return s; /* codes only */
     s->buf = malloc(sizeof(float) * QT_SAMPLES_PER_FRAME * REF_CHUNK);
     if (!s->buf) {
         qt_fail(err, QT_ERR_NOMEM, "out of memory starting the audio decoder");
         goto fail;
     }
-    if (!(s->cs = qt_codec_stream_new(m->codec, err)))
-        goto fail;
+    if (!(s->cs = qt_codec_stream_new(m->codec, err))) goto fail;
     /* ICL: the reference frames are the decoder's left context; their audio is dropped (§8) */
     for (int f = 0; f < n_ref_frames; f += REF_CHUNK) {
         int k = n_ref_frames - f < REF_CHUNK ? n_ref_frames - f : REF_CHUNK;
@@ -276,24 +262,23 @@ static int deliver(qt_audio_stream *s, const float *pcm, size_t n, const qt_gen_
     if (out && n) {
         float *grown = realloc(out->audio, sizeof(float) * (out->n_samples + n));
         if (!grown)
-            return qt_fail(err, QT_ERR_NOMEM, "out of memory collecting %zu samples of audio", out->n_samples + n);
+            return qt_fail(err, QT_ERR_NOMEM, "out of memory collecting %zu samples of audio",
+                           out->n_samples + n);
         out->audio = grown;
         memcpy(out->audio + out->n_samples, pcm, sizeof(float) * n);
         out->n_samples += n;
     }
-    if (p->on_audio && n)
-        p->on_audio(pcm, n, p->user);
+    if (p->on_audio && n) p->on_audio(pcm, n, p->user);
     (void)s;
     return 0;
 }
 
 int qt_audio_flush(qt_audio_stream *s, const qt_gen_params *p, qt_gen_output *out, qt_error *err)
 {
-    if (!s->cs || !s->n_pending)
-        return 0;
+    if (!s->cs || !s->n_pending) return 0;
     size_t got = 0;
-    if (qt_codec_stream_push(s->cs, s->pending, s->n_pending, s->buf, (size_t)QT_SAMPLES_PER_FRAME * REF_CHUNK,
-                             &got, err))
+    if (qt_codec_stream_push(s->cs, s->pending, s->n_pending, s->buf,
+                             (size_t)QT_SAMPLES_PER_FRAME * REF_CHUNK, &got, err))
         return -1;
     s->pushed += s->n_pending;
     s->n_pending = 0;
@@ -303,24 +288,21 @@ int qt_audio_flush(qt_audio_stream *s, const qt_gen_params *p, qt_gen_output *ou
 int qt_audio_push(qt_audio_stream *s, const int32_t *codes, int n, const qt_gen_params *p, qt_gen_output *out,
                   qt_error *err)
 {
-    if (!s->cs)
-        return 0;
+    if (!s->cs) return 0;
     /* Streaming callers get every frame at once (the first audio matters most); otherwise frames are
      * decoded in chunks, which the decoder runs more efficiently. */
     int chunk = p->on_audio ? 1 : REF_CHUNK;
     for (int i = 0; i < n; i++) {
         memcpy(s->pending + (size_t)s->n_pending * QT_CODEBOOKS, codes + (size_t)i * QT_CODEBOOKS,
                sizeof(int32_t) * QT_CODEBOOKS);
-        if (++s->n_pending >= chunk && qt_audio_flush(s, p, out, err))
-            return -1;
+        if (++s->n_pending >= chunk && qt_audio_flush(s, p, out, err)) return -1;
     }
     return 0;
 }
 
 void qt_audio_end(qt_audio_stream *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     qt_codec_stream_free(s->cs);
     free(s->buf);
     free(s);

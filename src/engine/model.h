@@ -18,7 +18,7 @@ struct qt_model {
     qt_code_predictor cp;
     qt_pool *pool;
     qt_tokenizer *tok;
-    qt_codec *codec; /* NULL with qt_load_params.no_codec */
+    qt_codec *codec;                /* NULL with qt_load_params.no_codec */
     struct qt_speaker_encoder *spk; /* made on the first qt_prompt_create (voice_prompt.c) */
     atomic_int cancel;
     size_t talker_step_bytes; /* weight bytes one talker decode step reads (layers + codec head) */

@@ -52,36 +52,30 @@ void qt_talker_processors(float *logits, int vocab, const int32_t *history, int 
         unsigned char *seen = calloc((size_t)vocab, 1);
         for (int i = 0; i < n_history; i++) {
             int id = history[i];
-            if (id < 0 || id >= vocab)
-                continue;
+            if (id < 0 || id >= vocab) continue;
             if (seen) {
-                if (seen[id])
-                    continue;
+                if (seen[id]) continue;
                 seen[id] = 1;
             } else {
                 int dup = 0; /* no memory for the set: the same rule, quadratically */
                 for (int j = 0; j < i && !dup; j++)
                     dup = history[j] == id;
-                if (dup)
-                    continue;
+                if (dup) continue;
             }
             logits[id] = logits[id] < 0 ? logits[id] * penalty : logits[id] / penalty;
         }
         free(seen);
     }
-    if (step < min_new_tokens && eos_id >= 0 && eos_id < vocab)
-        logits[eos_id] = -INFINITY;
+    if (step < min_new_tokens && eos_id >= 0 && eos_id < vocab) logits[eos_id] = -INFINITY;
     for (int i = suppress_from; i < vocab; i++)
-        if (i != eos_id)
-            logits[i] = -INFINITY;
+        if (i != eos_id) logits[i] = -INFINITY;
 }
 
 static int argmax(const float *x, int n)
 {
     int best = 0;
     for (int i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
+        if (x[i] > x[best]) best = i;
     return best;
 }
 
@@ -123,8 +117,7 @@ static int cmp_desc(const void *a, const void *b)
 
 int qt_sample(float *logits, int n, const qt_sample_params *p, qt_rng *rng, float *scratch)
 {
-    if (p->greedy)
-        return argmax(logits, n);
+    if (p->greedy) return argmax(logits, n);
     float t = p->temperature > 0 ? p->temperature : 1.0f;
     for (int i = 0; i < n; i++)
         logits[i] /= t;
@@ -132,12 +125,10 @@ int qt_sample(float *logits, int n, const qt_sample_params *p, qt_rng *rng, floa
         memcpy(scratch, logits, sizeof(float) * n);
         float kth = kth_largest(scratch, n, p->top_k);
         for (int i = 0; i < n; i++)
-            if (logits[i] < kth)
-                logits[i] = -INFINITY;
+            if (logits[i] < kth) logits[i] = -INFINITY;
     }
     float mx = logits[argmax(logits, n)];
-    if (mx == -INFINITY)
-        return argmax(logits, n);
+    if (mx == -INFINITY) return argmax(logits, n);
     if (p->top_p < 1.0f) {
         /* Probabilities in descending order; the cut is the smallest probability still needed so that
          * the kept mass exceeds top_p (HF drops the ascending prefix whose cumulative sum <= 1 - top_p). */
@@ -153,15 +144,13 @@ int qt_sample(float *logits, int n, const qt_sample_params *p, qt_rng *rng, floa
         double cum = 0, limit = (1.0 - (double)p->top_p) * sum;
         float cut = -1.0f;
         for (int i = m - 1; i > 0; i--) { /* never drop the largest */
-            if (cum + scratch[i] > limit)
-                break;
+            if (cum + scratch[i] > limit) break;
             cum += scratch[i];
             cut = scratch[i];
         }
         if (cut >= 0)
             for (int i = 0; i < n; i++)
-                if (logits[i] > -INFINITY && expf(logits[i] - mx) <= cut)
-                    logits[i] = -INFINITY;
+                if (logits[i] > -INFINITY && expf(logits[i] - mx) <= cut) logits[i] = -INFINITY;
     }
     double sum = 0;
     for (int i = 0; i < n; i++) {
@@ -171,12 +160,10 @@ int qt_sample(float *logits, int n, const qt_sample_params *p, qt_rng *rng, floa
     double u = qt_rng_uniform(rng) * sum, acc = 0;
     int last = 0;
     for (int i = 0; i < n; i++) {
-        if (scratch[i] <= 0)
-            continue;
+        if (scratch[i] <= 0) continue;
         acc += scratch[i];
         last = i;
-        if (u < acc)
-            return i;
+        if (u < acc) return i;
     }
     return last;
 }

@@ -14,14 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- tensor binding ------------------------------------------------------------------------------------- */
+/* ---- tensor binding -------------------------------------------------------------------------------------
+ */
 
 const uint16_t *qt_bind_bf16(const st_file *f, const char *name, int64_t rows, int64_t cols, qt_error *err)
 {
     int64_t shape[2] = {rows, cols};
     const st_tensor *t = st_expect(f, name, ST_BF16, 2, shape, err);
-    if (!t)
-        return NULL;
+    if (!t) return NULL;
     if ((uintptr_t)t->data & 1) {
         qt_fail(err, QT_ERR_CORRUPT, "model.safetensors: tensor '%s' starts at an odd byte offset", name);
         return NULL;
@@ -66,7 +66,8 @@ void qt_add_bf16_row(float *out, const uint16_t *table, int row, int width)
         out[i] += qt_bf16_to_f32(r[i]);
 }
 
-/* ---- decoder stack -------------------------------------------------------------------------------------- */
+/* ---- decoder stack --------------------------------------------------------------------------------------
+ */
 
 int qt_stack_init(qt_stack *s, const st_file *f, const char *prefix, const qt_stack_config *c, qt_error *err)
 {
@@ -75,11 +76,11 @@ int qt_stack_init(qt_stack *s, const st_file *f, const char *prefix, const qt_st
     int H = c->hidden, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim, I = c->intermediate;
     if (H <= 0 || c->n_layers <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 || c->head_dim <= 0 ||
         c->head_dim % 2 || c->n_heads % c->n_kv_heads || I <= 0)
-        return qt_fail(err, QT_ERR_CORRUPT, "config.json: decoder stack '%s' has an impossible shape", prefix);
+        return qt_fail(err, QT_ERR_CORRUPT, "config.json: decoder stack '%s' has an impossible shape",
+                       prefix);
     s->layers = calloc((size_t)c->n_layers, sizeof *s->layers);
     s->inv_freq = malloc(sizeof(float) * (size_t)(c->head_dim / 2));
-    if (!s->layers || !s->inv_freq)
-        goto nomem;
+    if (!s->layers || !s->inv_freq) goto nomem;
     qt_rope_inv_freq(s->inv_freq, c->head_dim, c->rope_theta);
     char name[256];
 #define NAME(fmt) (snprintf(name, sizeof name, "%slayers.%d." fmt, prefix, li), name)
@@ -100,8 +101,7 @@ int qt_stack_init(qt_stack *s, const st_file *f, const char *prefix, const qt_st
     }
 #undef NAME
     snprintf(name, sizeof name, "%snorm.weight", prefix);
-    if (!(s->norm = qt_load_vec_f32(f, name, H, err)))
-        goto fail;
+    if (!(s->norm = qt_load_vec_f32(f, name, H, err))) goto fail;
     return 0;
 nomem:
     qt_fail(err, QT_ERR_NOMEM, "out of memory loading the decoder stack '%s'", prefix);
@@ -112,8 +112,7 @@ fail:
 
 void qt_stack_free(qt_stack *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     if (s->layers)
         for (int li = 0; li < s->c.n_layers; li++) {
             qt_layer *L = &s->layers[li];
@@ -152,8 +151,7 @@ static int stack_reserve(qt_stack *s, int need, int n, int threads, qt_error *er
     if (!s->kc) {
         s->kc = calloc((size_t)c->n_layers, sizeof *s->kc);
         s->vc = calloc((size_t)c->n_layers, sizeof *s->vc);
-        if (!s->kc || !s->vc)
-            goto nomem;
+        if (!s->kc || !s->vc) goto nomem;
     }
     if (need > s->cap) {
         int cap = s->cap ? s->cap : 64;
@@ -161,12 +159,10 @@ static int stack_reserve(qt_stack *s, int need, int n, int threads, qt_error *er
             cap *= 2;
         for (int li = 0; li < c->n_layers; li++) {
             float *k = realloc(s->kc[li], sizeof(float) * kvd * cap);
-            if (!k)
-                goto nomem;
+            if (!k) goto nomem;
             s->kc[li] = k;
             float *v = realloc(s->vc[li], sizeof(float) * kvd * cap);
-            if (!v)
-                goto nomem;
+            if (!v) goto nomem;
             s->vc[li] = v;
         }
         s->cap = cap;
@@ -176,8 +172,7 @@ static int stack_reserve(qt_stack *s, int need, int n, int threads, qt_error *er
     if (!s->scores || threads > s->score_threads) {
         free(s->scores);
         s->score_threads = threads > s->score_threads ? threads : s->score_threads;
-        if (!(s->scores = malloc(sizeof(float) * (size_t)s->score_threads * s->cap)))
-            goto nomem;
+        if (!(s->scores = malloc(sizeof(float) * (size_t)s->score_threads * s->cap))) goto nomem;
     }
     if (n > s->scratch_n) {
         size_t H = c->hidden, qd = (size_t)c->n_heads * c->head_dim, I = c->intermediate;
@@ -185,8 +180,7 @@ static int stack_reserve(qt_stack *s, int need, int n, int threads, qt_error *er
         size_t sizes[8] = {H, qd, kvd, kvd, qd, H, I, I};
         for (int i = 0; i < 8; i++) {
             free(*bufs[i]);
-            if (!(*bufs[i] = malloc(sizeof(float) * sizes[i] * n)))
-                goto nomem;
+            if (!(*bufs[i] = malloc(sizeof(float) * sizes[i] * n))) goto nomem;
         }
         s->scratch_n = n;
     }
@@ -237,8 +231,7 @@ int qt_stack_forward(qt_stack *s, qt_pool *pool, float *x, int n, qt_error *err)
 {
     const qt_stack_config *c = &s->c;
     int threads = pool ? qt_pool_threads(pool) : 1;
-    if (stack_reserve(s, s->len + n, n, threads, err))
-        return -1;
+    if (stack_reserve(s, s->len + n, n, threads, err)) return -1;
     int H = c->hidden, nh = c->n_heads, nkv = c->n_kv_heads, hd = c->head_dim, I = c->intermediate;
     int qd = nh * hd, kvd = nkv * hd;
     float eps = c->rms_norm_eps;
@@ -246,7 +239,8 @@ int qt_stack_forward(qt_stack *s, qt_pool *pool, float *x, int n, qt_error *err)
         const qt_layer *L = &s->layers[li];
         for (int i = 0; i < n; i++)
             qt_rmsnorm(s->xn + (size_t)i * H, x + (size_t)i * H, L->in_norm, H, eps);
-        qt_mm qkv[3] = {{L->q, NULL, s->q, qd, qd}, {L->k, NULL, s->k, kvd, kvd}, {L->v, NULL, s->v, kvd, kvd}};
+        qt_mm qkv[3] = {
+            {L->q, NULL, s->q, qd, qd}, {L->k, NULL, s->k, kvd, kvd}, {L->v, NULL, s->v, kvd, kvd}};
         qt_matmul(pool, qkv, 3, H, s->xn, H, n);
         for (int i = 0; i < n; i++) {
             int pos = s->len + i;
@@ -286,7 +280,8 @@ int qt_stack_forward(qt_stack *s, qt_pool *pool, float *x, int n, qt_error *err)
     return 0;
 }
 
-/* ---- talker --------------------------------------------------------------------------------------------- */
+/* ---- talker ---------------------------------------------------------------------------------------------
+ */
 
 int qt_talker_init(qt_talker *t, const st_file *f, const qt_config *cfg, qt_error *err)
 {
@@ -297,14 +292,15 @@ int qt_talker_init(qt_talker *t, const st_file *f, const qt_config *cfg, qt_erro
     t->text_vocab = tc->text_vocab_size;
     t->codec_vocab = tc->stack.vocab_size;
     int H = t->hidden, TH = t->text_hidden;
-    if (qt_stack_init(&t->stack, f, "talker.model.", &tc->stack, err))
-        return -1;
-    if (!(t->text_embedding = qt_bind_bf16(f, "talker.model.text_embedding.weight", t->text_vocab, TH, err)) ||
+    if (qt_stack_init(&t->stack, f, "talker.model.", &tc->stack, err)) return -1;
+    if (!(t->text_embedding =
+              qt_bind_bf16(f, "talker.model.text_embedding.weight", t->text_vocab, TH, err)) ||
         !(t->fc1 = qt_bind_bf16(f, "talker.text_projection.linear_fc1.weight", TH, TH, err)) ||
         !(t->fc1_b = qt_load_vec_f32(f, "talker.text_projection.linear_fc1.bias", TH, err)) ||
         !(t->fc2 = qt_bind_bf16(f, "talker.text_projection.linear_fc2.weight", H, TH, err)) ||
         !(t->fc2_b = qt_load_vec_f32(f, "talker.text_projection.linear_fc2.bias", H, err)) ||
-        !(t->codec_embedding = qt_bind_bf16(f, "talker.model.codec_embedding.weight", t->codec_vocab, H, err)) ||
+        !(t->codec_embedding =
+              qt_bind_bf16(f, "talker.model.codec_embedding.weight", t->codec_vocab, H, err)) ||
         !(t->codec_head = qt_bind_bf16(f, "talker.codec_head.weight", t->codec_vocab, H, err))) {
         qt_talker_free(t);
         return -1;
@@ -314,8 +310,7 @@ int qt_talker_init(qt_talker *t, const st_file *f, const qt_config *cfg, qt_erro
 
 void qt_talker_free(qt_talker *t)
 {
-    if (!t)
-        return;
+    if (!t) return;
     qt_stack_free(&t->stack);
     free(t->fc1_b);
     free(t->fc2_b);

@@ -15,10 +15,10 @@
 
 /* One decoder layer (§4.1). */
 typedef struct {
-    const uint16_t *q, *k, *v; /* [n_heads*head_dim, hidden], [n_kv*head_dim, hidden] x2, bf16 row-major */
-    const uint16_t *o;         /* [hidden, n_heads*head_dim] */
-    const uint16_t *gate, *up; /* [intermediate, hidden] */
-    const uint16_t *down;      /* [hidden, intermediate] */
+    const uint16_t *q, *k, *v;  /* [n_heads*head_dim, hidden], [n_kv*head_dim, hidden] x2, bf16 row-major */
+    const uint16_t *o;          /* [hidden, n_heads*head_dim] */
+    const uint16_t *gate, *up;  /* [intermediate, hidden] */
+    const uint16_t *down;       /* [hidden, intermediate] */
     float *in_norm, *post_norm; /* [hidden] */
     float *q_norm, *k_norm;     /* [head_dim] */
 } qt_layer;
@@ -36,7 +36,8 @@ typedef struct {
     float *xn, *q, *k, *v, *att, *tmp, *gate, *up, *scores;
 } qt_stack;
 
-/* Binds the tensors under `prefix` ("talker.model." / "talker.code_predictor.model."), checking every shape. */
+/* Binds the tensors under `prefix` ("talker.model." / "talker.code_predictor.model."), checking every shape.
+ */
 int qt_stack_init(qt_stack *s, const st_file *f, const char *prefix, const qt_stack_config *c, qt_error *err);
 void qt_stack_free(qt_stack *s);
 /* Forget the cache (positions restart at 0); keeps the allocations. */
@@ -74,6 +75,6 @@ void qt_talker_logits(const qt_talker *t, qt_pool *pool, const float *h, float *
 /* Helpers shared with the code predictor. */
 const uint16_t *qt_bind_bf16(const st_file *f, const char *name, int64_t rows, int64_t cols, qt_error *err);
 float *qt_load_vec_f32(const st_file *f, const char *name, int64_t n, qt_error *err); /* malloc'd copy */
-void qt_add_bf16_row(float *out, const uint16_t *table, int row, int width);       /* out += table[row] */
+void qt_add_bf16_row(float *out, const uint16_t *table, int row, int width);          /* out += table[row] */
 
 #endif

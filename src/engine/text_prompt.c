@@ -19,24 +19,22 @@ void qt_frame_embed(const qt_talker *tk, const qt_code_predictor *cp, const int3
         qt_add_bf16_row(out, cp->embed[k - 1], codes[k], tk->hidden);
 }
 
-void qt_prompt_free(qt_prompt *p)
+void qt_talker_prompt_free(qt_talker_prompt *p)
 {
-    if (!p)
-        return;
+    if (!p) return;
     free(p->embeds);
     free(p->trailing);
     free(p->pad);
     memset(p, 0, sizeof *p);
 }
 
-int qt_prompt_build(qt_prompt *out, qt_talker *tk, const qt_code_predictor *cp, qt_pool *pool,
-                    const qt_config *cfg, const qt_prompt_input *in, qt_error *err)
+int qt_talker_prompt_build(qt_talker_prompt *out, qt_talker *tk, const qt_code_predictor *cp, qt_pool *pool,
+                           const qt_config *cfg, const qt_talker_prompt_input *in, qt_error *err)
 {
     memset(out, 0, sizeof *out);
     const qt_talker_config *tc = &cfg->talker;
     int H = tk->hidden, icl = in->ref_codes != NULL;
-    if (in->n_text < 1)
-        return qt_fail(err, QT_ERR_INVALID, "the text to speak has no tokens");
+    if (in->n_text < 1) return qt_fail(err, QT_ERR_INVALID, "the text to speak has no tokens");
     for (int i = 0; icl && i < in->n_ref_frames * QT_CODEBOOKS; i++)
         if (in->ref_codes[i] < 0 || in->ref_codes[i] >= QT_CODEBOOK_SIZE)
             return qt_fail(err, QT_ERR_INVALID, "voice prompt: reference code %d (frame %d) is outside 0..%d",
@@ -47,10 +45,9 @@ int qt_prompt_build(qt_prompt *out, qt_talker *tk, const qt_code_predictor *cp, 
     int n_ids = FIXED + (icl ? in->n_ref : 0) + in->n_text;
     int32_t *ids = malloc(sizeof(int32_t) * n_ids);
     float *tv = malloc(sizeof(float) * (size_t)n_ids * H);
-    if (!ids || !tv)
-        goto nomem;
-    int32_t fixed[FIXED] = {cfg->im_start_id, cfg->assistant_id, 198, cfg->tts_pad_id, cfg->tts_bos_id,
-                            cfg->tts_eos_id};
+    if (!ids || !tv) goto nomem;
+    int32_t fixed[FIXED] = {cfg->im_start_id, cfg->assistant_id, 198,
+                            cfg->tts_pad_id,  cfg->tts_bos_id,   cfg->tts_eos_id};
     memcpy(ids, fixed, sizeof fixed);
     int at = FIXED;
     if (icl) {
@@ -58,9 +55,8 @@ int qt_prompt_build(qt_prompt *out, qt_talker *tk, const qt_code_predictor *cp, 
         at += in->n_ref;
     }
     memcpy(ids + at, in->text_ids, sizeof(int32_t) * in->n_text);
-    if (qt_talker_text_proj(tk, pool, ids, n_ids, tv, err))
-        goto fail;
-#define TV(i) (tv + (size_t)(i) * H)
+    if (qt_talker_text_proj(tk, pool, ids, n_ids, tv, err)) goto fail;
+#define TV(i) (tv + (size_t)(i)*H)
 
     /* codec prefix K (§2.5) */
     int K[4], nk = 0;
@@ -77,8 +73,7 @@ int qt_prompt_build(qt_prompt *out, qt_talker *tk, const qt_code_predictor *cp, 
     /* text list Tx (ICL: R ‖ T ‖ eos; x-vector: T ‖ eos), as indices into tv */
     int n_tx = (icl ? in->n_ref : 0) + in->n_text + 1;
     int *tx = malloc(sizeof(int) * n_tx);
-    if (!tx)
-        goto nomem;
+    if (!tx) goto nomem;
     for (int i = 0; i < n_tx - 1; i++)
         tx[i] = FIXED + i;
     tx[n_tx - 1] = EOS;
@@ -148,6 +143,6 @@ nomem:
 fail:
     free(ids);
     free(tv);
-    qt_prompt_free(out);
+    qt_talker_prompt_free(out);
     return -1;
 }

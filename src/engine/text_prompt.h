@@ -16,19 +16,19 @@ typedef struct {
     int n_ref_frames;
     const int32_t *text_ids; /* target text tokens T, n_text >= 1 */
     int n_text;
-} qt_prompt_input;
+} qt_talker_prompt_input;
 
 typedef struct {
-    float *embeds;   /* [n, hidden] prefill input vectors */
+    float *embeds; /* [n, hidden] prefill input vectors */
     int n;
     float *trailing; /* [n_trailing, hidden] text-track vectors added at decode steps 1.. */
     int n_trailing;
-    float *pad;      /* [hidden] tts_pad text vector, added once the trailing text runs out */
-} qt_prompt;
+    float *pad; /* [hidden] tts_pad text vector, added once the trailing text runs out */
+} qt_talker_prompt;
 
-int qt_prompt_build(qt_prompt *out, qt_talker *tk, const qt_code_predictor *cp, qt_pool *pool,
-                    const qt_config *cfg, const qt_prompt_input *in, qt_error *err);
-void qt_prompt_free(qt_prompt *p); /* NULL is fine */
+int qt_talker_prompt_build(qt_talker_prompt *out, qt_talker *tk, const qt_code_predictor *cp, qt_pool *pool,
+                           const qt_config *cfg, const qt_talker_prompt_input *in, qt_error *err);
+void qt_talker_prompt_free(qt_talker_prompt *p); /* NULL is fine */
 
 /* out = S(frame) = talker C(c0) + sum_k cp.codec_embedding[k-1][c_k] (§2.4), [hidden] */
 void qt_frame_embed(const qt_talker *tk, const qt_code_predictor *cp, const int32_t *codes, float *out);
