@@ -394,7 +394,10 @@ static int vocab_from_json(qt_tokenizer *t, const json_t *vocab, const char *fil
         int32_t id;
         size_t klen = strlen(key);
         if (json_id(v, file, "a vocabulary token", &id, err)) return -1;
-        long rn = klen <= sizeof raw ? bytelevel_decode(t, key, klen, raw) : -1;
+        if (klen > sizeof raw)
+            return qt_fail(err, QT_ERR_CORRUPT, "%s: token %d is %zu bytes long, more than %zu", file, id,
+                           klen, sizeof raw);
+        long rn = bytelevel_decode(t, key, klen, raw);
         if (rn <= 0)
             return qt_fail(err, QT_ERR_CORRUPT,
                            "%s: token %d \"%.60s\" is not written in byte-level characters", file, id, key);
