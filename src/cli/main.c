@@ -19,7 +19,7 @@ static const command commands[] = {
     {"models", cli_models, "models list|pull NAME|rm NAME  the TTS models in the Hugging Face cache"},
     {"dev", cli_dev, "dev inspect DIR | dev random-model --shape S --seed N --out DIR  model-file tools"},
     {"tokenize", cli_tokenize, "tokenize [--model M] TEXT     print the token ids of TEXT (--decode ID... back)"},
-    {"codec", cli_codec, "codec encode --model DIR IN.wav  the speech tokenizer: 16 codes per 80 ms frame"},
+    {"codec", cli_codec, "codec encode|decode --model DIR ...  the speech tokenizer: audio <-> 16 codes per 80 ms frame"},
     {"say", cli_say, "say --model DIR (--ref WAV --ref-text T | --prompt P) --text T -o OUT.wav  speak in a cloned voice"},
     {"bench", cli_bench, "bench --model DIR [--frames 125] [--threads N]  generation speed, bandwidth, RSS"},
 };
