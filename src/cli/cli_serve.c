@@ -1,11 +1,16 @@
 /* cli_serve.c — `voicebox serve`: parses the options, opens the log, starts the server and waits for
- * SIGINT/SIGTERM (or POST /shutdown), then shuts down cleanly and exits 0. Signals are blocked in every
- * thread and taken by one watcher thread with sigwait, so no handler runs inside a request. */
+ * SIGINT/SIGTERM (or POST /shutdown), then shuts down cleanly and exits 0.
+ * Libraries start threads of their own (OpenBLAS at load time), so a signal mask cannot steer SIGTERM to
+ * one thread; the handler only writes the signal number to a pipe, and a watcher thread reading the pipe
+ * asks the server to stop. */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "server/server.h"
@@ -20,18 +25,26 @@ static void serve_usage(FILE *out)
                  "  CORS: the server's own origin plus those in $VOICEBOX_CORS_ORIGINS (comma separated)\n");
 }
 
-typedef struct {
-    srv_server *srv;
-    sigset_t set;
-} watcher;
+static int signal_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    unsigned char b = (unsigned char)sig;
+    ssize_t r = write(signal_pipe[1], &b, 1); /* async-signal-safe; a full pipe means one is pending */
+    (void)r;
+}
 
 static void *watch_signals(void *arg)
 {
-    watcher *w = arg;
-    int sig = 0;
-    if (sigwait(&w->set, &sig) == 0 && sig != SIGUSR1) {
-        log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-        srv_request_stop(w->srv);
+    srv_server *srv = arg;
+    unsigned char b = 0;
+    ssize_t n;
+    do
+        n = read(signal_pipe[0], &b, 1);
+    while (n < 0 && errno == EINTR);
+    if (n == 1 && b != 0) { /* 0: main's wake-up after POST /shutdown */
+        log_info("received %s, shutting down", b == SIGINT ? "SIGINT" : "SIGTERM");
+        srv_request_stop(srv);
     }
     return NULL;
 }
@@ -81,33 +94,43 @@ int cli_serve(int argc, char **argv)
     if (log_file[0] && studio_log_open(log_file) != 0)
         return cli_error("serve: cannot open the log file %s", log_file);
 
-    /* blocked here, so every thread started from now on inherits the mask */
-    watcher w = {0};
-    sigemptyset(&w.set);
-    sigaddset(&w.set, SIGINT);
-    sigaddset(&w.set, SIGTERM);
-    sigaddset(&w.set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &w.set, NULL);
+    if (pipe2(signal_pipe, O_CLOEXEC) != 0)
+        return cli_error("serve: cannot create the signal pipe: %s", strerror(errno));
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    int rc = 1;
     char err[512];
-    w.srv = srv_start(&p, err, sizeof err);
-    if (!w.srv) {
+    srv_server *srv = srv_start(&p, err, sizeof err);
+    if (!srv) {
         log_error("serve: %s", err);
-        studio_log_close();
-        return 1;
+        goto out;
     }
     pthread_t t;
-    if (pthread_create(&t, NULL, watch_signals, &w) != 0) {
-        srv_stop(w.srv);
-        studio_log_close();
-        return cli_error("serve: cannot start the signal watcher");
+    if (pthread_create(&t, NULL, watch_signals, srv) != 0) {
+        log_error("serve: cannot start the signal watcher");
+        srv_stop(srv);
+        goto out;
     }
-    srv_wait(w.srv);
-    pthread_kill(t, SIGUSR1); /* wakes the watcher if POST /shutdown stopped us */
+    srv_wait(srv);
+    unsigned char wake = 0; /* the watcher may still wait if POST /shutdown stopped us */
+    ssize_t wr = write(signal_pipe[1], &wake, 1);
+    (void)wr;
     pthread_join(t, NULL);
-    srv_stop(w.srv);
+    srv_stop(srv);
     log_info("bye");
+    rc = 0;
+out:
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    close(signal_pipe[0]);
+    close(signal_pipe[1]);
     studio_log_close();
-    return 0;
+    return rc;
 }
