@@ -116,7 +116,7 @@ void qt_codec_stream_free(qt_codec_stream *s);        /* NULL is fine */
 int qt_codec_encode(qt_codec *c, const float *pcm, size_t n_samples, int sample_rate, int32_t **codes,
                     int *n_frames, qt_error *err);
 
-/* ---- voice prompt (the "what voice" half of a generation) ------------------------------------------------ */
+/* ---- voice prompt (the "what voice" half of a generation; voice_prompt.c, spec §3) ---------------------- */
 
 typedef enum {
     QT_PROMPT_ICL = 0,     /* x-vector + reference codes + reference transcript (in-context cloning) */
@@ -131,7 +131,56 @@ typedef struct {
     int n_frames;   /* reference frames F (ICL), 0 otherwise */
     int32_t *codes; /* [n_frames][QT_CODEBOOKS] reference codes (ICL), NULL otherwise */
     char *ref_text; /* reference transcript, UTF-8 (ICL), NULL otherwise */
+    int n_clipped;  /* reference samples at full scale (|x| >= 0.999) when created; not stored in files */
 } qt_voice_prompt;
+
+typedef struct qt_model qt_model; /* below */
+
+#define QT_PROMPT_MIN_SECONDS 2
+#define QT_PROMPT_MAX_SECONDS 30
+
+typedef struct {
+    double resample_ms, mel_ms, speaker_ms, codec_ms; /* codec_ms is 0 in x-vector mode */
+} qt_prompt_timings;
+
+typedef struct {
+    /* 0 (default): keep the reference as recorded, trailing silence included. The official code trims
+     * nothing, and in ICL mode the generated speech continues the reference's codes: a reference cut right
+     * after its last word makes the model run on from that word (the "echo" of the transcript's tail,
+     * spec §10.18), so the pause is worth keeping. 1: cut trailing audio quieter than -50 dBFS (20 ms RMS),
+     * keeping 0.2 s after the last louder window. */
+    int trim_trailing_silence;
+    /* Called (when not NULL) with one sentence for anything worth telling the user that does not stop the
+     * prompt: clipping. The engine does not log. */
+    void (*on_warning)(const char *msg, void *user);
+    void *user;
+    qt_prompt_timings *timings; /* when not NULL, receives the time each stage took */
+} qt_prompt_params;
+
+qt_prompt_params qt_prompt_default_params(void);
+
+/* Reference audio (mono, any rate; resampled to 24 kHz with libsoxr) -> a voice prompt for m: the x-vector
+ * from the speaker encoder and, when ref_text is given (ICL), the reference codes from the speech tokenizer.
+ * ref_text NULL means x-vector only; an empty or blank ref_text is refused. The reference must last 2-30 s
+ * (QT_ERR_INVALID otherwise, as is non-finite audio). One call at a time per model (it shares the codec). */
+qt_voice_prompt *qt_prompt_create(qt_model *m, const float *pcm, size_t n_samples, int sample_rate,
+                                  const char *ref_text, const qt_prompt_params *p, qt_error *err);
+void qt_prompt_free(qt_voice_prompt *vp); /* NULL is fine */
+
+/* The prompt file: a versioned little-endian binary ("VBXVOICE", format version, size tag, width, mode,
+ * frames, text length, x-vector, codes, text, CRC-32), written to a temp file beside path, fsync'd and
+ * renamed over path, so a reader sees the old file or the new one, never a torn one. */
+int qt_prompt_save(const qt_voice_prompt *vp, const char *path, qt_error *err);
+
+/* Reads and validates every field and the checksum. expect_size (NULL: any) and expect_width (0: any) name
+ * the model it is for. A missing file is QT_ERR_NOT_FOUND; a file for another model size, width or format
+ * version QT_ERR_MISMATCH; a truncated, damaged or foreign file QT_ERR_CORRUPT; each with the reason. */
+qt_voice_prompt *qt_prompt_load(const char *path, const char *expect_size, int expect_width, qt_error *err);
+
+/* The same file image in memory: *out malloc'd (free() it). parse: label names the image in errors. */
+int qt_prompt_serialize(const qt_voice_prompt *vp, uint8_t **out, size_t *out_size, qt_error *err);
+qt_voice_prompt *qt_prompt_parse(const uint8_t *bytes, size_t size, const char *label, const char *expect_size,
+                                 int expect_width, qt_error *err);
 
 /* ---- model and generation (talker, code predictor, sampling; model.c, generate.c) ------------------------ */
 
