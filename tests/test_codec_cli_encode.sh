@@ -62,7 +62,8 @@ PY
 if "$BIN" codec encode --model "$GOLDEN/tiny-a" "$TMP/ref_48k.wav" > "$TMP/got48.txt" 2> "$TMP/err.txt"; then
   lines=$(wc -l < "$TMP/got48.txt")
   widths=$(awk '{print NF}' "$TMP/got48.txt" | sort -u | tr '\n' ' ')
-  same0=$(paste -d' ' <(cut -d' ' -f1 "$TMP/got48.txt") <(cut -d' ' -f1 "$TMP/want.txt") | awk '$1 == $2' | wc -l)
+  same0=$(paste -d' ' <(cut -d' ' -f1 "$TMP/got48.txt") <(cut -d' ' -f1 "$TMP/want.txt") |
+    awk '$1 == $2' | wc -l)
   [ "$lines" = 43 ] && [ "$widths" = "16 " ] && [ "$same0" -ge 30 ] &&
     echo "ok   48 kHz input: 43 frames of 16 codes, codebook 0 equal in $same0 of 43" ||
     fail "48 kHz input: $lines lines, widths [$widths], codebook 0 equal in $same0 of 43"
@@ -85,7 +86,8 @@ bad() { # description, then the command's arguments
 printf 'this is not audio, just text\n%.0s' {1..50} > "$TMP/notes.wav"
 bad "non-audio file" --model "$GOLDEN/tiny-a" "$TMP/notes.wav"
 python3 -c 'import sys, wave
-w = wave.open(sys.argv[1], "wb"); w.setnchannels(1); w.setsampwidth(2); w.setframerate(24000); w.close()' "$TMP/empty.wav"
+w = wave.open(sys.argv[1], "wb")
+w.setnchannels(1); w.setsampwidth(2); w.setframerate(24000); w.close()' "$TMP/empty.wav"
 bad "zero-length WAV" --model "$GOLDEN/tiny-a" "$TMP/empty.wav"
 bad "missing file" --model "$GOLDEN/tiny-a" "$TMP/absent.wav"
 mkdir -p "$TMP/model-without-codec"
