@@ -7,6 +7,7 @@
 int cli_version(int argc, char **argv);
 int cli_bench(int argc, char **argv); /* cli_bench.c */
 int cli_say(int argc, char **argv);   /* cli_say.c */
+int cli_prompt(int argc, char **argv); /* cli_prompt.c */
 int cli_serve(int argc, char **argv);
 int cli_profiles(int argc, char **argv);
 int cli_history(int argc, char **argv);

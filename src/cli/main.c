@@ -20,6 +20,7 @@ static const command commands[] = {
     {"dev", cli_dev, "dev inspect DIR | dev random-model --shape S --seed N --out DIR  model-file tools"},
     {"tokenize", cli_tokenize, "tokenize [--model M] TEXT     print the token ids of TEXT (--decode ID... back)"},
     {"codec", cli_codec, "codec encode|decode --model DIR ...  the speech tokenizer: audio <-> 16 codes per 80 ms frame"},
+    {"prompt", cli_prompt, "prompt create --model DIR --ref WAV (--ref-text T | --xvector-only) -o P | prompt show [--json] P  voice prompt files"},
     {"say", cli_say, "say --model DIR (--ref WAV --ref-text T | --prompt P) --text T -o OUT.wav  speak in a cloned voice"},
     {"bench", cli_bench, "bench --model DIR [--frames 125] [--threads N]  generation speed, bandwidth, RSS"},
 };
