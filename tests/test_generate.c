@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int failures;
@@ -307,6 +308,114 @@ static void bad_inputs(qt_model *a, qt_model *b, const st_file *ga)
     expect(!none && (err.kind == QT_ERR_NOT_FOUND || err.kind == QT_ERR_IO), "missing model dir", err.msg);
 }
 
+/* Runs `voicebox say ...` (VOICEBOX_BIN), returns its exit status; its stderr lands in *msg. */
+static int run_say(const char *args, char *msg, size_t msg_size)
+{
+    const char *bin = getenv("VOICEBOX_BIN");
+    char cmd[12000];
+    snprintf(cmd, sizeof cmd, "%s say %s 2>/tmp/voicebox_test_say.err >/dev/null", bin, args);
+    int rc = system(cmd);
+    FILE *f = fopen("/tmp/voicebox_test_say.err", "r");
+    msg[0] = 0;
+    if (f) {
+        size_t n = fread(msg, 1, msg_size - 1, f);
+        msg[n] = 0;
+        fclose(f);
+        char *nl = strrchr(msg, '\n');
+        if (nl && !nl[1]) *nl = 0;
+    }
+    remove("/tmp/voicebox_test_say.err");
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void cli_checks(qt_model *a, const st_file *ga)
+{
+    const char *bin = getenv("VOICEBOX_BIN");
+    if (!bin || access(bin, X_OK)) {
+        printf("voicebox say: VOICEBOX_BIN not set or not executable, CLI checks skipped\n");
+        return;
+    }
+    printf("voicebox say\n");
+    char args[10000], msg[4096], wav[256], codes[256], prompt[256];
+    const char *ref = "--ref-text 'The quick brown fox jumps over the lazy dog.'";
+    snprintf(wav, sizeof wav, "/tmp/voicebox_test_say_%d.wav", (int)getpid());
+    snprintf(codes, sizeof codes, "/tmp/voicebox_test_say_%d.codes", (int)getpid());
+    snprintf(prompt, sizeof prompt, "/tmp/voicebox_test_say_%d.prompt", (int)getpid());
+
+    snprintf(args, sizeof args,
+             "--model %s/tiny-a --ref %s/audio/ref_24k.wav %s --text 'Hello, world!' --greedy --max-frames 5 "
+             "--threads 2 -o %s --codes %s",
+             golden, golden, ref, wav, codes);
+    int rc = run_say(args, msg, sizeof msg);
+    expect(rc == 0, "say --ref (ICL) on tiny-a, 5 frames", msg);
+    if (rc == 0) {
+        FILE *f = fopen(codes, "r");
+        int lines = 0, c;
+        while (f && (c = fgetc(f)) != EOF)
+            lines += c == '\n';
+        if (f) fclose(f);
+        expect(lines >= 1 && lines <= 5, "--codes wrote one line per frame", NULL);
+        FILE *w = fopen(wav, "rb");
+        long size = 0;
+        if (w) {
+            fseek(w, 0, SEEK_END);
+            size = ftell(w);
+            fclose(w);
+        }
+        expect(size == 44 + 2L * 1920 * lines, "-o wrote a 16-bit WAV of 1920 samples per frame", NULL);
+    }
+    remove(wav);
+    remove(codes);
+
+    snprintf(args, sizeof args, "--model /nonexistent/model --ref %s/audio/ref_24k.wav %s --text hi -o %s",
+             golden, ref, wav);
+    rc = run_say(args, msg, sizeof msg);
+    expect(rc != 0 && strstr(msg, "/nonexistent/model"), "missing model: clean error", msg);
+    snprintf(args, sizeof args,
+             "--model %s/tiny-a --ref %s/audio/ref_24k.wav %s --text hi --language xx -o %s", golden, golden,
+             ref, wav);
+    rc = run_say(args, msg, sizeof msg);
+    expect(rc != 0 && strstr(msg, "unknown language"), "unknown language: clean error", msg);
+    snprintf(args, sizeof args, "--model %s/tiny-a --ref %s/audio/ref_24k.wav %s --text '  ' -o %s", golden,
+             golden, ref, wav);
+    rc = run_say(args, msg, sizeof msg);
+    expect(rc != 0 && strstr(msg, "empty"), "empty text: clean error", msg);
+    char *big = malloc(QT_MAX_TEXT_BYTES + 64);
+    memset(big, 'a', QT_MAX_TEXT_BYTES + 10);
+    big[QT_MAX_TEXT_BYTES + 10] = 0;
+    snprintf(args, sizeof args, "--model %s/tiny-a --ref %s/audio/ref_24k.wav --xvector-only --text %s -o %s",
+             golden, golden, big, wav);
+    free(big);
+    rc = run_say(args, msg, sizeof msg);
+    expect(rc != 0 && strstr(msg, "limit"), "text over the limit: clean error", msg);
+    snprintf(args, sizeof args, "--model %s/tiny-a --ref /nonexistent.wav %s --text hi -o %s", golden, ref,
+             wav);
+    rc = run_say(args, msg, sizeof msg);
+    expect(rc != 0 && strstr(msg, "nonexistent.wav"), "missing reference file: clean error", msg);
+
+    /* a tiny-a prompt file given to tiny-b */
+    golden_prompt gp;
+    load_prompt(ga, "xvec", qt_model_hidden(a), &gp);
+    snprintf(gp.vp.size, sizeof gp.vp.size, "%s", qt_model_size(a));
+    qt_error err = {0};
+    if (qt_prompt_save(&gp.vp, prompt, &err)) {
+        expect(0, "saving a tiny-a prompt file", err.msg);
+    } else {
+        snprintf(args, sizeof args, "--model %s/tiny-b --prompt %s --text hi -o %s", golden, prompt, wav);
+        rc = run_say(args, msg, sizeof msg);
+        expect(rc != 0 && (strstr(msg, "width") || strstr(msg, "0.6B")),
+               "tiny-a prompt on tiny-b: clean error", msg);
+        snprintf(args, sizeof args,
+                 "--model %s/tiny-a --prompt %s --text 'Hi there.' --greedy --max-frames 3 -o %s", golden,
+                 prompt, wav);
+        rc = run_say(args, msg, sizeof msg);
+        expect(rc == 0, "the same prompt file on tiny-a works", msg);
+    }
+    free_prompt(&gp);
+    remove(prompt);
+    remove(wav);
+}
+
 int main(void)
 {
     golden = getenv("VOICEBOX_GOLDEN_DIR");
@@ -337,6 +446,7 @@ int main(void)
         run_mode(models[i], goldens[i], names[i], "xvec", "Auto");
     }
     bad_inputs(models[0], models[1], goldens[0]);
+    cli_checks(models[0], goldens[0]);
     for (int i = 0; i < 2; i++) {
         qt_model_free(models[i]);
         st_close(goldens[i]);

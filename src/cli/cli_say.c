@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -35,7 +36,7 @@ static void usage(FILE *f)
 
 typedef struct {
     double t0, first_audio;
-    int stream, quiet, max_frames;
+    int stream, quiet, max_frames, progress_shown;
     size_t samples;
     int write_failed;
 } say_state;
@@ -51,9 +52,11 @@ static void on_progress(int frames, int max_frames, void *user)
 {
     say_state *s = user;
     (void)max_frames;
-    if (!s->quiet)
-        fprintf(stderr, "\rvoicebox: %d frames, %.2f s of audio, %.1f s elapsed", frames, frames / 12.5,
-                now_s() - s->t0);
+    if (s->quiet || !isatty(STDERR_FILENO)) /* a progress line only where someone watches it */
+        return;
+    fprintf(stderr, "\rvoicebox: %d frames, %.2f s of audio, %.1f s elapsed", frames, frames / 12.5,
+            now_s() - s->t0);
+    s->progress_shown = 1;
 }
 
 static void on_audio(const float *pcm, size_t n, void *user)
@@ -75,22 +78,30 @@ static void on_audio(const float *pcm, size_t n, void *user)
     fflush(stdout);
 }
 
-/* The voice prompt from --prompt or --ref: the prompt engine (issue 4) provides these; until it lands the
- * command says so instead of guessing. */
-static int get_voice(qt_model *m, const char *prompt_path, const char *ref, const char *ref_text,
-                     int xvec_only, qt_voice_prompt *vp, qt_error *err)
+static void on_warning(const char *msg, void *user)
 {
-    (void)m;
-    (void)ref_text;
-    (void)xvec_only;
-    (void)vp;
-    return qt_fail(err, QT_ERR_INVALID, "%s: voice prompts are not available in this build yet",
-                   prompt_path ? prompt_path : ref);
+    (void)user;
+    fprintf(stderr, "voicebox: warning: %s\n", msg);
 }
 
-static void free_voice(qt_voice_prompt *vp)
+/* The voice prompt from a prompt file (checked against this model's size and width) or made from a
+ * reference recording. NULL with *err on failure. */
+static qt_voice_prompt *get_voice(qt_model *m, const char *prompt_path, const char *ref, const char *ref_text,
+                                  int xvec_only, qt_error *err)
 {
-    (void)vp;
+    if (prompt_path) return qt_prompt_load(prompt_path, qt_model_size(m), qt_model_hidden(m), err);
+    audio_buf wav = {0};
+    audio_error aerr;
+    if (audio_decode_file(ref, 0, &wav, &aerr)) {
+        qt_fail(err, QT_ERR_INVALID, "%s", aerr.msg);
+        return NULL;
+    }
+    qt_prompt_params pp = qt_prompt_default_params();
+    pp.on_warning = on_warning;
+    qt_voice_prompt *vp =
+        qt_prompt_create(m, wav.samples, wav.n, wav.sample_rate, xvec_only ? NULL : ref_text, &pp, err);
+    audio_buf_free(&wav);
+    return vp;
 }
 
 static int write_codes(const char *path, const int32_t *codes, int n_frames)
@@ -197,13 +208,13 @@ int cli_say(int argc, char **argv)
         qt_model_free(m);
         return cli_error("%s", err.msg);
     }
-    qt_voice_prompt vp = {0};
-    if (get_voice(m, prompt, ref, ref_text, xvec_only, &vp, &err)) {
+    qt_voice_prompt *vp = get_voice(m, prompt, ref, ref_text, xvec_only, &err);
+    if (!vp) {
         qt_model_free(m);
         return cli_error("%s", err.msg);
     }
 
-    say_state st = {now_s(), 0, stream, quiet, max_frames, 0, 0};
+    say_state st = {now_s(), 0, stream, quiet, max_frames, 0, 0, 0};
     qt_gen_params p = qt_gen_default_params();
     qt_gen_output out = {0};
     p.language = lang;
@@ -215,10 +226,10 @@ int cli_say(int argc, char **argv)
     p.on_audio = on_audio;
     p.user = &st;
     p.out = &out;
-    int rc = qt_generate(m, &vp, text, &p, &err);
+    int rc = qt_generate(m, vp, text, &p, &err);
     double elapsed = now_s() - st.t0;
-    if (!quiet) fputc('\n', stderr);
-    free_voice(&vp);
+    if (st.progress_shown) fputc('\n', stderr);
+    qt_prompt_free(vp);
     qt_model_free(m);
     if (rc) {
         qt_gen_output_free(&out);
