@@ -1,9 +1,15 @@
 /* prompt_cache.c — see prompt_cache.h. */
 #include "studio/prompt_cache.h"
 
+#include "studio/log.h"
+
+#include <dirent.h>
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void studio_prompt_cache_key(const void *audio, size_t audio_size, const char *ref_text, const char *model_size,
                              char key[33])
@@ -23,4 +29,147 @@ void studio_prompt_cache_key(const void *audio, size_t audio_size, const char *r
     EVP_MD_CTX_free(ctx);
     for (unsigned i = 0; i < 16; i++)
         snprintf(key + 2 * i, 3, "%02x", digest[i]);
+}
+
+/* ---- the cache ---- */
+
+#define MEMORY_ENTRIES 32 /* prompts are small (codes + one embedding); LRU beyond this */
+
+typedef struct {
+    char key[33];
+    qt_voice_prompt *vp;
+    unsigned long last_used;
+} entry;
+
+struct studio_prompt_cache {
+    char *dir;
+    entry entries[MEMORY_ENTRIES];
+    unsigned long clock;
+};
+
+studio_prompt_cache *studio_prompt_cache_new(const char *dir)
+{
+    studio_prompt_cache *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->dir = strdup(dir);
+    if (!c->dir) {
+        free(c);
+        return NULL;
+    }
+    mkdir(dir, 0755);
+    return c;
+}
+
+static void drop_all(studio_prompt_cache *c)
+{
+    for (int i = 0; i < MEMORY_ENTRIES; i++) {
+        qt_prompt_free(c->entries[i].vp);
+        memset(&c->entries[i], 0, sizeof c->entries[i]);
+    }
+}
+
+void studio_prompt_cache_free(studio_prompt_cache *c)
+{
+    if (!c)
+        return;
+    drop_all(c);
+    free(c->dir);
+    free(c);
+}
+
+static entry *find(studio_prompt_cache *c, const char *key)
+{
+    for (int i = 0; i < MEMORY_ENTRIES; i++)
+        if (c->entries[i].vp && !strcmp(c->entries[i].key, key))
+            return &c->entries[i];
+    return NULL;
+}
+
+static const qt_voice_prompt *remember(studio_prompt_cache *c, const char *key, qt_voice_prompt *vp)
+{
+    entry *slot = &c->entries[0];
+    for (int i = 0; i < MEMORY_ENTRIES; i++) {
+        if (!c->entries[i].vp) {
+            slot = &c->entries[i];
+            break;
+        }
+        if (c->entries[i].last_used < slot->last_used)
+            slot = &c->entries[i];
+    }
+    qt_prompt_free(slot->vp);
+    snprintf(slot->key, sizeof slot->key, "%s", key);
+    slot->vp = vp;
+    slot->last_used = ++c->clock;
+    return vp;
+}
+
+/* A cached prompt must have been made for exactly this model's size and width. */
+static int fits(const qt_voice_prompt *vp, const qt_model *m)
+{
+    return vp->width == qt_model_hidden(m) && !strcmp(vp->size, qt_model_size(m));
+}
+
+const qt_voice_prompt *studio_prompt_cache_get(studio_prompt_cache *c, qt_model *m, const char *size,
+                                               const void *wav, size_t wav_size, const float *pcm, size_t n,
+                                               const char *ref_text, int *hit, qt_error *err)
+{
+    char key[33], path[4096];
+    studio_prompt_cache_key(wav, wav_size, ref_text, size, key);
+    snprintf(path, sizeof path, "%s/%s.prompt", c->dir, key);
+    *hit = 0;
+
+    entry *e = find(c, key);
+    if (e && fits(e->vp, m)) {
+        e->last_used = ++c->clock;
+        *hit = 1;
+        log_info("Using cached voice prompt for %s model", size);
+        return e->vp;
+    }
+    if (e) { /* same key but another model: never feed it across sizes */
+        qt_prompt_free(e->vp);
+        memset(e, 0, sizeof *e);
+    }
+
+    qt_error ferr = {0};
+    qt_voice_prompt *vp = qt_prompt_load(path, qt_model_size(m), qt_model_hidden(m), &ferr);
+    if (vp) {
+        *hit = 1;
+        log_info("Using cached voice prompt for %s model", size);
+        return remember(c, key, vp);
+    }
+    if (ferr.kind != QT_ERR_NOT_FOUND) {
+        log_warn("Ignoring cached voice prompt %s.prompt (%s); rebuilding it", key, ferr.msg);
+        remove(path);
+    }
+
+    log_info("Creating voice prompt (not cached)...");
+    vp = qt_prompt_create(m, pcm, n, QT_SAMPLE_RATE, ref_text, NULL, err);
+    if (!vp)
+        return NULL;
+    qt_error serr = {0};
+    if (qt_prompt_save(vp, path, &serr) != 0)
+        log_warn("Could not store voice prompt %s.prompt: %s", key, serr.msg);
+    return remember(c, key, vp);
+}
+
+int studio_prompt_cache_clear(studio_prompt_cache *c)
+{
+    drop_all(c);
+    DIR *d = opendir(c->dir);
+    if (!d)
+        return errno == ENOENT ? 0 : -1;
+    int deleted = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len < 8 || strcmp(de->d_name + len - 7, ".prompt") != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", c->dir, de->d_name);
+        if (remove(path) == 0)
+            deleted++;
+    }
+    closedir(d);
+    return deleted;
 }
