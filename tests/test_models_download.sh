@@ -124,6 +124,18 @@ grep -q "qwen-tts-1.7B .*downloaded .*$dir_big/snapshots/$commit_big" <<<"$out" 
 grep -q "qwen-tts-0.6B .*downloaded .*$dir_small/snapshots/$commit_small" <<<"$out" ||
   fail "models list: expected qwen-tts-0.6B downloaded at its snapshot, got: $out"
 
+"$bin" models list --json >"$tmp/list.json"
+json=$(cat "$tmp/list.json")
+python3 - "$tmp/list.json" "$dir_big/snapshots/$commit_big" "$dir_small/snapshots/$commit_small" <<'PY' ||
+import json, sys
+models = {m["model_name"]: m for m in json.load(open(sys.argv[1]))}
+big, small = models["qwen-tts-1.7B"], models["qwen-tts-0.6B"]
+ok = big["downloaded"] and small["downloaded"] and big["path"] == sys.argv[2] and small["path"] == sys.argv[3]
+ok = ok and big["model_size"] == "1.7B" and big["size_on_disk"] > 0 and not big["downloading"]
+sys.exit(0 if ok else 1)
+PY
+  fail "models list --json: expected both downloaded at their snapshots, got: $json"
+
 # a second pull of a complete model asks the mirror nothing
 before=$(wc -l <"$tmp/mirror1.log")
 "$bin" models pull qwen-tts-1.7B >/dev/null 2>&1 || fail "second pull of qwen-tts-1.7B failed"

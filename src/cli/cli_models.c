@@ -3,7 +3,9 @@
 #include "cli/cli.h"
 #include "studio/models.h"
 
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,22 +23,44 @@ static const char *human(uint64_t bytes, char *buf, size_t size)
     return buf;
 }
 
-static int models_list(void)
+static const char *status_word(const studio_model_state *st)
 {
-    printf("%-15s %-31s %-14s %10s  %s\n", "NAME", "REPO", "STATUS", "SIZE", "PATH");
+    return st->downloaded     ? "downloaded"
+           : st->downloading  ? "downloading"
+           : st->size_on_disk ? "partial"
+                              : "not-downloaded";
+}
+
+static int models_list(int json)
+{
+    json_t *arr = json ? json_array() : NULL;
+    if (!json) printf("%-15s %-31s %-14s %10s  %s\n", "NAME", "REPO", "STATUS", "SIZE", "PATH");
     for (size_t i = 0; i < studio_model_count(); i++) {
         const studio_model *m = studio_model_at(i);
         studio_model_state st;
         studio_error err = {0};
-        if (studio_models_state(NULL, m, &st, &err) != 0) return cli_error("%s", err.msg);
-        const char *status = st.downloaded     ? "downloaded"
-                             : st.downloading  ? "downloading"
-                             : st.size_on_disk ? "partial"
-                                               : "not-downloaded";
+        if (studio_models_state(NULL, m, &st, &err) != 0) {
+            json_decref(arr);
+            return cli_error("%s", err.msg);
+        }
+        if (json) {
+            json_array_append_new(
+                arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:s?}", "model_name", m->name,
+                               "model_size", m->size, "repo_id", m->repo_id, "status", status_word(&st),
+                               "downloaded", st.downloaded, "downloading", st.downloading, "size_on_disk",
+                               (json_int_t)st.size_on_disk, "path", st.downloaded ? st.path : NULL));
+            continue;
+        }
         char size[32];
-        printf("%-15s %-31s %-14s %10s  %s\n", m->name, m->repo_id, status,
+        printf("%-15s %-31s %-14s %10s  %s\n", m->name, m->repo_id, status_word(&st),
                st.size_on_disk ? human(st.size_on_disk, size, sizeof size) : "-",
                st.downloaded ? st.path : st.cache_dir);
+    }
+    if (json) {
+        char *text = json_dumps(arr, JSON_INDENT(2));
+        if (text) puts(text);
+        free(text);
+        json_decref(arr);
     }
     return 0;
 }
@@ -113,7 +137,7 @@ static int models_rm(const studio_model *m)
 
 static void models_usage(FILE *out)
 {
-    fprintf(out, "usage: voicebox models list\n"
+    fprintf(out, "usage: voicebox models list [--json]\n"
                  "       voicebox models pull NAME    download into the Hugging Face cache (HF_ENDPOINT)\n"
                  "       voicebox models rm NAME      delete from the cache\n"
                  "NAME: ");
@@ -128,7 +152,8 @@ int cli_models(int argc, char **argv)
         models_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "list") && argc == 2) return models_list();
+    if (!strcmp(argv[1], "list") && (argc == 2 || (argc == 3 && !strcmp(argv[2], "--json"))))
+        return models_list(argc == 3);
     if ((!strcmp(argv[1], "pull") || !strcmp(argv[1], "rm")) && argc == 3) {
         const studio_model *m = studio_model_find(argv[2]);
         if (!m) return cli_error("unknown model '%s' (try `voicebox models list`)", argv[2]);
