@@ -88,9 +88,13 @@ static int prompt_create(int argc, char **argv)
     pp.trim_trailing_silence = trim;
     pp.on_warning = on_warning;
     int rc = 1;
-    if (!m || !(vp = qt_prompt_create(m, audio.samples, audio.n, audio.sample_rate, ref_text, &pp, &err)) ||
-        qt_prompt_save(vp, out, &err))
-        cli_error("%s: %s", vp || !m ? out : ref, err.msg);
+    if (m && !(vp = qt_prompt_create(m, audio.samples, audio.n, audio.sample_rate, ref_text, &pp, &err))) {
+        qt_model_free(m);
+        audio_buf_free(&audio);
+        return cli_error("%s: %s", ref, err.msg);
+    }
+    if (!m || qt_prompt_save(vp, out, &err)) /* these messages name the model or the file */
+        cli_error("%s", err.msg);
     else
         rc = 0;
     if (rc == 0)

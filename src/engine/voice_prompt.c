@@ -344,7 +344,7 @@ int qt_prompt_serialize(const qt_voice_prompt *vp, uint8_t **out, size_t *out_si
     }
     for (size_t i = 0; i < (size_t)frames * QT_CODEBOOKS; i++, q += 4)
         put_u32(q, (uint32_t)vp->codes[i]);
-    memcpy(q, vp->ref_text, text);
+    if (text) memcpy(q, vp->ref_text, text);
     q += text;
     put_u32(q, crc32_ieee(b, total - 4));
     *out = b, *out_size = total;
