@@ -55,6 +55,25 @@ static const char schemas_json[] =
     "'HistoryStats': {'type': 'object', 'properties': {"
     "  'total_generations': {'type': 'integer'}, 'total_duration_seconds': {'type': 'number'},"
     "  'generations_by_profile': {'type': 'object', 'additionalProperties': {'type': 'integer'}}}},"
+    "'LogTail': {'type': 'object', 'properties': {'log_file': {'type': 'string', 'nullable': true},"
+    "  'lines': {'type': 'array', 'items': {'type': 'string'}}}},"
+    "'GenerateRequest': {'type': 'object', 'required': ['profile_id', 'text'], 'properties': {"
+    "  'profile_id': {'type': 'string', 'format': 'uuid'}, 'text': {'type': 'string', 'minLength': 1, 'maxLength': 5000},"
+    "  'language': {'$ref': '#/components/schemas/Language'},"
+    "  'seed': {'type': 'integer', 'minimum': 0, 'nullable': true, 'description': 'random (and stored) when absent'},"
+    "  'model_size': {'type': 'string', 'enum': ['1.7B', '0.6B'], 'default': '1.7B'},"
+    "  'instruct': {'type': 'string', 'maxLength': 500, 'nullable': true}}},"
+    "'ModelStatus': {'type': 'object', 'properties': {'models': {'type': 'array', 'items': {'type': 'object', 'properties': {"
+    "  'model_name': {'type': 'string'}, 'display_name': {'type': 'string'}, 'model_size': {'type': 'string'},"
+    "  'repo_id': {'type': 'string'}, 'downloaded': {'type': 'boolean'}, 'downloading': {'type': 'boolean'},"
+    "  'loaded': {'type': 'boolean'}, 'size_mb': {'type': 'number'}}}}}},"
+    "'ModelDownload': {'type': 'object', 'required': ['model_name'], 'properties': {"
+    "  'model_name': {'type': 'string', 'enum': ['qwen-tts-1.7B', 'qwen-tts-0.6B']}}},"
+    "'ModelProgress': {'type': 'object', 'description': 'one server-sent event: data: {...}', 'properties': {"
+    "  'model_name': {'type': 'string'}, 'current': {'type': 'integer'}, 'total': {'type': 'integer'},"
+    "  'progress': {'type': 'number'}, 'filename': {'type': 'string'},"
+    "  'status': {'type': 'string', 'enum': ['downloading', 'complete', 'error']}}},"
+    "'CacheClear': {'type': 'object', 'properties': {'message': {'type': 'string'}, 'files_deleted': {'type': 'integer'}}},"
     "'OpenAPI': {'type': 'object'}"
     "}";
 
@@ -69,6 +88,8 @@ static const struct {
     {"post", "/shutdown", "Stop the server (loopback clients only)", NULL, "Message", "403"},
     {"get", "/openapi.json", "This document", NULL, "OpenAPI", ""},
     {"get", "/tasks/active", "Downloads and generations in progress", NULL, "ActiveTasks", ""},
+    {"get", "/logs/tail", "The last lines of the server log file (query: lines, 1 to 1000, default 100)", NULL,
+     "LogTail", "422"},
     {"post", "/profiles", "Create a voice profile", "json:ProfileCreate", "Profile", "400 413 415 422"},
     {"get", "/profiles", "List voice profiles, newest first", NULL, "[Profile]", ""},
     {"get", "/profiles/{profile_id}", "Get a voice profile", NULL, "Profile", "404"},
@@ -88,6 +109,17 @@ static const struct {
     {"delete", "/history/{generation_id}", "Delete a generation and its audio", NULL, "Message", "404"},
     {"get", "/history/{generation_id}/export-audio", "A generation's audio as a download", NULL, "audio", "404 416"},
     {"get", "/audio/{generation_id}", "A generation's audio", NULL, "audio", "404 416"},
+    {"post", "/generate", "Speak text in a profile's voice (waits its turn in the queue)", "json:GenerateRequest",
+     "HistoryItem", "400 404 409 413 415 422 503"},
+    {"post", "/cache/clear", "Forget every cached voice prompt", NULL, "CacheClear", "503"},
+    {"get", "/models/status", "Each model's download and load state", NULL, "ModelStatus", "503"},
+    {"post", "/models/download", "Start downloading a model from the Hub", "json:ModelDownload", "Message",
+     "400 404 413 415 422 503"},
+    {"post", "/models/load", "Load the model of a size, unloading the other", NULL, "Message", "409 422 503"},
+    {"post", "/models/unload", "Unload the resident model", NULL, "Message", "503"},
+    {"get", "/models/progress/{model_name}", "Download progress as server-sent events", NULL, "sse|ModelProgress",
+     "404 503"},
+    {"delete", "/models/{model_name}", "Delete a model from the Hub cache", NULL, "Message", "400 404 503"},
 };
 
 static json_t *ref(const char *schema)
@@ -107,6 +139,9 @@ static json_t *response_for(const char *spec)
     if (!strcmp(spec, "audio"))
         return json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description", "WAV audio; a Range request gets 206",
                          "content", "audio/wav", "schema", "type", "string", "format", "binary");
+    if (!strncmp(spec, "sse|", 4))
+        return json_pack("{s:s, s:{s:{s:o}}}", "description", "text/event-stream of ModelProgress events",
+                         "content", "text/event-stream", "schema", ref(spec + 4));
     if (!strncmp(spec, "html|", 5))
         return json_pack("{s:s, s:{s:{s:{s:s}}, s:{s:o}}}", "description", "OK", "content", "text/html",
                          "schema", "type", "string", "application/json", "schema", ref(spec + 5));
@@ -146,6 +181,14 @@ static json_t *operation(size_t i)
                                                 "query", "schema", "type", "integer", "minimum", 0, "default",
                                                 0));
     }
+    if (!strcmp(ops[i].path, "/logs/tail"))
+        json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i, s:i, s:i}}", "name", "lines", "in",
+                                                "query", "schema", "type", "integer", "minimum", 1, "maximum",
+                                                1000, "default", 100));
+    if (!strcmp(ops[i].path, "/models/load"))
+        json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:[s,s], s:s}}", "name", "model_size", "in",
+                                                "query", "schema", "type", "string", "enum", "1.7B", "0.6B",
+                                                "default", "1.7B"));
     if (!strcmp(ops[i].response, "audio"))
         json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", "Range", "in", "header",
                                                 "schema", "type", "string"));

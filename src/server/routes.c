@@ -11,6 +11,7 @@ const srv_route srv_routes[] = {
     {"POST", "/shutdown", srv_post_shutdown, SRV_BODY_NONE, 1},
     {"GET", "/openapi.json", srv_get_openapi, SRV_BODY_NONE, 1},
     {"GET", "/tasks/active", srv_get_tasks_active, SRV_BODY_NONE, 1},
+    {"GET", "/logs/tail", srv_get_logs_tail, SRV_BODY_NONE, 0},
 
     {"POST", "/profiles", srv_post_profiles, SRV_BODY_JSON, 0},
     {"GET", "/profiles", srv_get_profiles, SRV_BODY_NONE, 0},

@@ -43,6 +43,8 @@ void srv_get_root(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_get_health(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_post_shutdown(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_get_tasks_active(srv_ctx *ctx, const srv_request *req, srv_response *res);
+/* routes_logs.c */
+void srv_get_logs_tail(srv_ctx *ctx, const srv_request *req, srv_response *res);
 /* openapi.c */
 void srv_get_openapi(srv_ctx *ctx, const srv_request *req, srv_response *res);
 /* routes_profiles.c */
@@ -64,5 +66,20 @@ void srv_get_history_item(srv_ctx *ctx, const srv_request *req, srv_response *re
 void srv_delete_history_item(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_get_history_export(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_get_audio(srv_ctx *ctx, const srv_request *req, srv_response *res);
+
+/* routes_generate.c */
+void srv_post_generate(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_cache_clear(srv_ctx *ctx, const srv_request *req, srv_response *res);
+/* Hooks the generation layer and the model downloads into ctx (the /health fields, /tasks/active, the
+ * generation and model routes, and stopping the worker in srv_stop). */
+void srv_attach_generation(srv_ctx *ctx, studio_gen *gen, studio_models *models);
+/* routes_models.c */
+void srv_get_models_status(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_models_download(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_models_progress(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_models_load(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_models_unload(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_delete_model(srv_ctx *ctx, const srv_request *req, srv_response *res);
+json_t *srv_active_downloads(void *ctx); /* the downloads array of GET /tasks/active */
 
 #endif

@@ -13,6 +13,7 @@
 
 static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
 static FILE *log_file;
+static char log_path[4096]; /* of log_file, for GET /logs/tail */
 
 static int make_parent_dirs(const char *path)
 {
@@ -45,6 +46,7 @@ int studio_log_open(const char *path)
     if (log_file)
         fclose(log_file);
     log_file = f;
+    snprintf(log_path, sizeof log_path, "%s", path);
     pthread_mutex_unlock(&log_mutex);
     return 0;
 }
@@ -55,7 +57,18 @@ void studio_log_close(void)
     if (log_file)
         fclose(log_file);
     log_file = NULL;
+    log_path[0] = '\0';
     pthread_mutex_unlock(&log_mutex);
+}
+
+int studio_log_path(char *out, size_t size)
+{
+    pthread_mutex_lock(&log_mutex);
+    int rc = log_file && log_path[0] && strlen(log_path) < size ? 0 : -1;
+    if (rc == 0)
+        memcpy(out, log_path, strlen(log_path) + 1);
+    pthread_mutex_unlock(&log_mutex);
+    return rc;
 }
 
 void studio_log(const char *level, const char *fmt, ...)

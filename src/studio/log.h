@@ -3,9 +3,14 @@
 #ifndef VOICEBOX_LOG_H
 #define VOICEBOX_LOG_H
 
+#include <stddef.h>
+
 /* Opens (appends to) path, creating its directory. Returns 0, or -1 with errno set. */
 int studio_log_open(const char *path);
 void studio_log_close(void);
+/* Copies the path of the open log file into out (as given to studio_log_open). 0, or -1 when none is open
+ * or it does not fit. */
+int studio_log_path(char *out, size_t size);
 
 /* level: "INFO", "WARNING", "ERROR". Lines look like "2026-11-26 06:20:01.123 INFO message". */
 void studio_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
