@@ -13,8 +13,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "server/routes.h"
 #include "server/server.h"
+#include "studio/generation.h"
 #include "studio/log.h"
+#include "studio/models.h"
 
 static void serve_usage(FILE *out)
 {
@@ -107,11 +110,22 @@ int cli_serve(int argc, char **argv)
 
     int rc = 1;
     char err[512];
+    studio_gen *gen = NULL;
+    studio_models *models = NULL;
     srv_server *srv = srv_start(&p, err, sizeof err);
     if (!srv) {
         log_error("serve: %s", err);
         goto out;
     }
+    studio_error serr = {0};
+    models = studio_models_new();
+    gen = models ? studio_gen_new(srv_context(srv)->studio, &serr) : NULL;
+    if (!gen) {
+        log_error("serve: %s", models ? serr.msg : "out of memory");
+        srv_stop(srv);
+        goto out;
+    }
+    srv_attach_generation(srv_context(srv), gen, models);
     pthread_t t;
     if (pthread_create(&t, NULL, watch_signals, srv) != 0) {
         log_error("serve: cannot start the signal watcher");
@@ -123,10 +137,12 @@ int cli_serve(int argc, char **argv)
     ssize_t wr = write(signal_pipe[1], &wake, 1);
     (void)wr;
     pthread_join(t, NULL);
-    srv_stop(srv);
+    srv_stop(srv); /* ends the generation worker (on_quiesce) before closing the studio */
     log_info("bye");
     rc = 0;
 out:
+    studio_gen_free(gen);
+    studio_models_free(models);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     close(signal_pipe[0]);

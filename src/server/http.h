@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "studio/generation.h"
+#include "studio/models.h"
 #include "studio/studio.h"
 
 #define SRV_MAX_PARAMS 4
@@ -32,6 +34,12 @@ typedef struct {
     json_t *(*active_downloads)(void *arg);
     json_t *(*active_generations)(void *arg);
     void *hook_arg;
+    /* Generation and models (routes_generate.c, routes_models.c); NULL until attached: those routes answer
+     * 503 meanwhile. on_quiesce runs in srv_stop once no new request is accepted, before the requests in
+     * flight are waited for: it ends the generation worker so their waits end. */
+    studio_gen *gen;
+    studio_models *models;
+    void (*on_quiesce)(void *arg);
 } srv_ctx;
 
 typedef struct {

@@ -40,6 +40,7 @@
 #define MAX_WORKERS 64
 #define STREAM_POLL_MS 100 /* how often a parked stream is asked again for data */
 #define WORKER_NICE 5
+#define NETWORK_NICE (-5) /* only where permitted (root or CAP_SYS_NICE); else they stay at 0 */
 
 typedef struct conn_state conn_state;
 typedef struct stream_state stream_state;
@@ -505,6 +506,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     srv_server *s = cls;
     conn_state *st = *con_cls;
+    static __thread int prioritised;
+    if (!prioritised) { /* libmicrohttpd's threads are not ours to create: mark each on its first request */
+        prioritised = 1;
+        if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), NETWORK_NICE) != 0)
+            errno = 0; /* not permitted: the workers' lower priority still keeps them ahead */
+    }
     if (!st) {
         st = calloc(1, sizeof *st);
         if (!st)
@@ -766,6 +773,8 @@ void srv_stop(srv_server *s)
         return;
     srv_request_stop(s); /* also ends the streams still open */
     MHD_socket listen_fd = MHD_quiesce_daemon(s->daemon);
+    if (s->ctx.on_quiesce)
+        s->ctx.on_quiesce(s->ctx.hook_arg);
     int waited_ms = 0;
     while (atomic_load(&s->in_flight) > 0 && waited_ms < 30000) {
         struct timespec ts = {0, 10 * 1000 * 1000};

@@ -50,6 +50,7 @@ struct studio_gen {
     job *head, *tail; /* queued jobs, FIFO */
     job *running;
     int quit;
+    int joined;
     pthread_t worker;
 
     pthread_mutex_t engine_mu;
@@ -324,6 +325,10 @@ static json_t *run_job(studio_gen *g, job *j, studio_error *err)
     gp.on_progress = on_progress;
     gp.user = j;
     gp.out = &out;
+    if (__atomic_load_n(&g->quit, __ATOMIC_ACQUIRE)) { /* qt_generate clears a cancel made before it */
+        fail(err, STUDIO_INTERNAL, NULL, "the server is shutting down");
+        goto done;
+    }
     double t1 = now_ms();
     if (qt_generate(g->model, vp, j->text, &gp, &qerr) != 0) {
         fail(err, qerr.kind == QT_ERR_INVALID ? STUDIO_INVALID : STUDIO_INTERNAL, NULL, "generation: %s",
@@ -649,15 +654,25 @@ fail:
     return NULL;
 }
 
+void studio_gen_shutdown(studio_gen *g)
+{
+    pthread_mutex_lock(&g->mu);
+    __atomic_store_n(&g->quit, 1, __ATOMIC_RELEASE);
+    if (g->running && g->model)
+        qt_cancel(g->model);
+    pthread_cond_broadcast(&g->wake);
+    int join = !g->joined;
+    g->joined = 1;
+    pthread_mutex_unlock(&g->mu);
+    if (join)
+        pthread_join(g->worker, NULL);
+}
+
 void studio_gen_free(studio_gen *g)
 {
     if (!g)
         return;
-    pthread_mutex_lock(&g->mu);
-    g->quit = 1;
-    pthread_cond_broadcast(&g->wake);
-    pthread_mutex_unlock(&g->mu);
-    pthread_join(g->worker, NULL);
+    studio_gen_shutdown(g);
     studio_prompt_cache_free(g->prompts);
     qt_model_free(g->model);
     pthread_mutex_destroy(&g->mu);

@@ -17,7 +17,10 @@ typedef struct studio_gen studio_gen;
 
 /* Starts the worker. Models are found in the Hugging Face cache (models.h). */
 studio_gen *studio_gen_new(studio *s, studio_error *err);
-/* Finishes the running job, fails the queued ones, stops the worker, unloads the model. NULL is fine. */
+/* Cancels the running job, fails the queued ones and stops the worker; later requests fail at once.
+ * Idempotent. The server calls it once it accepts no new request, before waiting for those in flight. */
+void studio_gen_shutdown(studio_gen *g);
+/* studio_gen_shutdown, then unloads the model and frees g. NULL is fine. */
 void studio_gen_free(studio_gen *g);
 
 /* body: {profile_id, text (1-5000), language (10 codes, default "en"), seed? (>= 0; random when absent),
