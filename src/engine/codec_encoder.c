@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <math.h>
 #include <soxr.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,20 +374,44 @@ typedef struct {
     qt_elu_fn elu;
 } enc_run;
 
+/* Tasks are handed out first come, first served: with the pool's fixed task-to-thread mapping one thread
+ * that the OS preempts (a busy machine) would hold up every dispatch. A task's scratch belongs to the worker
+ * running it, known through a thread-local index. */
+static _Thread_local int enc_worker;
+
+typedef struct {
+    qt_pool_fn fn;
+    void *ctx;
+    int n_tasks;
+    atomic_int next;
+} task_queue;
+
+static void queue_worker(void *ctx, int worker, int n_workers)
+{
+    (void)n_workers;
+    task_queue *q = ctx;
+    enc_worker = worker;
+    for (int t; (t = atomic_fetch_add_explicit(&q->next, 1, memory_order_relaxed)) < q->n_tasks;)
+        q->fn(q->ctx, t, q->n_tasks);
+    enc_worker = 0;
+}
+
 static void run_tasks(enc_run *r, qt_pool_fn fn, void *ctx, int n_tasks)
 {
     if (r->n_threads == 1 || n_tasks == 1) {
         for (int t = 0; t < n_tasks; t++)
             fn(ctx, t, n_tasks);
     } else {
-        qt_pool_run(r->pool, fn, ctx, n_tasks);
+        task_queue q = {fn, ctx, n_tasks, 0};
+        qt_pool_run(r->pool, queue_worker, &q, r->n_threads < n_tasks ? r->n_threads : n_tasks);
     }
 }
 
-/* task t runs on thread t % n_threads (threadpool.h), which owns scratch[t % n_threads] */
+/* the scratch of the worker running the task (worker w runs pool task w: threadpool.h) */
 static float *task_scratch(const enc_run *r, int task)
 {
-    return r->scratch[task % r->n_threads];
+    (void)task;
+    return r->scratch[enc_worker];
 }
 
 /* ---- parallel GEMM: C[m][n] = A[m][k] . B[n][k]^T (+ beta C) ------------------------------------------- */
@@ -428,8 +453,9 @@ static void gemm_task(void *ctx, int task, int n_tasks)
 static void gemm_nt(enc_run *r, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                     float *c, int ldc, float beta, int gelu)
 {
-    gemm_job j = {m, n, k, a, b, lda, ldb, c, ldc, beta, m >= n, r->n_threads, gelu};
-    if ((double)m * n * k < 2e5) j.parts = 1;
+    /* two blocks per thread: a preempted thread's share can be picked up by the other */
+    int parts = (double)m * n * k < 2e5 ? 1 : 2 * r->n_threads;
+    gemm_job j = {m, n, k, a, b, lda, ldb, c, ldc, beta, m >= n, parts, gelu};
     run_tasks(r, gemm_task, &j, j.parts);
 }
 
