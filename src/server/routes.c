@@ -30,6 +30,15 @@ const srv_route srv_routes[] = {
     {"DELETE", "/history/{generation_id}", srv_delete_history_item, SRV_BODY_NONE, 0},
     {"GET", "/history/{generation_id}/export-audio", srv_get_history_export, SRV_BODY_NONE, 0},
     {"GET", "/audio/{generation_id}", srv_get_audio, SRV_BODY_NONE, 0},
+
+    {"POST", "/generate", srv_post_generate, SRV_BODY_JSON, 0},
+    {"POST", "/cache/clear", srv_post_cache_clear, SRV_BODY_NONE, 0},
+    {"GET", "/models/status", srv_get_models_status, SRV_BODY_NONE, 0},
+    {"POST", "/models/download", srv_post_models_download, SRV_BODY_JSON, 0},
+    {"POST", "/models/load", srv_post_models_load, SRV_BODY_JSON, 0},
+    {"POST", "/models/unload", srv_post_models_unload, SRV_BODY_NONE, 0},
+    {"GET", "/models/progress/{model_name}", srv_get_models_progress, SRV_BODY_NONE, 1},
+    {"DELETE", "/models/{model_name}", srv_delete_model, SRV_BODY_NONE, 0},
 };
 const size_t srv_n_routes = sizeof srv_routes / sizeof srv_routes[0];
 
