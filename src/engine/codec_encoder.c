@@ -157,8 +157,11 @@ static int load_codebook(codec_encoder *e, const st_file *f, int q, qt_error *er
         for (int c = 0; c < e->cb_dim; c++) {
             float v = sum[(size_t)i * e->cb_dim + c] / u;
             if (!isfinite(v))
-                return qt_fail(err, QT_ERR_CORRUPT, "speech tokenizer: codebook '%s' entry %d is not finite",
-                               name, i);
+                return qt_fail(
+                    err, QT_ERR_CORRUPT,
+                    "speech tokenizer: %s codebook %d: embed_sum / cluster_usage of entry %d is not "
+                    "finite",
+                    group, j, i);
             cb[(size_t)i * e->cb_dim + c] = v;
             s += (double)v * v;
         }
