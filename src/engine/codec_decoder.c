@@ -424,6 +424,7 @@ struct codec_dec_state {
     float *x, *xn, *q, *kn, *vn, *att, *gate, *upv, *tmp, *ss; /* transformer, channel-major */
     float *buf[4];               /* channel-major stage buffers, big floats each */
     float **col;                 /* per thread [COL_FLOATS] */
+    float **work;                /* per thread [COL_FLOATS]: a residual unit's snake and middle tiles */
     float **scores;              /* per thread [window + max_chunk] */
     void **allocs;
     int n_allocs, cap_allocs;
@@ -523,12 +524,14 @@ codec_dec_state *codec_dec_state_new(const codec_decoder *d, int max_chunk, int 
     ALLOC(s->h_final, (size_t)d->final_conv.c_in * (d->final_conv.k - 1));
     for (int i = 0; i < 4; i++)
         ALLOC(s->buf[i], big);
-    s->col = salloc_bytes(s, (size_t)n_threads * 2 * sizeof(float *));
+    s->col = salloc_bytes(s, (size_t)n_threads * 3 * sizeof(float *));
     ok = ok && s->col;
     if (ok) {
         s->scores = s->col + n_threads;
+        s->work = s->col + 2 * n_threads;
         for (int t = 0; t < n_threads; t++) {
             ALLOC(s->col[t], COL_FLOATS);
+            ALLOC(s->work[t], COL_FLOATS);
             ALLOC(s->scores[t], (size_t)(d->window + mc + d->head_dim));
         }
     }
@@ -1035,6 +1038,111 @@ static void pre_transformer(const codec_decoder *d, codec_dec_state *s, qt_pool 
     linear(d, pool, io, d->out_proj_w, d->out_proj_b, L, H, s->xn, n);
 }
 
+/* §7.6 residual unit, fused: y = x + conv2(snake2(conv1(snake1(x)))) with x, y [c, n] (y != x).
+ * Each column tile is done start to finish by one thread (its snake1 columns, including the dilated conv's
+ * left overlap, recomputed from x; its middle activations kept in its own scratch), so the unit is one
+ * dispatch and its intermediates stay in cache. The arithmetic per element is exactly that of the unfused
+ * steps (snake, causal_conv, snake, causal_conv accumulating), which the short-step path still uses. */
+typedef struct {
+    const codec_decoder *d;
+    const resunit_w *u;
+    const float *hist; /* [c, h] snake1 outputs of the previous step's last h columns */
+    const float *x;
+    float *y;
+    float *const *col, *const *work;
+    int n, tile, n_tiles;
+    atomic_int next;
+} res_job;
+
+static void resunit_task(void *ctx, int task, int n_tasks)
+{
+    res_job *j = ctx;
+    const resunit_w *u = j->u;
+    const conv_w *w1 = &u->conv1, *w2 = &u->conv2;
+    int c = w1->c_in, k = w1->k, dil = w1->dil, h = (k - 1) * dil, n = j->n;
+    (void)n_tasks;
+    for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->n_tiles;) {
+        int t0 = i * j->tile, t1 = t0 + j->tile < n ? t0 + j->tile : n, nt = t1 - t0, ls = h + nt;
+        float *sn = j->work[task], *mid = sn + (size_t)c * ls, *col = j->col[task];
+        for (int ci = 0; ci < c; ci++) { /* snake1 over source columns [t0 - h, t1) */
+            float *dst = sn + (size_t)ci * ls;
+            int from = t0 - h;
+            if (from < 0) {
+                memcpy(dst, j->hist + (size_t)ci * h + h + from, (size_t)(-from) * sizeof *dst);
+                dst += -from;
+                from = 0;
+            }
+            j->d->snake(dst, j->x + (size_t)ci * n + from, (size_t)(t1 - from), u->act1.a[ci], u->act1.inv_b[ci]);
+        }
+        for (int ci = 0; ci < c; ci++) /* im2col: output tt, tap q reads sn[ci, tt + q*dil] */
+            for (int q = 0; q < k; q++)
+                memcpy(col + ((size_t)ci * k + q) * nt, sn + (size_t)ci * ls + q * dil, (size_t)nt * sizeof *col);
+        bias_init(w1, mid, nt, 0, c, 0, nt, 0);
+        j->d->gemm(c, nt, c * k, w1->w, c * k, 1, col, nt, mid, nt);
+        for (int ci = 0; ci < c; ci++)
+            j->d->snake(mid + (size_t)ci * nt, mid + (size_t)ci * nt, (size_t)nt, u->act2.a[ci], u->act2.inv_b[ci]);
+        for (int co = 0; co < w2->c_out; co++) {
+            const float *xr = j->x + (size_t)co * n;
+            float *yr = j->y + (size_t)co * n, b = w2->b[co];
+            for (int t = t0; t < t1; t++)
+                yr[t] = xr[t];
+            if (b != 0.0f)
+                for (int t = t0; t < t1; t++)
+                    yr[t] += b;
+        }
+        j->d->gemm(w2->c_out, nt, w2->c_in, w2->w, w2->c_in, 1, mid, nt, j->y + t0, n);
+    }
+}
+
+/* One residual unit on h [c, n]; the result lands in *h (the buffers *h and *spare may be swapped); tmp is
+ * scratch [c, n] for the short-step path. */
+static void resunit(const codec_decoder *d, codec_dec_state *s, qt_pool *pool, const resunit_w *u, float *hist,
+                    float **h, float **spare, float *tmp, int n)
+{
+    int tasks = pool_tasks(pool) < s->n_threads ? pool_tasks(pool) : s->n_threads;
+    int c = u->conv1.c_in, k = u->conv1.k, hl = (k - 1) * u->conv1.dil;
+    /* widest tile whose im2col fits col[] and whose snake + middle tiles fit work[] */
+    int tile = COL_FLOATS / (c * k);
+    int tile2 = (COL_FLOATS / c - hl) / 2;
+    tile = tile < tile2 ? tile : tile2;
+    if (tile > 64)
+        tile = tile / 64 * 64;
+    if (tile < 16 || (tasks > 1 && n < 128 * tasks)) { /* short step: split rows in the unfused form */
+        snake(d, pool, &u->act1, *h, *spare, n);
+        causal_conv(d, s, pool, &u->conv1, hist, *spare, n, tmp, 0);
+        snake(d, pool, &u->act2, tmp, tmp, n);
+        causal_conv(d, s, pool, &u->conv2, NULL, tmp, n, *h, 1);
+        return;
+    }
+    int n_tiles = (n + tile - 1) / tile;
+    if (tasks > 1 && n_tiles < 4 * tasks) {
+        n_tiles = 4 * tasks < n / 128 ? 4 * tasks : n / 128 > n_tiles ? n / 128 : n_tiles;
+        int t = (n + n_tiles - 1) / n_tiles;
+        t = (t + 63) / 64 * 64;
+        tile = t < tile ? t : tile;
+    }
+    res_job j = {d, u, hist, *h, *spare, s->col, s->work, n, tile, (n + tile - 1) / tile, 0};
+    atomic_init(&j.next, 0);
+    if (tasks == 1)
+        resunit_task(&j, 0, 1);
+    else
+        qt_pool_run(pool, resunit_task, &j, tasks);
+    /* the history: snake1 of the last hl input columns (recomputed: same values) */
+    for (int ci = 0; ci < c; ci++) {
+        float *hr = hist + (size_t)ci * hl;
+        const float *xr = *h + (size_t)ci * n;
+        if (n >= hl) {
+            d->snake(hr, xr + n - hl, (size_t)hl, u->act1.a[ci], u->act1.inv_b[ci]);
+        } else {
+            memmove(hr, hr + n, (size_t)(hl - n) * sizeof *hr);
+            d->snake(hr + hl - n, xr, (size_t)n, u->act1.a[ci], u->act1.inv_b[ci]);
+        }
+    }
+    float *t = *h;
+    *h = *spare;
+    *spare = t;
+}
+
 /* §7.4 ConvNeXt block on x [C, len] in place; a and b are scratch of [4C, len]. */
 static void convnext(const codec_decoder *d, const upsample_w *u, codec_dec_state *s, qt_pool *pool, float *hist, float *x, int len,
                      float *a, float *b)
@@ -1110,13 +1218,8 @@ void codec_decoder_step(const codec_decoder *d, codec_dec_state *s, qt_pool *poo
         snake(d, pool, &b->act, h, spare, len);
         conv_transpose(d, pool, &b->up, s->tail[i], spare, len, Z, h);
         len *= b->up.stride;
-        for (int j = 0; j < N_RES_UNITS; j++) {
-            const resunit_w *u = &b->res[j];
-            snake(d, pool, &u->act1, h, spare, len);
-            causal_conv(d, s, pool, &u->conv1, s->h_res[i][j], spare, len, C, 0);
-            snake(d, pool, &u->act2, C, C, len);
-            causal_conv(d, s, pool, &u->conv2, NULL, C, len, h, 1);
-        }
+        for (int j = 0; j < N_RES_UNITS; j++)
+            resunit(d, s, pool, &b->res[j], s->h_res[i][j], &h, &spare, C, len);
     }
     snake(d, pool, &d->final_act, h, spare, len);
     causal_conv(d, s, pool, &d->final_conv, s->h_final, spare, len, out, 0);
