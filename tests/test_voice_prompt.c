@@ -3,10 +3,11 @@
  * qt_prompt_create on tiny-a and tiny-b from audio/ref_24k.wav gives the golden x-vector (cosine >= 0.99999,
  * max abs <= 1e-3, printed) and exactly the golden reference codes; x-vector mode holds no codes; 48 kHz
  * input is resampled; clipping warns; trailing silence is kept unless asked; bad audio and transcripts are
- * refused. The file: a save/load round trip is exact; tiny-a's prompt refuses to load as tiny-b's and vice
- * versa (MISMATCH); a missing file is NOT_FOUND; every truncation, every single-bit flip, huge counts,
- * trailing bytes, bad codes/x-vector/UTF-8 with a valid checksum and a wrong version give a reason, never a
- * crash; no temporary file is left behind.
+ * refused; a model loaded without its codec makes x-vector prompts and refuses ICL ones. The file: a
+ * save/load round trip is exact; tiny-a's prompt refuses to load as tiny-b's and vice versa (MISMATCH); a
+ * missing file is NOT_FOUND; every truncation, every single-bit flip, huge counts, trailing bytes, bad
+ * codes/x-vector/UTF-8 with a valid checksum and a wrong version give a reason, never a crash; no temporary
+ * file is left behind.
  */
 #include "audio/audio.h"
 #include "engine/qt.h"
@@ -441,6 +442,26 @@ int main(void)
             qt_model_free(m);
     }
     if (ma) test_create_errors(ma, &ref);
+    /* a model loaded without its speech tokenizer makes x-vector prompts only */
+    {
+        qt_error err = {0};
+        qt_load_params lp = qt_load_default_params();
+        lp.no_codec = 1;
+        snprintf(path, sizeof path, "%s/tiny-a", dir);
+        qt_model *m = qt_model_load(path, &lp, &err);
+        qt_voice_prompt *x =
+            m ? qt_prompt_create(m, ref.samples, ref.n, ref.sample_rate, NULL, NULL, &err) : NULL;
+        CHECK(x && vp[0] && !memcmp(x->xvector, vp[0]->xvector, sizeof(float) * 32),
+              "tiny-a without codec: x-vector prompt failed or differs (%s)", err.msg);
+        qt_prompt_free(x);
+        memset(&err, 0, sizeof err);
+        x = m ? qt_prompt_create(m, ref.samples, ref.n, ref.sample_rate, REF_TEXT, NULL, &err) : NULL;
+        CHECK(!x && err.kind == QT_ERR_INVALID && strstr(err.msg, "speech tokenizer"),
+              "tiny-a without codec, ICL: expected INVALID naming the speech tokenizer, got kind %d '%s'",
+              err.kind, err.msg);
+        qt_prompt_free(x);
+        qt_model_free(m);
+    }
     qt_model_free(ma);
     if (vp[0] && vp[1]) {
         test_round_trip(vp[0], vp[1]);
