@@ -95,24 +95,34 @@ void qt_codec_gemm_avx512(int M, int N, int K, const float *A, ptrdiff_t a_rs, p
                           ptrdiff_t ldb, float *C, ptrdiff_t ldc)
 {
     int m6 = M / 6 * 6, m8 = M / ROWS * ROWS;
+    float panel[QT_CODEC_GEMM_KC * 64] __attribute__((aligned(64))); /* one 64-column strip of B, packed */
     for (int n0 = 0; n0 < N; n0 += QT_CODEC_GEMM_NC) {
         int n_end = n0 + QT_CODEC_GEMM_NC < N ? n0 + QT_CODEC_GEMM_NC : N;
-        /* wide strips of 64 columns (6 rows at a time) while at least 48 columns are left, then the rest in
-         * strips of 32 (8 rows at a time); leftover rows one by one. The order of each sum is the same. */
         int wide_end = n0;
         while (n_end - wide_end >= 48)
             wide_end += 64 < n_end - wide_end ? 64 : n_end - wide_end;
         for (int k0 = 0; k0 < K; k0 += QT_CODEC_GEMM_KC) {
             int kc = K - k0 < QT_CODEC_GEMM_KC ? K - k0 : QT_CODEC_GEMM_KC;
             const float *Ak = A + k0 * a_ks, *Bk = B + k0 * ldb;
-            for (int m = 0; m < m6; m += 6)
-                for (int n = n0; n < wide_end; n += 64)
-                    kernel6x64(kc, Ak + m * a_rs, a_rs, a_ks, Bk + n, ldb, C + m * ldc + n, ldc, lanes(wide_end - n),
-                               lanes(wide_end - n - 16), lanes(wide_end - n - 32), lanes(wide_end - n - 48));
-            for (int m = m6; m < M; m++)
-                for (int n = n0; n < wide_end; n += 32)
-                    kernel1(kc, Ak + m * a_rs, a_ks, Bk + n, ldb, C + m * ldc + n, lanes(wide_end - n),
-                            lanes(wide_end - n - 16));
+            for (int n = n0; n < wide_end; n += 64) {
+                int w = wide_end - n < 64 ? wide_end - n : 64;
+                __mmask16 q0 = lanes(w), q1 = lanes(w - 16), q2 = lanes(w - 32), q3 = lanes(w - 48);
+                for (int k = 0; k < kc; k++) {
+                    const float *src = Bk + k * ldb + n;
+                    float *dst = panel + k * 64;
+                    _mm512_store_ps(dst, _mm512_maskz_loadu_ps(q0, src));
+                    _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(q1, src + 16));
+                    _mm512_store_ps(dst + 32, _mm512_maskz_loadu_ps(q2, src + 32));
+                    _mm512_store_ps(dst + 48, _mm512_maskz_loadu_ps(q3, src + 48));
+                }
+                for (int m = 0; m < m6; m += 6)
+                    kernel6x64(kc, Ak + m * a_rs, a_rs, a_ks, panel, 64, C + m * ldc + n, ldc, q0, q1, q2, q3);
+                for (int m = m6; m < M; m++) {
+                    kernel1(kc, Ak + m * a_rs, a_ks, panel, 64, C + m * ldc + n, q0, q1);
+                    if (w > 32)
+                        kernel1(kc, Ak + m * a_rs, a_ks, panel + 32, 64, C + m * ldc + n + 32, q2, q3);
+                }
+            }
             if (wide_end == n_end)
                 continue;
             for (int m = 0; m < m8; m += ROWS)
