@@ -25,6 +25,7 @@ struct qt_codec {
     qt_pool *pool;
     int n_threads;
     codec_decoder *dec;
+    codec_dec_state *spare_state; /* a finished stream's decoding state, reused by the next (no 50 MB calloc) */
     codec_encoder *enc; /* made on the first qt_codec_encode: generation never needs it */
 };
 
@@ -107,6 +108,7 @@ void qt_codec_free(qt_codec *c)
 {
     if (!c)
         return;
+    codec_dec_state_free(c->spare_state);
     codec_decoder_free(c->dec);
     codec_encoder_free(c->enc);
     qt_pool_free(c->pool);
@@ -134,7 +136,13 @@ qt_codec_stream *qt_codec_stream_new(qt_codec *c, qt_error *err)
         return NULL;
     }
     s->c = c;
-    s->st = codec_dec_state_new(c->dec, DECODE_STEP, c->n_threads, err);
+    if (c->spare_state) {
+        s->st = c->spare_state;
+        c->spare_state = NULL;
+        codec_dec_state_reset(s->st);
+    } else {
+        s->st = codec_dec_state_new(c->dec, DECODE_STEP, c->n_threads, err);
+    }
     if (!s->st) {
         free(s);
         return NULL;
@@ -146,7 +154,10 @@ void qt_codec_stream_free(qt_codec_stream *s)
 {
     if (!s)
         return;
-    codec_dec_state_free(s->st);
+    if (!s->c->spare_state)
+        s->c->spare_state = s->st;
+    else
+        codec_dec_state_free(s->st);
     free(s);
 }
 

@@ -24,6 +24,7 @@
 #define MAX_CODEBOOKS 64
 #define N_RES_UNITS 3
 #define COL_FLOATS (1 << 20) /* per-thread im2col scratch: 4 MiB */
+#define MAX_HIST (4 + 2 * MAX_STAGES + MAX_STAGES * N_RES_UNITS)
 #define MIN_TILE 64          /* fewer columns per task than this: split rows instead */
 
 static const int res_dilation[N_RES_UNITS] = {1, 3, 9};
@@ -426,6 +427,9 @@ struct codec_dec_state {
     float **col;                 /* per thread [COL_FLOATS] */
     float **work;                /* per thread [COL_FLOATS]: a residual unit's snake and middle tiles */
     float **scores;              /* per thread [window + max_chunk] */
+    float *hist[MAX_HIST]; /* every history buffer above, zeroed by a reset */
+    size_t hist_len[MAX_HIST];
+    int n_hist;
     void **allocs;
     int n_allocs, cap_allocs;
 };
@@ -477,7 +481,15 @@ codec_dec_state *codec_dec_state_new(const codec_decoder *d, int max_chunk, int 
         (dst) = salloc(s, (n));                                                                            \
         ok = ok && (dst);                                                                                  \
     } while (0)
-    ALLOC(s->h_pre_conv, (size_t)d->q_dim * (d->pre_conv.k - 1));
+#define HIST(dst, n)                                                                                       \
+    do {                                                                                                   \
+        ALLOC(dst, n);                                                                                     \
+        if (s->n_hist < MAX_HIST) {                                                                        \
+            s->hist[s->n_hist] = (dst);                                                                    \
+            s->hist_len[s->n_hist++] = (n);                                                                \
+        }                                                                                                  \
+    } while (0)
+    HIST(s->h_pre_conv, (size_t)d->q_dim * (d->pre_conv.k - 1));
     s->kc = salloc_bytes(s, (size_t)d->cfg.n_layers * 2 * sizeof(float *));
     ok = ok && s->kc;
     if (ok) {
@@ -508,20 +520,20 @@ codec_dec_state *codec_dec_state_new(const codec_decoder *d, int max_chunk, int 
         big = max_sz(big, (size_t)u->up.c_out * u->up.k * len);
         len *= (size_t)u->up.stride;
         big = max_sz(big, (size_t)u->pw1.c_out * len);
-        ALLOC(s->h_dw[i], (size_t)L * (u->dw_k - 1));
+        HIST(s->h_dw[i], (size_t)L * (u->dw_k - 1));
     }
     big = max_sz(big, (size_t)d->dec0.c_out * len);
-    ALLOC(s->h_dec0, (size_t)L * (d->dec0.k - 1) * d->dec0.dil);
+    HIST(s->h_dec0, (size_t)L * (d->dec0.k - 1) * d->dec0.dil);
     for (int i = 0; i < d->n_blocks; i++) {
         const block_w *b = &d->blocks[i];
         big = max_sz(big, (size_t)b->up.c_out * b->up.k * len);
         len *= (size_t)b->up.stride;
         big = max_sz(big, (size_t)b->up.c_out * len);
-        ALLOC(s->tail[i], (size_t)b->up.c_out * (b->up.k - b->up.stride));
+        HIST(s->tail[i], (size_t)b->up.c_out * (b->up.k - b->up.stride));
         for (int j = 0; j < N_RES_UNITS; j++)
-            ALLOC(s->h_res[i][j], (size_t)b->res[j].conv1.c_in * (b->res[j].conv1.k - 1) * b->res[j].conv1.dil);
+            HIST(s->h_res[i][j], (size_t)b->res[j].conv1.c_in * (b->res[j].conv1.k - 1) * b->res[j].conv1.dil);
     }
-    ALLOC(s->h_final, (size_t)d->final_conv.c_in * (d->final_conv.k - 1));
+    HIST(s->h_final, (size_t)d->final_conv.c_in * (d->final_conv.k - 1));
     for (int i = 0; i < 4; i++)
         ALLOC(s->buf[i], big);
     s->col = salloc_bytes(s, (size_t)n_threads * 3 * sizeof(float *));
@@ -536,6 +548,7 @@ codec_dec_state *codec_dec_state_new(const codec_decoder *d, int max_chunk, int 
         }
     }
 #undef ALLOC
+#undef HIST
     if (!ok) {
         codec_dec_state_free(s);
         qt_fail(err, QT_ERR_NOMEM, "codec decoder: no memory for a decoding state of %d frames per step", mc);
@@ -552,6 +565,15 @@ void codec_dec_state_free(codec_dec_state *s)
         free(s->allocs[i]);
     free(s->allocs);
     free(s);
+}
+
+void codec_dec_state_reset(codec_dec_state *s)
+{
+    for (int i = 0; i < s->n_hist; i++)
+        if (s->hist[i])
+            memset(s->hist[i], 0, s->hist_len[i] * sizeof(float));
+    s->pos = 0;
+    s->n_past = 0;
 }
 
 void codec_dec_state_set_tap(codec_dec_state *s, codec_dec_tap_fn fn, void *ctx)
