@@ -77,6 +77,46 @@ static void kernel6x64(int K, const float *A, ptrdiff_t a_rs, ptrdiff_t a_ks, co
     STORE4(0); STORE4(1); STORE4(2); STORE4(3); STORE4(4); STORE4(5);
 }
 
+/* 16 rows x up to 16 columns: for products only a few columns wide (short streaming steps at 12.5-50 Hz),
+ * where a 32-column kernel would spend half its FMAs on empty lanes. */
+#define STEP1(i)                                                                                           \
+    d##i = _mm512_fmadd_ps(_mm512_set1_ps(a[(i) * a_rs]), b0, d##i)
+static void kernel16x16(int K, const float *A, ptrdiff_t a_rs, ptrdiff_t a_ks, const float *B, ptrdiff_t ldb,
+                        float *C, ptrdiff_t ldc, __mmask16 m0)
+{
+    __m512 d0 = _mm512_maskz_loadu_ps(m0, C), d1 = _mm512_maskz_loadu_ps(m0, C + ldc),
+           d2 = _mm512_maskz_loadu_ps(m0, C + 2 * ldc), d3 = _mm512_maskz_loadu_ps(m0, C + 3 * ldc),
+           d4 = _mm512_maskz_loadu_ps(m0, C + 4 * ldc), d5 = _mm512_maskz_loadu_ps(m0, C + 5 * ldc),
+           d6 = _mm512_maskz_loadu_ps(m0, C + 6 * ldc), d7 = _mm512_maskz_loadu_ps(m0, C + 7 * ldc),
+           d8 = _mm512_maskz_loadu_ps(m0, C + 8 * ldc), d9 = _mm512_maskz_loadu_ps(m0, C + 9 * ldc),
+           d10 = _mm512_maskz_loadu_ps(m0, C + 10 * ldc), d11 = _mm512_maskz_loadu_ps(m0, C + 11 * ldc),
+           d12 = _mm512_maskz_loadu_ps(m0, C + 12 * ldc), d13 = _mm512_maskz_loadu_ps(m0, C + 13 * ldc),
+           d14 = _mm512_maskz_loadu_ps(m0, C + 14 * ldc), d15 = _mm512_maskz_loadu_ps(m0, C + 15 * ldc);
+    for (int k = 0; k < K; k++) {
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, B + k * ldb);
+        const float *a = A + k * a_ks;
+        STEP1(0); STEP1(1); STEP1(2); STEP1(3); STEP1(4); STEP1(5); STEP1(6); STEP1(7);
+        STEP1(8); STEP1(9); STEP1(10); STEP1(11); STEP1(12); STEP1(13); STEP1(14); STEP1(15);
+    }
+    _mm512_mask_storeu_ps(C, m0, d0); _mm512_mask_storeu_ps(C + ldc, m0, d1);
+    _mm512_mask_storeu_ps(C + 2 * ldc, m0, d2); _mm512_mask_storeu_ps(C + 3 * ldc, m0, d3);
+    _mm512_mask_storeu_ps(C + 4 * ldc, m0, d4); _mm512_mask_storeu_ps(C + 5 * ldc, m0, d5);
+    _mm512_mask_storeu_ps(C + 6 * ldc, m0, d6); _mm512_mask_storeu_ps(C + 7 * ldc, m0, d7);
+    _mm512_mask_storeu_ps(C + 8 * ldc, m0, d8); _mm512_mask_storeu_ps(C + 9 * ldc, m0, d9);
+    _mm512_mask_storeu_ps(C + 10 * ldc, m0, d10); _mm512_mask_storeu_ps(C + 11 * ldc, m0, d11);
+    _mm512_mask_storeu_ps(C + 12 * ldc, m0, d12); _mm512_mask_storeu_ps(C + 13 * ldc, m0, d13);
+    _mm512_mask_storeu_ps(C + 14 * ldc, m0, d14); _mm512_mask_storeu_ps(C + 15 * ldc, m0, d15);
+}
+
+static void kernel1x16(int K, const float *A, ptrdiff_t a_ks, const float *B, ptrdiff_t ldb, float *C,
+                       __mmask16 m0)
+{
+    __m512 c0 = _mm512_maskz_loadu_ps(m0, C);
+    for (int k = 0; k < K; k++)
+        c0 = _mm512_fmadd_ps(_mm512_set1_ps(A[k * a_ks]), _mm512_maskz_loadu_ps(m0, B + k * ldb), c0);
+    _mm512_mask_storeu_ps(C, m0, c0);
+}
+
 static void kernel1(int K, const float *A, ptrdiff_t a_ks, const float *B, ptrdiff_t ldb, float *C,
                     __mmask16 m0, __mmask16 m1)
 {
@@ -125,14 +165,26 @@ void qt_codec_gemm_avx512(int M, int N, int K, const float *A, ptrdiff_t a_rs, p
             }
             if (wide_end == n_end)
                 continue;
+            /* the rest (< 48 columns): strips of 32 while more than 16 are left, then one of <= 16 */
+            int mid_end = wide_end;
+            while (n_end - mid_end > 16)
+                mid_end += 32 < n_end - mid_end ? 32 : n_end - mid_end;
             for (int m = 0; m < m8; m += ROWS)
-                for (int n = wide_end; n < n_end; n += 32)
-                    kernel8(kc, Ak + m * a_rs, a_rs, a_ks, Bk + n, ldb, C + m * ldc + n, ldc, lanes(n_end - n),
-                            lanes(n_end - n - 16));
+                for (int n = wide_end; n < mid_end; n += 32)
+                    kernel8(kc, Ak + m * a_rs, a_rs, a_ks, Bk + n, ldb, C + m * ldc + n, ldc, lanes(mid_end - n),
+                            lanes(mid_end - n - 16));
             for (int m = m8; m < M; m++)
-                for (int n = wide_end; n < n_end; n += 32)
-                    kernel1(kc, Ak + m * a_rs, a_ks, Bk + n, ldb, C + m * ldc + n, lanes(n_end - n),
-                            lanes(n_end - n - 16));
+                for (int n = wide_end; n < mid_end; n += 32)
+                    kernel1(kc, Ak + m * a_rs, a_ks, Bk + n, ldb, C + m * ldc + n, lanes(mid_end - n),
+                            lanes(mid_end - n - 16));
+            if (mid_end == n_end)
+                continue;
+            __mmask16 q = lanes(n_end - mid_end);
+            int m16 = M / 16 * 16;
+            for (int m = 0; m < m16; m += 16)
+                kernel16x16(kc, Ak + m * a_rs, a_rs, a_ks, Bk + mid_end, ldb, C + m * ldc + mid_end, ldc, q);
+            for (int m = m16; m < M; m++)
+                kernel1x16(kc, Ak + m * a_rs, a_ks, Bk + mid_end, ldb, C + m * ldc + mid_end, q);
         }
     }
 }
