@@ -1,0 +1,274 @@
+// generate.js — the Generate screen: profile, text (up to 5000 characters), language, model size and an
+// optional seed. While POST /generate waits its turn, GET /tasks/active is polled for the queue position
+// and progress. A model that is not downloaded (409) turns into an offer to download it, with a live
+// progress bar from the server-sent events, after which the take is generated.
+
+import { api, followProgress, LANGUAGES, MODEL_SIZES, modelName } from './api.js';
+import { state, on, emit, refreshProfiles, refreshHealth } from './store.js';
+import { h, icon, button, field, showFieldError, clearFieldErrors, formatDuration, progressBar, formatBytes, toast } from './ui.js';
+import { createPlayer } from './waveform.js';
+
+const MAX_TEXT = 5000;
+let form;
+let profileSel;
+let textArea;
+let counter;
+let langSel;
+let seedInput;
+let submitBtn;
+let statusBox;
+let resultBox;
+let player;
+let running = false;
+let langTouched = false;
+
+export function mount(section) {
+  const body = section.querySelector('.screen-body');
+  profileSel = h('select', { name: 'profile_id', required: true });
+  textArea = h('textarea', { name: 'text', rows: '7', maxlength: String(MAX_TEXT), required: true, placeholder: 'What should the voice say?' });
+  counter = h('span', { class: 'counter', 'aria-live': 'polite', text: `0 / ${MAX_TEXT}` });
+  langSel = h('select', { name: 'language' }, LANGUAGES.map(([c, n]) => h('option', { value: c, text: n })));
+  langSel.addEventListener('change', () => { langTouched = true; });
+  seedInput = h('input', { name: 'seed', type: 'number', min: '0', step: '1', inputmode: 'numeric', placeholder: 'Random' });
+  const sizes = h('div', { class: 'segmented', role: 'radiogroup', 'aria-label': 'Model size' },
+    MODEL_SIZES.map((s, i) => h('label', { class: 'segment' }, h('input', { type: 'radio', name: 'model_size', value: s, checked: i === 0 }), h('span', { text: s }))));
+  submitBtn = button('Generate', { iconName: 'wave', variant: 'primary', type: 'submit', 'data-testid': 'generate' });
+  submitBtn.classList.add('btn-lg');
+
+  textArea.addEventListener('input', updateCounter);
+  profileSel.addEventListener('change', () => {
+    const p = (state.profiles || []).find((x) => x.id === profileSel.value);
+    if (p && !langTouched) langSel.value = p.language || 'en';
+    renderProfileHint();
+  });
+
+  form = h('form', { class: 'panel form generate-form', novalidate: true, 'aria-label': 'Generate speech' },
+    field('Voice profile', profileSel, { name: 'profile_id' }),
+    field('Text', textArea, { extra: counter }),
+    h('div', { class: 'form-grid form-grid-3' },
+      field('Language', langSel),
+      h('div', { class: 'field' }, h('div', { class: 'field-label-row' }, h('span', { class: 'label', id: 'model-size-label', text: 'Model' })), sizes,
+        h('p', { class: 'field-error', hidden: true, role: 'alert', dataset: { errorFor: 'model_size' } })),
+      field('Seed (optional)', seedInput, { hint: 'Same seed, same take.' })),
+    h('p', { class: 'field-error', hidden: true, role: 'alert', dataset: { errorFor: '_form' } }),
+    h('div', { class: 'form-actions' }, submitBtn));
+  form.addEventListener('submit', onSubmit);
+
+  statusBox = h('div', { class: 'gen-status', 'aria-live': 'polite' });
+  player = createPlayer({ label: 'Generated speech' });
+  resultBox = h('div', { class: 'panel result-panel' },
+    h('div', { class: 'panel-head' }, h('h2', { class: 'panel-title', text: 'Result' })), statusBox);
+  body.append(h('div', { class: 'generate-layout' }, form, resultBox));
+  renderIdle();
+
+  on('profiles', fillProfiles);
+  fillProfiles();
+}
+
+export function show(params) {
+  refreshProfiles().catch(() => {});
+  const pid = params.get('profile');
+  if (pid) profileSel.dataset.want = pid;
+  if (params.get('text') !== null) {
+    textArea.value = params.get('text');
+    updateCounter();
+  }
+  if (params.get('language')) {
+    langSel.value = params.get('language');
+    langTouched = true;
+  }
+  if (params.get('model_size')) {
+    const r = form.querySelector(`input[name="model_size"][value="${CSS.escape(params.get('model_size'))}"]`);
+    if (r) r.checked = true;
+  }
+  if (params.has('seed')) seedInput.value = params.get('seed');
+  fillProfiles();
+}
+
+function updateCounter() {
+  const n = textArea.value.length;
+  counter.textContent = `${n.toLocaleString()} / ${MAX_TEXT.toLocaleString()}`;
+  counter.classList.toggle('near', n > MAX_TEXT * 0.9);
+}
+
+function fillProfiles() {
+  const profiles = state.profiles || [];
+  const want = profileSel.dataset.want || profileSel.value;
+  profileSel.replaceChildren();
+  if (!state.profiles) profileSel.append(h('option', { value: '', text: 'Loading profiles…' }));
+  else if (!profiles.length) profileSel.append(h('option', { value: '', text: 'No profiles yet — create one on the Voices screen' }));
+  for (const p of profiles) {
+    const samples = p.sample_count === 0 ? ' (no samples)' : '';
+    profileSel.append(h('option', { value: p.id, text: `${p.name}${samples}` }));
+  }
+  if (profiles.some((p) => p.id === want)) {
+    profileSel.value = want;
+    delete profileSel.dataset.want;
+  }
+  const p = profiles.find((x) => x.id === profileSel.value);
+  if (p && !langTouched) langSel.value = p.language || 'en';
+  renderProfileHint();
+}
+
+function renderProfileHint() {
+  const slot = form.querySelector('[data-error-for="profile_id"]');
+  const p = (state.profiles || []).find((x) => x.id === profileSel.value);
+  if (p && p.sample_count === 0) {
+    slot.textContent = `${p.name} has no samples yet. Add one on the Voices screen first.`;
+    slot.hidden = false;
+  } else if (slot.textContent.includes('has no samples yet')) {
+    slot.hidden = true;
+  }
+}
+
+function chosenSize() {
+  return form.querySelector('input[name="model_size"]:checked').value;
+}
+
+function renderIdle() {
+  const el = h('div', { class: 'empty' });
+  el.innerHTML = icon('wave', 28);
+  el.append(h('p', { class: 'empty-title', text: 'Your take will appear here' }), h('p', { class: 'empty-text', text: 'Pick a voice, type some text and press Generate.' }));
+  statusBox.replaceChildren(el);
+}
+
+async function onSubmit(ev) {
+  ev.preventDefault();
+  if (running) return;
+  clearFieldErrors(form);
+  const body = { profile_id: profileSel.value, text: textArea.value.trim(), language: langSel.value, model_size: chosenSize() };
+  if (!body.profile_id) return showFieldError(form, 'profile_id', 'Choose a voice profile (create one on the Voices screen).');
+  if (!body.text) return showFieldError(form, 'text', 'text: type something to say.');
+  if (seedInput.value !== '') {
+    const seed = Number(seedInput.value);
+    if (!Number.isInteger(seed) || seed < 0) return showFieldError(form, 'seed', 'seed: a whole number of 0 or more, or leave it empty for a random one.');
+    body.seed = seed;
+  }
+  await generate(body);
+}
+
+async function generate(body) {
+  running = true;
+  submitBtn.disabled = true;
+  submitBtn.classList.add('is-busy');
+  const bar = progressBar('Generation progress');
+  bar.indeterminate();
+  const line = h('p', { class: 'gen-line', text: 'Sending…' });
+  const sub = h('p', { class: 'muted gen-sub', text: `${body.model_size} model · ${body.text.length} characters` });
+  statusBox.replaceChildren(h('div', { class: 'gen-running', 'data-state': 'running' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), h('div', { class: 'gen-running-main' }, line, bar, sub)));
+  player.pause();
+
+  let stop = false;
+  const poll = async () => {
+    while (!stop) {
+      try {
+        const t = await api('/tasks/active');
+        if (stop) break;
+        const mine = (t.generations || []).find((g) => g.profile_id === body.profile_id && g.text === body.text) || (t.generations || [])[0];
+        if (mine) {
+          if (mine.status === 'queued') {
+            line.textContent = `Waiting in the queue — position ${mine.position ?? '?'}`;
+            bar.indeterminate();
+          } else {
+            const frac = Number.isFinite(mine.progress) ? (mine.progress > 1 ? mine.progress / 100 : mine.progress)
+              : (mine.max_frames ? mine.frames_done / mine.max_frames : 0);
+            line.textContent = `Generating… ${Math.round(frac * 100)}%`;
+            bar.set(frac);
+            if (mine.frames_done !== undefined) sub.textContent = `${body.model_size} model · ${mine.frames_done} frames (${(mine.frames_done * 0.08).toFixed(1)} s of audio) so far`;
+          }
+        } else if (line.textContent === 'Sending…') {
+          line.textContent = 'Preparing…';
+        }
+      } catch {
+        // a failed poll is not the generation failing; keep waiting for POST /generate
+      }
+      await new Promise((r) => setTimeout(r, 400));
+    }
+  };
+  poll();
+  try {
+    const gen = await api('/generate', { method: 'POST', json: body });
+    stop = true;
+    showResult(gen);
+    emit('history-changed');
+    refreshProfiles().catch(() => {});
+    refreshHealth();
+  } catch (e) {
+    stop = true;
+    if (e.status === 409) offerDownload(body, e.message);
+    else {
+      statusBox.replaceChildren(errorBox(e.message));
+      showFieldError(form, e.field, e.message);
+    }
+  } finally {
+    stop = true;
+    running = false;
+    submitBtn.disabled = false;
+    submitBtn.classList.remove('is-busy');
+  }
+}
+
+function errorBox(msg) {
+  const el = h('div', { class: 'callout callout-error', role: 'alert' });
+  el.innerHTML = icon('alert', 18);
+  el.append(h('div', {}, h('p', { class: 'callout-title', text: 'Generation failed' }), h('p', { text: msg })));
+  return el;
+}
+
+function showResult(gen) {
+  const meta = h('dl', { class: 'meta-grid' },
+    h('div', {}, h('dt', { text: 'Duration' }), h('dd', { text: formatDuration(gen.duration) })),
+    h('div', {}, h('dt', { text: 'Model' }), h('dd', { text: gen.model_size || chosenSize() })),
+    h('div', {}, h('dt', { text: 'Seed' }), h('dd', { class: 'mono', text: gen.seed ?? '—' })),
+    h('div', {}, h('dt', { text: 'Language' }), h('dd', { text: gen.language })));
+  const actions = h('div', { class: 'row-actions' },
+    h('a', { class: 'btn btn-secondary', href: `/history/${encodeURIComponent(gen.id)}/export-audio`, download: `voicebox-${gen.id}.wav`, html: `${icon('download')}<span>Download WAV</span>` }),
+    h('a', { class: 'btn btn-ghost', href: '#history', html: `${icon('history')}<span>Open history</span>` }));
+  statusBox.replaceChildren(h('div', { class: 'gen-done', 'data-state': 'done', dataset: { generationId: gen.id } },
+    h('p', { class: 'gen-text', text: `“${gen.text}”` }), player, meta, actions));
+  player.load(`/audio/${encodeURIComponent(gen.id)}`).then(() => {});
+  player.play();
+}
+
+function offerDownload(body, detail) {
+  const size = body.model_size;
+  const name = modelName(size);
+  const bar = progressBar(`Download of ${name}`);
+  const status = h('p', { class: 'muted dl-status', text: detail });
+  const dlBtn = button(`Download the ${size} model`, { iconName: 'download', variant: 'primary', 'data-testid': 'offer-download' });
+  bar.hidden = true;
+  const box = h('div', { class: 'callout callout-warn', 'data-state': 'needs-model' });
+  box.innerHTML = icon('download', 18);
+  box.append(h('div', { class: 'callout-body' },
+    h('p', { class: 'callout-title', text: `The ${size} model is not downloaded yet` }),
+    h('p', { text: 'Download it once (it stays on this machine); your take is generated as soon as it is ready.' }),
+    bar, status, h('div', { class: 'row-actions' }, dlBtn)));
+  statusBox.replaceChildren(box);
+  dlBtn.addEventListener('click', async () => {
+    dlBtn.disabled = true;
+    bar.hidden = false;
+    bar.indeterminate();
+    status.textContent = 'Starting the download…';
+    try {
+      await startDownload(name, (ev) => {
+        if (ev.total) bar.set(ev.current / ev.total);
+        status.textContent = ev.status === 'complete' ? 'Downloaded.' : `${formatBytes(ev.current)} of ${formatBytes(ev.total)}${ev.filename ? ` · ${ev.filename}` : ''}`;
+      });
+      bar.set(1);
+      toast(`The ${size} model is downloaded.`, 'success');
+      emit('models-changed');
+      await generate(body);
+    } catch (e) {
+      status.textContent = e.message;
+      status.classList.add('field-error');
+      dlBtn.disabled = false;
+    }
+  });
+}
+
+// Starts the download of a model (a no-op when it already runs) and follows its progress to the end. The
+// POST comes first so the stream never reports the end of an earlier download of the same model.
+export async function startDownload(name, onEvent) {
+  await api('/models/download', { method: 'POST', json: { model_name: name } });
+  return followProgress(name, onEvent);
+}

@@ -1,0 +1,361 @@
+// voices.js — the Voices screen: the profile list (name, language, samples, generations), a profile's
+// details with create/edit/delete, its samples (play, edit transcript, delete) and adding a sample by
+// upload or by recording in the browser. Server validation errors are shown beside the field they name.
+
+import { api, LANGUAGES, languageName } from './api.js';
+import { state, on, emit, refreshProfiles } from './store.js';
+import { h, icon, button, busy, toast, confirmDialog, field, showFieldError, clearFieldErrors, emptyState, loadingState, errorState, formatDuration } from './ui.js';
+import { createPlayer } from './waveform.js';
+import { createRecorder, recordingSupported, MAX_SECONDS } from './recorder.js';
+
+let root;
+let listEl;
+let detailEl;
+let selectedId = null;
+let mode = 'view'; // 'view' | 'create' | 'edit'
+let loadError = null;
+
+export function mount(section) {
+  root = section.querySelector('.screen-body');
+  listEl = h('div', { class: 'panel profile-panel' });
+  detailEl = h('div', { class: 'detail' });
+  root.append(h('div', { class: 'split' }, listEl, detailEl));
+  on('profiles', () => {
+    loadError = null;
+    renderList();
+    if (mode === 'view') renderDetail();
+  });
+  renderList();
+  renderDetail();
+}
+
+export function show() {
+  reload();
+}
+
+async function reload() {
+  try {
+    await refreshProfiles();
+  } catch (e) {
+    loadError = e.message;
+    renderList();
+  }
+}
+
+function selected() {
+  return (state.profiles || []).find((p) => p.id === selectedId) || null;
+}
+
+function countText(n, one, many) {
+  if (n === null || n === undefined) return `? ${many}`;
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function renderList() {
+  const head = h('div', { class: 'panel-head' }, h('h2', { class: 'panel-title', text: 'Profiles' }),
+    button('New profile', { iconName: 'plus', variant: 'primary', onclick: startCreate, 'data-testid': 'new-profile' }));
+  listEl.replaceChildren(head);
+  if (loadError) {
+    listEl.append(errorState(`The profiles could not be loaded: ${loadError}`, reload));
+    return;
+  }
+  if (!state.profiles) {
+    listEl.append(loadingState('Loading profiles…'));
+    return;
+  }
+  if (!state.profiles.length) {
+    listEl.append(emptyState('users', 'No voice profiles yet', 'A profile holds a few seconds of someone speaking and what they say.'));
+    return;
+  }
+  if (!selected() && mode === 'view') selectedId = state.profiles[0].id;
+  const ul = h('ul', { class: 'profile-list', 'aria-label': 'Voice profiles' });
+  for (const p of state.profiles) {
+    const active = p.id === selectedId && mode !== 'create';
+    const b = h('button', { type: 'button', class: `profile-item${active ? ' is-active' : ''}`, 'aria-pressed': active ? 'true' : 'false', dataset: { profileId: p.id },
+      onclick: () => {
+        selectedId = p.id;
+        mode = 'view';
+        renderList();
+        renderDetail();
+      } },
+    h('span', { class: 'avatar', 'aria-hidden': 'true', text: initials(p.name) }),
+    h('span', { class: 'profile-item-main' },
+      h('span', { class: 'profile-item-name', text: p.name }),
+      h('span', { class: 'profile-item-meta' },
+        h('span', { class: 'badge', text: p.language || '—', title: languageName(p.language) }),
+        h('span', { class: 'sample-count', text: countText(p.sample_count, 'sample', 'samples') }),
+        h('span', { 'aria-hidden': 'true', text: '·' }),
+        h('span', { class: 'generation-count', text: countText(p.generation_count, 'take', 'takes') }))));
+    ul.append(h('li', {}, b));
+  }
+  listEl.append(ul);
+}
+
+function initials(name) {
+  const parts = String(name).trim().split(/\s+/).filter(Boolean);
+  return ((parts[0] || '?')[0] + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase();
+}
+
+function startCreate() {
+  mode = 'create';
+  renderList();
+  renderDetail();
+}
+
+function renderDetail() {
+  if (mode === 'create' || mode === 'edit') {
+    detailEl.replaceChildren(profileForm(mode === 'edit' ? selected() : null));
+    detailEl.querySelector('input[name="name"]').focus();
+    return;
+  }
+  const p = selected();
+  if (!state.profiles) {
+    detailEl.replaceChildren(h('div', { class: 'panel' }, loadingState()));
+    return;
+  }
+  if (!p) {
+    detailEl.replaceChildren(h('div', { class: 'panel' }, emptyState('mic', 'Create your first voice', 'Record or upload 2 to 30 seconds of clear speech, type what is said, and voicebox can speak any text in that voice.',
+      button('New profile', { iconName: 'plus', variant: 'primary', onclick: startCreate }))));
+    return;
+  }
+  const header = h('div', { class: 'panel profile-header' },
+    h('div', { class: 'profile-header-main' },
+      h('span', { class: 'avatar avatar-lg', 'aria-hidden': 'true', text: initials(p.name) }),
+      h('div', {},
+        h('h2', { class: 'profile-name', text: p.name }),
+        h('p', { class: 'muted', text: [languageName(p.language), countText(p.sample_count, 'sample', 'samples'), countText(p.generation_count, 'take', 'takes')].join(' · ') }),
+        p.description ? h('p', { class: 'profile-description', text: p.description }) : null)),
+    h('div', { class: 'row-actions' },
+      button('Generate', { iconName: 'wave', variant: 'primary', onclick: () => { location.hash = `#generate?profile=${encodeURIComponent(p.id)}`; } }),
+      button('Edit', { iconName: 'edit', onclick: () => { mode = 'edit'; renderDetail(); } }),
+      button('Delete profile', { iconName: 'trash', variant: 'ghost-danger', onclick: () => deleteProfile(p) })));
+  const samplesPanel = h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h3', { class: 'panel-title', text: 'Reference samples' })), h('div', { class: 'samples' }, loadingState('Loading samples…')));
+  detailEl.replaceChildren(header, samplesPanel, addSamplePanel(p));
+  loadSamples(p, samplesPanel.querySelector('.samples'));
+}
+
+function profileForm(p) {
+  const name = h('input', { name: 'name', type: 'text', required: true, maxlength: '100', autocomplete: 'off', value: p ? p.name : '' });
+  const language = h('select', { name: 'language' }, LANGUAGES.map(([c, n]) => h('option', { value: c, selected: p ? p.language === c : c === 'en', text: n })));
+  const description = h('textarea', { name: 'description', rows: '3', maxlength: '500' });
+  description.value = p && p.description ? p.description : '';
+  const save = button(p ? 'Save changes' : 'Create profile', { variant: 'primary', type: 'submit' });
+  const form = h('form', { class: 'panel form', novalidate: true, 'aria-label': p ? 'Edit profile' : 'New profile' },
+    h('div', { class: 'panel-head' }, h('h2', { class: 'panel-title', text: p ? `Edit ${p.name}` : 'New voice profile' })),
+    h('div', { class: 'form-grid' },
+      field('Name', name),
+      field('Language', language, { hint: 'The language the samples are spoken in.' })),
+    field('Description (optional)', description),
+    h('p', { class: 'field-error', hidden: true, role: 'alert', dataset: { errorFor: '_form' } }),
+    h('div', { class: 'form-actions' }, button('Cancel', { onclick: () => { mode = 'view'; renderList(); renderDetail(); } }), save));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearFieldErrors(form);
+    const body = { name: name.value.trim(), language: language.value, description: description.value.trim() || null };
+    if (!body.name) return showFieldError(form, 'name', 'name: enter a name for the profile.');
+    await busy(save, async () => {
+      try {
+        const saved = await api(p ? `/profiles/${encodeURIComponent(p.id)}` : '/profiles', { method: p ? 'PUT' : 'POST', json: body });
+        selectedId = saved.id;
+        mode = 'view';
+        toast(p ? 'Profile saved.' : `Profile “${saved.name}” created. Add a sample next.`, 'success');
+        await refreshProfiles();
+        renderList();
+        renderDetail();
+      } catch (e) {
+        showFieldError(form, e.field, e.message);
+      }
+    });
+  });
+  return form;
+}
+
+async function deleteProfile(p) {
+  const ok = await confirmDialog({ title: `Delete “${p.name}”?`, message: `Its ${countText(p.sample_count, 'sample', 'samples')} and ${countText(p.generation_count, 'take', 'takes')} are deleted with it. This cannot be undone.`, confirmLabel: 'Delete profile' });
+  if (!ok) return;
+  try {
+    await api(`/profiles/${encodeURIComponent(p.id)}`, { method: 'DELETE' });
+    toast(`Deleted “${p.name}”.`, 'success');
+    selectedId = null;
+    emit('history-changed');
+    await refreshProfiles();
+  } catch (e) {
+    toast(e.message, 'error');
+  }
+}
+
+async function loadSamples(p, box) {
+  let samples;
+  try {
+    samples = await api(`/profiles/${encodeURIComponent(p.id)}/samples`);
+  } catch (e) {
+    box.replaceChildren(errorState(`The samples could not be loaded: ${e.message}`, () => loadSamples(p, box)));
+    return;
+  }
+  if (!samples.length) {
+    box.replaceChildren(emptyState('mic', 'No samples yet', 'Add one below: 2 to 30 seconds of clear speech and its exact transcript.'));
+    return;
+  }
+  const ul = h('ul', { class: 'sample-list', 'aria-label': 'Samples' });
+  samples.forEach((s, i) => ul.append(sampleRow(p, s, i)));
+  box.replaceChildren(ul);
+}
+
+function sampleRow(p, s, i) {
+  const player = createPlayer({ label: `Sample ${i + 1}`, compact: true });
+  player.load(`/samples/${encodeURIComponent(s.id)}`);
+  const text = h('p', { class: 'sample-text', text: s.reference_text });
+  const li = h('li', { class: 'sample', dataset: { sampleId: s.id } });
+  const actions = h('div', { class: 'row-actions' },
+    button('Edit transcript', { iconName: 'edit', iconOnly: true, variant: 'ghost', onclick: () => editTranscript() }),
+    button('Delete sample', { iconName: 'trash', iconOnly: true, variant: 'ghost-danger', onclick: () => deleteSample() }));
+  const body = h('div', { class: 'sample-body' }, h('div', { class: 'sample-top' }, h('span', { class: 'sample-label', text: `Sample ${i + 1} · ${formatDuration(s.duration)}` }), actions), text);
+  li.append(player, body);
+
+  function editTranscript() {
+    const ta = h('textarea', { name: 'reference_text', rows: '3', maxlength: '1000', required: true });
+    ta.value = s.reference_text;
+    const save = button('Save', { variant: 'primary', type: 'submit' });
+    const form = h('form', { class: 'inline-form', novalidate: true },
+      field('Transcript', ta),
+      h('div', { class: 'form-actions' }, button('Cancel', { onclick: () => form.replaceWith(text) }), save));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      clearFieldErrors(form);
+      await busy(save, async () => {
+        try {
+          const upd = await api(`/profiles/samples/${encodeURIComponent(s.id)}`, { method: 'PUT', json: { reference_text: ta.value.trim() } });
+          s.reference_text = upd.reference_text;
+          text.textContent = upd.reference_text;
+          form.replaceWith(text);
+          toast('Transcript saved.', 'success');
+        } catch (e) {
+          showFieldError(form, e.field || 'reference_text', e.message);
+        }
+      });
+    });
+    text.replaceWith(form);
+    ta.focus();
+  }
+
+  async function deleteSample() {
+    const ok = await confirmDialog({ title: 'Delete this sample?', message: `“${s.reference_text.slice(0, 120)}” and its recording are deleted.`, confirmLabel: 'Delete sample' });
+    if (!ok) return;
+    try {
+      await api(`/profiles/samples/${encodeURIComponent(s.id)}`, { method: 'DELETE' });
+      toast('Sample deleted.', 'success');
+      await refreshProfiles();
+    } catch (e) {
+      toast(e.message, 'error');
+    }
+  }
+  return li;
+}
+
+function addSamplePanel(p) {
+  let chosen = null; // {blob, name} from upload or recording
+  const fileInput = h('input', { type: 'file', name: 'file', accept: 'audio/*,.wav,.flac,.ogg,.opus,.mp3', class: 'file-input' });
+  const transcript = h('textarea', { name: 'reference_text', rows: '3', maxlength: '1000', required: true, placeholder: 'Exactly what is said in the recording' });
+  const preview = createPlayer({ label: 'New sample', compact: true });
+  preview.hidden = true;
+  const submit = button('Add sample', { iconName: 'plus', variant: 'primary', type: 'submit' });
+
+  const setChosen = (blob, name) => {
+    chosen = blob ? { blob, name } : null;
+    preview.hidden = !blob;
+    if (blob) preview.load(URL.createObjectURL(blob));
+  };
+  fileInput.addEventListener('change', () => {
+    const f = fileInput.files[0];
+    setChosen(f || null, f ? f.name : null);
+  });
+
+  // Upload | Record switch (a radio group styled as a segmented control)
+  const sourceName = `source-${p.id}`;
+  const seg = h('div', { class: 'segmented', role: 'radiogroup', 'aria-label': 'Sample source' });
+  const uploadPane = h('div', { class: 'source-pane' }, field('Audio file', fileInput, { hint: 'WAV, FLAC, OGG or MP3 · 2 to 30 s of speech · up to 50 MB', name: 'file' }));
+  const recordPane = recordingPane((blob, secs) => setChosen(blob, `recording-${Math.round(secs)}s.wav`));
+  recordPane.hidden = true;
+  for (const [value, label] of [['upload', 'Upload a file'], ['record', 'Record']]) {
+    const input = h('input', { type: 'radio', name: sourceName, value, checked: value === 'upload' });
+    input.addEventListener('change', () => {
+      uploadPane.hidden = value !== 'upload';
+      recordPane.hidden = value !== 'record';
+      setChosen(null);
+      fileInput.value = '';
+    });
+    seg.append(h('label', { class: 'segment' }, input, h('span', { text: label })));
+  }
+
+  const form = h('form', { class: 'panel form', novalidate: true, 'aria-label': 'Add a sample' },
+    h('div', { class: 'panel-head' }, h('h3', { class: 'panel-title', text: 'Add a sample' })),
+    seg, uploadPane, recordPane, preview,
+    field('Transcript', transcript, { hint: 'Required. The words as spoken, so the model can align voice and text.' }),
+    h('p', { class: 'field-error', hidden: true, role: 'alert', dataset: { errorFor: '_form' } }),
+    h('div', { class: 'form-actions' }, submit));
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearFieldErrors(form);
+    if (!chosen) return showFieldError(form, 'file', recordPane.hidden ? 'file: choose an audio file first.' : 'file: record something first.');
+    if (!transcript.value.trim()) return showFieldError(form, 'reference_text', 'reference_text: type what the recording says.');
+    const fd = new FormData();
+    fd.append('file', chosen.blob, chosen.name || 'sample.wav');
+    fd.append('reference_text', transcript.value.trim());
+    await busy(submit, async () => {
+      try {
+        await api(`/profiles/${encodeURIComponent(p.id)}/samples`, { method: 'POST', form: fd });
+        toast('Sample added.', 'success');
+        await refreshProfiles();
+      } catch (e) {
+        // File problems (too short, silent, undecodable, too large) belong next to the file control.
+        const f = e.field || ([413, 415].includes(e.status) ? 'file' : null);
+        showFieldError(form, f === 'file' && !recordPane.hidden ? '_form' : f, e.message);
+      }
+    });
+  });
+  return form;
+}
+
+function recordingPane(onRecorded) {
+  const pane = h('div', { class: 'source-pane record-pane' });
+  if (!recordingSupported()) {
+    pane.append(h('p', { class: 'muted', text: 'Recording needs microphone access, which this browser does not offer here. Upload a file instead.' }));
+    return pane;
+  }
+  const timer = h('span', { class: 'rec-timer', text: `0.0 s / ${MAX_SECONDS} s` });
+  const meter = h('div', { class: 'rec-meter', 'aria-hidden': 'true' }, h('div', { class: 'rec-meter-fill' }));
+  const err = h('p', { class: 'field-error', hidden: true, role: 'alert' });
+  const btn = button('Start recording', { iconName: 'mic', variant: 'secondary' });
+  const rec = createRecorder({
+    onTick: (secs, peak) => {
+      timer.textContent = `${secs.toFixed(1)} s / ${MAX_SECONDS} s`;
+      meter.firstChild.style.width = `${Math.min(100, peak * 140)}%`;
+    },
+    onStop: (blob, secs) => {
+      pane.classList.remove('is-recording');
+      btn.innerHTML = `${icon('mic')}<span>Record again</span>`;
+      meter.firstChild.style.width = '0';
+      timer.textContent = `${secs.toFixed(1)} s recorded${secs >= MAX_SECONDS - 0.05 ? ' (stopped at the limit)' : ''}`;
+      onRecorded(blob, secs);
+    },
+  });
+  btn.addEventListener('click', async () => {
+    err.hidden = true;
+    if (rec.recording) {
+      rec.stop();
+      return;
+    }
+    try {
+      await rec.start();
+      pane.classList.add('is-recording');
+      btn.innerHTML = `${icon('stop')}<span>Stop</span>`;
+    } catch (e) {
+      err.textContent = e.message;
+      err.hidden = false;
+    }
+  });
+  pane.append(h('div', { class: 'rec-row' }, btn, h('div', { class: 'rec-info' }, timer, meter)), err,
+    h('p', { class: 'field-hint', text: `Speak clearly for a few seconds; recording stops by itself at ${MAX_SECONDS} s.` }));
+  return pane;
+}
