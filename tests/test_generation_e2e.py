@@ -15,6 +15,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -332,6 +333,46 @@ def main():
         check(status == 200 and "already" in body.get("message", ""), "offline: download of a present model is a no-op")
         status, _ = generate(studio, alice, "0.6B")
         check(status == 200, "offline: 0.6B loads and generates (%s)" % status)
+
+        # while a long generation runs: the queue shows progress, other routes answer fast, and deleting its
+        # profile mid-generation ends it cleanly (no crash, no take without its profile)
+        status, body = studio.request("POST", "/profiles", {"name": "Carol", "language": "en"})
+        carol = body["id"]
+        studio.upload_sample(carol, os.path.join(golden, "audio", "ref_24k.wav"), REF_TEXT)
+        result = {}
+
+        def long_generation():
+            result["status"], result["body"] = generate(studio, carol, "0.6B", text="A long take. " * 40)
+
+        worker = threading.Thread(target=long_generation)
+        worker.start()
+        seen_running, slowest = False, 0.0
+        for _ in range(100):
+            t0 = time.monotonic()
+            for path in ("/health", "/profiles", "/history?limit=5"):
+                status, _ = studio.request("GET", path, timeout=10)
+                if status != 200:
+                    check(False, "GET %s while generating (%s)" % (path, status))
+            slowest = max(slowest, time.monotonic() - t0)
+            status, tasks = studio.request("GET", "/tasks/active")
+            gens = tasks.get("generations", [])
+            if gens and gens[0].get("status") == "running" and gens[0].get("frames_done", 0) > 0:
+                seen_running = True
+                break
+            time.sleep(0.05)
+        check(seen_running, "GET /tasks/active shows the running generation with frames done (%s)" % gens)
+        print("slowest /health + /profiles + /history round while generating: %.1f ms" % (slowest * 1000))
+        check(slowest < 1.0, "other routes stay responsive while generating")
+        status, _ = studio.request("DELETE", "/profiles/" + carol)
+        check(status == 200, "delete the profile mid-generation (%s)" % status)
+        t0 = time.monotonic()
+        worker.join(timeout=300)
+        check(time.monotonic() - t0 < 10, "the take of the deleted profile stopped within %.1f s" % (time.monotonic() - t0))
+        check(result.get("status") in (404, 200) and studio.request("GET", "/health")[0] == 200,
+              "the generation of a deleted profile ended cleanly (%s %s), server alive" %
+              (result.get("status"), result.get("body")))
+        status, hist = studio.request("GET", "/history?profile_id=" + carol)
+        check(hist.get("total", 0) == 0, "no take left for the deleted profile")
 
         # errors: unknown profile 404, profile without samples 400, bad field 422
         status, body = generate(studio, "00000000-0000-4000-8000-000000000000", "1.7B")

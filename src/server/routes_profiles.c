@@ -61,5 +61,8 @@ void srv_delete_profile(srv_ctx *ctx, const srv_request *req, srv_response *res)
         srv_studio_error(res, req, &err);
         return;
     }
+    studio_gen *gen = __atomic_load_n(&ctx->gen, __ATOMIC_ACQUIRE);
+    if (gen) /* its takes could only fail now: stop them instead of finishing them */
+        studio_gen_cancel_profile(gen, req->params[0]);
     srv_json(res, 200, json_pack("{s:s}", "message", "Profile deleted successfully"));
 }

@@ -293,6 +293,13 @@ static int max_frames_for(const char *text)
     return frames > MAX_FRAMES_CAP ? MAX_FRAMES_CAP : (int)frames;
 }
 
+static int profile_exists(studio_gen *g, const char *profile_id)
+{
+    json_t *p = studio_profile_get(g->s, profile_id, NULL);
+    json_decref(p);
+    return p != NULL;
+}
+
 static json_t *run_job(studio_gen *g, job *j, studio_error *err)
 {
     reference ref = {0};
@@ -331,8 +338,11 @@ static json_t *run_job(studio_gen *g, job *j, studio_error *err)
     }
     double t1 = now_ms();
     if (qt_generate(g->model, vp, j->text, &gp, &qerr) != 0) {
-        fail(err, qerr.kind == QT_ERR_INVALID ? STUDIO_INVALID : STUDIO_INTERNAL, NULL, "generation: %s",
-             qerr.msg);
+        if (qerr.kind == QT_ERR_CANCELLED && !profile_exists(g, j->profile_id))
+            fail(err, STUDIO_NOT_FOUND, "profile_id", "Profile %s was deleted during its take", j->profile_id);
+        else
+            fail(err, qerr.kind == QT_ERR_INVALID ? STUDIO_INVALID : STUDIO_INTERNAL, NULL, "generation: %s",
+                 qerr.msg);
         goto done;
     }
     double gen_ms = now_ms() - t1;
@@ -562,6 +572,28 @@ json_t *studio_gen_generate(studio_gen *g, const json_t *body, studio_error *err
         *err = j->err;
     job_free(j);
     return result;
+}
+
+void studio_gen_cancel_profile(studio_gen *g, const char *profile_id)
+{
+    pthread_mutex_lock(&g->mu);
+    if (g->running && !strcmp(g->running->profile_id, profile_id) && g->model)
+        qt_cancel(g->model);
+    job **link = &g->head;
+    g->tail = NULL;
+    while (*link) {
+        job *j = *link;
+        if (strcmp(j->profile_id, profile_id) != 0) {
+            g->tail = j;
+            link = &j->next;
+            continue;
+        }
+        *link = j->next;
+        fail(&j->err, STUDIO_NOT_FOUND, "profile_id", "Profile %s was deleted before its take ran", profile_id);
+        j->state = JOB_DONE;
+        pthread_cond_broadcast(&j->done);
+    }
+    pthread_mutex_unlock(&g->mu);
 }
 
 /* ---- status ---- */

@@ -37,6 +37,9 @@ void studio_gen_unload_model(studio_gen *g);
 /* "1.7B" / "0.6B" of the resident model, or NULL; copied into out (size >= 8). */
 const char *studio_gen_loaded_size(studio_gen *g, char *out, size_t size);
 
+/* Cancels the running take of this profile and fails its queued ones (after the profile was deleted). */
+void studio_gen_cancel_profile(studio_gen *g, const char *profile_id);
+
 /* Sets model_loaded, model_size, model_downloaded, backend_type... of a /health object. */
 void studio_gen_health(studio_gen *g, json_t *health);
 /* Array of {task_id, profile_id, text, model_size, status: queued|running, position, frames_done,
