@@ -5,6 +5,7 @@
  * streaming == one-pass (pushes of 1, 3, 7 frames; 1 and 2 threads) within 1e-5, out-of-range codes refused
  * with the frame and codebook named, and the SIMD SnakeBeta against the plain one and libm's sin.
  */
+#include "engine/codec.h"
 #include "engine/codec_decoder.h"
 #include "engine/codec_gemm.h"
 #include "engine/codec_snake.h"
@@ -466,6 +467,19 @@ int main(void)
             test_stream(c2, codes, frames, whole, 3, 2);
             qt_codec_free(c2);
         }
+        qt_pool *pool = qt_pool_new(2); /* a lent pool (the model's, in a generation) */
+        qt_codec *c3 = pool ? qt_codec_load_shared(dir, pool, &e) : NULL;
+        if (!c3) {
+            fail_msg("qt_codec_load_shared(speech_tokenizer, a 2-thread pool)", &e);
+        } else {
+            float *lent = decode_all(c3, codes, frames, "one pass on a lent pool");
+            if (lent)
+                compare("one pass on a lent 2-thread pool vs 1 thread", lent, whole,
+                        (size_t)frames * QT_SAMPLES_PER_FRAME, STREAM_TOL);
+            free(lent);
+            qt_codec_free(c3);
+        }
+        qt_pool_free(pool); /* after the codec: it was only lent */
     }
     free(whole);
     free(codes);

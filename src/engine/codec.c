@@ -5,6 +5,7 @@
  * of all frames in steps of DECODE_STEP frames, so both give the same samples and memory stays bounded.
  * The math lives in codec_decoder.c / codec_encoder.c; this file must not do any.
  */
+#include "engine/codec.h"
 #include "engine/codec_decoder.h"
 #include "engine/codec_encoder.h"
 #include "engine/config.h"
@@ -23,6 +24,7 @@ struct qt_codec {
     qt_codec_config cfg;
     st_file *st;
     qt_pool *pool;
+    int own_pool; /* 0: the pool was lent by qt_codec_load_shared (the model's) */
     int n_threads;
     codec_decoder *dec;
     codec_dec_state *spare_state; /* a finished stream's decoding state, reused by the next (no 50 MB calloc) */
@@ -65,7 +67,7 @@ static int find_codec_dir(const char *dir, char *out, size_t out_size, qt_error 
     return qt_speech_tokenizer_dir(model_dir, out, out_size, err);
 }
 
-qt_codec *qt_codec_load(const char *dir, int n_threads, qt_error *err)
+static qt_codec *load(const char *dir, int n_threads, qt_pool *shared, qt_error *err)
 {
     qt_codec *c = calloc(1, sizeof *c);
     if (!c) {
@@ -92,8 +94,14 @@ qt_codec *qt_codec_load(const char *dir, int n_threads, qt_error *err)
                 QT_CODEBOOKS, QT_CODEBOOK_SIZE);
         goto fail;
     }
+    if (shared) {
+        c->pool = shared;
+        c->n_threads = qt_pool_threads(shared);
+        return c;
+    }
     c->n_threads = n_threads > 0 ? n_threads : qt_default_threads();
     c->pool = qt_pool_new(c->n_threads);
+    c->own_pool = 1;
     if (!c->pool) {
         qt_fail(err, QT_ERR_NOMEM, "speech tokenizer: cannot start %d threads", c->n_threads);
         goto fail;
@@ -104,6 +112,20 @@ fail:
     return NULL;
 }
 
+qt_codec *qt_codec_load(const char *dir, int n_threads, qt_error *err)
+{
+    return load(dir, n_threads, NULL, err);
+}
+
+qt_codec *qt_codec_load_shared(const char *dir, qt_pool *pool, qt_error *err)
+{
+    if (!pool) {
+        qt_fail(err, QT_ERR_INVALID, "speech tokenizer: no thread pool given");
+        return NULL;
+    }
+    return load(dir, 0, pool, err);
+}
+
 void qt_codec_free(qt_codec *c)
 {
     if (!c)
@@ -111,7 +133,8 @@ void qt_codec_free(qt_codec *c)
     codec_dec_state_free(c->spare_state);
     codec_decoder_free(c->dec);
     codec_encoder_free(c->enc);
-    qt_pool_free(c->pool);
+    if (c->own_pool)
+        qt_pool_free(c->pool);
     st_close(c->st);
     free(c);
 }
