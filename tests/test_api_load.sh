@@ -23,8 +23,15 @@ for _ in $(seq 1 200); do
   sleep 0.05
 done
 
+# The latency promise is the release build's: /health under 50 ms. Under AddressSanitizer every request
+# costs two to three times more and the run shares two cores with the rest of the suite, so scheduler
+# stalls of a few hundred ms appear (the server's own log shows /health handled in < 15 ms even then).
+# There the bound only catches /health queued behind slow work (seconds); errors and lost writes are
+# checked the same in both builds.
+health_ms=50
+grep -q '^VOICEBOX_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null && health_ms=500
 rc=0
-"$loadtest" run "http://127.0.0.1:$port" --clients 50 --seconds "${LOADTEST_SECONDS:-10}" --health-ms 50 || rc=1
+"$loadtest" run "http://127.0.0.1:$port" --clients 50 --seconds "${LOADTEST_SECONDS:-10}" --health-ms $health_ms || rc=1
 kill -TERM "$pid"
 wait "$pid" || { echo "FAIL: the server exited with $? after SIGTERM"; tail -n 20 "$tmp/server.out"; rc=1; }
 pid=

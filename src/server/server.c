@@ -19,6 +19,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +71,20 @@ struct srv_server {
     pthread_cond_t tcv;
     stream_state *parked;
     int tstop;
+    /* the access log: network threads queue their lines and one thread writes them, so a slow disk, or a
+     * low-priority worker preempted while it holds the log's lock, never stalls a network thread */
+    pthread_t logger;
+    int have_logger;
+    pthread_mutex_t lmu;
+    pthread_cond_t lcv;
+    struct log_line *lhead, *ltail;
+    int lstop;
 };
+
+typedef struct log_line {
+    struct log_line *next;
+    char text[];
+} log_line;
 
 struct conn_state {
     struct timespec t0;
@@ -540,6 +554,59 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return finish(s, c, st);
 }
 
+static void *logger_main(void *arg)
+{
+    srv_server *s = arg;
+    pthread_mutex_lock(&s->lmu);
+    for (;;) {
+        while (!s->lhead && !s->lstop)
+            pthread_cond_wait(&s->lcv, &s->lmu);
+        log_line *list = s->lhead;
+        s->lhead = s->ltail = NULL;
+        if (!list && s->lstop)
+            break;
+        pthread_mutex_unlock(&s->lmu);
+        while (list) {
+            log_line *next = list->next;
+            log_info("%s", list->text);
+            free(list);
+            list = next;
+        }
+        pthread_mutex_lock(&s->lmu);
+    }
+    pthread_mutex_unlock(&s->lmu);
+    return NULL;
+}
+
+static void access_log(srv_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void access_log(srv_server *s, const char *fmt, ...)
+{
+    char text[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    size_t len = (size_t)n < sizeof text ? (size_t)n : sizeof text - 1;
+    log_line *l = malloc(sizeof *l + len + 1);
+    if (!l || !s->have_logger) { /* no logger thread (start-up failed): write it here */
+        free(l);
+        log_info("%s", text);
+        return;
+    }
+    l->next = NULL;
+    memcpy(l->text, text, len + 1);
+    pthread_mutex_lock(&s->lmu);
+    if (s->ltail)
+        s->ltail->next = l;
+    else
+        s->lhead = l;
+    s->ltail = l;
+    pthread_cond_signal(&s->lcv);
+    pthread_mutex_unlock(&s->lmu);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     (void)c;
@@ -554,10 +621,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = '?';
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        log_info("%s %s %d %.1f ms", st->method, st->path ? st->path : "?", st->status, ms);
+        access_log(s, "%s %.1000s %d %.1f ms", st->method, st->path ? st->path : "?", st->status, ms);
     else
-        log_info("%s %s %d %.1f ms (connection ended early, code %d)", st->method, st->path ? st->path : "?",
-                 st->status, ms, (int)toe);
+        access_log(s, "%s %.1000s %d %.1f ms (connection ended early, code %d)", st->method,
+                   st->path ? st->path : "?", st->status, ms, (int)toe);
     srv_response_clear(&st->res);
     srv_multipart_free(st->mp);
     srv_form_free(st->form);
@@ -609,12 +676,27 @@ static void stop_ticker(srv_server *s)
     s->have_ticker = 0;
 }
 
+static void stop_logger(srv_server *s)
+{
+    if (!s->have_logger)
+        return;
+    pthread_mutex_lock(&s->lmu);
+    s->lstop = 1;
+    pthread_cond_broadcast(&s->lcv);
+    pthread_mutex_unlock(&s->lmu);
+    pthread_join(s->logger, NULL); /* it writes what is queued first */
+    s->have_logger = 0;
+}
+
 static void free_server(srv_server *s)
 {
     if (!s)
         return;
     stop_workers(s);
     stop_ticker(s);
+    stop_logger(s);
+    pthread_mutex_destroy(&s->lmu);
+    pthread_cond_destroy(&s->lcv);
     pthread_mutex_destroy(&s->tmu);
     pthread_cond_destroy(&s->tcv);
     pthread_mutex_destroy(&s->qmu);
@@ -642,6 +724,8 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
     pthread_cond_init(&s->qcv, NULL);
     pthread_mutex_init(&s->tmu, NULL);
     pthread_cond_init(&s->tcv, NULL);
+    pthread_mutex_init(&s->lmu, NULL);
+    pthread_cond_init(&s->lcv, NULL);
     atomic_init(&s->in_flight, 0);
     s->ctx.stop = stop_cb;
     s->ctx.stop_arg = s;
@@ -686,6 +770,11 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
         goto fail;
     }
     s->have_ticker = 1;
+    if (pthread_create(&s->logger, NULL, logger_main, s) != 0) {
+        snprintf(err, err_size, "cannot start the access log thread");
+        goto fail;
+    }
+    s->have_logger = 1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6)
@@ -789,6 +878,7 @@ void srv_stop(srv_server *s)
     MHD_stop_daemon(s->daemon);
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
+    stop_logger(s); /* every request line is out before the next lines */
     log_info("server stopped; closing the database");
     free_server(s);
 }
