@@ -91,6 +91,11 @@ const char *qt_model_dir(const qt_model *m)
     return m->dir;
 }
 
+int qt_model_threads(const qt_model *m)
+{
+    return qt_pool_threads(m->pool);
+}
+
 void qt_model_bytes_per_frame(const qt_model *m, size_t *talker, size_t *code_predictor)
 {
     *talker = m->talker_step_bytes;

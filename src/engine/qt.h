@@ -202,6 +202,7 @@ void qt_model_free(qt_model *m); /* NULL is fine */
 const char *qt_model_size(const qt_model *m); /* "0.6B" / "1.7B" (as written in config.json otherwise) */
 int qt_model_hidden(const qt_model *m);       /* talker hidden = x-vector width */
 const char *qt_model_dir(const qt_model *m);
+int qt_model_threads(const qt_model *m); /* threads the engine runs on */
 /* Weight bytes one frame reads: a talker decode step (layers + codec head) and the code predictor's 15
  * passes (layers, heads, MTP projection). For the benchmark's bandwidth figures. */
 void qt_model_bytes_per_frame(const qt_model *m, size_t *talker, size_t *code_predictor);

@@ -255,7 +255,7 @@ int qt_stack_forward(qt_stack *s, qt_pool *pool, float *x, int n, qt_error *err)
             memcpy(s->vc[li] + (size_t)pos * kvd, s->v + (size_t)i * kvd, sizeof(float) * kvd);
         }
         attn_job aj = {s, li, n, threads};
-        if (threads > 1)
+        if (threads > 1 && (size_t)n * (s->len + n) >= 256) /* short contexts: cheaper than a dispatch */
             qt_pool_run(pool, attn_task, &aj, n * nh);
         else
             for (int t = 0; t < n * nh; t++)
