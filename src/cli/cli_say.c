@@ -18,24 +18,26 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: voicebox say --model DIR|HUB_ID (--ref ref.wav [--ref-text \"...\"] [--xvector-only] |\n"
-            "                    --prompt voice.prompt) --text \"...\" [-o out.wav] [options]\n"
-            "  --language L     auto (default), a name (German) or a code (de)\n"
-            "  --seed N         sampling seed (default 0); the same seed repeats a run\n"
-            "  --greedy         argmax instead of sampling\n"
-            "  --max-frames N   stop after N frames (12.5 per second; default 8192)\n"
-            "  --codes FILE     write the generated codes, one frame of 16 integers per line\n"
-            "  --stream         raw 16-bit PCM (24 kHz mono, little endian) to stdout as it is produced\n"
-            "  --ref-context N  give the decoder only the last N reference frames as context (ICL; default "
-            "all):\n"
-            "                   earlier first audio, slightly different audio\n"
-            "  --threads N      engine threads (default: all cores)\n"
-            "  --quiet          no progress line\n");
+    fprintf(
+        f,
+        "usage: voicebox say --model DIR|HUB_ID (--ref ref.wav [--ref-text \"...\"] [--xvector-only] |\n"
+        "                    --prompt voice.prompt) --text \"...\" [-o out.wav] [options]\n"
+        "  --language L     auto (default), a name (German) or a code (de)\n"
+        "  --seed N         sampling seed (default 0); the same seed repeats a run\n"
+        "  --greedy         argmax instead of sampling\n"
+        "  --max-frames N   stop after N frames (12.5 per second; default 8192)\n"
+        "  --codes FILE     write the generated codes, one frame of 16 integers per line\n"
+        "  --stream         raw 16-bit PCM (24 kHz mono, little endian) to stdout as it is produced\n"
+        "  --ref-context N  give the decoder only the last N reference frames as context (ICL). Default: "
+        "all\n"
+        "                   of them (exact), or 8 with --stream: the reference is decoded before the first\n"
+        "                   audio, so fewer frames start it sooner, changing the audio slightly\n"
+        "  --threads N      engine threads (default: all cores)\n"
+        "  --quiet          no progress line\n");
 }
 
 typedef struct {
-    double t0, first_audio;
+    double t0, first_audio, t_start;
     int stream, quiet, max_frames, progress_shown;
     size_t samples;
     int write_failed;
@@ -116,6 +118,7 @@ static int write_codes(const char *path, const int32_t *codes, int n_frames)
 
 int cli_say(int argc, char **argv)
 {
+    double t_start = now_s();
     const char *model = NULL, *ref = NULL, *ref_text = NULL, *prompt = NULL, *text = NULL, *out_path = NULL;
     const char *codes_path = NULL, *language = "auto";
     int xvec_only = 0, greedy = 0, stream = 0, quiet = 0, threads = 0, max_frames = 8192, ref_context = -1;
@@ -214,14 +217,14 @@ int cli_say(int argc, char **argv)
         return cli_error("%s", err.msg);
     }
 
-    say_state st = {now_s(), 0, stream, quiet, max_frames, 0, 0, 0};
+    say_state st = {now_s(), 0, t_start, stream, quiet, max_frames, 0, 0, 0};
     qt_gen_params p = qt_gen_default_params();
     qt_gen_output out = {0};
     p.language = lang;
     p.seed = seed;
     p.greedy = greedy;
     p.max_frames = max_frames;
-    p.ref_context = ref_context;
+    p.ref_context = ref_context >= 0 ? ref_context : stream ? 8 : -1;
     p.on_progress = on_progress;
     p.on_audio = on_audio;
     p.user = &st;
@@ -249,7 +252,9 @@ int cli_say(int argc, char **argv)
         fprintf(stderr, "voicebox: %.2f s of audio (%d frames, %s) in %.2f s, real-time factor %.2f", seconds,
                 out.n_frames, out.hit_eos ? "ended by the model" : "stopped at --max-frames", elapsed,
                 seconds > 0 ? elapsed / seconds : 0.0);
-        if (stream) fprintf(stderr, ", first audio after %.2f s", st.first_audio);
+        if (stream)
+            fprintf(stderr, ", first audio %.2f s into the generation (%.2f s after the command started)",
+                    st.first_audio, st.first_audio + st.t0 - st.t_start);
         fprintf(stderr, "%s%s\n", out_path ? ", wrote " : "", out_path ? out_path : "");
     }
     qt_gen_output_free(&out);
