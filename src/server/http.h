@@ -56,6 +56,7 @@ typedef struct {
     int n_query;
     const char *range;          /* the Range header or NULL */
     const char *content_type;   /* the Content-Type header or NULL */
+    const char *accept;         /* the Accept header or NULL */
     int loopback;               /* 1 if the client connected from 127.0.0.0/8 or ::1 */
     const char *body;           /* JSON routes: the body (not NUL-terminated), or NULL */
     size_t body_len;

@@ -2,6 +2,7 @@
  * None of them touches the database, so they stay fast while the studio is busy. */
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "server/routes.h"
@@ -10,8 +11,9 @@
 
 void srv_get_root(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
-    /* The UI's index.html when it is installed, else the API's greeting (as Voicebox answers). */
-    if (srv_static_index(ctx, req, res) == 0)
+    /* A browser (Accept: text/html) gets the UI's index.html when it is installed; API clients get the
+     * greeting Voicebox answers, so both can share the root. */
+    if (req->accept && strstr(req->accept, "text/html") && srv_static_index(ctx, req, res) == 0)
         return;
     srv_json(res, 200, json_pack("{s:s, s:s}", "message", "voicebox API", "version", VOICEBOX_VERSION));
 }

@@ -52,6 +52,7 @@ struct srv_server {
     char *web_dir;
     char *origins[MAX_ORIGINS]; /* own origins, then VOICEBOX_CORS_ORIGINS */
     int n_origins;
+    int loopback_only; /* bound to a loopback address: only loopback host names may be asked for */
     int port;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -270,6 +271,31 @@ static int add_origin(srv_server *s, const char *origin, size_t len)
     return 0;
 }
 
+/* DNS rebinding: a page on evil.example whose name is made to resolve to 127.0.0.1 talks to the server
+ * "same-origin", and a GET carries no Origin; its Host header still says evil.example. A server bound to
+ * loopback therefore answers only Host names that are loopback or those of the allowed origins. */
+static int host_allowed(const srv_server *s, const char *host)
+{
+    if (!s->loopback_only || !host)
+        return 1;
+    size_t len = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":");
+    if (len > strlen(host))
+        return 0;
+    if ((len == 9 && !strncasecmp(host, "localhost", 9)) || (len == 5 && !strncmp(host, "[::1]", 5)) ||
+        (len >= 7 && !strncmp(host, "127.", 4) && strspn(host, "0123456789.") == len))
+        return 1;
+    for (int i = 0; i < s->n_origins; i++) {
+        const char *o = strstr(s->origins[i], "://");
+        if (!o)
+            continue;
+        o += 3;
+        size_t olen = o[0] == '[' ? strcspn(o, "]") + 1 : strcspn(o, ":/");
+        if (olen == len && !strncasecmp(o, host, len))
+            return 1;
+    }
+    return 0;
+}
+
 static enum MHD_Result preflight(struct MHD_Connection *c, conn_state *st)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -328,6 +354,7 @@ static void fill_request(struct MHD_Connection *c, conn_state *st)
     req->path = st->path;
     req->range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
     req->content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    req->accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
     req->loopback = is_loopback(c);
     req->n_query = 0;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, req);
@@ -336,6 +363,12 @@ static void fill_request(struct MHD_Connection *c, conn_state *st)
 /* The first call: headers only. Answers at once when the request cannot succeed whatever its body. */
 static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state *st)
 {
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!host_allowed(s, host)) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "Host '%.200s' is not allowed: this server answers loopback names only", host);
+        return respond_error(c, st, 403, msg);
+    }
     const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
     if (origin) {
         if (!origin_allowed(s, origin)) {
@@ -798,7 +831,8 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
                      s->port);
     if (add_origin(s, own, (size_t)n) != 0)
         goto oom;
-    if (!strcmp(p->host, "127.0.0.1") || !strcmp(p->host, "localhost") || !strcmp(p->host, "::1")) {
+    if (!strncmp(p->host, "127.", 4) || !strcmp(p->host, "localhost") || !strcmp(p->host, "::1")) {
+        s->loopback_only = 1;
         n = snprintf(own, sizeof own, "http://localhost:%d", s->port);
         if (add_origin(s, own, (size_t)n) != 0)
             goto oom;
