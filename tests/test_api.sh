@@ -32,7 +32,9 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 base=http://127.0.0.1:$port
 
 start_server() {
-  "$bin" serve --port "$port" --data-dir "$data" --log-file "$tmp/server.log" "$@" >>"$tmp/server.out" 2>&1 &
+  # no web UI unless a test asks for one (a later --web-dir wins), so GET / is the API's greeting
+  "$bin" serve --port "$port" --data-dir "$data" --log-file "$tmp/server.log" --web-dir "$tmp/no-web" "$@" \
+    >>"$tmp/server.out" 2>&1 &
   pid=$!
   for _ in $(seq 1 200); do
     curl -s -o /dev/null "$base/health" && return 0
@@ -365,6 +367,14 @@ expect 204
 header Access-Control-Allow-Methods | grep -q POST || fail "preflight: no POST in Access-Control-Allow-Methods"
 req OPTIONS /profiles -H "Origin: http://evil.example" -H "Access-Control-Request-Method: POST"
 expect 403
+# DNS rebinding: a loopback-bound server answers loopback Host names only
+req GET /profiles -H "Host: evil.example:$port"
+expect 403
+detail_has "Host"
+for host in "localhost:$port" "127.0.0.1:$port" "localhost"; do
+  req GET /health -H "Host: $host"
+  expect 200
+done
 
 # ---- the log: one line per request ----
 grep -q "GET /health 200" "$tmp/server.log" || fail "server.log has no 'GET /health 200' line"
@@ -393,9 +403,12 @@ req GET "/samples/$sid"
 cmp -s "$tmp/body" "$tmp/sample_full.wav" || fail "after a restart the sample audio differs"
 
 # static files and the configured CORS origins
+req GET / -H "Accept: text/html,application/xhtml+xml"
+expect 200
+grep -q "voicebox ui" "$tmp/body" || fail "GET / with a web dir: index.html not served to a browser"
 req GET /
 expect 200
-grep -q "voicebox ui" "$tmp/body" || fail "GET / with a web dir: index.html not served"
+jtrue "j['message'] == 'voicebox API'"  # API clients keep the JSON greeting even with the UI installed
 req GET /assets/app.js
 expect 200
 header Content-Type | grep -q javascript || fail "app.js Content-Type '$(header Content-Type)'"
