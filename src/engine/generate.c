@@ -64,6 +64,11 @@ static int check_prompt(const qt_model *m, const qt_voice_prompt *vp, qt_error *
             "the voice prompt was made for a model of width %d (%s) but this model (%s) has width %d; "
             "make the prompt again with this model",
             vp->width, vp->size[0] ? vp->size : "unknown size", m->cfg.size, H);
+    if (vp->size[0] && strcmp(vp->size, m->cfg.size))
+        return qt_fail(err, QT_ERR_MISMATCH,
+                       "the voice prompt was made for the %s model, not %s; make it again with "
+                       "this model",
+                       vp->size, m->cfg.size);
     if (!vp->xvector) return qt_fail(err, QT_ERR_INVALID, "the voice prompt has no speaker x-vector");
     if (vp->mode == QT_PROMPT_ICL && (!vp->codes || vp->n_frames < 1))
         return qt_fail(err, QT_ERR_INVALID, "the ICL voice prompt has no reference codes");
