@@ -170,8 +170,8 @@ async function generate(body) {
             line.textContent = `Waiting in the queue — position ${mine.position ?? '?'}`;
             bar.indeterminate();
           } else {
-            const frac = Number.isFinite(mine.progress) ? (mine.progress > 1 ? mine.progress / 100 : mine.progress)
-              : (mine.max_frames ? mine.frames_done / mine.max_frames : 0);
+            // frames_done of max_frames (a ceiling: speech usually ends before it), else progress in percent
+            const frac = mine.max_frames > 0 ? mine.frames_done / mine.max_frames : (mine.progress || 0) / 100;
             line.textContent = `Generating… ${Math.round(frac * 100)}%`;
             bar.set(frac);
             if (mine.frames_done !== undefined) sub.textContent = `${body.model_size} model · ${mine.frames_done} frames (${(mine.frames_done * 0.08).toFixed(1)} s of audio) so far`;
@@ -255,8 +255,10 @@ function offerDownload(body, detail) {
         status.textContent = ev.status === 'complete' ? 'Downloaded.' : `${formatBytes(ev.current)} of ${formatBytes(ev.total)}${ev.filename ? ` · ${ev.filename}` : ''}`;
       });
       bar.set(1);
+      status.textContent = 'Downloaded. Generating your take…';
       toast(`The ${size} model is downloaded.`, 'success');
       emit('models-changed');
+      await new Promise((r) => setTimeout(r, 800)); // let the full bar be seen
       await generate(body);
     } catch (e) {
       status.textContent = e.message;

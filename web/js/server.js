@@ -219,6 +219,7 @@ async function clearCache(btn) {
       cacheResult.textContent = `Cache cleared: ${n} ${n === 1 ? 'file' : 'files'} deleted.`;
       cacheResult.classList.remove('muted');
       toast(cacheResult.textContent, 'success');
+      loadLog();
     } catch (e) {
       cacheResult.textContent = e.message;
       toast(e.message, 'error');

@@ -1,0 +1,339 @@
+// studio.test.mjs — drives the voicebox web UI in Debian's chromium (playwright-core, headless) against a
+// real `voicebox serve` whose models come from the local Hub mirror. Started by tests/test_browser.sh, which
+// sets the environment below. Plain node, no test runner: each step prints "ok - ..." or throws.
+//
+// BASE_URL    the studio, e.g. http://127.0.0.1:40123
+// OUT_DIR     where screenshots go
+// SAMPLE_WAV  ~3 s of speech; SAMPLE_TEXT its words
+// SHORT_WAV   1 s of speech (the server refuses it)
+// CHROMIUM    the browser binary (default /usr/bin/chromium)
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.BASE_URL;
+const OUT = process.env.OUT_DIR;
+const SAMPLE = process.env.SAMPLE_WAV;
+const SAMPLE_TEXT = process.env.SAMPLE_TEXT;
+const SHORT = process.env.SHORT_WAV;
+if (!BASE || !OUT || !SAMPLE || !SAMPLE_TEXT || !SHORT) throw new Error('BASE_URL, OUT_DIR, SAMPLE_WAV, SAMPLE_TEXT and SHORT_WAV must be set');
+fs.mkdirSync(OUT, { recursive: true });
+
+const started = Date.now();
+let steps = 0;
+function ok(what) {
+  steps++;
+  console.log(`ok ${steps} - ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+function check(cond, what, detail = '') {
+  if (!cond) throw new Error(`FAILED: ${what}${detail ? `\n  ${detail}` : ''}`);
+  ok(what);
+}
+
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'voicebox-chromium-'));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1280, height: 800 },
+  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--autoplay-policy=no-user-gesture-required',
+    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+});
+
+// Console errors: the page must log none, except the browser's own "Failed to load resource" line for an
+// API error this test provokes on purpose (a 4xx answer that the page then shows in words).
+const consoleErrors = [];
+const expected4xx = [];
+const offline = [];
+const page = context.pages()[0] || (await context.newPage());
+page.on('console', (m) => {
+  if (m.type() !== 'error') return;
+  const t = m.text();
+  const st = /status of (\d{3})/.exec(t);
+  if (st && st[1].startsWith('4') && expected4xx.includes(Number(st[1]))) return;
+  consoleErrors.push(`${t} @ ${m.location().url || ''}`);
+});
+page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
+page.on('request', (r) => {
+  const u = new URL(r.url());
+  if (!['127.0.0.1', 'localhost'].includes(u.hostname) && !['data:', 'blob:'].includes(u.protocol)) offline.push(r.url());
+});
+page.setDefaultTimeout(30000);
+
+async function shot(name) {
+  await page.waitForTimeout(300); // let transitions settle
+  const w = page.viewportSize().width;
+  await page.screenshot({ path: path.join(OUT, `${name}-${w}.png`), fullPage: false });
+}
+const screen = (name) => page.locator(`[data-screen="${name}"]`);
+async function go(name) {
+  await page.locator(`.tab[data-tab="${name}"]`).click();
+  await screen(name).waitFor({ state: 'visible' });
+}
+
+// Polls a progressbar's aria-valuenow until it reads 100; returns every distinct value seen.
+async function watchProgress(bar, timeoutMs) {
+  const seen = [];
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const v = await bar.getAttribute('aria-valuenow').catch(() => null);
+    if (v !== null && seen[seen.length - 1] !== Number(v)) seen.push(Number(v));
+    if (Number(v) === 100) return seen;
+    await page.waitForTimeout(40);
+  }
+  throw new Error(`FAILED: progress bar never reached 100 % (seen: ${seen.join(', ')})`);
+}
+
+// Waits until the audio element has played past `past` seconds.
+async function waitPlaying(audio, past = 0.25, timeoutMs = 15000) {
+  await audio.evaluate((el, [p, t]) => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`currentTime stuck at ${el.currentTime} (paused=${el.paused}, src=${el.src})`)), t);
+    const tick = () => {
+      if (el.currentTime > p) {
+        clearTimeout(timer);
+        resolve();
+      } else requestAnimationFrame(tick);
+    };
+    tick();
+  }), [past, timeoutMs]);
+  return audio.evaluate((el) => el.currentTime);
+}
+
+try {
+  // ---- Voices: empty state, create, duplicate name, samples ----
+  await page.goto(BASE);
+  await screen('voices').waitFor({ state: 'visible' });
+  await page.getByText('No voice profiles yet').waitFor();
+  check(await page.title() === 'Voices · voicebox', 'the studio opens on the Voices screen with an empty state');
+  await shot('01-voices-empty');
+
+  await page.getByRole('button', { name: 'New profile' }).first().click();
+  const form = page.locator('form[aria-label="New profile"]');
+  await form.getByLabel('Name').fill('Ada Lovelace');
+  await form.getByLabel('Language').selectOption('en');
+  await form.getByLabel('Description (optional)').fill('Reference voice for the browser test.');
+  await form.getByRole('button', { name: 'Create profile' }).click();
+  await page.locator('.profile-item', { hasText: 'Ada Lovelace' }).waitFor();
+  await page.locator('.profile-name', { hasText: 'Ada Lovelace' }).waitFor();
+  ok('a profile is created from the form and listed');
+
+  expected4xx.push(400);
+  await page.getByRole('button', { name: 'New profile' }).first().click();
+  const dup = page.locator('form[aria-label="New profile"]');
+  await dup.getByLabel('Name').fill('Ada Lovelace');
+  await dup.getByRole('button', { name: 'Create profile' }).click();
+  const nameError = dup.locator('[data-error-for="name"]');
+  await nameError.waitFor({ state: 'visible' });
+  const dupText = await nameError.textContent();
+  check(/already exists/.test(dupText) && (await dup.getByLabel('Name').getAttribute('aria-invalid')) === 'true',
+    'a duplicate name shows the server\'s words beside the Name field', dupText);
+  await shot('02-voices-duplicate-name');
+  await dup.getByRole('button', { name: 'Cancel' }).click();
+
+  const add = page.locator('form[aria-label="Add a sample"]');
+  await add.locator('input[type="file"]').setInputFiles(SHORT);
+  await add.getByLabel('Transcript').fill('Hi.');
+  expected4xx.push(422);
+  await add.getByRole('button', { name: 'Add sample' }).click();
+  const fileError = add.locator('[data-error-for="file"]');
+  await fileError.waitFor({ state: 'visible' });
+  const shortText = await fileError.textContent();
+  check(/2 to 30 s/.test(shortText), 'a 1 s sample is refused with the server\'s reason beside the file field', shortText);
+  await shot('03-voices-short-sample');
+
+  await add.locator('input[type="file"]').setInputFiles(SAMPLE);
+  await add.getByLabel('Transcript').fill('');
+  await add.getByRole('button', { name: 'Add sample' }).click();
+  await add.locator('[data-error-for="reference_text"]').waitFor({ state: 'visible' });
+  ok('the transcript is required');
+  await add.getByLabel('Transcript').fill(SAMPLE_TEXT);
+  await add.getByRole('button', { name: 'Add sample' }).click();
+  await page.locator('.sample').first().waitFor();
+  await page.locator('.profile-item', { hasText: '1 sample' }).waitFor();
+  check((await page.locator('.sample-text').first().textContent()) === SAMPLE_TEXT, 'the sample is uploaded and listed with its transcript; the profile counts 1 sample');
+
+  // play the sample through its waveform player
+  const sampleAudio = page.locator('.sample audio').first();
+  await page.locator('.sample .player-play').first().click();
+  const st = await waitPlaying(sampleAudio, 0.2);
+  await page.locator('.sample .player-play').first().click();
+  ok(`the sample plays (currentTime ${st.toFixed(2)} s)`);
+
+  // edit the transcript
+  await page.locator('.sample').first().getByRole('button', { name: 'Edit transcript' }).click();
+  const edit = page.locator('.sample form.inline-form');
+  await edit.getByLabel('Transcript').fill(`${SAMPLE_TEXT} `);
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await edit.waitFor({ state: 'detached' });
+  ok('a transcript is edited in place');
+
+  // record from the (fake) microphone: the recorder makes a WAV and shows it for review
+  await add.getByText('Record', { exact: true }).click();
+  await add.getByRole('button', { name: 'Start recording' }).click();
+  await page.waitForTimeout(1500);
+  await add.getByRole('button', { name: 'Stop' }).click();
+  await add.locator('.rec-timer', { hasText: 'recorded' }).waitFor();
+  const recDur = await add.locator('.player audio').evaluate((el) => new Promise((r) => {
+    if (el.readyState >= 1) r(el.duration);
+    else el.addEventListener('loadedmetadata', () => r(el.duration), { once: true });
+  }));
+  check(recDur > 0.8 && recDur < 5, `a recording from the microphone becomes a playable WAV (${recDur.toFixed(2)} s)`);
+  await add.getByText('Upload a file', { exact: true }).click();
+  await page.locator('.panel.profile-header').scrollIntoViewIfNeeded();
+  await shot('04-voices');
+
+  // ---- Server: download the 1.7B model, watching the progress bar ----
+  await go('server');
+  const row17 = page.locator('.model[data-model-name="qwen-tts-1.7B"]');
+  await row17.waitFor();
+  check((await row17.getAttribute('data-downloaded')) === 'false', 'the Server screen lists qwen-tts-1.7B as not downloaded');
+  await shot('05-server-before-download');
+  await row17.getByRole('button', { name: 'Download' }).click();
+  const seen = await watchProgress(row17.locator('[role="progressbar"]'), 90000);
+  check(seen[seen.length - 1] === 100, `the download progress bar reaches 100 % (values seen: ${seen.join(' ')})`);
+  await page.locator('.model[data-model-name="qwen-tts-1.7B"][data-downloaded="true"]').waitFor({ timeout: 15000 });
+  ok('the 1.7B model row turns into Downloaded');
+
+  // ---- Generate with 1.7B: progress, then it plays ----
+  await go('generate');
+  const gen = page.locator('form[aria-label="Generate speech"]');
+  await gen.getByLabel('Voice profile').selectOption({ label: 'Ada Lovelace' });
+  const text1 = 'Hello there.'; // short: the tiny test models speak until their frame ceiling
+  await gen.getByLabel('Text').fill(text1);
+  check((await gen.locator('.counter').textContent()).startsWith(`${text1.length} /`), 'the text counter counts characters');
+  await gen.locator('label.segment', { hasText: '1.7B' }).click();
+  await gen.getByLabel('Seed (optional)').fill('1234');
+  await gen.getByRole('button', { name: 'Generate' }).click();
+  await page.locator('.gen-running').waitFor({ timeout: 5000 }).then(() => ok('a running state with progress shows while it generates'), () => {});
+  const done1 = page.locator('.gen-done');
+  await done1.waitFor({ timeout: 120000 });
+  const genAudio = page.locator('[data-screen="generate"] .gen-done audio');
+  const t1 = await waitPlaying(genAudio, 0.3);
+  check(t1 > 0.3, `the take plays by itself (currentTime ${t1.toFixed(2)} s)`);
+  const meta1 = await done1.locator('.meta-grid').textContent();
+  check(/1\.7B/.test(meta1) && /1234/.test(meta1), 'the result shows model size 1.7B and seed 1234', meta1);
+  await shot('06-generate-result');
+
+  // ---- History: the take is there, plays in the waveform player, seeks ----
+  await go('history');
+  const firstItem = page.locator('.history-item').first();
+  await firstItem.waitFor();
+  check((await firstItem.locator('.history-text').textContent()) === text1 && /1\.7B/.test(await firstItem.textContent()) && /seed 1234/.test(await firstItem.textContent()),
+    'the take appears in history with its model size and seed');
+  await firstItem.locator('.row-play').click();
+  const histAudio = page.locator('.now-playing audio');
+  await waitPlaying(histAudio, 0.2);
+  await histAudio.evaluate((el) => el.pause());
+  const wave = page.locator('.now-playing .wave');
+  await page.waitForFunction(() => {
+    const a = document.querySelector('.now-playing audio');
+    return a && Number.isFinite(a.duration) && a.duration > 0;
+  });
+  const box = await wave.boundingBox();
+  await page.mouse.click(box.x + box.width * 0.5, box.y + box.height / 2);
+  const [pos, dur] = await histAudio.evaluate((el) => [el.currentTime, el.duration]);
+  check(Math.abs(pos - dur / 2) < Math.max(0.15, dur * 0.05), `clicking the middle of the waveform seeks to the middle (${pos.toFixed(2)} of ${dur.toFixed(2)} s)`);
+  await wave.focus();
+  await page.keyboard.press('Home');
+  check((await histAudio.evaluate((el) => el.currentTime)) === 0, 'the waveform is keyboard operable (Home seeks to the start)');
+  const dl = firstItem.locator('a[download]');
+  const dlHref = await dl.getAttribute('href');
+  const res = await page.request.get(new URL(dlHref, BASE).toString());
+  const body = await res.body();
+  check(res.status() === 200 && body.subarray(0, 4).toString() === 'RIFF' && body.subarray(8, 12).toString() === 'WAVE', 'Download WAV serves the take as a WAV file');
+  await shot('07-history');
+
+  // ---- Switch to 0.6B: 409 becomes a download offer with live progress, then the take ----
+  await go('generate');
+  await gen.getByLabel('Text').fill('Small model.');
+  await gen.locator('label.segment', { hasText: '0.6B' }).click();
+  await gen.getByLabel('Seed (optional)').fill('');
+  expected4xx.push(409);
+  await gen.getByRole('button', { name: 'Generate' }).click();
+  const offer = page.locator('[data-state="needs-model"]');
+  await offer.waitFor({ timeout: 60000 });
+  check(/0\.6B model is not downloaded/.test(await offer.textContent()), 'generating with a model not downloaded offers its download instead of failing');
+  await shot('08-generate-needs-model');
+  await offer.getByRole('button', { name: /Download the 0\.6B model/ }).click();
+  const seen2 = await watchProgress(offer.locator('[role="progressbar"]'), 90000);
+  check(seen2[seen2.length - 1] === 100, `the offered download shows live progress to 100 % (values seen: ${seen2.join(' ')})`);
+  const done2 = page.locator('.gen-done');
+  await done2.waitFor({ timeout: 120000 });
+  const t2 = await waitPlaying(genAudio, 0.3);
+  check(/0\.6B/.test(await done2.locator('.meta-grid').textContent()), `after the download the 0.6B take is generated and plays (currentTime ${t2.toFixed(2)} s)`);
+
+  // ---- History: two takes, search, filter, delete one ----
+  await go('history');
+  await page.locator('.history-item').nth(1).waitFor();
+  check((await page.locator('.history-item').count()) === 2 && /0\.6B/.test(await page.locator('.history-item').first().textContent()), 'history lists both takes, newest (0.6B) first');
+  await page.getByLabel('Search history').fill('small');
+  await page.waitForFunction(() => document.querySelectorAll('.history-item').length === 1);
+  ok('search by text narrows the list');
+  await page.getByLabel('Search history').fill('');
+  await page.waitForFunction(() => document.querySelectorAll('.history-item').length === 2);
+  const victim = page.locator('.history-item', { hasText: 'Small model.' });
+  await victim.getByRole('button', { name: 'Delete take' }).click();
+  const dlg = page.locator('dialog#confirm');
+  await dlg.waitFor({ state: 'visible' });
+  await shot('09-history-confirm-delete');
+  await dlg.getByRole('button', { name: 'Delete take' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('.history-item').length === 1);
+  const left = await page.request.get(`${BASE}/history`).then((r) => r.json());
+  check(left.total === 1 && left.items[0].text === text1, 'deleting a take (after confirming) removes it from the page and the server');
+
+  // ---- Server: status, cache, log, load/unload ----
+  await go('server');
+  await page.locator('.stat-grid[data-model-loaded="true"][data-model-size="0.6B"]').waitFor();
+  ok('the Server screen shows the 0.6B model loaded');
+  await page.getByRole('button', { name: 'Clear voice-prompt cache' }).click();
+  await page.locator('.cache-result', { hasText: /Cache cleared: \d+ files? deleted/ }).waitFor();
+  check(/Cache cleared: [1-9]\d* files? deleted/.test(await page.locator('.cache-result').textContent()), 'clearing the voice-prompt cache shows how many files were deleted');
+  await page.locator('.log-line', { hasText: 'POST /cache/clear' }).first().waitFor({ timeout: 10000 });
+  ok('the server log panel shows the latest requests');
+  await page.locator('#srv-size').selectOption('1.7B');
+  await page.getByRole('button', { name: 'Load model' }).click();
+  await page.locator('.stat-grid[data-model-size="1.7B"]').waitFor({ timeout: 60000 });
+  ok('Load model switches the resident model to 1.7B');
+  await shot('10-server');
+  await page.getByRole('button', { name: 'Unload' }).click();
+  await page.locator('.stat-grid[data-model-loaded="false"]').waitFor();
+  ok('Unload leaves no model loaded');
+
+  // ---- Keyboard: tabs are links, buttons are buttons; focus is visible ----
+  await page.keyboard.press('Tab');
+  const focusable = await page.evaluate(() => [...document.querySelectorAll('button, a[href], input, select, textarea')].filter((e) => !e.disabled && e.offsetParent !== null && e.tabIndex >= 0).length);
+  check(focusable > 10, `controls are keyboard reachable (${focusable} focusable on the Server screen)`);
+
+  // ---- Screenshots at 390 px ----
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const [name, n] of [['voices', '11'], ['generate', '12'], ['history', '13'], ['server', '14']]) {
+    await go(name);
+    await page.waitForTimeout(500);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    if (overflow > 1) throw new Error(`FAILED: the ${name} screen is wider than 390 px by ${overflow} px`);
+    await shot(`${n}-${name}`);
+  }
+  ok('every screen fits 390 px without sideways scrolling');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  for (const [name, n] of [['voices', '15'], ['generate', '16'], ['history', '17']]) {
+    await go(name);
+    await page.waitForTimeout(400);
+    await shot(`${n}-${name}`);
+  }
+
+  check(offline.length === 0, 'nothing was requested from outside this machine', offline.join('\n  '));
+  check(consoleErrors.length === 0, 'no console errors', consoleErrors.join('\n  '));
+  console.log(`PASS: ${steps} checks in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${OUT}`);
+} catch (e) {
+  console.error(e.message);
+  if (consoleErrors.length) console.error(`console errors so far:\n  ${consoleErrors.join('\n  ')}`);
+  await page.screenshot({ path: path.join(OUT, 'failure.png'), fullPage: true }).catch(() => {});
+  console.error(`screenshot of the failure: ${path.join(OUT, 'failure.png')}`);
+  process.exitCode = 1;
+} finally {
+  await context.close();
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+}
