@@ -44,7 +44,8 @@ static double compare(const char *what, const float *got, const float *exp, size
         }
     }
     int ok = worst <= tol;
-    printf("%s: %-48s max abs err %.3g (tol %.0e) over %zu values\n", ok ? "ok  " : "FAIL", what, worst, tol, n);
+    printf("%s: %-48s max abs err %.3g (tol %.0e) over %zu values\n", ok ? "ok  " : "FAIL", what, worst, tol,
+           n);
     if (!ok) {
         printf("      at index %zu: expected %.7g, got %.7g\n", at, exp[at], got[at]);
         failures++;
@@ -90,8 +91,7 @@ static st_file *open_golden(const char *rel)
     snprintf(path, sizeof path, "%s/%s", golden, rel);
     qt_error e = {0};
     st_file *f = st_open(path, &e);
-    if (!f)
-        fail_msg(rel, &e);
+    if (!f) fail_msg(rel, &e);
     return f;
 }
 
@@ -123,8 +123,7 @@ static void on_tap(void *ctx, const char *stage, const float *x, int channels, i
 static const captured *find_cap(const char *stage)
 {
     for (int i = 0; i < 8; i++)
-        if (caps[i].stage && !strcmp(caps[i].stage, stage))
-            return &caps[i];
+        if (caps[i].stage && !strcmp(caps[i].stage, stage)) return &caps[i];
     return NULL;
 }
 
@@ -139,8 +138,8 @@ static void check_stage(const st_file *g, const char *stage, const char *golden_
     }
     size_t n = (size_t)c->channels * c->len;
     if ((size_t)t->n_elements != n) {
-        printf("FAIL: stage %s: %d x %d values, golden '%s' has %lld\n", stage, c->channels, c->len, golden_name,
-               (long long)t->n_elements);
+        printf("FAIL: stage %s: %d x %d values, golden '%s' has %lld\n", stage, c->channels, c->len,
+               golden_name, (long long)t->n_elements);
         failures++;
         return;
     }
@@ -189,8 +188,8 @@ static void test_stages(const st_file *g)
         check_stage(g, "final_preclamp", "dec_final_preclamp", 0);
         const float *exp = gf32(g, "ref_decode_wav", (size_t)frames * QT_SAMPLES_PER_FRAME);
         if (exp)
-            compare("one step of 43 frames vs ref_decode_wav", out, exp, (size_t)frames * QT_SAMPLES_PER_FRAME,
-                    WAVE_TOL);
+            compare("one step of 43 frames vs ref_decode_wav", out, exp,
+                    (size_t)frames * QT_SAMPLES_PER_FRAME, WAVE_TOL);
         free((void *)exp);
         free(out);
         printf("      flops per frame (tiny codec): %.3g\n", codec_decoder_flops_per_frame(d));
@@ -222,8 +221,7 @@ static void test_sequence(qt_codec *c, const st_file *g, const char *codes_name,
 {
     int frames = 0;
     int32_t *codes = gcodes(g, codes_name, &frames);
-    if (!codes)
-        return;
+    if (!codes) return;
     size_t n = (size_t)frames * QT_SAMPLES_PER_FRAME;
     const float *exp = gf32(gw, wav_name, n);
     float *got = exp ? decode_all(c, codes, frames, label) : NULL;
@@ -238,7 +236,8 @@ static void test_sequence(qt_codec *c, const st_file *g, const char *codes_name,
 }
 
 /* Streaming in pushes of `step` frames equals the one-pass output. */
-static void test_stream(qt_codec *c, const int32_t *codes, int frames, const float *whole, int step, int threads)
+static void test_stream(qt_codec *c, const int32_t *codes, int frames, const float *whole, int step,
+                        int threads)
 {
     qt_error e = {0};
     qt_codec_stream *s = qt_codec_stream_new(c, &e);
@@ -256,7 +255,8 @@ static void test_stream(qt_codec *c, const int32_t *codes, int frames, const flo
             goto done;
         }
         if (wrote != (size_t)k * QT_SAMPLES_PER_FRAME) {
-            printf("FAIL: push of %d frames wrote %zu samples, expected %d\n", k, wrote, k * QT_SAMPLES_PER_FRAME);
+            printf("FAIL: push of %d frames wrote %zu samples, expected %d\n", k, wrote,
+                   k * QT_SAMPLES_PER_FRAME);
             failures++;
             goto done;
         }
@@ -322,10 +322,8 @@ static void test_snake_kernels(void)
     for (int k = 0; k < 3; k++) {
 #if defined(__x86_64__)
         __builtin_cpu_init();
-        if (k == 1 && !__builtin_cpu_supports("avx2"))
-            continue;
-        if (k == 2 && !__builtin_cpu_supports("avx512f"))
-            continue;
+        if (k == 1 && !__builtin_cpu_supports("avx2")) continue;
+        if (k == 2 && !__builtin_cpu_supports("avx512f")) continue;
 #endif
         for (size_t len = 1; len <= 37; len++) { /* tails: lengths that are not a multiple of the vector */
             fns[k](y, x + 5000, len, a, ib);
@@ -342,7 +340,7 @@ static void test_snake_kernels(void)
         char what[64];
         snprintf(what, sizeof what, "snake %s vs double sin, |x*a| <= 1300", names[k]);
         compare(what, y, ref, n, 8e-6); /* 2 ulp at 60 */
-        memcpy(y, x, n * sizeof *y); /* in place */
+        memcpy(y, x, n * sizeof *y);    /* in place */
         fns[k](y, y, n, a, ib);
         snprintf(what, sizeof what, "snake %s in place", names[k]);
         compare(what, y, ref, n, 8e-6); /* 2 ulp at 60 */
@@ -377,22 +375,21 @@ static void test_gemm_kernels(void)
             for (int k = 1; k < 3; k++) {
 #if defined(__x86_64__)
                 __builtin_cpu_init();
-                if (k == 1 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
-                    continue;
-                if (k == 2 && !__builtin_cpu_supports("avx512f"))
-                    continue;
+                if (k == 1 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) continue;
+                if (k == 2 && !__builtin_cpu_supports("avx512f")) continue;
 #endif
                 for (int i = 0; i < M * N; i++)
                     C[i] = C2[i] = (float)(i % 7) * 0.1f;
                 fns[k](M, N, K, A, rs, ks, B, N, C, N);
                 char what[96];
-                snprintf(what, sizeof what, "gemm %s vs plain, %dx%dx%d%s", names[k], M, N, K, tr ? " (A^T)" : "");
+                snprintf(what, sizeof what, "gemm %s vs plain, %dx%dx%d%s", names[k], M, N, K,
+                         tr ? " (A^T)" : "");
                 compare(what, C, C0, (size_t)M * N, 2e-6 * K);
                 /* split: columns in pieces of 5 then rows in pieces of 3 -> identical bits */
                 for (int n0 = 0; n0 < N; n0 += 5)
                     for (int m0 = 0; m0 < M; m0 += 3)
-                        fns[k](M - m0 < 3 ? M - m0 : 3, N - n0 < 5 ? N - n0 : 5, K, A + m0 * rs, rs, ks, B + n0, N,
-                               C2 + (size_t)m0 * N + n0, N);
+                        fns[k](M - m0 < 3 ? M - m0 : 3, N - n0 < 5 ? N - n0 : 5, K, A + m0 * rs, rs, ks,
+                               B + n0, N, C2 + (size_t)m0 * N + n0, N);
                 if (memcmp(C, C2, (size_t)M * N * sizeof *C)) {
                     printf("FAIL: %s: a split product differs from the whole one\n", what);
                     failures++;
@@ -426,8 +423,7 @@ int main(void)
     st_file *gx = open_golden("expected/long_decode_exact.safetensors");
     st_file *ga = open_golden("expected/tiny-a/golden.safetensors");
     st_file *gb = open_golden("expected/tiny-b/golden.safetensors");
-    if (!g || !gx || !ga || !gb)
-        goto out;
+    if (!g || !gx || !ga || !gb) goto out;
     test_stages(g);
 
     char dir[4400];
@@ -439,11 +435,16 @@ int main(void)
         goto out;
     }
     test_sequence(c, g, "ref_codes", g, "ref_decode_wav", "ref_codes vs ref_decode_wav");
-    test_sequence(c, ga, "icl.decoder_input_codes", ga, "icl.decoder_output_wav", "tiny-a icl decoder_input_codes");
-    test_sequence(c, ga, "xvec.decoder_input_codes", ga, "xvec.decoder_output_wav", "tiny-a xvec decoder_input_codes");
-    test_sequence(c, gb, "icl.decoder_input_codes", gb, "icl.decoder_output_wav", "tiny-b icl decoder_input_codes");
-    test_sequence(c, gb, "xvec.decoder_input_codes", gb, "xvec.decoder_output_wav", "tiny-b xvec decoder_input_codes");
-    test_sequence(c, g, "long_decode_codes", gx, "long_decode_wav_exact", "long_decode_codes vs exact target");
+    test_sequence(c, ga, "icl.decoder_input_codes", ga, "icl.decoder_output_wav",
+                  "tiny-a icl decoder_input_codes");
+    test_sequence(c, ga, "xvec.decoder_input_codes", ga, "xvec.decoder_output_wav",
+                  "tiny-a xvec decoder_input_codes");
+    test_sequence(c, gb, "icl.decoder_input_codes", gb, "icl.decoder_output_wav",
+                  "tiny-b icl decoder_input_codes");
+    test_sequence(c, gb, "xvec.decoder_input_codes", gb, "xvec.decoder_output_wav",
+                  "tiny-b xvec decoder_input_codes");
+    test_sequence(c, g, "long_decode_codes", gx, "long_decode_wav_exact",
+                  "long_decode_codes vs exact target");
 
     /* streaming == one pass, on the 310 frames (longer than the 72-frame window and the 8-frame step) */
     int frames = 0;

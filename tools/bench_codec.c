@@ -2,7 +2,8 @@
  * time for 1 and 2 threads, the work per audio second computed from the shapes, and how close that runs to
  * the machine's peak (measured here: independent 512-bit / 256-bit FMA chains on every core used).
  *
- *   bench_codec [--model DIR] [--seconds S]     (default: /work/models/random-0.6B, else the golden tiny codec)
+ *   bench_codec [--model DIR] [--seconds S]     (default: /work/models/random-0.6B, else the golden tiny
+ * codec)
  */
 #include "engine/codec_decoder.h"
 #include "engine/codec_gemm.h"
@@ -38,18 +39,27 @@ static double cpu_seconds(void)
 #include <immintrin.h>
 /* 12 independent chains, each FMA waiting on its own previous result: enough in flight to fill two FMA
  * pipes of 4-cycle latency. Returns the flops done (plus a value the compiler must keep). */
-#define CHAINS(T, FMA, SET1, N)                                                                            \
-    T a0 = SET1(0), a1 = SET1(1), a2 = SET1(2), a3 = SET1(3), a4 = SET1(4), a5 = SET1(5), a6 = SET1(6),     \
-      a7 = SET1(7), a8 = SET1(8), a9 = SET1(9), a10 = SET1(10), a11 = SET1(11), m = SET1(0.999999f),        \
-      c = SET1(1e-7f);                                                                                     \
-    for (long it = 0; it < iters; it++) {                                                                  \
-        a0 = FMA(a0, m, c); a1 = FMA(a1, m, c); a2 = FMA(a2, m, c); a3 = FMA(a3, m, c);                   \
-        a4 = FMA(a4, m, c); a5 = FMA(a5, m, c); a6 = FMA(a6, m, c); a7 = FMA(a7, m, c);                   \
-        a8 = FMA(a8, m, c); a9 = FMA(a9, m, c); a10 = FMA(a10, m, c); a11 = FMA(a11, m, c);               \
-        __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5));                 \
-    }                                                                                                      \
-    T s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;                                    \
-    return s[0] + (double)iters * 12 * (N) * 2
+#define CHAINS(T, FMA, SET1, N)                                                                              \
+    T a0 = SET1(0), a1 = SET1(1), a2 = SET1(2), a3 = SET1(3), a4 = SET1(4), a5 = SET1(5), a6 = SET1(6),      \
+      a7 = SET1(7), a8 = SET1(8), a9 = SET1(9), a10 = SET1(10), a11 = SET1(11), m = SET1(0.999999f),         \
+      c = SET1(1e-7f);                                                                                       \
+    for (long it = 0; it < iters; it++) {                                                                    \
+        a0 = FMA(a0, m, c);                                                                                  \
+        a1 = FMA(a1, m, c);                                                                                  \
+        a2 = FMA(a2, m, c);                                                                                  \
+        a3 = FMA(a3, m, c);                                                                                  \
+        a4 = FMA(a4, m, c);                                                                                  \
+        a5 = FMA(a5, m, c);                                                                                  \
+        a6 = FMA(a6, m, c);                                                                                  \
+        a7 = FMA(a7, m, c);                                                                                  \
+        a8 = FMA(a8, m, c);                                                                                  \
+        a9 = FMA(a9, m, c);                                                                                  \
+        a10 = FMA(a10, m, c);                                                                                \
+        a11 = FMA(a11, m, c);                                                                                \
+        __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5));                   \
+    }                                                                                                        \
+    T s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;                                       \
+    return s[0] + (double)iters * 12 * (N)*2
 
 __attribute__((target("avx512f"))) static double fma_loop_avx512(long iters)
 {
@@ -93,8 +103,7 @@ static double measure_peak(int n, int wide)
 {
     pthread_t th[16];
     peak_arg args[16];
-    if (n > 16)
-        n = 16;
+    if (n > 16) n = 16;
     for (int i = 0; i < n; i++) {
         args[i].wide = wide;
         pthread_create(&th[i], NULL, peak_thread, &args[i]);
@@ -109,7 +118,8 @@ static double measure_peak(int n, int wide)
 
 /* ---- decoder ------------------------------------------------------------------------------------------ */
 
-static int bench_decoder(const char *model, double seconds, double flops_per_frame, double peak1, double peak2)
+static int bench_decoder(const char *model, double seconds, double flops_per_frame, double peak1,
+                         double peak2)
 {
     int frames = (int)(seconds * QT_SAMPLE_RATE / QT_SAMPLES_PER_FRAME + 0.5);
     int32_t *codes = malloc((size_t)frames * QT_CODEBOOKS * sizeof *codes);
@@ -121,8 +131,8 @@ static int bench_decoder(const char *model, double seconds, double flops_per_fra
     }
     double audio = (double)frames * QT_SAMPLES_PER_FRAME / QT_SAMPLE_RATE;
     double work = flops_per_frame * frames;
-    printf("decoder: %d frames (%.1f s of audio), %.1f GFLOP per audio second (from the shapes)\n", frames, audio,
-           flops_per_frame * QT_SAMPLE_RATE / QT_SAMPLES_PER_FRAME * 1e-9);
+    printf("decoder: %d frames (%.1f s of audio), %.1f GFLOP per audio second (from the shapes)\n", frames,
+           audio, flops_per_frame * QT_SAMPLE_RATE / QT_SAMPLES_PER_FRAME * 1e-9);
     for (int threads = 1; threads <= 2; threads++) {
         qt_error e = {0};
         qt_codec *c = qt_codec_load(model, threads, &e);
@@ -140,23 +150,26 @@ static int bench_decoder(const char *model, double seconds, double flops_per_fra
         }
         double t = now() - t0, cpu = cpu_seconds() - c0;
         printf("  %d thread%s, one pass:        %6.2fx real time  (%.2f s wall; %.1f GFLOP/s = %.0f%% of the "
-               "peak %.0f GFLOP/s)\n", threads, threads > 1 ? "s" : " ", audio / t, t, work / t * 1e-9,
-               100.0 * work / t / peak, peak * 1e-9);
+               "peak %.0f GFLOP/s)\n",
+               threads, threads > 1 ? "s" : " ", audio / t, t, work / t * 1e-9, 100.0 * work / t / peak,
+               peak * 1e-9);
         /* On a shared machine the wall clock counts other processes' turns too; per CPU-second it does not
          * (but it counts our workers' spinning as work). */
-        printf("      the process ran %.0f%% of the time on %d core%s: per CPU-second %.2fx real time each core, "
-               "%.1f GFLOP/s = %.0f%% of one core's peak\n", 100.0 * cpu / t / threads, threads,
-               threads > 1 ? "s" : "", audio / cpu, work / cpu * 1e-9, 100.0 * work / cpu / peak1);
+        printf("      the process ran %.0f%% of the time on %d core%s: per CPU-second %.2fx real time each "
+               "core, "
+               "%.1f GFLOP/s = %.0f%% of one core's peak\n",
+               100.0 * cpu / t / threads, threads, threads > 1 ? "s" : "", audio / cpu, work / cpu * 1e-9,
+               100.0 * work / cpu / peak1);
         for (int step = 1; step <= 4; step *= 4) { /* streaming as generation would feed it */
             qt_codec_stream *s = qt_codec_stream_new(c, &e);
-            if (!s)
-                break;
+            if (!s) break;
             t0 = now();
             size_t wrote;
             for (int f = 0; f < frames; f += step) {
                 int k = frames - f < step ? frames - f : step;
-                qt_codec_stream_push(s, codes + (size_t)f * QT_CODEBOOKS, k, out + (size_t)f * QT_SAMPLES_PER_FRAME,
-                                     (size_t)k * QT_SAMPLES_PER_FRAME, &wrote, &e);
+                qt_codec_stream_push(s, codes + (size_t)f * QT_CODEBOOKS, k,
+                                     out + (size_t)f * QT_SAMPLES_PER_FRAME, (size_t)k * QT_SAMPLES_PER_FRAME,
+                                     &wrote, &e);
             }
             t = now() - t0;
             qt_codec_stream_free(s);
@@ -193,8 +206,7 @@ int main(int argc, char **argv)
     /* the work per frame, from the decoder's shapes */
     char dir[4096], path[4200];
     qt_error e = {0};
-    if (qt_speech_tokenizer_dir(model, dir, sizeof dir, &e) != 0)
-        snprintf(dir, sizeof dir, "%s", model);
+    if (qt_speech_tokenizer_dir(model, dir, sizeof dir, &e) != 0) snprintf(dir, sizeof dir, "%s", model);
     qt_codec_config cfg;
     if (qt_codec_config_load(dir, &cfg, &e) != 0) {
         fprintf(stderr, "bench_codec: %s\n", e.msg);
@@ -216,10 +228,10 @@ int main(int argc, char **argv)
     qt_codec_gemm_get(&kname);
     int wide = !strcmp(kname, "avx512");
     double peak1 = measure_peak(1, wide), peak2 = measure_peak(2, wide);
-    printf("kernels: %s; FMA peak (%s chains, per CPU-second of each thread): %.0f GFLOP/s on 1 core, %.0f on 2\n",
+    printf("kernels: %s; FMA peak (%s chains, per CPU-second of each thread): %.0f GFLOP/s on 1 core, %.0f "
+           "on 2\n",
            kname, wide ? "512-bit" : "256-bit", peak1 * 1e-9, peak2 * 1e-9);
-    if (bench_decoder(model, seconds, fpf, peak1, peak2) != 0)
-        return 1;
+    if (bench_decoder(model, seconds, fpf, peak1, peak2) != 0) return 1;
     /* encoder: see below (the encoder's section) */
     return 0;
 }

@@ -25,7 +25,7 @@
 #define N_RES_UNITS 3
 #define COL_FLOATS (1 << 20) /* per-thread im2col scratch: 4 MiB */
 #define MAX_HIST (4 + 2 * MAX_STAGES + MAX_STAGES * N_RES_UNITS)
-#define MIN_TILE 64          /* fewer columns per task than this: split rows instead */
+#define MIN_TILE 64 /* fewer columns per task than this: split rows instead */
 
 static const int res_dilation[N_RES_UNITS] = {1, 3, 9};
 
@@ -38,8 +38,8 @@ typedef struct {
 } conv_w;
 
 typedef struct {
-    const float *w; /* [c_in, c_out, k] (PyTorch ConvTranspose1d layout) */
-    const float *b; /* [c_out] */
+    const float *w;             /* [c_in, c_out, k] (PyTorch ConvTranspose1d layout) */
+    const float *b;             /* [c_out] */
     int c_in, c_out, k, stride; /* k is stride or 2*stride */
 } convtr_w;
 
@@ -49,23 +49,23 @@ typedef struct {
 } snake_w;
 
 typedef struct {
-    const float *attn_norm;  /* [H] */
-    const float *wq, *wk, *wv; /* [n_heads*hd, H], [n_kv*hd, H], [n_kv*hd, H] */
-    const float *wo;         /* [H, n_heads*hd] */
-    const float *attn_scale; /* [H] layer scale */
-    const float *mlp_norm;   /* [H] */
+    const float *attn_norm;     /* [H] */
+    const float *wq, *wk, *wv;  /* [n_heads*hd, H], [n_kv*hd, H], [n_kv*hd, H] */
+    const float *wo;            /* [H, n_heads*hd] */
+    const float *attn_scale;    /* [H] layer scale */
+    const float *mlp_norm;      /* [H] */
     const float *w_gate, *w_up; /* [I, H] */
-    const float *w_down;     /* [H, I] */
-    const float *mlp_scale;  /* [H] */
+    const float *w_down;        /* [H, I] */
+    const float *mlp_scale;     /* [H] */
 } tf_layer;
 
 typedef struct {
-    convtr_w up;               /* k = stride = ratio: no overlap */
-    const float *dw_w, *dw_b;  /* depthwise causal conv [C, 1, k], [C] */
+    convtr_w up;              /* k = stride = ratio: no overlap */
+    const float *dw_w, *dw_b; /* depthwise causal conv [C, 1, k], [C] */
     int dw_k;
-    const float *ln_w, *ln_b;  /* LayerNorm over channels, eps 1e-6 */
-    conv_w pw1, pw2;           /* Linear C->4C, 4C->C as 1x1 convs */
-    const float *gamma;        /* [C] */
+    const float *ln_w, *ln_b; /* LayerNorm over channels, eps 1e-6 */
+    conv_w pw1, pw2;          /* Linear C->4C, 4C->C as 1x1 convs */
+    const float *gamma;       /* [C] */
 } upsample_w;
 
 typedef struct {
@@ -124,14 +124,12 @@ static void *own(loader *l, size_t bytes)
     if (d->n_owned == d->cap_owned) {
         int cap = d->cap_owned ? 2 * d->cap_owned : 64;
         void **p = realloc(d->owned, (size_t)cap * sizeof *p);
-        if (!p)
-            return NULL;
+        if (!p) return NULL;
         d->owned = p;
         d->cap_owned = cap;
     }
     void *m = malloc(bytes ? bytes : 1);
-    if (m)
-        d->owned[d->n_owned++] = m;
+    if (m) d->owned[d->n_owned++] = m;
     return m;
 }
 
@@ -142,8 +140,7 @@ static const float *tensor(loader *l, int64_t *got, int n_dims, const int64_t *s
     __attribute__((format(printf, 5, 6)));
 static const float *tensor(loader *l, int64_t *got, int n_dims, const int64_t *shape, const char *fmt, ...)
 {
-    if (l->failed)
-        return NULL;
+    if (l->failed) return NULL;
     char name[256];
     va_list ap;
     va_start(ap, fmt);
@@ -157,8 +154,7 @@ static const float *tensor(loader *l, int64_t *got, int n_dims, const int64_t *s
     if (got)
         for (int i = 0; i < n_dims; i++)
             got[i] = t->shape[i];
-    if (((uintptr_t)t->data & (sizeof(float) - 1)) == 0)
-        return t->data;
+    if (((uintptr_t)t->data & (sizeof(float) - 1)) == 0) return t->data;
     float *copy = own(l, t->n_bytes);
     if (!copy) {
         l->failed = 1;
@@ -193,8 +189,9 @@ static void load_convtr(loader *l, convtr_w *c, int c_in, int c_out, int stride,
     c->b = tensor(l, NULL, 1, bshape, "%s.bias", prefix);
     if (!l->failed && c->k != stride && c->k != 2 * stride) {
         l->failed = 1;
-        qt_fail(l->err, QT_ERR_CORRUPT, "speech tokenizer: '%s.weight' has kernel %d for stride %d (expected %d or %d)",
-                prefix, c->k, stride, stride, 2 * stride);
+        qt_fail(l->err, QT_ERR_CORRUPT,
+                "speech tokenizer: '%s.weight' has kernel %d for stride %d (expected %d or %d)", prefix, c->k,
+                stride, stride, 2 * stride);
     }
 }
 
@@ -204,12 +201,12 @@ static void load_snake(loader *l, snake_w *s, int c, const char *prefix)
     const float *alpha = tensor(l, NULL, 1, shape, "%s.alpha", prefix);
     const float *beta = tensor(l, NULL, 1, shape, "%s.beta", prefix);
     s->c = c;
-    if (l->failed)
-        return;
+    if (l->failed) return;
     float *a = own(l, (size_t)c * sizeof *a), *ib = own(l, (size_t)c * sizeof *ib);
     if (!a || !ib) {
         l->failed = 1;
-        qt_fail(l->err, QT_ERR_NOMEM, "speech tokenizer: no memory for the SnakeBeta parameters of '%s'", prefix);
+        qt_fail(l->err, QT_ERR_NOMEM, "speech tokenizer: no memory for the SnakeBeta parameters of '%s'",
+                prefix);
         return;
     }
     for (int i = 0; i < c; i++) { /* alpha and beta are stored in log space (spec §7) */
@@ -261,9 +258,10 @@ codec_decoder *codec_decoder_load(const st_file *f, const qt_codec_decoder_confi
     if (d->n_q < 2 || d->n_q > MAX_CODEBOOKS || cfg->num_semantic_quantizers != 1 || d->q_dim % 2 ||
         d->n_kv <= 0 || d->n_heads % d->n_kv || d->head_dim % 2 || d->window < 1 || d->n_up > MAX_STAGES ||
         d->n_blocks < 1 || d->n_blocks > MAX_STAGES || (cfg->decoder_dim >> d->n_blocks) < 1) {
-        qt_fail(err, QT_ERR_CORRUPT, "speech tokenizer config: unsupported decoder shape (%d quantizers, %d "
-                "semantic, codebook_dim %d, %d/%d heads, %d upsample rates)", d->n_q,
-                cfg->num_semantic_quantizers, d->q_dim, d->n_heads, d->n_kv, d->n_blocks);
+        qt_fail(err, QT_ERR_CORRUPT,
+                "speech tokenizer config: unsupported decoder shape (%d quantizers, %d "
+                "semantic, codebook_dim %d, %d/%d heads, %d upsample rates)",
+                d->n_q, cfg->num_semantic_quantizers, d->q_dim, d->n_heads, d->n_kv, d->n_blocks);
         goto fail;
     }
 
@@ -278,10 +276,18 @@ codec_decoder *codec_decoder_load(const st_file *f, const qt_codec_decoder_confi
         d->cb_usage[k] = tensor(&l, NULL, 1, us_shape, "%s.cluster_usage", p);
     }
     int64_t op_shape[3] = {d->q_dim, d->half, 1};
-    d->proj_first = (conv_w){tensor(&l, NULL, 3, op_shape, "decoder.quantizer.rvq_first.output_proj.weight"), NULL,
-                             d->q_dim, d->half, 1, 1};
-    d->proj_rest = (conv_w){tensor(&l, NULL, 3, op_shape, "decoder.quantizer.rvq_rest.output_proj.weight"), NULL,
-                            d->q_dim, d->half, 1, 1};
+    d->proj_first = (conv_w){tensor(&l, NULL, 3, op_shape, "decoder.quantizer.rvq_first.output_proj.weight"),
+                             NULL,
+                             d->q_dim,
+                             d->half,
+                             1,
+                             1};
+    d->proj_rest = (conv_w){tensor(&l, NULL, 3, op_shape, "decoder.quantizer.rvq_rest.output_proj.weight"),
+                            NULL,
+                            d->q_dim,
+                            d->half,
+                            1,
+                            1};
 
     /* §7.2 pre_conv, §7.3 transformer */
     load_conv(&l, &d->pre_conv, d->latent, d->q_dim, 3, 1, "decoder.pre_conv.conv");
@@ -330,7 +336,8 @@ codec_decoder *codec_decoder_load(const st_file *f, const qt_codec_decoder_confi
         const float *pw1 = tensor(&l, pw_got, 2, pw_shape, "%s.pwconv1.weight", p);
         int wide = (int)pw_got[0];
         u->pw1 = (conv_w){pw1, vec(&l, wide, "%s.pwconv1.bias", p), wide, L, 1, 1};
-        u->pw2 = (conv_w){mat(&l, L, wide, "%s.pwconv2.weight", p), vec(&l, L, "%s.pwconv2.bias", p), L, wide, 1, 1};
+        u->pw2 = (conv_w){
+            mat(&l, L, wide, "%s.pwconv2.weight", p), vec(&l, L, "%s.pwconv2.bias", p), L, wide, 1, 1};
         u->gamma = vec(&l, L, "%s.gamma", p);
         d->frame_samples *= cfg->upsampling_ratios[i];
     }
@@ -363,8 +370,7 @@ codec_decoder *codec_decoder_load(const st_file *f, const qt_codec_decoder_confi
     load_snake(&l, &d->final_act, C, p);
     snprintf(p, sizeof p, "decoder.decoder.%d.conv", d->n_blocks + 2);
     load_conv(&l, &d->final_conv, 1, C, -1, 1, p);
-    if (l.failed)
-        goto fail;
+    if (l.failed) goto fail;
 
     d->inv_freq = own(&l, (size_t)(d->head_dim / 2) * sizeof *d->inv_freq);
     if (!d->inv_freq) {
@@ -381,8 +387,7 @@ fail:
 
 void codec_decoder_free(codec_decoder *d)
 {
-    if (!d)
-        return;
+    if (!d) return;
     for (int i = 0; i < d->n_owned; i++)
         free(d->owned[i]);
     free(d->owned);
@@ -413,20 +418,20 @@ struct codec_dec_state {
     codec_dec_tap_fn tap;
     void *tap_ctx;
     /* history */
-    float *h_pre_conv;           /* [q_dim, 2] */
-    float **kc, **vc;            /* per layer [window-1 + max_chunk, n_kv*hd] */
-    float *h_dw[MAX_STAGES];     /* [latent, dw_k-1] */
-    float *h_dec0;               /* [latent, k-1] */
-    float *tail[MAX_STAGES];     /* [c_out, k-stride] transposed-conv overlap */
+    float *h_pre_conv;                     /* [q_dim, 2] */
+    float **kc, **vc;                      /* per layer [window-1 + max_chunk, n_kv*hd] */
+    float *h_dw[MAX_STAGES];               /* [latent, dw_k-1] */
+    float *h_dec0;                         /* [latent, k-1] */
+    float *tail[MAX_STAGES];               /* [c_out, k-stride] transposed-conv overlap */
     float *h_res[MAX_STAGES][N_RES_UNITS]; /* [c, (k-1)*dil] */
-    float *h_final;              /* [c_last, k-1] */
+    float *h_final;                        /* [c_last, k-1] */
     /* scratch */
-    float *e_first, *e_rest;     /* [half, max_chunk] */
+    float *e_first, *e_rest;                                   /* [half, max_chunk] */
     float *x, *xn, *q, *kn, *vn, *att, *gate, *upv, *tmp, *ss; /* transformer, channel-major */
-    float *buf[4];               /* channel-major stage buffers, big floats each */
-    float **col;                 /* per thread [COL_FLOATS] */
-    float **work;                /* per thread [COL_FLOATS]: a residual unit's snake and middle tiles */
-    float **scores;              /* per thread [window + max_chunk] */
+    float *buf[4];         /* channel-major stage buffers, big floats each */
+    float **col;           /* per thread [COL_FLOATS] */
+    float **work;          /* per thread [COL_FLOATS]: a residual unit's snake and middle tiles */
+    float **scores;        /* per thread [window + max_chunk] */
     float *hist[MAX_HIST]; /* every history buffer above, zeroed by a reset */
     size_t hist_len[MAX_HIST];
     int n_hist;
@@ -439,14 +444,12 @@ static void *salloc_bytes(codec_dec_state *s, size_t bytes)
     if (s->n_allocs == s->cap_allocs) {
         int cap = s->cap_allocs ? 2 * s->cap_allocs : 64;
         void **p = realloc(s->allocs, (size_t)cap * sizeof *p);
-        if (!p)
-            return NULL;
+        if (!p) return NULL;
         s->allocs = p;
         s->cap_allocs = cap;
     }
     void *m = calloc(1, bytes ? bytes : 1);
-    if (m)
-        s->allocs[s->n_allocs++] = m;
+    if (m) s->allocs[s->n_allocs++] = m;
     return m;
 }
 
@@ -467,27 +470,25 @@ codec_dec_state *codec_dec_state_new(const codec_decoder *d, int max_chunk, int 
         qt_fail(err, QT_ERR_NOMEM, "codec decoder: no memory for a decoding state");
         return NULL;
     }
-    if (max_chunk < 1)
-        max_chunk = 1;
-    if (n_threads < 1)
-        n_threads = 1;
+    if (max_chunk < 1) max_chunk = 1;
+    if (n_threads < 1) n_threads = 1;
     s->max_chunk = max_chunk;
     s->n_threads = n_threads;
     int ok = 1, mc = max_chunk, H = d->hidden, L = d->latent;
     size_t qd = (size_t)d->n_heads * d->head_dim, kvd = (size_t)d->n_kv * d->head_dim;
     size_t rows = (size_t)(d->window - 1 + mc);
-#define ALLOC(dst, n)                                                                                      \
-    do {                                                                                                   \
-        (dst) = salloc(s, (n));                                                                            \
-        ok = ok && (dst);                                                                                  \
+#define ALLOC(dst, n)                                                                                        \
+    do {                                                                                                     \
+        (dst) = salloc(s, (n));                                                                              \
+        ok = ok && (dst);                                                                                    \
     } while (0)
-#define HIST(dst, n)                                                                                       \
-    do {                                                                                                   \
-        ALLOC(dst, n);                                                                                     \
-        if (s->n_hist < MAX_HIST) {                                                                        \
-            s->hist[s->n_hist] = (dst);                                                                    \
-            s->hist_len[s->n_hist++] = (n);                                                                \
-        }                                                                                                  \
+#define HIST(dst, n)                                                                                         \
+    do {                                                                                                     \
+        ALLOC(dst, n);                                                                                       \
+        if (s->n_hist < MAX_HIST) {                                                                          \
+            s->hist[s->n_hist] = (dst);                                                                      \
+            s->hist_len[s->n_hist++] = (n);                                                                  \
+        }                                                                                                    \
     } while (0)
     HIST(s->h_pre_conv, (size_t)d->q_dim * (d->pre_conv.k - 1));
     s->kc = salloc_bytes(s, (size_t)d->cfg.n_layers * 2 * sizeof(float *));
@@ -531,7 +532,8 @@ codec_dec_state *codec_dec_state_new(const codec_decoder *d, int max_chunk, int 
         big = max_sz(big, (size_t)b->up.c_out * len);
         HIST(s->tail[i], (size_t)b->up.c_out * (b->up.k - b->up.stride));
         for (int j = 0; j < N_RES_UNITS; j++)
-            HIST(s->h_res[i][j], (size_t)b->res[j].conv1.c_in * (b->res[j].conv1.k - 1) * b->res[j].conv1.dil);
+            HIST(s->h_res[i][j],
+                 (size_t)b->res[j].conv1.c_in * (b->res[j].conv1.k - 1) * b->res[j].conv1.dil);
     }
     HIST(s->h_final, (size_t)d->final_conv.c_in * (d->final_conv.k - 1));
     for (int i = 0; i < 4; i++)
@@ -559,8 +561,7 @@ codec_dec_state *codec_dec_state_new(const codec_decoder *d, int max_chunk, int 
 
 void codec_dec_state_free(codec_dec_state *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     for (int i = 0; i < s->n_allocs; i++)
         free(s->allocs[i]);
     free(s->allocs);
@@ -570,8 +571,7 @@ void codec_dec_state_free(codec_dec_state *s)
 void codec_dec_state_reset(codec_dec_state *s)
 {
     for (int i = 0; i < s->n_hist; i++)
-        if (s->hist[i])
-            memset(s->hist[i], 0, s->hist_len[i] * sizeof(float));
+        if (s->hist[i]) memset(s->hist[i], 0, s->hist_len[i] * sizeof(float));
     s->pos = 0;
     s->n_past = 0;
 }
@@ -584,8 +584,7 @@ void codec_dec_state_set_tap(codec_dec_state *s, codec_dec_tap_fn fn, void *ctx)
 
 static void tap(codec_dec_state *s, const char *stage, const float *x, int channels, int len)
 {
-    if (s->tap)
-        s->tap(s->tap_ctx, stage, x, channels, len);
+    if (s->tap) s->tap(s->tap_ctx, stage, x, channels, len);
 }
 
 /* ---- parallel products ------------------------------------------------------------------------------ */
@@ -637,8 +636,8 @@ static void gemm_task(void *ctx, int task, int n_tasks)
         int lo = i * g->step, hi = lo + g->step;
         if (g->by_rows) {
             hi = hi < g->m ? hi : g->m;
-            g->fn(hi - lo, g->n, g->k, g->a + lo * g->a_rs, g->a_rs, g->a_ks, g->b, g->ldb, g->c + lo * g->ldc,
-                  g->ldc);
+            g->fn(hi - lo, g->n, g->k, g->a + lo * g->a_rs, g->a_rs, g->a_ks, g->b, g->ldb,
+                  g->c + lo * g->ldc, g->ldc);
         } else {
             hi = hi < g->n ? hi : g->n;
             g->fn(g->m, hi - lo, g->k, g->a, g->a_rs, g->a_ks, g->b + lo, g->ldb, g->c + lo, g->ldc);
@@ -662,9 +661,10 @@ static void gemm(const codec_decoder *d, qt_pool *pool, int m, int n, int k, con
         qt_pool_run(pool, gemm_task, &g, tasks);
 }
 
-/* y[out, n] = b + W x: W [out, in] row-major, x [in, n]; a Linear layer (or 1x1 conv) on channel-major data. */
-static void linear(const codec_decoder *d, qt_pool *pool, float *y, const float *w, const float *bias, int out,
-                   int in, const float *x, int n)
+/* y[out, n] = b + W x: W [out, in] row-major, x [in, n]; a Linear layer (or 1x1 conv) on channel-major data.
+ */
+static void linear(const codec_decoder *d, qt_pool *pool, float *y, const float *w, const float *bias,
+                   int out, int in, const float *x, int n)
 {
     for (int o = 0; o < out; o++) {
         float b = bias ? bias[o] : 0.0f, *row = y + (size_t)o * n;
@@ -684,7 +684,8 @@ typedef struct {
     const conv_w *w;
     const float *hist, *x;
     float *y;
-    int n, accumulate, tile, n_tiles; /* column split: tiles of im2col, each made by the thread that takes it */
+    int n, accumulate, tile,
+        n_tiles; /* column split: tiles of im2col, each made by the thread that takes it */
     float *const *col;
     const float *shared_col; /* row split: the whole im2col, made once */
     int row_step, n_row_pieces;
@@ -702,8 +703,7 @@ static void im2col(const conv_w *w, const float *hist, const float *x, int n, in
             int t = t0;
             for (; t < t1 && t + off < 0; t++)
                 *dst++ = hr ? hr[h + t + off] : 0.0f;
-            if (t < t1)
-                memcpy(dst, xr + t + off, (size_t)(t1 - t) * sizeof *dst);
+            if (t < t1) memcpy(dst, xr + t + off, (size_t)(t1 - t) * sizeof *dst);
         }
     }
 }
@@ -740,8 +740,7 @@ static void conv_task(void *ctx, int task, int n_tasks)
     }
     for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->n_tiles;) {
         int t0 = i * j->tile, t1 = t0 + j->tile < j->n ? t0 + j->tile : j->n;
-        if (t0 >= t1)
-            continue;
+        if (t0 >= t1) continue;
         const float *b = j->x + t0;
         int ldb = j->n;
         if (w->k > 1) {
@@ -756,8 +755,7 @@ static void conv_task(void *ctx, int task, int n_tasks)
 
 static void hist_update(float *hist, int c, int h, const float *x, int n)
 {
-    if (h == 0)
-        return;
+    if (h == 0) return;
     for (int ci = 0; ci < c; ci++) {
         float *hr = hist + (size_t)ci * h;
         const float *xr = x + (size_t)ci * n;
@@ -771,13 +769,12 @@ static void hist_update(float *hist, int c, int h, const float *x, int n)
 }
 
 /* Causal conv of x [c_in, n] into y [c_out, n]; accumulate adds into y (a residual). hist advances. */
-static void causal_conv(const codec_decoder *d, codec_dec_state *s, qt_pool *pool, const conv_w *w, float *hist,
-                        const float *x, int n, float *y, int accumulate)
+static void causal_conv(const codec_decoder *d, codec_dec_state *s, qt_pool *pool, const conv_w *w,
+                        float *hist, const float *x, int n, float *y, int accumulate)
 {
     int tasks = pool_tasks(pool) < s->n_threads ? pool_tasks(pool) : s->n_threads;
     int kc = w->c_in * w->k;
-    if ((double)w->c_out * kc * n < 2e5)
-        tasks = 1;
+    if ((double)w->c_out * kc * n < 2e5) tasks = 1;
     conv_job j = {d, w, hist, x, y, n, accumulate, n, 1, s->col, NULL, 0, 0, 0};
     atomic_init(&j.next, 0);
     if (tasks > 1 && n < MIN_TILE * tasks && (size_t)kc * n <= COL_FLOATS) {
@@ -790,16 +787,13 @@ static void causal_conv(const codec_decoder *d, codec_dec_state *s, qt_pool *poo
         j.n_row_pieces = pieces(w->c_out, tasks, 24, &j.row_step);
     } else {
         int tile_max = COL_FLOATS / kc; /* what one im2col scratch holds */
-        if (tile_max > 64)
-            tile_max = tile_max / 64 * 64;
-        if (tile_max < 1)
-            tile_max = 1;
+        if (tile_max > 64) tile_max = tile_max / 64 * 64;
+        if (tile_max < 1) tile_max = 1;
         int n_tiles = (n + tile_max - 1) / tile_max;
         if (tasks > 1 && n_tiles < 4 * tasks) /* enough pieces to share, none narrower than 128 columns */
             n_tiles = 4 * tasks < n / 128 ? 4 * tasks : n / 128 > n_tiles ? n / 128 : n_tiles;
         int tile = (n + n_tiles - 1) / n_tiles;
-        if (tile > 64)
-            tile = (tile + 63) / 64 * 64 < tile_max ? (tile + 63) / 64 * 64 : tile_max;
+        if (tile > 64) tile = (tile + 63) / 64 * 64 < tile_max ? (tile + 63) / 64 * 64 : tile_max;
         j.tile = tile;
         j.n_tiles = (n + tile - 1) / tile;
     }
@@ -834,20 +828,18 @@ static void ola_task(void *ctx, int task, int n_tasks)
             const float *zp = z + (size_t)(p + r) * n; /* tap p+r of frame t-1 lands there too */
             for (int t = 0; t < n; t++) {
                 float v = b + zc[t];
-                if (tail)
-                    v += t > 0 ? zp[t - 1] : tail[p];
+                if (tail) v += t > 0 ? zp[t - 1] : tail[p];
                 y[(size_t)t * r + p] = v;
             }
-            if (tail)
-                tail[p] = zp[n - 1];
+            if (tail) tail[p] = zp[n - 1];
         }
     }
 }
 
 /* x [c_in, n] -> y [c_out, n*stride] through z [c_out*k, n]; the part of the last frames that reaches past
  * n*stride is kept in tail for the next step (and is the right trim when nothing follows). */
-static void conv_transpose(const codec_decoder *d, qt_pool *pool, const convtr_w *w, float *tail, const float *x,
-                           int n, float *z, float *y)
+static void conv_transpose(const codec_decoder *d, qt_pool *pool, const convtr_w *w, float *tail,
+                           const float *x, int n, float *z, float *y)
 {
     int m = w->c_out * w->k;
     memset(z, 0, (size_t)m * n * sizeof *z);
@@ -877,7 +869,8 @@ static void snake_task(void *ctx, int task, int n_tasks)
     int lo, hi;
     span(j->w->c, task, n_tasks, 1, &lo, &hi);
     for (int c = lo; c < hi; c++)
-        j->fn(j->y + (size_t)c * j->len, j->x + (size_t)c * j->len, (size_t)j->len, j->w->a[c], j->w->inv_b[c]);
+        j->fn(j->y + (size_t)c * j->len, j->x + (size_t)c * j->len, (size_t)j->len, j->w->a[c],
+              j->w->inv_b[c]);
 }
 
 /* SnakeBeta over x [c, len] into y (may be x). */
@@ -955,8 +948,7 @@ static void attention_task(void *ctx, int task, int n_tasks)
                 for (int i = 0; i < hd; i++)
                     dot += qv[i] * k[i];
                 sc[r - first] = dot * scale;
-                if (sc[r - first] > mx)
-                    mx = sc[r - first];
+                if (sc[r - first] > mx) mx = sc[r - first];
             }
             float sum = 0.0f;
             for (int r = first; r <= me; r++) {
@@ -1094,15 +1086,18 @@ static void resunit_task(void *ctx, int task, int n_tasks)
                 dst += -from;
                 from = 0;
             }
-            j->d->snake(dst, j->x + (size_t)ci * n + from, (size_t)(t1 - from), u->act1.a[ci], u->act1.inv_b[ci]);
+            j->d->snake(dst, j->x + (size_t)ci * n + from, (size_t)(t1 - from), u->act1.a[ci],
+                        u->act1.inv_b[ci]);
         }
         for (int ci = 0; ci < c; ci++) /* im2col: output tt, tap q reads sn[ci, tt + q*dil] */
             for (int q = 0; q < k; q++)
-                memcpy(col + ((size_t)ci * k + q) * nt, sn + (size_t)ci * ls + q * dil, (size_t)nt * sizeof *col);
+                memcpy(col + ((size_t)ci * k + q) * nt, sn + (size_t)ci * ls + q * dil,
+                       (size_t)nt * sizeof *col);
         bias_init(w1, mid, nt, 0, c, 0, nt, 0);
         j->d->gemm(c, nt, c * k, w1->w, c * k, 1, col, nt, mid, nt);
         for (int ci = 0; ci < c; ci++)
-            j->d->snake(mid + (size_t)ci * nt, mid + (size_t)ci * nt, (size_t)nt, u->act2.a[ci], u->act2.inv_b[ci]);
+            j->d->snake(mid + (size_t)ci * nt, mid + (size_t)ci * nt, (size_t)nt, u->act2.a[ci],
+                        u->act2.inv_b[ci]);
         for (int co = 0; co < w2->c_out; co++) {
             const float *xr = j->x + (size_t)co * n;
             float *yr = j->y + (size_t)co * n, b = w2->b[co];
@@ -1118,8 +1113,8 @@ static void resunit_task(void *ctx, int task, int n_tasks)
 
 /* One residual unit on h [c, n]; the result lands in *h (the buffers *h and *spare may be swapped); tmp is
  * scratch [c, n] for the short-step path. */
-static void resunit(const codec_decoder *d, codec_dec_state *s, qt_pool *pool, const resunit_w *u, float *hist,
-                    float **h, float **spare, float *tmp, int n)
+static void resunit(const codec_decoder *d, codec_dec_state *s, qt_pool *pool, const resunit_w *u,
+                    float *hist, float **h, float **spare, float *tmp, int n)
 {
     int tasks = pool_tasks(pool) < s->n_threads ? pool_tasks(pool) : s->n_threads;
     int c = u->conv1.c_in, k = u->conv1.k, hl = (k - 1) * u->conv1.dil;
@@ -1127,8 +1122,7 @@ static void resunit(const codec_decoder *d, codec_dec_state *s, qt_pool *pool, c
     int tile = COL_FLOATS / (c * k);
     int tile2 = (COL_FLOATS / c - hl) / 2;
     tile = tile < tile2 ? tile : tile2;
-    if (tile > 64)
-        tile = tile / 64 * 64;
+    if (tile > 64) tile = tile / 64 * 64;
     if (tile < 16 || (tasks > 1 && n < 128 * tasks)) { /* short step: split rows in the unfused form */
         snake(d, pool, &u->act1, *h, *spare, n);
         causal_conv(d, s, pool, &u->conv1, hist, *spare, n, tmp, 0);
@@ -1166,8 +1160,8 @@ static void resunit(const codec_decoder *d, codec_dec_state *s, qt_pool *pool, c
 }
 
 /* §7.4 ConvNeXt block on x [C, len] in place; a and b are scratch of [4C, len]. */
-static void convnext(const codec_decoder *d, const upsample_w *u, codec_dec_state *s, qt_pool *pool, float *hist, float *x, int len,
-                     float *a, float *b)
+static void convnext(const codec_decoder *d, const upsample_w *u, codec_dec_state *s, qt_pool *pool,
+                     float *hist, float *x, int len, float *a, float *b)
 {
     int C = u->up.c_out, k = u->dw_k, h = k - 1;
     for (int c = 0; c < C; c++) { /* depthwise causal conv */
@@ -1213,8 +1207,8 @@ static void convnext(const codec_decoder *d, const upsample_w *u, codec_dec_stat
             x[(size_t)c * len + t] += u->gamma[c] * a[(size_t)c * len + t];
 }
 
-void codec_decoder_step(const codec_decoder *d, codec_dec_state *s, qt_pool *pool, const int32_t *codes, int n,
-                        float *out)
+void codec_decoder_step(const codec_decoder *d, codec_dec_state *s, qt_pool *pool, const int32_t *codes,
+                        int n, float *out)
 {
     float *A = s->buf[0], *B = s->buf[1], *C = s->buf[2], *Z = s->buf[3];
     quantizer(d, s, pool, codes, n, B);
@@ -1255,11 +1249,11 @@ double codec_decoder_flops_per_frame(const codec_decoder *d)
 {
     double f = 0, len = 1;
     int H = d->hidden, qd = d->n_heads * d->head_dim, kvd = d->n_kv * d->head_dim;
-    f += 2.0 * 2 * d->q_dim * d->half;                                  /* output projections */
-    f += 2.0 * d->pre_conv.c_out * d->pre_conv.c_in * d->pre_conv.k;   /* pre_conv */
-    f += 2.0 * (2.0 * H * d->latent);                                  /* in/out proj */
+    f += 2.0 * 2 * d->q_dim * d->half;                               /* output projections */
+    f += 2.0 * d->pre_conv.c_out * d->pre_conv.c_in * d->pre_conv.k; /* pre_conv */
+    f += 2.0 * (2.0 * H * d->latent);                                /* in/out proj */
     f += d->cfg.n_layers * 2.0 * ((double)H * qd * 2 + (double)H * kvd * 2 + 3.0 * H * d->inter);
-    f += d->cfg.n_layers * 2.0 * 2.0 * d->window * qd;                 /* scores + mix, full window */
+    f += d->cfg.n_layers * 2.0 * 2.0 * d->window * qd; /* scores + mix, full window */
     for (int i = 0; i < d->n_up; i++) {
         const upsample_w *u = &d->up[i];
         f += 2.0 * u->up.c_in * u->up.c_out * u->up.k * len;
@@ -1272,8 +1266,9 @@ double codec_decoder_flops_per_frame(const codec_decoder *d)
         f += 2.0 * b->up.c_in * b->up.c_out * b->up.k * len;
         len *= b->up.stride;
         for (int j = 0; j < N_RES_UNITS; j++)
-            f += len * 2.0 * ((double)b->res[j].conv1.c_out * b->res[j].conv1.c_in * b->res[j].conv1.k +
-                              (double)b->res[j].conv2.c_out * b->res[j].conv2.c_in);
+            f += len * 2.0 *
+                 ((double)b->res[j].conv1.c_out * b->res[j].conv1.c_in * b->res[j].conv1.k +
+                  (double)b->res[j].conv2.c_out * b->res[j].conv2.c_in);
     }
     f += len * 2.0 * d->final_conv.c_in * d->final_conv.k;
     return f;

@@ -36,14 +36,14 @@ typedef void (*codec_dec_tap_fn)(void *ctx, const char *stage, const float *x, i
 /* A fresh utterance (zero history, position 0) taking up to max_chunk frames per step; n_threads sizes the
  * per-thread scratch and must be >= the threads of the pool later passed to codec_decoder_step. */
 codec_dec_state *codec_dec_state_new(const codec_decoder *d, int max_chunk, int n_threads, qt_error *err);
-void codec_dec_state_free(codec_dec_state *s); /* NULL is fine */
+void codec_dec_state_free(codec_dec_state *s);  /* NULL is fine */
 void codec_dec_state_reset(codec_dec_state *s); /* back to a fresh utterance, keeping the memory */
 void codec_dec_state_set_tap(codec_dec_state *s, codec_dec_tap_fn fn, void *ctx);
 
 /* Decodes n (1..max_chunk) new frames codes[n][codebooks] (already checked to be in range) into
  * out[n * frame_samples], continuing the utterance held in s. */
-void codec_decoder_step(const codec_decoder *d, codec_dec_state *s, qt_pool *pool, const int32_t *codes, int n,
-                        float *out);
+void codec_decoder_step(const codec_decoder *d, codec_dec_state *s, qt_pool *pool, const int32_t *codes,
+                        int n, float *out);
 
 /* Floating-point operations of one frame (multiply-add = 2), from the shapes; for the benchmark. */
 double codec_decoder_flops_per_frame(const codec_decoder *d);

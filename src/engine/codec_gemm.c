@@ -45,7 +45,6 @@ qt_codec_gemm_fn qt_codec_gemm_get(const char **name)
         chosen_name = n;
         chosen = f; /* a racing first call stores the same values */
     }
-    if (name)
-        *name = chosen_name;
+    if (name) *name = chosen_name;
     return chosen;
 }

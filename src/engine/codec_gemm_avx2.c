@@ -8,34 +8,54 @@
 #define ROWS 6
 
 #define DECL(i) __m256 c##i##0, c##i##1
-#define LOAD(i)                                                                                            \
-    c##i##0 = _mm256_maskload_ps(C + (i) * ldc, m0);                                                       \
-    c##i##1 = _mm256_maskload_ps(C + (i) * ldc + 8, m1)
-#define STEP(i)                                                                                            \
-    do {                                                                                                   \
-        __m256 a_ = _mm256_broadcast_ss(a + (i) * a_rs);                                                   \
-        c##i##0 = _mm256_fmadd_ps(a_, b0, c##i##0);                                                        \
-        c##i##1 = _mm256_fmadd_ps(a_, b1, c##i##1);                                                        \
+#define LOAD(i)                                                                                              \
+    c##i##0 = _mm256_maskload_ps(C + (i)*ldc, m0);                                                           \
+    c##i##1 = _mm256_maskload_ps(C + (i)*ldc + 8, m1)
+#define STEP(i)                                                                                              \
+    do {                                                                                                     \
+        __m256 a_ = _mm256_broadcast_ss(a + (i)*a_rs);                                                       \
+        c##i##0 = _mm256_fmadd_ps(a_, b0, c##i##0);                                                          \
+        c##i##1 = _mm256_fmadd_ps(a_, b1, c##i##1);                                                          \
     } while (0)
-#define STORE(i)                                                                                           \
-    _mm256_maskstore_ps(C + (i) * ldc, m0, c##i##0);                                                       \
-    _mm256_maskstore_ps(C + (i) * ldc + 8, m1, c##i##1)
+#define STORE(i)                                                                                             \
+    _mm256_maskstore_ps(C + (i)*ldc, m0, c##i##0);                                                           \
+    _mm256_maskstore_ps(C + (i)*ldc + 8, m1, c##i##1)
 
 static void kernel6(int K, const float *A, ptrdiff_t a_rs, ptrdiff_t a_ks, const float *B, ptrdiff_t ldb,
                     float *C, ptrdiff_t ldc, __m256i m0, __m256i m1)
 {
-    DECL(0); DECL(1); DECL(2); DECL(3); DECL(4); DECL(5);
-    LOAD(0); LOAD(1); LOAD(2); LOAD(3); LOAD(4); LOAD(5);
+    DECL(0);
+    DECL(1);
+    DECL(2);
+    DECL(3);
+    DECL(4);
+    DECL(5);
+    LOAD(0);
+    LOAD(1);
+    LOAD(2);
+    LOAD(3);
+    LOAD(4);
+    LOAD(5);
     for (int k = 0; k < K; k++) {
         __m256 b0 = _mm256_maskload_ps(B + k * ldb, m0), b1 = _mm256_maskload_ps(B + k * ldb + 8, m1);
         const float *a = A + k * a_ks;
-        STEP(0); STEP(1); STEP(2); STEP(3); STEP(4); STEP(5);
+        STEP(0);
+        STEP(1);
+        STEP(2);
+        STEP(3);
+        STEP(4);
+        STEP(5);
     }
-    STORE(0); STORE(1); STORE(2); STORE(3); STORE(4); STORE(5);
+    STORE(0);
+    STORE(1);
+    STORE(2);
+    STORE(3);
+    STORE(4);
+    STORE(5);
 }
 
-static void kernel1(int K, const float *A, ptrdiff_t a_ks, const float *B, ptrdiff_t ldb, float *C, __m256i m0,
-                    __m256i m1)
+static void kernel1(int K, const float *A, ptrdiff_t a_ks, const float *B, ptrdiff_t ldb, float *C,
+                    __m256i m0, __m256i m1)
 {
     __m256 c0 = _mm256_maskload_ps(C, m0), c1 = _mm256_maskload_ps(C + 8, m1);
     for (int k = 0; k < K; k++) {

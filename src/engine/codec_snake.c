@@ -45,8 +45,7 @@ static int cpu_has_avx512(void)
 qt_snake_fn qt_snake_get(void)
 {
     static qt_snake_fn chosen;
-    if (chosen)
-        return chosen;
+    if (chosen) return chosen;
     const char *want = getenv("VOICEBOX_KERNELS");
     qt_snake_fn f = qt_snake_row_scalar;
     if (!(want && !strcmp(want, "scalar"))) {
