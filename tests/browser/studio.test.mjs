@@ -63,7 +63,14 @@ page.on('request', (r) => {
 });
 page.setDefaultTimeout(30000);
 
-async function shot(name) {
+async function shot(name, { clean = false } = {}) {
+  if (clean) {
+    // screen portraits: from the top, without the transient toasts of earlier steps
+    await page.evaluate(() => {
+      document.getElementById('toasts').replaceChildren();
+      window.scrollTo(0, 0);
+    });
+  }
   await page.waitForTimeout(300); // let transitions settle
   const w = page.viewportSize().width;
   await page.screenshot({ path: path.join(OUT, `${name}-${w}.png`), fullPage: false });
@@ -314,15 +321,22 @@ try {
     await page.waitForTimeout(500);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     if (overflow > 1) throw new Error(`FAILED: the ${name} screen is wider than 390 px by ${overflow} px`);
-    await shot(`${n}-${name}`);
+    await shot(`${n}-${name}`, { clean: true });
   }
   ok('every screen fits 390 px without sideways scrolling');
   await page.setViewportSize({ width: 1280, height: 800 });
-  for (const [name, n] of [['voices', '15'], ['generate', '16'], ['history', '17']]) {
+  for (const [name, n] of [['voices', '15'], ['generate', '16'], ['history', '17'], ['server', '18']]) {
     await go(name);
     await page.waitForTimeout(400);
-    await shot(`${n}-${name}`);
+    await shot(`${n}-${name}`, { clean: true });
   }
+
+  await page.emulateMedia({ colorScheme: 'dark' });
+  for (const [name, n] of [['history', '19'], ['voices', '20']]) {
+    await go(name);
+    await shot(`${n}-${name}-dark`, { clean: true });
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
 
   check(offline.length === 0, 'nothing was requested from outside this machine', offline.join('\n  '));
   check(consoleErrors.length === 0, 'no console errors', consoleErrors.join('\n  '));

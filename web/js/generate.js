@@ -234,7 +234,7 @@ function offerDownload(body, detail) {
   const size = body.model_size;
   const name = modelName(size);
   const bar = progressBar(`Download of ${name}`);
-  const status = h('p', { class: 'muted dl-status', text: detail });
+  const status = h('p', { class: 'muted dl-status', title: detail }); // the server's detail speaks API; keep it as a tooltip
   const dlBtn = button(`Download the ${size} model`, { iconName: 'download', variant: 'primary', 'data-testid': 'offer-download' });
   bar.hidden = true;
   const box = h('div', { class: 'callout callout-warn', 'data-state': 'needs-model' });

@@ -106,9 +106,8 @@ function render() {
   if (currentId && !items.some((g) => g.id === currentId)) {
     currentId = null;
     player.clear();
-    nowTitle.textContent = 'Nothing selected';
-    nowMeta.textContent = 'Choose a take below to play it.';
   }
+  if (!currentId) select(items[0], false); // the newest take is ready in the player
 }
 
 function metaText(g) {

@@ -84,6 +84,7 @@ export function toast(message, kind = 'info') {
   t.innerHTML = icon(kind === 'error' ? 'alert' : 'check');
   t.append(h('span', { text: message }));
   region.append(t);
+  while (region.children.length > 3) region.firstElementChild.remove(); // the latest three are enough
   setTimeout(() => {
     t.classList.add('leaving');
     setTimeout(() => t.remove(), 250);
