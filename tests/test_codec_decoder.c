@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define WAVE_TOL 1e-3
 #define STAGE_TOL 1e-3
@@ -404,6 +405,53 @@ static void test_gemm_kernels(void)
     }
 }
 
+/* Resident memory now, in KiB (Linux /proc/self/statm), or -1. */
+static long rss_kib(void)
+{
+    long pages = -1, resident = -1;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return -1;
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = -1;
+    fclose(f);
+    return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* A long stream (1200 frames, 16x the attention window, 96 s) keeps its memory: the resident size after the
+ * first 200 frames does not grow by more than 1 MiB over the next 1000. */
+static void test_long_stream_memory(qt_codec *c)
+{
+    qt_error e = {0};
+    qt_codec_stream *s = qt_codec_stream_new(c, &e);
+    if (!s) {
+        fail_msg("stream new", &e);
+        return;
+    }
+    enum { STEP = 5, TOTAL = 1200, WARM = 200 };
+    int32_t codes[STEP * QT_CODEBOOKS];
+    float *pcm = malloc((size_t)STEP * QT_SAMPLES_PER_FRAME * sizeof *pcm);
+    uint32_t x = 99;
+    long rss_warm = 0;
+    for (int f = 0; f < TOTAL; f += STEP) {
+        for (int i = 0; i < STEP * QT_CODEBOOKS; i++) {
+            x = x * 1664525u + 1013904223u;
+            codes[i] = (int32_t)((x >> 8) % QT_CODEBOOK_SIZE);
+        }
+        size_t wrote;
+        if (qt_codec_stream_push(s, codes, STEP, pcm, (size_t)STEP * QT_SAMPLES_PER_FRAME, &wrote, &e) != 0) {
+            fail_msg("long stream push", &e);
+            break;
+        }
+        if (f + STEP == WARM) rss_warm = rss_kib();
+    }
+    long grew = rss_kib() - rss_warm;
+    int ok = grew <= 1024 && qt_codec_stream_frames(s) == TOTAL;
+    printf("%s: long stream: %d frames pushed, resident memory grew %ld KiB after frame %d (limit 1024)\n",
+           ok ? "ok  " : "FAIL", qt_codec_stream_frames(s), grew, WARM);
+    failures += !ok;
+    free(pcm);
+    qt_codec_stream_free(s);
+}
+
 int main(void)
 {
     const char *env = getenv("VOICEBOX_GOLDEN_DIR");
@@ -455,6 +503,7 @@ int main(void)
         for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
             test_stream(c, codes, frames, whole, steps[i], 1);
         test_bad_codes(c, codes, frames);
+        test_long_stream_memory(c);
         snprintf(dir, sizeof dir, "%s/speech_tokenizer", golden); /* the codec dir itself, two threads */
         qt_codec *c2 = qt_codec_load(dir, 2, &e);
         if (!c2) {
