@@ -81,7 +81,7 @@ typedef struct qt_codec qt_codec;
 
 /* dir: a model directory (its speech_tokenizer/ is used), a Hub repo id, or a speech_tokenizer directory
  * itself. n_threads: 0 means qt_default_threads(). Weights stay mmap'd (float32, as released). One call at
- * a time per codec (it owns one thread pool; BLAS is not used, so OpenBLAS's thread setting is left alone). */
+ * a time per codec (it owns one thread pool; the decoder does not use BLAS). */
 qt_codec *qt_codec_load(const char *dir, int n_threads, qt_error *err);
 void qt_codec_free(qt_codec *c); /* NULL is fine */
 
