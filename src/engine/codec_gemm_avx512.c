@@ -216,6 +216,12 @@ void qt_codec_gemm_avx512(int M, int N, int K, const float *A, ptrdiff_t a_rs, p
                 __mmask16 q0 = lanes(w), q1 = lanes(w - 16), q2 = lanes(w - 32), q3 = lanes(w - 48);
                 for (int k = 0; k < kc; k++) {
                     const float *src = Bk + k * ldb + n;
+                    if (k + 8 < kc) { /* rows are far apart (ldb): fetch ahead of the copy */
+                        _mm_prefetch((const char *)(src + 8 * ldb), _MM_HINT_T0);
+                        _mm_prefetch((const char *)(src + 8 * ldb + 16), _MM_HINT_T0);
+                        _mm_prefetch((const char *)(src + 8 * ldb + 32), _MM_HINT_T0);
+                        _mm_prefetch((const char *)(src + 8 * ldb + 48), _MM_HINT_T0);
+                    }
                     float *dst = panel + k * 64;
                     _mm512_store_ps(dst, _mm512_maskz_loadu_ps(q0, src));
                     _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(q1, src + 16));
