@@ -235,6 +235,47 @@ req POST "/profiles/$alice/samples" -H 'Content-Type: application/json' -d '{"re
 expect 415
 req POST "/profiles/$alice/samples" -H 'Content-Type: multipart/form-data; boundary=xyz' --data-binary 'garbage'
 expect 400
+# hand-made multipart bodies: what the parser must accept and what it must refuse
+python3 - "$fx/speech.wav" "$fx" <<'PY'
+import sys
+wav, out = open(sys.argv[1], "rb").read(), sys.argv[2]
+def part(name, data, headers=b""):
+    return headers + b'Content-Disposition: form-data; name="' + name + b'"\r\n\r\n' + data
+def body(b, parts, pre=b"", post=b"\r\n", pad=b""):
+    s = pre + b"--" + b
+    for p in parts:
+        s += pad + b"\r\n" + p + b"\r\n--" + b
+    return s + b"--" + post
+text = part(b"reference_text", b"Line one.\r\n--a lookalike boundary\r\nline three.")
+audio = b'content-type: audio/wav\r\ncontent-disposition: form-data; name="file"; filename="s.wav"\r\n\r\n' + wav
+def save(name, data):
+    open(out + "/" + name, "wb").write(data)
+# a quoted boundary using the characters RFC 2046 allows, preamble, epilogue, padding, lowercase headers
+save("mp_ok.bin", body(b"a'(+_,-./:=? b", [text, audio, part(b"extra", b"ignored")],
+                       pre=b"preamble to ignore\r\n", post=b"\r\nepilogue", pad=b" \t"))
+save("mp_unclosed.bin", body(b"XyZ", [text, audio])[:-8])
+save("mp_noname.bin", body(b"XyZ", [b"Content-Disposition: form-data\r\n\r\nx"]))
+save("mp_bighdr.bin", body(b"XyZ", [part(b"a", b"b", b"X-Junk: " + b"j" * 9000 + b"\r\n")]))
+save("mp_many.bin", body(b"XyZ", [part(b"f%d" % i, b"v") for i in range(20)]))
+save("mp_longtext.bin", body(b"XyZ", [audio, part(b"reference_text", b"t" * 70000)]))
+PY
+mp() { # mp FILE BOUNDARY: posts a prepared body as a sample upload
+  req POST "/profiles/$alice/samples" -H "Content-Type: multipart/form-data; boundary=$2" --data-binary @"$fx/$1"
+}
+mp mp_ok.bin "\"a'(+_,-./:=? b\""
+expect 200
+jtrue "j['reference_text'] == 'Line one.\r\n--a lookalike boundary\r\nline three.'"
+mp_sid=$(jval "j['id']")
+for bad in mp_unclosed.bin mp_noname.bin mp_bighdr.bin mp_many.bin; do
+  mp $bad XyZ
+  expect 400
+done
+mp mp_longtext.bin XyZ
+expect 422
+detail_has "reference_text"
+req DELETE "/profiles/samples/$mp_sid"
+expect 200
+
 req GET "/profiles/$alice/samples"
 expect 200
 jtrue "[s['id'] for s in j] == ['$sid', '$sid2']"
