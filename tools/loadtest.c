@@ -57,8 +57,7 @@ static int seed(const char *data_dir, int n)
     const char *pid = json_string_value(json_object_get(p, "id"));
     size_t len = STUDIO_SAMPLE_RATE / 2;
     tone = malloc(len * sizeof *tone);
-    if (!tone)
-        goto fail;
+    if (!tone) goto fail;
     for (size_t i = 0; i < len; i++)
         tone[i] = 0.3f * sinf(2.0f * 3.14159265f * 220.0f * (float)i / STUDIO_SAMPLE_RATE);
     for (int i = 0; i < n; i++) {
@@ -102,8 +101,7 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *arg)
 {
     buf *b = arg;
     char *nd = realloc(b->data, b->len + size * n + 1);
-    if (!nd)
-        return 0;
+    if (!nd) return 0;
     memcpy(nd + b->len, ptr, size * n);
     b->data = nd;
     b->len += size * n;
@@ -112,8 +110,8 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *arg)
 }
 
 /* One request; returns the status (0 on a transport error) and the body in *out (caller frees). */
-static long http(CURL *c, const char *base, const char *method, const char *path, const char *json, char **out,
-                 double *ms)
+static long http(CURL *c, const char *base, const char *method, const char *path, const char *json,
+                 char **out, double *ms)
 {
     char url[512];
     snprintf(url, sizeof url, "%s%s", base, path);
@@ -135,8 +133,7 @@ static long http(CURL *c, const char *base, const char *method, const char *path
     CURLcode rc = curl_easy_perform(c);
     *ms = now_ms() - t0;
     long status = 0;
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(hdr);
     if (out)
         *out = b.data;
@@ -157,8 +154,7 @@ static void add_sample(samples *s, double v)
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 1024;
         double *nv = realloc(s->v, cap * sizeof *nv);
-        if (!nv)
-            return;
+        if (!nv) return;
         s->v = nv;
         s->cap = cap;
     }
@@ -198,12 +194,12 @@ static int create_profile(CURL *c, client *cl)
     char json[160], *body = NULL;
     double ms;
     owned_profile *np = realloc(cl->profiles, (size_t)(cl->n_profiles + 1) * sizeof *np);
-    if (!np)
-        return -1;
+    if (!np) return -1;
     cl->profiles = np;
     owned_profile *p = &np[cl->n_profiles];
     snprintf(p->name, sizeof p->name, "load %x %d-%d", run_id, cl->index, cl->n_profiles);
-    snprintf(json, sizeof json, "{\"name\":\"%s\",\"description\":\"load test\",\"language\":\"en\"}", p->name);
+    snprintf(json, sizeof json, "{\"name\":\"%s\",\"description\":\"load test\",\"language\":\"en\"}",
+             p->name);
     long st = http(c, cl->base, "POST", "/profiles", json, &body, &ms);
     cl->requests++;
     add_sample(&cl->lat, ms);
@@ -237,7 +233,8 @@ static void *client_main(void *arg)
         char path[160], json[160], *body = NULL;
         const char *method = "GET";
         const char *payload = NULL;
-        owned_profile *mine = cl->n_profiles ? &cl->profiles[rand_r(&cl->seed) % (unsigned)cl->n_profiles] : NULL;
+        owned_profile *mine =
+            cl->n_profiles ? &cl->profiles[rand_r(&cl->seed) % (unsigned)cl->n_profiles] : NULL;
         if (op < 25) {
             snprintf(path, sizeof path, "/profiles");
         } else if (op < 40 && mine) {
@@ -276,8 +273,7 @@ static void *client_main(void *arg)
         long st = http(c, cl->base, method, path, payload, &body, &ms);
         cl->requests++;
         add_sample(&cl->lat, ms);
-        if (st != 200)
-            fail_req(cl, path, st, body);
+        if (st != 200) fail_req(cl, path, st, body);
         free(body);
     }
     curl_easy_cleanup(c);
@@ -299,8 +295,7 @@ static void *probe_main(void *arg)
     while (c && !atomic_load(&stop_probe)) {
         double ms;
         long st = http(c, g_base, "GET", "/health", NULL, NULL, &ms);
-        if (st != 200)
-            pr->errors++;
+        if (st != 200) pr->errors++;
         add_sample(&pr->lat, ms);
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -317,8 +312,7 @@ static int cmp_double(const void *a, const void *b)
 
 static double pct(const samples *s, double p)
 {
-    if (s->n == 0)
-        return 0;
+    if (s->n == 0) return 0;
     size_t i = (size_t)ceil(p / 100.0 * (double)s->n);
     return s->v[i == 0 ? 0 : i - 1];
 }
@@ -340,8 +334,7 @@ static json_t *all_history(CURL *c, const char *base)
         json_array_foreach(items, i, it) json_array_append(ids, json_object_get(it, "id"));
         size_t n = json_array_size(items);
         json_decref(j);
-        if (n < 100)
-            break;
+        if (n < 100) break;
     }
     return ids;
 }
@@ -355,8 +348,7 @@ static int run(const char *base, int n_clients, double seconds, double health_ms
     pthread_t *th = calloc((size_t)n_clients, sizeof *th);
     probe pr = {{0}, 0};
     json_t *hist = NULL;
-    if (!c || !cl || !th)
-        goto fail;
+    if (!c || !cl || !th) goto fail;
     g_base = base;
     run_id = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
     double ms0;
@@ -373,8 +365,7 @@ static int run(const char *base, int n_clients, double seconds, double health_ms
         cl[i].base = base;
         cl[i].seed = 12345u + (unsigned)i;
         cl[i].to_delete = calloc(n_hist / (size_t)n_clients + 1, sizeof *cl[i].to_delete);
-        if (!cl[i].to_delete)
-            goto fail;
+        if (!cl[i].to_delete) goto fail;
     }
     for (size_t k = 0; k < n_hist; k++) {
         client *o = &cl[k % (size_t)n_clients];
@@ -459,8 +450,7 @@ static int run(const char *base, int n_clients, double seconds, double health_ms
     json_decref(left);
     printf("writes: %ld profiles created (renamed many times), %ld history rows deleted; %ld lost\n", created,
            deletes, lost);
-    if (lost)
-        ok = 0;
+    if (lost) ok = 0;
     free(all.v);
     rc = ok ? 0 : 1;
 fail:
@@ -480,8 +470,7 @@ fail:
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && !strcmp(argv[1], "seed"))
-        return seed(argv[2], atoi(argv[3]));
+    if (argc == 4 && !strcmp(argv[1], "seed")) return seed(argv[2], atoi(argv[3]));
     if (argc >= 3 && !strcmp(argv[1], "run")) {
         int clients = 50;
         double seconds = 10, health_ms = 50;

@@ -21,11 +21,12 @@
 
 static void serve_usage(FILE *out)
 {
-    fprintf(out, "usage: voicebox serve [--host 127.0.0.1] [--port 17493] [--data-dir ./data]\n"
-                 "                      [--log-file ./logs/server.log] [--web-dir DIR] [--threads N] [--routes]\n"
-                 "  --web-dir   the browser UI to serve (default $VOICEBOX_WEB_DIR, else the source tree's web/)\n"
-                 "  --routes    print the API routes and exit\n"
-                 "  CORS: the server's own origin plus those in $VOICEBOX_CORS_ORIGINS (comma separated)\n");
+    fprintf(out,
+            "usage: voicebox serve [--host 127.0.0.1] [--port 17493] [--data-dir ./data]\n"
+            "                      [--log-file ./logs/server.log] [--web-dir DIR] [--threads N] [--routes]\n"
+            "  --web-dir   the browser UI to serve (default $VOICEBOX_WEB_DIR, else the source tree's web/)\n"
+            "  --routes    print the API routes and exit\n"
+            "  CORS: the server's own origin plus those in $VOICEBOX_CORS_ORIGINS (comma separated)\n");
 }
 
 static int signal_pipe[2] = {-1, -1};

@@ -23,10 +23,8 @@ void srv_response_init(srv_response *res)
 void srv_response_clear(srv_response *res)
 {
     free(res->body);
-    if (res->fd >= 0)
-        close(res->fd);
-    if (res->stream_free)
-        res->stream_free(res->stream_arg);
+    if (res->fd >= 0) close(res->fd);
+    if (res->stream_free) res->stream_free(res->stream_arg);
     srv_response_init(res);
 }
 
@@ -53,15 +51,11 @@ static size_t utf8_seq(const unsigned char *u, size_t n)
 {
     unsigned c = u[0];
     size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (c == 0 || len == 0 || len > n || (len == 2 && c < 0xc2) || (len == 4 && c > 0xf4))
-        return 0;
+    if (c == 0 || len == 0 || len > n || (len == 2 && c < 0xc2) || (len == 4 && c > 0xf4)) return 0;
     for (size_t k = 1; k < len; k++)
-        if ((u[k] & 0xc0) != 0x80)
-            return 0;
-    if (len == 3 && ((c == 0xe0 && u[1] < 0xa0) || (c == 0xed && u[1] >= 0xa0)))
-        return 0;
-    if (len == 4 && ((c == 0xf0 && u[1] < 0x90) || (c == 0xf4 && u[1] >= 0x90)))
-        return 0;
+        if ((u[k] & 0xc0) != 0x80) return 0;
+    if (len == 3 && ((c == 0xe0 && u[1] < 0xa0) || (c == 0xed && u[1] >= 0xa0))) return 0;
+    if (len == 4 && ((c == 0xf0 && u[1] < 0x90) || (c == 0xf4 && u[1] >= 0x90))) return 0;
     return len;
 }
 
@@ -70,8 +64,7 @@ int srv_utf8_valid(const char *s, size_t n)
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
         size_t len = utf8_seq(u + i, n - i);
-        if (len == 0)
-            return 0;
+        if (len == 0) return 0;
         i += len;
     }
     return 1;
@@ -101,8 +94,7 @@ void srv_error(srv_response *res, int status, const char *fmt, ...)
 void srv_studio_error(srv_response *res, const srv_request *req, const studio_error *err)
 {
     int status = studio_error_http_status(err->kind);
-    if (status < 400)
-        status = 500;
+    if (status < 400) status = 500;
     if (status >= 500)
         log_error("%s %s: %s", req->method, req->path, err->msg[0] ? err->msg : "internal error");
     srv_error(res, status, "%s", err->msg[0] ? err->msg : "internal error");
@@ -138,8 +130,7 @@ int srv_parse_json_body(const srv_request *req, srv_response *res, json_t **out)
 const char *srv_query(const srv_request *req, const char *name)
 {
     for (int i = 0; i < req->n_query; i++)
-        if (!strcmp(req->query[i].name, name))
-            return req->query[i].value;
+        if (!strcmp(req->query[i].name, name)) return req->query[i].value;
     return NULL;
 }
 
@@ -150,56 +141,46 @@ static int64_t read_num(const char **p)
     int64_t v = 0;
     int n = 0;
     while (*s >= '0' && *s <= '9') {
-        if (++n > 18)
-            return -1;
+        if (++n > 18) return -1;
         v = v * 10 + (*s - '0');
         s++;
     }
-    if (n == 0)
-        return -1;
+    if (n == 0) return -1;
     *p = s;
     return v;
 }
 
 int srv_parse_range(const char *header, uint64_t size, uint64_t *start, uint64_t *end)
 {
-    if (!header)
-        return 0;
+    if (!header) return 0;
     const char *p = header;
     while (*p == ' ')
         p++;
-    if (strncasecmp(p, "bytes", 5) != 0)
-        return 0;
+    if (strncasecmp(p, "bytes", 5) != 0) return 0;
     p += 5;
     while (*p == ' ')
         p++;
-    if (*p++ != '=')
-        return -1;
+    if (*p++ != '=') return -1;
     while (*p == ' ')
         p++;
     int64_t a = -1, b = -1;
     if (*p == '-') { /* suffix: the last N bytes */
         p++;
         int64_t n = read_num(&p);
-        if (n <= 0 || size == 0)
-            return -1;
+        if (n <= 0 || size == 0) return -1;
         a = (uint64_t)n >= size ? 0 : (int64_t)(size - (uint64_t)n);
         b = (int64_t)size - 1;
     } else {
         a = read_num(&p);
-        if (a < 0 || *p++ != '-')
-            return -1;
+        if (a < 0 || *p++ != '-') return -1;
         if (*p >= '0' && *p <= '9') {
             b = read_num(&p);
-            if (b < a)
-                return -1;
+            if (b < a) return -1;
         } else {
             b = (int64_t)size - 1;
         }
-        if ((uint64_t)a >= size)
-            return -1;
-        if ((uint64_t)b >= size)
-            b = (int64_t)size - 1;
+        if ((uint64_t)a >= size) return -1;
+        if ((uint64_t)b >= size) b = (int64_t)size - 1;
     }
     while (*p == ' ')
         p++;
@@ -216,8 +197,7 @@ void srv_file(srv_response *res, const srv_request *req, const char *path, const
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         int e = errno;
-        if (fd >= 0)
-            close(fd);
+        if (fd >= 0) close(fd);
         if (e == ENOENT || e == ENOTDIR || fd >= 0)
             srv_error(res, 404, "file not found");
         else {

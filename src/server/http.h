@@ -25,7 +25,7 @@ typedef struct srv_form srv_form; /* multipart.h */
 /* What the handlers share: the studio and the server's own settings. One per server. */
 typedef struct {
     studio *studio;
-    const char *web_dir; /* absolute, or NULL: no static files */
+    const char *web_dir;    /* absolute, or NULL: no static files */
     int (*stop)(void *arg); /* POST /shutdown: asks the server to stop; NULL where there is none */
     void *stop_arg;
     /* Hooks for the generation layer (models, queue); NULL until it is attached. health_fill sets the
@@ -48,19 +48,19 @@ typedef struct {
 } srv_kv;
 
 typedef struct {
-    const char *method; /* "GET", "POST", ... */
-    const char *path;   /* decoded, without the query string */
+    const char *method;                 /* "GET", "POST", ... */
+    const char *path;                   /* decoded, without the query string */
     const char *params[SRV_MAX_PARAMS]; /* the {id} segments of the matched route, in order */
     int n_params;
     srv_kv query[SRV_MAX_QUERY]; /* query-string arguments, decoded */
     int n_query;
-    const char *range;          /* the Range header or NULL */
-    const char *content_type;   /* the Content-Type header or NULL */
-    const char *accept;         /* the Accept header or NULL */
-    int loopback;               /* 1 if the client connected from 127.0.0.0/8 or ::1 */
-    const char *body;           /* JSON routes: the body (not NUL-terminated), or NULL */
+    const char *range;        /* the Range header or NULL */
+    const char *content_type; /* the Content-Type header or NULL */
+    const char *accept;       /* the Accept header or NULL */
+    int loopback;             /* 1 if the client connected from 127.0.0.0/8 or ::1 */
+    const char *body;         /* JSON routes: the body (not NUL-terminated), or NULL */
     size_t body_len;
-    srv_form *form;             /* multipart routes: the parsed form */
+    srv_form *form; /* multipart routes: the parsed form */
 } srv_request;
 
 typedef struct {
@@ -72,9 +72,9 @@ typedef struct {
     int fd;
     uint64_t file_offset;
     uint64_t file_len;
-    char content_range[96];       /* "" or the Content-Range value */
+    char content_range[96];        /* "" or the Content-Range value */
     char content_disposition[160]; /* "" or the Content-Disposition value */
-    int accept_ranges;            /* 1: add "Accept-Ranges: bytes" */
+    int accept_ranges;             /* 1: add "Accept-Ranges: bytes" */
     /* A streamed body of unknown length instead (server-sent events): stream(arg, buf, max) is called on a
      * network thread whenever the client can take more; it returns the bytes written (0 is allowed: wait
      * and ask again), or -1 to end the response. stream_free(arg) runs once the response is over. */

@@ -29,8 +29,7 @@ struct srv_multipart {
 
 static int fail(srv_multipart *m, const char *msg)
 {
-    if (m->state != FAILED)
-        snprintf(m->err, sizeof m->err, "multipart body: %s", msg);
+    if (m->state != FAILED) snprintf(m->err, sizeof m->err, "multipart body: %s", msg);
     m->state = FAILED;
     return -1;
 }
@@ -51,18 +50,14 @@ static int header_param(const char *value, const char *param, char *out, size_t 
             if (*p == '"') {
                 p++;
                 while (*p && *p != '"') {
-                    if (*p == '\\' && p[1])
-                        p++;
-                    if (n + 1 >= out_size)
-                        return -1;
+                    if (*p == '\\' && p[1]) p++;
+                    if (n + 1 >= out_size) return -1;
                     out[n++] = *p++;
                 }
-                if (*p != '"')
-                    return -1;
+                if (*p != '"') return -1;
             } else {
                 while (*p && *p != ';' && *p != ' ' && *p != '\t') {
-                    if (n + 1 >= out_size)
-                        return -1;
+                    if (n + 1 >= out_size) return -1;
                     out[n++] = *p++;
                 }
             }
@@ -121,8 +116,7 @@ srv_multipart *srv_multipart_new(const char *content_type, const srv_multipart_c
 
 void srv_multipart_free(srv_multipart *m)
 {
-    if (!m)
-        return;
+    if (!m) return;
     free(m->buf);
     free(m);
 }
@@ -145,8 +139,7 @@ static int parse_headers(srv_multipart *m, char *block)
             next += 2;
         }
         char *colon = strchr(line, ':');
-        if (!colon)
-            return fail(m, "a part header line has no ':'");
+        if (!colon) return fail(m, "a part header line has no ':'");
         *colon = '\0';
         char *value = colon + 1;
         while (*value == ' ' || *value == '\t')
@@ -154,18 +147,15 @@ static int parse_headers(srv_multipart *m, char *block)
         if (!strcasecmp(line, "Content-Disposition")) {
             if (strncasecmp(value, "form-data", 9) != 0)
                 return fail(m, "a part's Content-Disposition is not form-data");
-            if (header_param(value, "name", name, sizeof name) == 0)
-                have_name = 1;
-            if (header_param(value, "filename", filename, sizeof filename) == 0)
-                have_filename = 1;
+            if (header_param(value, "name", name, sizeof name) == 0) have_name = 1;
+            if (header_param(value, "filename", filename, sizeof filename) == 0) have_filename = 1;
         } else if (!strcasecmp(line, "Content-Type")) {
             snprintf(ctype, sizeof ctype, "%s", value);
             have_ctype = 1;
         }
         line = next;
     }
-    if (!have_name)
-        return fail(m, "a part has no Content-Disposition name");
+    if (!have_name) return fail(m, "a part has no Content-Disposition name");
     if (m->cb.on_part &&
         m->cb.on_part(m->arg, name, have_filename ? filename : NULL, have_ctype ? ctype : NULL) != 0)
         return fail(m, "a part was refused");
@@ -174,8 +164,7 @@ static int parse_headers(srv_multipart *m, char *block)
 
 static int emit(srv_multipart *m, const char *data, size_t n)
 {
-    if (n && m->cb.on_data && m->cb.on_data(m->arg, data, n) != 0)
-        return fail(m, "a part was refused");
+    if (n && m->cb.on_data && m->cb.on_data(m->arg, data, n) != 0) return fail(m, "a part was refused");
     return 0;
 }
 
@@ -189,16 +178,14 @@ static int process(srv_multipart *m)
         if (m->state == PREAMBLE) {
             const char *d = memmem(p, avail, m->delim, m->dlen);
             if (!d) { /* keep a tail that may start a delimiter */
-                if (avail > m->dlen)
-                    pos += avail - m->dlen;
+                if (avail > m->dlen) pos += avail - m->dlen;
                 break;
             }
             pos = (size_t)(d - m->buf) + m->dlen;
             m->state = AFTER_DELIM;
         } else if (m->state == AFTER_DELIM) {
             /* "--" closes the body; else optional blanks then CRLF start a part */
-            if (avail < 2)
-                break;
+            if (avail < 2) break;
             if (p[0] == '-' && p[1] == '-') {
                 m->state = EPILOGUE;
                 pos = m->len;
@@ -207,12 +194,9 @@ static int process(srv_multipart *m)
             size_t i = 0;
             while (i < avail && (p[i] == ' ' || p[i] == '\t'))
                 i++;
-            if (i > 64)
-                return fail(m, "too much padding after a boundary");
-            if (avail - i < 2)
-                break;
-            if (p[i] != '\r' || p[i + 1] != '\n')
-                return fail(m, "a boundary is not followed by CRLF");
+            if (i > 64) return fail(m, "too much padding after a boundary");
+            if (avail - i < 2) break;
+            if (p[i] != '\r' || p[i + 1] != '\n') return fail(m, "a boundary is not followed by CRLF");
             pos += i + 2;
             m->state = HEADERS;
         } else if (m->state == HEADERS) {
@@ -222,27 +206,22 @@ static int process(srv_multipart *m)
             } else {
                 end = memmem(p, avail, "\r\n\r\n", 4);
                 if (!end) {
-                    if (avail > HEADERS_MAX)
-                        return fail(m, "a part's headers are longer than 8 KiB");
+                    if (avail > HEADERS_MAX) return fail(m, "a part's headers are longer than 8 KiB");
                     break;
                 }
                 end += 2;
             }
             size_t hlen = (size_t)(end - p);
-            if (hlen > HEADERS_MAX)
-                return fail(m, "a part's headers are longer than 8 KiB");
+            if (hlen > HEADERS_MAX) return fail(m, "a part's headers are longer than 8 KiB");
             char *block = malloc(hlen + 1);
-            if (!block)
-                return fail(m, "out of memory");
+            if (!block) return fail(m, "out of memory");
             memcpy(block, p, hlen);
             block[hlen] = '\0';
-            if (hlen >= 2 && block[hlen - 2] == '\r')
-                block[hlen - 2] = '\0';
+            if (hlen >= 2 && block[hlen - 2] == '\r') block[hlen - 2] = '\0';
             int r = memchr(block, '\0', hlen >= 2 ? hlen - 2 : 0) ? fail(m, "a part header holds a NUL byte")
                                                                   : parse_headers(m, block);
             free(block);
-            if (r != 0)
-                return -1;
+            if (r != 0) return -1;
             pos += hlen + 2;
             m->state = BODY;
         } else if (m->state == BODY) {
@@ -250,16 +229,13 @@ static int process(srv_multipart *m)
             if (!d) {
                 if (avail > m->dlen) {
                     size_t n = avail - m->dlen;
-                    if (emit(m, p, n) != 0)
-                        return -1;
+                    if (emit(m, p, n) != 0) return -1;
                     pos += n;
                 }
                 break;
             }
-            if (emit(m, p, (size_t)(d - p)) != 0)
-                return -1;
-            if (m->cb.on_part_end && m->cb.on_part_end(m->arg) != 0)
-                return fail(m, "a part was refused");
+            if (emit(m, p, (size_t)(d - p)) != 0) return -1;
+            if (m->cb.on_part_end && m->cb.on_part_end(m->arg) != 0) return fail(m, "a part was refused");
             pos = (size_t)(d - m->buf) + m->dlen;
             m->state = AFTER_DELIM;
         } else {
@@ -274,8 +250,7 @@ static int process(srv_multipart *m)
 
 int srv_multipart_feed(srv_multipart *m, const char *data, size_t n)
 {
-    if (m->state == FAILED)
-        return -1;
+    if (m->state == FAILED) return -1;
     if (m->state == EPILOGUE) /* whatever follows the closing boundary is ignored */
         return 0;
     while (n > 0) {
@@ -287,8 +262,7 @@ int srv_multipart_feed(srv_multipart *m, const char *data, size_t n)
             while (cap < m->len + take)
                 cap *= 2;
             char *nb = realloc(m->buf, cap);
-            if (!nb)
-                return fail(m, "out of memory");
+            if (!nb) return fail(m, "out of memory");
             m->buf = nb;
             m->cap = cap;
         }
@@ -296,18 +270,15 @@ int srv_multipart_feed(srv_multipart *m, const char *data, size_t n)
         m->len += take;
         data += take;
         n -= take;
-        if (process(m) != 0)
-            return -1;
+        if (process(m) != 0) return -1;
     }
     return 0;
 }
 
 int srv_multipart_finish(srv_multipart *m)
 {
-    if (m->state == FAILED)
-        return -1;
-    if (m->state != EPILOGUE)
-        return fail(m, "the body ends before the closing boundary");
+    if (m->state == FAILED) return -1;
+    if (m->state != EPILOGUE) return fail(m, "the body ends before the closing boundary");
     return 0;
 }
 
@@ -316,8 +287,7 @@ int srv_multipart_finish(srv_multipart *m)
 srv_form *srv_form_new(size_t field_max, size_t file_max)
 {
     srv_form *f = calloc(1, sizeof *f);
-    if (!f)
-        return NULL;
+    if (!f) return NULL;
     f->field_max = field_max;
     f->file_max = file_max;
     return f;
@@ -325,8 +295,7 @@ srv_form *srv_form_new(size_t field_max, size_t file_max)
 
 void srv_form_free(srv_form *f)
 {
-    if (!f)
-        return;
+    if (!f) return;
     for (int i = 0; i < f->n_parts; i++) {
         free(f->parts[i].name);
         free(f->parts[i].filename);
@@ -340,19 +309,16 @@ void srv_form_free(srv_form *f)
 const srv_form_part *srv_form_get(const srv_form *f, const char *name)
 {
     for (int i = 0; f && i < f->n_parts; i++)
-        if (!strcmp(f->parts[i].name, name))
-            return &f->parts[i];
+        if (!strcmp(f->parts[i].name, name)) return &f->parts[i];
     return NULL;
 }
 
 static int form_on_part(void *arg, const char *name, const char *filename, const char *content_type)
 {
     srv_form *f = arg;
-    if (f->n_parts >= SRV_FORM_MAX_PARTS)
-        return -1;
+    if (f->n_parts >= SRV_FORM_MAX_PARTS) return -1;
     srv_form_part *parts = realloc(f->parts, (size_t)(f->n_parts + 1) * sizeof *parts);
-    if (!parts)
-        return -1;
+    if (!parts) return -1;
     f->parts = parts;
     srv_form_part *p = &parts[f->n_parts];
     memset(p, 0, sizeof *p);
@@ -362,8 +328,7 @@ static int form_on_part(void *arg, const char *name, const char *filename, const
     p->data = calloc(1, 1);
     p->cap = 1;
     f->n_parts++; /* counted now so srv_form_free releases it whatever happens next */
-    if (!p->name || (filename && !p->filename) || (content_type && !p->content_type) || !p->data)
-        return -1;
+    if (!p->name || (filename && !p->filename) || (content_type && !p->content_type) || !p->data) return -1;
     return 0;
 }
 
@@ -383,8 +348,7 @@ static int form_on_data(void *arg, const char *data, size_t n)
         while (cap < p->len + n + 1)
             cap *= 2;
         char *nd = realloc(p->data, cap);
-        if (!nd)
-            return -1;
+        if (!nd) return -1;
         p->data = nd;
         p->cap = cap;
     }

@@ -12,6 +12,8 @@
 #include "server/routes.h"
 #include "studio/log.h"
 
+/* Not re-wrapped by clang-format: a schema per line group reads better than split string pieces. */
+/* clang-format off */
 static const char schemas_json[] =
     "{"
     "'Error': {'type': 'object', 'required': ['detail'], 'properties': {'detail': {'type': 'string'}}},"
@@ -76,6 +78,7 @@ static const char schemas_json[] =
     "'CacheClear': {'type': 'object', 'properties': {'message': {'type': 'string'}, 'files_deleted': {'type': 'integer'}}},"
     "'OpenAPI': {'type': 'object'}"
     "}";
+/* clang-format on */
 
 /* request: NULL, "json:<Schema>" or "form:<Schema>". response: "<Schema>", "[<Schema>]" (an array),
  * "audio" (audio/wav with Range support) or "html|<Schema>" (index.html when installed). errors: the
@@ -88,37 +91,39 @@ static const struct {
     {"post", "/shutdown", "Stop the server (loopback clients only)", NULL, "Message", "403"},
     {"get", "/openapi.json", "This document", NULL, "OpenAPI", ""},
     {"get", "/tasks/active", "Downloads and generations in progress", NULL, "ActiveTasks", ""},
-    {"get", "/logs/tail", "The last lines of the server log file (query: lines, 1 to 1000, default 100)", NULL,
-     "LogTail", "422"},
+    {"get", "/logs/tail", "The last lines of the server log file (query: lines, 1 to 1000, default 100)",
+     NULL, "LogTail", "422"},
     {"post", "/profiles", "Create a voice profile", "json:ProfileCreate", "Profile", "400 413 415 422"},
     {"get", "/profiles", "List voice profiles, newest first", NULL, "[Profile]", ""},
     {"get", "/profiles/{profile_id}", "Get a voice profile", NULL, "Profile", "404"},
-    {"put", "/profiles/{profile_id}", "Update a voice profile", "json:ProfileCreate", "Profile", "400 404 413 415 422"},
-    {"delete", "/profiles/{profile_id}", "Delete a profile with its samples, generations and files", NULL, "Message",
-     "404"},
-    {"post", "/profiles/{profile_id}/samples", "Add a reference sample (multipart upload)", "form:SampleUpload",
-     "Sample", "400 404 413 415 422"},
-    {"get", "/profiles/{profile_id}/samples", "List a profile's samples", NULL, "[Sample]", "404"},
-    {"put", "/profiles/samples/{sample_id}", "Change a sample's reference text", "json:SampleUpdate", "Sample",
+    {"put", "/profiles/{profile_id}", "Update a voice profile", "json:ProfileCreate", "Profile",
      "400 404 413 415 422"},
+    {"delete", "/profiles/{profile_id}", "Delete a profile with its samples, generations and files", NULL,
+     "Message", "404"},
+    {"post", "/profiles/{profile_id}/samples", "Add a reference sample (multipart upload)",
+     "form:SampleUpload", "Sample", "400 404 413 415 422"},
+    {"get", "/profiles/{profile_id}/samples", "List a profile's samples", NULL, "[Sample]", "404"},
+    {"put", "/profiles/samples/{sample_id}", "Change a sample's reference text", "json:SampleUpdate",
+     "Sample", "400 404 413 415 422"},
     {"delete", "/profiles/samples/{sample_id}", "Delete a sample and its file", NULL, "Message", "404"},
     {"get", "/samples/{sample_id}", "A sample's audio", NULL, "audio", "404 416"},
     {"get", "/history", "Generation history, newest first", NULL, "HistoryList", "422"},
     {"get", "/history/stats", "History totals", NULL, "HistoryStats", ""},
     {"get", "/history/{generation_id}", "One generation", NULL, "HistoryItem", "404"},
     {"delete", "/history/{generation_id}", "Delete a generation and its audio", NULL, "Message", "404"},
-    {"get", "/history/{generation_id}/export-audio", "A generation's audio as a download", NULL, "audio", "404 416"},
+    {"get", "/history/{generation_id}/export-audio", "A generation's audio as a download", NULL, "audio",
+     "404 416"},
     {"get", "/audio/{generation_id}", "A generation's audio", NULL, "audio", "404 416"},
-    {"post", "/generate", "Speak text in a profile's voice (waits its turn in the queue)", "json:GenerateRequest",
-     "HistoryItem", "400 404 409 413 415 422 503"},
+    {"post", "/generate", "Speak text in a profile's voice (waits its turn in the queue)",
+     "json:GenerateRequest", "HistoryItem", "400 404 409 413 415 422 503"},
     {"post", "/cache/clear", "Forget every cached voice prompt", NULL, "CacheClear", "503"},
     {"get", "/models/status", "Each model's download and load state", NULL, "ModelStatus", "503"},
     {"post", "/models/download", "Start downloading a model from the Hub", "json:ModelDownload", "Message",
      "400 404 413 415 422 503"},
     {"post", "/models/load", "Load the model of a size, unloading the other", NULL, "Message", "409 422 503"},
     {"post", "/models/unload", "Unload the resident model", NULL, "Message", "503"},
-    {"get", "/models/progress/{model_name}", "Download progress as server-sent events", NULL, "sse|ModelProgress",
-     "404 503"},
+    {"get", "/models/progress/{model_name}", "Download progress as server-sent events", NULL,
+     "sse|ModelProgress", "404 503"},
     {"delete", "/models/{model_name}", "Delete a model from the Hub cache", NULL, "Message", "400 404 503"},
 };
 
@@ -177,18 +182,18 @@ static json_t *operation(size_t i)
         json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i, s:i, s:i}}", "name", "limit", "in",
                                                 "query", "schema", "type", "integer", "minimum", 1, "maximum",
                                                 100, "default", 50));
-        json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i, s:i}}", "name", "offset", "in",
-                                                "query", "schema", "type", "integer", "minimum", 0, "default",
-                                                0));
+        json_array_append_new(params,
+                              json_pack("{s:s, s:s, s:{s:s, s:i, s:i}}", "name", "offset", "in", "query",
+                                        "schema", "type", "integer", "minimum", 0, "default", 0));
     }
     if (!strcmp(ops[i].path, "/logs/tail"))
         json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i, s:i, s:i}}", "name", "lines", "in",
                                                 "query", "schema", "type", "integer", "minimum", 1, "maximum",
                                                 1000, "default", 100));
     if (!strcmp(ops[i].path, "/models/load"))
-        json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:[s,s], s:s}}", "name", "model_size", "in",
-                                                "query", "schema", "type", "string", "enum", "1.7B", "0.6B",
-                                                "default", "1.7B"));
+        json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:[s,s], s:s}}", "name", "model_size",
+                                                "in", "query", "schema", "type", "string", "enum", "1.7B",
+                                                "0.6B", "default", "1.7B"));
     if (!strcmp(ops[i].response, "audio"))
         json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", "Range", "in", "header",
                                                 "schema", "type", "string"));
@@ -208,10 +213,12 @@ static json_t *operation(size_t i)
     char codes[64];
     snprintf(codes, sizeof codes, "%s", ops[i].errors);
     for (char *save = NULL, *code = strtok_r(codes, " ", &save); code; code = strtok_r(NULL, " ", &save))
-        json_object_set_new(responses, code,
-                            json_pack("{s:s, s:o}", "description", "Error", "content", json_content(ref("Error"))));
-    json_object_set_new(responses, "500",
-                        json_pack("{s:s, s:o}", "description", "Internal fault", "content", json_content(ref("Error"))));
+        json_object_set_new(
+            responses, code,
+            json_pack("{s:s, s:o}", "description", "Error", "content", json_content(ref("Error"))));
+    json_object_set_new(
+        responses, "500",
+        json_pack("{s:s, s:o}", "description", "Internal fault", "content", json_content(ref("Error"))));
     json_object_set_new(op, "responses", responses);
     return op;
 }
@@ -220,11 +227,9 @@ static json_t *operation(size_t i)
 static json_t *build_document(void)
 {
     char *text = strdup(schemas_json);
-    if (!text)
-        return NULL;
+    if (!text) return NULL;
     for (char *p = text; *p; p++)
-        if (*p == '\'')
-            *p = '"';
+        if (*p == '\'') *p = '"';
     json_error_t jerr;
     json_t *schemas = json_loads(text, 0, &jerr);
     free(text);
@@ -241,8 +246,8 @@ static json_t *build_document(void)
         }
         json_object_set_new(item, ops[i].method, operation(i));
     }
-    return json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o}}", "openapi", "3.0.3", "info", "title", "voicebox",
-                     "version", VOICEBOX_VERSION, "description",
+    return json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o}}", "openapi", "3.0.3", "info", "title",
+                     "voicebox", "version", VOICEBOX_VERSION, "description",
                      "Local voice-cloning studio (Voicebox-compatible API)", "paths", paths, "components",
                      "schemas", schemas);
 }

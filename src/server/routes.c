@@ -59,12 +59,10 @@ static int match(const char *pattern, const char *path, const char **params, int
     while (*p && *s) {
         if (*p == '{') {
             const char *close = strchr(p, '}');
-            if (!close)
-                return 0;
+            if (!close) return 0;
             size_t len = 0;
             while (s[len] && s[len] != '/') {
-                if (!id_char(s[len]))
-                    return 0;
+                if (!id_char(s[len])) return 0;
                 len++;
             }
             if (len == 0 || len > 128 || s[0] == '.' || n >= SRV_MAX_PARAMS || used + len + 1 > store_size)
@@ -82,8 +80,7 @@ static int match(const char *pattern, const char *path, const char **params, int
             return 0;
         }
     }
-    if (*p || *s)
-        return 0;
+    if (*p || *s) return 0;
     *n_params = n;
     return 1;
 }
@@ -96,8 +93,7 @@ const srv_route *srv_route_find(const char *method, const char *path, srv_reques
     for (size_t i = 0; i < srv_n_routes; i++) {
         const char *params[SRV_MAX_PARAMS];
         int n = 0;
-        if (!match(srv_routes[i].pattern, path, params, &n, store, store_size))
-            continue;
+        if (!match(srv_routes[i].pattern, path, params, &n, store, store_size)) continue;
         if (strcmp(srv_routes[i].method, m) != 0) {
             *path_known = 1;
             continue;

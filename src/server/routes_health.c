@@ -13,8 +13,7 @@ void srv_get_root(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
     /* A browser (Accept: text/html) gets the UI's index.html when it is installed; API clients get the
      * greeting Voicebox answers, so both can share the root. */
-    if (req->accept && strstr(req->accept, "text/html") && srv_static_index(ctx, req, res) == 0)
-        return;
+    if (req->accept && strstr(req->accept, "text/html") && srv_static_index(ctx, req, res) == 0) return;
     srv_json(res, 200, json_pack("{s:s, s:s}", "message", "voicebox API", "version", VOICEBOX_VERSION));
 }
 
@@ -24,8 +23,7 @@ void srv_get_health(srv_ctx *ctx, const srv_request *req, srv_response *res)
     json_t *h = json_pack("{s:s, s:b, s:b, s:n, s:b, s:n, s:n, s:s}", "status", "healthy", "model_loaded", 0,
                           "model_downloaded", 0, "model_size", "gpu_available", 0, "gpu_type", "vram_used_mb",
                           "backend_type", "c");
-    if (h && ctx->health_fill)
-        ctx->health_fill(ctx->hook_arg, h);
+    if (h && ctx->health_fill) ctx->health_fill(ctx->hook_arg, h);
     srv_json(res, 200, h);
 }
 

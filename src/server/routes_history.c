@@ -11,8 +11,7 @@
 static int query_int(const srv_request *req, srv_response *res, const char *name, int *out)
 {
     const char *v = srv_query(req, name);
-    if (!v)
-        return 0;
+    if (!v) return 0;
     char *end;
     errno = 0;
     long n = strtol(v, &end, 10);
@@ -27,8 +26,7 @@ static int query_int(const srv_request *req, srv_response *res, const char *name
 void srv_get_history(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
     studio_history_query q = studio_history_default_query();
-    if (query_int(req, res, "limit", &q.limit) != 0 || query_int(req, res, "offset", &q.offset) != 0)
-        return;
+    if (query_int(req, res, "limit", &q.limit) != 0 || query_int(req, res, "offset", &q.offset) != 0) return;
     q.profile_id = srv_query(req, "profile_id");
     q.search = srv_query(req, "search");
     studio_error err = {0};

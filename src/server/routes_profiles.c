@@ -5,8 +5,7 @@
 void srv_post_profiles(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
     json_t *body;
-    if (srv_parse_json_body(req, res, &body) != 0)
-        return;
+    if (srv_parse_json_body(req, res, &body) != 0) return;
     studio_error err = {0};
     json_t *p = studio_profile_create(ctx->studio, body, &err);
     json_decref(body);
@@ -42,8 +41,7 @@ void srv_get_profile(srv_ctx *ctx, const srv_request *req, srv_response *res)
 void srv_put_profile(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
     json_t *body;
-    if (srv_parse_json_body(req, res, &body) != 0)
-        return;
+    if (srv_parse_json_body(req, res, &body) != 0) return;
     studio_error err = {0};
     json_t *p = studio_profile_update(ctx->studio, req->params[0], body, &err);
     json_decref(body);

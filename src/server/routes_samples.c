@@ -46,8 +46,7 @@ void srv_get_samples(srv_ctx *ctx, const srv_request *req, srv_response *res)
 void srv_put_sample(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
     json_t *body;
-    if (srv_parse_json_body(req, res, &body) != 0)
-        return;
+    if (srv_parse_json_body(req, res, &body) != 0) return;
     studio_error err = {0};
     json_t *s = studio_sample_update(ctx->studio, req->params[0], body, &err);
     json_decref(body);

@@ -37,7 +37,8 @@
 
 #define MAX_ORIGINS 32
 #define FIELD_MAX (64u * 1024u) /* a non-file form field */
-#define DRAIN_MAX (64ull * 1024u * 1024u) /* bytes of an oversize body read past the limit before hanging up */
+#define DRAIN_MAX                                                                                            \
+    (64ull * 1024u * 1024u) /* bytes of an oversize body read past the limit before hanging up */
 #define MAX_WORKERS 64
 #define STREAM_POLL_MS 100 /* how often a parked stream is asked again for data */
 #define WORKER_NICE 5
@@ -97,7 +98,7 @@ struct conn_state {
     char *path;
     const srv_route *route;
     srv_request req;
-    char store[512]; /* the route's {param} values */
+    char store[512];  /* the route's {param} values */
     char origin[256]; /* an allowed Origin to echo, or "" */
     int status;       /* what was answered, for the log line */
     uint64_t limit;   /* body cap */
@@ -121,11 +122,11 @@ srv_params srv_default_params(void)
 
 static void add_cors(struct MHD_Response *r, const conn_state *st)
 {
-    if (!st->origin[0])
-        return;
+    if (!st->origin[0]) return;
     MHD_add_response_header(r, "Access-Control-Allow-Origin", st->origin);
     MHD_add_response_header(r, "Vary", "Origin");
-    MHD_add_response_header(r, "Access-Control-Expose-Headers", "Content-Range, Content-Length, Accept-Ranges");
+    MHD_add_response_header(r, "Access-Control-Expose-Headers",
+                            "Content-Range, Content-Length, Accept-Ranges");
 }
 
 /* A streamed response. When the producer has nothing yet, the connection is parked (suspended) and the
@@ -148,11 +149,9 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     pthread_mutex_lock(&s->mu);
     int stopping = s->stop_requested;
     pthread_mutex_unlock(&s->mu);
-    if (stopping)
-        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (stopping) return MHD_CONTENT_READER_END_OF_STREAM;
     long n = ss->fn(ss->arg, buf, max);
-    if (n < 0)
-        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n < 0) return MHD_CONTENT_READER_END_OF_STREAM;
     if (n == 0) {
         MHD_suspend_connection(ss->conn);
         pthread_mutex_lock(&s->tmu);
@@ -188,8 +187,7 @@ static void *ticker_main(void *arg)
 static void stream_done(void *cls)
 {
     stream_state *ss = cls;
-    if (ss->free_fn)
-        ss->free_fn(ss->arg);
+    if (ss->free_fn) ss->free_fn(ss->arg);
     free(ss);
 }
 
@@ -208,12 +206,10 @@ static enum MHD_Result respond(srv_server *s, struct MHD_Connection *c, conn_sta
         }
     } else if (res->fd >= 0) {
         r = MHD_create_response_from_fd_at_offset64(res->file_len, res->fd, res->file_offset);
-        if (r)
-            res->fd = -1; /* MHD closes it */
+        if (r) res->fd = -1; /* MHD closes it */
     } else if (res->body) {
         r = MHD_create_response_from_buffer(res->body_len, res->body, MHD_RESPMEM_MUST_FREE);
-        if (r)
-            res->body = NULL; /* MHD frees it */
+        if (r) res->body = NULL; /* MHD frees it */
     } else {
         r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     }
@@ -222,12 +218,9 @@ static enum MHD_Result respond(srv_server *s, struct MHD_Connection *c, conn_sta
         srv_response_clear(res);
         return MHD_NO;
     }
-    if (res->content_type)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
-    if (res->content_range[0])
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, res->content_range);
-    if (res->accept_ranges)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+    if (res->content_type) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
+    if (res->content_range[0]) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, res->content_range);
+    if (res->accept_ranges) MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
     if (res->content_disposition[0])
         MHD_add_response_header(r, "Content-Disposition", res->content_disposition);
     add_cors(r, st);
@@ -251,8 +244,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, conn_state *st, i
 static int origin_allowed(const srv_server *s, const char *origin)
 {
     for (int i = 0; i < s->n_origins; i++)
-        if (!strcmp(s->origins[i], origin))
-            return 1;
+        if (!strcmp(s->origins[i], origin)) return 1;
     return 0;
 }
 
@@ -262,11 +254,9 @@ static int add_origin(srv_server *s, const char *origin, size_t len)
         origin++, len--;
     while (len && (origin[len - 1] == ' ' || origin[len - 1] == '\t' || origin[len - 1] == '/'))
         len--;
-    if (len == 0 || s->n_origins >= MAX_ORIGINS)
-        return 0;
+    if (len == 0 || s->n_origins >= MAX_ORIGINS) return 0;
     s->origins[s->n_origins] = strndup(origin, len);
-    if (!s->origins[s->n_origins])
-        return -1;
+    if (!s->origins[s->n_origins]) return -1;
     s->n_origins++;
     return 0;
 }
@@ -276,22 +266,18 @@ static int add_origin(srv_server *s, const char *origin, size_t len)
  * loopback therefore answers only Host names that are loopback or those of the allowed origins. */
 static int host_allowed(const srv_server *s, const char *host)
 {
-    if (!s->loopback_only || !host)
-        return 1;
+    if (!s->loopback_only || !host) return 1;
     size_t len = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":");
-    if (len > strlen(host))
-        return 0;
+    if (len > strlen(host)) return 0;
     if ((len == 9 && !strncasecmp(host, "localhost", 9)) || (len == 5 && !strncmp(host, "[::1]", 5)) ||
         (len >= 7 && !strncmp(host, "127.", 4) && strspn(host, "0123456789.") == len))
         return 1;
     for (int i = 0; i < s->n_origins; i++) {
         const char *o = strstr(s->origins[i], "://");
-        if (!o)
-            continue;
+        if (!o) continue;
         o += 3;
         size_t olen = o[0] == '[' ? strcspn(o, "]") + 1 : strcspn(o, ":/");
-        if (olen == len && !strncasecmp(o, host, len))
-            return 1;
+        if (olen == len && !strncasecmp(o, host, len)) return 1;
     }
     return 0;
 }
@@ -299,8 +285,7 @@ static int host_allowed(const srv_server *s, const char *host)
 static enum MHD_Result preflight(struct MHD_Connection *c, conn_state *st)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (!r)
-        return MHD_NO;
+    if (!r) return MHD_NO;
     const char *want = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Headers");
     MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
     MHD_add_response_header(r, "Access-Control-Allow-Headers",
@@ -320,8 +305,7 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 {
     (void)kind;
     srv_request *req = cls;
-    if (req->n_query >= SRV_MAX_QUERY)
-        return MHD_NO;
+    if (req->n_query >= SRV_MAX_QUERY) return MHD_NO;
     req->query[req->n_query].name = key;
     req->query[req->n_query].value = value ? value : "";
     req->n_query++;
@@ -331,8 +315,7 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 static int is_loopback(struct MHD_Connection *c)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (!ci || !ci->client_addr)
-        return 0;
+    if (!ci || !ci->client_addr) return 0;
     const struct sockaddr *sa = ci->client_addr;
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
@@ -340,8 +323,7 @@ static int is_loopback(struct MHD_Connection *c)
     }
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
-            return 1;
+        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) return 1;
         return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127;
     }
     return 0;
@@ -366,20 +348,21 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (!host_allowed(s, host)) {
         char msg[400];
-        snprintf(msg, sizeof msg, "Host '%.200s' is not allowed: this server answers loopback names only", host);
+        snprintf(msg, sizeof msg, "Host '%.200s' is not allowed: this server answers loopback names only",
+                 host);
         return respond_error(c, st, 403, msg);
     }
     const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
     if (origin) {
         if (!origin_allowed(s, origin)) {
             char msg[400];
-            snprintf(msg, sizeof msg, "origin '%.200s' is not allowed (add it to VOICEBOX_CORS_ORIGINS)", origin);
+            snprintf(msg, sizeof msg, "origin '%.200s' is not allowed (add it to VOICEBOX_CORS_ORIGINS)",
+                     origin);
             return respond_error(c, st, 403, msg);
         }
         snprintf(st->origin, sizeof st->origin, "%s", origin);
     }
-    if (!strcmp(st->method, "OPTIONS"))
-        return preflight(c, st);
+    if (!strcmp(st->method, "OPTIONS")) return preflight(c, st);
 
     int path_known = 0;
     st->route = srv_route_find(st->method, st->path, &st->req, st->store, sizeof st->store, &path_known);
@@ -388,8 +371,7 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
             srv_response res;
             srv_response_init(&res);
             fill_request(c, st);
-            if (srv_static(&s->ctx, &st->req, &res) == 0)
-                return respond(s, c, st, &res);
+            if (srv_static(&s->ctx, &st->req, &res) == 0) return respond(s, c, st, &res);
         }
         return respond_error(c, st, path_known ? 405 : 404, path_known ? "Method Not Allowed" : "Not Found");
     }
@@ -411,14 +393,14 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
         if (!ct || strncasecmp(ct, "multipart/form-data", 19) != 0) {
             char msg[200];
-            snprintf(msg, sizeof msg, "Content-Type must be multipart/form-data, got '%.100s'", ct ? ct : "(none)");
+            snprintf(msg, sizeof msg, "Content-Type must be multipart/form-data, got '%.100s'",
+                     ct ? ct : "(none)");
             return respond_error(c, st, 415, msg);
         }
         char err[200];
         st->form = srv_form_new(FIELD_MAX, STUDIO_UPLOAD_MAX);
         st->mp = st->form ? srv_multipart_new(ct, &srv_form_callbacks, st->form, err, sizeof err) : NULL;
-        if (!st->mp)
-            return respond_error(c, st, st->form ? 400 : 500, st->form ? err : "out of memory");
+        if (!st->mp) return respond_error(c, st, st->form ? 400 : 500, st->form ? err : "out of memory");
     }
     return MHD_YES;
 }
@@ -427,8 +409,7 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
 static void consume(conn_state *st, const char *data, size_t n)
 {
     st->received += n;
-    if (st->too_large || st->bad_status)
-        return; /* draining */
+    if (st->too_large || st->bad_status) return; /* draining */
     if (st->received > st->limit) {
         st->too_large = 1;
         free(st->body);
@@ -454,8 +435,7 @@ static void consume(conn_state *st, const char *data, size_t n)
         }
         return;
     }
-    if (st->route->body != SRV_BODY_JSON)
-        return;
+    if (st->route->body != SRV_BODY_JSON) return;
     if (st->body_len + n + 1 > st->body_cap) {
         size_t cap = st->body_cap ? st->body_cap : 1024;
         while (cap < st->body_len + n + 1)
@@ -501,8 +481,7 @@ static void *worker_main(void *arg)
             return NULL;
         }
         s->qhead = st->next;
-        if (!s->qhead)
-            s->qtail = NULL;
+        if (!s->qhead) s->qtail = NULL;
         pthread_mutex_unlock(&s->qmu);
         run_handler(s, st);
         st->ready = 1;
@@ -521,8 +500,7 @@ static enum MHD_Result finish(srv_server *s, struct MHD_Connection *c, conn_stat
                  (unsigned long long)st->limit);
         return respond_error(c, st, 413, msg);
     }
-    if (st->bad_status)
-        return respond_error(c, st, st->bad_status, st->bad_msg);
+    if (st->bad_status) return respond_error(c, st, st->bad_status, st->bad_msg);
     if (st->mp && srv_multipart_finish(st->mp) != 0)
         return respond_error(c, st, 400, srv_multipart_error(st->mp));
     fill_request(c, st);
@@ -561,16 +539,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (!st) {
         st = calloc(1, sizeof *st);
-        if (!st)
-            return MHD_NO;
+        if (!st) return MHD_NO;
         srv_response_init(&st->res);
         clock_gettime(CLOCK_MONOTONIC, &st->t0);
         snprintf(st->method, sizeof st->method, "%s", method);
         st->path = strdup(url);
         *con_cls = st;
         atomic_fetch_add(&s->in_flight, 1);
-        if (!st->path)
-            return MHD_NO;
+        if (!st->path) return MHD_NO;
         return begin(s, c, st);
     }
     if (st->status) { /* already answered */
@@ -596,8 +572,7 @@ static void *logger_main(void *arg)
             pthread_cond_wait(&s->lcv, &s->lmu);
         log_line *list = s->lhead;
         s->lhead = s->ltail = NULL;
-        if (!list && s->lstop)
-            break;
+        if (!list && s->lstop) break;
         pthread_mutex_unlock(&s->lmu);
         while (list) {
             log_line *next = list->next;
@@ -619,8 +594,7 @@ static void access_log(srv_server *s, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
+    if (n < 0) return;
     size_t len = (size_t)n < sizeof text ? (size_t)n : sizeof text - 1;
     log_line *l = malloc(sizeof *l + len + 1);
     if (!l || !s->have_logger) { /* no logger thread (start-up failed): write it here */
@@ -640,19 +614,19 @@ static void access_log(srv_server *s, const char *fmt, ...)
     pthread_mutex_unlock(&s->lmu);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
     (void)c;
     srv_server *s = cls;
     conn_state *st = *con_cls;
-    if (!st)
-        return;
+    if (!st) return;
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (double)(t1.tv_sec - st->t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - st->t0.tv_nsec) / 1e6;
-    for (char *p = st->path; p && *p; p++) /* a decoded path may hold %0A: keep the log one line per request */
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
+    for (char *p = st->path; p && *p;
+         p++) /* a decoded path may hold %0A: keep the log one line per request */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
         access_log(s, "%s %.1000s %d %.1f ms", st->method, st->path ? st->path : "?", st->status, ms);
     else
@@ -699,8 +673,7 @@ static void stop_workers(srv_server *s)
 
 static void stop_ticker(srv_server *s)
 {
-    if (!s->have_ticker)
-        return;
+    if (!s->have_ticker) return;
     pthread_mutex_lock(&s->tmu);
     s->tstop = 1;
     pthread_cond_broadcast(&s->tcv);
@@ -711,8 +684,7 @@ static void stop_ticker(srv_server *s)
 
 static void stop_logger(srv_server *s)
 {
-    if (!s->have_logger)
-        return;
+    if (!s->have_logger) return;
     pthread_mutex_lock(&s->lmu);
     s->lstop = 1;
     pthread_cond_broadcast(&s->lcv);
@@ -723,8 +695,7 @@ static void stop_logger(srv_server *s)
 
 static void free_server(srv_server *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     stop_workers(s);
     stop_ticker(s);
     stop_logger(s);
@@ -771,8 +742,7 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
     }
 
     const char *web = p->web_dir ? p->web_dir : getenv("VOICEBOX_WEB_DIR");
-    if (!web || !*web)
-        web = VOICEBOX_WEB_DIR;
+    if (!web || !*web) web = VOICEBOX_WEB_DIR;
     char real[PATH_MAX];
     if (realpath(web, real)) {
         s->web_dir = strdup(real);
@@ -810,13 +780,13 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
     s->have_logger = 1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME;
-    if (ai->ai_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
+    if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     int threads = 4; /* network threads: they only move bytes */
-    s->daemon = MHD_start_daemon(flags, (uint16_t)p->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-                                 mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
-                                 (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+    s->daemon =
+        MHD_start_daemon(flags, (uint16_t)p->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+                         mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
+                         (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, err_size, "cannot listen on %s:%d: %s", p->host, p->port,
                  errno ? strerror(errno) : "libmicrohttpd refused to start");
@@ -829,23 +799,19 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
     char own[128];
     int n = snprintf(own, sizeof own, ai->ai_family == AF_INET6 ? "http://[%s]:%d" : "http://%s:%d", p->host,
                      s->port);
-    if (add_origin(s, own, (size_t)n) != 0)
-        goto oom;
+    if (add_origin(s, own, (size_t)n) != 0) goto oom;
     if (!strncmp(p->host, "127.", 4) || !strcmp(p->host, "localhost") || !strcmp(p->host, "::1")) {
         s->loopback_only = 1;
         n = snprintf(own, sizeof own, "http://localhost:%d", s->port);
-        if (add_origin(s, own, (size_t)n) != 0)
-            goto oom;
+        if (add_origin(s, own, (size_t)n) != 0) goto oom;
         n = snprintf(own, sizeof own, "http://127.0.0.1:%d", s->port);
-        if (add_origin(s, own, (size_t)n) != 0)
-            goto oom;
+        if (add_origin(s, own, (size_t)n) != 0) goto oom;
     }
     const char *extra = getenv("VOICEBOX_CORS_ORIGINS");
     for (const char *q = extra; q && *q;) {
         const char *comma = strchr(q, ',');
         size_t len = comma ? (size_t)(comma - q) : strlen(q);
-        if (add_origin(s, q, len) != 0)
-            goto oom;
+        if (add_origin(s, q, len) != 0) goto oom;
         q = comma ? comma + 1 : q + len;
     }
     freeaddrinfo(ai);
@@ -855,10 +821,8 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
 oom:
     snprintf(err, err_size, "out of memory");
 fail:
-    if (ai)
-        freeaddrinfo(ai);
-    if (s->daemon)
-        MHD_stop_daemon(s->daemon);
+    if (ai) freeaddrinfo(ai);
+    if (s->daemon) MHD_stop_daemon(s->daemon);
     free_server(s);
     return NULL;
 }
@@ -892,12 +856,10 @@ void srv_wait(srv_server *s)
 
 void srv_stop(srv_server *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     srv_request_stop(s); /* also ends the streams still open */
     MHD_socket listen_fd = MHD_quiesce_daemon(s->daemon);
-    if (s->ctx.on_quiesce)
-        s->ctx.on_quiesce(s->ctx.hook_arg);
+    if (s->ctx.on_quiesce) s->ctx.on_quiesce(s->ctx.hook_arg);
     int waited_ms = 0;
     while (atomic_load(&s->in_flight) > 0 && waited_ms < 30000) {
         struct timespec ts = {0, 10 * 1000 * 1000};
@@ -905,13 +867,11 @@ void srv_stop(srv_server *s)
         waited_ms += 10;
     }
     int left = atomic_load(&s->in_flight);
-    if (left > 0)
-        log_warn("stopping with %d request(s) still in flight after 30 s", left);
+    if (left > 0) log_warn("stopping with %d request(s) still in flight after 30 s", left);
     stop_workers(s); /* finishes what is queued, so no worker resumes a connection of a stopped daemon */
     stop_ticker(s);  /* likewise for parked streams */
     MHD_stop_daemon(s->daemon);
-    if (listen_fd != MHD_INVALID_SOCKET)
-        close(listen_fd);
+    if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     stop_logger(s); /* every request line is out before the next lines */
     log_info("server stopped; closing the database");
     free_server(s);

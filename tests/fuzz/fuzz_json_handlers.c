@@ -25,8 +25,7 @@ static void cleanup(void)
     studio_close(ctx.studio);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "fuzz_json_handlers: could not remove %s\n", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "fuzz_json_handlers: could not remove %s\n", tmpdir);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -43,8 +42,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     json_t *body = json_pack("{s:s}", "name", "fuzz base");
     json_t *p = studio_profile_create(ctx.studio, body, &err);
     json_decref(body);
-    if (!p)
-        exit(1);
+    if (!p) exit(1);
     snprintf(profile_id, sizeof profile_id, "%s", json_string_value(json_object_get(p, "id")));
     json_decref(p);
     /* a real sample for the sample routes: 3 s of a tone */
@@ -57,19 +55,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         size_t n = fread(buf, 1, sizeof buf, f);
         fclose(f);
         json_t *s = studio_sample_add(ctx.studio, profile_id, buf, n, "a tone", &err);
-        if (s)
-            snprintf(sample_id, sizeof sample_id, "%s", json_string_value(json_object_get(s, "id")));
+        if (s) snprintf(sample_id, sizeof sample_id, "%s", json_string_value(json_object_get(s, "id")));
         json_decref(s);
     }
-    if (!sample_id[0])
-        snprintf(sample_id, sizeof sample_id, "00000000-0000-4000-8000-000000000000");
+    if (!sample_id[0]) snprintf(sample_id, sizeof sample_id, "00000000-0000-4000-8000-000000000000");
     return 0;
 }
 
 static void check(const srv_response *res, const char *route, const uint8_t *in, size_t n)
 {
     int st = res->status;
-    int ok = st == 200 || st == 206 || st == 400 || st == 404 || st == 413 || st == 415 || st == 416 || st == 422;
+    int ok =
+        st == 200 || st == 206 || st == 400 || st == 404 || st == 413 || st == 415 || st == 416 || st == 422;
     if (ok && st >= 400) {
         json_t *j = res->body ? json_loadb(res->body, res->body_len, 0, NULL) : NULL;
         ok = json_is_string(json_object_get(j, "detail"));
@@ -84,14 +81,12 @@ static void check(const srv_response *res, const char *route, const uint8_t *in,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1)
-        return 0;
+    if (size < 1) return 0;
     unsigned which = data[0] % 6;
     const char *rest = (const char *)data + 1;
     size_t n = size - 1;
     char *text = strndup(rest, n); /* for the routes that take a C string */
-    if (!text)
-        return 0;
+    if (!text) return 0;
     srv_request req;
     memset(&req, 0, sizeof req);
     srv_response res;
@@ -128,8 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (char *save = NULL, *kv = strtok_r(text, "&", &save); kv && req.n_query < SRV_MAX_QUERY;
              kv = strtok_r(NULL, "&", &save)) {
             char *eq = strchr(kv, '=');
-            if (eq)
-                *eq = '\0';
+            if (eq) *eq = '\0';
             req.query[req.n_query].name = kv;
             req.query[req.n_query].value = eq ? eq + 1 : "";
             req.n_query++;
@@ -142,8 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int known;
         const srv_route *r = srv_route_find("GET", text, &req, store, sizeof store, &known);
         for (int i = 0; r && i < req.n_params; i++)
-            if (req.params[i][0] == '.' || strchr(req.params[i], '/') || strlen(req.params[i]) > 128)
-                abort();
+            if (req.params[i][0] == '.' || strchr(req.params[i], '/') || strlen(req.params[i]) > 128) abort();
         free(text);
         return 0;
     } else {
@@ -153,11 +146,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         req.range = text;
         uint64_t a = 0, b = 0;
         int r = srv_parse_range(text, 1000, &a, &b);
-        if (r == 1 && (a > b || b >= 1000))
-            abort();
+        if (r == 1 && (a > b || b >= 1000)) abort();
         srv_get_sample_audio(&ctx, &req, &res);
-        if (res.status == 206 && res.file_len == 0)
-            abort();
+        if (res.status == 206 && res.file_len == 0) abort();
     }
     check(&res, route, data, size);
     srv_response_clear(&res);

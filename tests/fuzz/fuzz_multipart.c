@@ -23,12 +23,10 @@ static srv_form *parse(const char *ctype, const uint8_t *body, size_t n, unsigne
 {
     char err[200];
     srv_form *f = srv_form_new(300, 4000);
-    if (!f)
-        abort();
+    if (!f) abort();
     srv_multipart *m = srv_multipart_new(ctype, &srv_form_callbacks, f, err, sizeof err);
     if (!m) {
-        if (!err[0])
-            abort(); /* a refusal always says why */
+        if (!err[0]) abort(); /* a refusal always says why */
         srv_form_free(f);
         *rc = -2;
         return NULL;
@@ -40,16 +38,13 @@ static srv_form *parse(const char *ctype, const uint8_t *body, size_t n, unsigne
         if (seed) {
             seed = seed * 1103515245u + 12345u;
             take = 1 + (seed >> 16) % 97;
-            if (take > n - pos)
-                take = n - pos;
+            if (take > n - pos) take = n - pos;
         }
         r = srv_multipart_feed(m, (const char *)body + pos, take);
         pos += take;
     }
-    if (r == 0)
-        r = srv_multipart_finish(m);
-    if (r != 0 && !srv_multipart_error(m)[0])
-        abort();
+    if (r == 0) r = srv_multipart_finish(m);
+    if (r != 0 && !srv_multipart_error(m)[0]) abort();
     srv_multipart_free(m);
     *rc = r;
     return f;
@@ -74,22 +69,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc1, rc2;
     srv_form *a = parse(ctype, body, n, 0, &rc1);
     srv_form *b = parse(ctype, body, n, seed, &rc2);
-    if (rc1 != rc2 || !a != !b)
-        abort();
+    if (rc1 != rc2 || !a != !b) abort();
     if (a && rc1 == 0) {
-        if (a->n_parts != b->n_parts)
-            abort();
+        if (a->n_parts != b->n_parts) abort();
         for (int i = 0; i < a->n_parts; i++) {
             const srv_form_part *p = &a->parts[i], *q = &b->parts[i];
             if (!str_eq(p->name, q->name) || !str_eq(p->filename, q->filename) ||
-                !str_eq(p->content_type, q->content_type) || p->len != q->len || memcmp(p->data, q->data, p->len) ||
-                p->data[p->len] != '\0')
+                !str_eq(p->content_type, q->content_type) || p->len != q->len ||
+                memcmp(p->data, q->data, p->len) || p->data[p->len] != '\0')
                 abort();
-            if (p->len > (p->filename ? 4000u : 300u))
-                abort(); /* a cap was not enforced */
+            if (p->len > (p->filename ? 4000u : 300u)) abort(); /* a cap was not enforced */
         }
-        if (a->n_parts > 0 && srv_form_get(a, a->parts[0].name) != &a->parts[0])
-            abort();
+        if (a->n_parts > 0 && srv_form_get(a, a->parts[0].name) != &a->parts[0]) abort();
     }
     srv_form_free(a);
     srv_form_free(b);
