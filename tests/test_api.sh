@@ -139,7 +139,30 @@ for line in open(sys.argv[2]):
         missing.append(f"{method} {path}")
 for m in missing:
     print("not in /openapi.json:", m)
-sys.exit(1 if missing else 0)
+# every $ref resolves, every {param} of a path is declared as a path parameter
+schemas = doc["components"]["schemas"]
+def refs(node):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "$ref":
+                yield v
+            else:
+                yield from refs(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from refs(v)
+bad = [r for r in refs(doc) if not r.startswith("#/components/schemas/") or r.split("/")[-1] not in schemas]
+for r in bad:
+    print("unresolved $ref:", r)
+import re
+for path, item in doc["paths"].items():
+    for method, op in item.items():
+        declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+        for name in re.findall(r"{(\w+)}", path):
+            if name not in declared:
+                bad.append(name)
+                print(f"{method} {path}: path parameter {name} not declared")
+sys.exit(1 if missing or bad else 0)
 EOF
 
 # ---- profiles ----
