@@ -18,13 +18,19 @@ typedef enum {
     SRV_BODY_FORM, /* multipart/form-data, up to STUDIO_UPLOAD_MAX bytes, parsed into req->form */
 } srv_body_kind;
 
+/* Where a handler runs. */
+typedef enum {
+    SRV_RUN_WORKER, /* may block (the database, decoding): on a worker, the connection suspended meanwhile */
+    SRV_RUN_INLINE, /* never blocks: on the network thread itself */
+    SRV_RUN_LONG,   /* waits for long work (a generation, a model load): on the workers for those */
+} srv_run;
+
 typedef struct {
     const char *method;
     const char *pattern;
     srv_handler handler;
     srv_body_kind body;
-    int fast; /* 1: never blocks (no database, no decoding): runs on the network thread. 0: runs on a
-                 worker while the connection is suspended, so slow work never delays other clients */
+    srv_run run;
 } srv_route;
 
 extern const srv_route srv_routes[];

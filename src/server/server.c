@@ -6,9 +6,10 @@
  * STUDIO_UPLOAD_MAX). A Content-Length over the limit is answered 413 before any byte is read; a body that
  * turns out larger while streaming is dropped on the floor (not kept) and answered 413 at its end.
  *
- * Threads: the network threads (libmicrohttpd's pool) only move bytes and run the routes marked fast. A
- * route that may block (the database, decoding an upload) runs on a worker while its connection is
- * suspended, so one slow request never holds up the other connections of its network thread.
+ * Threads: the network threads (libmicrohttpd's pool) only move bytes and run the SRV_RUN_INLINE routes.
+ * A route that may block (the database, decoding an upload) runs on a worker while its connection is
+ * suspended, so one slow request never holds up the other connections of its network thread; routes that
+ * wait for long work (SRV_RUN_LONG) have workers of their own.
  */
 #include "server/server.h"
 
@@ -42,10 +43,22 @@
 #define MAX_WORKERS 64
 #define STREAM_POLL_MS 100 /* how often a parked stream is asked again for data */
 #define WORKER_NICE 5
+#define LONG_WORKERS 16   /* requests that wait on long work at once; more queue in order */
 #define NETWORK_NICE (-5) /* only where permitted (root or CAP_SYS_NICE); else they stay at 0 */
 
 typedef struct conn_state conn_state;
 typedef struct stream_state stream_state;
+
+/* Worker threads taking suspended requests from a FIFO. */
+typedef struct {
+    pthread_t threads[MAX_WORKERS];
+    int n_threads;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    conn_state *head, *tail;
+    int stop;
+    struct srv_server *srv;
+} work_pool;
 
 struct srv_server {
     struct MHD_Daemon *daemon;
@@ -59,13 +72,9 @@ struct srv_server {
     pthread_cond_t cv;
     int stop_requested;
     atomic_int in_flight;
-    /* workers: a FIFO of suspended requests */
-    pthread_t workers[MAX_WORKERS];
-    int n_workers;
-    pthread_mutex_t qmu;
-    pthread_cond_t qcv;
-    conn_state *qhead, *qtail;
-    int qstop;
+    work_pool pool;      /* the routes that use the database or decode */
+    work_pool long_pool; /* the routes that wait for long work (generation, model loads), so they cannot
+                            occupy every worker and stall the profile and history routes */
     /* the ticker: resumes parked streams */
     pthread_t ticker;
     int have_ticker;
@@ -466,30 +475,62 @@ static void run_handler(srv_server *s, conn_state *st)
 
 static void *worker_main(void *arg)
 {
-    srv_server *s = arg;
+    work_pool *wp = arg;
     /* Linux nice values are per thread: slow work yields the CPU to the network threads, so a cheap
      * request (GET /health) is answered promptly even when the machine is saturated. */
     if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORKER_NICE) != 0)
         log_warn("cannot lower the priority of a worker thread: %s", strerror(errno));
     for (;;) {
-        pthread_mutex_lock(&s->qmu);
-        while (!s->qhead && !s->qstop)
-            pthread_cond_wait(&s->qcv, &s->qmu);
-        conn_state *st = s->qhead;
-        if (!st) {
-            pthread_mutex_unlock(&s->qmu);
+        pthread_mutex_lock(&wp->mu);
+        while (!wp->head && !wp->stop)
+            pthread_cond_wait(&wp->cv, &wp->mu);
+        conn_state *st = wp->head;
+        if (!st) { /* stopping, and the queue is empty */
+            pthread_mutex_unlock(&wp->mu);
             return NULL;
         }
-        s->qhead = st->next;
-        if (!s->qhead) s->qtail = NULL;
-        pthread_mutex_unlock(&s->qmu);
-        run_handler(s, st);
+        wp->head = st->next;
+        if (!wp->head) wp->tail = NULL;
+        pthread_mutex_unlock(&wp->mu);
+        run_handler(wp->srv, st);
         st->ready = 1;
         MHD_resume_connection(st->conn);
     }
 }
 
-/* The body is complete: run the handler, here when it is fast, else on a worker. */
+static void pool_push(work_pool *wp, conn_state *st)
+{
+    pthread_mutex_lock(&wp->mu);
+    if (wp->tail)
+        wp->tail->next = st;
+    else
+        wp->head = st;
+    wp->tail = st;
+    pthread_cond_signal(&wp->cv);
+    pthread_mutex_unlock(&wp->mu);
+}
+
+static int pool_start(work_pool *wp, srv_server *s, int n)
+{
+    wp->srv = s;
+    for (; wp->n_threads < n && wp->n_threads < MAX_WORKERS; wp->n_threads++)
+        if (pthread_create(&wp->threads[wp->n_threads], NULL, worker_main, wp) != 0) return -1;
+    return 0;
+}
+
+/* Finishes what is queued, then joins the threads. */
+static void pool_stop(work_pool *wp)
+{
+    pthread_mutex_lock(&wp->mu);
+    wp->stop = 1;
+    pthread_cond_broadcast(&wp->cv);
+    pthread_mutex_unlock(&wp->mu);
+    for (int i = 0; i < wp->n_threads; i++)
+        pthread_join(wp->threads[i], NULL);
+    wp->n_threads = 0;
+}
+
+/* The body is complete: run the handler, here when it is inline, else on a worker. */
 static enum MHD_Result finish(srv_server *s, struct MHD_Connection *c, conn_state *st)
 {
     if (st->ready) /* back from a worker */
@@ -507,20 +548,13 @@ static enum MHD_Result finish(srv_server *s, struct MHD_Connection *c, conn_stat
     st->req.body = st->body;
     st->req.body_len = st->body_len;
     st->req.form = st->form;
-    if (st->route->fast) {
+    if (st->route->run == SRV_RUN_INLINE) {
         run_handler(s, st);
         return respond(s, c, st, &st->res);
     }
     st->conn = c;
     MHD_suspend_connection(c);
-    pthread_mutex_lock(&s->qmu);
-    if (s->qtail)
-        s->qtail->next = st;
-    else
-        s->qhead = st;
-    s->qtail = st;
-    pthread_cond_signal(&s->qcv);
-    pthread_mutex_unlock(&s->qmu);
+    pool_push(st->route->run == SRV_RUN_LONG ? &s->long_pool : &s->pool, st);
     return MHD_YES;
 }
 
@@ -662,13 +696,8 @@ static int stop_cb(void *arg)
 
 static void stop_workers(srv_server *s)
 {
-    pthread_mutex_lock(&s->qmu);
-    s->qstop = 1;
-    pthread_cond_broadcast(&s->qcv);
-    pthread_mutex_unlock(&s->qmu);
-    for (int i = 0; i < s->n_workers; i++)
-        pthread_join(s->workers[i], NULL);
-    s->n_workers = 0;
+    pool_stop(&s->pool);
+    pool_stop(&s->long_pool);
 }
 
 static void stop_ticker(srv_server *s)
@@ -703,8 +732,10 @@ static void free_server(srv_server *s)
     pthread_cond_destroy(&s->lcv);
     pthread_mutex_destroy(&s->tmu);
     pthread_cond_destroy(&s->tcv);
-    pthread_mutex_destroy(&s->qmu);
-    pthread_cond_destroy(&s->qcv);
+    pthread_mutex_destroy(&s->pool.mu);
+    pthread_cond_destroy(&s->pool.cv);
+    pthread_mutex_destroy(&s->long_pool.mu);
+    pthread_cond_destroy(&s->long_pool.cv);
     studio_close(s->ctx.studio);
     for (int i = 0; i < s->n_origins; i++)
         free(s->origins[i]);
@@ -724,8 +755,10 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
     }
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
-    pthread_mutex_init(&s->qmu, NULL);
-    pthread_cond_init(&s->qcv, NULL);
+    pthread_mutex_init(&s->pool.mu, NULL);
+    pthread_cond_init(&s->pool.cv, NULL);
+    pthread_mutex_init(&s->long_pool.mu, NULL);
+    pthread_cond_init(&s->long_pool.cv, NULL);
     pthread_mutex_init(&s->tmu, NULL);
     pthread_cond_init(&s->tcv, NULL);
     pthread_mutex_init(&s->lmu, NULL);
@@ -762,12 +795,11 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
         snprintf(err, err_size, "host '%s' cannot be resolved: %s", p->host, gai_strerror(gai));
         goto fail;
     }
-    int workers = p->threads > 0 ? p->threads : 8;
-    for (; s->n_workers < workers && s->n_workers < MAX_WORKERS; s->n_workers++)
-        if (pthread_create(&s->workers[s->n_workers], NULL, worker_main, s) != 0) {
-            snprintf(err, err_size, "cannot start worker threads");
-            goto fail;
-        }
+    if (pool_start(&s->pool, s, p->threads > 0 ? p->threads : 8) != 0 ||
+        pool_start(&s->long_pool, s, LONG_WORKERS) != 0) {
+        snprintf(err, err_size, "cannot start worker threads");
+        goto fail;
+    }
     if (pthread_create(&s->ticker, NULL, ticker_main, s) != 0) {
         snprintf(err, err_size, "cannot start the stream ticker thread");
         goto fail;
@@ -815,8 +847,9 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
         q = comma ? comma + 1 : q + len;
     }
     freeaddrinfo(ai);
-    log_info("voicebox %s listening on http://%s:%d (data dir %s, %d workers)", VOICEBOX_VERSION, p->host,
-             s->port, studio_data_dir(s->ctx.studio), s->n_workers);
+    log_info("voicebox %s listening on http://%s:%d (data dir %s, %d workers + %d for long requests)",
+             VOICEBOX_VERSION, p->host, s->port, studio_data_dir(s->ctx.studio), s->pool.n_threads,
+             s->long_pool.n_threads);
     return s;
 oom:
     snprintf(err, err_size, "out of memory");
