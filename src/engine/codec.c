@@ -204,8 +204,11 @@ int qt_codec_stream_push(qt_codec_stream *s, const int32_t *frames, int n_frames
                        need, out_cap);
     if (check_codes(frames, n_frames, s->frames, err) != 0)
         return -1;
-    for (int t = 0; t < n_frames; t += DECODE_STEP) {
-        int n = n_frames - t < DECODE_STEP ? n_frames - t : DECODE_STEP;
+    /* equal steps (10 frames: 5 + 5, not 8 + 2): a short step costs nearly as much as a full one */
+    int n_steps = (n_frames + DECODE_STEP - 1) / DECODE_STEP;
+    int step = n_steps ? (n_frames + n_steps - 1) / n_steps : 1;
+    for (int t = 0; t < n_frames; t += step) {
+        int n = n_frames - t < step ? n_frames - t : step;
         codec_decoder_step(s->c->dec, s->st, s->c->pool, frames + (size_t)t * QT_CODEBOOKS, n,
                            out + (size_t)t * QT_SAMPLES_PER_FRAME);
     }
