@@ -86,8 +86,13 @@ else
     [ "$src" -eq 0 ] || { echo "FAIL: voicebox serve exited $src on SIGTERM"; rc=1; }
 fi
 if [ "$rc" -ne 0 ]; then
-    echo "--- last server log lines ---"
-    tail -n 40 "$TMP/server.out"
+    if grep -q 'Sanitizer' "$TMP/server.out"; then
+        echo "--- sanitizer report of voicebox serve ---"
+        sed -n '/^==[0-9]*==ERROR/,/^SUMMARY/p' "$TMP/server.out" | head -n 80
+    else
+        echo "--- last server log lines ---"
+        tail -n 40 "$TMP/server.out"
+    fi
 fi
 cp "$TMP/server.log" "$OUT/server.log" 2>/dev/null || true
 exit "$rc"
