@@ -25,7 +25,8 @@
 #define N_RES_UNITS 3
 #define COL_FLOATS (1 << 20) /* per-thread im2col scratch: 4 MiB */
 #define MAX_HIST (4 + 2 * MAX_STAGES + MAX_STAGES * N_RES_UNITS)
-#define MIN_TILE 64 /* fewer columns per task than this: split rows instead */
+#define MIN_TILE 64             /* fewer columns per task than this: split rows instead */
+#define DISPATCH_MIN_MACS 1.5e6 /* ~10 us of one core: smaller products run on the calling thread */
 
 static const int res_dilation[N_RES_UNITS] = {1, 3, 9};
 
@@ -650,7 +651,7 @@ static void gemm(const codec_decoder *d, qt_pool *pool, int m, int n, int k, con
 {
     gemm_job g = {d->gemm, m, n, k, a, a_rs, a_ks, b, ldb, c, ldc, 0, 0, 0, 0};
     int tasks = pool_tasks(pool);
-    if ((double)g.m * g.n * g.k < 2e5) /* not worth a dispatch */
+    if ((double)g.m * g.n * g.k < DISPATCH_MIN_MACS) /* not worth a dispatch */
         tasks = 1;
     g.by_rows = g.n < 64 * tasks;
     g.n_pieces = g.by_rows ? pieces(g.m, tasks, 24, &g.step) : pieces(g.n, tasks, 64, &g.step);
@@ -774,7 +775,7 @@ static void causal_conv(const codec_decoder *d, codec_dec_state *s, qt_pool *poo
 {
     int tasks = pool_tasks(pool) < s->n_threads ? pool_tasks(pool) : s->n_threads;
     int kc = w->c_in * w->k;
-    if ((double)w->c_out * kc * n < 2e5) tasks = 1;
+    if ((double)w->c_out * kc * n < DISPATCH_MIN_MACS) tasks = 1;
     conv_job j = {d, w, hist, x, y, n, accumulate, n, 1, s->col, NULL, 0, 0, 0};
     atomic_init(&j.next, 0);
     if (tasks > 1 && n < MIN_TILE * tasks && (size_t)kc * n <= COL_FLOATS) {
