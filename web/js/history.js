@@ -85,6 +85,7 @@ async function load(append = false) {
     render();
   } catch (e) {
     if (token !== loadToken) return;
+    countLabel.textContent = '';
     listBox.replaceChildren(errorState(`The history could not be loaded: ${e.message}`, () => load()));
   }
 }

@@ -115,13 +115,21 @@ export function confirmDialog({ title, message, confirmLabel = 'Delete', danger 
 export function showFieldError(form, field, msg) {
   const slot = (field && form.querySelector(`[data-error-for="${field}"]`)) || form.querySelector('[data-error-for="_form"]');
   if (!slot) return toast(msg, 'error');
-  slot.textContent = msg;
+  slot.textContent = humanize(msg, slot.dataset.errorFor);
   slot.hidden = false;
   const input = field && form.querySelector(`[name="${field}"]`);
   if (input) {
     input.setAttribute('aria-invalid', 'true');
     input.focus();
   }
+}
+
+// Beside its field, "reference_text: must be 1 to 1000 characters" reads better as "Must be 1 to 1000 characters".
+function humanize(msg, field) {
+  const m = /^([a-z_]+): (.*)$/s.exec(msg);
+  if (!m || (field !== m[1] && field !== '_form')) return msg;
+  const rest = field === '_form' ? `${m[1].replace(/_/g, ' ')}: ${m[2]}` : m[2];
+  return rest.charAt(0).toUpperCase() + rest.slice(1);
 }
 
 export function clearFieldErrors(form) {
