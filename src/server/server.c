@@ -186,8 +186,13 @@ static void *ticker_main(void *arg)
         pthread_cond_timedwait(&s->tcv, &s->tmu, &ts);
         stream_state *list = s->parked;
         s->parked = NULL;
-        for (stream_state *ss = list; ss; ss = ss->next_parked)
+        pthread_mutex_unlock(&s->tmu);
+        /* once resumed, a stream may end and be freed at once by its network thread: read next first */
+        for (stream_state *ss = list, *next; ss; ss = next) {
+            next = ss->next_parked;
             MHD_resume_connection(ss->conn);
+        }
+        pthread_mutex_lock(&s->tmu);
     }
     pthread_mutex_unlock(&s->tmu);
     return NULL;
