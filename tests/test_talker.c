@@ -226,8 +226,85 @@ static void run_model(const char *golden_dir, const char *model, qt_pool *pool)
     st_close(g);
 }
 
+/* The logits processors and warpers against hand-worked cases (spec §4.3, §6). */
+static void test_sampling(void)
+{
+    printf("sampling\n");
+    float lg[3072];
+    for (int i = 0; i < 3072; i++)
+        lg[i] = 1.0f;
+    lg[5] = 4.0f;
+    lg[7] = -3.0f;
+    int32_t hist[3] = {5, 5, 7};
+    qt_talker_processors(lg, 3072, hist, 3, 2.0f, 0, 2, 2150, 2048);
+    check("repetition penalty once per distinct id (4 / 2 = 2)", fabs(lg[5] - 2.0f), 0);
+    check("repetition penalty on a negative logit (-3 * 2 = -6)", fabs(lg[7] + 6.0f), 0);
+    check("an id not in the history is untouched", fabs(lg[6] - 1.0f), 0);
+    int masked = lg[2150] == -INFINITY, suppressed = 1;
+    for (int i = 2048; i < 3072; i++)
+        if (i != 2150 && lg[i] != -INFINITY) suppressed = 0;
+    check("EOS masked at step 0", masked ? 0 : 1, 0);
+    check("ids 2048..3071 except EOS suppressed", suppressed ? 0 : 1, 0);
+    for (int i = 0; i < 3072; i++)
+        lg[i] = 1.0f;
+    qt_talker_processors(lg, 3072, NULL, 0, 1.05f, 2, 2, 2150, 2048);
+    check("EOS allowed from step 2", lg[2150] == 1.0f ? 0 : 1, 0);
+
+    qt_rng rng, rng2;
+    float scratch[8], l[8];
+    qt_sample_params greedy = {1, 1.0f, 0, 1.0f};
+    float ties[4] = {1, 3, 3, 2};
+    check("greedy takes the first maximum", qt_sample(ties, 4, &greedy, &rng, scratch) == 1 ? 0 : 1, 0);
+
+    /* probabilities 0.6/0.3/0.1: frequencies over 20000 seeded draws */
+    qt_sample_params plain = {0, 1.0f, 0, 1.0f};
+    int counts[3] = {0, 0, 0};
+    qt_rng_seed(&rng, 7);
+    for (int d = 0; d < 20000; d++) {
+        l[0] = logf(0.6f), l[1] = logf(0.3f), l[2] = logf(0.1f);
+        counts[qt_sample(l, 3, &plain, &rng, scratch)]++;
+    }
+    check("multinomial frequency of p=0.6", fabs(counts[0] / 20000.0 - 0.6), 0.02);
+    check("multinomial frequency of p=0.1", fabs(counts[2] / 20000.0 - 0.1), 0.02);
+    /* temperature 0.5 squares the odds: 0.6^2 : 0.3^2 : 0.1^2 -> 0.783 */
+    qt_sample_params cold = {0, 0.5f, 0, 1.0f};
+    counts[0] = 0;
+    for (int d = 0; d < 20000; d++) {
+        l[0] = logf(0.6f), l[1] = logf(0.3f), l[2] = logf(0.1f);
+        counts[0] += qt_sample(l, 3, &cold, &rng, scratch) == 0;
+    }
+    check("temperature 0.5: frequency of the top id (0.783)", fabs(counts[0] / 20000.0 - 0.36 / 0.46), 0.02);
+    /* top-k 2 keeps ids 1 and 2 of [1, 3, 2, 0] */
+    qt_sample_params topk = {0, 1.0f, 2, 1.0f};
+    int outside = 0;
+    for (int d = 0; d < 2000; d++) {
+        float t[4] = {1, 3, 2, 0};
+        int id = qt_sample(t, 4, &topk, &rng, scratch);
+        outside += id != 1 && id != 2;
+    }
+    check("top-k 2 never draws outside the two largest", outside, 0);
+    /* top-p 0.7 over 0.5/0.3/0.15/0.05: the ascending cumulative 0.05, 0.2 <= 0.3 drops the two smallest */
+    qt_sample_params topp = {0, 1.0f, 0, 0.7f};
+    outside = 0;
+    int kept[4] = {0, 0, 0, 0};
+    for (int d = 0; d < 4000; d++) {
+        float t[4] = {logf(0.5f), logf(0.3f), logf(0.15f), logf(0.05f)};
+        kept[qt_sample(t, 4, &topp, &rng, scratch)]++;
+    }
+    check("top-p 0.7 draws only the two largest", kept[2] + kept[3], 0);
+    check("top-p 0.7 renormalises 0.5/0.3 (0.625)", fabs(kept[0] / 4000.0 - 0.625), 0.03);
+    /* a seed repeats the draws */
+    qt_rng_seed(&rng, 99);
+    qt_rng_seed(&rng2, 99);
+    int same = 1;
+    for (int d = 0; d < 100; d++)
+        same &= qt_rng_uniform(&rng) == qt_rng_uniform(&rng2);
+    check("the same seed gives the same draws", same ? 0 : 1, 0);
+}
+
 int main(void)
 {
+    test_sampling();
     const char *golden = getenv("VOICEBOX_GOLDEN_DIR");
     if (!golden || !*golden) golden = VOICEBOX_GOLDEN_DIR;
     char probe[1200];
