@@ -222,6 +222,7 @@ int qt_generate(qt_model *m, const qt_voice_prompt *vp, const char *text, const 
 /* ---- audio side: the codec's streaming decoder -----------------------------------------------------------
  */
 
+#define STREAM_CHUNK 4
 #define REF_CHUNK 16 /* reference frames per decoder push (their audio is the ICL cut, thrown away) */
 
 struct qt_audio_stream {
@@ -294,10 +295,11 @@ int qt_audio_push(qt_audio_stream *s, const int32_t *codes, int n, const qt_gen_
                   qt_error *err)
 {
     if (!s->cs) return 0;
-    /* Streaming callers get every frame at once (the first audio matters most); otherwise frames are
-     * decoded in chunks, which the decoder runs more efficiently. */
-    int chunk = p->on_audio ? 1 : REF_CHUNK;
     for (int i = 0; i < n; i++) {
+        /* Streaming callers get the first frame at once (the first audio matters most), then 4 frames
+         * (0.32 s) at a time: the decoder runs 1.7x faster per frame on 4 than on 1. Otherwise frames are
+         * decoded REF_CHUNK at a time. */
+        int chunk = !p->on_audio ? REF_CHUNK : s->pushed == 0 ? 1 : STREAM_CHUNK;
         memcpy(s->pending + (size_t)s->n_pending * QT_CODEBOOKS, codes + (size_t)i * QT_CODEBOOKS,
                sizeof(int32_t) * QT_CODEBOOKS);
         if (++s->n_pending >= chunk && qt_audio_flush(s, p, out, err)) return -1;
