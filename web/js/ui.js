@@ -156,9 +156,10 @@ export function field(label, control, { hint, name, extra } = {}) {
 export function formatDuration(sec) {
   if (!Number.isFinite(sec)) return '—';
   const s = Math.max(0, sec);
+  if (s < 60) return `${s.toFixed(1)} s`;
   const m = Math.floor(s / 60);
-  const r = s - m * 60;
-  return `${m}:${r < 10 ? '0' : ''}${r.toFixed(1)}`;
+  const r = Math.round(s - m * 60);
+  return `${m} min ${r} s`;
 }
 
 export function formatClock(sec) {
