@@ -177,6 +177,14 @@ try {
   await edit.waitFor({ state: 'detached' });
   ok('a transcript is edited in place');
 
+  // edit the profile
+  await page.locator('.profile-header').getByRole('button', { name: 'Edit' }).click();
+  const editForm = page.locator('form[aria-label="Edit profile"]');
+  await editForm.getByLabel('Description (optional)').fill('Edited in the browser test.');
+  await editForm.getByRole('button', { name: 'Save changes' }).click();
+  await page.locator('.profile-description', { hasText: 'Edited in the browser test.' }).waitFor();
+  ok('a profile is edited');
+
   // record from the (fake) microphone: the recorder makes a WAV and shows it for review
   await add.getByText('Record', { exact: true }).click();
   await add.getByRole('button', { name: 'Start recording' }).click();
@@ -290,6 +298,13 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('.history-item').length === 1);
   const left = await page.request.get(`${BASE}/history`).then((r) => r.json());
   check(left.total === 1 && left.items[0].text === text1, 'deleting a take (after confirming) removes it from the page and the server');
+
+  // ---- Reuse settings: the remaining take's text, seed and size go back into the Generate form ----
+  await page.locator('.history-item').first().getByRole('button', { name: 'Reuse settings' }).click();
+  await screen('generate').waitFor({ state: 'visible' });
+  const reused = [await gen.getByLabel('Text').inputValue(), await gen.getByLabel('Seed (optional)').inputValue(),
+    await gen.locator('input[name="model_size"]:checked').getAttribute('value')];
+  check(reused.join('|') === `${text1}|1234|1.7B`, 'Reuse settings fills text, seed and model size into Generate', reused.join(' | '));
 
   // ---- Server: status, cache, log, load/unload ----
   await go('server');
