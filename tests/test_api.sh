@@ -498,6 +498,39 @@ rc=$?
 [ "$rc" = 0 ] || fail "exit status $rc after SIGTERM with a request in flight"
 pid=
 
+# ---- streams (server-sent events): many open at once, some dropped by their clients, the rest cut by
+# SIGTERM; /health stays fast meanwhile and the server still exits 0 promptly ----
+export HF_HOME=$tmp/hf HF_ENDPOINT=http://127.0.0.1:9 # no download can start: the streams only heartbeat
+start_server
+stream_pids=()
+for i in $(seq 1 24); do
+  if [ $((i % 2)) = 0 ]; then # half hang up while parked
+    curl -sN --max-time 2.5 "$base/models/progress/qwen-tts-1.7B" >"$tmp/sse.$i" 2>/dev/null &
+  else
+    curl -sN --max-time 30 "$base/models/progress/qwen-tts-0.6B" >"$tmp/sse.$i" 2>/dev/null &
+  fi
+  stream_pids+=($!)
+done
+worst=0
+for _ in $(seq 1 30); do
+  ms=$(curl -s -o /dev/null -w '%{time_total}' "$base/health" | awk '{printf "%d", $1 * 1000}')
+  [ "$ms" -gt "$worst" ] && worst=$ms
+  sleep 0.1
+done
+echo "GET /health with 24 streams open: worst ${worst} ms"
+[ "$worst" -lt 1000 ] || fail "GET /health took ${worst} ms while streams were open"
+t0=$(date +%s%N)
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+t1=$(date +%s%N)
+pid=
+[ "$rc" = 0 ] || fail "exit status $rc after SIGTERM with streams open: $(tail -n 20 "$tmp/server.out")"
+[ $(((t1 - t0) / 1000000)) -lt 10000 ] || fail "SIGTERM with streams open took $(((t1 - t0) / 1000000)) ms"
+for p in "${stream_pids[@]}"; do wait "$p" 2>/dev/null; done
+grep -q "heartbeat" "$tmp/sse.1" || fail "a progress stream sent no heartbeat: $(head -c 200 "$tmp/sse.1")"
+unset HF_HOME HF_ENDPOINT
+
 # ---- POST /shutdown: loopback only ----
 start_server --host 0.0.0.0
 lan=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -n 1)
