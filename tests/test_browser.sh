@@ -24,7 +24,8 @@ done
 
 if [ ! -d "$SRC/tests/browser/node_modules/playwright-core" ]; then
     echo "installing playwright-core (npm ci; no browser download)"
-    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$SRC/tests/browser" --no-audit --no-fund >/dev/null
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$SRC/tests/browser" --no-audit --no-fund >/dev/null ||
+        { echo "FAIL: npm ci --prefix tests/browser could not install playwright-core (is the npm registry reachable?)"; exit 1; }
 fi
 
 OUT="$BUILD/browser-out"

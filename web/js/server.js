@@ -15,6 +15,7 @@ let unloadBtn;
 let cacheResult;
 let logPre;
 let logMeta;
+let showGets;
 let version = null;
 let timer = 0;
 const downloading = new Map(); // model name -> {bar, text} while this page follows a download
@@ -41,9 +42,12 @@ export function mount(section) {
 
   logPre = h('pre', { class: 'log', tabindex: '0', 'aria-label': 'Server log' });
   logMeta = h('span', { class: 'muted log-meta' });
+  showGets = h('input', { type: 'checkbox', name: 'show_gets' });
+  showGets.addEventListener('change', loadLog);
   const logPanel = h('div', { class: 'panel log-panel' },
-    h('div', { class: 'panel-head' }, h('h2', { class: 'panel-title', text: 'Server log' }), h('div', { class: 'row-actions' }, logMeta, button('Refresh log', { iconName: 'refresh', iconOnly: true, variant: 'ghost', onclick: loadLog }))),
-    logPre);
+    h('div', { class: 'panel-head' }, h('h2', { class: 'panel-title', text: 'Server log' }), button('Refresh log', { iconName: 'refresh', iconOnly: true, variant: 'ghost', onclick: loadLog })),
+    logPre,
+    h('div', { class: 'log-foot' }, h('label', { class: 'log-filter' }, showGets, 'Show successful GET requests'), logMeta));
 
   body.append(h('div', { class: 'server-grid' }, h('div', { class: 'server-col' }, statusPanel, modelsPanel, cachePanel), logPanel));
   on('health', renderStatus);
@@ -229,7 +233,10 @@ async function clearCache(btn) {
 
 async function loadLog() {
   try {
-    const r = await api('/logs/tail?lines=80');
+    const r = await api('/logs/tail?lines=400');
+    // The page's own polling fills the log with "GET ... 200" lines; they are hidden unless asked for.
+    const routine = /^\S+ \S+ INFO GET \S+ 2\d\d /;
+    r.lines = (r.lines || []).filter((l) => showGets.checked || !routine.test(l)).slice(-120);
     const atBottom = logPre.scrollHeight - logPre.scrollTop - logPre.clientHeight < 24;
     logPre.replaceChildren(...(r.lines || []).map((l) => {
       const m = /^(\S+ \S+) (INFO|WARNING|ERROR) (.*)$/.exec(l);
