@@ -452,6 +452,69 @@ static void test_long_stream_memory(qt_codec *c)
     qt_codec_stream_free(s);
 }
 
+/* ICL: skipping the reference frames and pushing the generated ones gives bit for bit the tail of decoding
+ * everything (and so the golden wav after the cut); also for a skip in the middle of a stream and for skips
+ * shorter than the vocoder's reach. */
+static void test_skip(qt_codec *c, const st_file *gm, const char *label)
+{
+    int frames = 0, n_ref = 0;
+    int32_t *codes = gcodes(gm, "icl.decoder_input_codes", &frames);
+    int32_t *ref = gcodes(gm, "icl.ref_codes", &n_ref);
+    float *whole = codes ? decode_all(c, codes, frames, "icl one pass") : NULL;
+    const float *golden_wav =
+        whole && n_ref < frames ? gf32(gm, "icl.wav", (size_t)(frames - n_ref) * QT_SAMPLES_PER_FRAME) : NULL;
+    if (!codes || !ref || !whole || !golden_wav) {
+        printf("FAIL: %s: ICL fixtures unusable\n", label);
+        failures++;
+        goto done;
+    }
+    /* skip and push alternate, starting with a skip; 0 ends a plan. All cover the 67 frames. */
+    static const int plans[][7] = {{43, 24, 0}, {10, 20, 13, 24, 0}, {2, 3, 1, 2, 3, 56}, {43, 5, 1, 18, 0}};
+    for (size_t p = 0; p < sizeof plans / sizeof plans[0]; p++) {
+        qt_error e = {0};
+        qt_codec_stream *st = qt_codec_stream_new(c, &e);
+        float *got = calloc((size_t)frames * QT_SAMPLES_PER_FRAME, sizeof *got);
+        int at = 0, ok = st != NULL, last_skip_end = 0;
+        char plan[96] = "";
+        for (int i = 0; plans[p][i] && ok; i++) {
+            int n = plans[p][i];
+            size_t wrote;
+            char part[24];
+            snprintf(part, sizeof part, "%s%s %d", i ? ", " : "", i % 2 ? "push" : "skip", n);
+            strncat(plan, part, sizeof plan - strlen(plan) - 1);
+            if (i % 2 == 0) {
+                ok = qt_codec_stream_skip(st, codes + (size_t)at * QT_CODEBOOKS, n, &e) == 0;
+                last_skip_end = at + n;
+            } else {
+                ok = qt_codec_stream_push(st, codes + (size_t)at * QT_CODEBOOKS, n,
+                                          got + (size_t)at * QT_SAMPLES_PER_FRAME,
+                                          (size_t)n * QT_SAMPLES_PER_FRAME, &wrote, &e) == 0;
+            }
+            at += n;
+        }
+        if (!ok) {
+            fail_msg(plan, &e);
+        } else {
+            char what[160];
+            size_t from = (size_t)last_skip_end * QT_SAMPLES_PER_FRAME;
+            snprintf(what, sizeof what, "%s [%s] vs one pass", label, plan);
+            compare(what, got + from, whole + from, (size_t)frames * QT_SAMPLES_PER_FRAME - from, 0.0);
+            if (p == 0) {
+                snprintf(what, sizeof what, "%s skip ref + push vs golden icl.wav", label);
+                compare(what, got + (size_t)n_ref * QT_SAMPLES_PER_FRAME, golden_wav,
+                        (size_t)(frames - n_ref) * QT_SAMPLES_PER_FRAME, WAVE_TOL);
+            }
+        }
+        free(got);
+        qt_codec_stream_free(st);
+    }
+done:
+    free(codes);
+    free(ref);
+    free(whole);
+    free((void *)golden_wav);
+}
+
 int main(void)
 {
     const char *env = getenv("VOICEBOX_GOLDEN_DIR");
@@ -493,6 +556,8 @@ int main(void)
                   "tiny-b xvec decoder_input_codes");
     test_sequence(c, g, "long_decode_codes", gx, "long_decode_wav_exact",
                   "long_decode_codes vs exact target");
+    test_skip(c, ga, "tiny-a icl");
+    test_skip(c, gb, "tiny-b icl");
 
     /* streaming == one pass, on the 310 frames (longer than the 72-frame window and the 8-frame step) */
     int frames = 0;

@@ -218,6 +218,35 @@ int qt_codec_stream_push(qt_codec_stream *s, const int32_t *frames, int n_frames
     return 0;
 }
 
+int qt_codec_stream_skip(qt_codec_stream *s, const int32_t *frames, int n_frames, qt_error *err)
+{
+    if (s->finished)
+        return qt_fail(err, QT_ERR_INVALID, "codec stream: skip after finish");
+    if (n_frames < 0 || (n_frames > 0 && !frames))
+        return qt_fail(err, QT_ERR_INVALID, "codec stream: bad arguments (%d frames)", n_frames);
+    if (check_codes(frames, n_frames, s->frames, err) != 0)
+        return -1;
+    /* all but the last `reach` frames skip the vocoder; those go through it fully, audio thrown away */
+    int reach = codec_decoder_vocoder_reach(s->c->dec), full = n_frames < reach ? n_frames : reach;
+    for (int t = 0; t < n_frames - full; t += DECODE_STEP) {
+        int n = n_frames - full - t < DECODE_STEP ? n_frames - full - t : DECODE_STEP;
+        codec_decoder_step_front(s->c->dec, s->st, s->c->pool, frames + (size_t)t * QT_CODEBOOKS, n);
+    }
+    if (full > 0) {
+        float *scratch = malloc((size_t)full * QT_SAMPLES_PER_FRAME * sizeof *scratch);
+        if (!scratch)
+            return qt_fail(err, QT_ERR_NOMEM, "codec stream: no memory for %d frames of audio", full);
+        for (int t = n_frames - full; t < n_frames; t += DECODE_STEP) {
+            int n = n_frames - t < DECODE_STEP ? n_frames - t : DECODE_STEP;
+            codec_decoder_step(s->c->dec, s->st, s->c->pool, frames + (size_t)t * QT_CODEBOOKS, n,
+                               scratch + (size_t)(t - (n_frames - full)) * QT_SAMPLES_PER_FRAME);
+        }
+        free(scratch);
+    }
+    s->frames += n_frames;
+    return 0;
+}
+
 int qt_codec_stream_finish(qt_codec_stream *s, float *out, size_t out_cap, size_t *n_out, qt_error *err)
 {
     (void)out;

@@ -1208,10 +1208,11 @@ static void convnext(const codec_decoder *d, const upsample_w *u, codec_dec_stat
             x[(size_t)c * len + t] += u->gamma[c] * a[(size_t)c * len + t];
 }
 
-void codec_decoder_step(const codec_decoder *d, codec_dec_state *s, qt_pool *pool, const int32_t *codes,
-                        int n, float *out)
+/* The frames, up to the vocoder: quantizer, pre_conv, transformer, upsamplers. The 50 Hz result is in
+ * s->buf[0]; returns its length. */
+static int front(const codec_decoder *d, codec_dec_state *s, qt_pool *pool, const int32_t *codes, int n)
 {
-    float *A = s->buf[0], *B = s->buf[1], *C = s->buf[2], *Z = s->buf[3];
+    float *A = s->buf[0], *B = s->buf[1], *Z = s->buf[3];
     quantizer(d, s, pool, codes, n, B);
     tap(s, "quantizer", B, d->q_dim, n);
     causal_conv(d, s, pool, &d->pre_conv, s->h_pre_conv, B, n, A, 0);
@@ -1227,6 +1228,14 @@ void codec_decoder_step(const codec_decoder *d, codec_dec_state *s, qt_pool *poo
         convnext(d, u, s, pool, s->h_dw[i], A, len, B, Z);
     }
     tap(s, "upsample", A, d->latent, len);
+    return len;
+}
+
+void codec_decoder_step(const codec_decoder *d, codec_dec_state *s, qt_pool *pool, const int32_t *codes,
+                        int n, float *out)
+{
+    float *A = s->buf[0], *B = s->buf[1], *C = s->buf[2], *Z = s->buf[3];
+    int len = front(d, s, pool, codes, n);
     causal_conv(d, s, pool, &d->dec0, s->h_dec0, A, len, B, 0);
     float *h = B, *spare = A;
     tap(s, "decoder0", h, d->dec0.c_out, len);
@@ -1244,6 +1253,33 @@ void codec_decoder_step(const codec_decoder *d, codec_dec_state *s, qt_pool *poo
     for (int t = 0; t < len; t++)
         out[t] = out[t] < -1.0f ? -1.0f : out[t] > 1.0f ? 1.0f : out[t];
     s->pos += n;
+}
+
+void codec_decoder_step_front(const codec_decoder *d, codec_dec_state *s, qt_pool *pool, const int32_t *codes,
+                              int n)
+{
+    front(d, s, pool, codes, n);
+    s->pos += n;
+}
+
+/* The vocoder (decoder.0 .. the last conv) is convolutions and pointwise maps only, so an output sample sees
+ * a bounded stretch of its 50 Hz input. Summed over the chain, in 50 Hz steps: each causal conv reaches
+ * (k-1)*dil samples back at its own rate, each transposed conv one input sample back. */
+int codec_decoder_vocoder_reach(const codec_decoder *d)
+{
+    double reach = (d->dec0.k - 1) * d->dec0.dil, per50 = 1; /* samples of the current rate per 50 Hz step */
+    for (int i = 0; i < d->n_blocks; i++) {
+        const block_w *b = &d->blocks[i];
+        reach += 1.0 / per50;
+        per50 *= b->up.stride;
+        for (int j = 0; j < N_RES_UNITS; j++)
+            reach += (double)(b->res[j].conv1.k - 1) * b->res[j].conv1.dil / per50;
+    }
+    reach += (double)(d->final_conv.k - 1) / per50;
+    int up = 1;
+    for (int i = 0; i < d->n_up; i++)
+        up *= d->up[i].up.stride;
+    return (int)ceil(reach / up) + 1; /* in frames, plus one for the frame boundary */
 }
 
 double codec_decoder_flops_per_frame(const codec_decoder *d)

@@ -45,6 +45,13 @@ void codec_dec_state_set_tap(codec_dec_state *s, codec_dec_tap_fn fn, void *ctx)
 void codec_decoder_step(const codec_decoder *d, codec_dec_state *s, qt_pool *pool, const int32_t *codes,
                         int n, float *out);
 
+/* The same step without the vocoder (decoder.0 onwards): for frames whose audio is not wanted. The vocoder's
+ * state is then stale, but it only reaches codec_decoder_vocoder_reach() frames back: after that many full
+ * steps, the output is again bit for bit what decoding every frame fully would give. */
+void codec_decoder_step_front(const codec_decoder *d, codec_dec_state *s, qt_pool *pool, const int32_t *codes,
+                              int n);
+int codec_decoder_vocoder_reach(const codec_decoder *d); /* frames (6 for the real codec) */
+
 /* Floating-point operations of one frame (multiply-add = 2), from the shapes; for the benchmark. */
 double codec_decoder_flops_per_frame(const codec_decoder *d);
 

@@ -105,6 +105,11 @@ qt_codec_stream *qt_codec_stream_new(qt_codec *c, qt_error *err);
  * the number of samples written (always n_frames * QT_SAMPLES_PER_FRAME). On bad codes nothing changes. */
 int qt_codec_stream_push(qt_codec_stream *s, const int32_t *frames, int n_frames, float *out, size_t out_cap,
                          size_t *n_out, qt_error *err);
+/* Feeds frames whose audio is not wanted (ICL: the reference codes, the decoder's left context), without
+ * producing it: every later push gives bit for bit the samples it would give had these frames been pushed.
+ * Cheaper than pushing them: only the last few (the vocoder's reach, 6 frames) go through the costly
+ * vocoder, so 40 reference frames cost about a fifth of pushing them. */
+int qt_codec_stream_skip(qt_codec_stream *s, const int32_t *frames, int n_frames, qt_error *err);
 /* Ends the utterance: writes what is left (nothing, for this codec: the right trim drops the tail), after
  * which push is an error. */
 int qt_codec_stream_finish(qt_codec_stream *s, float *out, size_t out_cap, size_t *n_out, qt_error *err);
