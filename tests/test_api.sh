@@ -538,6 +538,15 @@ if [ -n "$lan" ]; then
   status=$(curl -s -o "$tmp/body" -w '%{http_code}' -X POST "http://$lan:$port/shutdown")
   last="POST /shutdown from $lan"
   expect 403
+  # the UI opened at the server's own address is same-origin; another site is not
+  status=$(curl -s -o "$tmp/body" -D "$tmp/headers" -w '%{http_code}' -H "Origin: http://$lan:$port" \
+    "http://$lan:$port/health")
+  last="GET /health from the UI at http://$lan:$port"
+  expect 200
+  [ "$(header Access-Control-Allow-Origin)" = "http://$lan:$port" ] || fail "$last: no ACAO for its own origin"
+  status=$(curl -s -o "$tmp/body" -w '%{http_code}' -H "Origin: http://evil.example" "http://$lan:$port/health")
+  last="GET /health from http://evil.example"
+  expect 403
 else
   echo "note: no non-loopback address here; the 403 for remote /shutdown is not exercised"
 fi

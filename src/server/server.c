@@ -255,11 +255,23 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, conn_state *st, i
 
 /* ---- CORS ---- */
 
-static int origin_allowed(const srv_server *s, const char *origin)
+/* The page was served by this server under the very name the request uses (the UI opened at
+ * http://192.0.2.2:17493 on a server bound to 0.0.0.0). Only for IP literals and localhost: a DNS name
+ * could be rebound to us by someone else's page. */
+static int same_origin_literal(const char *origin, const char *host)
+{
+    if (!host || strncmp(origin, "http://", 7) != 0 || strcasecmp(origin + 7, host) != 0) return 0;
+    if (host[0] == '[') return 1;
+    size_t len = strcspn(host, ":");
+    if (len == 9 && !strncasecmp(host, "localhost", 9)) return 1;
+    return len > 0 && strspn(host, "0123456789.") == len;
+}
+
+static int origin_allowed(const srv_server *s, const char *origin, const char *host)
 {
     for (int i = 0; i < s->n_origins; i++)
         if (!strcmp(s->origins[i], origin)) return 1;
-    return 0;
+    return same_origin_literal(origin, host);
 }
 
 static int add_origin(srv_server *s, const char *origin, size_t len)
@@ -368,7 +380,7 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
     }
     const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
     if (origin) {
-        if (!origin_allowed(s, origin)) {
+        if (!origin_allowed(s, origin, host)) {
             char msg[400];
             snprintf(msg, sizeof msg, "origin '%.200s' is not allowed (add it to VOICEBOX_CORS_ORIGINS)",
                      origin);
