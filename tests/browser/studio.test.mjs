@@ -324,14 +324,39 @@ try {
   await page.locator('.stat-grid[data-model-loaded="false"]').waitFor();
   ok('Unload leaves no model loaded');
 
+  // ---- The queue: while another client's take runs, the page shows its place in the queue ----
+  const busyText = 'Someone else is talking first.'; // ~100 frames at the tiny models' ceiling
+  const other = page.request.post(`${BASE}/generate`, { data: { profile_id: left.items[0].profile_id, text: busyText, model_size: '1.7B', seed: 7 }, timeout: 150000 });
+  await page.waitForFunction(async (base) => {
+    const t = await fetch(`${base}/tasks/active`).then((r) => r.json());
+    return t.generations.some((g) => g.status === 'running');
+  }, BASE, { polling: 100, timeout: 30000 });
+  await go('generate');
+  await gen.getByLabel('Text').fill('Wait for your turn.');
+  await gen.getByRole('button', { name: 'Generate' }).click();
+  const queued = page.locator('.gen-line', { hasText: /queue.*position \d+/ });
+  await queued.waitFor({ timeout: 15000 });
+  ok(`a take waiting behind another shows its queue position ("${await queued.textContent()}")`);
+  await shot('11-generate-queued');
+  await page.locator('.gen-line', { hasText: /Generating… \d+%/ }).waitFor({ timeout: 60000 });
+  ok('then its progress in percent');
+  check((await other).ok(), 'the other client\'s take finished');
+  await page.locator('.gen-done').waitFor({ timeout: 120000 });
+  await waitPlaying(genAudio, 0.2);
+  ok('and the queued take plays once done');
+
   // ---- Keyboard: tabs are links, buttons are buttons; focus is visible ----
-  await page.keyboard.press('Tab');
+  await page.locator('.tab[data-tab="history"]').focus();
+  await page.keyboard.press('Enter');
+  await screen('history').waitFor({ state: 'visible' });
+  ok('the screens are reachable from the keyboard (Enter on a focused tab)');
+  await go('server');
   const focusable = await page.evaluate(() => [...document.querySelectorAll('button, a[href], input, select, textarea')].filter((e) => !e.disabled && e.offsetParent !== null && e.tabIndex >= 0).length);
   check(focusable > 10, `controls are keyboard reachable (${focusable} focusable on the Server screen)`);
 
   // ---- Screenshots at 390 px ----
   await page.setViewportSize({ width: 390, height: 844 });
-  for (const [name, n] of [['voices', '11'], ['generate', '12'], ['history', '13'], ['server', '14']]) {
+  for (const [name, n] of [['voices', '12'], ['generate', '13'], ['history', '14'], ['server', '15']]) {
     await go(name);
     await page.waitForTimeout(500);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -340,14 +365,14 @@ try {
   }
   ok('every screen fits 390 px without sideways scrolling');
   await page.setViewportSize({ width: 1280, height: 800 });
-  for (const [name, n] of [['voices', '15'], ['generate', '16'], ['history', '17'], ['server', '18']]) {
+  for (const [name, n] of [['voices', '16'], ['generate', '17'], ['history', '18'], ['server', '19']]) {
     await go(name);
     await page.waitForTimeout(400);
     await shot(`${n}-${name}`, { clean: true });
   }
 
   await page.emulateMedia({ colorScheme: 'dark' });
-  for (const [name, n] of [['history', '19'], ['voices', '20']]) {
+  for (const [name, n] of [['history', '20'], ['voices', '21']]) {
     await go(name);
     await shot(`${n}-${name}-dark`, { clean: true });
   }
@@ -361,7 +386,7 @@ try {
   const errBox = page.locator('[data-screen="history"] .error-state');
   await errBox.waitFor();
   check(/database is busy/.test(await errBox.textContent()), 'a failing request shows an error state with the server\'s words and a retry button');
-  await shot('21-history-error', { clean: true });
+  await shot('22-history-error', { clean: true });
   await page.unroute(/\/history\?/);
   await errBox.getByRole('button', { name: 'Try again' }).click();
   await page.locator('.history-item').first().waitFor();

@@ -150,7 +150,7 @@ async function onSubmit(ev) {
 async function generate(body) {
   running = true;
   submitBtn.disabled = true;
-  submitBtn.classList.add('is-busy');
+  submitBtn.querySelector('span').textContent = 'Generating…';
   const bar = progressBar('Generation progress');
   bar.indeterminate();
   const line = h('p', { class: 'gen-line', text: 'Sending…' });
@@ -159,17 +159,23 @@ async function generate(body) {
   player.pause();
 
   let stop = false;
+  let sawRunning = false;
   const poll = async () => {
     while (!stop) {
       try {
         const t = await api('/tasks/active');
         if (stop) break;
-        const mine = (t.generations || []).find((g) => g.profile_id === body.profile_id && g.text === body.text) || (t.generations || [])[0];
+        const mine = (t.generations || []).find((g) => g.profile_id === body.profile_id && g.text === body.text);
         if (mine) {
           if (mine.status === 'queued') {
             line.textContent = `Waiting in the queue — position ${mine.position ?? '?'}`;
+            sub.textContent = 'Another take is being generated first; yours starts right after.';
             bar.indeterminate();
           } else {
+            if (!sawRunning) {
+              sawRunning = true;
+              refreshHealth(); // the model may have just been loaded for this take
+            }
             // frames_done of max_frames (a ceiling: speech usually ends before it), else progress in percent
             const frac = mine.max_frames > 0 ? mine.frames_done / mine.max_frames : (mine.progress || 0) / 100;
             line.textContent = `Generating… ${Math.round(frac * 100)}%`;
@@ -204,7 +210,7 @@ async function generate(body) {
     stop = true;
     running = false;
     submitBtn.disabled = false;
-    submitBtn.classList.remove('is-busy');
+    submitBtn.querySelector('span').textContent = 'Generate';
   }
 }
 
