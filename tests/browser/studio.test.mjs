@@ -337,7 +337,7 @@ try {
   const queued = page.locator('.gen-line', { hasText: /queue.*position \d+/ });
   await queued.waitFor({ timeout: 15000 });
   ok(`a take waiting behind another shows its queue position ("${await queued.textContent()}")`);
-  await shot('11-generate-queued');
+  await shot('11-generate-queued', { clean: true });
   await page.locator('.gen-line', { hasText: /Generating… \d+%/ }).waitFor({ timeout: 60000 });
   ok('then its progress in percent');
   check((await other).ok(), 'the other client\'s take finished');

@@ -159,9 +159,9 @@ async function generate(body) {
   player.pause();
 
   let stop = false;
-  let sawRunning = false;
   const poll = async () => {
-    while (!stop) {
+    for (let n = 0; !stop; n++) {
+      if (n % 6 === 5) refreshHealth(); // keep the header's model pill current during long waits
       try {
         const t = await api('/tasks/active');
         if (stop) break;
@@ -172,10 +172,6 @@ async function generate(body) {
             sub.textContent = 'Another take is being generated first; yours starts right after.';
             bar.indeterminate();
           } else {
-            if (!sawRunning) {
-              sawRunning = true;
-              refreshHealth(); // the model may have just been loaded for this take
-            }
             // frames_done of max_frames (a ceiling: speech usually ends before it), else progress in percent
             const frac = mine.max_frames > 0 ? mine.frames_done / mine.max_frames : (mine.progress || 0) / 100;
             line.textContent = `Generating… ${Math.round(frac * 100)}%`;
