@@ -113,7 +113,7 @@ int qt_codec_stream_skip(qt_codec_stream *s, const int32_t *frames, int n_frames
 /* Ends the utterance: writes what is left (nothing, for this codec: the right trim drops the tail), after
  * which push is an error. */
 int qt_codec_stream_finish(qt_codec_stream *s, float *out, size_t out_cap, size_t *n_out, qt_error *err);
-int qt_codec_stream_frames(const qt_codec_stream *s); /* frames pushed so far */
+int qt_codec_stream_frames(const qt_codec_stream *s); /* frames pushed or skipped so far */
 void qt_codec_stream_free(qt_codec_stream *s);        /* NULL is fine */
 
 /* Encoder (codec_encoder.c; spec §3.2): pcm [n_samples] mono at sample_rate -> *codes (malloc'd
