@@ -49,7 +49,9 @@ const consoleErrors = [];
 const expected4xx = [];
 const offline = [];
 const page = context.pages()[0] || (await context.newPage());
+const consoleWarnings = [];
 page.on('console', (m) => {
+  if (m.type() === 'warning') consoleWarnings.push(m.text());
   if (m.type() !== 'error') return;
   const t = m.text();
   const st = /status of (\d{3})/.exec(t);
@@ -394,6 +396,7 @@ try {
 
   check(offline.length === 0, 'nothing was requested from outside this machine', offline.join('\n  '));
   check(consoleErrors.length === 0, 'no console errors', consoleErrors.join('\n  '));
+  if (consoleWarnings.length) console.log(`console warnings (not failures):\n  ${consoleWarnings.join('\n  ')}`);
   console.log(`PASS: ${steps} checks in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${OUT}`);
 } catch (e) {
   console.error(e.message);
