@@ -185,11 +185,9 @@ int cli_bench(int argc, char **argv)
     printf("first audio:      %8.1f ms\n", out.first_audio_ms);
     printf("total:            %8.2f s, RTF %.3f (compute / audio time)\n", total, total / audio_s);
     int nthreads = qt_model_threads(m);
-    double share = cpu / (total * nthreads);
-    printf("cpu share:        %8.0f %% of %d thread(s) over the run (%.1f s CPU; below 100%% the machine is "
-           "busy with "
-           "other work and every time above is inflated)\n",
-           100 * share, nthreads, cpu);
+    printf("cpu use:          %8.2f cores on average over the run (%.1f s CPU, %d engine thread(s)); "
+           "on a busy machine every time here is inflated\n",
+           cpu / total, cpu, nthreads);
     printf("weights per frame: talker %.1f MB + code predictor %.1f MB = %.1f MB\n", tb / 1e6, cb / 1e6,
            (tb + cb) / 1e6);
     double achieved = (double)(tb + cb) / (lm_ms / 1e3);
@@ -207,10 +205,6 @@ int cli_bench(int argc, char **argv)
         printf("ratio:            %8.2f (talker + code predictor time / time to read their weights at that "
                "rate)\n",
                lm_ms / ideal_ms);
-        if (share < 0.95)
-            printf(
-                "ratio on CPU time: %7.2f (times scaled by the cpu share: what an idle machine would show)\n",
-                lm_ms * share / ideal_ms);
     }
     printf("peak RSS:         %8.0f MB (model files %.0f MB, + %.0f MB)\n", rss_mb, weights_mb,
            rss_mb - weights_mb);
