@@ -115,7 +115,8 @@ try {
   // ---- Voices: empty state, create, duplicate name, samples ----
   await page.goto(BASE);
   await screen('voices').waitFor({ state: 'visible' });
-  await page.getByText('No voice profiles yet').waitFor();
+  await page.getByText('No voice profiles yet.').waitFor();
+  await page.getByText('Create your first voice').waitFor();
   check(await page.title() === 'Voices · voicebox', 'the studio opens on the Voices screen with an empty state');
   await shot('01-voices-empty');
 

@@ -64,7 +64,7 @@ function renderList() {
     return;
   }
   if (!state.profiles.length) {
-    listEl.append(emptyState('users', 'No voice profiles yet', 'A profile holds a few seconds of someone speaking and what they say.'));
+    listEl.append(h('p', { class: 'list-empty', text: 'No voice profiles yet.' }));
     return;
   }
   if (!selected() && mode === 'view') selectedId = state.profiles[0].id;
