@@ -483,6 +483,10 @@ done
 req GET /health -H "Origin: https://other.example"
 expect 200
 [ "$(header Access-Control-Allow-Origin)" = "https://other.example" ] || fail "VOICEBOX_CORS_ORIGINS not honoured"
+req GET /health -H "Host: ui.example" # a reverse proxy for a listed origin
+expect 200
+req GET /health -H "Host: unlisted.example"
+expect 403
 
 # ---- SIGTERM with an upload in flight: it completes, then the server exits 0 ----
 curl -s -o "$tmp/slow.json" -w '%{http_code}' --limit-rate 400k -F "file=@$fx/mid.wav" \
