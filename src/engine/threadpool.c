@@ -2,6 +2,7 @@
 #include "engine/threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -137,8 +138,14 @@ void qt_pool_run(qt_pool *pool, qt_pool_fn fn, void *ctx, int n_tasks)
         pthread_mutex_unlock(&pool->mutex);
     }
     run_share(pool, 0);
-    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0)
-        cpu_relax();
+    /* Spin for the usual case (the workers finish within microseconds); past that a worker has probably
+     * lost its core, so give ours up rather than burn the slice it needs. */
+    for (int spins = 0; atomic_load_explicit(&pool->pending, memory_order_acquire) > 0; spins++) {
+        if (spins < SPIN_ITERATIONS)
+            cpu_relax();
+        else
+            sched_yield();
+    }
 }
 
 int qt_default_threads(void)
