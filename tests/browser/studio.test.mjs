@@ -188,17 +188,40 @@ try {
   await page.locator('.profile-description', { hasText: 'Edited in the browser test.' }).waitFor();
   ok('a profile is edited');
 
-  // record from the (fake) microphone: the recorder makes a WAV and shows it for review
+  // record from the (fake) microphone: the recorder makes a WAV, shows it for review, and the server takes it
   await add.getByText('Record', { exact: true }).click();
   await add.getByRole('button', { name: 'Start recording' }).click();
-  await page.waitForTimeout(1500);
+  await page.waitForTimeout(2800);
   await add.getByRole('button', { name: 'Stop' }).click();
   await add.locator('.rec-timer', { hasText: 'recorded' }).waitFor();
   const recDur = await add.locator('.player audio').evaluate((el) => new Promise((r) => {
     if (el.readyState >= 1) r(el.duration);
     else el.addEventListener('loadedmetadata', () => r(el.duration), { once: true });
   }));
-  check(recDur > 0.8 && recDur < 5, `a recording from the microphone becomes a playable WAV (${recDur.toFixed(2)} s)`);
+  check(recDur > 2 && recDur < 6, `a recording from the microphone becomes a playable WAV (${recDur.toFixed(2)} s)`);
+  await shot('04-voices-recorded');
+  await add.getByLabel('Transcript').fill('A test tone from the fake microphone.');
+  await add.getByRole('button', { name: 'Add sample' }).click();
+  await page.locator('.profile-item', { hasText: '2 samples' }).waitFor();
+  ok('the recorded WAV is accepted by the server as a second sample');
+  const recorded = page.locator('.sample', { hasText: 'fake microphone' });
+  await recorded.getByRole('button', { name: 'Delete sample' }).click();
+  await page.locator('dialog#confirm').getByRole('button', { name: 'Delete sample' }).click();
+  await page.locator('.profile-item', { hasText: '1 sample' }).waitFor();
+  await recorded.waitFor({ state: 'detached' });
+  ok('a sample is deleted after confirming');
+
+  // the WAV encoder and parser agree (16-bit mono, the rate kept, samples within one LSB)
+  const roundTrip = await page.evaluate(async () => {
+    const { encodeWav } = await import('/js/recorder.js');
+    const { parseWav } = await import('/js/waveform.js');
+    const x = new Float32Array(4801).map((_, i) => 0.8 * Math.sin(i / 7));
+    const wav = parseWav(await encodeWav([x.subarray(0, 2000), x.subarray(2000)], 48000).arrayBuffer());
+    let err = 0;
+    for (let i = 0; i < x.length; i++) err = Math.max(err, Math.abs(wav.data[i] - x[i]));
+    return { n: wav.data.length, rate: wav.rate, err };
+  });
+  check(roundTrip.n === 4801 && roundTrip.rate === 48000 && roundTrip.err < 1 / 16384, `WAV encode/parse round trip (${JSON.stringify(roundTrip)})`);
   await add.getByText('Upload a file', { exact: true }).click();
   await page.locator('.panel.profile-header').scrollIntoViewIfNeeded();
   await shot('04-voices');

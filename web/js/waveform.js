@@ -128,7 +128,7 @@ export function createPlayer({ label = 'Audio', compact = false } = {}) {
       g.fillStyle = played;
       g.fillRect(Math.min(w - 1, frac * w), 0, 1, hgt);
     }
-    time.textContent = `${formatClock(audio.currentTime)} / ${formatClock(d)}`;
+    time.textContent = `${formatClock(audio.currentTime)} / ${formatClock(Math.round(d))}`;
     wave.setAttribute('aria-valuemax', String(Math.round(d * 10) / 10));
     wave.setAttribute('aria-valuenow', String(Math.round(audio.currentTime * 10) / 10));
     wave.setAttribute('aria-valuetext', formatClock(audio.currentTime));
