@@ -1,7 +1,9 @@
 /* fuzz_json_handlers.c — libFuzzer target for the server's request handlers, called as the network would
  * call them but without a socket, on a real studio in a temp data dir. The first input byte picks the route;
- * the rest is the JSON body (POST /profiles, PUT /profiles/{id}, PUT /profiles/samples/{id}), the query
- * string (GET /history), a request path (the router) or a Range header (GET /samples/{id}).
+ * the rest is the JSON body (POST /profiles, PUT /profiles/{id}, PUT /profiles/samples/{id}, POST /generate,
+ * POST /models/load), the query string (GET /history), a request path (the router) or a Range header
+ * (GET /samples/{id}). No model is downloaded (HF_HOME is an empty temp dir), so a valid generation request
+ * ends at 409 and the engine never runs.
  * Every answer must be one of the statuses these routes define, never 500, and every error a JSON object
  * with a string "detail". Never a crash, leak or out-of-bounds access. */
 #include "server/http.h"
@@ -18,10 +20,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static srv_ctx ctx;
+static studio_gen *gen;
+static studio_models *models;
 static char profile_id[40], sample_id[40], tmpdir[64];
 
 static void cleanup(void)
 {
+    studio_gen_free(gen);
+    studio_models_free(models);
     studio_close(ctx.studio);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
@@ -39,6 +45,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         exit(1);
     }
     atexit(cleanup);
+    char hf[96];
+    snprintf(hf, sizeof hf, "%s/hf", tmpdir);
+    setenv("HF_HOME", hf, 1);
+    setenv("HF_ENDPOINT", "http://127.0.0.1:9", 1); /* nothing to download from */
+    models = studio_models_new();
+    gen = models ? studio_gen_new(ctx.studio, &err) : NULL;
+    if (!gen) {
+        fprintf(stderr, "fuzz_json_handlers: cannot start the generation layer: %s\n", err.msg);
+        exit(1);
+    }
+    srv_attach_generation(&ctx, gen, models);
     json_t *body = json_pack("{s:s}", "name", "fuzz base");
     json_t *p = studio_profile_create(ctx.studio, body, &err);
     json_decref(body);
@@ -65,8 +82,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void check(const srv_response *res, const char *route, const uint8_t *in, size_t n)
 {
     int st = res->status;
-    int ok =
-        st == 200 || st == 206 || st == 400 || st == 404 || st == 413 || st == 415 || st == 416 || st == 422;
+    int ok = st == 200 || st == 206 || st == 400 || st == 404 || st == 409 || st == 413 || st == 415 ||
+             st == 416 || st == 422;
     if (ok && st >= 400) {
         json_t *j = res->body ? json_loadb(res->body, res->body_len, 0, NULL) : NULL;
         ok = json_is_string(json_object_get(j, "detail"));
@@ -82,7 +99,7 @@ static void check(const srv_response *res, const char *route, const uint8_t *in,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
-    unsigned which = data[0] % 6;
+    unsigned which = data[0] % 8;
     const char *rest = (const char *)data + 1;
     size_t n = size - 1;
     char *text = strndup(rest, n); /* for the routes that take a C string */
@@ -139,6 +156,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (req.params[i][0] == '.' || strchr(req.params[i], '/') || strlen(req.params[i]) > 128) abort();
         free(text);
         return 0;
+    } else if (which == 6) {
+        /* "@PID@" stands for the real profile's id, so inputs get past the profile lookup */
+        route = "POST /generate";
+        req.method = "POST", req.path = "/generate";
+        char *at = strstr(text, "@PID@");
+        char body[4200];
+        if (at && n < 4096) {
+            int len = snprintf(body, sizeof body, "%.*s%s%s", (int)(at - text), text, profile_id, at + 5);
+            req.body = body;
+            req.body_len = (size_t)len;
+        }
+        srv_post_generate(&ctx, &req, &res);
+    } else if (which == 7) {
+        route = "POST /models/load";
+        req.method = "POST", req.path = "/models/load";
+        srv_post_models_load(&ctx, &req, &res);
     } else {
         route = "GET /samples/{id} with Range";
         req.method = "GET", req.path = "/samples/x";
