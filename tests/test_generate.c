@@ -313,9 +313,11 @@ static int run_say(const char *args, char *msg, size_t msg_size)
 {
     const char *bin = getenv("VOICEBOX_BIN");
     char cmd[12000];
-    snprintf(cmd, sizeof cmd, "%s say %s 2>/tmp/voicebox_test_say.err >/dev/null", bin, args);
+    char errfile[64];
+    snprintf(errfile, sizeof errfile, "/tmp/voicebox_test_say_%d.err", (int)getpid());
+    snprintf(cmd, sizeof cmd, "%s say %s 2>%s >/dev/null", bin, args, errfile);
     int rc = system(cmd);
-    FILE *f = fopen("/tmp/voicebox_test_say.err", "r");
+    FILE *f = fopen(errfile, "r");
     msg[0] = 0;
     if (f) {
         size_t n = fread(msg, 1, msg_size - 1, f);
@@ -324,7 +326,7 @@ static int run_say(const char *args, char *msg, size_t msg_size)
         char *nl = strrchr(msg, '\n');
         if (nl && !nl[1]) *nl = 0;
     }
-    remove("/tmp/voicebox_test_say.err");
+    remove(errfile);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
