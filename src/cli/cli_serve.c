@@ -31,8 +31,16 @@ static void serve_usage(FILE *out)
 
 static int signal_pipe[2] = {-1, -1};
 
+static volatile sig_atomic_t signals_seen;
+
 static void on_signal(int sig)
 {
+    if (signals_seen++) { /* a second Ctrl-C: the user does not want to wait for the requests in flight */
+        static const char msg[] = "voicebox: second signal, exiting without waiting\n";
+        ssize_t r = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)r;
+        _exit(1);
+    }
     unsigned char b = (unsigned char)sig;
     ssize_t r = write(signal_pipe[1], &b, 1); /* async-signal-safe; a full pipe means one is pending */
     (void)r;
