@@ -77,6 +77,8 @@ function renderList() {
         mode = 'view';
         renderList();
         renderDetail();
+        // stacked layout: the details are below the list, so bring them into view
+        if (window.matchMedia('(max-width: 900px)').matches) detailEl.scrollIntoView({ block: 'start' });
       } },
     h('span', { class: 'avatar', 'aria-hidden': 'true', text: initials(p.name) }),
     h('span', { class: 'profile-item-main' },
@@ -92,8 +94,10 @@ function renderList() {
 }
 
 function initials(name) {
-  const parts = String(name).trim().split(/\s+/).filter(Boolean);
-  return ((parts[0] || '?')[0] + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase();
+  // the first letter of the first two words that start with a letter ("Ada Lovelace" -> "AL")
+  const words = String(name).trim().split(/\s+/).filter((w) => /^\p{L}/u.test(w));
+  const first = (w) => (w ? [...w][0] : '');
+  return (first(words[0]) + first(words[1])).toUpperCase() || '?';
 }
 
 function startCreate() {
