@@ -349,6 +349,12 @@ try {
   await page.getByRole('button', { name: 'Unload' }).click();
   await page.locator('.stat-grid[data-model-loaded="false"]').waitFor();
   ok('Unload leaves no model loaded');
+  const row06 = page.locator('.model[data-model-name="qwen-tts-0.6B"]');
+  await row06.getByRole('button', { name: 'Delete' }).click();
+  await page.locator('dialog#confirm').getByRole('button', { name: 'Delete model' }).click();
+  await page.locator('.model[data-model-name="qwen-tts-0.6B"][data-downloaded="false"]').waitFor();
+  const st06 = await page.request.get(`${BASE}/models/status`).then((r) => r.json());
+  check(!st06.models.find((m) => m.model_name === 'qwen-tts-0.6B').downloaded, 'a model is deleted from the Server screen after confirming');
 
   // ---- The queue: while another client's take runs, the page shows its place in the queue ----
   const busyText = 'Someone else is talking first.'; // ~100 frames at the tiny models' ceiling
