@@ -357,7 +357,7 @@ try {
   check(!st06.models.find((m) => m.model_name === 'qwen-tts-0.6B').downloaded, 'a model is deleted from the Server screen after confirming');
 
   // ---- The queue: while another client's take runs, the page shows its place in the queue ----
-  const busyText = 'Someone else is talking first.'; // ~100 frames at the tiny models' ceiling
+  const busyText = 'Someone else first.'; // ~100 frames at the tiny models' ceiling: seconds of work
   const other = page.request.post(`${BASE}/generate`, { data: { profile_id: left.items[0].profile_id, text: busyText, model_size: '1.7B', seed: 7 }, timeout: 150000 });
   await page.waitForFunction(async (base) => {
     const t = await fetch(`${base}/tasks/active`).then((r) => r.json());
