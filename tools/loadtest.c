@@ -297,6 +297,14 @@ static void *probe_main(void *arg)
         long st = http(c, g_base, "GET", "/health", NULL, NULL, &ms);
         if (st != 200) pr->errors++;
         add_sample(&pr->lat, ms);
+        if (ms > 25) { /* to be matched with the server's request log */
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            struct tm tm;
+            localtime_r(&now.tv_sec, &tm);
+            fprintf(stderr, "slow /health: %.1f ms, answered at %02d:%02d:%02d.%03ld\n", ms, tm.tm_hour,
+                    tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
+        }
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
