@@ -23,6 +23,9 @@ cmake --build build-asan -j "$jobs"
 echo "== fuzz targets (${fuzz_seconds}s each)"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DVOICEBOX_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j "$jobs"
+# fuzz targets that start from the golden fixtures (vocabulary, models) find them here, as the tests do
+golden=$(sed -n 's/^VOICEBOX_GOLDEN_DIR:PATH=//p' build/CMakeCache.txt)
+[ -n "$golden" ] && export VOICEBOX_GOLDEN_DIR="$golden"
 for f in build-fuzz/fuzz_*; do
   [ -x "$f" ] || continue
   name=$(basename "$f")
