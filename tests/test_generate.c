@@ -269,6 +269,59 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
     free_prompt(&gp);
 }
 
+/* ICL with less text than reference frames (the usual case with a 5-10 s reference; the golden run has
+ * more text): the text track runs out into tts_pad over the remaining reference frames and the trailing
+ * text is one tts_pad (spec §2.6). Checked position by position against the spec's formula. */
+static void short_text_layout(qt_model *m, const st_file *g)
+{
+    printf("ICL layout with less text than reference frames\n");
+    int H = qt_model_hidden(m);
+    golden_prompt gp;
+    load_prompt(g, "icl", H, &gp);
+    int n_text = 3, F = gp.vp.n_frames, n_tx = gp.n_ref + n_text + 1;
+    qt_error err = {0};
+    qt_talker_prompt_input in = {2050, gp.xv, gp.ref_ids, gp.n_ref, gp.codes, F, gp.text_ids, n_text};
+    qt_talker_prompt pr;
+    if (qt_talker_prompt_build(&pr, &m->talker, &m->cp, m->pool, &m->cfg, &in, &err)) {
+        expect(0, "prompt", err.msg);
+        free_prompt(&gp);
+        return;
+    }
+    char what[128];
+    snprintf(what, sizeof what, "%d positions (3 role + 6 control + 1 + %d frames), 1 trailing", pr.n, F);
+    expect(pr.n == 3 + 6 + 1 + F && pr.n_trailing == 1, what, NULL);
+    /* expected block C: text Tx[i] (ref ids, 3 target ids, tts_eos) then tts_pad; codec bos then frames */
+    int32_t *ids = malloc(sizeof(int32_t) * (n_tx + 1));
+    memcpy(ids, gp.ref_ids, sizeof(int32_t) * gp.n_ref);
+    memcpy(ids + gp.n_ref, gp.text_ids, sizeof(int32_t) * n_text);
+    ids[n_tx - 1] = m->cfg.tts_eos_id;
+    ids[n_tx] = m->cfg.tts_pad_id;
+    float *tv = malloc(sizeof(float) * (n_tx + 1) * H), *e = malloc(sizeof(float) * H);
+    float *fr = malloc(sizeof(float) * H);
+    qt_talker_text_proj(&m->talker, m->pool, ids, n_tx + 1, tv, &err);
+    double worst = 0;
+    for (int i = 0; i < F + 1 && pr.n == 10 + F; i++) {
+        memcpy(e, tv + (size_t)(i < n_tx ? i : n_tx) * H, sizeof(float) * H);
+        if (i == 0) {
+            qt_talker_add_codec(&m->talker, m->cfg.talker.codec_bos_id, e);
+        } else {
+            qt_frame_embed(&m->talker, &m->cp, gp.codes + (size_t)(i - 1) * QT_CODEBOOKS, fr);
+            for (int d = 0; d < H; d++)
+                e[d] += fr[d];
+        }
+        double d = max_diff(e, pr.embeds + (size_t)(9 + i) * H, H);
+        if (d > worst) worst = d;
+    }
+    check("block C against the formula", worst, 1e-5);
+    check("trailing text = tts_pad", max_diff(pr.trailing, tv + (size_t)n_tx * H, H), 1e-5);
+    free(ids);
+    free(tv);
+    free(e);
+    free(fr);
+    qt_talker_prompt_free(&pr);
+    free_prompt(&gp);
+}
+
 static void bad_inputs(qt_model *a, qt_model *b, const st_file *ga)
 {
     printf("bad input\n");
@@ -447,6 +500,7 @@ int main(void)
         run_mode(models[i], goldens[i], names[i], "icl", "English");
         run_mode(models[i], goldens[i], names[i], "xvec", "Auto");
     }
+    short_text_layout(models[1], goldens[1]);
     bad_inputs(models[0], models[1], goldens[0]);
     cli_checks(models[0], goldens[0]);
     for (int i = 0; i < 2; i++) {
