@@ -173,6 +173,7 @@ int qt_generate_ids(qt_model *m, const qt_voice_prompt *vp, const int32_t *ref_i
         goto fail;
     }
     lm_threads choice = {0};
+    choice.single = m->decode_single;
     for (int t = 0; t < p->max_frames; t++) {
         qt_pool *lp = m->pool ? lm_pool(&choice, m->pool, t) : NULL;
         double lm0 = now_ms(), lm_other = 0;
@@ -240,6 +241,7 @@ int qt_generate_ids(qt_model *m, const qt_voice_prompt *vp, const int32_t *ref_i
         lm_record(&choice, t, lp != NULL, now_ms() - lm0 - lm_other);
     }
     free(x);
+    m->decode_single = choice.single;
     double tf = now_ms();
     if (qt_audio_flush(audio, p, p->out ? out : NULL, err)) goto fail;
     out->decoder_ms += now_ms() - tf;

@@ -21,6 +21,7 @@ struct qt_model {
     qt_codec *codec;                /* NULL with qt_load_params.no_codec */
     struct qt_speaker_encoder *spk; /* made on the first qt_prompt_create (voice_prompt.c) */
     atomic_int cancel;
+    int decode_single; /* the decode loop's last thread choice (generate.c), the next generation's start */
     size_t talker_step_bytes; /* weight bytes one talker decode step reads (layers + codec head) */
     size_t cp_frame_bytes;    /* weight bytes the code predictor reads per frame (15 passes + heads) */
 };
