@@ -96,6 +96,13 @@ export function followProgress(modelName, onEvent) {
   });
 }
 
+// Starts the download of a model (a no-op when it already runs) and follows its progress to the end. The
+// POST comes first so the stream never reports the end of an earlier download of the same model.
+export async function startDownload(name, onEvent) {
+  await api('/models/download', { method: 'POST', json: { model_name: name } });
+  return followProgress(name, onEvent);
+}
+
 export const LANGUAGES = [
   ['en', 'English'], ['zh', 'Chinese'], ['ja', 'Japanese'], ['ko', 'Korean'], ['de', 'German'],
   ['fr', 'French'], ['ru', 'Russian'], ['pt', 'Portuguese'], ['es', 'Spanish'], ['it', 'Italian'],

@@ -3,7 +3,7 @@
 // and progress. A model that is not downloaded (409) turns into an offer to download it, with a live
 // progress bar from the server-sent events, after which the take is generated.
 
-import { api, followProgress, LANGUAGES, MODEL_SIZES, modelName } from './api.js';
+import { api, startDownload, LANGUAGES, MODEL_SIZES, modelName } from './api.js';
 import { state, on, emit, refreshProfiles, refreshHealth } from './store.js';
 import { h, icon, button, field, showFieldError, clearFieldErrors, formatDuration, progressBar, formatBytes, toast } from './ui.js';
 import { createPlayer } from './waveform.js';
@@ -36,6 +36,12 @@ export function mount(section) {
   submitBtn.classList.add('btn-lg');
 
   textArea.addEventListener('input', updateCounter);
+  textArea.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
+      ev.preventDefault();
+      form.requestSubmit();
+    }
+  });
   profileSel.addEventListener('change', () => {
     const p = (state.profiles || []).find((x) => x.id === profileSel.value);
     if (p && !langTouched) langSel.value = p.language || 'en';
@@ -44,7 +50,7 @@ export function mount(section) {
 
   form = h('form', { class: 'panel form generate-form', novalidate: true, 'aria-label': 'Generate speech' },
     field('Voice profile', profileSel, { name: 'profile_id' }),
-    field('Text', textArea, { extra: counter }),
+    field('Text', textArea, { extra: counter, hint: 'Ctrl+Enter generates.' }),
     h('div', { class: 'form-grid form-grid-3' },
       field('Language', langSel),
       h('div', { class: 'field' }, h('div', { class: 'field-label-row' }, h('span', { class: 'label', id: 'model-size-label', text: 'Model' })), sizes,
@@ -268,11 +274,4 @@ function offerDownload(body, detail) {
       dlBtn.disabled = false;
     }
   });
-}
-
-// Starts the download of a model (a no-op when it already runs) and follows its progress to the end. The
-// POST comes first so the stream never reports the end of an earlier download of the same model.
-export async function startDownload(name, onEvent) {
-  await api('/models/download', { method: 'POST', json: { model_name: name } });
-  return followProgress(name, onEvent);
 }

@@ -2,10 +2,9 @@
 // each model's download state with Download/Delete and a live progress bar, clearing the voice-prompt
 // cache, and the last lines of the server log (GET /logs/tail).
 
-import { api, MODEL_SIZES, modelName } from './api.js';
+import { api, startDownload, MODEL_SIZES, modelName } from './api.js';
 import { state, on, emit, refreshHealth } from './store.js';
 import { h, button, busy, toast, confirmDialog, loadingState, errorState, progressBar, formatBytes } from './ui.js';
-import { startDownload } from './generate.js';
 
 let statusGrid;
 let modelsBox;
