@@ -5,6 +5,7 @@
  * not just "it returned 0": a sine's frequency after resampling, a downmix that cancels, trimmed bounds.
  */
 #include "audio/audio.h"
+#include "test_util.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -24,18 +25,7 @@ const char *__lsan_default_suppressions(void)
     return "leak:vorbis_info_init\n";
 }
 
-static int failures;
 static char tmpdir[256];
-
-#define CHECK(cond, ...)                                                                                     \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            failures++;                                                                                      \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                             \
-            fprintf(stderr, __VA_ARGS__);                                                                    \
-            fputc('\n', stderr);                                                                             \
-        }                                                                                                    \
-    } while (0)
 
 static const char *tpath(const char *name)
 {
@@ -107,19 +97,6 @@ static int write_with_sndfile(const char *path, int format, int rate, double hz,
     sf_close(sf);
     free(s);
     return w == (sf_count_t)n ? 0 : -1;
-}
-
-static void *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *p = malloc(len > 0 ? (size_t)len : 1);
-    *size = fread(p, 1, (size_t)len, f);
-    fclose(f);
-    return p;
 }
 
 static void test_formats(void)

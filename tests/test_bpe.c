@@ -12,6 +12,7 @@
  */
 #include "engine/bpe.h"
 #include "engine/qt.h"
+#include "test_util.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -23,8 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <utf8proc.h>
-
-static int failures;
 
 #define FAIL(...)                                                                                            \
     do {                                                                                                     \
@@ -605,8 +604,7 @@ int main(void)
     test_small_vocab(tmp);
     test_bad_files(tmp);
 
-    const char *golden = getenv("VOICEBOX_GOLDEN_DIR");
-    if (!golden || !*golden) golden = VOICEBOX_GOLDEN_DIR;
+    const char *golden = golden_dir();
     char model[4096], path[4200];
     snprintf(model, sizeof model, "%s/tiny-a", golden);
     snprintf(path, sizeof path, "%s/vocab.json", model);

@@ -3,6 +3,7 @@
  * The keys are checked against md5sum(1) of the concatenated bytes, computed by a separate program,
  * so the test does not trust the code it checks. */
 #include "studio/prompt_cache.h"
+#include "test_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,24 +11,6 @@
 #include <unistd.h>
 
 static const char *REF_TEXT = "The quick brown fox jumps over the lazy dog.";
-
-static unsigned char *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
-}
 
 /* md5sum of (file bytes ‖ text ‖ size), via the shell's md5sum. */
 static int md5sum_of(const char *audio_path, const char *text, const char *size, char out[33])
@@ -68,7 +51,6 @@ int main(void)
     printf("Cache key for 1.7B model: %s\n", k17);
     printf("Cache key for 0.6B model: %s\n", k06);
 
-    int failures = 0;
     if (md5sum_of(audio_path, REF_TEXT, "1.7B", want17) != 0 || md5sum_of(audio_path, REF_TEXT, "0.6B", want06) != 0) {
         printf("[FAIL] could not run md5sum\n");
         return 1;

@@ -14,6 +14,7 @@
 #include "engine/config.h"
 #include "engine/qt.h"
 #include "engine/safetensors.h"
+#include "test_util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -25,7 +26,6 @@
 #define STAGE_TOL 1e-3
 #define STREAM_TOL 1e-5
 
-static int failures;
 static char golden[4096];
 
 static void fail_msg(const char *what, const qt_error *e)
@@ -519,8 +519,7 @@ done:
 
 int main(void)
 {
-    const char *env = getenv("VOICEBOX_GOLDEN_DIR");
-    snprintf(golden, sizeof golden, "%s", env && *env ? env : VOICEBOX_GOLDEN_DIR);
+    snprintf(golden, sizeof golden, "%s", golden_dir());
     char probe[4400];
     snprintf(probe, sizeof probe, "%s/expected/speech_tokenizer_golden.safetensors", golden);
     FILE *pf = fopen(probe, "rb");

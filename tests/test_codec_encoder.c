@@ -10,49 +10,22 @@
 #include "engine/codec_elu.h"
 #include "engine/codec_encoder.h"
 #include "engine/qt.h"
+#include "test_util.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                                     \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                             \
-            fprintf(stderr, __VA_ARGS__);                                                                    \
-            fputc('\n', stderr);                                                                             \
-            failures++;                                                                                      \
-        }                                                                                                    \
-    } while (0)
-
-/* A golden tensor as float (F32) or int64 (I64), copied out of the mapping; exits on a missing tensor. */
+/* A golden tensor as float (F32, [rows] when cols is 0) or int64 (I64), copied out of the mapping. */
 static float *golden_f32(const st_file *g, const char *name, int64_t rows, int64_t cols)
 {
-    qt_error err = {0};
-    const st_tensor *t = st_expect(g, name, ST_F32, cols ? 2 : 1, (const int64_t[]){rows, cols}, &err);
-    if (!t) {
-        fprintf(stderr, "FAIL golden: %s\n", err.msg);
-        exit(1);
-    }
-    float *v = malloc(t->n_bytes);
-    memcpy(v, t->data, t->n_bytes);
-    return v;
+    return golden_copy(g, name, ST_F32, cols ? 2 : 1, (const int64_t[]){rows, cols});
 }
 
 static int64_t *golden_i64(const st_file *g, const char *name, int64_t rows, int64_t cols)
 {
-    qt_error err = {0};
-    const st_tensor *t = st_expect(g, name, ST_I64, 2, (const int64_t[]){rows, cols}, &err);
-    if (!t) {
-        fprintf(stderr, "FAIL golden: %s\n", err.msg);
-        exit(1);
-    }
-    int64_t *v = malloc(t->n_bytes);
-    memcpy(v, t->data, t->n_bytes);
-    return v;
+    return golden_copy(g, name, ST_I64, 2, (const int64_t[]){rows, cols});
 }
 
 /* ---- stage capture ----------------------------------------------------------------------------------------
@@ -401,8 +374,7 @@ static void test_bad_input(const codec_encoder *e16)
 
 int main(void)
 {
-    const char *golden = getenv("VOICEBOX_GOLDEN_DIR");
-    if (!golden || !*golden) golden = VOICEBOX_GOLDEN_DIR;
+    const char *golden = golden_dir();
     char dir[1024], path[1200];
     snprintf(dir, sizeof dir, "%s/speech_tokenizer", golden);
     snprintf(path, sizeof path, "%s/expected/speech_tokenizer_golden.safetensors", golden);

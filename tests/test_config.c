@@ -1,13 +1,12 @@
 /* test_config.c — config.json and speech_tokenizer/config.json parsing, against the golden tiny models,
  * plus the errors for missing, mistyped and unreadable fields (each message checked). */
 #include "engine/config.h"
+#include "test_util.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures;
 
 #define CHECK_INT(what, got, want)                                                                           \
     do {                                                                                                     \
@@ -25,21 +24,6 @@ static int failures;
             failures++;                                                                                      \
         }                                                                                                    \
     } while (0)
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) n = 0;
-    buf[n] = 0;
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 static void check_tiny(const char *dir, const char *size, int hidden, int intermediate, int enc_dim)
 {
@@ -170,7 +154,7 @@ static void error_cases(const char *golden)
     char path[4096];
     size_t len;
     snprintf(path, sizeof path, "%s/tiny-a/config.json", golden);
-    char *text = slurp(path, &len);
+    char *text = read_file(path, &len);
     json_t *orig = json_loadb(text, len, 0, NULL);
     free(text);
 
@@ -238,7 +222,7 @@ static void error_cases(const char *golden)
     json_decref(orig);
 
     snprintf(path, sizeof path, "%s/speech_tokenizer/config.json", golden);
-    text = slurp(path, &len);
+    text = read_file(path, &len);
     orig = json_loadb(text, len, 0, NULL);
     free(text);
     j = json_deep_copy(orig);
@@ -276,8 +260,7 @@ static void error_cases(const char *golden)
 
 int main(void)
 {
-    const char *golden = getenv("VOICEBOX_GOLDEN_DIR");
-    if (!golden || !*golden) golden = VOICEBOX_GOLDEN_DIR;
+    const char *golden = golden_dir();
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/tiny-a/config.json", golden);
     FILE *probe = fopen(dir, "r");

@@ -2,6 +2,7 @@
  * huggingface_hub writes it (refs/main, snapshots/<commit>/ with symlinks into blobs/), under each of the
  * environment variables that choose the cache. */
 #include "engine/qt.h"
+#include "test_util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,8 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int failures;
 
 /* snprintf for test paths: a temp dir is short, and a truncated path would only fail the check it feeds. */
 __attribute__((format(printf, 3, 4))) static void fmt(char *dst, size_t size, const char *f, ...)
@@ -20,16 +19,6 @@ __attribute__((format(printf, 3, 4))) static void fmt(char *dst, size_t size, co
     vsnprintf(dst, size, f, ap);
     va_end(ap);
 }
-
-#define CHECK(cond, ...)                                                                                     \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                             \
-            fprintf(stderr, __VA_ARGS__);                                                                    \
-            fputc('\n', stderr);                                                                             \
-            failures++;                                                                                      \
-        }                                                                                                    \
-    } while (0)
 
 static void put(const char *path, const char *text)
 {

@@ -7,34 +7,12 @@
  */
 #include "engine/mel.h"
 #include "engine/safetensors.h"
+#include "test_util.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                                     \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                             \
-            fprintf(stderr, __VA_ARGS__);                                                                    \
-            fputc('\n', stderr);                                                                             \
-            failures++;                                                                                      \
-        }                                                                                                    \
-    } while (0)
-
-static const float *golden(const st_file *g, const char *name, int n_dims, const int64_t *shape)
-{
-    qt_error err = {0};
-    const st_tensor *t = st_expect(g, name, ST_F32, n_dims, shape, &err);
-    if (!t) {
-        fprintf(stderr, "FAIL golden: %s\n", err.msg);
-        exit(1);
-    }
-    return t->data;
-}
 
 /* |DFT| of the windowed frame in double, the definition the FFT must meet. */
 static void naive_magnitude(const float *frame, double *mag)
@@ -84,14 +62,13 @@ static void test_fft(qt_mel *m)
 
 static void test_basis(qt_mel *m, const st_file *g)
 {
-    const float *exp = golden(g, "mel_basis", 2, (const int64_t[]){QT_MEL_BANDS, QT_MEL_BINS});
+    const float *exp =
+        golden_tensor(g, "mel_basis", ST_F32, 2, (const int64_t[]){QT_MEL_BANDS, QT_MEL_BINS})->data;
     const float *got = qt_mel_basis(m);
-    double worst = 0;
-    int at = 0;
-    for (int i = 0; i < QT_MEL_BANDS * QT_MEL_BINS; i++)
-        if (fabs(got[i] - exp[i]) > worst) worst = fabs(got[i] - exp[i]), at = i;
+    size_t at;
+    double worst = max_abs_error(got, exp, QT_MEL_BANDS * QT_MEL_BINS, &at);
     printf("mel_basis: max abs error %.3g\n", worst);
-    CHECK(worst <= 1e-7, "mel_basis[%d][%d]: expected %.9g, got %.9g", at / QT_MEL_BINS, at % QT_MEL_BINS,
+    CHECK(worst <= 1e-7, "mel_basis[%zu][%zu]: expected %.9g, got %.9g", at / QT_MEL_BINS, at % QT_MEL_BINS,
           exp[at], got[at]);
 }
 
@@ -102,7 +79,8 @@ static void test_speaker_mel(qt_mel *m, const st_file *g)
     if (!w) return;
     size_t n = (size_t)w->n_elements, T = qt_mel_frames(n);
     CHECK(T == 322, "frames of %zu samples: expected 322, got %zu", n, T);
-    const float *exp = golden(g, "speaker_mel", 2, (const int64_t[]){(int64_t)T, QT_MEL_BANDS});
+    const float *exp =
+        golden_tensor(g, "speaker_mel", ST_F32, 2, (const int64_t[]){(int64_t)T, QT_MEL_BANDS})->data;
     float *got = malloc(sizeof(float) * T * QT_MEL_BANDS);
     qt_error err = {0};
     int rc = qt_mel_compute(m, w->data, n, got, &err);
@@ -146,8 +124,7 @@ static void test_bad_input(qt_mel *m)
 
 int main(void)
 {
-    const char *dir = getenv("VOICEBOX_GOLDEN_DIR");
-    if (!dir || !*dir) dir = VOICEBOX_GOLDEN_DIR;
+    const char *dir = golden_dir();
     qt_error err = {0};
     qt_mel *m = qt_mel_new(&err);
     if (!m) {

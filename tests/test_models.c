@@ -4,6 +4,7 @@
  */
 #include "studio/hub_download.h"
 #include "studio/models.h"
+#include "test_util.h"
 
 #include <fcntl.h>
 #include <libgen.h>
@@ -15,18 +16,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                                     \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            failures++;                                                                                      \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                             \
-            fprintf(stderr, __VA_ARGS__);                                                                    \
-            fputc('\n', stderr);                                                                             \
-        }                                                                                                    \
-    } while (0)
 
 static double now_s(void)
 {
@@ -168,8 +157,7 @@ static void on_progress(const char *name, uint64_t current, uint64_t total, cons
 
 int main(void)
 {
-    const char *golden = getenv("VOICEBOX_GOLDEN_DIR");
-    if (!golden || !*golden) golden = VOICEBOX_GOLDEN_DIR;
+    const char *golden = golden_dir();
     char probe[1024];
     snprintf(probe, sizeof probe, "%s/tiny-a/config.json", golden);
     if (!*golden || access(probe, R_OK) != 0 || system("command -v python3 >/dev/null") != 0) {

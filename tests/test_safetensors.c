@@ -1,6 +1,7 @@
 /* test_safetensors.c — the safetensors reader: good files (built here and the golden fixtures), sharded sets,
  * and every kind of bad file the reader must refuse, each with its message checked word for word. */
 #include "engine/safetensors.h"
+#include "test_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,18 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int failures;
 static char tmp[256];
-
-#define CHECK(cond, ...)                                                                                     \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                             \
-            fprintf(stderr, __VA_ARGS__);                                                                    \
-            fputc('\n', stderr);                                                                             \
-            failures++;                                                                                      \
-        }                                                                                                    \
-    } while (0)
 
 /* Writes an 8-byte length, `header`, then `data_len` bytes (0,1,2,...) to tmp/name; returns the path. */
 static const char *write_file(const char *name, uint64_t hlen_override, const char *header, size_t data_len)
@@ -309,8 +299,7 @@ int main(void)
     good_file();
     bad_files();
     sharded();
-    const char *g = getenv("VOICEBOX_GOLDEN_DIR");
-    if (!golden(g && *g ? g : VOICEBOX_GOLDEN_DIR)) printf("golden fixtures absent: golden checks skipped\n");
+    if (!golden(golden_dir())) printf("golden fixtures absent: golden checks skipped\n");
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);

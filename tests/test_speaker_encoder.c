@@ -8,46 +8,27 @@
 #include "engine/config.h"
 #include "engine/mel.h"
 #include "engine/speaker_encoder.h"
+#include "test_util.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                                     \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                             \
-            fprintf(stderr, __VA_ARGS__);                                                                    \
-            fputc('\n', stderr);                                                                             \
-            failures++;                                                                                      \
-        }                                                                                                    \
-    } while (0)
-
-static const st_tensor *need(const st_file *g, const char *name)
+/* A golden F32 tensor of n_dims dimensions, any extents; a missing one ends the test. */
+static const st_tensor *need(const st_file *g, const char *name, int n_dims)
 {
-    const st_tensor *t = st_find(g, name);
-    if (!t || t->dtype != ST_F32) {
-        fprintf(stderr, "FAIL golden: tensor '%s' missing or not F32\n", name);
-        exit(1);
-    }
-    return t;
+    return golden_tensor(g, name, ST_F32, n_dims, (const int64_t[]){-1, -1});
 }
 
 static void compare(const char *label, const float *got, const float *exp, int n)
 {
-    double dot = 0, ng = 0, ne = 0, worst = 0;
-    int at = 0;
-    for (int i = 0; i < n; i++) {
-        dot += (double)got[i] * exp[i], ng += (double)got[i] * got[i], ne += (double)exp[i] * exp[i];
-        if (fabs(got[i] - exp[i]) > worst) worst = fabs(got[i] - exp[i]), at = i;
-    }
-    double cosine = dot / sqrt(ng * ne);
+    double worst;
+    size_t at;
+    double cosine = cosine_max_abs(got, exp, (size_t)n, &worst, &at);
     printf("%s: cosine %.9f, max abs error %.3g\n", label, cosine, worst);
     CHECK(cosine >= 0.99999, "%s: cosine %.9f < 0.99999", label, cosine);
-    CHECK(worst <= 1e-3, "%s: xvector[%d] expected %.9g, got %.9g", label, at, exp[at], got[at]);
+    CHECK(worst <= 1e-3, "%s: xvector[%zu] expected %.9g, got %.9g", label, at, exp[at], got[at]);
 }
 
 static void test_model(const char *dir, const char *name, const st_file *shared)
@@ -72,7 +53,7 @@ static void test_model(const char *dir, const char *name, const st_file *shared)
     }
     qt_speaker_encoder *e = qt_speaker_encoder_load(f, &cfg.speaker, &err);
     CHECK(e, "%s: speaker encoder load failed: %s", name, err.msg);
-    const st_tensor *xv = need(g, "icl.xvector"), *xv2 = need(g, "xvec.xvector");
+    const st_tensor *xv = need(g, "icl.xvector", 1), *xv2 = need(g, "xvec.xvector", 1);
     int D = (int)xv->n_elements;
     CHECK(e && qt_speaker_encoder_dim(e) == D, "%s: enc_dim %d, golden x-vector has %d", name,
           e ? qt_speaker_encoder_dim(e) : -1, D);
@@ -80,7 +61,7 @@ static void test_model(const char *dir, const char *name, const st_file *shared)
           "%s: golden icl.xvector and xvec.xvector differ", name);
     if (!e || qt_speaker_encoder_dim(e) != D) goto done;
 
-    const st_tensor *gm = need(shared, "speaker_mel"), *wav = need(shared, "ref_wav");
+    const st_tensor *gm = need(shared, "speaker_mel", 2), *wav = need(shared, "ref_wav", 1);
     int T = (int)gm->shape[0];
     float *xvec = malloc(sizeof(float) * D), *mel = malloc(sizeof(float) * (size_t)T * QT_MEL_BANDS);
     qt_mel *mf = qt_mel_new(&err);
@@ -148,8 +129,7 @@ static void test_bad_config(const char *dir)
 
 int main(void)
 {
-    const char *dir = getenv("VOICEBOX_GOLDEN_DIR");
-    if (!dir || !*dir) dir = VOICEBOX_GOLDEN_DIR;
+    const char *dir = golden_dir();
     char path[4200];
     qt_error err = {0};
     snprintf(path, sizeof path, "%s/expected/speech_tokenizer_golden.safetensors", dir);

@@ -12,6 +12,7 @@
 #include "audio/audio.h"
 #include "engine/qt.h"
 #include "engine/safetensors.h"
+#include "test_util.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -20,31 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                                     \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                             \
-            fprintf(stderr, __VA_ARGS__);                                                                    \
-            fputc('\n', stderr);                                                                             \
-            failures++;                                                                                      \
-        }                                                                                                    \
-    } while (0)
-
 static const char *REF_TEXT = "The quick brown fox jumps over the lazy dog.";
 static char tmpdir[] = "/tmp/test_voice_prompt.XXXXXX";
-
-static double cosine_and_max(const float *a, const float *b, int n, double *max_abs)
-{
-    double dot = 0, na = 0, nb = 0;
-    *max_abs = 0;
-    for (int i = 0; i < n; i++) {
-        dot += (double)a[i] * b[i], na += (double)a[i] * a[i], nb += (double)b[i] * b[i];
-        if (fabs(a[i] - b[i]) > *max_abs) *max_abs = fabs(a[i] - b[i]);
-    }
-    return dot / sqrt(na * nb);
-}
 
 typedef struct {
     int n;
@@ -88,7 +66,8 @@ static qt_voice_prompt *create_golden(const char *dir, const char *name, qt_mode
               !strcmp(vp->size, qt_model_size(m)) && vp->ref_text && !strcmp(vp->ref_text, REF_TEXT),
           "%s: mode %d width %d size '%s' text '%s'", name, vp->mode, vp->width, vp->size,
           vp->ref_text ? vp->ref_text : "(null)");
-    double max_abs, cos = cosine_and_max(vp->xvector, xv->data, vp->width, &max_abs);
+    size_t at;
+    double max_abs, cos = cosine_max_abs(vp->xvector, xv->data, (size_t)vp->width, &max_abs, &at);
     printf("%s: x-vector cosine %.9f, max abs error %.3g\n", name, cos, max_abs);
     CHECK(cos >= 0.99999 && max_abs <= 1e-3, "%s: x-vector cosine %.9f, max abs %.3g", name, cos, max_abs);
     CHECK(vp->n_frames == (int)rc->shape[0], "%s: %d reference frames, golden %lld", name, vp->n_frames,
@@ -121,7 +100,7 @@ static qt_voice_prompt *create_golden(const char *dir, const char *name, qt_mode
         xo = qt_prompt_create(m, up, n_up, 48000, NULL, NULL, &err);
         CHECK(xo, "%s: 48 kHz reference: %s", name, err.msg);
         if (xo) {
-            cos = cosine_and_max(xo->xvector, xv->data, vp->width, &max_abs);
+            cos = cosine_max_abs(xo->xvector, xv->data, (size_t)vp->width, &max_abs, &at);
             printf("%s: x-vector from a 48 kHz copy: cosine %.6f, max abs %.3g\n", name, cos, max_abs);
             CHECK(cos >= 0.999, "%s: 48 kHz x-vector cosine %.6f", name, cos);
         }
@@ -404,8 +383,7 @@ static void test_damage(const qt_voice_prompt *a)
 
 int main(void)
 {
-    const char *dir = getenv("VOICEBOX_GOLDEN_DIR");
-    if (!dir || !*dir) dir = VOICEBOX_GOLDEN_DIR;
+    const char *dir = golden_dir();
     char path[4200];
     snprintf(path, sizeof path, "%s/audio/ref_24k.wav", dir);
     if (!*dir || access(path, R_OK)) {
