@@ -239,9 +239,22 @@ try {
   ok('the 1.7B model row turns into Downloaded');
 
   // ---- Generate with 1.7B: progress, then it plays ----
+  // a profile without samples: the server's 400 is shown in words, not as a failure without reason
+  const empty = await page.request.post(`${BASE}/profiles`, { data: { name: 'No samples yet', language: 'de' } }).then((r) => r.json());
   await go('generate');
   const gen = page.locator('form[aria-label="Generate speech"]');
+  await gen.getByLabel('Voice profile').selectOption({ label: 'No samples yet (no samples)' });
+  check(await gen.getByLabel('Language').inputValue() === 'de', 'choosing a profile sets the language to the profile\'s');
+  await gen.getByLabel('Text').fill('Nothing to clone.');
+  await gen.getByRole('button', { name: 'Generate' }).click();
+  const genErr = page.locator('[data-screen="generate"] .callout-error');
+  await genErr.waitFor({ timeout: 30000 });
+  check((await genErr.textContent()).length > 'Generation failed'.length + 10, `a generation the server refuses shows its reason ("${(await genErr.textContent()).slice(17)}")`);
+  await page.request.delete(`${BASE}/profiles/${empty.id}`);
+  await go('voices');
+  await go('generate');
   await gen.getByLabel('Voice profile').selectOption({ label: 'Ada Lovelace' });
+  await gen.getByLabel('Language').selectOption('en');
   const text1 = 'Hello there.'; // short: the tiny test models speak until their frame ceiling
   await gen.getByLabel('Text').fill(text1);
   check((await gen.locator('.counter').textContent()).startsWith(`${text1.length} /`), 'the text counter counts characters');

@@ -206,7 +206,7 @@ async function generate(body) {
     if (e.status === 409) offerDownload(body, e.message);
     else {
       statusBox.replaceChildren(errorBox(e.message));
-      showFieldError(form, e.field, e.message);
+      if (e.field) showFieldError(form, e.field, e.message); // and beside the field it is about
     }
   } finally {
     stop = true;
