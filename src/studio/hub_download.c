@@ -4,6 +4,7 @@
  */
 #include "studio/hub_download.h"
 #include "studio/log.h"
+#include "studio/studio_internal.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -13,7 +14,6 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,21 +26,8 @@
 #define API_MAX_BYTES (16u << 20)
 #define MAX_ATTEMPTS 6 /* per file; each retry resumes from the .incomplete size */
 
-static int fail(studio_error *err, studio_error_kind kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(studio_error *err, studio_error_kind kind, const char *fmt, ...)
-{
-    if (err) {
-        err->kind = kind;
-        err->field[0] = '\0';
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
+/* studio_fail with no field: these errors are about a model or a download, not a request field. */
+#define fail(err, kind, ...) studio_fail(err, kind, NULL, __VA_ARGS__)
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void)

@@ -6,10 +6,10 @@
 #include "engine/qt.h"
 #include "studio/hub_download.h"
 #include "studio/log.h"
+#include "studio/studio_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,21 +60,8 @@ const char *studio_dl_status_name(studio_dl_status s)
     }
 }
 
-static int fail(studio_error *err, studio_error_kind kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(studio_error *err, studio_error_kind kind, const char *fmt, ...)
-{
-    if (err) {
-        err->kind = kind;
-        err->field[0] = '\0';
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
+/* studio_fail with no field: these errors are about a model or a download, not a request field. */
+#define fail(err, kind, ...) studio_fail(err, kind, NULL, __VA_ARGS__)
 
 static size_t index_of(const studio_model *m)
 {

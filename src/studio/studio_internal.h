@@ -1,4 +1,5 @@
-/* studio_internal.h — what the studio's own files (db.c, profiles.c, samples.c, history.c) share.
+/* studio_internal.h — what the studio's own files (db.c, profiles.c, samples.c, history.c, models.c,
+ * hub_download.c) share.
  * Nothing outside src/studio/ includes this; the public API is studio.h. */
 #ifndef VOICEBOX_STUDIO_INTERNAL_H
 #define VOICEBOX_STUDIO_INTERNAL_H
