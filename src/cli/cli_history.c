@@ -1,6 +1,7 @@
 /* cli_history.c — `voicebox history list`: the generation history from the shell, over the studio code
  * (no HTTP), with the same filters and limits as GET /history. */
 #include "cli/cli.h"
+#include "cli/cli_opt.h"
 #include "studio/studio.h"
 
 #include <errno.h>
@@ -14,20 +15,6 @@ static const char history_usage[] =
     "                             [--data-dir DIR]\n"
     "  the generations, newest first. PROFILE is a profile id or its exact name; N for --limit is 1-100\n"
     "  (default 50); DIR defaults to ./data.\n";
-
-static int take_opt(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n)) return 0;
-    if (argv[*i][n] == '=') {
-        *value = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0') return 0;
-    if (*i + 1 >= argc) return -1;
-    *value = argv[++*i];
-    return 1;
-}
 
 static int parse_int(const char *opt, const char *s, int *out)
 {
@@ -84,11 +71,11 @@ int cli_history(int argc, char **argv)
             as_json = 1;
             continue;
         }
-        if ((r = take_opt(argc, argv, &i, "--data-dir", &data_dir)) ||
-            (r = take_opt(argc, argv, &i, "--profile", &profile)) ||
-            (r = take_opt(argc, argv, &i, "--search", &q.search)) ||
-            (r = take_opt(argc, argv, &i, "--limit", &limit)) ||
-            (r = take_opt(argc, argv, &i, "--offset", &offset))) {
+        if ((r = cli_take_opt(argc, argv, &i, "--data-dir", &data_dir)) ||
+            (r = cli_take_opt(argc, argv, &i, "--profile", &profile)) ||
+            (r = cli_take_opt(argc, argv, &i, "--search", &q.search)) ||
+            (r = cli_take_opt(argc, argv, &i, "--limit", &limit)) ||
+            (r = cli_take_opt(argc, argv, &i, "--offset", &offset))) {
             if (r < 0) return cli_error("%s: needs a value", argv[i]);
             continue;
         }

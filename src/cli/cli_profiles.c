@@ -1,6 +1,7 @@
 /* cli_profiles.c — `voicebox profiles list|create|samples|add-sample|delete`: voice profiles from the shell,
  * over the same studio code the server uses (no HTTP). A PROFILE argument is an id or an exact name. */
 #include "cli/cli.h"
+#include "cli/cli_opt.h"
 #include "studio/studio.h"
 
 #include <stdio.h>
@@ -16,22 +17,6 @@ static const char profiles_usage[] =
     "  add-sample PROFILE FILE --text TRANSCRIPT       add a 2-30 s recording (WAV, FLAC, OGG, MP3)\n"
     "  delete PROFILE                                  the profile with its samples and generations\n"
     "PROFILE is a profile id or its exact name.\n";
-
-/* If argv[*i] is --name VALUE or --name=VALUE, sets *value, advances *i and returns 1; -1 when the value
- * is missing; 0 when argv[*i] is another argument. */
-static int take_opt(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n)) return 0;
-    if (argv[*i][n] == '=') {
-        *value = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0') return 0;
-    if (*i + 1 >= argc) return -1;
-    *value = argv[++*i];
-    return 1;
-}
 
 /* The profile named by arg (an id or an exact name), as JSON; NULL after printing an error. */
 static json_t *find_profile(studio *s, const char *arg)
@@ -166,10 +151,10 @@ int cli_profiles(int argc, char **argv)
             as_json = 1;
             continue;
         }
-        if ((r = take_opt(argc, argv, &i, "--data-dir", &data_dir)) ||
-            (r = take_opt(argc, argv, &i, "--description", &description)) ||
-            (r = take_opt(argc, argv, &i, "--language", &language)) ||
-            (r = take_opt(argc, argv, &i, "--text", &text))) {
+        if ((r = cli_take_opt(argc, argv, &i, "--data-dir", &data_dir)) ||
+            (r = cli_take_opt(argc, argv, &i, "--description", &description)) ||
+            (r = cli_take_opt(argc, argv, &i, "--language", &language)) ||
+            (r = cli_take_opt(argc, argv, &i, "--text", &text))) {
             if (r < 0) return cli_error("%s: needs a value", argv[i]);
             continue;
         }
