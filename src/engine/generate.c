@@ -58,8 +58,8 @@ static double now_ms(void)
  * on a machine whose cores are busy with other work a helper thread that the OS has parked stalls every one
  * of them: there one thread runs the frames several times faster than two (measured 0.25 vs 1.4 s on the
  * shared dev box), while on an idle machine two are faster. So the loop times its frames and now and then
- * runs one with the other setting, keeping the faster (recent average). A probe that loses waits twice as
- * long before the next one (8 frames up to 64), so a bad setting costs little. */
+ * runs one with the other setting, keeping the faster. A probe that loses waits twice as long before the
+ * next one (8 frames up to 32), so a bad setting costs little. */
 typedef struct {
     int single;   /* the current choice: 1 = the calling thread alone */
     double ms[2]; /* recent frame times [multi, single] */
@@ -79,12 +79,13 @@ static qt_pool *lm_pool(lm_threads *c, qt_pool *pool, int t)
 static void lm_record(lm_threads *c, int t, int multi, double ms)
 {
     int k = multi ? 0 : 1, probe = t == c->next_probe;
-    c->ms[k] = c->seen[k] ? 0.6 * c->ms[k] + 0.4 * ms : ms;
+    /* a probe's time replaces the old figure for its setting (which may date from other load); the current
+     * setting keeps a running average */
+    c->ms[k] = probe || !c->seen[k] ? ms : 0.6 * c->ms[k] + 0.4 * ms;
     c->seen[k] = 1;
-    if (!(c->seen[0] && c->seen[1])) return;
-    int single = c->ms[1] < c->ms[0];
+    int single = c->seen[0] && c->seen[1] ? c->ms[1] < c->ms[0] : c->single;
     if (probe) {
-        c->interval = single == c->single ? (c->interval < 64 ? 2 * c->interval : 64) : 8;
+        c->interval = single == c->single ? (c->interval < 32 ? 2 * c->interval : 32) : 8;
         c->next_probe = t + c->interval;
     }
     c->single = single;
