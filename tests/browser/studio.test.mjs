@@ -231,7 +231,7 @@ try {
   const row17 = page.locator('.model[data-model-name="qwen-tts-1.7B"]');
   await row17.waitFor();
   check((await row17.getAttribute('data-downloaded')) === 'false', 'the Server screen lists qwen-tts-1.7B as not downloaded');
-  await shot('05-server-before-download');
+  await shot('05-server-before-download', { clean: true });
   await row17.getByRole('button', { name: 'Download' }).click();
   const seen = await watchProgress(row17.locator('[role="progressbar"]'), 90000);
   check(seen[seen.length - 1] === 100, `the download progress bar reaches 100 % (values seen: ${seen.join(' ')})`);
@@ -250,6 +250,7 @@ try {
   const genErr = page.locator('[data-screen="generate"] .callout-error');
   await genErr.waitFor({ timeout: 30000 });
   check((await genErr.textContent()).length > 'Generation failed'.length + 10, `a generation the server refuses shows its reason ("${(await genErr.textContent()).slice(17)}")`);
+  await shot('05-generate-refused');
   await page.request.delete(`${BASE}/profiles/${empty.id}`);
   await go('voices');
   await go('generate');
