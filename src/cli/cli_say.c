@@ -28,10 +28,8 @@ static void usage(FILE *f)
         "  --max-frames N   stop after N frames (12.5 per second; default 8192)\n"
         "  --codes FILE     write the generated codes, one frame of 16 integers per line\n"
         "  --stream         raw 16-bit PCM (24 kHz mono, little endian) to stdout as it is produced\n"
-        "  --ref-context N  give the decoder only the last N reference frames as context (ICL). Default: "
-        "all\n"
-        "                   of them (exact), or 8 with --stream: the reference is decoded before the first\n"
-        "                   audio, so fewer frames start it sooner, changing the audio slightly\n"
+        "  --ref-context N  give the decoder only the last N reference frames as context (ICL); default:\n"
+        "                   all of them, which is exact (they are fed without decoding their audio)\n"
         "  --threads N      engine threads (default: all cores)\n"
         "  --quiet          no progress line\n");
 }
@@ -224,7 +222,7 @@ int cli_say(int argc, char **argv)
     p.seed = seed;
     p.greedy = greedy;
     p.max_frames = max_frames;
-    p.ref_context = ref_context >= 0 ? ref_context : stream ? 8 : -1;
+    p.ref_context = ref_context;
     p.on_progress = on_progress;
     p.on_audio = on_audio;
     p.user = &st;

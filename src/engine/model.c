@@ -223,7 +223,7 @@ int qt_generate(qt_model *m, const qt_voice_prompt *vp, const char *text, const 
  */
 
 #define STREAM_CHUNK 4
-#define REF_CHUNK 16 /* reference frames per decoder push (their audio is the ICL cut, thrown away) */
+#define REF_CHUNK 16 /* frames per decoder push when nobody listens to the audio as it comes */
 
 struct qt_audio_stream {
     qt_model *m;
@@ -248,14 +248,10 @@ qt_audio_stream *qt_audio_begin(qt_model *m, const int32_t *ref_codes, int n_ref
         goto fail;
     }
     if (!(s->cs = qt_codec_stream_new(m->codec, err))) goto fail;
-    /* ICL: the reference frames are the decoder's left context; their audio is dropped (§8) */
-    for (int f = 0; f < n_ref_frames; f += REF_CHUNK) {
-        int k = n_ref_frames - f < REF_CHUNK ? n_ref_frames - f : REF_CHUNK;
-        size_t got;
-        if (qt_codec_stream_push(s->cs, ref_codes + (size_t)f * QT_CODEBOOKS, k, s->buf,
-                                 (size_t)QT_SAMPLES_PER_FRAME * REF_CHUNK, &got, err))
-            goto fail;
-    }
+    /* ICL: the reference frames are the decoder's left context and their audio is dropped (§8). Skipping
+     * them gives exactly the samples pushing them would, but runs only the last few through the vocoder. */
+    if (n_ref_frames > 0 && qt_codec_stream_skip(s->cs, ref_codes, n_ref_frames, err))
+        goto fail;
     return s;
 fail:
     qt_audio_end(s);

@@ -251,8 +251,8 @@ typedef struct {
     int max_frames;       /* stop after this many frames (12.5 per second); default 8192 as the reference */
     int ignore_eos;       /* benchmarks: never stop on EOS (EOS is masked) */
     int ref_context;      /* ICL: reference frames the decoder gets as left context; -1 (default) = all of
-                           * them, exactly as the reference. Fewer start the audio sooner (each reference frame
-                           * costs a frame of decoding before the first audio) but change it slightly. */
+                           * them, exactly as the reference (fed with qt_codec_stream_skip, cheap). Fewer
+                           * change the audio. */
     /* Callbacks (any may be NULL), called on the generating thread. */
     void (*on_progress)(int frames_done, int max_frames, void *user);
     void (*on_frame)(const int32_t codes[QT_CODEBOOKS], int frame, void *user);
