@@ -10,9 +10,9 @@
 #include "studio/models.h"
 #include "studio/log.h"
 #include "studio/prompt_cache.h"
+#include "studio/studio_internal.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,21 +83,6 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int fail(studio_error *err, studio_error_kind kind, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(studio_error *err, studio_error_kind kind, const char *field, const char *fmt, ...)
-{
-    if (!err)
-        return -1;
-    err->kind = kind;
-    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* ---- model residency (engine_mu held) ---- */
 
 /* model_size is written with both locks held, so /health can read it under mu alone while a job runs. */
@@ -115,10 +100,10 @@ static int ensure_model(studio_gen *g, const char *size, studio_error *err)
         return 0;
     const char *repo = studio_gen_repo_for_size(size);
     if (!repo)
-        return fail(err, STUDIO_INVALID, "model_size", "model_size: must be \"1.7B\" or \"0.6B\", got \"%s\"", size);
+        return studio_fail(err, STUDIO_INVALID, "model_size", "model_size: must be \"1.7B\" or \"0.6B\", got \"%s\"", size);
     char snapshot[4096];
     if (!downloaded(size, snapshot, sizeof snapshot))
-        return fail(err, STUDIO_NOT_READY, "model_size",
+        return studio_fail(err, STUDIO_NOT_READY, "model_size",
                     "Model %s (qwen-tts-%s) is not downloaded; download it first with POST /models/download "
                     "{\"model_name\": \"qwen-tts-%s\"}",
                     size, size, size);
@@ -134,7 +119,7 @@ static int ensure_model(studio_gen *g, const char *size, studio_error *err)
     qt_error qerr = {0};
     qt_model *m = qt_model_load(snapshot, &lp, &qerr);
     if (!m)
-        return fail(err, STUDIO_INTERNAL, NULL, "loading the %s model failed: %s", size, qerr.msg);
+        return studio_fail(err, STUDIO_INTERNAL, NULL, "loading the %s model failed: %s", size, qerr.msg);
     set_loaded(g, m, size);
     log_info("Loaded %s model in %.0f ms", size, now_ms() - t0);
     return 0;
@@ -221,7 +206,7 @@ static int build_reference(studio_gen *g, const char *profile_id, reference *r, 
     size_t count = json_array_size(samples);
     if (count == 0) {
         json_decref(samples);
-        return fail(err, STUDIO_CONFLICT, "profile_id",
+        return studio_fail(err, STUDIO_CONFLICT, "profile_id",
                     "Profile %s has no samples; add a reference sample before generating", profile_id);
     }
     size_t text_len = 0;
@@ -236,7 +221,7 @@ static int build_reference(studio_gen *g, const char *profile_id, reference *r, 
         audio_buf buf = {0};
         audio_error aerr;
         if (audio_decode_file(path, QT_SAMPLE_RATE, &buf, &aerr) != 0) {
-            fail(err, STUDIO_INTERNAL, NULL, "reading reference sample: %s", aerr.msg);
+            studio_fail(err, STUDIO_INTERNAL, NULL, "reading reference sample: %s", aerr.msg);
             goto fail;
         }
         if (count > 1)
@@ -254,21 +239,21 @@ static int build_reference(studio_gen *g, const char *profile_id, reference *r, 
             strcat(r->text, " ");
         strcat(r->text, json_string_value(json_object_get(sm, "reference_text")));
         if (count == 1 && read_whole(path, &r->wav, &r->wav_size) != 0) {
-            fail(err, STUDIO_INTERNAL, NULL, "reading reference sample %s failed", path);
+            studio_fail(err, STUDIO_INTERNAL, NULL, "reading reference sample %s failed", path);
             goto fail;
         }
     }
     if (count > 1) {
         audio_error aerr;
         if (audio_encode_wav16(r->pcm, r->n, QT_SAMPLE_RATE, &r->wav, &r->wav_size, &aerr) != 0) {
-            fail(err, STUDIO_INTERNAL, NULL, "joining reference samples: %s", aerr.msg);
+            studio_fail(err, STUDIO_INTERNAL, NULL, "joining reference samples: %s", aerr.msg);
             goto fail;
         }
     }
     json_decref(samples);
     return 0;
 nomem:
-    fail(err, STUDIO_INTERNAL, NULL, "out of memory while building the reference");
+    studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory while building the reference");
 fail:
     json_decref(samples);
     reference_free(r);
@@ -319,7 +304,7 @@ static json_t *run_job(studio_gen *g, job *j, studio_error *err)
     const qt_voice_prompt *vp = studio_prompt_cache_get(g->prompts, g->model, j->model_size, ref.wav,
                                                         ref.wav_size, ref.pcm, ref.n, ref.text, &hit, &qerr);
     if (!vp) {
-        fail(err, qerr.kind == QT_ERR_INVALID ? STUDIO_INVALID : STUDIO_INTERNAL, NULL,
+        studio_fail(err, qerr.kind == QT_ERR_INVALID ? STUDIO_INVALID : STUDIO_INTERNAL, NULL,
              "voice prompt: %s", qerr.msg);
         goto done;
     }
@@ -333,15 +318,15 @@ static json_t *run_job(studio_gen *g, job *j, studio_error *err)
     gp.user = j;
     gp.out = &out;
     if (__atomic_load_n(&g->quit, __ATOMIC_ACQUIRE)) { /* qt_generate clears a cancel made before it */
-        fail(err, STUDIO_INTERNAL, NULL, "the server is shutting down");
+        studio_fail(err, STUDIO_INTERNAL, NULL, "the server is shutting down");
         goto done;
     }
     double t1 = now_ms();
     if (qt_generate(g->model, vp, j->text, &gp, &qerr) != 0) {
         if (qerr.kind == QT_ERR_CANCELLED && !profile_exists(g, j->profile_id))
-            fail(err, STUDIO_NOT_FOUND, "profile_id", "Profile %s was deleted during its take", j->profile_id);
+            studio_fail(err, STUDIO_NOT_FOUND, "profile_id", "Profile %s was deleted during its take", j->profile_id);
         else
-            fail(err, qerr.kind == QT_ERR_INVALID ? STUDIO_INVALID : STUDIO_INTERNAL, NULL, "generation: %s",
+            studio_fail(err, qerr.kind == QT_ERR_INVALID ? STUDIO_INVALID : STUDIO_INTERNAL, NULL, "generation: %s",
                  qerr.msg);
         goto done;
     }
@@ -354,7 +339,7 @@ static json_t *run_job(studio_gen *g, job *j, studio_error *err)
     abs_path = studio_path(g->s, rel);
     audio_error aerr;
     if (!abs_path || audio_write_wav16(abs_path, out.audio, out.n_samples, QT_SAMPLE_RATE, &aerr) != 0) {
-        fail(err, STUDIO_INTERNAL, NULL, "writing %s: %s", rel, abs_path ? aerr.msg : "out of memory");
+        studio_fail(err, STUDIO_INTERNAL, NULL, "writing %s: %s", rel, abs_path ? aerr.msg : "out of memory");
         goto done;
     }
     studio_generation row = {
@@ -412,7 +397,7 @@ static void *worker_main(void *arg)
     }
     /* Fail whatever is still queued so its waiters return. */
     for (job *j = g->head; j; j = j->next) {
-        fail(&j->err, STUDIO_INTERNAL, NULL, "the server is shutting down");
+        studio_fail(&j->err, STUDIO_INTERNAL, NULL, "the server is shutting down");
         j->state = JOB_DONE;
         pthread_cond_broadcast(&j->done);
     }
@@ -446,22 +431,22 @@ static long long random_seed(void)
 static job *job_from_body(studio_gen *g, const json_t *body, studio_error *err)
 {
     if (!json_is_object(body)) {
-        fail(err, STUDIO_INVALID, "body", "body: must be a JSON object");
+        studio_fail(err, STUDIO_INVALID, "body", "body: must be a JSON object");
         return NULL;
     }
     job *j = calloc(1, sizeof *j);
     if (!j) {
-        fail(err, STUDIO_INTERNAL, NULL, "out of memory");
+        studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory");
         return NULL;
     }
     pthread_cond_init(&j->done, NULL);
     json_t *v = json_object_get(body, "profile_id");
     if (!json_is_string(v)) {
-        fail(err, STUDIO_INVALID, "profile_id", "profile_id: required, a string");
+        studio_fail(err, STUDIO_INVALID, "profile_id", "profile_id: required, a string");
         goto fail;
     }
     if (!studio_id_valid(json_string_value(v))) {
-        fail(err, STUDIO_NOT_FOUND, "profile_id", "Profile not found: %s", json_string_value(v));
+        studio_fail(err, STUDIO_NOT_FOUND, "profile_id", "Profile not found: %s", json_string_value(v));
         goto fail;
     }
     snprintf(j->profile_id, sizeof j->profile_id, "%s", json_string_value(v));
@@ -472,7 +457,7 @@ static job *job_from_body(studio_gen *g, const json_t *body, studio_error *err)
         for (const unsigned char *p = (const unsigned char *)json_string_value(v); *p; p++)
             chars += (*p & 0xC0) != 0x80;
     if (!json_is_string(v) || chars < 1 || chars > TEXT_MAX_CHARS) {
-        fail(err, STUDIO_INVALID, "text", "text: required, 1 to %d characters, got %zu", TEXT_MAX_CHARS, chars);
+        studio_fail(err, STUDIO_INVALID, "text", "text: required, 1 to %d characters, got %zu", TEXT_MAX_CHARS, chars);
         goto fail;
     }
     j->text = strdup(json_string_value(v));
@@ -484,7 +469,7 @@ static job *job_from_body(studio_gen *g, const json_t *body, studio_error *err)
     for (size_t i = 0; i < sizeof LANGS / sizeof LANGS[0]; i++)
         lang_ok |= !strcmp(lang, LANGS[i]);
     if (!lang_ok) {
-        fail(err, STUDIO_INVALID, "language", "language: must be one of zh, en, ja, ko, de, fr, ru, pt, es, it");
+        studio_fail(err, STUDIO_INVALID, "language", "language: must be one of zh, en, ja, ko, de, fr, ru, pt, es, it");
         goto fail;
     }
     snprintf(j->language, sizeof j->language, "%s", lang);
@@ -492,7 +477,7 @@ static job *job_from_body(studio_gen *g, const json_t *body, studio_error *err)
     v = json_object_get(body, "seed");
     if (v && !json_is_null(v)) {
         if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 0x7fffffffffffLL) {
-            fail(err, STUDIO_INVALID, "seed", "seed: must be an integer >= 0");
+            studio_fail(err, STUDIO_INVALID, "seed", "seed: must be an integer >= 0");
             goto fail;
         }
         j->seed = json_integer_value(v);
@@ -503,7 +488,7 @@ static job *job_from_body(studio_gen *g, const json_t *body, studio_error *err)
     v = json_object_get(body, "model_size");
     const char *size = json_is_string(v) ? json_string_value(v) : v && !json_is_null(v) ? "" : STUDIO_DEFAULT_MODEL_SIZE;
     if (!studio_gen_repo_for_size(size)) {
-        fail(err, STUDIO_INVALID, "model_size", "model_size: must be \"1.7B\" or \"0.6B\"");
+        studio_fail(err, STUDIO_INVALID, "model_size", "model_size: must be \"1.7B\" or \"0.6B\"");
         goto fail;
     }
     snprintf(j->model_size, sizeof j->model_size, "%s", size);
@@ -511,13 +496,13 @@ static job *job_from_body(studio_gen *g, const json_t *body, studio_error *err)
     v = json_object_get(body, "instruct");
     if (v && !json_is_null(v)) {
         if (!json_is_string(v) || strlen(json_string_value(v)) > INSTRUCT_MAX_CHARS) {
-            fail(err, STUDIO_INVALID, "instruct", "instruct: a string of at most %d characters", INSTRUCT_MAX_CHARS);
+            studio_fail(err, STUDIO_INVALID, "instruct", "instruct: a string of at most %d characters", INSTRUCT_MAX_CHARS);
             goto fail;
         }
         j->instruct = strdup(json_string_value(v));
     }
     if (!j->text) {
-        fail(err, STUDIO_INTERNAL, NULL, "out of memory");
+        studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory");
         goto fail;
     }
     (void)g;
@@ -541,7 +526,7 @@ json_t *studio_gen_generate(studio_gen *g, const json_t *body, studio_error *err
     }
     json_decref(profile);
     if (!downloaded(j->model_size, NULL, 0)) {
-        fail(err, STUDIO_NOT_READY, "model_size",
+        studio_fail(err, STUDIO_NOT_READY, "model_size",
              "Model %s (qwen-tts-%s) is not downloaded; download it first with POST /models/download "
              "{\"model_name\": \"qwen-tts-%s\"}",
              j->model_size, j->model_size, j->model_size);
@@ -553,7 +538,7 @@ json_t *studio_gen_generate(studio_gen *g, const json_t *body, studio_error *err
     if (g->quit) {
         pthread_mutex_unlock(&g->mu);
         job_free(j);
-        fail(err, STUDIO_INTERNAL, NULL, "the server is shutting down");
+        studio_fail(err, STUDIO_INTERNAL, NULL, "the server is shutting down");
         return NULL;
     }
     if (g->tail)
@@ -589,7 +574,7 @@ void studio_gen_cancel_profile(studio_gen *g, const char *profile_id)
             continue;
         }
         *link = j->next;
-        fail(&j->err, STUDIO_NOT_FOUND, "profile_id", "Profile %s was deleted before its take ran", profile_id);
+        studio_fail(&j->err, STUDIO_NOT_FOUND, "profile_id", "Profile %s was deleted before its take ran", profile_id);
         j->state = JOB_DONE;
         pthread_cond_broadcast(&j->done);
     }
@@ -641,7 +626,7 @@ json_t *studio_gen_cache_clear(studio_gen *g, studio_error *err)
     int deleted = studio_prompt_cache_clear(g->prompts);
     pthread_mutex_unlock(&g->engine_mu);
     if (deleted < 0) {
-        fail(err, STUDIO_INTERNAL, NULL, "clearing the voice prompt cache failed");
+        studio_fail(err, STUDIO_INTERNAL, NULL, "clearing the voice prompt cache failed");
         return NULL;
     }
     log_info("Voice prompt cache cleared: %d files deleted", deleted);
@@ -669,14 +654,14 @@ studio_gen *studio_gen_new(studio *s, studio_error *err)
     free(cache_dir);
     cache_dir = NULL;
     if (pthread_create(&g->worker, NULL, worker_main, g) != 0) {
-        fail(err, STUDIO_INTERNAL, NULL, "cannot start the generation worker thread");
+        studio_fail(err, STUDIO_INTERNAL, NULL, "cannot start the generation worker thread");
         studio_prompt_cache_free(g->prompts);
         g->prompts = NULL;
         goto fail;
     }
     return g;
 nomem:
-    fail(err, STUDIO_INTERNAL, NULL, "out of memory starting the generation worker");
+    studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory starting the generation worker");
 fail:
     free(cache_dir);
     if (g) {
