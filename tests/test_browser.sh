@@ -61,7 +61,7 @@ MIRROR_PORT=$(head -n1 "$TMP/mirror.out")
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 HF_ENDPOINT="http://127.0.0.1:$MIRROR_PORT" HF_HOME="$TMP/hf" \
     "$BIN" serve --port "$PORT" --data-dir "$TMP/data" --log-file "$TMP/server.log" --web-dir "$SRC/web" \
-    --threads 4 >"$TMP/server.out" 2>&1 &
+    >"$TMP/server.out" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 150); do
     curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break

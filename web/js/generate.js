@@ -142,6 +142,7 @@ async function onSubmit(ev) {
   ev.preventDefault();
   if (running) return;
   clearFieldErrors(form);
+  renderProfileHint();
   const body = { profile_id: profileSel.value, text: textArea.value.trim(), language: langSel.value, model_size: chosenSize() };
   if (!body.profile_id) return showFieldError(form, 'profile_id', 'Choose a voice profile (create one on the Voices screen).');
   if (!body.text) return showFieldError(form, 'text', 'text: type something to say.');
@@ -205,7 +206,9 @@ async function generate(body) {
     stop = true;
     if (e.status === 409) offerDownload(body, e.message);
     else {
-      statusBox.replaceChildren(errorBox(e.message));
+      const p = (state.profiles || []).find((x) => x.id === body.profile_id);
+      const msg = p ? e.message.replace(`Profile ${body.profile_id}`, `“${p.name}”`) : e.message; // a name reads better than an id
+      statusBox.replaceChildren(errorBox(msg));
       if (e.field) showFieldError(form, e.field, e.message); // and beside the field it is about
     }
   } finally {
