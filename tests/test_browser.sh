@@ -72,7 +72,7 @@ echo "server on port $PORT, Hub mirror on $MIRROR_PORT"
 
 rc=0
 BASE_URL="http://127.0.0.1:$PORT" OUT_DIR="$OUT" SAMPLE_WAV="$TMP/sample.wav" SHORT_WAV="$TMP/short.wav" \
-    SAMPLE_TEXT="$SAMPLE_TEXT" CHROMIUM="$CHROMIUM" \
+    SAMPLE_TEXT="$SAMPLE_TEXT" CHROMIUM="$CHROMIUM" TMPDIR="$TMP" \
     timeout 280 node "$SRC/tests/browser/studio.test.mjs" || rc=$?
 
 # The server must have survived the session and must stop cleanly.
