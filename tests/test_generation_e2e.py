@@ -334,6 +334,44 @@ def main():
         status, _ = generate(studio, alice, "0.6B")
         check(status == 200, "offline: 0.6B loads and generates (%s)" % status)
 
+        # FIFO: a long take runs while two more wait; /tasks/active gives their places; they finish in order
+        results = {}
+
+        def take(name, text):
+            results[name] = generate(studio, alice, "0.6B", text=text)
+
+        def active():
+            return studio.request("GET", "/tasks/active")[1].get("generations", [])
+
+        def wait_for(pred, what, timeout=120):
+            end = time.monotonic() + timeout
+            while time.monotonic() < end:
+                gens = active()
+                if pred(gens):
+                    return gens
+                time.sleep(0.02)
+            check(False, "timed out waiting for " + what)
+            return []
+
+        threads = [threading.Thread(target=take, args=("long", "The first take is the long one. " * 38))]
+        threads[0].start()
+        wait_for(lambda g: any(x["status"] == "running" for x in g), "the long take to run")
+        for n, name in enumerate(("second", "third")):
+            threads.append(threading.Thread(target=take, args=(name, "The %s take." % name)))
+            threads[-1].start()
+            wait_for(lambda g, n=n: sum(x["status"] == "queued" for x in g) == n + 1, "the %s take to queue" % name)
+        gens = active()
+        places = [(x["text"].split()[1], x["status"], x["position"]) for x in gens]
+        print("queue while the long take runs: %s" % places)
+        check([p[1:] for p in places] == [("running", 0), ("queued", 1), ("queued", 2)]
+              and places[1][0] == "second" and places[2][0] == "third",
+              "GET /tasks/active: one running, the second at position 1, the third at position 2")
+        for t in threads:
+            t.join(timeout=600)
+        done = [results[n][1].get("created_at", "") for n in ("long", "second", "third")]
+        check(all(results[n][0] == 200 for n in results) and done == sorted(done),
+              "the three takes completed in the order they were asked for (%s)" % done)
+
         # while a long generation runs: the queue shows progress, other routes answer fast, and deleting its
         # profile mid-generation ends it cleanly (no crash, no take without its profile)
         status, body = studio.request("POST", "/profiles", {"name": "Carol", "language": "en"})
