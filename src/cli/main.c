@@ -12,17 +12,17 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-    {"version", cli_version, "version                      print the version"},
     {"serve", cli_serve, "serve [--host H] [--port P] [--data-dir D] [--log-file F]  run the studio's HTTP API"},
+    {"say", cli_say, "say --model DIR (--ref WAV --ref-text T | --prompt P) --text T -o OUT.wav  speak in a cloned voice"},
     {"profiles", cli_profiles, "profiles list|create|samples|add-sample|delete  voice profiles and their samples"},
     {"history", cli_history, "history list [--profile P] [--search T]  past generations"},
     {"models", cli_models, "models list|pull NAME|rm NAME  the TTS models in the Hugging Face cache"},
-    {"dev", cli_dev, "dev inspect DIR | dev random-model --shape S --seed N --out DIR  model-file tools"},
-    {"tokenize", cli_tokenize, "tokenize [--model M] TEXT     print the token ids of TEXT (--decode ID... back)"},
-    {"codec", cli_codec, "codec encode|decode --model DIR ...  the speech tokenizer: audio <-> 16 codes per 80 ms frame"},
     {"prompt", cli_prompt, "prompt create --model DIR --ref WAV (--ref-text T | --xvector-only) -o P | prompt show [--json] P  voice prompt files"},
-    {"say", cli_say, "say --model DIR (--ref WAV --ref-text T | --prompt P) --text T -o OUT.wav  speak in a cloned voice"},
+    {"codec", cli_codec, "codec encode|decode --model DIR ...  the speech tokenizer: audio <-> 16 codes per 80 ms frame"},
+    {"tokenize", cli_tokenize, "tokenize [--model M] TEXT     print the token ids of TEXT (--decode ID... back)"},
     {"bench", cli_bench, "bench --model DIR [--frames 125] [--threads N]  generation speed, bandwidth, RSS"},
+    {"dev", cli_dev, "dev inspect DIR | dev random-model --shape S --seed N --out DIR  model-file tools"},
+    {"version", cli_version, "version                      print the version"},
 };
 
 int cli_error(const char *fmt, ...)
