@@ -155,17 +155,14 @@ const char *studio_gen_loaded_size(studio_gen *g, char *out, size_t size)
 /* ---- the reference: one sample as stored, several normalised and joined ---- */
 
 typedef struct {
-    void *wav;   /* the WAV image the cache key hashes */
+    void *wav;  /* the reference as one WAV image: what the cache key hashes and, on a miss, what is cloned */
     size_t wav_size;
-    float *pcm;  /* 24 kHz mono */
-    size_t n;
-    char *text;
+    char *text; /* its transcript */
 } reference;
 
 static void reference_free(reference *r)
 {
     free(r->wav);
-    free(r->pcm);
     free(r->text);
     memset(r, 0, sizeof *r);
 }
@@ -197,6 +194,44 @@ done:
 #define REFERENCE_RMS 0.1f
 #define REFERENCE_PEAK 0.95f
 
+/* Several samples are decoded, loudness-normalised and joined into one WAV image. */
+static int join_samples(json_t *samples, reference *r, studio_error *err)
+{
+    float *pcm = NULL;
+    size_t n = 0;
+    int rc = -1;
+    for (size_t i = 0; i < json_array_size(samples); i++) {
+        const char *path = json_string_value(json_object_get(json_array_get(samples, i), "audio_path"));
+        audio_buf buf = {0};
+        audio_error aerr;
+        if (audio_decode_file(path, QT_SAMPLE_RATE, &buf, &aerr) != 0) {
+            studio_fail(err, STUDIO_INTERNAL, NULL, "reading reference sample: %s", aerr.msg);
+            goto done;
+        }
+        audio_normalize(buf.samples, buf.n, REFERENCE_RMS, REFERENCE_PEAK);
+        float *grown = realloc(pcm, (n + buf.n) * sizeof *grown);
+        if (!grown) {
+            audio_buf_free(&buf);
+            studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory while joining reference samples");
+            goto done;
+        }
+        pcm = grown;
+        memcpy(pcm + n, buf.samples, buf.n * sizeof *grown);
+        n += buf.n;
+        audio_buf_free(&buf);
+    }
+    audio_error aerr;
+    if (audio_encode_wav16(pcm, n, QT_SAMPLE_RATE, &r->wav, &r->wav_size, &aerr) != 0) {
+        studio_fail(err, STUDIO_INTERNAL, NULL, "joining reference samples: %s", aerr.msg);
+        goto done;
+    }
+    rc = 0;
+done:
+    free(pcm);
+    return rc;
+}
+
+/* One sample -> its stored WAV as it is; several -> joined. Transcripts are joined with a space. */
 static int build_reference(studio_gen *g, const char *profile_id, reference *r, studio_error *err)
 {
     memset(r, 0, sizeof *r);
@@ -207,53 +242,32 @@ static int build_reference(studio_gen *g, const char *profile_id, reference *r, 
     if (count == 0) {
         json_decref(samples);
         return studio_fail(err, STUDIO_CONFLICT, "profile_id",
-                    "Profile %s has no samples; add a reference sample before generating", profile_id);
+                           "Profile %s has no samples; add a reference sample before generating", profile_id);
     }
     size_t text_len = 0;
     for (size_t i = 0; i < count; i++)
         text_len += strlen(json_string_value(json_object_get(json_array_get(samples, i), "reference_text"))) + 1;
     r->text = calloc(text_len + 1, 1);
-    if (!r->text)
-        goto nomem;
+    if (!r->text) {
+        studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory while building the reference");
+        goto fail;
+    }
     for (size_t i = 0; i < count; i++) {
-        json_t *sm = json_array_get(samples, i);
-        const char *path = json_string_value(json_object_get(sm, "audio_path"));
-        audio_buf buf = {0};
-        audio_error aerr;
-        if (audio_decode_file(path, QT_SAMPLE_RATE, &buf, &aerr) != 0) {
-            studio_fail(err, STUDIO_INTERNAL, NULL, "reading reference sample: %s", aerr.msg);
-            goto fail;
-        }
-        if (count > 1)
-            audio_normalize(buf.samples, buf.n, REFERENCE_RMS, REFERENCE_PEAK);
-        float *grown = realloc(r->pcm, (r->n + buf.n) * sizeof *grown);
-        if (!grown) {
-            audio_buf_free(&buf);
-            goto nomem;
-        }
-        r->pcm = grown;
-        memcpy(r->pcm + r->n, buf.samples, buf.n * sizeof *grown);
-        r->n += buf.n;
-        audio_buf_free(&buf);
         if (i)
             strcat(r->text, " ");
-        strcat(r->text, json_string_value(json_object_get(sm, "reference_text")));
-        if (count == 1 && read_whole(path, &r->wav, &r->wav_size) != 0) {
+        strcat(r->text, json_string_value(json_object_get(json_array_get(samples, i), "reference_text")));
+    }
+    if (count == 1) {
+        const char *path = json_string_value(json_object_get(json_array_get(samples, 0), "audio_path"));
+        if (read_whole(path, &r->wav, &r->wav_size) != 0) {
             studio_fail(err, STUDIO_INTERNAL, NULL, "reading reference sample %s failed", path);
             goto fail;
         }
-    }
-    if (count > 1) {
-        audio_error aerr;
-        if (audio_encode_wav16(r->pcm, r->n, QT_SAMPLE_RATE, &r->wav, &r->wav_size, &aerr) != 0) {
-            studio_fail(err, STUDIO_INTERNAL, NULL, "joining reference samples: %s", aerr.msg);
-            goto fail;
-        }
+    } else if (join_samples(samples, r, err) != 0) {
+        goto fail;
     }
     json_decref(samples);
     return 0;
-nomem:
-    studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory while building the reference");
 fail:
     json_decref(samples);
     reference_free(r);
@@ -302,7 +316,7 @@ static json_t *run_job(studio_gen *g, job *j, studio_error *err)
     int hit = 0;
     qt_error qerr = {0};
     const qt_voice_prompt *vp = studio_prompt_cache_get(g->prompts, g->model, j->model_size, ref.wav,
-                                                        ref.wav_size, ref.pcm, ref.n, ref.text, &hit, &qerr);
+                                                        ref.wav_size, ref.text, &hit, &qerr);
     if (!vp) {
         studio_fail(err, qerr.kind == QT_ERR_INVALID ? STUDIO_INVALID : STUDIO_INTERNAL, NULL,
              "voice prompt: %s", qerr.msg);

@@ -1,6 +1,7 @@
 /* prompt_cache.c — see prompt_cache.h. */
 #include "studio/prompt_cache.h"
 
+#include "audio/audio.h"
 #include "studio/log.h"
 
 #include <dirent.h>
@@ -111,8 +112,8 @@ static int fits(const qt_voice_prompt *vp, const qt_model *m)
 }
 
 const qt_voice_prompt *studio_prompt_cache_get(studio_prompt_cache *c, qt_model *m, const char *size,
-                                               const void *wav, size_t wav_size, const float *pcm, size_t n,
-                                               const char *ref_text, int *hit, qt_error *err)
+                                               const void *wav, size_t wav_size, const char *ref_text, int *hit,
+                                               qt_error *err)
 {
     char key[33], path[4096];
     studio_prompt_cache_key(wav, wav_size, ref_text, size, key);
@@ -144,7 +145,14 @@ const qt_voice_prompt *studio_prompt_cache_get(studio_prompt_cache *c, qt_model 
     }
 
     log_info("Creating voice prompt (not cached)...");
-    vp = qt_prompt_create(m, pcm, n, QT_SAMPLE_RATE, ref_text, NULL, err);
+    audio_buf ref = {0};
+    audio_error aerr;
+    if (audio_decode_memory(wav, wav_size, QT_SAMPLE_RATE, &ref, &aerr) != 0) {
+        qt_fail(err, QT_ERR_CORRUPT, "reference audio: %s", aerr.msg);
+        return NULL;
+    }
+    vp = qt_prompt_create(m, ref.samples, ref.n, QT_SAMPLE_RATE, ref_text, NULL, err);
+    audio_buf_free(&ref);
     if (!vp)
         return NULL;
     qt_error serr = {0};

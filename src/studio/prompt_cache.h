@@ -25,14 +25,14 @@ void studio_prompt_cache_free(studio_prompt_cache *c); /* NULL is fine */
 
 /* The voice prompt of this reference for model m of size `size`: from memory, else from <dir>/<key>.prompt
  * (a file that fails any check — older format, truncated, bad checksum, another width — is logged, removed
- * and rebuilt), else made by the engine and stored in both. wav/wav_size: the reference's audio file bytes
- * (what the key hashes); pcm/n: the same audio as 24 kHz mono. *hit tells whether it was cached. The
+ * and rebuilt), else made by the engine and stored in both. wav/wav_size: the reference as a WAV image
+ * (what the key hashes; decoded only on a miss). *hit tells whether it was cached. The
  * prompt stays owned by the cache and valid until the next clear/free. Not thread-safe: the caller
  * serialises (the generation worker holds its engine lock). Logs the lines users grep for:
  * "Creating voice prompt (not cached)..." and "Using cached voice prompt for 1.7B model". */
 const qt_voice_prompt *studio_prompt_cache_get(studio_prompt_cache *c, qt_model *m, const char *size,
-                                               const void *wav, size_t wav_size, const float *pcm, size_t n,
-                                               const char *ref_text, int *hit, qt_error *err);
+                                               const void *wav, size_t wav_size, const char *ref_text, int *hit,
+                                               qt_error *err);
 
 /* Drops every prompt from memory and deletes the .prompt files in dir; returns the number of files deleted, or -1. */
 int studio_prompt_cache_clear(studio_prompt_cache *c);
