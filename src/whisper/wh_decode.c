@@ -10,7 +10,6 @@
  * prompt; without timestamps there is nothing to seek by, so fixed windows are the honest cut (a word on a
  * boundary may be split).
  */
-#include "engine/kernels.h"
 #include "whisper/wh_internal.h"
 
 #include <math.h>

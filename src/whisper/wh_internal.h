@@ -8,8 +8,7 @@
 #ifndef WH_INTERNAL_H
 #define WH_INTERNAL_H
 
-#include "engine/qt.h"
-#include "engine/threadpool.h"
+#include "engine/qt_common.h"
 #include "whisper/wh.h"
 
 #include <stdbool.h>

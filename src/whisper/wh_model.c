@@ -5,9 +5,6 @@
  * open), anything else (F16, BF16, unaligned) is converted once into memory the model owns. The official
  * code ties the output projection to the token embedding, so proj_out.weight, when a file has it, is unused.
  */
-#include "engine/kernels.h"
-#include "engine/mel.h"
-#include "engine/safetensors.h"
 #include "whisper/wh_config.h"
 
 #include <errno.h>
