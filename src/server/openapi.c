@@ -75,6 +75,11 @@ static const char schemas_json[] =
     "  'model_name': {'type': 'string'}, 'current': {'type': 'integer'}, 'total': {'type': 'integer'},"
     "  'progress': {'type': 'number'}, 'filename': {'type': 'string'},"
     "  'status': {'type': 'string', 'enum': ['downloading', 'complete', 'error']}}},"
+    "'TranscribeUpload': {'type': 'object', 'required': ['file'], 'properties': {"
+    "  'file': {'type': 'string', 'format': 'binary', 'description': 'WAV, FLAC, OGG or MP3 of speech; at most 50 MB; longer than 30 s is cut into 30 s windows'},"
+    "  'language': {'type': 'string', 'description': 'a code such as en or de; detected when absent or auto'},"
+    "  'model': {'type': 'string', 'enum': ['whisper-base', 'whisper-small', 'whisper-medium', 'whisper-large', 'whisper-turbo'], 'default': 'whisper-base'}}},"
+    "'Transcription': {'type': 'object', 'properties': {'text': {'type': 'string'}, 'duration': {'type': 'number', 'description': 'seconds of audio'}}},"
     "'CacheClear': {'type': 'object', 'properties': {'message': {'type': 'string'}, 'files_deleted': {'type': 'integer'}}},"
     "'OpenAPI': {'type': 'object'}"
     "}";
@@ -125,6 +130,8 @@ static const struct {
     {"get", "/models/progress/{model_name}", "Download progress as server-sent events", NULL,
      "sse|ModelProgress", "404 503"},
     {"delete", "/models/{model_name}", "Delete a model from the Hub cache", NULL, "Message", "400 404 503"},
+    {"post", "/transcribe", "The words of a recording (Whisper); 409 until the model is downloaded",
+     "form:TranscribeUpload", "Transcription", "409 413 415 422"},
 };
 
 static json_t *ref(const char *schema)

@@ -61,7 +61,7 @@ struct studio_gen {
 const char *studio_gen_repo_for_size(const char *size)
 {
     const studio_model *m = size ? studio_model_find(size) : NULL;
-    return m ? m->repo_id : NULL;
+    return m && !m->whisper ? m->repo_id : NULL;
 }
 
 /* 1 when the model of this size has a complete snapshot in the Hub cache; its path goes to snapshot. */

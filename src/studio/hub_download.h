@@ -45,7 +45,8 @@ char *studio_hub_cache_dir(void);
 char *studio_hub_repo_dir(const char *cache_dir, const char *repo_id);
 
 /* 1 when refs/main names a snapshot that holds a loadable Qwen3-TTS release (config.json, the model weights
- * and speech_tokenizer/{config.json,model.safetensors}, every link resolving); then its path is written to
+ * and speech_tokenizer/{config.json,model.safetensors}, every link resolving) or Whisper release (config.json
+ * with model_type "whisper", the weights, generation_config.json and the tokenizer); then its path is written to
  * snapshot (if not NULL). 0 otherwise. Never uses the network. */
 int studio_hub_snapshot_complete(const char *cache_dir, const char *repo_id, char *snapshot, size_t size);
 

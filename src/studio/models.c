@@ -17,8 +17,14 @@
 #include <time.h>
 
 static const studio_model registry[] = {
-    {"qwen-tts-1.7B", "1.7B", "Qwen/Qwen3-TTS-12Hz-1.7B-Base", "Qwen TTS 1.7B"},
-    {"qwen-tts-0.6B", "0.6B", "Qwen/Qwen3-TTS-12Hz-0.6B-Base", "Qwen TTS 0.6B"},
+    {"qwen-tts-1.7B", "1.7B", "Qwen/Qwen3-TTS-12Hz-1.7B-Base", "Qwen TTS 1.7B", 0},
+    {"qwen-tts-0.6B", "0.6B", "Qwen/Qwen3-TTS-12Hz-0.6B-Base", "Qwen TTS 0.6B", 0},
+    /* Voicebox's Whisper names; whisper-large is large-v3 (128 mel bins), whisper-turbo its 4-layer decoder */
+    {"whisper-base", "base", "openai/whisper-base", "Whisper Base", 1},
+    {"whisper-small", "small", "openai/whisper-small", "Whisper Small", 1},
+    {"whisper-medium", "medium", "openai/whisper-medium", "Whisper Medium", 1},
+    {"whisper-large", "large", "openai/whisper-large-v3", "Whisper Large", 1},
+    {"whisper-turbo", "turbo", "openai/whisper-large-v3-turbo", "Whisper Turbo", 1},
 };
 #define N_MODELS (sizeof registry / sizeof registry[0])
 

@@ -1,4 +1,4 @@
-/* models.h — the TTS models voicebox knows, whether each is in the Hugging Face cache, and their downloads.
+/* models.h — the models voicebox knows (TTS, and Whisper for transcription), whether each is in the Hugging Face cache, and their downloads.
  *
  * A model is "downloaded" when the Hub cache holds a complete snapshot for it (every file of the release,
  * see hub_download.h) that the engine's qt_resolve_model_dir() finds. Downloads run on the caller's thread
@@ -19,6 +19,7 @@ typedef struct {
     const char *size;    /* "1.7B", the model_size the API speaks */
     const char *repo_id; /* "Qwen/Qwen3-TTS-12Hz-1.7B-Base" */
     const char *display; /* "Qwen TTS 1.7B" */
+    int whisper;         /* 1 for the Whisper models (transcription.h), whose size is "base" ... "turbo" */
 } studio_model;
 
 size_t studio_model_count(void);

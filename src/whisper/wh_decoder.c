@@ -7,6 +7,7 @@
  */
 #include "whisper/wh_ops.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,21 +119,11 @@ static void attend_task(void *ctx, int task, int n_tasks)
         int r = p / j->n_heads, h = p % j->n_heads, o = h * j->hd;
         int keys = j->causal ? j->keys0 + r + 1 : j->keys0;
         const float *q = j->q + (size_t)r * j->d + o;
-        for (int t = 0; t < keys; t++) {
-            const float *k = j->k + (size_t)t * j->d + o;
-            float acc = 0;
-            for (int i = 0; i < j->hd; i++)
-                acc += q[i] * k[i];
-            s[t] = acc * scale;
-        }
+        /* s = K_h q * scale, softmax, out = V_h^T s: K_h and V_h are [keys][hd] with row stride d */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, keys, j->hd, scale, j->k + o, j->d, q, 1, 0.0f, s, 1);
         wh_softmax(s, keys);
-        float *out = j->out + (size_t)r * j->d + o;
-        memset(out, 0, (size_t)j->hd * sizeof *out);
-        for (int t = 0; t < keys; t++) {
-            const float *v = j->v + (size_t)t * j->d + o;
-            for (int i = 0; i < j->hd; i++)
-                out[i] += s[t] * v[i];
-        }
+        cblas_sgemv(CblasRowMajor, CblasTrans, keys, j->hd, 1.0f, j->v + o, j->d, s, 1, 0.0f,
+                    j->out + (size_t)r * j->d + o, 1);
     }
 }
 
