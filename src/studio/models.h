@@ -1,4 +1,4 @@
-/* models.h — the models voicebox knows (TTS, and Whisper for transcription), whether each is in the Hugging Face cache, and their downloads.
+/* models.h — the TTS models voicebox knows, whether each is in the Hugging Face cache, and their downloads.
  *
  * A model is "downloaded" when the Hub cache holds a complete snapshot for it (every file of the release,
  * see hub_download.h) that the engine's qt_resolve_model_dir() finds. Downloads run on the caller's thread
@@ -9,24 +9,11 @@
 #ifndef VOICEBOX_MODELS_H
 #define VOICEBOX_MODELS_H
 
+#include "studio/rules.h" /* studio_model: the models voicebox knows */
 #include "studio/studio.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-typedef struct {
-    const char *name;    /* "qwen-tts-1.7B" */
-    const char *size;    /* "1.7B", the model_size the API speaks */
-    const char *repo_id; /* "Qwen/Qwen3-TTS-12Hz-1.7B-Base" */
-    const char *display; /* "Qwen TTS 1.7B" */
-    int whisper;         /* 1 for the Whisper models (transcription.h), whose size is "base" ... "turbo" */
-} studio_model;
-
-size_t studio_model_count(void);
-const studio_model *studio_model_at(size_t i); /* NULL past the end */
-/* By name ("qwen-tts-0.6B"), size ("0.6B") or repo id; NULL when unknown. */
-const studio_model *studio_model_find(const char *key);
-const studio_model *studio_model_default(void); /* qwen-tts-1.7B */
 
 typedef enum {
     STUDIO_DL_IDLE = 0, /* no download started in this process */

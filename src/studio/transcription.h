@@ -8,11 +8,10 @@
 #ifndef VOICEBOX_TRANSCRIPTION_H
 #define VOICEBOX_TRANSCRIPTION_H
 
+#include "studio/rules.h"
 #include "studio/studio.h"
 
 #include <jansson.h>
-
-#define STUDIO_WHISPER_DEFAULT "whisper-base"
 
 typedef struct studio_asr studio_asr;
 
