@@ -420,8 +420,7 @@ static int dev_random_model(int argc, char **argv)
     qt_config c;
     qt_codec_config cc;
     if (rm_preset(shape, &c, &cc))
-        return cli_error(
-            "dev random-model: unknown shape '%s' (0.6B, 1.7B, tiny, tiny-b, whisper-tiny|base|small)", shape);
+        return cli_error("dev random-model: unknown shape '%s' (0.6B, 1.7B, tiny, tiny-b)", shape);
     if (dry_run) { /* the layout's totals only: nothing is written */
         rm_list model = {0}, codec = {0};
         int bad = rm_model_tensors(&c, &model) || rm_codec_tensors(&cc, &codec);
