@@ -46,8 +46,16 @@ int qt_fail(qt_error *err, qt_error_kind kind, const char *fmt, ...) __attribute
 /* ---- model location ----------------------------------------------------------------------------------- */
 
 /* Resolve a model directory path, or a Hub repo id ("Qwen/Qwen3-TTS-12Hz-1.7B-Base") found in the Hugging
- * Face cache (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub), into a directory. */
+ * Face cache (qt_hub_cache_dir), into a directory. */
 int qt_resolve_model_dir(const char *path_or_repo, char *out, size_t out_size, qt_error *err);
+
+/* The Hugging Face Hub cache, as huggingface_hub finds it: $HF_HUB_CACHE, else $HUGGINGFACE_HUB_CACHE, else
+ * $HF_HOME/hub, else ${XDG_CACHE_HOME:-$HOME/.cache}/huggingface/hub. malloc'd; NULL when out of memory.
+ * The one resolver: qt_resolve_model_dir reads the cache through it and the studio's downloader writes it. */
+char *qt_hub_cache_dir(void);
+/* "<cache_dir>/models--Org--Name", malloc'd; NULL when repo_id is not "Org/Name" in the Hub's characters
+ * (letters, digits, '-', '_', '.'; neither part starting with '.'), so no id can name a path outside. */
+char *qt_hub_repo_dir(const char *cache_dir, const char *repo_id);
 
 /* model_dir/speech_tokenizer as a directory path. Also follows a symlink that a checkout without symlink
  * support wrote as a small file holding its relative target (the golden tiny-a/tiny-b have one). */

@@ -3,6 +3,7 @@
  * part of a file name: a hostile endpoint must not be able to write outside the repo's cache folder.
  */
 #include "studio/hub_download.h"
+#include "engine/qt.h"
 #include "studio/log.h"
 #include "studio/studio_internal.h"
 
@@ -44,37 +45,6 @@ studio_hub_params studio_hub_default_params(void)
     return p;
 }
 
-char *studio_hub_cache_dir(void)
-{
-    /* the order of huggingface_hub's constants.py, and of the engine's qt_resolve_model_dir */
-    char *out = NULL;
-    const char *v;
-    if ((v = getenv("HF_HUB_CACHE")) && *v) return strdup(v);
-    if ((v = getenv("HUGGINGFACE_HUB_CACHE")) && *v) return strdup(v);
-    if ((v = getenv("HF_HOME")) && *v) return asprintf(&out, "%s/hub", v) < 0 ? NULL : out;
-    if ((v = getenv("XDG_CACHE_HOME")) && *v) return asprintf(&out, "%s/huggingface/hub", v) < 0 ? NULL : out;
-    v = getenv("HOME");
-    return asprintf(&out, "%s/.cache/huggingface/hub", v && *v ? v : "/") < 0 ? NULL : out;
-}
-
-static int safe_name_char(int c)
-{
-    return isalnum(c) || c == '-' || c == '_' || c == '.';
-}
-
-char *studio_hub_repo_dir(const char *cache_dir, const char *repo_id)
-{
-    const char *slash = repo_id ? strchr(repo_id, '/') : NULL;
-    if (!slash || slash == repo_id || !slash[1] || strchr(slash + 1, '/')) return NULL;
-    for (const char *p = repo_id; *p; p++)
-        if (p != slash && !safe_name_char((unsigned char)*p)) return NULL;
-    if (!strncmp(repo_id, "..", 2) || !strcmp(slash + 1, "..")) return NULL;
-    char *out = NULL;
-    if (asprintf(&out, "%s/models--%.*s--%s", cache_dir, (int)(slash - repo_id), repo_id, slash + 1) < 0)
-        return NULL;
-    return out;
-}
-
 /* A file path inside a repo, as the Hub lists it: relative, '/'-separated, no "." or ".." parts. */
 static int safe_repo_path(const char *p)
 {
@@ -91,6 +61,11 @@ static int safe_repo_path(const char *p)
             return 0;
         }
     }
+}
+
+static int safe_name_char(int c)
+{
+    return isalnum(c) || c == '-' || c == '_' || c == '.';
 }
 
 static int safe_token(const char *s, size_t max)
@@ -185,7 +160,7 @@ static pthread_mutex_t nftw_mutex = PTHREAD_MUTEX_INITIALIZER; /* nftw callbacks
 
 int studio_hub_snapshot_complete(const char *cache_dir, const char *repo_id, char *snapshot, size_t size)
 {
-    char *repo_dir = studio_hub_repo_dir(cache_dir, repo_id), *ref = NULL, *ref_path = NULL, *snap = NULL;
+    char *repo_dir = qt_hub_repo_dir(cache_dir, repo_id), *ref = NULL, *ref_path = NULL, *snap = NULL;
     int complete = 0;
     if (!repo_dir || asprintf(&ref_path, "%s/refs/main", repo_dir) < 0) {
         ref_path = NULL;
@@ -228,7 +203,7 @@ static int add_usage(const char *path, const struct stat *sb, int type, struct F
 
 uint64_t studio_hub_disk_usage(const char *cache_dir, const char *repo_id)
 {
-    char *repo_dir = studio_hub_repo_dir(cache_dir, repo_id), *blobs = NULL;
+    char *repo_dir = qt_hub_repo_dir(cache_dir, repo_id), *blobs = NULL;
     if (!repo_dir || asprintf(&blobs, "%s/blobs", repo_dir) < 0) {
         free(repo_dir);
         return 0;
@@ -263,7 +238,7 @@ static int remove_tree(const char *path)
 /* Returns the locked fd, -1 on error, -2 when another holder has it. */
 static int lock_repo(const char *cache_dir, const char *repo_id)
 {
-    char *dir = studio_hub_repo_dir(cache_dir, repo_id), *path = NULL;
+    char *dir = qt_hub_repo_dir(cache_dir, repo_id), *path = NULL;
     int fd = -1;
     if (!dir) return -1;
     const char *base = strrchr(dir, '/') + 1;
@@ -294,7 +269,7 @@ static void unlock_repo(int fd)
 
 int studio_hub_busy(const char *cache_dir, const char *repo_id)
 {
-    char *dir = studio_hub_repo_dir(cache_dir, repo_id), *path = NULL;
+    char *dir = qt_hub_repo_dir(cache_dir, repo_id), *path = NULL;
     int busy = 0;
     if (dir && asprintf(&path, "%s/.locks/%s/voicebox.lock", cache_dir, strrchr(dir, '/') + 1) >= 0) {
         int fd = open(path, O_RDWR | O_CLOEXEC);
@@ -310,7 +285,7 @@ int studio_hub_busy(const char *cache_dir, const char *repo_id)
 
 int studio_hub_remove(const char *cache_dir, const char *repo_id, studio_error *err)
 {
-    char *dir = studio_hub_repo_dir(cache_dir, repo_id), *locks = NULL;
+    char *dir = qt_hub_repo_dir(cache_dir, repo_id), *locks = NULL;
     int rc = -1, lock = -1;
     struct stat st;
     if (!dir) {
@@ -967,7 +942,7 @@ int studio_hub_download(const char *repo_id, const studio_hub_params *params, ch
     studio_error local_err;
     if (!err) err = &local_err;
 
-    cache = p.cache_dir ? strdup(p.cache_dir) : studio_hub_cache_dir();
+    cache = p.cache_dir ? strdup(p.cache_dir) : qt_hub_cache_dir();
     const char *ep = p.endpoint ? p.endpoint : getenv("HF_ENDPOINT");
     endpoint = strdup(ep && *ep ? ep : DEFAULT_ENDPOINT);
     if (!cache || !endpoint) {
@@ -978,7 +953,7 @@ int studio_hub_download(const char *repo_id, const studio_hub_params *params, ch
         endpoint[l - 1] = '\0';
     p.cache_dir = cache;
     p.endpoint = endpoint;
-    repo_dir = studio_hub_repo_dir(cache, repo_id);
+    repo_dir = qt_hub_repo_dir(cache, repo_id);
     if (!repo_dir) {
         fail(err, STUDIO_INVALID, "%s: not a Hub repo id (expected org/name)", repo_id ? repo_id : "(null)");
         goto done;
