@@ -24,7 +24,8 @@ typedef enum {
     STUDIO_OK = 0,
     STUDIO_NOT_FOUND,         /* 404: unknown profile / sample / generation id */
     STUDIO_INVALID,           /* 422: a field fails validation; err->field names it */
-    STUDIO_CONFLICT,          /* 400: "already exists" (duplicate profile name) */
+    STUDIO_CONFLICT,          /* 400: "already exists" (duplicate profile name), or the state refuses it
+                                 (a story with nothing to mix) */
     STUDIO_TOO_LARGE,         /* 413: upload over STUDIO_UPLOAD_MAX */
     STUDIO_UNSUPPORTED_MEDIA, /* 415: the upload cannot be decoded as audio */
     STUDIO_INTERNAL,          /* 500: database or filesystem fault (also logged) */
@@ -133,5 +134,43 @@ json_t *studio_history_get(studio *s, const char *id, studio_error *err);
 int studio_history_delete(studio *s, const char *id, studio_error *err); /* the row and its file */
 /* Absolute path of the generation's WAV, malloc'd; STUDIO_NOT_FOUND if unknown or it has no audio. */
 char *studio_generation_audio_path(studio *s, const char *id, studio_error *err);
+
+/* ---- stories (stories.c) ---- */
+/* Story JSON: {id, name, description|null, created_at, updated_at, item_count}; a story got by id also has
+ * items: [StoryItemDetail] ordered by start. StoryItemDetail: {id, story_id, generation_id, start_time_ms,
+ * track, trim_start_ms, trim_end_ms, created_at} + its take's {profile_id, profile_name, text, language,
+ * audio_path, duration, seed, instruct, generation_created_at, model_size}. Times are integer ms. */
+
+/* body: {name (1-100 chars), description? (<=500 or null)}; PUT takes the same body. */
+json_t *studio_story_create(studio *s, const json_t *body, studio_error *err);
+json_t *studio_story_list(studio *s, studio_error *err); /* array, most recently changed first */
+json_t *studio_story_get(studio *s, const char *id, studio_error *err);
+json_t *studio_story_update(studio *s, const char *id, const json_t *body, studio_error *err);
+int studio_story_delete(studio *s, const char *id, studio_error *err); /* with its items; takes stay */
+/* body: {generation_id, start_time_ms? (none: after the latest end over all tracks + 200 ms), track? = 0}.
+ * A take already in the story returns its existing item; a take without audio is STUDIO_INVALID. */
+json_t *studio_story_item_add(studio *s, const char *story_id, const json_t *body, studio_error *err);
+int studio_story_item_delete(studio *s, const char *story_id, const char *item_id, studio_error *err);
+/* body: {updates: [{generation_id, start_time_ms}]}; every take named must be in the story. */
+int studio_story_items_times(studio *s, const char *story_id, const json_t *body, studio_error *err);
+/* body: {generation_ids}: exactly the story's takes; laid out in that order with 200 ms gaps. Array. */
+json_t *studio_story_items_reorder(studio *s, const char *story_id, const json_t *body, studio_error *err);
+/* body: {start_time_ms, track? = 0} */
+json_t *studio_story_item_move(studio *s, const char *story_id, const char *item_id, const json_t *body,
+                               studio_error *err);
+/* body: {trim_start_ms, trim_end_ms}; STUDIO_INVALID when they leave nothing of the take. */
+json_t *studio_story_item_trim(studio *s, const char *story_id, const char *item_id, const json_t *body,
+                               studio_error *err);
+/* body: {split_time_ms} relative to the visible start, strictly inside the clip. [original, new]. */
+json_t *studio_story_item_split(studio *s, const char *story_id, const char *item_id, const json_t *body,
+                                studio_error *err);
+/* A copy after the original + 200 ms on the same track, same trims. */
+json_t *studio_story_item_duplicate(studio *s, const char *story_id, const char *item_id, studio_error *err);
+/* The mix at 24 kHz: every item's take, trimmed, summed at its start over all tracks; length = the last
+ * visible end; divided by the peak only when the peak exceeds 1. *out (malloc'd) has *n_out samples and
+ * *name the story's name (malloc'd). STUDIO_CONFLICT when the story has no items. A take whose file cannot
+ * be read is left out (logged). */
+int studio_story_mix(studio *s, const char *story_id, float **out, size_t *n_out, char **name,
+                     studio_error *err);
 
 #endif
