@@ -110,6 +110,19 @@ static const char schemas_json[] =
     "  'trim_start_ms': {'type': 'integer', 'minimum': 0}, 'trim_end_ms': {'type': 'integer', 'minimum': 0}}},"
     "'StoryItemSplit': {'type': 'object', 'required': ['split_time_ms'], 'properties': {"
     "  'split_time_ms': {'type': 'integer', 'minimum': 1, 'description': 'relative to the clip start as shown'}}},"
+    "'ChannelCreate': {'type': 'object', 'required': ['name'], 'properties': {"
+    "  'name': {'type': 'string', 'minLength': 1, 'maxLength': 100},"
+    "  'device_ids': {'type': 'array', 'maxItems': 64, 'items': {'type': 'string'}}}},"
+    "'ChannelUpdate': {'type': 'object', 'properties': {"
+    "  'name': {'type': 'string', 'minLength': 1, 'maxLength': 100, 'nullable': true},"
+    "  'device_ids': {'type': 'array', 'maxItems': 64, 'items': {'type': 'string'}, 'nullable': true}}},"
+    "'Channel': {'type': 'object', 'properties': {"
+    "  'id': {'type': 'string', 'format': 'uuid'}, 'name': {'type': 'string'}, 'is_default': {'type': 'boolean'},"
+    "  'device_ids': {'type': 'array', 'items': {'type': 'string'}}, 'created_at': {'type': 'string', 'format': 'date-time'}}},"
+    "'ChannelVoices': {'type': 'object', 'required': ['profile_ids'], 'properties': {"
+    "  'profile_ids': {'type': 'array', 'items': {'type': 'string', 'format': 'uuid'}}}},"
+    "'ProfileChannels': {'type': 'object', 'required': ['channel_ids'], 'properties': {"
+    "  'channel_ids': {'type': 'array', 'items': {'type': 'string', 'format': 'uuid'}}}},"
     "'OpenAPI': {'type': 'object'}"
     "}";
 /* clang-format on */
@@ -182,6 +195,19 @@ static const struct {
      "StoryItem", "404"},
     {"get", "/stories/{story_id}/export-audio", "The story mixed into one WAV (24 kHz, 16-bit)", NULL,
      "file:audio/wav", "400 404"},
+    {"get", "/channels", "Audio channels (the Default one first)", NULL, "[Channel]", ""},
+    {"post", "/channels", "Create an audio channel", "json:ChannelCreate", "Channel", "400 413 415 422"},
+    {"get", "/channels/{channel_id}", "One audio channel", NULL, "Channel", "404"},
+    {"put", "/channels/{channel_id}", "Rename a channel or set its devices (not the Default one)",
+     "json:ChannelUpdate", "Channel", "400 404 413 415 422"},
+    {"delete", "/channels/{channel_id}", "Delete a channel (not the Default one)", NULL, "Message", "400 404"},
+    {"get", "/channels/{channel_id}/voices", "The profiles assigned to a channel", NULL, "ChannelVoices", "404"},
+    {"put", "/channels/{channel_id}/voices", "Set the profiles of a channel", "json:ChannelVoices", "Message",
+     "400 404 413 415 422"},
+    {"get", "/profiles/{profile_id}/channels", "The channels a profile speaks on", NULL, "ProfileChannels",
+     "404"},
+    {"put", "/profiles/{profile_id}/channels", "Set the channels of a profile", "json:ProfileChannels",
+     "Message", "400 404 413 415 422"},
 };
 
 static json_t *ref(const char *schema)

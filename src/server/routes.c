@@ -56,6 +56,16 @@ const srv_route srv_routes[] = {
     {"POST", "/stories/{story_id}/items/{item_id}/duplicate", srv_post_story_item_duplicate, SRV_BODY_NONE,
      SRV_RUN_WORKER},
     {"GET", "/stories/{story_id}/export-audio", srv_get_story_export_audio, SRV_BODY_NONE, SRV_RUN_WORKER},
+
+    {"GET", "/channels", srv_get_channels, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"POST", "/channels", srv_post_channels, SRV_BODY_JSON, SRV_RUN_WORKER},
+    {"GET", "/channels/{channel_id}", srv_get_channel, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"PUT", "/channels/{channel_id}", srv_put_channel, SRV_BODY_JSON, SRV_RUN_WORKER},
+    {"DELETE", "/channels/{channel_id}", srv_delete_channel, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"GET", "/channels/{channel_id}/voices", srv_get_channel_voices, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"PUT", "/channels/{channel_id}/voices", srv_put_channel_voices, SRV_BODY_JSON, SRV_RUN_WORKER},
+    {"GET", "/profiles/{profile_id}/channels", srv_get_profile_channels, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"PUT", "/profiles/{profile_id}/channels", srv_put_profile_channels, SRV_BODY_JSON, SRV_RUN_WORKER},
 };
 const size_t srv_n_routes = sizeof srv_routes / sizeof srv_routes[0];
 

@@ -104,4 +104,15 @@ void srv_post_story_item_split(srv_ctx *ctx, const srv_request *req, srv_respons
 void srv_post_story_item_duplicate(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_get_story_export_audio(srv_ctx *ctx, const srv_request *req, srv_response *res);
 
+/* routes_channels.c */
+void srv_get_channels(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_channel(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_channels(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_put_channel(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_delete_channel(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_channel_voices(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_put_channel_voices(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_profile_channels(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_put_profile_channels(srv_ctx *ctx, const srv_request *req, srv_response *res);
+
 #endif

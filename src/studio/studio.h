@@ -173,4 +173,21 @@ json_t *studio_story_item_duplicate(studio *s, const char *story_id, const char 
 int studio_story_mix(studio *s, const char *story_id, float **out, size_t *n_out, char **name,
                      studio_error *err);
 
+/* ---- audio channels (channels.c) ---- */
+/* Channel JSON (AudioChannelResponse): {id, name, is_default, device_ids: [string], created_at}. The
+ * Default channel (is_default) cannot be changed or deleted: STUDIO_CONFLICT. */
+
+json_t *studio_channel_list(studio *s, studio_error *err); /* the Default channel first */
+json_t *studio_channel_get(studio *s, const char *id, studio_error *err);
+/* body: {name (1-100 chars, unique), device_ids? = []} */
+json_t *studio_channel_create(studio *s, const json_t *body, studio_error *err);
+/* body: {name?, device_ids?}: what is given replaces what was */
+json_t *studio_channel_update(studio *s, const char *id, const json_t *body, studio_error *err);
+int studio_channel_delete(studio *s, const char *id, studio_error *err); /* with its assignments */
+json_t *studio_channel_voices(studio *s, const char *channel_id, studio_error *err);   /* {profile_ids} */
+json_t *studio_profile_channels(studio *s, const char *profile_id, studio_error *err); /* {channel_ids} */
+/* body: {profile_ids} / {channel_ids}: the whole new set; an id that names nothing is STUDIO_INVALID. */
+int studio_channel_set_voices(studio *s, const char *channel_id, const json_t *body, studio_error *err);
+int studio_profile_set_channels(studio *s, const char *profile_id, const json_t *body, studio_error *err);
+
 #endif
