@@ -67,11 +67,14 @@ void srv_attachment(srv_response *res, const char *prefix, const char *name, con
     }
     ascii[a] = '\0';
     encoded[e] = '\0';
-    if (plain)
-        snprintf(res->content_disposition, sizeof res->content_disposition, "attachment; filename=\"%s%s%s\"",
-                 prefix, ascii, suffix);
-    else
-        snprintf(res->content_disposition, sizeof res->content_disposition,
-                 "attachment; filename=\"%s%s%s\"; filename*=UTF-8''%s%s%s", prefix, ascii, suffix, prefix,
-                 encoded, suffix);
+    int w = -1;
+    if (!plain)
+        w = snprintf(res->content_disposition, sizeof res->content_disposition,
+                     "attachment; filename=\"%s%s%s\"; filename*=UTF-8''%s%s%s", prefix, ascii, suffix, prefix,
+                     encoded, suffix);
+    /* plain ASCII, or a name too long for both forms: the ASCII one alone */
+    if (w < 0 || (size_t)w >= sizeof res->content_disposition)
+        w = snprintf(res->content_disposition, sizeof res->content_disposition,
+                     "attachment; filename=\"%s%.200s%s\"", prefix, ascii, suffix);
+    (void)w;
 }
