@@ -210,7 +210,7 @@ json_t *studio_channel_create(studio *s, const json_t *body, studio_error *err)
         studio_fail(err, STUDIO_INVALID, "body", "body: must be a JSON object");
         return NULL;
     }
-    if (studio_json_str(body, "name", 1, 1, 100, &name, err) < 0 ||
+    if (studio_json_str(body, "name", 1, 1, STUDIO_NAME_MAX_CHARS, &name, err) < 0 ||
         string_array(body, "device_ids", CHANNEL_DEVICES_MAX, CHANNEL_DEVICE_ID_MAX, &devices, err) < 0)
         return NULL;
     char id[37], now[32];
@@ -257,7 +257,7 @@ json_t *studio_channel_update(studio *s, const char *id, const json_t *body, stu
         studio_fail(err, STUDIO_INVALID, "body", "body: must be a JSON object");
         return NULL;
     }
-    if (studio_json_str(body, "name", 0, 1, 100, &name, err) < 0 ||
+    if (studio_json_str(body, "name", 0, 1, STUDIO_NAME_MAX_CHARS, &name, err) < 0 ||
         string_array(body, "device_ids", CHANNEL_DEVICES_MAX, CHANNEL_DEVICE_ID_MAX, &devices, err) < 0)
         return NULL;
     json_t *j = NULL;

@@ -309,8 +309,8 @@ static int finish(studio *s, int ok, studio_error *err)
 static int parse_story(const json_t *body, const char **name, const char **description, studio_error *err)
 {
     if (!json_is_object(body)) return studio_fail(err, STUDIO_INVALID, "body", "body: must be a JSON object");
-    if (studio_json_str(body, "name", 1, 1, 100, name, err) < 0 ||
-        studio_json_str(body, "description", 0, 0, 500, description, err) < 0)
+    if (studio_json_str(body, "name", 1, 1, STUDIO_NAME_MAX_CHARS, name, err) < 0 ||
+        studio_json_str(body, "description", 0, 0, STUDIO_DESCRIPTION_MAX_CHARS, description, err) < 0)
         return -1;
     return 0;
 }
