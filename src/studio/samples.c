@@ -22,6 +22,7 @@
 
 #define MIN_SECONDS 2.0
 #define MAX_SECONDS 30.0
+#define DECODE_SECONDS 60.0   /* decoding stops here: 30 s of speech plus room for silence that is trimmed */
 #define MIN_RMS 0.01f
 #define TRIM_THRESHOLD 0.005f /* short-window RMS below this at either end counts as silence */
 #define HOT_PEAK 0.95f        /* a peak at or above this is turned down ... */
@@ -90,7 +91,10 @@ static int check_text(const char *text, studio_error *err)
 static int prepare_audio(const void *bytes, size_t size, audio_buf *buf, studio_error *err)
 {
     audio_error aerr = {{0}};
-    if (audio_decode_memory(bytes, size, STUDIO_SAMPLE_RATE, buf, &aerr) < 0)
+    int decoded = audio_decode_memory_max(bytes, size, STUDIO_SAMPLE_RATE, DECODE_SECONDS, buf, &aerr);
+    if (decoded == -2)
+        return studio_fail(err, STUDIO_INVALID, "file", "file: %s; a sample must last 2 to 30 s", aerr.msg);
+    if (decoded < 0)
         return studio_fail(err, STUDIO_UNSUPPORTED_MEDIA, "file", "file: cannot be decoded as audio: %s",
                            aerr.msg);
     size_t start = 0, end = 0;
