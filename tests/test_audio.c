@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *__lsan_default_suppressions(void);
@@ -291,6 +292,16 @@ static void test_errors(void)
 
     rc = audio_decode_memory(junk, 0, 24000, &b, &err);
     CHECK(rc == -1, "0-byte upload: expected -1, got %d", rc);
+
+    /* issue 16 item 10: a FIFO is refused at once, not waited on (alarm turns a hang into a failure) */
+    if (mkfifo(tpath("fifo.wav"), 0644) == 0) {
+        alarm(10);
+        rc = audio_decode_file(tpath("fifo.wav"), 0, &b, &err);
+        alarm(0);
+        printf("fifo -> %d '%s'\n", rc, err.msg);
+        CHECK(rc == -1 && strstr(err.msg, "not a regular file"), "a FIFO: expected -1, got %d '%s'", rc,
+              err.msg);
+    }
 
     rc = audio_decode_file(tpath("does-not-exist.wav"), 0, &b, &err);
     CHECK(rc == -1 && strstr(err.msg, "does-not-exist.wav"),

@@ -12,12 +12,16 @@
  */
 #include "audio/audio.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <sndfile.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_CHANNELS 256
 #define MIN_RATE 4000
@@ -183,14 +187,26 @@ int audio_decode_file(const char *path, int target_rate, audio_buf *out, audio_e
     audio_error local;
     if (!err) err = &local;
     memset(out, 0, sizeof *out);
+    /* regular files only: a FIFO would block the open (and its caller) until someone writes to it */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err->msg, sizeof err->msg, "%s: %s", path,
+                 fd < 0 ? strerror(errno) : "not a regular file");
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     SF_INFO info = {0};
-    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    SNDFILE *sf = sf_open_fd(fd, SFM_READ, &info, 0); /* 0: the descriptor stays ours to close */
     if (!sf) {
         snprintf(err->msg, sizeof err->msg, "%s: cannot decode audio (%s)", path, sf_strerror(NULL));
+        close(fd);
         return -1;
     }
     int rc = decode_open(sf, &info, path, target_rate, MAX_SECONDS, out, err);
     sf_close(sf);
+    close(fd);
     return rc;
 }
 
