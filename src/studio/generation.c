@@ -12,12 +12,15 @@
 #include "studio/prompt_cache.h"
 #include "studio/studio_internal.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TEXT_MAX_CHARS 5000
 #define INSTRUCT_MAX_CHARS 500
@@ -169,9 +172,18 @@ static void reference_free(reference *r)
 
 static int read_whole(const char *path, void **out, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* regular files only, opened without blocking: a FIFO in a profile folder must not hang the take */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) close(fd);
         return -1;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return -1;
+    }
     int rc = -1;
     if (fseek(f, 0, SEEK_END) != 0)
         goto done;
