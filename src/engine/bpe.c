@@ -1,6 +1,6 @@
 /* bpe.c — the Qwen2/Qwen3 byte-level BPE tokenizer, run exactly as Hugging Face `tokenizers` runs it
- * (spec §1.6, §2.1): added tokens are split out of the raw text first, each remaining segment is NFC
- * normalised and cut by the Qwen2 Split regex, each piece's bytes are merged by rank.
+ * (docs/engine.md §1.6, §2.1): added tokens are split out of the raw text first, each remaining segment
+ * is NFC normalised and cut by the Qwen2 Split regex, each piece's bytes are merged by rank.
  * The same machinery runs the GPT-2 byte-level BPE that Whisper's tokenizer is (no normaliser, the GPT-2
  * regex of the ByteLevel pre-tokenizer), chosen by what the files say.
  *
