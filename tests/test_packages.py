@@ -10,8 +10,10 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import struct
 import tempfile
 import zipfile
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from studio_http import Studio, check, finish, read_wav16, tone, write_wav16  # noqa: E402
@@ -26,6 +28,16 @@ def wav_bytes(freq, seconds, amp=0.3, rate=24000):
     path = os.path.join(tmp, "t.wav")
     write_wav16(path, tone(freq, seconds, amp, rate), rate)
     return open(path, "rb").read()
+
+
+def png_rgba(w, h, pixel):
+    """A PNG written by hand (zlib + CRC): pixel(x, y) -> (r, g, b, a)."""
+    raw = b"".join(b"\0" + b"".join(bytes(pixel(x, y)) for x in range(w)) for y in range(h))
+
+    def chunk(kind, payload):
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def python_profile_zip(name, samples, description=None, language="en", extra=None):
@@ -111,11 +123,36 @@ try:
         s, _, _ = st.request("GET", path)
         check(s == 404, "GET %s -> 404" % path)
 
+    # ---- avatars over HTTP (the pictures themselves: test_avatar.c) ----
+    pic = png_rgba(600, 300, lambda x, y: (200, 30, 30, 255) if x < 300 else (0, 0, 0, 0))
+    s, j = st.upload("/profiles/%s/avatar" % ada["id"], {}, {"file": ("me.png", pic, "image/png")})
+    check(s == 200 and j["avatar_path"], "POST /profiles/{id}/avatar (%s %s)" % (s, j))
+    s, h, av = st.request("GET", "/profiles/%s/avatar" % ada["id"])
+    check(s == 200 and h.get("Content-Type") == "image/png" and av[:8] == b"\x89PNG\r\n\x1a\n"
+          and struct.unpack(">II", av[16:24]) == (512, 256), "GET the avatar: a 512 x 256 PNG")
+    s, j = st.upload("/profiles/%s/avatar" % ada["id"], {}, {"file": ("x.gif", b"GIF89a" + b"\0" * 40, "image/gif")})
+    check(s == 415, "a GIF avatar -> 415 (%s)" % s)
+    s, j = st.upload("/profiles/%s/avatar" % ada["id"], {}, {"file": ("x.png", pic[:200], "image/png")})
+    check(s == 400, "a damaged PNG avatar -> 400 (%s)" % s)
+    s, j = st.upload("/profiles/%s/avatar" % ada["id"], {}, {"file": ("x.png", pic + b"\0" * (5 << 20), "image/png")})
+    check(s == 413, "an avatar over 5 MB -> 413 (%s)" % s)
+    s, j = st.upload("/profiles/%s/avatar" % MISSING, {}, {"file": ("me.png", pic, "image/png")})
+    check(s == 404, "an avatar for an unknown profile -> 404")
+    s, j = st.upload("/profiles/%s/avatar" % ada["id"], {"x": "y"}, {})
+    check(s == 422, "an avatar upload without a file -> 422")
+    status, headers, raw = st.request("GET", "/profiles/%s/export" % ada["id"])
+    z = zipfile.ZipFile(io.BytesIO(raw))
+    check(sorted(z.namelist()) == ["avatar.png", "manifest.json", "samples.json", "samples/%s.wav" % sid]
+          and json.loads(z.read("manifest.json"))["has_avatar"] is True and z.read("avatar.png") == av,
+          "the export carries the avatar (%s)" % z.namelist())
+
     # ---- import it back: a taken name gets (1), (2) ----
     s, p1 = st.upload("/profiles/import", {}, {"file": ("profile-Ada.voicebox.zip", raw, "application/zip")})
     check(s == 200 and p1["name"] == "Ada Lovelace (1)" and p1["description"] == "first", "import -> 'Ada Lovelace (1)' (%s)" % p1)
     s, p2 = st.upload("/profiles/import", {}, {"file": ("profile-Ada.voicebox.zip", raw, "application/zip")})
     check(s == 200 and p2["name"] == "Ada Lovelace (2)", "again -> 'Ada Lovelace (2)'")
+    s, _, av1 = st.request("GET", "/profiles/%s/avatar" % p1["id"])
+    check(s == 200 and av1 == av and p1["avatar_path"], "the import carries the avatar")
     s, samples = st.json("GET", "/profiles/%s/samples" % p1["id"])
     check(s == 200 and len(samples) == 1 and samples[0]["reference_text"] == "The first sample."
           and abs(samples[0]["duration"] - smp["duration"]) < 0.01, "the imported profile has the sample and its text")
@@ -184,10 +221,21 @@ try:
             "a profile whose second sample is too short", needle="b.wav")
     refused(st, imp, python_profile_zip("Noise", {"a.wav": ("x", b"RIFF not really a wave file")}),
             "a sample that is not audio")
+    refused(st, imp, python_profile_zip("Pic", {"a.wav": ("x", good)}, extra={"avatar.png": b"\x89PNG\r\n\x1a\n broken"}),
+            "a package whose avatar is damaged", needle="avatar.png")
     refused(st, imp, python_profile_zip("Lang", {"a.wav": ("x", good)}, language="xx"), "an unknown language",
             needle="language")
     s, j = st.upload(imp, {"other": "x"}, {})
     check(s == 422, "an import without a file part -> 422 (%s)" % s)
+
+    s, j = st.json("DELETE", "/profiles/%s/avatar" % ada["id"])
+    check(s == 200, "DELETE the avatar")
+    s, _, _ = st.request("GET", "/profiles/%s/avatar" % ada["id"])
+    check(s == 404, "then GET it -> 404")
+    s, j = st.json("DELETE", "/profiles/%s/avatar" % ada["id"])
+    check(s == 404, "DELETE it again -> 404")
+    s, j = st.json("GET", "/profiles/" + ada["id"])
+    check(j["avatar_path"] is None, "avatar_path is null again")
 
     # ---- takes ----
     s, hist = st.json("GET", "/history")

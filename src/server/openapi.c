@@ -132,6 +132,8 @@ static const char schemas_json[] =
     "  'file': {'type': 'string', 'format': 'binary', 'description': 'a .voicebox.zip package'}}},"
     "'ImportedTake': {'allOf': [{'$ref': '#/components/schemas/HistoryItem'}, {'type': 'object', 'properties': {"
     "  'message': {'type': 'string'}}}]},"
+    "'AvatarUpload': {'type': 'object', 'required': ['file'], 'properties': {"
+    "  'file': {'type': 'string', 'format': 'binary', 'description': 'PNG, JPEG or WebP, at most 5 MB; stored upright, over white, within 512 x 512'}}},"
     "'OpenAPI': {'type': 'object'}"
     "}";
 /* clang-format on */
@@ -225,6 +227,10 @@ static const struct {
      "file:application/zip", "404"},
     {"post", "/history/import", "A packaged take, given to the profile of its name (at most 50 MB)",
      "form:PackageUpload", "ImportedTake", "400 413 415 422"},
+    {"post", "/profiles/{profile_id}/avatar", "Set the profile's picture", "form:AvatarUpload", "Profile",
+     "400 404 413 415 422"},
+    {"get", "/profiles/{profile_id}/avatar", "The profile's picture (PNG)", NULL, "file:image/png", "404"},
+    {"delete", "/profiles/{profile_id}/avatar", "Remove the profile's picture", NULL, "Message", "404"},
 };
 
 static json_t *ref(const char *schema)

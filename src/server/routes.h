@@ -127,4 +127,9 @@ void srv_post_profile_import(srv_ctx *ctx, const srv_request *req, srv_response 
 void srv_get_history_package(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_post_history_import(srv_ctx *ctx, const srv_request *req, srv_response *res);
 
+/* routes_avatar.c */
+void srv_post_profile_avatar(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_profile_avatar(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_delete_profile_avatar(srv_ctx *ctx, const srv_request *req, srv_response *res);
+
 #endif

@@ -478,6 +478,24 @@ json_t *studio_profile_import(studio *s, const void *bytes, size_t size, studio_
         }
         json_decref(added);
     }
+    /* the avatar, when the package has one: it must be a picture an upload would take */
+    for (zip_int64_t i = 0, n = zip_get_num_entries(za, 0); i < n; i++) {
+        const char *nm = zip_get_name(za, (zip_uint64_t)i, 0);
+        if (!nm || strncmp(nm, "avatar.", 7) || strchr(nm, '/')) continue;
+        size_t len;
+        char *img = read_entry(za, nm, STUDIO_AVATAR_MAX, &len, 0, err);
+        json_t *with = img ? studio_avatar_set(s, pid, img, len, err) : NULL;
+        free(img);
+        if (!with) {
+            char why[sizeof err->msg];
+            snprintf(why, sizeof why, "%s", strncmp(err->msg, "file: ", 6) ? err->msg : err->msg + 6);
+            studio_fail(err, err->kind == STUDIO_INTERNAL ? STUDIO_INTERNAL : STUDIO_BAD_INPUT, "file",
+                        "file: %.100s: %s", nm, why);
+            goto undo;
+        }
+        json_decref(with);
+        break;
+    }
     json_decref(profile);
     profile = studio_profile_get(s, pid, err);
     if (!profile) goto undo;

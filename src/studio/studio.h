@@ -206,4 +206,16 @@ int studio_generation_export(studio *s, const char *id, void **zip, size_t *size
  * is none). History item JSON. */
 json_t *studio_generation_import(studio *s, const void *zip, size_t size, studio_error *err);
 
+/* ---- profile avatars (avatar.c) ---- */
+
+#define STUDIO_AVATAR_MAX (5u * 1024u * 1024u) /* bytes; a larger avatar upload is STUDIO_TOO_LARGE */
+
+/* bytes: a PNG, JPEG or WebP image (else STUDIO_UNSUPPORTED_MEDIA; damaged: STUDIO_BAD_INPUT). Stored as
+ * profiles/<id>/avatar.png: upright (EXIF orientation), over white, fitted within 512 x 512. Profile JSON,
+ * whose avatar_path is then set. */
+json_t *studio_avatar_set(studio *s, const char *profile_id, const void *bytes, size_t size, studio_error *err);
+/* Absolute path of the avatar PNG (malloc'd); STUDIO_NOT_FOUND when the profile or its avatar is missing. */
+char *studio_avatar_path(studio *s, const char *profile_id, studio_error *err);
+int studio_avatar_delete(studio *s, const char *profile_id, studio_error *err); /* NOT_FOUND when none */
+
 #endif
