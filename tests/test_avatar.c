@@ -168,6 +168,7 @@ int main(void)
           "WebP kept at 100 x 50, blended over white (%d %d %d)", img.rgb ? px(&img, 50, 25)[0] : -1,
           img.rgb ? px(&img, 50, 25)[1] : -1, img.rgb ? px(&img, 50, 25)[2] : -1);
     studio_image_free(&img);
+    WebPFree(webp);
 
     /* refusals: too large, not a picture, damaged, unknown profile; each leaves the avatar as it was */
     char *before = studio_avatar_path(s, pid, &err);
