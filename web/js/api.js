@@ -110,3 +110,26 @@ export const LANGUAGES = [
 export const languageName = (code) => (LANGUAGES.find(([c]) => c === code) || [code, code || '—'])[1];
 export const MODEL_SIZES = ['1.7B', '0.6B'];
 export const modelName = (size) => `qwen-tts-${size}`;
+
+// Follows GET /generate/{id}/status. onEvent gets each {id, status, progress, position, duration, error}; the
+// promise resolves with the last event once the take is final (completed, failed, cancelled, not_found).
+// The stream reconnects by itself if the connection drops before that (EventSource does).
+export function followTake(id, onEvent) {
+  const FINAL = ['completed', 'failed', 'cancelled', 'not_found'];
+  return new Promise((resolve) => {
+    const es = new EventSource(`/generate/${encodeURIComponent(id)}/status`);
+    es.onmessage = (ev) => {
+      let data;
+      try {
+        data = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      onEvent(data);
+      if (FINAL.includes(data.status)) {
+        es.close();
+        resolve(data);
+      }
+    };
+  });
+}
