@@ -99,9 +99,16 @@ void srv_response_clear(srv_response *res); /* frees the body, closes the fd; th
 void srv_json(srv_response *res, int status, json_t *j);
 /* {"detail": "<formatted>"} with status. */
 void srv_error(srv_response *res, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* {"detail": "<formatted>", "field": field}: an error about one field of the request (a JSON member, a
+ * form part or a query argument), which the web UI shows beside that field. NULL or "" field: no "field". */
+void srv_field_error(srv_response *res, int status, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* 1 if s[0..n) is valid UTF-8 without NUL bytes. */
 int srv_utf8_valid(const char *s, size_t n);
-/* Maps a studio error to its status and {"detail": msg}; logs STUDIO_INTERNAL with context. */
+/* The HTTP status of a studio error kind (200 for STUDIO_OK): the one place kinds become statuses. */
+int srv_status_for(studio_error_kind kind);
+/* Answers a studio error: its status, {"detail": msg} and its "field" when it names one; logs
+ * STUDIO_INTERNAL with context. */
 void srv_studio_error(srv_response *res, const srv_request *req, const studio_error *err);
 
 /* Parses req->body as a JSON object into *out. On failure fills res (400 not JSON, 422 not an object)

@@ -12,6 +12,9 @@
 
 #include "server/http.h"
 
+#define SRV_LOG_TAIL_MAX_LINES 1000 /* GET /logs/tail?lines=, 1 to this */
+#define SRV_LOG_TAIL_DEFAULT_LINES 100
+
 typedef enum {
     SRV_BODY_NONE, /* any body is read and ignored */
     SRV_BODY_JSON, /* up to SRV_JSON_MAX bytes in req->body */

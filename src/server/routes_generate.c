@@ -30,8 +30,9 @@ static void final_answer(srv_response *res, const studio_take_state *st)
             srv_error(res, 500, "out of memory");
         return;
     }
-    int status = studio_error_http_status(st->err.kind);
-    srv_error(res, status >= 400 ? status : 500, "%s", st->err.msg[0] ? st->err.msg : "the take did not complete");
+    int status = srv_status_for(st->err.kind);
+    srv_field_error(res, status >= 400 ? status : 500, st->err.field, "%s",
+                    st->err.msg[0] ? st->err.msg : "the take did not complete");
 }
 
 typedef struct {

@@ -25,29 +25,6 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
-int studio_error_http_status(studio_error_kind kind)
-{
-    switch (kind) {
-    case STUDIO_OK:
-        return 200;
-    case STUDIO_NOT_FOUND:
-        return 404;
-    case STUDIO_INVALID:
-        return 422;
-    case STUDIO_CONFLICT:
-        return 400;
-    case STUDIO_TOO_LARGE:
-        return 413;
-    case STUDIO_UNSUPPORTED_MEDIA:
-        return 415;
-    case STUDIO_INTERNAL:
-        return 500;
-    case STUDIO_NOT_READY:
-        return 409;
-    }
-    return 500;
-}
-
 int studio_fail(studio_error *err, studio_error_kind kind, const char *field, const char *fmt, ...)
 {
     if (!err) return -1;
@@ -130,15 +107,6 @@ long studio_utf8_len(const char *s)
         n++;
     }
     return n;
-}
-
-int studio_language_valid(const char *lang)
-{
-    static const char *const langs[] = {"zh", "en", "ja", "ko", "de", "fr", "ru", "pt", "es", "it"};
-    if (!lang) return 0;
-    for (size_t i = 0; i < sizeof langs / sizeof langs[0]; i++)
-        if (!strcmp(lang, langs[i])) return 1;
-    return 0;
 }
 
 int studio_json_str(const json_t *body, const char *field, int required, long min_chars, long max_chars,

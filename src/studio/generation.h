@@ -88,7 +88,4 @@ json_t *studio_gen_active(studio_gen *g);
  * Never waits for a running take (the prompt it uses is freed when it ends). */
 json_t *studio_gen_cache_clear(studio_gen *g, studio_error *err);
 
-/* The repo id of a model size, or NULL: "1.7B" -> "Qwen/Qwen3-TTS-12Hz-1.7B-Base". */
-const char *studio_gen_repo_for_size(const char *size);
-
 #endif

@@ -15,20 +15,24 @@
 #ifndef VOICEBOX_STUDIO_H
 #define VOICEBOX_STUDIO_H
 
+#include "studio/rules.h" /* the limits and tables the checks below apply */
+
 #include <jansson.h>
 #include <stddef.h>
 
 /* ---- errors ---- */
 
+/* What went wrong, as a kind; the server maps kinds to HTTP statuses (src/server/http.c), the CLI prints
+ * the message. */
 typedef enum {
     STUDIO_OK = 0,
-    STUDIO_NOT_FOUND,         /* 404: unknown profile / sample / generation id */
-    STUDIO_INVALID,           /* 422: a field fails validation; err->field names it */
-    STUDIO_CONFLICT,          /* 400: "already exists" (duplicate profile name) */
-    STUDIO_TOO_LARGE,         /* 413: upload over STUDIO_UPLOAD_MAX */
-    STUDIO_UNSUPPORTED_MEDIA, /* 415: the upload cannot be decoded as audio */
-    STUDIO_INTERNAL,          /* 500: database or filesystem fault (also logged) */
-    STUDIO_NOT_READY,         /* 409: the request needs something first (a model not downloaded) */
+    STUDIO_NOT_FOUND,         /* unknown profile / sample / generation id */
+    STUDIO_INVALID,           /* a field fails validation; err->field names it */
+    STUDIO_CONFLICT,          /* "already exists" (duplicate profile name); err->field names it */
+    STUDIO_TOO_LARGE,         /* upload over STUDIO_UPLOAD_MAX */
+    STUDIO_UNSUPPORTED_MEDIA, /* the upload cannot be decoded as audio */
+    STUDIO_INTERNAL,          /* database or filesystem fault (also logged) */
+    STUDIO_NOT_READY,         /* the request needs something first (a model not downloaded) */
 } studio_error_kind;
 
 typedef struct {
@@ -38,14 +42,10 @@ typedef struct {
     char msg[512];  /* one human sentence, e.g. "name: must be 1 to 100 characters, got 101" */
 } studio_error;
 
-/* The HTTP status the server answers for an error kind (200 for STUDIO_OK). */
-int studio_error_http_status(studio_error_kind kind);
-
 /* ---- opening a data dir ---- */
 
 typedef struct studio studio;
 
-#define STUDIO_UPLOAD_MAX (50u * 1024u * 1024u) /* bytes; a larger sample upload is STUDIO_TOO_LARGE */
 #define STUDIO_SAMPLE_RATE 24000                /* stored samples and generations: 24 kHz mono 16-bit WAV */
 
 /* Creates data_dir (and profiles/, generations/, cache/) if needed, opens or creates voicebox.db, applies

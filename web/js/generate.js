@@ -1,14 +1,13 @@
-// generate.js — the Generate screen: profile, text (up to 5000 characters), language, model size and an
+// generate.js — the Generate screen: profile, text (up to the server's limit), language, model size and an
 // optional seed. A take is recorded at once (POST /generate?wait=false) and its state followed on its status
 // stream (GET /generate/{id}/status): queue position, the download of a model not yet on this machine (its
 // own progress stream), loading, progress; Cancel stops it, Retry runs a failed or cancelled one again.
 
-import { api, followProgress, followTake, LANGUAGES, MODEL_SIZES, modelName } from './api.js';
+import { api, followProgress, followTake, rules, languageOptions, modelName } from './api.js';
 import { state, on, emit, refreshProfiles, refreshHealth } from './store.js';
 import { h, icon, button, field, showFieldError, clearFieldErrors, formatDuration, progressBar, formatBytes, toast } from './ui.js';
 import { createPlayer } from './waveform.js';
 
-const MAX_TEXT = 5000;
 let form;
 let profileSel;
 let textArea;
@@ -21,17 +20,19 @@ let resultBox;
 let player;
 let running = false;
 let langTouched = false;
+let MAX_TEXT; // the server's limit on a take's text (rules.maxLength)
 
 export function mount(section) {
   const body = section.querySelector('.screen-body');
   profileSel = h('select', { name: 'profile_id', required: true });
+  MAX_TEXT = rules.maxLength['GenerateRequest.text'];
   textArea = h('textarea', { name: 'text', rows: '7', maxlength: String(MAX_TEXT), required: true, placeholder: 'What should the voice say?' });
   counter = h('span', { class: 'counter', 'aria-live': 'polite', text: `0 / ${MAX_TEXT}` });
-  langSel = h('select', { name: 'language' }, LANGUAGES.map(([c, n]) => h('option', { value: c, text: n })));
+  langSel = h('select', { name: 'language' }, languageOptions().map(([c, n]) => h('option', { value: c, text: n })));
   langSel.addEventListener('change', () => { langTouched = true; });
   seedInput = h('input', { name: 'seed', type: 'number', min: '0', step: '1', inputmode: 'numeric', placeholder: 'Random' });
   const sizes = h('div', { class: 'segmented', role: 'radiogroup', 'aria-label': 'Model size' },
-    MODEL_SIZES.map((s, i) => h('label', { class: 'segment' }, h('input', { type: 'radio', name: 'model_size', value: s, checked: i === 0 }), h('span', { text: s }))));
+    rules.modelSizes.map((s, i) => h('label', { class: 'segment' }, h('input', { type: 'radio', name: 'model_size', value: s, checked: i === 0 }), h('span', { text: s }))));
   submitBtn = button('Generate', { iconName: 'wave', variant: 'primary', type: 'submit', 'data-testid': 'generate' });
   submitBtn.classList.add('btn-lg');
 
