@@ -165,7 +165,7 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
         check("trailing text embeds", max_diff(pr.trailing, tt->data, (size_t)pr.n_trailing * H), 1e-4);
     qt_talker_prompt_free(&pr);
 
-    /* greedy generation, as the golden run (§4 of its README) */
+    /* greedy generation, as the golden run (docs/engine.md §9.2) */
     qt_gen_params p = qt_gen_default_params();
     qt_gen_output out = {0};
     cb_state cs = {m, -1, 0, 0, 0};
@@ -215,7 +215,7 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
     }
     qt_gen_output_free(&out);
 
-    /* the same from text, through the tokenizer (golden README §3) */
+    /* the same from text, through the tokenizer (docs/engine.md §9.2) */
     static const char ref_text[] = "The quick brown fox jumps over the lazy dog.";
     static const char target[] =
         "Hello, world! This is a small test of the voice-cloning pipeline: na\xc3\xafve "
@@ -272,7 +272,7 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
 
 /* ICL with less text than reference frames (the usual case with a 5-10 s reference; the golden run has
  * more text): the text track runs out into tts_pad over the remaining reference frames and the trailing
- * text is one tts_pad (spec §2.6). Checked position by position against the spec's formula. */
+ * text is one tts_pad (docs/engine.md §2.6). Checked position by position against the spec's formula. */
 static void short_text_layout(qt_model *m, const st_file *g)
 {
     printf("ICL layout with less text than reference frames\n");
@@ -320,6 +320,56 @@ static void short_text_layout(qt_model *m, const st_file *g)
     free(e);
     free(fr);
     qt_talker_prompt_free(&pr);
+    free_prompt(&gp);
+}
+
+/* Issue 16 item 13: the ICL output is the official wav[cut:] of decoding reference + generated codes, with
+ * cut = int(ref_len / total_len * n_samples) in floating point, which for some lengths keeps one sample of
+ * the reference. For generated lengths with and without that sample, the audio must equal, bit for bit, a
+ * one-pass decode of all codes cut the official way. */
+static void icl_cut(qt_model *m, const st_file *g)
+{
+    printf("ICL output length: the official cut\n");
+    if (!m->codec) {
+        printf("  (no codec decoder in this model object: skipped)\n");
+        return;
+    }
+    golden_prompt gp;
+    load_prompt(g, "icl", qt_model_hidden(m), &gp);
+    /* the first 17 reference frames: 17 + 6 frames keep one reference sample, 17 + 1 do not */
+    int ref = gp.vp.n_frames < 17 ? gp.vp.n_frames : 17, tried_extra = 0, tried_plain = 0;
+    gp.vp.n_frames = ref;
+    for (int gen = 1; gen <= 48 && (!tried_extra || !tried_plain); gen++) {
+        int total = ref + gen;
+        long cut = (long)((double)ref / (double)total * (double)(total * QT_SAMPLES_PER_FRAME));
+        int extra = cut < (long)ref * QT_SAMPLES_PER_FRAME;
+        if (extra ? tried_extra : tried_plain) continue;
+        extra ? tried_extra++ : tried_plain++;
+        qt_gen_params p = qt_gen_default_params();
+        qt_gen_output out = {0};
+        qt_error err = {0};
+        p.max_frames = gen;
+        p.ignore_eos = 1;
+        p.seed = 5;
+        p.out = &out;
+        int rc = qt_generate_ids(m, &gp.vp, gp.ref_ids, gp.n_ref, gp.text_ids, gp.n_text, &p, &err);
+        int32_t *all = malloc(sizeof(int32_t) * QT_CODEBOOKS * total);
+        float *wav = malloc(sizeof(float) * (size_t)total * QT_SAMPLES_PER_FRAME);
+        memcpy(all, gp.codes, sizeof(int32_t) * QT_CODEBOOKS * ref);
+        if (!rc) memcpy(all + (size_t)ref * QT_CODEBOOKS, out.codes, sizeof(int32_t) * QT_CODEBOOKS * gen);
+        int rd = rc ? -1 : qt_codec_decode(m->codec, all, total, wav, &err);
+        size_t want = (size_t)total * QT_SAMPLES_PER_FRAME - (size_t)cut;
+        char what[160];
+        snprintf(what, sizeof what, "%d + %d frames: %zu samples (official %zu%s)", ref, gen, out.n_samples,
+                 want, extra ? ", one of them the reference's" : "");
+        expect(!rc && !rd && out.n_samples == want, what, err.msg[0] ? err.msg : NULL);
+        if (!rc && !rd && out.n_samples == want)
+            check("  equal to decode(ref + gen)[cut:]", max_diff(out.audio, wav + cut, want), 0);
+        free(all);
+        free(wav);
+        qt_gen_output_free(&out);
+    }
+    expect(tried_extra && tried_plain, "both kinds of length were tried", NULL);
     free_prompt(&gp);
 }
 
@@ -502,6 +552,7 @@ int main(void)
         run_mode(models[i], goldens[i], names[i], "xvec", "Auto");
     }
     short_text_layout(models[1], goldens[1]);
+    icl_cut(models[1], goldens[1]);
     bad_inputs(models[0], models[1], goldens[0]);
     cli_checks(models[0], goldens[0]);
     for (int i = 0; i < 2; i++) {

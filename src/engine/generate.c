@@ -1,4 +1,4 @@
-/* generate.c — from text and a voice prompt to codes and audio: the decode loop of spec §4.4.
+/* generate.c — from text and a voice prompt to codes and audio: the decode loop of docs/engine.md §4.4.
  *
  * prefill -> c0 (processors, sample) -> code predictor c1..c15 -> emit the frame (codes, audio through
  * the streaming decoder, progress) -> next talker input = S(frame) + trailing text (or tts_pad) -> repeat
@@ -247,6 +247,7 @@ int qt_generate_ids(qt_model *m, const qt_voice_prompt *vp, const int32_t *ref_i
     m->decode_single = choice.single;
     double tf = now_ms();
     if (qt_audio_flush(audio, p, p->out ? out : NULL, err)) goto fail;
+    if (icl && qt_audio_official_cut(audio, vp->n_frames, p->out ? out : NULL, err)) goto fail;
     out->decoder_ms += now_ms() - tf;
     qt_audio_end(audio);
     qt_talker_prompt_free(&pr);

@@ -1,9 +1,9 @@
-/* voice_prompt.c — voice-clone prompts (spec §3): creation from reference audio, and the prompt file.
+/* voice_prompt.c — voice-clone prompts (docs/engine.md §3): creation from reference audio, the prompt file.
  *
  * Creation: resample to 24 kHz (libsoxr) -> log-mel (mel.c) -> x-vector (speaker_encoder.c) and, in ICL
  * mode, the reference codes (qt_codec_encode). The file keeps exactly what a generation needs, tagged with
  * the model size and width it was made for, because a 0.6B x-vector (1024) in a 1.7B talker (2048) is
- * wrong without any error (§3.1, §10.9). Must not: read audio files (the caller decodes), log, or trust a
+ * wrong without any error (§3.1, §10.4). Must not: read audio files (the caller decodes), log, or trust a
  * single byte of a file before its field is checked.
  *
  * File format, version 1, little-endian:
@@ -575,7 +575,9 @@ qt_voice_prompt *qt_prompt_load(const char *path, const char *expect_size, int e
         qt_fail(err, QT_ERR_INVALID, "voice prompt: no file name was given");
         return NULL;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever (and with it a take,
+     * a cache clear, the shutdown); what is not a regular file is refused below, before any read */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         qt_fail(err, errno == ENOENT ? QT_ERR_NOT_FOUND : QT_ERR_IO, "%s: %s", path,
                 errno == ENOENT ? "no such voice prompt file" : strerror(errno));

@@ -73,7 +73,7 @@ typedef struct srv_response {
     uint64_t file_offset;
     uint64_t file_len;
     char content_range[96];        /* "" or the Content-Range value */
-    char content_disposition[160]; /* "" or the Content-Disposition value */
+    char content_disposition[1024]; /* "" or the Content-Disposition value (srv_attachment) */
     int accept_ranges;             /* 1: add "Accept-Ranges: bytes" */
     /* A streamed body of unknown length instead (server-sent events): stream(arg, buf, max) is called on a
      * network thread whenever the client can take more; it returns the bytes written (0 is allowed: wait
@@ -126,5 +126,12 @@ int srv_parse_range(const char *header, uint64_t size, uint64_t *start, uint64_t
 /* Serves the file at path (absolute, already vetted) with content_type, honouring req->range:
  * 200 whole, 206 part, 416 bad range, 404 when the file is gone. */
 void srv_file(srv_response *res, const srv_request *req, const char *path, const char *content_type);
+
+/* Content-Disposition "attachment" for a download named prefix + name + suffix, name being user text (UTF-8):
+ * only letters, digits, space, '-' and '_' of it are kept (as the Python studio does; fallback when nothing
+ * is left), given as an ASCII filename="..." (other characters as '_') and, when it is not plain ASCII, as
+ * RFC 5987 filename*=UTF-8''<percent-encoded> too. */
+void srv_attachment(srv_response *res, const char *prefix, const char *name, const char *fallback,
+                    const char *suffix);
 
 #endif

@@ -87,6 +87,53 @@ static const char schemas_json[] =
     "  'progress': {'type': 'number', 'description': '0 to 100 over the whole take'},"
     "  'position': {'type': 'integer', 'description': 'place in the queue, 1 = next; 0 when not queued'},"
     "  'duration': {'type': 'number', 'nullable': true}, 'error': {'type': 'string', 'nullable': true}}},"
+    "'StoryCreate': {'type': 'object', 'required': ['name'], 'properties': {"
+    "  'name': {'type': 'string', 'minLength': 1, 'maxLength': 100},"
+    "  'description': {'type': 'string', 'maxLength': 500, 'nullable': true}}},"
+    "'Story': {'type': 'object', 'properties': {"
+    "  'id': {'type': 'string', 'format': 'uuid'}, 'name': {'type': 'string'},"
+    "  'description': {'type': 'string', 'nullable': true}, 'item_count': {'type': 'integer'},"
+    "  'created_at': {'type': 'string', 'format': 'date-time'}, 'updated_at': {'type': 'string', 'format': 'date-time'}}},"
+    "'StoryItem': {'type': 'object', 'properties': {"
+    "  'id': {'type': 'string', 'format': 'uuid'}, 'story_id': {'type': 'string', 'format': 'uuid'},"
+    "  'generation_id': {'type': 'string', 'format': 'uuid'}, 'start_time_ms': {'type': 'integer'},"
+    "  'track': {'type': 'integer'}, 'trim_start_ms': {'type': 'integer'}, 'trim_end_ms': {'type': 'integer'},"
+    "  'created_at': {'type': 'string', 'format': 'date-time'}, 'profile_id': {'type': 'string'},"
+    "  'profile_name': {'type': 'string'}, 'text': {'type': 'string'}, 'language': {'type': 'string'},"
+    "  'audio_path': {'type': 'string', 'nullable': true}, 'duration': {'type': 'number', 'nullable': true},"
+    "  'seed': {'type': 'integer', 'nullable': true}, 'instruct': {'type': 'string', 'nullable': true},"
+    "  'generation_created_at': {'type': 'string', 'format': 'date-time'},"
+    "  'model_size': {'type': 'string', 'nullable': true}}},"
+    "'StoryDetail': {'allOf': [{'$ref': '#/components/schemas/Story'}, {'type': 'object', 'properties': {"
+    "  'items': {'type': 'array', 'items': {'$ref': '#/components/schemas/StoryItem'}}}}]},"
+    "'StoryItemCreate': {'type': 'object', 'required': ['generation_id'], 'properties': {"
+    "  'generation_id': {'type': 'string', 'format': 'uuid'},"
+    "  'start_time_ms': {'type': 'integer', 'minimum': 0, 'nullable': true, 'description': 'none: after the latest end + 200 ms'},"
+    "  'track': {'type': 'integer', 'minimum': 0, 'default': 0}}},"
+    "'StoryItemTimes': {'type': 'object', 'required': ['updates'], 'properties': {"
+    "  'updates': {'type': 'array', 'items': {'type': 'object', 'required': ['generation_id', 'start_time_ms'], 'properties': {"
+    "    'generation_id': {'type': 'string'}, 'start_time_ms': {'type': 'integer', 'minimum': 0}}}}}},"
+    "'StoryItemReorder': {'type': 'object', 'required': ['generation_ids'], 'properties': {"
+    "  'generation_ids': {'type': 'array', 'minItems': 1, 'items': {'type': 'string'}}}},"
+    "'StoryItemMove': {'type': 'object', 'required': ['start_time_ms'], 'properties': {"
+    "  'start_time_ms': {'type': 'integer', 'minimum': 0}, 'track': {'type': 'integer', 'minimum': 0, 'default': 0}}},"
+    "'StoryItemTrim': {'type': 'object', 'required': ['trim_start_ms', 'trim_end_ms'], 'properties': {"
+    "  'trim_start_ms': {'type': 'integer', 'minimum': 0}, 'trim_end_ms': {'type': 'integer', 'minimum': 0}}},"
+    "'StoryItemSplit': {'type': 'object', 'required': ['split_time_ms'], 'properties': {"
+    "  'split_time_ms': {'type': 'integer', 'minimum': 1, 'description': 'relative to the clip start as shown'}}},"
+    "'ChannelCreate': {'type': 'object', 'required': ['name'], 'properties': {"
+    "  'name': {'type': 'string', 'minLength': 1, 'maxLength': 100},"
+    "  'device_ids': {'type': 'array', 'maxItems': 64, 'items': {'type': 'string'}}}},"
+    "'ChannelUpdate': {'type': 'object', 'properties': {"
+    "  'name': {'type': 'string', 'minLength': 1, 'maxLength': 100, 'nullable': true},"
+    "  'device_ids': {'type': 'array', 'maxItems': 64, 'items': {'type': 'string'}, 'nullable': true}}},"
+    "'Channel': {'type': 'object', 'properties': {"
+    "  'id': {'type': 'string', 'format': 'uuid'}, 'name': {'type': 'string'}, 'is_default': {'type': 'boolean'},"
+    "  'device_ids': {'type': 'array', 'items': {'type': 'string'}}, 'created_at': {'type': 'string', 'format': 'date-time'}}},"
+    "'ChannelVoices': {'type': 'object', 'required': ['profile_ids'], 'properties': {"
+    "  'profile_ids': {'type': 'array', 'items': {'type': 'string', 'format': 'uuid'}}}},"
+    "'ProfileChannels': {'type': 'object', 'required': ['channel_ids'], 'properties': {"
+    "  'channel_ids': {'type': 'array', 'items': {'type': 'string', 'format': 'uuid'}}}},"
     "'OpenAPI': {'type': 'object'}"
     "}";
 /* clang-format on */
@@ -145,6 +192,42 @@ static const struct {
      "400 404 409 503"},
     {"post", "/generate/{generation_id}/regenerate", "A new take with the same settings and a new seed", NULL,
      "HistoryItem", "400 404 409 503"},
+    {"get", "/stories", "List stories, most recently changed first", NULL, "[Story]", ""},
+    {"post", "/stories", "Create a story", "json:StoryCreate", "Story", "400 413 415 422"},
+    {"get", "/stories/{story_id}", "A story with its items", NULL, "StoryDetail", "404"},
+    {"put", "/stories/{story_id}", "Rename or describe a story", "json:StoryCreate", "Story",
+     "400 404 413 415 422"},
+    {"delete", "/stories/{story_id}", "Delete a story (its takes stay)", NULL, "Message", "404"},
+    {"post", "/stories/{story_id}/items", "Add a take (a take already there returns its item)",
+     "json:StoryItemCreate", "StoryItem", "400 404 413 415 422"},
+    {"put", "/stories/{story_id}/items/times", "Set the start of items by take", "json:StoryItemTimes",
+     "Message", "400 404 413 415 422"},
+    {"put", "/stories/{story_id}/items/reorder", "Lay the takes out in this order, 200 ms apart",
+     "json:StoryItemReorder", "[StoryItem]", "400 404 413 415 422"},
+    {"delete", "/stories/{story_id}/items/{item_id}", "Remove an item", NULL, "Message", "404"},
+    {"put", "/stories/{story_id}/items/{item_id}/move", "Move an item in time and across tracks",
+     "json:StoryItemMove", "StoryItem", "400 404 413 415 422"},
+    {"put", "/stories/{story_id}/items/{item_id}/trim", "Trim an item at its ends", "json:StoryItemTrim",
+     "StoryItem", "400 404 413 415 422"},
+    {"post", "/stories/{story_id}/items/{item_id}/split", "Split an item in two: [original, new]",
+     "json:StoryItemSplit", "[StoryItem]", "400 404 413 415 422"},
+    {"post", "/stories/{story_id}/items/{item_id}/duplicate", "Copy an item after itself + 200 ms", NULL,
+     "StoryItem", "404"},
+    {"get", "/stories/{story_id}/export-audio", "The story mixed into one WAV (24 kHz, 16-bit)", NULL,
+     "file:audio/wav", "400 404"},
+    {"get", "/channels", "Audio channels (the Default one first)", NULL, "[Channel]", ""},
+    {"post", "/channels", "Create an audio channel", "json:ChannelCreate", "Channel", "400 413 415 422"},
+    {"get", "/channels/{channel_id}", "One audio channel", NULL, "Channel", "404"},
+    {"put", "/channels/{channel_id}", "Rename a channel or set its devices (not the Default one)",
+     "json:ChannelUpdate", "Channel", "400 404 413 415 422"},
+    {"delete", "/channels/{channel_id}", "Delete a channel (not the Default one)", NULL, "Message", "400 404"},
+    {"get", "/channels/{channel_id}/voices", "The profiles assigned to a channel", NULL, "ChannelVoices", "404"},
+    {"put", "/channels/{channel_id}/voices", "Set the profiles of a channel", "json:ChannelVoices", "Message",
+     "400 404 413 415 422"},
+    {"get", "/profiles/{profile_id}/channels", "The channels a profile speaks on", NULL, "ProfileChannels",
+     "404"},
+    {"put", "/profiles/{profile_id}/channels", "Set the channels of a profile", "json:ProfileChannels",
+     "Message", "400 404 413 415 422"},
 };
 
 static json_t *ref(const char *schema)
@@ -164,6 +247,9 @@ static json_t *response_for(const char *spec)
     if (!strcmp(spec, "audio"))
         return json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description", "WAV audio; a Range request gets 206",
                          "content", "audio/wav", "schema", "type", "string", "format", "binary");
+    if (!strncmp(spec, "file:", 5))
+        return json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description", "A download (Content-Disposition)",
+                         "content", spec + 5, "schema", "type", "string", "format", "binary");
     if (!strncmp(spec, "sse|", 4))
         return json_pack("{s:s, s:{s:{s:o}}}", "description", "text/event-stream of JSON events",
                          "content", "text/event-stream", "schema", ref(spec + 4));
