@@ -87,6 +87,17 @@ size_t qt_q8_bytes(const qt_q8 *q)
     return (size_t)q->rows * q->groups * (QT_Q8_GROUP + sizeof(float));
 }
 
+void qt_q8_dequant_rows(const qt_q8 *q, int r0, int n, float *out)
+{
+    size_t width = (size_t)q->groups * QT_Q8_GROUP;
+    for (int r = 0; r < n; r++) {
+        const uint8_t *row = q->w + (size_t)(r0 + r) * width;
+        const float *s = q->scale + (size_t)(r0 + r) * q->groups;
+        for (int c = 0; c < q->cols; c++)
+            out[(size_t)r * q->cols + c] = s[c / QT_Q8_GROUP] * (float)((int)row[c] - 128);
+    }
+}
+
 int qt_q8_act_quantize(qt_q8_act *a, const float *x, int ldx, int cols, int n)
 {
     int groups = (cols + QT_Q8_GROUP - 1) / QT_Q8_GROUP;

@@ -21,7 +21,7 @@
 #define QT_Q8_GROUP 64 /* columns per scale: 16 lanes of 4 bytes, one 512-bit register */
 
 /* A quantized matrix: rows x cols, each row padded to groups * QT_Q8_GROUP bytes. */
-typedef struct {
+typedef struct qt_q8 {
     int rows, cols, groups;
     uint8_t *w;   /* [rows, groups * QT_Q8_GROUP] q + 128, 64-byte aligned */
     float *scale; /* [rows, groups] */
@@ -39,6 +39,8 @@ typedef struct {
 int qt_q8_from_bf16(qt_q8 *q, const uint16_t *w, int rows, int cols, qt_pool *pool);
 void qt_q8_free(qt_q8 *q); /* frees what q holds; NULL is fine */
 size_t qt_q8_bytes(const qt_q8 *q); /* bytes one pass over q reads (weights and scales) */
+/* out [n, cols] = the dequantized rows r0..r0+n-1 (scale * q), for the prefill's BLAS tiles. */
+void qt_q8_dequant_rows(const qt_q8 *q, int r0, int n, float *out);
 
 /* Quantizes n vectors x[l*ldx .. +cols) into a (whose buffers are grown as needed; free with
  * qt_q8_act_free). -1 when out of memory. */
