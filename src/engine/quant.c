@@ -13,20 +13,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Quantizes one group of k <= QT_Q8_GROUP values (the rest of the group is zero): returns the scale. */
+/* Quantizes one group of k <= QT_Q8_GROUP values (the rest of the group is zero): returns the scale.
+ * Rounds half away from zero. A group holding inf or NaN (never in a sane checkpoint) becomes all zero. */
 static float quantize_group(const float *v, int k, int8_t *q)
 {
     float amax = 0.0f;
-    for (int i = 0; i < k; i++)
-        amax = fmaxf(amax, fabsf(v[i]));
-    memset(q, 0, QT_Q8_GROUP);
-    if (!(amax > 0.0f) || !isfinite(amax)) return 0.0f;
-    float inv = 127.0f / amax;
     for (int i = 0; i < k; i++) {
-        float r = rintf(v[i] * inv);
-        q[i] = (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : r);
+        float a = fabsf(v[i]);
+        amax = a > amax ? a : amax;
     }
-    return amax / 127.0f;
+    int ok = amax > 0.0f && amax <= 3.4e38f; /* false for NaN too */
+    float inv = ok ? 127.0f / amax : 0.0f;
+    for (int i = 0; i < k; i++) {
+        float r = v[i] * inv;
+        r = r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r;
+        q[i] = (int8_t)(int)(r + (r >= 0.0f ? 0.5f : -0.5f));
+    }
+    for (int i = k; i < QT_Q8_GROUP; i++)
+        q[i] = 0;
+    return ok ? amax / 127.0f : 0.0f;
 }
 
 typedef struct {
@@ -51,7 +56,7 @@ static void quant_rows(void *ctx, int task, int n_tasks)
             q->scale[(size_t)r * q->groups + g] = quantize_group(v, k, g8);
             uint8_t *dst = q->w + (size_t)r * width + c0;
             for (int i = 0; i < QT_Q8_GROUP; i++)
-                dst[i] = (uint8_t)(g8[i] + 128);
+                dst[i] = (uint8_t)(g8[i] ^ 0x80); /* q + 128 */
         }
     }
 }
@@ -92,9 +97,13 @@ void qt_q8_dequant_rows(const qt_q8 *q, int r0, int n, float *out)
     size_t width = (size_t)q->groups * QT_Q8_GROUP;
     for (int r = 0; r < n; r++) {
         const uint8_t *row = q->w + (size_t)(r0 + r) * width;
-        const float *s = q->scale + (size_t)(r0 + r) * q->groups;
-        for (int c = 0; c < q->cols; c++)
-            out[(size_t)r * q->cols + c] = s[c / QT_Q8_GROUP] * (float)((int)row[c] - 128);
+        float *o = out + (size_t)r * q->cols;
+        for (int g = 0; g < q->groups; g++) {
+            float s = q->scale[(size_t)(r0 + r) * q->groups + g];
+            int c0 = g * QT_Q8_GROUP, k = q->cols - c0 < QT_Q8_GROUP ? q->cols - c0 : QT_Q8_GROUP;
+            for (int i = 0; i < k; i++)
+                o[c0 + i] = s * (float)((int)row[c0 + i] - 128);
+        }
     }
 }
 
