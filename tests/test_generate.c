@@ -2,6 +2,7 @@
  * layout (prefill embeddings and trailing text), greedy codes of qt_generate for tiny-a/tiny-b in ICL and
  * x-vector-only modes, the final waveform (when the codec decoder is built in), and the clean failures:
  * wrong-width prompt, unknown language, empty text, cancellation, missing model; seeded sampling repeats. */
+#include "engine/generate.h"
 #include "engine/model.h"
 
 #include <math.h>

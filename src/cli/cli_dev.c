@@ -11,9 +11,7 @@
 #include "cli/cli.h"
 #include "cli/random_model.h"
 
-#include "engine/config.h"
-#include "engine/safetensors.h"
-#include "engine/threadpool.h"
+#include "engine/qt_dev.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -8,8 +8,6 @@
  */
 #include "cli/random_model.h"
 
-#include "engine/threadpool.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>

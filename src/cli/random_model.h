@@ -7,8 +7,7 @@
 #ifndef VOICEBOX_RANDOM_MODEL_H
 #define VOICEBOX_RANDOM_MODEL_H
 
-#include "engine/config.h"
-#include "engine/safetensors.h"
+#include "engine/qt_dev.h"
 
 #include <stdint.h>
 

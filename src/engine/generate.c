@@ -4,9 +4,11 @@
  * the streaming decoder, progress) -> next talker input = S(frame) + trailing text (or tts_pad) -> repeat
  * until EOS, max_frames or qt_cancel. Must not: know about files, HTTP or the CLI.
  */
-#include "engine/model.h"
+#include "engine/generate.h"
 
+#include "engine/gen_audio.h"
 #include "engine/kernels.h"
+#include "engine/model.h"
 #include "engine/sampling.h"
 
 #include <stdlib.h>

@@ -1,5 +1,4 @@
-/* model.h — the engine's model object behind qt_model (model.c) and the id-level generation entry that
- * qt_generate wraps (generate.c). Internal to the engine and its tests. */
+/* model.h — the engine's model object behind qt_model (model.c). Internal to the engine and its tests. */
 #ifndef QT_MODEL_H
 #define QT_MODEL_H
 
@@ -27,22 +26,7 @@ struct qt_model {
     size_t cp_frame_bytes;    /* weight bytes the code predictor reads per frame (15 passes + heads) */
 };
 
-/* qt_generate after tokenization: ref_ids (ICL transcript) and text_ids (target text) as the official
- * slices [3:-2] and [3:-5] of the templated prompts (§2.2). */
-int qt_generate_ids(qt_model *m, const qt_voice_prompt *vp, const int32_t *ref_ids, int n_ref,
-                    const int32_t *text_ids, int n_text, const qt_gen_params *p, qt_error *err);
-
 /* Codec id for a normalized language name ("auto" -> -1). */
 int qt_model_language_id(const qt_model *m, const char *normalized);
-
-/* Audio side of a generation (model.c): decoder state for one utterance. */
-typedef struct qt_audio_stream qt_audio_stream;
-qt_audio_stream *qt_audio_begin(qt_model *m, const int32_t *ref_codes, int n_ref_frames, qt_error *err);
-/* Takes n frames; decodes them now (streaming: p->on_audio set) or in chunks, appending the final audio to
- * *out (when not NULL) and passing it to on_audio. qt_audio_flush decodes what is still buffered. */
-int qt_audio_push(qt_audio_stream *s, const int32_t *codes, int n, const qt_gen_params *p, qt_gen_output *out,
-                  qt_error *err);
-int qt_audio_flush(qt_audio_stream *s, const qt_gen_params *p, qt_gen_output *out, qt_error *err);
-void qt_audio_end(qt_audio_stream *s);
 
 #endif
