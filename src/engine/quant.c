@@ -6,8 +6,6 @@
  */
 #include "engine/quant.h"
 
-#include "engine/kernels.h"
-
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -51,8 +49,10 @@ static void quant_rows(void *ctx, int task, int n_tasks)
         const uint16_t *src = j->w + (size_t)r * q->cols;
         for (int g = 0; g < q->groups; g++) {
             int c0 = g * QT_Q8_GROUP, k = q->cols - c0 < QT_Q8_GROUP ? q->cols - c0 : QT_Q8_GROUP;
-            for (int i = 0; i < k; i++)
-                v[i] = qt_bf16_to_f32(src[c0 + i]);
+            for (int i = 0; i < k; i++) { /* bf16 -> f32 (kernels.h has it, but kernels.c builds on this file) */
+                uint32_t u = (uint32_t)src[c0 + i] << 16;
+                memcpy(&v[i], &u, sizeof u);
+            }
             q->scale[(size_t)r * q->groups + g] = quantize_group(v, k, g8);
             uint8_t *dst = q->w + (size_t)r * width + c0;
             for (int i = 0; i < QT_Q8_GROUP; i++)
