@@ -75,6 +75,12 @@ jval() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval
 detail_has() { # the JSON error names the field / reason
   jtrue "'detail' in j and isinstance(j['detail'], str) and '$1' in j['detail']"
 }
+field_is() { # the JSON error names the request field it is about in "field" (what the web UI places it by)
+  jtrue "j.get('field') == '$1'"
+}
+no_field() { # an error about no one field has no "field"
+  jtrue "'field' not in j"
+}
 header() { grep -i "^$1:" "$tmp/headers" | head -n 1 | cut -d' ' -f2- | tr -d '\r'; }
 
 # ---- fixtures ----
@@ -164,6 +170,16 @@ for path, item in doc["paths"].items():
                 print(f"{method} {path}: path parameter {name} not declared")
 sys.exit(1 if missing or bad else 0)
 EOF
+# the limits and enums it states are the studio's rules (checked against what the server enforces below)
+schema() { python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["components"]["schemas"]; print(eval(sys.argv[2]))' "$tmp/openapi.json" "$1"; }
+name_max=$(schema "s['ProfileCreate']['properties']['name']['maxLength']")
+desc_max=$(schema "s['ProfileCreate']['properties']['description']['maxLength']")
+[ "$name_max" = 100 ] && [ "$desc_max" = 500 ] || fail "openapi: name/description maxLength $name_max/$desc_max, expected 100/500"
+[ "$(schema "s['Language']['enum']")" = "['zh', 'en', 'ja', 'ko', 'de', 'fr', 'ru', 'pt', 'es', 'it']" ] ||
+  fail "openapi: Language enum is $(schema "s['Language']['enum']")"
+[ "$(schema "(s['ModelSize']['enum'], s['ModelSize']['default'], s['ModelName']['enum'])")" = \
+  "(['1.7B', '0.6B'], '1.7B', ['qwen-tts-1.7B', 'qwen-tts-0.6B'])" ] || fail "openapi: model sizes/names differ from the studio's table"
+[ "$(schema "s['Error']['properties']['field']['type']")" = string ] || fail "openapi: Error has no 'field'"
 
 # ---- profiles ----
 req POST /profiles -H 'Content-Type: application/json' -d '{"name": "Alice", "description": "first", "language": "en"}'
@@ -173,31 +189,40 @@ alice=$(jval "j['id']")
 req POST /profiles -H 'Content-Type: application/json' -d '{"name": "Alice"}'
 expect 400
 detail_has "already exists"
+field_is name
 req POST /profiles -H 'Content-Type: application/json' -d '{"name": '
 expect 400
 detail_has "JSON"
+field_is body
 req POST /profiles -H 'Content-Type: application/json' -d '[1, 2]'
 expect 422
+field_is body
 req POST /profiles -H 'Content-Type: application/json' -d '{}'
 expect 422
 detail_has "name"
-name101=$(printf 'n%.0s' $(seq 1 101))
+field_is name
+name101=$(printf 'n%.0s' $(seq 1 $((name_max + 1))))
 req POST /profiles -H 'Content-Type: application/json' -d "{\"name\": \"$name101\"}"
 expect 422
 detail_has "name"
+field_is name
 req POST /profiles -H 'Content-Type: application/json' -d "{\"name\": \"${name101:1}\"}"
 expect 200
 req POST /profiles -H 'Content-Type: application/json' -d '{"name": "Bob", "language": "xx"}'
 expect 422
 detail_has "language"
-req POST /profiles -H 'Content-Type: application/json' -d "{\"name\": \"Bob\", \"description\": \"$(printf 'd%.0s' $(seq 1 501))\"}"
+field_is language
+req POST /profiles -H 'Content-Type: application/json' -d "{\"name\": \"Bob\", \"description\": \"$(printf 'd%.0s' $(seq 1 $((desc_max + 1))))\"}"
 expect 422
 detail_has "description"
+field_is description
 req POST /profiles -H 'Content-Type: application/json' -d '{"name": 5}'
 expect 422
 detail_has "name"
+field_is name
 req POST /profiles -H 'Content-Type: application/json' --data-binary @"$fx/big.wav"
 expect 413
+field_is body
 req POST /profiles -H 'Content-Type: application/json' -d '{"name": "Bob", "language": "de"}'
 expect 200
 bob=$(jval "j['id']")
@@ -209,6 +234,7 @@ expect 200
 jtrue "j['id'] == '$alice' and j['name'] == 'Alice'"
 req GET /profiles/00000000-0000-4000-8000-000000000000
 expect 404
+no_field
 req GET /profiles/not-a-uuid
 expect 404
 req PUT "/profiles/$bob" -H 'Content-Type: application/json' -d '{"name": "Robert", "language": "fr"}'
@@ -235,25 +261,30 @@ expect 404
 req POST "/profiles/$alice/samples" -F "file=@$fx/speech.wav"
 expect 422
 detail_has "reference_text"
+field_is reference_text
 req POST "/profiles/$alice/samples" -F "reference_text=no file"
 expect 422
 detail_has "file"
+field_is file
 req POST "/profiles/$alice/samples" -F "file=@$fx/text.wav" -F "reference_text=text"
 expect 415
-req POST "/profiles/$alice/samples" -F "file=@$fx/short.wav" -F "reference_text=short"
-expect 422
-req POST "/profiles/$alice/samples" -F "file=@$fx/long.wav" -F "reference_text=long"
-expect 422
-req POST "/profiles/$alice/samples" -F "file=@$fx/silent.wav" -F "reference_text=silent"
-expect 422
+field_is file
+for f in short long silent; do
+  req POST "/profiles/$alice/samples" -F "file=@$fx/$f.wav" -F "reference_text=$f"
+  expect 422
+  field_is file
+done
 req POST "/profiles/$alice/samples" -F "file=@$fx/speech.wav" -F "reference_text="
 expect 422
 detail_has "reference_text"
+field_is reference_text
 req POST "/profiles/$alice/samples" -F "file=@$fx/big.wav" -F "reference_text=big"
 expect 413
+field_is file
 # the same without a Content-Length: the cap is enforced while the body streams
 req POST "/profiles/$alice/samples" -H 'Transfer-Encoding: chunked' -F "file=@$fx/big.wav" -F "reference_text=big"
 expect 413
+field_is file
 req POST "/profiles/$alice/samples" -H 'Content-Type: application/json' -d '{"reference_text": "x"}'
 expect 415
 req POST "/profiles/$alice/samples" -H 'Content-Type: multipart/form-data; boundary=xyz' --data-binary 'garbage'
@@ -296,6 +327,7 @@ done
 mp mp_longtext.bin XyZ
 expect 422
 detail_has "reference_text"
+field_is reference_text
 req DELETE "/profiles/samples/$mp_sid"
 expect 200
 
@@ -368,6 +400,7 @@ for bad in "limit=0" "limit=101" "limit=abc" "offset=-1"; do
   req GET "/history?$bad"
   expect 422
   detail_has "${bad%%=*}"
+  field_is "${bad%%=*}"
 done
 req GET /history/stats
 expect 200

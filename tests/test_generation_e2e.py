@@ -419,9 +419,14 @@ def main():
         status, body = generate(studio, body["id"], "1.7B")
         check(status == 400, "profile without samples -> 400 (%s %s)" % (status, body))
         status, body = studio.request("POST", "/generate", {"profile_id": alice, "text": "", "model_size": "1.7B"})
-        check(status == 422 and "text" in body.get("detail", ""), "empty text -> 422 naming text (%s)" % status)
+        check(status == 422 and "text" in body.get("detail", "") and body.get("field") == "text",
+              "empty text -> 422 naming text, field text (%s %s)" % (status, body))
         status, body = studio.request("POST", "/generate", {"profile_id": alice, "text": "hi", "model_size": "3B"})
-        check(status == 422 and "model_size" in body.get("detail", ""), "model_size 3B -> 422 (%s)" % status)
+        check(status == 422 and "model_size" in body.get("detail", "") and body.get("field") == "model_size",
+              "model_size 3B -> 422, field model_size (%s %s)" % (status, body))
+        status, body = studio.request("POST", "/generate", {"profile_id": alice, "text": "hi", "language": "xx"})
+        check(status == 422 and body.get("field") == "language", "language xx -> 422, field language (%s %s)" %
+              (status, body))
     finally:
         if studio:
             studio.stop()

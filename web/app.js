@@ -3,6 +3,7 @@
 // mount(section) (once) and show(params) (each time it becomes visible).
 
 import { state, on, refreshHealth, refreshProfiles } from './js/store.js';
+import { loadRules } from './js/api.js';
 import * as voices from './js/voices.js';
 import * as generate from './js/generate.js';
 import * as history from './js/history.js';
@@ -53,6 +54,9 @@ function renderPill(h) {
 
 on('health', renderPill);
 window.addEventListener('hashchange', route);
+// The forms take their limits and choices from the server's rules, so the first screen waits for them; a
+// server that cannot be reached shows the screens all the same (empty choices, the pill says offline).
+await loadRules().catch(() => {});
 route();
 refreshHealth();
 setInterval(() => {

@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
 static const char history_usage[] =
     "usage: voicebox history list [--profile PROFILE] [--search TEXT] [--limit N] [--offset N] [--json]\n"
     "                             [--data-dir DIR]\n"
-    "  the generations, newest first. PROFILE is a profile id or its exact name; N for --limit is 1-100\n"
-    "  (default 50); DIR defaults to ./data.\n";
+    "  the generations, newest first. PROFILE is a profile id or its exact name; N for --limit is 1-"
+    STR(STUDIO_HISTORY_LIMIT_MAX) "\n  (default " STR(STUDIO_HISTORY_LIMIT_DEFAULT) "); DIR defaults to ./data.\n";
 
 static int parse_int(const char *opt, const char *s, int *out)
 {

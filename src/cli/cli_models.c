@@ -140,10 +140,8 @@ static void models_usage(FILE *out)
     fprintf(out, "usage: voicebox models list [--json]\n"
                  "       voicebox models pull NAME    download into the Hugging Face cache (HF_ENDPOINT)\n"
                  "       voicebox models rm NAME      delete from the cache\n"
-                 "NAME: ");
-    for (size_t i = 0; i < studio_model_count(); i++)
-        fprintf(out, "%s%s", i ? ", " : "", studio_model_at(i)->name);
-    fprintf(out, " (or the size, e.g. 0.6B)\n");
+                 "NAME: %s (or the size: %s)\n",
+            studio_model_name_list(), studio_model_size_list());
 }
 
 int cli_models(int argc, char **argv)

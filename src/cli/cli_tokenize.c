@@ -3,14 +3,13 @@
  * `--decode ID...` goes the other way. For checking the tokenizer against other tools; nothing else. */
 #include "cli/cli.h"
 #include "engine/qt.h"
+#include "studio/rules.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define DEFAULT_MODEL "Qwen/Qwen3-TTS-12Hz-1.7B-Base"
 
 static int usage(FILE *out)
 {
@@ -19,7 +18,8 @@ static int usage(FILE *out)
             "       voicebox tokenize [--model DIR|REPO] -            ... of standard input\n"
             "       voicebox tokenize [--model DIR|REPO] --decode ID...  print the text of ids\n"
             "DIR is a model directory (or a tokenizer.json), REPO a Hub repo id in the Hugging Face cache;\n"
-            "the default is " DEFAULT_MODEL ".\n");
+            "the default is %s.\n",
+            studio_model_default()->repo_id);
     return out == stdout ? 0 : 2;
 }
 
@@ -70,7 +70,7 @@ static int print_decoded(const qt_tokenizer *t, int n, char **args)
 
 int cli_tokenize(int argc, char **argv)
 {
-    const char *model = DEFAULT_MODEL, *text = NULL;
+    const char *model = studio_model_default()->repo_id, *text = NULL;
     int decode_at = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);

@@ -27,6 +27,10 @@
 #define MAX_HIST (4 + 2 * MAX_STAGES + MAX_STAGES * N_RES_UNITS)
 #define MIN_TILE 64             /* fewer columns per task than this: split rows instead */
 #define DISPATCH_MIN_MACS 1.5e6 /* ~10 us of one core: smaller products run on the calling thread */
+/* Below these sizes an elementwise loop runs on the calling thread: waking the pool costs more. */
+#define OLA_MIN_PARALLEL 100000      /* transposed-conv overlap-add outputs */
+#define SNAKE_MIN_PARALLEL 50000     /* SnakeBeta elements */
+#define ATTENTION_MIN_PARALLEL 256   /* query x key pairs */
 
 static const int res_dilation[N_RES_UNITS] = {1, 3, 9};
 
@@ -848,7 +852,7 @@ static void conv_transpose(const codec_decoder *d, qt_pool *pool, const convtr_w
     gemm(d, pool, m, n, w->c_in, w->w, 1, m, x, n, z, n);
     ola_job j = {w, z, tail, y, n};
     int tasks = pool_tasks(pool);
-    if (tasks == 1 || (size_t)m * n < 100000)
+    if (tasks == 1 || (size_t)m * n < OLA_MIN_PARALLEL)
         ola_task(&j, 0, 1);
     else
         qt_pool_run(pool, ola_task, &j, tasks);
@@ -879,7 +883,7 @@ static void snake(const codec_decoder *d, qt_pool *pool, const snake_w *w, const
 {
     snake_job j = {w, d->snake, x, y, len};
     int tasks = pool_tasks(pool);
-    if (tasks == 1 || (size_t)w->c * len < 50000)
+    if (tasks == 1 || (size_t)w->c * len < SNAKE_MIN_PARALLEL)
         snake_task(&j, 0, 1);
     else
         qt_pool_run(pool, snake_task, &j, tasks);
@@ -1023,7 +1027,7 @@ static void pre_transformer(const codec_decoder *d, codec_dec_state *s, qt_pool 
         cache_append(vc + (size_t)s->n_past * kvd, s->vn, kvd, n);
         att_job aj = {d, s, kc, vc, n};
         int tasks = pool_tasks(pool) < s->n_threads ? pool_tasks(pool) : s->n_threads;
-        if (tasks == 1 || n * (s->n_past + n) < 256)
+        if (tasks == 1 || n * (s->n_past + n) < ATTENTION_MIN_PARALLEL)
             attention_task(&aj, 0, 1);
         else
             qt_pool_run(pool, attention_task, &aj, tasks);

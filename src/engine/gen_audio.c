@@ -5,6 +5,7 @@
  */
 #include "engine/gen_audio.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +83,7 @@ int qt_audio_push(qt_audio_stream *s, const int32_t *codes, int n, const qt_gen_
          * (0.32 s) at a time: the decoder runs 1.7x faster per frame on 4 than on 1. Otherwise frames are
          * decoded REF_CHUNK at a time. */
         int chunk = !p->on_audio ? REF_CHUNK : s->pushed == 0 ? 1 : STREAM_CHUNK;
+        assert(s->n_pending < chunk && chunk <= REF_CHUNK); /* pending[] holds REF_CHUNK frames */
         memcpy(s->pending + (size_t)s->n_pending * QT_CODEBOOKS, codes + (size_t)i * QT_CODEBOOKS,
                sizeof(int32_t) * QT_CODEBOOKS);
         if (++s->n_pending >= chunk && qt_audio_flush(s, p, out, err)) return -1;

@@ -11,11 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The official wrapper tokenizes the whole chat template and slices the text's ids out of it (§2.2):
+ * "<|im_start|>assistant\n" is 3 tokens before the text; after the target text comes
+ * "<|im_end|>\n<|im_start|>assistant\n" (5 tokens), after the reference transcript "<|im_end|>\n" (2). */
+#define TEMPLATE_PREFIX "<|im_start|>assistant\n"
+#define TEMPLATE_PREFIX_TOKENS 3
+#define TEXT_SUFFIX "<|im_end|>\n<|im_start|>assistant\n"
+#define TEXT_SUFFIX_TOKENS 5
+#define REF_SUFFIX "<|im_end|>\n"
+#define REF_SUFFIX_TOKENS 2
+
 /* Tokenizes prefix + text + suffix and returns the middle: the official wrapper's slices (§2.2). */
-static int tokenize_slice(const qt_model *m, const char *text, size_t len, const char *suffix, int n_prefix,
-                          int n_suffix, int32_t **ids, int *n, qt_error *err)
+static int tokenize_slice(const qt_model *m, const char *text, size_t len, const char *suffix, int n_suffix,
+                          int32_t **ids, int *n, qt_error *err)
 {
-    static const char prefix[] = "<|im_start|>assistant\n";
+    static const char prefix[] = TEMPLATE_PREFIX;
+    const int n_prefix = TEMPLATE_PREFIX_TOKENS;
     size_t total = sizeof prefix + len + strlen(suffix);
     char *s = malloc(total);
     if (!s) return qt_fail(err, QT_ERR_NOMEM, "out of memory tokenizing the text");
@@ -59,11 +70,11 @@ int qt_generate(qt_model *m, const qt_voice_prompt *vp, const char *text, const 
                        strlen(text), QT_MAX_TEXT_BYTES);
     int32_t *ids = NULL, *ref = NULL;
     int n = 0, n_ref = 0;
-    if (tokenize_slice(m, t, len, "<|im_end|>\n<|im_start|>assistant\n", 3, 5, &ids, &n, err)) return -1;
+    if (tokenize_slice(m, t, len, TEXT_SUFFIX, TEXT_SUFFIX_TOKENS, &ids, &n, err)) return -1;
     if (vp && vp->mode == QT_PROMPT_ICL) {
         size_t rlen = 0;
         const char *r = trim(vp->ref_text ? vp->ref_text : "", &rlen);
-        if (tokenize_slice(m, r, rlen, "<|im_end|>\n", 3, 2, &ref, &n_ref, err)) {
+        if (tokenize_slice(m, r, rlen, REF_SUFFIX, REF_SUFFIX_TOKENS, &ref, &n_ref, err)) {
             free(ids);
             return -1;
         }

@@ -149,6 +149,12 @@ static void mm_task(void *ctx, int task, int n_tasks)
 
 #define GEMM_TILE_FLOATS (1 << 16) /* 256 KiB of f32 weights per BLAS call: stays in L2 */
 #define GEMM_MAX_THREADS 64
+#define MM_MIN_ROWS_PER_THREAD 64 /* fewer rows per thread: one thread, a dispatch costs more than it saves  \
+                                   */
+#define MM_GRABS_PER_THREAD 8     /* row chunks each thread takes, so a slow thread delays the end little */
+#define MM_CHUNK_ROWS 16          /* chunks are multiples of this many rows */
+#define BW_MAX_THREADS 64         /* bw_job.sums entries */
+#define BW_PASSES 5               /* the best of these many reads is the bandwidth */
 
 typedef struct {
     const qt_mm *mats;
@@ -230,14 +236,12 @@ void qt_matmul(qt_pool *pool, const qt_mm *mats, int n_mats, int cols, const flo
         return;
     }
     int threads = pool ? qt_pool_threads(pool) : 1;
-    if (j.total_rows < 64 * threads) /* tiny products: not worth a dispatch */
-        threads = 1;
+    if (j.total_rows < MM_MIN_ROWS_PER_THREAD * threads) threads = 1;
     if (threads == 1) {
         mm_rows(&j, 0, j.total_rows);
     } else {
-        /* about 8 grabs per thread, in multiples of 16 rows */
-        j.chunk = (j.total_rows / (threads * 8) + 15) & ~15;
-        if (j.chunk < 16) j.chunk = 16;
+        j.chunk = (j.total_rows / (threads * MM_GRABS_PER_THREAD) + MM_CHUNK_ROWS - 1) & ~(MM_CHUNK_ROWS - 1);
+        if (j.chunk < MM_CHUNK_ROWS) j.chunk = MM_CHUNK_ROWS;
         atomic_init(&j.next, 0);
         qt_pool_run(pool, mm_task, &j, threads);
     }
@@ -250,14 +254,14 @@ void qt_matmul(qt_pool *pool, const qt_mm *mats, int n_mats, int cols, const flo
 typedef struct {
     const uint8_t *buf;
     size_t bytes;
-    uint64_t sums[64];
+    uint64_t sums[BW_MAX_THREADS];
 } bw_job;
 
 static void bw_task(void *ctx, int task, int n_tasks)
 {
     bw_job *j = ctx;
     size_t per = (j->bytes / (size_t)n_tasks) & ~(size_t)63;
-    j->sums[task % 64] ^= qt_kernels_get()->read(j->buf + per * (size_t)task, per);
+    j->sums[task % BW_MAX_THREADS] ^= qt_kernels_get()->read(j->buf + per * (size_t)task, per);
 }
 
 static double seconds(void)
@@ -276,9 +280,9 @@ double qt_measure_read_bandwidth(qt_pool *pool, size_t bytes)
         buf[i] = (uint8_t)(i * 131u);
     bw_job j = {buf, bytes, {0}};
     int threads = pool ? qt_pool_threads(pool) : 1;
-    if (threads > 64) threads = 64;
+    if (threads > BW_MAX_THREADS) threads = BW_MAX_THREADS;
     double best = 0;
-    for (int pass = 0; pass < 5; pass++) {
+    for (int pass = 0; pass < BW_PASSES; pass++) {
         double t0 = seconds();
         if (pool)
             qt_pool_run(pool, bw_task, &j, threads);

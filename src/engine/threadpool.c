@@ -1,6 +1,7 @@
 /* threadpool.c — persistent workers, woken by a generation counter (spin first, then a condition variable). */
 #include "engine/threadpool.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -122,11 +123,14 @@ int qt_pool_threads(const qt_pool *pool) { return pool ? pool->n_threads : 1; }
 
 void qt_pool_run(qt_pool *pool, qt_pool_fn fn, void *ctx, int n_tasks)
 {
+    assert(fn && n_tasks >= 0);
     if (!pool || pool->n_threads == 1 || n_tasks <= 1) {
         for (int t = 0; t < n_tasks; t++)
             fn(ctx, t, n_tasks);
         return;
     }
+    /* one caller at a time: a second run while one is in flight would overwrite fn, ctx and n_tasks */
+    assert(atomic_load(&pool->pending) == 0);
     pool->fn = fn;
     pool->ctx = ctx;
     pool->n_tasks = n_tasks;

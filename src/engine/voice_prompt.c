@@ -22,6 +22,7 @@
 #include "engine/model.h"
 #include "engine/speaker_encoder.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -139,21 +140,31 @@ static void warn(const qt_prompt_params *p, const char *fmt, ...)
     p->on_warning(msg, p->user);
 }
 
-/* End of the audio after cutting trailing windows quieter than -50 dBFS, keeping 0.2 s after the last
- * louder one (see qt_prompt_params.trim_trailing_silence for why this is not the default). */
+/* Reference limits beyond the duration (qt.h): rates soxr converts from, and the level that counts as
+ * clipping (full scale, with room for a float round trip through 16-bit PCM). */
+#define MIN_SAMPLE_RATE 1000
+#define MAX_SAMPLE_RATE 768000
+#define CLIP_LEVEL 0.999f
+/* Trailing-silence trim: 20 ms windows quieter than -50 dBFS are cut, 0.2 s after the last louder one kept.
+ */
+#define SILENCE_DBFS (-50.0)
+#define SILENCE_WINDOW (QT_SAMPLE_RATE / 50)
+#define SILENCE_KEEP (QT_SAMPLE_RATE / 5)
+
+/* End of the audio after cutting trailing silent windows (see qt_prompt_params.trim_trailing_silence for why
+ * this is not the default). */
 static size_t trailing_silence_end(const float *x, size_t n)
 {
-    const size_t win = QT_SAMPLE_RATE / 50, keep = QT_SAMPLE_RATE / 5;
-    const double floor2 = pow(10.0, -50.0 / 10.0); /* mean square of -50 dBFS */
+    const double floor2 = pow(10.0, SILENCE_DBFS / 10.0); /* mean square of the silence level */
     size_t end = n;
-    while (end >= win) {
+    while (end >= SILENCE_WINDOW) {
         double s = 0;
-        for (size_t i = end - win; i < end; i++)
+        for (size_t i = end - SILENCE_WINDOW; i < end; i++)
             s += (double)x[i] * x[i];
-        if (s / win >= floor2) break;
-        end -= win;
+        if (s / SILENCE_WINDOW >= floor2) break;
+        end -= SILENCE_WINDOW;
     }
-    return end + keep < n ? end + keep : n;
+    return end + SILENCE_KEEP < n ? end + SILENCE_KEEP : n;
 }
 
 static int resample_24k(const float *pcm, size_t n, int rate, float **out, size_t *n_out, qt_error *err)
@@ -171,6 +182,139 @@ static int resample_24k(const float *pcm, size_t n, int rate, float **out, size_
     return 0;
 }
 
+/* Step 1: what was asked can make a prompt with this model (arguments, rate, duration, transcript). */
+static int check_request(const qt_model *m, const float *pcm, size_t n_samples, int sample_rate,
+                         const char *ref_text, qt_error *err)
+{
+    if (!m || !pcm)
+        return qt_fail(err, QT_ERR_INVALID, "prompt: no %s was given", m ? "reference audio" : "model");
+    if (sample_rate < MIN_SAMPLE_RATE || sample_rate > MAX_SAMPLE_RATE)
+        return qt_fail(err, QT_ERR_INVALID, "reference: a sample rate of %d Hz is not supported (%d-%d)",
+                       sample_rate, MIN_SAMPLE_RATE, MAX_SAMPLE_RATE);
+    double seconds = (double)n_samples / sample_rate;
+    if (seconds < QT_PROMPT_MIN_SECONDS || seconds > QT_PROMPT_MAX_SECONDS)
+        return qt_fail(err, QT_ERR_INVALID,
+                       "the reference lasts %.2f s; a voice prompt needs %d to %d s of speech", seconds,
+                       QT_PROMPT_MIN_SECONDS, QT_PROMPT_MAX_SECONDS);
+    if (ref_text) {
+        const char *s = ref_text;
+        while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+            s++;
+        size_t text_len = strlen(ref_text);
+        if (!*s)
+            return qt_fail(err, QT_ERR_INVALID,
+                           "the reference transcript is empty (give what the reference says, or make "
+                           "an x-vector-only prompt)");
+        if (text_len > QT_MAX_TEXT_BYTES || utf8_valid((const uint8_t *)ref_text, text_len) != text_len)
+            return qt_fail(err, QT_ERR_INVALID, "the reference transcript is %s",
+                           text_len > QT_MAX_TEXT_BYTES ? "longer than the text limit" : "not valid UTF-8");
+    }
+    if (m->cfg.speaker.enc_dim != qt_model_hidden(m))
+        return qt_fail(err, QT_ERR_CORRUPT,
+                       "config.json: speaker encoder enc_dim %d differs from the talker width %d",
+                       m->cfg.speaker.enc_dim, qt_model_hidden(m));
+    if (ref_text && !m->codec)
+        return qt_fail(err, QT_ERR_INVALID,
+                       "an ICL prompt needs the speech tokenizer, and the model was loaded without it");
+    return 0;
+}
+
+/* Step 2: every sample is a finite number; *n_clipped counts those at full scale. */
+static int check_samples(const float *pcm, size_t n, int *n_clipped, qt_error *err)
+{
+    *n_clipped = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(pcm[i]))
+            return qt_fail(err, QT_ERR_INVALID, "reference: sample %zu is not a finite number", i);
+        *n_clipped += fabsf(pcm[i]) >= CLIP_LEVEL;
+    }
+    return 0;
+}
+
+/* Step 3: the reference at 24 kHz in a buffer of its own (*y, caller frees), trailing silence cut on request.
+ */
+static int reference_24k(const float *pcm, size_t n_samples, int sample_rate, int trim, float **y, size_t *n,
+                         qt_error *err)
+{
+    if (sample_rate != QT_SAMPLE_RATE) {
+        if (resample_24k(pcm, n_samples, sample_rate, y, n, err)) return -1;
+    } else {
+        if (!(*y = malloc(sizeof(float) * n_samples)))
+            return qt_fail(err, QT_ERR_NOMEM, "out of memory copying the reference");
+        memcpy(*y, pcm, sizeof(float) * n_samples);
+        *n = n_samples;
+    }
+    if (trim) {
+        *n = trailing_silence_end(*y, *n);
+        if (*n < (size_t)QT_PROMPT_MIN_SECONDS * QT_SAMPLE_RATE)
+            return qt_fail(
+                err, QT_ERR_INVALID,
+                "without its trailing silence the reference lasts %.2f s; a voice prompt needs at least %d s",
+                (double)*n / QT_SAMPLE_RATE, QT_PROMPT_MIN_SECONDS);
+    }
+    return 0;
+}
+
+/* Step 4: the empty prompt for this model, with room for the x-vector. */
+static qt_voice_prompt *prompt_new(const qt_model *m, int icl, int n_clipped, qt_error *err)
+{
+    int width = qt_model_hidden(m);
+    assert(width > 0);
+    qt_voice_prompt *vp = calloc(1, sizeof *vp);
+    if (!vp || !(vp->xvector = malloc(sizeof(float) * (size_t)width))) {
+        qt_prompt_free(vp);
+        qt_fail(err, QT_ERR_NOMEM, "out of memory making a voice prompt");
+        return NULL;
+    }
+    vp->mode = icl ? QT_PROMPT_ICL : QT_PROMPT_XVECTOR;
+    snprintf(vp->size, sizeof vp->size, "%s", qt_model_size(m));
+    vp->width = width;
+    vp->n_clipped = n_clipped;
+    return vp;
+}
+
+/* Step 5: the x-vector (§3.1): log-mel -> speaker encoder, which is made on first use and kept with the
+ * model. */
+static int speaker_xvector(qt_model *m, const float *y, size_t n, float *xvector, qt_prompt_timings *tm,
+                           qt_error *err)
+{
+    double t0 = now_ms();
+    size_t T = qt_mel_frames(n);
+    float *mel = NULL;
+    qt_mel *mf = qt_mel_new(err);
+    if (!mf) return -1;
+    if (!(mel = malloc(sizeof(float) * T * QT_MEL_BANDS))) {
+        qt_mel_free(mf);
+        return qt_fail(err, QT_ERR_NOMEM, "out of memory for %zu mel frames", T);
+    }
+    int rc = qt_mel_compute(mf, y, n, mel, err);
+    qt_mel_free(mf);
+    if (rc) goto fail;
+    tm->mel_ms = now_ms() - t0;
+    t0 = now_ms();
+    if (!m->spk && !(m->spk = qt_speaker_encoder_load(m->st, &m->cfg.speaker, err))) goto fail;
+    if (qt_speaker_encoder_run(m->spk, m->pool, mel, (int)T, xvector, err)) goto fail;
+    tm->speaker_ms = now_ms() - t0;
+    free(mel);
+    return 0;
+fail:
+    free(mel);
+    return -1;
+}
+
+/* Step 6, ICL only: the reference's codes (§3.2) and its transcript. */
+static int reference_codes(qt_model *m, const float *y, size_t n, const char *ref_text, qt_voice_prompt *vp,
+                           qt_prompt_timings *tm, qt_error *err)
+{
+    assert(m->codec && vp->mode == QT_PROMPT_ICL);
+    double t0 = now_ms();
+    if (qt_codec_encode(m->codec, y, n, QT_SAMPLE_RATE, &vp->codes, &vp->n_frames, err)) return -1;
+    tm->codec_ms = now_ms() - t0;
+    if (!(vp->ref_text = strdup(ref_text)))
+        return qt_fail(err, QT_ERR_NOMEM, "out of memory making a voice prompt");
+    return 0;
+}
+
 qt_voice_prompt *qt_prompt_create(qt_model *m, const float *pcm, size_t n_samples, int sample_rate,
                                   const char *ref_text, const qt_prompt_params *p, qt_error *err)
 {
@@ -178,130 +322,28 @@ qt_voice_prompt *qt_prompt_create(qt_model *m, const float *pcm, size_t n_sample
     if (!p) p = &dp;
     qt_prompt_timings tm = {0};
     qt_voice_prompt *vp = NULL;
-    float *y = NULL, *mel = NULL;
-    if (!m || !pcm) {
-        qt_fail(err, QT_ERR_INVALID, "prompt: no %s was given", m ? "reference audio" : "model");
-        return NULL;
-    }
-    if (sample_rate < 1000 || sample_rate > 768000) {
-        qt_fail(err, QT_ERR_INVALID, "reference: a sample rate of %d Hz is not supported (1000-768000)",
-                sample_rate);
-        return NULL;
-    }
-    double seconds = (double)n_samples / sample_rate;
-    if (seconds < QT_PROMPT_MIN_SECONDS || seconds > QT_PROMPT_MAX_SECONDS) {
-        qt_fail(err, QT_ERR_INVALID, "the reference lasts %.2f s; a voice prompt needs %d to %d s of speech",
-                seconds, QT_PROMPT_MIN_SECONDS, QT_PROMPT_MAX_SECONDS);
-        return NULL;
-    }
-    size_t text_len = 0;
-    if (ref_text) {
-        const char *s = ref_text;
-        while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
-            s++;
-        text_len = strlen(ref_text);
-        if (!*s) {
-            qt_fail(err, QT_ERR_INVALID,
-                    "the reference transcript is empty (give what the reference says, or make "
-                    "an x-vector-only prompt)");
-            return NULL;
-        }
-        if (text_len > QT_MAX_TEXT_BYTES || utf8_valid((const uint8_t *)ref_text, text_len) != text_len) {
-            qt_fail(err, QT_ERR_INVALID, "the reference transcript is %s",
-                    text_len > QT_MAX_TEXT_BYTES ? "longer than the text limit" : "not valid UTF-8");
-            return NULL;
-        }
-    }
-    int width = qt_model_hidden(m);
-    if (m->cfg.speaker.enc_dim != width) {
-        qt_fail(err, QT_ERR_CORRUPT,
-                "config.json: speaker encoder enc_dim %d differs from the talker width %d",
-                m->cfg.speaker.enc_dim, width);
-        return NULL;
-    }
-    if (ref_text && !m->codec) {
-        qt_fail(err, QT_ERR_INVALID,
-                "an ICL prompt needs the speech tokenizer, and the model was loaded without it");
-        return NULL;
-    }
+    float *y = NULL; /* the reference at 24 kHz */
+    size_t n = 0;
     int n_clipped = 0;
-    for (size_t i = 0; i < n_samples; i++) {
-        if (!isfinite(pcm[i])) {
-            qt_fail(err, QT_ERR_INVALID, "reference: sample %zu is not a finite number", i);
-            return NULL;
-        }
-        n_clipped += fabsf(pcm[i]) >= 0.999f;
-    }
+
+    if (check_request(m, pcm, n_samples, sample_rate, ref_text, err)) goto fail;
+    if (check_samples(pcm, n_samples, &n_clipped, err)) goto fail;
     if (n_clipped)
         warn(p,
              "the reference clips (%d samples at full scale): the cloned voice will copy the distortion; "
              "record it quieter if you can",
              n_clipped);
-
     double t0 = now_ms();
-    size_t n = n_samples;
-    if (sample_rate != QT_SAMPLE_RATE) {
-        if (resample_24k(pcm, n_samples, sample_rate, &y, &n, err)) goto fail;
-    } else if (!(y = malloc(sizeof(float) * n))) {
-        qt_fail(err, QT_ERR_NOMEM, "out of memory copying the reference");
-        goto fail;
-    } else {
-        memcpy(y, pcm, sizeof(float) * n);
-    }
-    if (p->trim_trailing_silence) {
-        n = trailing_silence_end(y, n);
-        if (n < (size_t)QT_PROMPT_MIN_SECONDS * QT_SAMPLE_RATE) {
-            qt_fail(
-                err, QT_ERR_INVALID,
-                "without its trailing silence the reference lasts %.2f s; a voice prompt needs at least %d s",
-                (double)n / QT_SAMPLE_RATE, QT_PROMPT_MIN_SECONDS);
-            goto fail;
-        }
-    }
+    if (reference_24k(pcm, n_samples, sample_rate, p->trim_trailing_silence, &y, &n, err)) goto fail;
     tm.resample_ms = now_ms() - t0;
+    if (!(vp = prompt_new(m, ref_text != NULL, n_clipped, err))) goto fail;
+    if (speaker_xvector(m, y, n, vp->xvector, &tm, err)) goto fail;
+    if (ref_text && reference_codes(m, y, n, ref_text, vp, &tm, err)) goto fail;
 
-    if (!(vp = calloc(1, sizeof *vp)) || !(vp->xvector = malloc(sizeof(float) * (size_t)width))) {
-        qt_fail(err, QT_ERR_NOMEM, "out of memory making a voice prompt");
-        goto fail;
-    }
-    vp->mode = ref_text ? QT_PROMPT_ICL : QT_PROMPT_XVECTOR;
-    snprintf(vp->size, sizeof vp->size, "%s", qt_model_size(m));
-    vp->width = width;
-    vp->n_clipped = n_clipped;
-
-    /* x-vector: mel -> speaker encoder (made on first use, kept with the model) */
-    t0 = now_ms();
-    size_t T = qt_mel_frames(n);
-    qt_mel *mf = qt_mel_new(err);
-    if (!mf || !(mel = malloc(sizeof(float) * T * QT_MEL_BANDS))) {
-        qt_mel_free(mf);
-        if (mf) qt_fail(err, QT_ERR_NOMEM, "out of memory for %zu mel frames", T);
-        goto fail;
-    }
-    int rc = qt_mel_compute(mf, y, n, mel, err);
-    qt_mel_free(mf);
-    if (rc) goto fail;
-    tm.mel_ms = now_ms() - t0;
-    t0 = now_ms();
-    if (!m->spk && !(m->spk = qt_speaker_encoder_load(m->st, &m->cfg.speaker, err))) goto fail;
-    if (qt_speaker_encoder_run(m->spk, m->pool, mel, (int)T, vp->xvector, err)) goto fail;
-    tm.speaker_ms = now_ms() - t0;
-
-    if (ref_text) {
-        t0 = now_ms();
-        if (qt_codec_encode(m->codec, y, n, QT_SAMPLE_RATE, &vp->codes, &vp->n_frames, err)) goto fail;
-        tm.codec_ms = now_ms() - t0;
-        if (!(vp->ref_text = strdup(ref_text))) {
-            qt_fail(err, QT_ERR_NOMEM, "out of memory making a voice prompt");
-            goto fail;
-        }
-    }
     if (p->timings) *p->timings = tm;
-    free(mel);
     free(y);
     return vp;
 fail:
-    free(mel);
     free(y);
     qt_prompt_free(vp);
     return NULL;

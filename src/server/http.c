@@ -70,13 +70,33 @@ int srv_utf8_valid(const char *s, size_t n)
     return 1;
 }
 
-void srv_error(srv_response *res, int status, const char *fmt, ...)
+int srv_status_for(studio_error_kind kind)
+{
+    switch (kind) {
+    case STUDIO_OK:
+        return 200;
+    case STUDIO_NOT_FOUND:
+        return 404;
+    case STUDIO_INVALID:
+        return 422;
+    case STUDIO_CONFLICT:
+        return 400; /* Voicebox answers a duplicate name 400, not 409 */
+    case STUDIO_TOO_LARGE:
+        return 413;
+    case STUDIO_UNSUPPORTED_MEDIA:
+        return 415;
+    case STUDIO_INTERNAL:
+        return 500;
+    case STUDIO_NOT_READY:
+        return 409;
+    }
+    return 500;
+}
+
+static void verror(srv_response *res, int status, const char *field, const char *fmt, va_list ap)
 {
     char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     /* messages quote what the client sent, which need not be UTF-8: JSON strings must be */
     unsigned char *u = (unsigned char *)msg;
     size_t n = strlen(msg);
@@ -88,16 +108,35 @@ void srv_error(srv_response *res, int status, const char *fmt, ...)
         }
         i += len;
     }
-    srv_json(res, status, json_pack("{s:s}", "detail", msg));
+    json_t *j = json_pack("{s:s}", "detail", msg);
+    if (j && field && *field) json_object_set_new(j, "field", json_string(field));
+    srv_json(res, status, j);
+}
+
+void srv_error(srv_response *res, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verror(res, status, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void srv_field_error(srv_response *res, int status, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verror(res, status, field, fmt, ap);
+    va_end(ap);
 }
 
 void srv_studio_error(srv_response *res, const srv_request *req, const studio_error *err)
 {
-    int status = studio_error_http_status(err->kind);
+    int status = srv_status_for(err->kind);
     if (status < 400) status = 500;
     if (status >= 500)
         log_error("%s %s: %s", req->method, req->path, err->msg[0] ? err->msg : "internal error");
-    srv_error(res, status, "%s", err->msg[0] ? err->msg : "internal error");
+    srv_field_error(res, status, status >= 500 ? NULL : err->field, "%s",
+                    err->msg[0] ? err->msg : "internal error");
 }
 
 int srv_parse_json_body(const srv_request *req, srv_response *res, json_t **out)
@@ -109,18 +148,18 @@ int srv_parse_json_body(const srv_request *req, srv_response *res, json_t **out)
         return -1;
     }
     if (!req->body || req->body_len == 0) {
-        srv_error(res, 422, "body: field required (a JSON object)");
+        srv_field_error(res, 422, "body", "body: field required (a JSON object)");
         return -1;
     }
     json_error_t jerr;
     json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!j) {
-        srv_error(res, 400, "body: invalid JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+        srv_field_error(res, 400, "body", "body: invalid JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
         return -1;
     }
     if (!json_is_object(j)) {
         json_decref(j);
-        srv_error(res, 422, "body: expected a JSON object");
+        srv_field_error(res, 422, "body", "body: expected a JSON object");
         return -1;
     }
     *out = j;

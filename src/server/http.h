@@ -73,7 +73,7 @@ typedef struct {
     uint64_t file_offset;
     uint64_t file_len;
     char content_range[96];        /* "" or the Content-Range value */
-    char content_disposition[160]; /* "" or the Content-Disposition value */
+    char content_disposition[1024]; /* "" or the Content-Disposition value (srv_attachment) */
     int accept_ranges;             /* 1: add "Accept-Ranges: bytes" */
     /* A streamed body of unknown length instead (server-sent events): stream(arg, buf, max) is called on a
      * network thread whenever the client can take more; it returns the bytes written (0 is allowed: wait
@@ -92,9 +92,16 @@ void srv_response_clear(srv_response *res); /* frees the body, closes the fd; th
 void srv_json(srv_response *res, int status, json_t *j);
 /* {"detail": "<formatted>"} with status. */
 void srv_error(srv_response *res, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* {"detail": "<formatted>", "field": field}: an error about one field of the request (a JSON member, a
+ * form part or a query argument), which the web UI shows beside that field. NULL or "" field: no "field". */
+void srv_field_error(srv_response *res, int status, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* 1 if s[0..n) is valid UTF-8 without NUL bytes. */
 int srv_utf8_valid(const char *s, size_t n);
-/* Maps a studio error to its status and {"detail": msg}; logs STUDIO_INTERNAL with context. */
+/* The HTTP status of a studio error kind (200 for STUDIO_OK): the one place kinds become statuses. */
+int srv_status_for(studio_error_kind kind);
+/* Answers a studio error: its status, {"detail": msg} and its "field" when it names one; logs
+ * STUDIO_INTERNAL with context. */
 void srv_studio_error(srv_response *res, const srv_request *req, const studio_error *err);
 
 /* Parses req->body as a JSON object into *out. On failure fills res (400 not JSON, 422 not an object)
@@ -112,5 +119,12 @@ int srv_parse_range(const char *header, uint64_t size, uint64_t *start, uint64_t
 /* Serves the file at path (absolute, already vetted) with content_type, honouring req->range:
  * 200 whole, 206 part, 416 bad range, 404 when the file is gone. */
 void srv_file(srv_response *res, const srv_request *req, const char *path, const char *content_type);
+
+/* Content-Disposition "attachment" for a download named prefix + name + suffix, name being user text (UTF-8):
+ * only letters, digits, space, '-' and '_' of it are kept (as the Python studio does; fallback when nothing
+ * is left), given as an ASCII filename="..." (other characters as '_') and, when it is not plain ASCII, as
+ * RFC 5987 filename*=UTF-8''<percent-encoded> too. */
+void srv_attachment(srv_response *res, const char *prefix, const char *name, const char *fallback,
+                    const char *suffix);
 
 #endif

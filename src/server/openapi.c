@@ -3,7 +3,8 @@
  * Two tables: the schemas (JSON written with single quotes for readability; none of the text holds an
  * apostrophe) and one row per operation naming its request and response schemas. A route added to
  * routes.c must get a row here: tests/test_api.sh fails on any route the router knows that this
- * document does not describe.
+ * document does not describe. No limit or enum is written in the schema text: apply_rules() fills them in
+ * from the tables the studio checks requests against (studio/rules.h), so the document cannot drift.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +12,14 @@
 
 #include "server/routes.h"
 #include "studio/log.h"
+#include "studio/rules.h"
 
 /* Not re-wrapped by clang-format: a schema per line group reads better than split string pieces. */
 /* clang-format off */
 static const char schemas_json[] =
     "{"
-    "'Error': {'type': 'object', 'required': ['detail'], 'properties': {'detail': {'type': 'string'}}},"
+    "'Error': {'type': 'object', 'required': ['detail'], 'properties': {'detail': {'type': 'string'},"
+    "  'field': {'type': 'string', 'description': 'the request field the error is about, when there is one'}}},"
     "'Message': {'type': 'object', 'required': ['message'], 'properties': {'message': {'type': 'string'}}},"
     "'Root': {'type': 'object', 'properties': {'message': {'type': 'string'}, 'version': {'type': 'string'}}},"
     "'Health': {'type': 'object', 'properties': {"
@@ -27,10 +30,10 @@ static const char schemas_json[] =
     "'ActiveTasks': {'type': 'object', 'properties': {"
     "  'downloads': {'type': 'array', 'items': {'type': 'object'}},"
     "  'generations': {'type': 'array', 'items': {'type': 'object'}}}},"
-    "'Language': {'type': 'string', 'enum': ['zh', 'en', 'ja', 'ko', 'de', 'fr', 'ru', 'pt', 'es', 'it']},"
+    "'Language': {'type': 'string'},"
     "'ProfileCreate': {'type': 'object', 'required': ['name'], 'properties': {"
-    "  'name': {'type': 'string', 'minLength': 1, 'maxLength': 100},"
-    "  'description': {'type': 'string', 'maxLength': 500, 'nullable': true},"
+    "  'name': {'type': 'string'},"
+    "  'description': {'type': 'string', 'nullable': true},"
     "  'language': {'$ref': '#/components/schemas/Language'}}},"
     "'Profile': {'type': 'object', 'properties': {"
     "  'id': {'type': 'string', 'format': 'uuid'}, 'name': {'type': 'string'},"
@@ -38,10 +41,10 @@ static const char schemas_json[] =
     "  'avatar_path': {'type': 'string', 'nullable': true},"
     "  'created_at': {'type': 'string', 'format': 'date-time'}, 'updated_at': {'type': 'string', 'format': 'date-time'}}},"
     "'SampleUpload': {'type': 'object', 'required': ['file', 'reference_text'], 'properties': {"
-    "  'file': {'type': 'string', 'format': 'binary', 'description': 'WAV, FLAC, OGG or MP3; 2 to 30 s of speech; at most 50 MB'},"
-    "  'reference_text': {'type': 'string', 'minLength': 1, 'maxLength': 1000}}},"
+    "  'file': {'type': 'string', 'format': 'binary'},"
+    "  'reference_text': {'type': 'string'}}},"
     "'SampleUpdate': {'type': 'object', 'required': ['reference_text'], 'properties': {"
-    "  'reference_text': {'type': 'string', 'minLength': 1, 'maxLength': 1000}}},"
+    "  'reference_text': {'type': 'string'}}},"
     "'Sample': {'type': 'object', 'properties': {"
     "  'id': {'type': 'string', 'format': 'uuid'}, 'profile_id': {'type': 'string', 'format': 'uuid'},"
     "  'audio_path': {'type': 'string'}, 'reference_text': {'type': 'string'}, 'duration': {'type': 'number'}}},"
@@ -60,22 +63,71 @@ static const char schemas_json[] =
     "'LogTail': {'type': 'object', 'properties': {'log_file': {'type': 'string', 'nullable': true},"
     "  'lines': {'type': 'array', 'items': {'type': 'string'}}}},"
     "'GenerateRequest': {'type': 'object', 'required': ['profile_id', 'text'], 'properties': {"
-    "  'profile_id': {'type': 'string', 'format': 'uuid'}, 'text': {'type': 'string', 'minLength': 1, 'maxLength': 5000},"
+    "  'profile_id': {'type': 'string', 'format': 'uuid'}, 'text': {'type': 'string'},"
     "  'language': {'$ref': '#/components/schemas/Language'},"
-    "  'seed': {'type': 'integer', 'minimum': 0, 'nullable': true, 'description': 'random (and stored) when absent'},"
-    "  'model_size': {'type': 'string', 'enum': ['1.7B', '0.6B'], 'default': '1.7B'},"
-    "  'instruct': {'type': 'string', 'maxLength': 500, 'nullable': true}}},"
+    "  'seed': {'type': 'integer', 'nullable': true, 'description': 'random (and stored) when absent'},"
+    "  'model_size': {'$ref': '#/components/schemas/ModelSize'},"
+    "  'instruct': {'type': 'string', 'nullable': true}}},"
+    "'ModelSize': {'type': 'string'},"
+    "'ModelName': {'type': 'string'},"
     "'ModelStatus': {'type': 'object', 'properties': {'models': {'type': 'array', 'items': {'type': 'object', 'properties': {"
     "  'model_name': {'type': 'string'}, 'display_name': {'type': 'string'}, 'model_size': {'type': 'string'},"
     "  'repo_id': {'type': 'string'}, 'downloaded': {'type': 'boolean'}, 'downloading': {'type': 'boolean'},"
     "  'loaded': {'type': 'boolean'}, 'size_mb': {'type': 'number'}}}}}},"
     "'ModelDownload': {'type': 'object', 'required': ['model_name'], 'properties': {"
-    "  'model_name': {'type': 'string', 'enum': ['qwen-tts-1.7B', 'qwen-tts-0.6B']}}},"
+    "  'model_name': {'$ref': '#/components/schemas/ModelName'}}},"
     "'ModelProgress': {'type': 'object', 'description': 'one server-sent event: data: {...}', 'properties': {"
     "  'model_name': {'type': 'string'}, 'current': {'type': 'integer'}, 'total': {'type': 'integer'},"
     "  'progress': {'type': 'number'}, 'filename': {'type': 'string'},"
     "  'status': {'type': 'string', 'enum': ['downloading', 'complete', 'error']}}},"
     "'CacheClear': {'type': 'object', 'properties': {'message': {'type': 'string'}, 'files_deleted': {'type': 'integer'}}},"
+    "'StoryCreate': {'type': 'object', 'required': ['name'], 'properties': {"
+    "  'name': {'type': 'string', 'minLength': 1, 'maxLength': 100},"
+    "  'description': {'type': 'string', 'maxLength': 500, 'nullable': true}}},"
+    "'Story': {'type': 'object', 'properties': {"
+    "  'id': {'type': 'string', 'format': 'uuid'}, 'name': {'type': 'string'},"
+    "  'description': {'type': 'string', 'nullable': true}, 'item_count': {'type': 'integer'},"
+    "  'created_at': {'type': 'string', 'format': 'date-time'}, 'updated_at': {'type': 'string', 'format': 'date-time'}}},"
+    "'StoryItem': {'type': 'object', 'properties': {"
+    "  'id': {'type': 'string', 'format': 'uuid'}, 'story_id': {'type': 'string', 'format': 'uuid'},"
+    "  'generation_id': {'type': 'string', 'format': 'uuid'}, 'start_time_ms': {'type': 'integer'},"
+    "  'track': {'type': 'integer'}, 'trim_start_ms': {'type': 'integer'}, 'trim_end_ms': {'type': 'integer'},"
+    "  'created_at': {'type': 'string', 'format': 'date-time'}, 'profile_id': {'type': 'string'},"
+    "  'profile_name': {'type': 'string'}, 'text': {'type': 'string'}, 'language': {'type': 'string'},"
+    "  'audio_path': {'type': 'string', 'nullable': true}, 'duration': {'type': 'number', 'nullable': true},"
+    "  'seed': {'type': 'integer', 'nullable': true}, 'instruct': {'type': 'string', 'nullable': true},"
+    "  'generation_created_at': {'type': 'string', 'format': 'date-time'},"
+    "  'model_size': {'type': 'string', 'nullable': true}}},"
+    "'StoryDetail': {'allOf': [{'$ref': '#/components/schemas/Story'}, {'type': 'object', 'properties': {"
+    "  'items': {'type': 'array', 'items': {'$ref': '#/components/schemas/StoryItem'}}}}]},"
+    "'StoryItemCreate': {'type': 'object', 'required': ['generation_id'], 'properties': {"
+    "  'generation_id': {'type': 'string', 'format': 'uuid'},"
+    "  'start_time_ms': {'type': 'integer', 'minimum': 0, 'nullable': true, 'description': 'none: after the latest end + 200 ms'},"
+    "  'track': {'type': 'integer', 'minimum': 0, 'default': 0}}},"
+    "'StoryItemTimes': {'type': 'object', 'required': ['updates'], 'properties': {"
+    "  'updates': {'type': 'array', 'items': {'type': 'object', 'required': ['generation_id', 'start_time_ms'], 'properties': {"
+    "    'generation_id': {'type': 'string'}, 'start_time_ms': {'type': 'integer', 'minimum': 0}}}}}},"
+    "'StoryItemReorder': {'type': 'object', 'required': ['generation_ids'], 'properties': {"
+    "  'generation_ids': {'type': 'array', 'minItems': 1, 'items': {'type': 'string'}}}},"
+    "'StoryItemMove': {'type': 'object', 'required': ['start_time_ms'], 'properties': {"
+    "  'start_time_ms': {'type': 'integer', 'minimum': 0}, 'track': {'type': 'integer', 'minimum': 0, 'default': 0}}},"
+    "'StoryItemTrim': {'type': 'object', 'required': ['trim_start_ms', 'trim_end_ms'], 'properties': {"
+    "  'trim_start_ms': {'type': 'integer', 'minimum': 0}, 'trim_end_ms': {'type': 'integer', 'minimum': 0}}},"
+    "'StoryItemSplit': {'type': 'object', 'required': ['split_time_ms'], 'properties': {"
+    "  'split_time_ms': {'type': 'integer', 'minimum': 1, 'description': 'relative to the clip start as shown'}}},"
+    "'ChannelCreate': {'type': 'object', 'required': ['name'], 'properties': {"
+    "  'name': {'type': 'string', 'minLength': 1, 'maxLength': 100},"
+    "  'device_ids': {'type': 'array', 'maxItems': 64, 'items': {'type': 'string'}}}},"
+    "'ChannelUpdate': {'type': 'object', 'properties': {"
+    "  'name': {'type': 'string', 'minLength': 1, 'maxLength': 100, 'nullable': true},"
+    "  'device_ids': {'type': 'array', 'maxItems': 64, 'items': {'type': 'string'}, 'nullable': true}}},"
+    "'Channel': {'type': 'object', 'properties': {"
+    "  'id': {'type': 'string', 'format': 'uuid'}, 'name': {'type': 'string'}, 'is_default': {'type': 'boolean'},"
+    "  'device_ids': {'type': 'array', 'items': {'type': 'string'}}, 'created_at': {'type': 'string', 'format': 'date-time'}}},"
+    "'ChannelVoices': {'type': 'object', 'required': ['profile_ids'], 'properties': {"
+    "  'profile_ids': {'type': 'array', 'items': {'type': 'string', 'format': 'uuid'}}}},"
+    "'ProfileChannels': {'type': 'object', 'required': ['channel_ids'], 'properties': {"
+    "  'channel_ids': {'type': 'array', 'items': {'type': 'string', 'format': 'uuid'}}}},"
     "'OpenAPI': {'type': 'object'}"
     "}";
 /* clang-format on */
@@ -91,8 +143,7 @@ static const struct {
     {"post", "/shutdown", "Stop the server (loopback clients only)", NULL, "Message", "403"},
     {"get", "/openapi.json", "This document", NULL, "OpenAPI", ""},
     {"get", "/tasks/active", "Downloads and generations in progress", NULL, "ActiveTasks", ""},
-    {"get", "/logs/tail", "The last lines of the server log file (query: lines, 1 to 1000, default 100)",
-     NULL, "LogTail", "422"},
+    {"get", "/logs/tail", "The last lines of the server log file", NULL, "LogTail", "422"},
     {"post", "/profiles", "Create a voice profile", "json:ProfileCreate", "Profile", "400 413 415 422"},
     {"get", "/profiles", "List voice profiles, newest first", NULL, "[Profile]", ""},
     {"get", "/profiles/{profile_id}", "Get a voice profile", NULL, "Profile", "404"},
@@ -125,6 +176,42 @@ static const struct {
     {"get", "/models/progress/{model_name}", "Download progress as server-sent events", NULL,
      "sse|ModelProgress", "404 503"},
     {"delete", "/models/{model_name}", "Delete a model from the Hub cache", NULL, "Message", "400 404 503"},
+    {"get", "/stories", "List stories, most recently changed first", NULL, "[Story]", ""},
+    {"post", "/stories", "Create a story", "json:StoryCreate", "Story", "400 413 415 422"},
+    {"get", "/stories/{story_id}", "A story with its items", NULL, "StoryDetail", "404"},
+    {"put", "/stories/{story_id}", "Rename or describe a story", "json:StoryCreate", "Story",
+     "400 404 413 415 422"},
+    {"delete", "/stories/{story_id}", "Delete a story (its takes stay)", NULL, "Message", "404"},
+    {"post", "/stories/{story_id}/items", "Add a take (a take already there returns its item)",
+     "json:StoryItemCreate", "StoryItem", "400 404 413 415 422"},
+    {"put", "/stories/{story_id}/items/times", "Set the start of items by take", "json:StoryItemTimes",
+     "Message", "400 404 413 415 422"},
+    {"put", "/stories/{story_id}/items/reorder", "Lay the takes out in this order, 200 ms apart",
+     "json:StoryItemReorder", "[StoryItem]", "400 404 413 415 422"},
+    {"delete", "/stories/{story_id}/items/{item_id}", "Remove an item", NULL, "Message", "404"},
+    {"put", "/stories/{story_id}/items/{item_id}/move", "Move an item in time and across tracks",
+     "json:StoryItemMove", "StoryItem", "400 404 413 415 422"},
+    {"put", "/stories/{story_id}/items/{item_id}/trim", "Trim an item at its ends", "json:StoryItemTrim",
+     "StoryItem", "400 404 413 415 422"},
+    {"post", "/stories/{story_id}/items/{item_id}/split", "Split an item in two: [original, new]",
+     "json:StoryItemSplit", "[StoryItem]", "400 404 413 415 422"},
+    {"post", "/stories/{story_id}/items/{item_id}/duplicate", "Copy an item after itself + 200 ms", NULL,
+     "StoryItem", "404"},
+    {"get", "/stories/{story_id}/export-audio", "The story mixed into one WAV (24 kHz, 16-bit)", NULL,
+     "file:audio/wav", "400 404"},
+    {"get", "/channels", "Audio channels (the Default one first)", NULL, "[Channel]", ""},
+    {"post", "/channels", "Create an audio channel", "json:ChannelCreate", "Channel", "400 413 415 422"},
+    {"get", "/channels/{channel_id}", "One audio channel", NULL, "Channel", "404"},
+    {"put", "/channels/{channel_id}", "Rename a channel or set its devices (not the Default one)",
+     "json:ChannelUpdate", "Channel", "400 404 413 415 422"},
+    {"delete", "/channels/{channel_id}", "Delete a channel (not the Default one)", NULL, "Message", "400 404"},
+    {"get", "/channels/{channel_id}/voices", "The profiles assigned to a channel", NULL, "ChannelVoices", "404"},
+    {"put", "/channels/{channel_id}/voices", "Set the profiles of a channel", "json:ChannelVoices", "Message",
+     "400 404 413 415 422"},
+    {"get", "/profiles/{profile_id}/channels", "The channels a profile speaks on", NULL, "ProfileChannels",
+     "404"},
+    {"put", "/profiles/{profile_id}/channels", "Set the channels of a profile", "json:ProfileChannels",
+     "Message", "400 404 413 415 422"},
 };
 
 static json_t *ref(const char *schema)
@@ -144,6 +231,9 @@ static json_t *response_for(const char *spec)
     if (!strcmp(spec, "audio"))
         return json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description", "WAV audio; a Range request gets 206",
                          "content", "audio/wav", "schema", "type", "string", "format", "binary");
+    if (!strncmp(spec, "file:", 5))
+        return json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description", "A download (Content-Disposition)",
+                         "content", spec + 5, "schema", "type", "string", "format", "binary");
     if (!strncmp(spec, "sse|", 4))
         return json_pack("{s:s, s:{s:{s:o}}}", "description", "text/event-stream of ModelProgress events",
                          "content", "text/event-stream", "schema", ref(spec + 4));
@@ -181,7 +271,8 @@ static json_t *operation(size_t i)
                                                 "schema", "type", "string"));
         json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i, s:i, s:i}}", "name", "limit", "in",
                                                 "query", "schema", "type", "integer", "minimum", 1, "maximum",
-                                                100, "default", 50));
+                                                STUDIO_HISTORY_LIMIT_MAX, "default",
+                                                STUDIO_HISTORY_LIMIT_DEFAULT));
         json_array_append_new(params,
                               json_pack("{s:s, s:s, s:{s:s, s:i, s:i}}", "name", "offset", "in", "query",
                                         "schema", "type", "integer", "minimum", 0, "default", 0));
@@ -189,11 +280,10 @@ static json_t *operation(size_t i)
     if (!strcmp(ops[i].path, "/logs/tail"))
         json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i, s:i, s:i}}", "name", "lines", "in",
                                                 "query", "schema", "type", "integer", "minimum", 1, "maximum",
-                                                1000, "default", 100));
+                                                SRV_LOG_TAIL_MAX_LINES, "default", SRV_LOG_TAIL_DEFAULT_LINES));
     if (!strcmp(ops[i].path, "/models/load"))
-        json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:[s,s], s:s}}", "name", "model_size",
-                                                "in", "query", "schema", "type", "string", "enum", "1.7B",
-                                                "0.6B", "default", "1.7B"));
+        json_array_append_new(params, json_pack("{s:s, s:s, s:o}", "name", "model_size", "in", "query",
+                                                "schema", ref("ModelSize")));
     if (!strcmp(ops[i].response, "audio"))
         json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", "Range", "in", "header",
                                                 "schema", "type", "string"));
@@ -223,6 +313,74 @@ static json_t *operation(size_t i)
     return op;
 }
 
+static json_t *string_enum(size_t n, const char *(*at)(size_t))
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_string(at(i)));
+    return arr;
+}
+
+static const char *model_size_at(size_t i)
+{
+    return studio_model_at(i)->size;
+}
+
+static const char *model_name_at(size_t i)
+{
+    return studio_model_at(i)->name;
+}
+
+/* The length limits of the text fields, by schema and property: min_length < 0 means none. */
+static const struct {
+    const char *schema, *property;
+    long min_length, max_length;
+} text_limits[] = {
+    {"ProfileCreate", "name", 1, STUDIO_NAME_MAX_CHARS},
+    {"ProfileCreate", "description", -1, STUDIO_DESCRIPTION_MAX_CHARS},
+    {"SampleUpload", "reference_text", 1, STUDIO_REFERENCE_TEXT_MAX_CHARS},
+    {"SampleUpdate", "reference_text", 1, STUDIO_REFERENCE_TEXT_MAX_CHARS},
+    {"GenerateRequest", "text", 1, STUDIO_TEXT_MAX_CHARS},
+    {"GenerateRequest", "instruct", -1, STUDIO_INSTRUCT_MAX_CHARS},
+};
+
+static json_t *property(json_t *schemas, const char *schema, const char *name)
+{
+    return json_object_get(json_object_get(json_object_get(schemas, schema), "properties"), name);
+}
+
+/* Fills the enums, defaults and limits of the schemas from the rules. -1 when a schema named here is
+ * missing from the text (a programmer's error, logged). */
+static int apply_rules(json_t *schemas)
+{
+    json_t *lang = json_object_get(schemas, "Language"), *size = json_object_get(schemas, "ModelSize");
+    json_t *name = json_object_get(schemas, "ModelName"), *seed = property(schemas, "GenerateRequest", "seed");
+    json_t *file = property(schemas, "SampleUpload", "file");
+    if (!lang || !size || !name || !seed || !file) goto missing;
+    json_object_set_new(lang, "enum", string_enum(studio_language_count(), studio_language_at));
+    json_object_set_new(lang, "default", json_string(STUDIO_DEFAULT_LANGUAGE));
+    json_object_set_new(size, "enum", string_enum(studio_model_count(), model_size_at));
+    json_object_set_new(size, "default", json_string(studio_model_default()->size));
+    json_object_set_new(name, "enum", string_enum(studio_model_count(), model_name_at));
+    json_object_set_new(seed, "minimum", json_integer(0));
+    json_object_set_new(seed, "maximum", json_integer(STUDIO_SEED_MAX));
+    char text[160];
+    snprintf(text, sizeof text, "WAV, FLAC, OGG or MP3; %g to %g s of speech; at most %u MB",
+             STUDIO_SAMPLE_MIN_SECONDS, STUDIO_SAMPLE_MAX_SECONDS, STUDIO_UPLOAD_MAX / (1024u * 1024u));
+    json_object_set_new(file, "description", json_string(text));
+    for (size_t i = 0; i < sizeof text_limits / sizeof text_limits[0]; i++) {
+        json_t *p = property(schemas, text_limits[i].schema, text_limits[i].property);
+        if (!p) goto missing;
+        if (text_limits[i].min_length >= 0)
+            json_object_set_new(p, "minLength", json_integer(text_limits[i].min_length));
+        json_object_set_new(p, "maxLength", json_integer(text_limits[i].max_length));
+    }
+    return 0;
+missing:
+    log_error("openapi.c: a schema that apply_rules fills is missing from the schema text");
+    return -1;
+}
+
 /* The whole document, a new reference; NULL only when out of memory or the schema text is broken. */
 static json_t *build_document(void)
 {
@@ -235,6 +393,10 @@ static json_t *build_document(void)
     free(text);
     if (!schemas) {
         log_error("openapi.c: schema table is not valid JSON at column %d: %s", jerr.column, jerr.text);
+        return NULL;
+    }
+    if (apply_rules(schemas) != 0) {
+        json_decref(schemas);
         return NULL;
     }
     json_t *paths = json_object();

@@ -39,6 +39,33 @@ const srv_route srv_routes[] = {
     {"POST", "/models/unload", srv_post_models_unload, SRV_BODY_NONE, SRV_RUN_LONG},
     {"GET", "/models/progress/{model_name}", srv_get_models_progress, SRV_BODY_NONE, SRV_RUN_INLINE},
     {"DELETE", "/models/{model_name}", srv_delete_model, SRV_BODY_NONE, SRV_RUN_LONG},
+
+    {"GET", "/stories", srv_get_stories, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"POST", "/stories", srv_post_stories, SRV_BODY_JSON, SRV_RUN_WORKER},
+    {"GET", "/stories/{story_id}", srv_get_story, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"PUT", "/stories/{story_id}", srv_put_story, SRV_BODY_JSON, SRV_RUN_WORKER},
+    {"DELETE", "/stories/{story_id}", srv_delete_story, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"POST", "/stories/{story_id}/items", srv_post_story_item, SRV_BODY_JSON, SRV_RUN_WORKER},
+    {"PUT", "/stories/{story_id}/items/times", srv_put_story_item_times, SRV_BODY_JSON, SRV_RUN_WORKER},
+    {"PUT", "/stories/{story_id}/items/reorder", srv_put_story_items_reorder, SRV_BODY_JSON, SRV_RUN_WORKER},
+    {"DELETE", "/stories/{story_id}/items/{item_id}", srv_delete_story_item, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"PUT", "/stories/{story_id}/items/{item_id}/move", srv_put_story_item_move, SRV_BODY_JSON, SRV_RUN_WORKER},
+    {"PUT", "/stories/{story_id}/items/{item_id}/trim", srv_put_story_item_trim, SRV_BODY_JSON, SRV_RUN_WORKER},
+    {"POST", "/stories/{story_id}/items/{item_id}/split", srv_post_story_item_split, SRV_BODY_JSON,
+     SRV_RUN_WORKER},
+    {"POST", "/stories/{story_id}/items/{item_id}/duplicate", srv_post_story_item_duplicate, SRV_BODY_NONE,
+     SRV_RUN_WORKER},
+    {"GET", "/stories/{story_id}/export-audio", srv_get_story_export_audio, SRV_BODY_NONE, SRV_RUN_WORKER},
+
+    {"GET", "/channels", srv_get_channels, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"POST", "/channels", srv_post_channels, SRV_BODY_JSON, SRV_RUN_WORKER},
+    {"GET", "/channels/{channel_id}", srv_get_channel, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"PUT", "/channels/{channel_id}", srv_put_channel, SRV_BODY_JSON, SRV_RUN_WORKER},
+    {"DELETE", "/channels/{channel_id}", srv_delete_channel, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"GET", "/channels/{channel_id}/voices", srv_get_channel_voices, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"PUT", "/channels/{channel_id}/voices", srv_put_channel_voices, SRV_BODY_JSON, SRV_RUN_WORKER},
+    {"GET", "/profiles/{profile_id}/channels", srv_get_profile_channels, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"PUT", "/profiles/{profile_id}/channels", srv_put_profile_channels, SRV_BODY_JSON, SRV_RUN_WORKER},
 };
 const size_t srv_n_routes = sizeof srv_routes / sizeof srv_routes[0];
 

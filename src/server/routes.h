@@ -12,6 +12,9 @@
 
 #include "server/http.h"
 
+#define SRV_LOG_TAIL_MAX_LINES 1000 /* GET /logs/tail?lines=, 1 to this */
+#define SRV_LOG_TAIL_DEFAULT_LINES 100
+
 typedef enum {
     SRV_BODY_NONE, /* any body is read and ignored */
     SRV_BODY_JSON, /* up to SRV_JSON_MAX bytes in req->body */
@@ -87,5 +90,32 @@ void srv_post_models_load(srv_ctx *ctx, const srv_request *req, srv_response *re
 void srv_post_models_unload(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_delete_model(srv_ctx *ctx, const srv_request *req, srv_response *res);
 json_t *srv_active_downloads(void *ctx); /* the downloads array of GET /tasks/active */
+
+/* routes_stories.c */
+void srv_post_stories(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_stories(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_story(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_put_story(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_delete_story(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_story_item(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_delete_story_item(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_put_story_item_times(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_put_story_items_reorder(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_put_story_item_move(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_put_story_item_trim(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_story_item_split(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_story_item_duplicate(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_story_export_audio(srv_ctx *ctx, const srv_request *req, srv_response *res);
+
+/* routes_channels.c */
+void srv_get_channels(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_channel(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_channels(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_put_channel(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_delete_channel(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_channel_voices(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_put_channel_voices(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_profile_channels(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_put_profile_channels(srv_ctx *ctx, const srv_request *req, srv_response *res);
 
 #endif

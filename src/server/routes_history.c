@@ -16,7 +16,7 @@ static int query_int(const srv_request *req, srv_response *res, const char *name
     errno = 0;
     long n = strtol(v, &end, 10);
     if (*v == '\0' || *end != '\0' || errno == ERANGE || n < -1000000000L || n > 1000000000L) {
-        srv_error(res, 422, "%s: must be an integer, got '%.40s'", name, v);
+        srv_field_error(res, 422, name, "%s: must be an integer, got '%.40s'", name, v);
         return -1;
     }
     *out = (int)n;

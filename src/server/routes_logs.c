@@ -12,8 +12,6 @@
 #include "server/routes.h"
 #include "studio/log.h"
 
-#define TAIL_MAX_LINES 1000
-#define TAIL_DEFAULT_LINES 100
 #define TAIL_MAX_BYTES (256 * 1024)
 
 /* Appends line [s, s+n) to arr; bytes that are not valid UTF-8 (or control characters) become '?'. */
@@ -40,14 +38,15 @@ static void append_line(json_t *arr, const char *s, size_t n)
 void srv_get_logs_tail(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
     (void)ctx;
-    long want = TAIL_DEFAULT_LINES;
+    long want = SRV_LOG_TAIL_DEFAULT_LINES;
     const char *v = srv_query(req, "lines");
     if (v) {
         char *end;
         errno = 0;
         want = strtol(v, &end, 10);
-        if (*v == '\0' || *end != '\0' || errno == ERANGE || want < 1 || want > TAIL_MAX_LINES) {
-            srv_error(res, 422, "lines: must be an integer from 1 to %d, got '%.40s'", TAIL_MAX_LINES, v);
+        if (*v == '\0' || *end != '\0' || errno == ERANGE || want < 1 || want > SRV_LOG_TAIL_MAX_LINES) {
+            srv_field_error(res, 422, "lines", "lines: must be an integer from 1 to %d, got '%.40s'",
+                            SRV_LOG_TAIL_MAX_LINES, v);
             return;
         }
     }

@@ -18,16 +18,13 @@ static int need_models(srv_ctx *ctx, srv_response *res)
     return -1;
 }
 
-static const studio_model *find_model(const char *name, srv_response *res)
+/* field: the request field that named the model (a JSON member), or NULL when it came in the path. */
+static const studio_model *find_model(const char *name, const char *field, srv_response *res)
 {
     const studio_model *m = name ? studio_model_find(name) : NULL;
-    if (!m) {
-        char known[256] = "";
-        for (size_t i = 0; i < studio_model_count(); i++)
-            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "",
-                     studio_model_at(i)->name);
-        srv_error(res, 404, "Unknown model '%s'; known models: %s", name ? name : "", known);
-    }
+    if (!m)
+        srv_field_error(res, 404, field, "Unknown model '%s'; known models: %s", name ? name : "",
+                        studio_model_name_list());
     return m;
 }
 
@@ -79,10 +76,11 @@ void srv_post_models_download(srv_ctx *ctx, const srv_request *req, srv_response
     json_t *name = json_object_get(body, "model_name");
     if (!json_is_string(name)) {
         json_decref(body);
-        srv_error(res, 422, "model_name: required, a string such as \"qwen-tts-1.7B\"");
+        srv_field_error(res, 422, "model_name", "model_name: required, a string such as \"%s\"",
+                        studio_model_default()->name);
         return;
     }
-    const studio_model *m = find_model(json_string_value(name), res);
+    const studio_model *m = find_model(json_string_value(name), "model_name", res);
     json_decref(body);
     if (!m)
         return;
@@ -167,7 +165,7 @@ void srv_get_models_progress(srv_ctx *ctx, const srv_request *req, srv_response 
 {
     if (need_models(ctx, res) != 0)
         return;
-    const studio_model *m = find_model(req->params[0], res);
+    const studio_model *m = find_model(req->params[0], NULL, res);
     if (!m)
         return;
     progress_stream *ps = calloc(1, sizeof *ps);
@@ -205,7 +203,8 @@ void srv_post_models_load(srv_ctx *ctx, const srv_request *req, srv_response *re
 {
     if (need_models(ctx, res) != 0)
         return;
-    char size[16] = "1.7B";
+    char size[16];
+    snprintf(size, sizeof size, "%s", studio_model_default()->size);
     const char *query = srv_query(req, "model_size");
     if (query) {
         snprintf(size, sizeof size, "%s", query);
@@ -241,7 +240,7 @@ void srv_delete_model(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
     if (need_models(ctx, res) != 0)
         return;
-    const studio_model *m = find_model(req->params[0], res);
+    const studio_model *m = find_model(req->params[0], NULL, res);
     if (!m)
         return;
     char loaded[8];

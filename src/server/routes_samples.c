@@ -12,15 +12,15 @@ void srv_post_samples(srv_ctx *ctx, const srv_request *req, srv_response *res)
     const srv_form_part *file = srv_form_get(req->form, "file");
     const srv_form_part *text = srv_form_get(req->form, "reference_text");
     if (!file || !file->filename) {
-        srv_error(res, 422, "file: field required (a multipart part named 'file' with a filename)");
+        srv_field_error(res, 422, "file", "file: field required (a multipart part named 'file' with a filename)");
         return;
     }
     if (!text) {
-        srv_error(res, 422, "reference_text: field required");
+        srv_field_error(res, 422, "reference_text", "reference_text: field required");
         return;
     }
     if (!srv_utf8_valid(text->data, text->len)) {
-        srv_error(res, 422, "reference_text: must be UTF-8 text without NUL bytes");
+        srv_field_error(res, 422, "reference_text", "reference_text: must be UTF-8 text without NUL bytes");
         return;
     }
     studio_error err = {0};

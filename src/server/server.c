@@ -119,6 +119,7 @@ struct conn_state {
     int too_large;
     int bad_status; /* a body fault found while streaming: answered at the end */
     char bad_msg[256];
+    char bad_field[64]; /* the field bad_msg is about, or "" */
 };
 
 srv_params srv_default_params(void)
@@ -245,12 +246,20 @@ static enum MHD_Result respond(srv_server *s, struct MHD_Connection *c, conn_sta
     return ok;
 }
 
-static enum MHD_Result respond_error(struct MHD_Connection *c, conn_state *st, int status, const char *msg)
+/* field: the part of the request the error is about (srv_field_error), or NULL. */
+static enum MHD_Result respond_error(struct MHD_Connection *c, conn_state *st, int status, const char *field,
+                                     const char *msg)
 {
     srv_response res;
     srv_response_init(&res);
-    srv_error(&res, status, "%s", msg);
+    srv_field_error(&res, status, field, "%s", msg);
     return respond(NULL, c, st, &res); /* never a stream, so no server needed */
+}
+
+/* What a body over the limit is about: the upload of a form route, else the JSON body. */
+static const char *body_field(const conn_state *st)
+{
+    return st->route->body == SRV_BODY_FORM ? "file" : "body";
 }
 
 /* ---- CORS ---- */
@@ -376,7 +385,7 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
         char msg[400];
         snprintf(msg, sizeof msg, "Host '%.200s' is not allowed: this server answers loopback names only",
                  host);
-        return respond_error(c, st, 403, msg);
+        return respond_error(c, st, 403, NULL, msg);
     }
     const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
     if (origin) {
@@ -384,7 +393,7 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
             char msg[400];
             snprintf(msg, sizeof msg, "origin '%.200s' is not allowed (add it to VOICEBOX_CORS_ORIGINS)",
                      origin);
-            return respond_error(c, st, 403, msg);
+            return respond_error(c, st, 403, NULL, msg);
         }
         snprintf(st->origin, sizeof st->origin, "%s", origin);
     }
@@ -399,7 +408,7 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
             fill_request(c, st);
             if (srv_static(&s->ctx, &st->req, &res) == 0) return respond(s, c, st, &res);
         }
-        return respond_error(c, st, path_known ? 405 : 404, path_known ? "Method Not Allowed" : "Not Found");
+        return respond_error(c, st, path_known ? 405 : 404, NULL, path_known ? "Method Not Allowed" : "Not Found");
     }
 
     st->limit = st->route->body == SRV_BODY_FORM ? STUDIO_UPLOAD_MAX : SRV_JSON_MAX;
@@ -412,7 +421,7 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
             char msg[160];
             snprintf(msg, sizeof msg, "request body of %s bytes is larger than the limit of %llu bytes", cl,
                      (unsigned long long)st->limit);
-            return respond_error(c, st, 413, msg);
+            return respond_error(c, st, 413, body_field(st), msg);
         }
     }
     if (st->route->body == SRV_BODY_FORM) {
@@ -421,12 +430,12 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
             char msg[200];
             snprintf(msg, sizeof msg, "Content-Type must be multipart/form-data, got '%.100s'",
                      ct ? ct : "(none)");
-            return respond_error(c, st, 415, msg);
+            return respond_error(c, st, 415, NULL, msg);
         }
         char err[200];
         st->form = srv_form_new(FIELD_MAX, STUDIO_UPLOAD_MAX);
         st->mp = st->form ? srv_multipart_new(ct, &srv_form_callbacks, st->form, err, sizeof err) : NULL;
-        if (!st->mp) return respond_error(c, st, st->form ? 400 : 500, st->form ? err : "out of memory");
+        if (!st->mp) return respond_error(c, st, st->form ? 400 : 500, NULL, st->form ? err : "out of memory");
     }
     return MHD_YES;
 }
@@ -453,6 +462,7 @@ static void consume(conn_state *st, const char *data, size_t n)
                     st->bad_status = 422;
                     snprintf(st->bad_msg, sizeof st->bad_msg, "%s: longer than %u bytes",
                              st->form->too_large_name, FIELD_MAX);
+                    snprintf(st->bad_field, sizeof st->bad_field, "%s", st->form->too_large_name);
                 }
             } else {
                 st->bad_status = 400;
@@ -556,11 +566,11 @@ static enum MHD_Result finish(srv_server *s, struct MHD_Connection *c, conn_stat
         char msg[160];
         snprintf(msg, sizeof msg, "request body is larger than the limit of %llu bytes",
                  (unsigned long long)st->limit);
-        return respond_error(c, st, 413, msg);
+        return respond_error(c, st, 413, body_field(st), msg);
     }
-    if (st->bad_status) return respond_error(c, st, st->bad_status, st->bad_msg);
+    if (st->bad_status) return respond_error(c, st, st->bad_status, st->bad_field, st->bad_msg);
     if (st->mp && srv_multipart_finish(st->mp) != 0)
-        return respond_error(c, st, 400, srv_multipart_error(st->mp));
+        return respond_error(c, st, 400, NULL, srv_multipart_error(st->mp));
     fill_request(c, st);
     st->req.body = st->body;
     st->req.body_len = st->body_len;

@@ -25,29 +25,6 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
-int studio_error_http_status(studio_error_kind kind)
-{
-    switch (kind) {
-    case STUDIO_OK:
-        return 200;
-    case STUDIO_NOT_FOUND:
-        return 404;
-    case STUDIO_INVALID:
-        return 422;
-    case STUDIO_CONFLICT:
-        return 400;
-    case STUDIO_TOO_LARGE:
-        return 413;
-    case STUDIO_UNSUPPORTED_MEDIA:
-        return 415;
-    case STUDIO_INTERNAL:
-        return 500;
-    case STUDIO_NOT_READY:
-        return 409;
-    }
-    return 500;
-}
-
 int studio_fail(studio_error *err, studio_error_kind kind, const char *field, const char *fmt, ...)
 {
     if (!err) return -1;
@@ -130,15 +107,6 @@ long studio_utf8_len(const char *s)
         n++;
     }
     return n;
-}
-
-int studio_language_valid(const char *lang)
-{
-    static const char *const langs[] = {"zh", "en", "ja", "ko", "de", "fr", "ru", "pt", "es", "it"};
-    if (!lang) return 0;
-    for (size_t i = 0; i < sizeof langs / sizeof langs[0]; i++)
-        if (!strcmp(lang, langs[i])) return 1;
-    return 0;
 }
 
 int studio_json_str(const json_t *body, const char *field, int required, long min_chars, long max_chars,
@@ -243,6 +211,45 @@ static const char *const migrations[] = {
     "  created_at TEXT NOT NULL);"
     "CREATE INDEX generations_created ON generations(created_at);"
     "CREATE INDEX generations_profile ON generations(profile_id, created_at);",
+    /* 2: stories (multi-track timelines of takes) and audio channels, as the Python studio stores them;
+     * the Default channel it makes at start-up, with every profile assigned to it */
+    "CREATE TABLE stories ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  description TEXT,"
+    "  created_at TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL);"
+    "CREATE TABLE story_items ("
+    "  id TEXT PRIMARY KEY,"
+    "  story_id TEXT NOT NULL REFERENCES stories(id) ON DELETE CASCADE,"
+    "  generation_id TEXT NOT NULL REFERENCES generations(id) ON DELETE CASCADE,"
+    "  start_time_ms INTEGER NOT NULL DEFAULT 0,"
+    "  track INTEGER NOT NULL DEFAULT 0,"
+    "  trim_start_ms INTEGER NOT NULL DEFAULT 0,"
+    "  trim_end_ms INTEGER NOT NULL DEFAULT 0,"
+    "  created_at TEXT NOT NULL);"
+    "CREATE INDEX story_items_story ON story_items(story_id, start_time_ms);"
+    "CREATE INDEX story_items_generation ON story_items(generation_id);"
+    "CREATE TABLE audio_channels ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  is_default INTEGER NOT NULL DEFAULT 0,"
+    "  created_at TEXT NOT NULL);"
+    "CREATE TABLE channel_device_mappings ("
+    "  id TEXT PRIMARY KEY,"
+    "  channel_id TEXT NOT NULL REFERENCES audio_channels(id) ON DELETE CASCADE,"
+    "  device_id TEXT NOT NULL);"
+    "CREATE INDEX channel_device_mappings_channel ON channel_device_mappings(channel_id);"
+    "CREATE TABLE profile_channel_mappings ("
+    "  profile_id TEXT NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,"
+    "  channel_id TEXT NOT NULL REFERENCES audio_channels(id) ON DELETE CASCADE,"
+    "  PRIMARY KEY (profile_id, channel_id));"
+    "INSERT INTO audio_channels (id, name, is_default, created_at) VALUES ("
+    "  lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2)"
+    "  || '-' || substr('89ab', 1 + abs(random()) % 4, 1) || substr(lower(hex(randomblob(2))), 2) || '-'"
+    "  || lower(hex(randomblob(6))), 'Default', 1, strftime('%Y-%m-%dT%H:%M:%f000', 'now'));"
+    "INSERT INTO profile_channel_mappings (profile_id, channel_id)"
+    "  SELECT p.id, c.id FROM profiles p, audio_channels c WHERE c.is_default = 1;",
 };
 
 static int user_version(studio *s, int *v, studio_error *err)

@@ -12,6 +12,7 @@
 #include "studio/prompt_cache.h"
 #include "studio/studio_internal.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,6 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define TEXT_MAX_CHARS 5000
-#define INSTRUCT_MAX_CHARS 500
 #define MAX_FRAMES_CAP 8192
 
 typedef enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE } job_state;
@@ -58,12 +57,6 @@ struct studio_gen {
     char model_size[8];
 };
 
-const char *studio_gen_repo_for_size(const char *size)
-{
-    const studio_model *m = size ? studio_model_find(size) : NULL;
-    return m ? m->repo_id : NULL;
-}
-
 /* 1 when the model of this size has a complete snapshot in the Hub cache; its path goes to snapshot. */
 static int downloaded(const char *size, char *snapshot, size_t snapshot_size)
 {
@@ -98,15 +91,16 @@ static int ensure_model(studio_gen *g, const char *size, studio_error *err)
 {
     if (g->model && !strcmp(g->model_size, size))
         return 0;
-    const char *repo = studio_gen_repo_for_size(size);
-    if (!repo)
-        return studio_fail(err, STUDIO_INVALID, "model_size", "model_size: must be \"1.7B\" or \"0.6B\", got \"%s\"", size);
+    const studio_model *sm = studio_model_find(size);
+    if (!sm || strcmp(sm->size, size))
+        return studio_fail(err, STUDIO_INVALID, "model_size", "model_size: must be %s, got \"%s\"",
+                           studio_model_size_list(), size);
     char snapshot[4096];
     if (!downloaded(size, snapshot, sizeof snapshot))
         return studio_fail(err, STUDIO_NOT_READY, "model_size",
-                    "Model %s (qwen-tts-%s) is not downloaded; download it first with POST /models/download "
-                    "{\"model_name\": \"qwen-tts-%s\"}",
-                    size, size, size);
+                           "Model %s (%s) is not downloaded; download it first with POST /models/download "
+                           "{\"model_name\": \"%s\"}",
+                           size, sm->name, sm->name);
     if (g->model) {
         log_info("Unloading %s model to load %s", g->model_size, size);
         qt_model *old = g->model;
@@ -128,7 +122,7 @@ static int ensure_model(studio_gen *g, const char *size, studio_error *err)
 int studio_gen_load_model(studio_gen *g, const char *size, studio_error *err)
 {
     pthread_mutex_lock(&g->engine_mu);
-    int rc = ensure_model(g, size ? size : STUDIO_DEFAULT_MODEL_SIZE, err);
+    int rc = ensure_model(g, size ? size : studio_model_default()->size, err);
     pthread_mutex_unlock(&g->engine_mu);
     return rc;
 }
@@ -465,33 +459,23 @@ static job *job_from_body(studio_gen *g, const json_t *body, studio_error *err)
     }
     snprintf(j->profile_id, sizeof j->profile_id, "%s", json_string_value(v));
 
-    v = json_object_get(body, "text");
-    size_t chars = 0;
-    if (json_is_string(v))
-        for (const unsigned char *p = (const unsigned char *)json_string_value(v); *p; p++)
-            chars += (*p & 0xC0) != 0x80;
-    if (!json_is_string(v) || chars < 1 || chars > TEXT_MAX_CHARS) {
-        studio_fail(err, STUDIO_INVALID, "text", "text: required, 1 to %d characters, got %zu", TEXT_MAX_CHARS, chars);
+    const char *text, *lang;
+    if (studio_json_str(body, "text", 1, 1, STUDIO_TEXT_MAX_CHARS, &text, err) < 0 ||
+        studio_json_str(body, "language", 0, 0, LONG_MAX, &lang, err) < 0)
         goto fail;
-    }
-    j->text = strdup(json_string_value(v));
-
-    v = json_object_get(body, "language");
-    const char *lang = json_is_string(v) ? json_string_value(v) : v && !json_is_null(v) ? "" : "en";
-    static const char *LANGS[] = {"zh", "en", "ja", "ko", "de", "fr", "ru", "pt", "es", "it"};
-    int lang_ok = 0;
-    for (size_t i = 0; i < sizeof LANGS / sizeof LANGS[0]; i++)
-        lang_ok |= !strcmp(lang, LANGS[i]);
-    if (!lang_ok) {
-        studio_fail(err, STUDIO_INVALID, "language", "language: must be one of zh, en, ja, ko, de, fr, ru, pt, es, it");
+    j->text = strdup(text);
+    if (!lang) lang = STUDIO_DEFAULT_LANGUAGE;
+    if (!studio_language_valid(lang)) {
+        studio_fail(err, STUDIO_INVALID, "language", "language: must be one of %s, got '%.16s'",
+                    studio_language_list(), lang);
         goto fail;
     }
     snprintf(j->language, sizeof j->language, "%s", lang);
 
     v = json_object_get(body, "seed");
     if (v && !json_is_null(v)) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 0x7fffffffffffLL) {
-            studio_fail(err, STUDIO_INVALID, "seed", "seed: must be an integer >= 0");
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > STUDIO_SEED_MAX) {
+            studio_fail(err, STUDIO_INVALID, "seed", "seed: must be an integer from 0 to %lld", STUDIO_SEED_MAX);
             goto fail;
         }
         j->seed = json_integer_value(v);
@@ -499,21 +483,20 @@ static job *job_from_body(studio_gen *g, const json_t *body, studio_error *err)
         j->seed = random_seed();
     }
 
-    v = json_object_get(body, "model_size");
-    const char *size = json_is_string(v) ? json_string_value(v) : v && !json_is_null(v) ? "" : STUDIO_DEFAULT_MODEL_SIZE;
-    if (!studio_gen_repo_for_size(size)) {
-        studio_fail(err, STUDIO_INVALID, "model_size", "model_size: must be \"1.7B\" or \"0.6B\"");
+    const char *size, *instruct;
+    if (studio_json_str(body, "model_size", 0, 0, LONG_MAX, &size, err) < 0 ||
+        studio_json_str(body, "instruct", 0, 0, STUDIO_INSTRUCT_MAX_CHARS, &instruct, err) < 0)
+        goto fail;
+    const studio_model *m = size ? studio_model_find(size) : studio_model_default();
+    if (!m || strcmp(m->size, size ? size : m->size)) {
+        studio_fail(err, STUDIO_INVALID, "model_size", "model_size: must be %s, got '%.16s'",
+                    studio_model_size_list(), size);
         goto fail;
     }
-    snprintf(j->model_size, sizeof j->model_size, "%s", size);
-
-    v = json_object_get(body, "instruct");
-    if (v && !json_is_null(v)) {
-        if (!json_is_string(v) || strlen(json_string_value(v)) > INSTRUCT_MAX_CHARS) {
-            studio_fail(err, STUDIO_INVALID, "instruct", "instruct: a string of at most %d characters", INSTRUCT_MAX_CHARS);
-            goto fail;
-        }
-        j->instruct = strdup(json_string_value(v));
+    snprintf(j->model_size, sizeof j->model_size, "%s", m->size);
+    if (instruct && !(j->instruct = strdup(instruct))) {
+        studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory");
+        goto fail;
     }
     if (!j->text) {
         studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory");
@@ -624,7 +607,7 @@ void studio_gen_health(studio_gen *g, json_t *health)
 {
     char size[8];
     const char *loaded = studio_gen_loaded_size(g, size, sizeof size);
-    const char *want = loaded ? loaded : STUDIO_DEFAULT_MODEL_SIZE;
+    const char *want = loaded ? loaded : studio_model_default()->size;
     json_object_set_new(health, "model_loaded", json_boolean(loaded != NULL));
     json_object_set_new(health, "model_downloaded", json_boolean(downloaded(want, NULL, 0)));
     json_object_set_new(health, "model_size", loaded ? json_string(loaded) : json_null());

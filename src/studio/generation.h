@@ -48,7 +48,4 @@ json_t *studio_gen_active(studio_gen *g);
 /* Empties the in-memory cache and deletes the .prompt files in <data>/cache: {message, files_deleted}. */
 json_t *studio_gen_cache_clear(studio_gen *g, studio_error *err);
 
-/* The repo id of a model size, or NULL: "1.7B" -> "Qwen/Qwen3-TTS-12Hz-1.7B-Base". */
-const char *studio_gen_repo_for_size(const char *size);
-
 #endif

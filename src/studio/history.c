@@ -67,17 +67,19 @@ static int check_generation(const studio_generation *g, studio_error *err)
         return studio_fail(err, STUDIO_INVALID, "id", "id: '%s' is not a lowercase uuid", g->id);
     if (!studio_id_valid(g->profile_id))
         return studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile: not found");
-    if (!g->text || (n = studio_utf8_len(g->text)) < 1 || n > 5000)
-        return studio_fail(err, STUDIO_INVALID, "text", "text: must be 1 to 5000 characters of UTF-8");
+    if (!g->text || (n = studio_utf8_len(g->text)) < 1 || n > STUDIO_TEXT_MAX_CHARS)
+        return studio_fail(err, STUDIO_INVALID, "text", "text: must be 1 to %d characters of UTF-8",
+                           STUDIO_TEXT_MAX_CHARS);
     if (!studio_language_valid(g->language))
-        return studio_fail(err, STUDIO_INVALID, "language",
-                           "language: must be one of zh, en, ja, ko, de, fr, ru, pt, es, it");
-    if (g->instruct && ((n = studio_utf8_len(g->instruct)) < 0 || n > 500))
-        return studio_fail(err, STUDIO_INVALID, "instruct",
-                           "instruct: must be at most 500 characters of UTF-8");
-    if (g->model_size && strcmp(g->model_size, "1.7B") && strcmp(g->model_size, "0.6B"))
-        return studio_fail(err, STUDIO_INVALID, "model_size", "model_size: must be 1.7B or 0.6B, got '%s'",
-                           g->model_size);
+        return studio_fail(err, STUDIO_INVALID, "language", "language: must be one of %s",
+                           studio_language_list());
+    if (g->instruct && ((n = studio_utf8_len(g->instruct)) < 0 || n > STUDIO_INSTRUCT_MAX_CHARS))
+        return studio_fail(err, STUDIO_INVALID, "instruct", "instruct: must be at most %d characters of UTF-8",
+                           STUDIO_INSTRUCT_MAX_CHARS);
+    const studio_model *m = g->model_size ? studio_model_find(g->model_size) : NULL;
+    if (g->model_size && (!m || strcmp(m->size, g->model_size)))
+        return studio_fail(err, STUDIO_INVALID, "model_size", "model_size: must be %s, got '%s'",
+                           studio_model_size_list(), g->model_size);
     if (g->audio_path) {
         char want[64];
         const char *id_part = g->audio_path + strlen("generations/");
@@ -146,7 +148,7 @@ out:
 
 studio_history_query studio_history_default_query(void)
 {
-    return (studio_history_query){.profile_id = NULL, .search = NULL, .limit = 50, .offset = 0};
+    return (studio_history_query){.profile_id = NULL, .search = NULL, .limit = STUDIO_HISTORY_LIMIT_DEFAULT, .offset = 0};
 }
 
 /* LIKE pattern matching search anywhere, with %, _ and \ taken literally. malloc'd. */
@@ -169,8 +171,9 @@ json_t *studio_history_list(studio *s, const studio_history_query *q, studio_err
 {
     studio_history_query dq = studio_history_default_query();
     if (!q) q = &dq;
-    if (q->limit < 1 || q->limit > 100) {
-        studio_fail(err, STUDIO_INVALID, "limit", "limit: must be 1 to 100, got %d", q->limit);
+    if (q->limit < 1 || q->limit > STUDIO_HISTORY_LIMIT_MAX) {
+        studio_fail(err, STUDIO_INVALID, "limit", "limit: must be 1 to %d, got %d", STUDIO_HISTORY_LIMIT_MAX,
+                    q->limit);
         return NULL;
     }
     if (q->offset < 0) {

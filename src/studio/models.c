@@ -1,5 +1,6 @@
-/* models.c — see models.h. The registry is a constant table; the only mutable state is a studio_models
- * context (per-model progress, the background thread, its cancel flag) behind one mutex and condvar.
+/* models.c — see models.h. The models themselves are rules.h's table; the only mutable state is a
+ * studio_models context (per-model progress, the background thread, its cancel flag) behind one mutex and
+ * condvar.
  * The downloading itself is hub_download.c's.
  */
 #include "studio/models.h"
@@ -15,36 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static const studio_model registry[] = {
-    {"qwen-tts-1.7B", "1.7B", "Qwen/Qwen3-TTS-12Hz-1.7B-Base", "Qwen TTS 1.7B"},
-    {"qwen-tts-0.6B", "0.6B", "Qwen/Qwen3-TTS-12Hz-0.6B-Base", "Qwen TTS 0.6B"},
-};
-#define N_MODELS (sizeof registry / sizeof registry[0])
-
-size_t studio_model_count(void)
-{
-    return N_MODELS;
-}
-
-const studio_model *studio_model_at(size_t i)
-{
-    return i < N_MODELS ? &registry[i] : NULL;
-}
-
-const studio_model *studio_model_find(const char *key)
-{
-    for (size_t i = 0; key && i < N_MODELS; i++)
-        if (!strcmp(key, registry[i].name) || !strcmp(key, registry[i].size) ||
-            !strcmp(key, registry[i].repo_id))
-            return &registry[i];
-    return NULL;
-}
-
-const studio_model *studio_model_default(void)
-{
-    return &registry[0];
-}
 
 const char *studio_dl_status_name(studio_dl_status s)
 {
@@ -63,14 +34,20 @@ const char *studio_dl_status_name(studio_dl_status s)
 /* studio_fail with no field: these errors are about a model or a download, not a request field. */
 #define fail(err, kind, ...) studio_fail(err, kind, NULL, __VA_ARGS__)
 
+#define N_MODELS STUDIO_N_MODELS
+
+/* m's row in rules.h's table; N_MODELS when m is not one of its rows. */
 static size_t index_of(const studio_model *m)
 {
-    return (size_t)(m - registry);
+    size_t i = 0;
+    while (i < N_MODELS && studio_model_at(i) != m)
+        i++;
+    return i;
 }
 
 static int known(const studio_model *m)
 {
-    return m >= registry && m < registry + N_MODELS;
+    return m && index_of(m) < N_MODELS;
 }
 
 /* ---- the context ----------------------------------------------------------------------------------------

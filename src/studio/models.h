@@ -9,23 +9,11 @@
 #ifndef VOICEBOX_MODELS_H
 #define VOICEBOX_MODELS_H
 
+#include "studio/rules.h" /* studio_model: the models voicebox knows */
 #include "studio/studio.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-typedef struct {
-    const char *name;    /* "qwen-tts-1.7B" */
-    const char *size;    /* "1.7B", the model_size the API speaks */
-    const char *repo_id; /* "Qwen/Qwen3-TTS-12Hz-1.7B-Base" */
-    const char *display; /* "Qwen TTS 1.7B" */
-} studio_model;
-
-size_t studio_model_count(void);
-const studio_model *studio_model_at(size_t i); /* NULL past the end */
-/* By name ("qwen-tts-0.6B"), size ("0.6B") or repo id; NULL when unknown. */
-const studio_model *studio_model_find(const char *key);
-const studio_model *studio_model_default(void); /* qwen-tts-1.7B */
 
 typedef enum {
     STUDIO_DL_IDLE = 0, /* no download started in this process */

@@ -33,15 +33,14 @@ typedef struct {
 static int parse_body(const json_t *body, profile_fields *f, studio_error *err)
 {
     if (!json_is_object(body)) return studio_fail(err, STUDIO_INVALID, "body", "body: must be a JSON object");
-    if (studio_json_str(body, "name", 1, 1, 100, &f->name, err) < 0 ||
-        studio_json_str(body, "description", 0, 0, 500, &f->description, err) < 0 ||
+    if (studio_json_str(body, "name", 1, 1, STUDIO_NAME_MAX_CHARS, &f->name, err) < 0 ||
+        studio_json_str(body, "description", 0, 0, STUDIO_DESCRIPTION_MAX_CHARS, &f->description, err) < 0 ||
         studio_json_str(body, "language", 0, 0, LONG_MAX, &f->language, err) < 0)
         return -1;
-    if (!f->language) f->language = "en";
+    if (!f->language) f->language = STUDIO_DEFAULT_LANGUAGE;
     if (!studio_language_valid(f->language))
-        return studio_fail(err, STUDIO_INVALID, "language",
-                           "language: must be one of zh, en, ja, ko, de, fr, ru, pt, es, it, got '%s'",
-                           f->language);
+        return studio_fail(err, STUDIO_INVALID, "language", "language: must be one of %s, got '%s'",
+                           studio_language_list(), f->language);
     return 0;
 }
 

@@ -3,6 +3,7 @@
 
 #include "audio/audio.h"
 #include "studio/log.h"
+#include "studio/rules.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,7 +17,7 @@ void studio_prompt_cache_key(const void *audio, size_t audio_size, const char *r
                              char key[33])
 {
     if (!model_size)
-        model_size = STUDIO_DEFAULT_MODEL_SIZE;
+        model_size = studio_model_default()->size;
     if (!ref_text)
         ref_text = "";
     unsigned char digest[EVP_MAX_MD_SIZE];

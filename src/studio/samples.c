@@ -20,8 +20,6 @@
 
 #define SAMPLE_COLS "id, profile_id, audio_path, reference_text, duration"
 
-#define MIN_SECONDS 2.0
-#define MAX_SECONDS 30.0
 #define MIN_RMS 0.01f
 #define TRIM_THRESHOLD 0.005f /* short-window RMS below this at either end counts as silence */
 #define HOT_PEAK 0.95f        /* a peak at or above this is turned down ... */
@@ -80,9 +78,9 @@ static int check_text(const char *text, studio_error *err)
     long n = studio_utf8_len(text);
     if (n < 0)
         return studio_fail(err, STUDIO_INVALID, "reference_text", "reference_text: is not valid UTF-8");
-    if (n < 1 || n > 1000)
+    if (n < 1 || n > STUDIO_REFERENCE_TEXT_MAX_CHARS)
         return studio_fail(err, STUDIO_INVALID, "reference_text",
-                           "reference_text: must be 1 to 1000 characters, got %ld", n);
+                           "reference_text: must be 1 to %d characters, got %ld", STUDIO_REFERENCE_TEXT_MAX_CHARS, n);
     return 0;
 }
 
@@ -109,11 +107,11 @@ static int prepare_audio(const void *bytes, size_t size, audio_buf *buf, studio_
         return studio_fail(err, STUDIO_INVALID, "file",
                            "file: the audio is silent (RMS %.4f, at least %.2f needed)", rms, MIN_RMS);
     }
-    if (seconds < MIN_SECONDS || seconds > MAX_SECONDS)
+    if (seconds < STUDIO_SAMPLE_MIN_SECONDS || seconds > STUDIO_SAMPLE_MAX_SECONDS)
         return studio_fail(err, STUDIO_INVALID, "file",
                            "file: the audio lasts %.2f s without its leading and trailing silence; a "
-                           "sample must last 2 to 30 s",
-                           seconds);
+                           "sample must last %g to %g s",
+                           seconds, STUDIO_SAMPLE_MIN_SECONDS, STUDIO_SAMPLE_MAX_SECONDS);
     float peak = audio_peak(buf->samples, n);
     if (peak >= HOT_PEAK) {
         float gain = audio_normalize(buf->samples, n, HOT_TARGET_RMS, HOT_PEAK_LIMIT);
@@ -285,7 +283,7 @@ json_t *studio_sample_update(studio *s, const char *sample_id, const json_t *bod
         return NULL;
     }
     const char *text;
-    if (studio_json_str(body, "reference_text", 1, 1, 1000, &text, err) < 0) return NULL;
+    if (studio_json_str(body, "reference_text", 1, 1, STUDIO_REFERENCE_TEXT_MAX_CHARS, &text, err) < 0) return NULL;
     sqlite3_stmt *st = NULL;
     json_t *j = NULL;
     pthread_mutex_lock(&s->mu);

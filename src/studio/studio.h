@@ -15,20 +15,25 @@
 #ifndef VOICEBOX_STUDIO_H
 #define VOICEBOX_STUDIO_H
 
+#include "studio/rules.h" /* the limits and tables the checks below apply */
+
 #include <jansson.h>
 #include <stddef.h>
 
 /* ---- errors ---- */
 
+/* What went wrong, as a kind; the server maps kinds to HTTP statuses (src/server/http.c), the CLI prints
+ * the message. */
 typedef enum {
     STUDIO_OK = 0,
-    STUDIO_NOT_FOUND,         /* 404: unknown profile / sample / generation id */
-    STUDIO_INVALID,           /* 422: a field fails validation; err->field names it */
-    STUDIO_CONFLICT,          /* 400: "already exists" (duplicate profile name) */
-    STUDIO_TOO_LARGE,         /* 413: upload over STUDIO_UPLOAD_MAX */
-    STUDIO_UNSUPPORTED_MEDIA, /* 415: the upload cannot be decoded as audio */
-    STUDIO_INTERNAL,          /* 500: database or filesystem fault (also logged) */
-    STUDIO_NOT_READY,         /* 409: the request needs something first (a model not downloaded) */
+    STUDIO_NOT_FOUND,         /* unknown profile / sample / generation id */
+    STUDIO_INVALID,           /* a field fails validation; err->field names it */
+    STUDIO_CONFLICT,          /* "already exists" (duplicate profile name); err->field names it; or the
+                                 state refuses the request (a story with nothing to mix) */
+    STUDIO_TOO_LARGE,         /* upload over STUDIO_UPLOAD_MAX */
+    STUDIO_UNSUPPORTED_MEDIA, /* the upload cannot be decoded as audio */
+    STUDIO_INTERNAL,          /* database or filesystem fault (also logged) */
+    STUDIO_NOT_READY,         /* the request needs something first (a model not downloaded) */
 } studio_error_kind;
 
 typedef struct {
@@ -38,14 +43,10 @@ typedef struct {
     char msg[512];  /* one human sentence, e.g. "name: must be 1 to 100 characters, got 101" */
 } studio_error;
 
-/* The HTTP status the server answers for an error kind (200 for STUDIO_OK). */
-int studio_error_http_status(studio_error_kind kind);
-
 /* ---- opening a data dir ---- */
 
 typedef struct studio studio;
 
-#define STUDIO_UPLOAD_MAX (50u * 1024u * 1024u) /* bytes; a larger sample upload is STUDIO_TOO_LARGE */
 #define STUDIO_SAMPLE_RATE 24000                /* stored samples and generations: 24 kHz mono 16-bit WAV */
 
 /* Creates data_dir (and profiles/, generations/, cache/) if needed, opens or creates voicebox.db, applies
@@ -133,5 +134,60 @@ json_t *studio_history_get(studio *s, const char *id, studio_error *err);
 int studio_history_delete(studio *s, const char *id, studio_error *err); /* the row and its file */
 /* Absolute path of the generation's WAV, malloc'd; STUDIO_NOT_FOUND if unknown or it has no audio. */
 char *studio_generation_audio_path(studio *s, const char *id, studio_error *err);
+
+/* ---- stories (stories.c) ---- */
+/* Story JSON: {id, name, description|null, created_at, updated_at, item_count}; a story got by id also has
+ * items: [StoryItemDetail] ordered by start. StoryItemDetail: {id, story_id, generation_id, start_time_ms,
+ * track, trim_start_ms, trim_end_ms, created_at} + its take's {profile_id, profile_name, text, language,
+ * audio_path, duration, seed, instruct, generation_created_at, model_size}. Times are integer ms. */
+
+/* body: {name (1-100 chars), description? (<=500 or null)}; PUT takes the same body. */
+json_t *studio_story_create(studio *s, const json_t *body, studio_error *err);
+json_t *studio_story_list(studio *s, studio_error *err); /* array, most recently changed first */
+json_t *studio_story_get(studio *s, const char *id, studio_error *err);
+json_t *studio_story_update(studio *s, const char *id, const json_t *body, studio_error *err);
+int studio_story_delete(studio *s, const char *id, studio_error *err); /* with its items; takes stay */
+/* body: {generation_id, start_time_ms? (none: after the latest end over all tracks + 200 ms), track? = 0}.
+ * A take already in the story returns its existing item; a take without audio is STUDIO_INVALID. */
+json_t *studio_story_item_add(studio *s, const char *story_id, const json_t *body, studio_error *err);
+int studio_story_item_delete(studio *s, const char *story_id, const char *item_id, studio_error *err);
+/* body: {updates: [{generation_id, start_time_ms}]}; every take named must be in the story. */
+int studio_story_items_times(studio *s, const char *story_id, const json_t *body, studio_error *err);
+/* body: {generation_ids}: exactly the story's takes; laid out in that order with 200 ms gaps. Array. */
+json_t *studio_story_items_reorder(studio *s, const char *story_id, const json_t *body, studio_error *err);
+/* body: {start_time_ms, track? = 0} */
+json_t *studio_story_item_move(studio *s, const char *story_id, const char *item_id, const json_t *body,
+                               studio_error *err);
+/* body: {trim_start_ms, trim_end_ms}; STUDIO_INVALID when they leave nothing of the take. */
+json_t *studio_story_item_trim(studio *s, const char *story_id, const char *item_id, const json_t *body,
+                               studio_error *err);
+/* body: {split_time_ms} relative to the visible start, strictly inside the clip. [original, new]. */
+json_t *studio_story_item_split(studio *s, const char *story_id, const char *item_id, const json_t *body,
+                                studio_error *err);
+/* A copy after the original + 200 ms on the same track, same trims. */
+json_t *studio_story_item_duplicate(studio *s, const char *story_id, const char *item_id, studio_error *err);
+/* The mix at 24 kHz: every item's take, trimmed, summed at its start over all tracks; length = the last
+ * visible end; divided by the peak only when the peak exceeds 1. *out (malloc'd) has *n_out samples and
+ * *name the story's name (malloc'd). STUDIO_CONFLICT when the story has no items. A take whose file cannot
+ * be read is left out (logged). */
+int studio_story_mix(studio *s, const char *story_id, float **out, size_t *n_out, char **name,
+                     studio_error *err);
+
+/* ---- audio channels (channels.c) ---- */
+/* Channel JSON (AudioChannelResponse): {id, name, is_default, device_ids: [string], created_at}. The
+ * Default channel (is_default) cannot be changed or deleted: STUDIO_CONFLICT. */
+
+json_t *studio_channel_list(studio *s, studio_error *err); /* the Default channel first */
+json_t *studio_channel_get(studio *s, const char *id, studio_error *err);
+/* body: {name (1-100 chars, unique), device_ids? = []} */
+json_t *studio_channel_create(studio *s, const json_t *body, studio_error *err);
+/* body: {name?, device_ids?}: what is given replaces what was */
+json_t *studio_channel_update(studio *s, const char *id, const json_t *body, studio_error *err);
+int studio_channel_delete(studio *s, const char *id, studio_error *err); /* with its assignments */
+json_t *studio_channel_voices(studio *s, const char *channel_id, studio_error *err);   /* {profile_ids} */
+json_t *studio_profile_channels(studio *s, const char *profile_id, studio_error *err); /* {channel_ids} */
+/* body: {profile_ids} / {channel_ids}: the whole new set; an id that names nothing is STUDIO_INVALID. */
+int studio_channel_set_voices(studio *s, const char *channel_id, const json_t *body, studio_error *err);
+int studio_profile_set_channels(studio *s, const char *profile_id, const json_t *body, studio_error *err);
 
 #endif

@@ -32,7 +32,6 @@ long studio_utf8_len(const char *s);
  * absent or null and not required) or -1 with STUDIO_INVALID naming the field. */
 int studio_json_str(const json_t *body, const char *field, int required, long min_chars, long max_chars,
                     const char **out, studio_error *err);
-int studio_language_valid(const char *lang);
 
 /* Column i of the current row as a JSON string, or JSON null when SQL NULL. */
 json_t *studio_col_str(sqlite3_stmt *st, int i);

@@ -141,6 +141,24 @@ try {
   check(/already exists/.test(dupText) && (await dup.getByLabel('Name').getAttribute('aria-invalid')) === 'true',
     'a duplicate name shows the server\'s words beside the Name field', dupText);
   await shot('02-voices-duplicate-name');
+
+  // The form places an error by the server's "field", not by the words of the message: a refusal whose
+  // detail names nothing lands beside Description because field says so (this one answer is made here).
+  const rules = (await (await page.request.get(`${BASE}/openapi.json`)).json()).components.schemas;
+  check(await dup.getByLabel('Name').getAttribute('maxlength') === String(rules.ProfileCreate.properties.name.maxLength) &&
+    (await dup.getByLabel('Language').locator('option').evaluateAll((os) => os.map((o) => o.value).sort().join())) ===
+      [...rules.Language.enum].sort().join(),
+    'the form takes its limits and languages from the server\'s /openapi.json');
+  expected4xx.push(422);
+  await page.route(/\/profiles$/, (route) => route.request().method() === 'POST'
+    ? route.fulfill({ status: 422, json: { detail: 'Refused for a reason the page cannot guess.', field: 'description' } })
+    : route.fallback(), { times: 1 });
+  await dup.getByLabel('Name').fill('Someone else');
+  await dup.getByRole('button', { name: 'Create profile' }).click();
+  const descError = dup.locator('[data-error-for="description"]');
+  await descError.waitFor({ state: 'visible' });
+  check(/cannot guess/.test(await descError.textContent()) && await nameError.isHidden(),
+    'an error is shown beside the field the server names in "field"', await descError.textContent());
   await dup.getByRole('button', { name: 'Cancel' }).click();
 
   const add = page.locator('form[aria-label="Add a sample"]');

@@ -2,25 +2,15 @@
 // ApiError with a sentence a person can read, and server-sent events for download progress.
 // It never builds URLs from anything but the documented routes.
 
+// field: the request field the error is about, as the server names it in {"detail", "field"} (a form shows
+// the error beside the control of that name), or null when the error is about no one field.
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, field = null) {
     super(detail);
     this.status = status;
     this.detail = detail;
-    this.field = fieldOf(detail);
+    this.field = field;
   }
-}
-
-// The server's validation errors start with the field they are about ("name: must be 1 to 100 characters")
-// or, for a duplicate profile name, mention it; this finds the field so a form can show the error beside it.
-const FIELDS = ['name', 'description', 'language', 'reference_text', 'file', 'text', 'seed', 'model_size',
-  'profile_id', 'instruct', 'lines'];
-function fieldOf(detail) {
-  if (typeof detail !== 'string') return null;
-  const m = /^([a-z_]+):\s/.exec(detail);
-  if (m && FIELDS.includes(m[1])) return m[1];
-  if (/profile with name .* already exists/i.test(detail)) return 'name';
-  return null;
 }
 
 function describe(status, body, statusText) {
@@ -62,7 +52,10 @@ export async function api(path, options = {}) {
       body = null;
     }
   }
-  if (!res.ok) throw new ApiError(res.status, describe(res.status, body, res.statusText));
+  if (!res.ok) {
+    const field = body && typeof body.field === 'string' && body.field ? body.field : null;
+    throw new ApiError(res.status, describe(res.status, body, res.statusText), field);
+  }
   return body;
 }
 
@@ -103,10 +96,29 @@ export async function startDownload(name, onEvent) {
   return followProgress(name, onEvent);
 }
 
-export const LANGUAGES = [
-  ['en', 'English'], ['zh', 'Chinese'], ['ja', 'Japanese'], ['ko', 'Korean'], ['de', 'German'],
-  ['fr', 'French'], ['ru', 'Russian'], ['pt', 'Portuguese'], ['es', 'Spanish'], ['it', 'Italian'],
-];
-export const languageName = (code) => (LANGUAGES.find(([c]) => c === code) || [code, code || '—'])[1];
-export const MODEL_SIZES = ['1.7B', '0.6B'];
-export const modelName = (size) => `qwen-tts-${size}`;
+// The API's rules as the server states them in GET /openapi.json (generated there from the studio's one
+// table of each): the languages, the model sizes and names, the default size, and each text field's
+// maxLength by schema ("GenerateRequest.text"). loadRules() fills it once, before the first screen shows.
+export const rules = { languages: [], defaultLanguage: 'en', modelSizes: [], modelNames: [], maxLength: {} };
+
+export async function loadRules() {
+  const schemas = (await api('/openapi.json')).components.schemas;
+  rules.languages = schemas.Language.enum;
+  rules.defaultLanguage = schemas.Language.default;
+  rules.modelSizes = schemas.ModelSize.enum; // the default size first
+  rules.modelNames = schemas.ModelName.enum; // in the same order as the sizes (one table on the server)
+  for (const [name, schema] of Object.entries(schemas)) {
+    for (const [prop, p] of Object.entries(schema.properties || {})) {
+      if (p.maxLength) rules.maxLength[`${name}.${prop}`] = p.maxLength;
+    }
+  }
+}
+
+// What a person reads for a language code; the codes themselves come from rules.languages.
+const LANGUAGE_NAMES = { en: 'English', zh: 'Chinese', ja: 'Japanese', ko: 'Korean', de: 'German', fr: 'French',
+  ru: 'Russian', pt: 'Portuguese', es: 'Spanish', it: 'Italian' };
+export const languageName = (code) => LANGUAGE_NAMES[code] || code || '—';
+// [code, name] pairs for a <select>, the default language first.
+const first = (d) => (a, b) => (b === d) - (a === d);
+export const languageOptions = () => [...rules.languages].sort(first(rules.defaultLanguage)).map((c) => [c, languageName(c)]);
+export const modelName = (size) => rules.modelNames[rules.modelSizes.indexOf(size)] || size;

@@ -1,14 +1,13 @@
-// generate.js — the Generate screen: profile, text (up to 5000 characters), language, model size and an
+// generate.js — the Generate screen: profile, text (up to the server's limit), language, model size and an
 // optional seed. While POST /generate waits its turn, GET /tasks/active is polled for the queue position
 // and progress. A model that is not downloaded (409) turns into an offer to download it, with a live
 // progress bar from the server-sent events, after which the take is generated.
 
-import { api, startDownload, LANGUAGES, MODEL_SIZES, modelName } from './api.js';
+import { api, startDownload, rules, languageOptions, modelName } from './api.js';
 import { state, on, emit, refreshProfiles, refreshHealth } from './store.js';
 import { h, icon, button, field, showFieldError, clearFieldErrors, formatDuration, progressBar, formatBytes, toast } from './ui.js';
 import { createPlayer } from './waveform.js';
 
-const MAX_TEXT = 5000;
 let form;
 let profileSel;
 let textArea;
@@ -21,17 +20,19 @@ let resultBox;
 let player;
 let running = false;
 let langTouched = false;
+let MAX_TEXT; // the server's limit on a take's text (rules.maxLength)
 
 export function mount(section) {
   const body = section.querySelector('.screen-body');
   profileSel = h('select', { name: 'profile_id', required: true });
+  MAX_TEXT = rules.maxLength['GenerateRequest.text'];
   textArea = h('textarea', { name: 'text', rows: '7', maxlength: String(MAX_TEXT), required: true, placeholder: 'What should the voice say?' });
   counter = h('span', { class: 'counter', 'aria-live': 'polite', text: `0 / ${MAX_TEXT}` });
-  langSel = h('select', { name: 'language' }, LANGUAGES.map(([c, n]) => h('option', { value: c, text: n })));
+  langSel = h('select', { name: 'language' }, languageOptions().map(([c, n]) => h('option', { value: c, text: n })));
   langSel.addEventListener('change', () => { langTouched = true; });
   seedInput = h('input', { name: 'seed', type: 'number', min: '0', step: '1', inputmode: 'numeric', placeholder: 'Random' });
   const sizes = h('div', { class: 'segmented', role: 'radiogroup', 'aria-label': 'Model size' },
-    MODEL_SIZES.map((s, i) => h('label', { class: 'segment' }, h('input', { type: 'radio', name: 'model_size', value: s, checked: i === 0 }), h('span', { text: s }))));
+    rules.modelSizes.map((s, i) => h('label', { class: 'segment' }, h('input', { type: 'radio', name: 'model_size', value: s, checked: i === 0 }), h('span', { text: s }))));
   submitBtn = button('Generate', { iconName: 'wave', variant: 'primary', type: 'submit', 'data-testid': 'generate' });
   submitBtn.classList.add('btn-lg');
 

@@ -2,7 +2,7 @@
 // each model's download state with Download/Delete and a live progress bar, clearing the voice-prompt
 // cache, and the last lines of the server log (GET /logs/tail).
 
-import { api, startDownload, MODEL_SIZES, modelName } from './api.js';
+import { api, startDownload, rules, modelName } from './api.js';
 import { state, on, emit, refreshHealth } from './store.js';
 import { h, button, busy, toast, confirmDialog, loadingState, errorState, progressBar, formatBytes } from './ui.js';
 
@@ -22,7 +22,7 @@ const downloading = new Map(); // model name -> {bar, text} while this page foll
 export function mount(section) {
   const body = section.querySelector('.screen-body');
   statusGrid = h('dl', { class: 'stat-grid' });
-  sizeSel = h('select', { name: 'model_size', 'aria-label': 'Model size to load' }, MODEL_SIZES.map((s) => h('option', { value: s, text: `Qwen3-TTS ${s}` })));
+  sizeSel = h('select', { name: 'model_size', 'aria-label': 'Model size to load' }, rules.modelSizes.map((s) => h('option', { value: s, text: `Qwen3-TTS ${s}` })));
   loadBtn = button('Load model', { iconName: 'upload', variant: 'primary', onclick: loadModel });
   unloadBtn = button('Unload', { onclick: unloadModel });
   const statusPanel = h('div', { class: 'panel' },

@@ -2,7 +2,7 @@
 // details with create/edit/delete, its samples (play, edit transcript, delete) and adding a sample by
 // upload or by recording in the browser. Server validation errors are shown beside the field they name.
 
-import { api, LANGUAGES, languageName } from './api.js';
+import { api, rules, languageOptions, languageName } from './api.js';
 import { state, on, emit, refreshProfiles } from './store.js';
 import { h, icon, button, busy, toast, confirmDialog, field, showFieldError, clearFieldErrors, emptyState, loadingState, errorState, formatDuration } from './ui.js';
 import { createPlayer } from './waveform.js';
@@ -139,9 +139,9 @@ function renderDetail() {
 }
 
 function profileForm(p) {
-  const name = h('input', { name: 'name', type: 'text', required: true, maxlength: '100', autocomplete: 'off', value: p ? p.name : '' });
-  const language = h('select', { name: 'language' }, LANGUAGES.map(([c, n]) => h('option', { value: c, selected: p ? p.language === c : c === 'en', text: n })));
-  const description = h('textarea', { name: 'description', rows: '3', maxlength: '500' });
+  const name = h('input', { name: 'name', type: 'text', required: true, maxlength: String(rules.maxLength['ProfileCreate.name']), autocomplete: 'off', value: p ? p.name : '' });
+  const language = h('select', { name: 'language' }, languageOptions().map(([c, n]) => h('option', { value: c, selected: p ? p.language === c : c === rules.defaultLanguage, text: n })));
+  const description = h('textarea', { name: 'description', rows: '3', maxlength: String(rules.maxLength['ProfileCreate.description']) });
   description.value = p && p.description ? p.description : '';
   const save = button(p ? 'Save changes' : 'Create profile', { variant: 'primary', type: 'submit' });
   const form = h('form', { class: 'panel form', novalidate: true, 'aria-label': p ? 'Edit profile' : 'New profile' },
@@ -217,7 +217,7 @@ function sampleRow(p, s, i) {
   li.append(player, body);
 
   function editTranscript() {
-    const ta = h('textarea', { name: 'reference_text', rows: '3', maxlength: '1000', required: true });
+    const ta = h('textarea', { name: 'reference_text', rows: '3', maxlength: String(rules.maxLength['SampleUpdate.reference_text']), required: true });
     ta.value = s.reference_text;
     const save = button('Save', { variant: 'primary', type: 'submit' });
     const form = h('form', { class: 'inline-form', novalidate: true },
@@ -234,7 +234,7 @@ function sampleRow(p, s, i) {
           form.replaceWith(text);
           toast('Transcript saved.', 'success');
         } catch (e) {
-          showFieldError(form, e.field || 'reference_text', e.message);
+          showFieldError(form, e.field, e.message);
         }
       });
     });
@@ -259,7 +259,7 @@ function sampleRow(p, s, i) {
 function addSamplePanel(p) {
   let chosen = null; // {blob, name} from upload or recording
   const fileInput = h('input', { type: 'file', name: 'file', accept: 'audio/*,.wav,.flac,.ogg,.opus,.mp3', class: 'file-input' });
-  const transcript = h('textarea', { name: 'reference_text', rows: '3', maxlength: '1000', required: true, placeholder: 'Exactly what is said in the recording' });
+  const transcript = h('textarea', { name: 'reference_text', rows: '3', maxlength: String(rules.maxLength['SampleUpload.reference_text']), required: true, placeholder: 'Exactly what is said in the recording' });
   const preview = createPlayer({ label: 'New sample', compact: true });
   preview.hidden = true;
   const submit = button('Add sample', { iconName: 'plus', variant: 'primary', type: 'submit' });
@@ -312,8 +312,9 @@ function addSamplePanel(p) {
         toast('Sample added.', 'success');
         await refreshProfiles();
       } catch (e) {
-        // File problems (too short, silent, undecodable, too large) belong next to the file control.
-        const f = e.field || ([413, 415].includes(e.status) ? 'file' : null);
+        // File problems (too short, silent, undecodable, too large) go next to the file control, or below the
+        // form while recording (the file control is hidden then).
+        const f = e.field;
         showFieldError(form, f === 'file' && !recordPane.hidden ? '_form' : f, e.message);
       }
     });
