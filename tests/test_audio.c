@@ -10,9 +10,11 @@
 #include <dirent.h>
 #include <math.h>
 #include <sndfile.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *__lsan_default_suppressions(void);
@@ -173,6 +175,100 @@ static void test_formats(void)
     }
 }
 
+/* A canonical 44-byte-header PCM WAV (16-bit mono, or 32-bit float when is_float) around raw sample bytes. */
+static unsigned char *make_wav(int rate, int is_float, const void *data, uint32_t data_bytes, size_t *size)
+{
+    unsigned char *w = malloc(44 + (size_t)data_bytes);
+    uint16_t bits = is_float ? 32 : 16, fmt = is_float ? 3 : 1, one = 1, align = bits / 8;
+    uint32_t riff = 36 + data_bytes, fmt_len = 16, r = (uint32_t)rate, byte_rate = r * align;
+    memcpy(w, "RIFF", 4);
+    memcpy(w + 4, &riff, 4);
+    memcpy(w + 8, "WAVEfmt ", 8);
+    memcpy(w + 16, &fmt_len, 4);
+    memcpy(w + 20, &fmt, 2);
+    memcpy(w + 22, &one, 2);
+    memcpy(w + 24, &r, 4);
+    memcpy(w + 28, &byte_rate, 4);
+    memcpy(w + 32, &align, 2);
+    memcpy(w + 34, &bits, 2);
+    memcpy(w + 36, "data", 4);
+    memcpy(w + 40, &data_bytes, 4);
+    memcpy(w + 44, data, data_bytes);
+    *size = 44 + (size_t)data_bytes;
+    return w;
+}
+
+/* Issue 16 items 1 and 7: what a few KB of upload may cost is bounded before decoding, and non-finite
+ * samples are refused. A 1 Hz WAV of 3600 samples (7 KB) used to be decoded and resampled into 86 M samples
+ * (345 MB); a 90 s file in any format was decoded in full before its length was checked. */
+static void test_hostile(void)
+{
+    audio_buf b = {0};
+    audio_error err = {{0}};
+    short pcm[3600];
+    for (int i = 0; i < 3600; i++)
+        pcm[i] = (short)((i % 50) * 500);
+    int rates[] = {1, 10, 1000, 1000000, 0x7fffffff};
+    for (size_t k = 0; k < sizeof rates / sizeof *rates; k++) {
+        size_t size;
+        unsigned char *w = make_wav(rates[k], 0, pcm, sizeof pcm, &size);
+        int rc = audio_decode_memory(w, size, 24000, &b, &err);
+        printf("%d Hz WAV -> %d '%s'\n", rates[k], rc, err.msg);
+        CHECK(rc == -1 && strstr(err.msg, "Hz") && b.samples == NULL,
+              "a WAV at %d Hz: expected -1 and a refused rate, got %d (%zu samples) '%s'", rates[k], rc, b.n,
+              err.msg);
+        audio_buf_free(&b);
+        free(w);
+    }
+
+    float bad[3][4000];
+    const char *what[3] = {"+inf", "-inf", "NaN"};
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i < 4000; i++)
+            bad[k][i] = k == 2 ? NAN : k == 0 ? INFINITY : -INFINITY;
+        size_t size;
+        unsigned char *w = make_wav(8000, 1, bad[k], sizeof bad[k], &size);
+        int rc = audio_decode_memory(w, size, 24000, &b, &err);
+        printf("float WAV of %s -> %d '%s'\n", what[k], rc, err.msg);
+        CHECK(rc == -1 && strstr(err.msg, "finite"), "a float WAV of %s: expected -1 naming it, got %d '%s'",
+              what[k], rc, err.msg);
+        audio_buf_free(&b);
+        free(w);
+    }
+
+    /* 90 s at 8 kHz in every container libsndfile writes here, refused at a 60 s limit */
+    int formats[] = {SF_FORMAT_WAV | SF_FORMAT_PCM_16, SF_FORMAT_FLAC | SF_FORMAT_PCM_16,
+                     SF_FORMAT_OGG | SF_FORMAT_VORBIS, SF_FORMAT_AIFF | SF_FORMAT_PCM_16,
+                     SF_FORMAT_CAF | SF_FORMAT_ALAC_16, SF_FORMAT_W64 | SF_FORMAT_PCM_U8};
+    const char *names[] = {"long.wav", "long.flac", "long.ogg", "long.aiff", "long.caf", "long.w64"};
+    float *tone = malloc(sizeof(float) * 8000 * 90);
+    for (int i = 0; i < 8000 * 90; i++)
+        tone[i] = 0.3f * sinf(2.0f * 3.14159265f * 440.0f * (float)i / 8000.0f);
+    for (size_t k = 0; k < sizeof formats / sizeof *formats; k++) {
+        SF_INFO info = {.samplerate = 8000, .channels = 1, .format = formats[k]};
+        SNDFILE *sf = sf_open(tpath(names[k]), SFM_WRITE, &info);
+        if (!sf) {
+            printf("%s: libsndfile cannot write it here, skipped\n", names[k]);
+            continue;
+        }
+        sf_writef_float(sf, tone, 8000 * 90);
+        sf_close(sf);
+        size_t size;
+        unsigned char *bytes = read_file(tpath(names[k]), &size);
+        int rc = audio_decode_memory_max(bytes, size, 24000, 60.0, &b, &err);
+        printf("90 s %s (%zu bytes), 60 s limit -> %d '%s'\n", names[k], size, rc, err.msg);
+        CHECK(rc == -2 && b.samples == NULL, "90 s %s: expected -2 (over the limit), got %d '%s'", names[k],
+              rc, err.msg);
+        audio_buf_free(&b);
+        rc = audio_decode_memory_max(bytes, size, 24000, 120.0, &b, &err);
+        CHECK(rc == 0 && b.n > 24000 * 89, "90 s %s, 120 s limit: expected it decoded, got %d (%zu) '%s'",
+              names[k], rc, b.n, err.msg);
+        audio_buf_free(&b);
+        free(bytes);
+    }
+    free(tone);
+}
+
 static void test_errors(void)
 {
     audio_buf b;
@@ -196,6 +292,16 @@ static void test_errors(void)
 
     rc = audio_decode_memory(junk, 0, 24000, &b, &err);
     CHECK(rc == -1, "0-byte upload: expected -1, got %d", rc);
+
+    /* issue 16 item 10: a FIFO is refused at once, not waited on (alarm turns a hang into a failure) */
+    if (mkfifo(tpath("fifo.wav"), 0644) == 0) {
+        alarm(10);
+        rc = audio_decode_file(tpath("fifo.wav"), 0, &b, &err);
+        alarm(0);
+        printf("fifo -> %d '%s'\n", rc, err.msg);
+        CHECK(rc == -1 && strstr(err.msg, "not a regular file"), "a FIFO: expected -1, got %d '%s'", rc,
+              err.msg);
+    }
 
     rc = audio_decode_file(tpath("does-not-exist.wav"), 0, &b, &err);
     CHECK(rc == -1 && strstr(err.msg, "does-not-exist.wav"),
@@ -378,6 +484,7 @@ int main(void)
     test_levels();
     test_formats();
     test_errors();
+    test_hostile();
     test_resample();
     test_write();
     char cmd[300];

@@ -323,6 +323,56 @@ static void short_text_layout(qt_model *m, const st_file *g)
     free_prompt(&gp);
 }
 
+/* Issue 16 item 13: the ICL output is the official wav[cut:] of decoding reference + generated codes, with
+ * cut = int(ref_len / total_len * n_samples) in floating point, which for some lengths keeps one sample of
+ * the reference. For generated lengths with and without that sample, the audio must equal, bit for bit, a
+ * one-pass decode of all codes cut the official way. */
+static void icl_cut(qt_model *m, const st_file *g)
+{
+    printf("ICL output length: the official cut\n");
+    if (!m->codec) {
+        printf("  (no codec decoder in this model object: skipped)\n");
+        return;
+    }
+    golden_prompt gp;
+    load_prompt(g, "icl", qt_model_hidden(m), &gp);
+    /* the first 17 reference frames: 17 + 6 frames keep one reference sample, 17 + 1 do not */
+    int ref = gp.vp.n_frames < 17 ? gp.vp.n_frames : 17, tried_extra = 0, tried_plain = 0;
+    gp.vp.n_frames = ref;
+    for (int gen = 1; gen <= 48 && (!tried_extra || !tried_plain); gen++) {
+        int total = ref + gen;
+        long cut = (long)((double)ref / (double)total * (double)(total * QT_SAMPLES_PER_FRAME));
+        int extra = cut < (long)ref * QT_SAMPLES_PER_FRAME;
+        if (extra ? tried_extra : tried_plain) continue;
+        extra ? tried_extra++ : tried_plain++;
+        qt_gen_params p = qt_gen_default_params();
+        qt_gen_output out = {0};
+        qt_error err = {0};
+        p.max_frames = gen;
+        p.ignore_eos = 1;
+        p.seed = 5;
+        p.out = &out;
+        int rc = qt_generate_ids(m, &gp.vp, gp.ref_ids, gp.n_ref, gp.text_ids, gp.n_text, &p, &err);
+        int32_t *all = malloc(sizeof(int32_t) * QT_CODEBOOKS * total);
+        float *wav = malloc(sizeof(float) * (size_t)total * QT_SAMPLES_PER_FRAME);
+        memcpy(all, gp.codes, sizeof(int32_t) * QT_CODEBOOKS * ref);
+        if (!rc) memcpy(all + (size_t)ref * QT_CODEBOOKS, out.codes, sizeof(int32_t) * QT_CODEBOOKS * gen);
+        int rd = rc ? -1 : qt_codec_decode(m->codec, all, total, wav, &err);
+        size_t want = (size_t)total * QT_SAMPLES_PER_FRAME - (size_t)cut;
+        char what[160];
+        snprintf(what, sizeof what, "%d + %d frames: %zu samples (official %zu%s)", ref, gen, out.n_samples,
+                 want, extra ? ", one of them the reference's" : "");
+        expect(!rc && !rd && out.n_samples == want, what, err.msg[0] ? err.msg : NULL);
+        if (!rc && !rd && out.n_samples == want)
+            check("  equal to decode(ref + gen)[cut:]", max_diff(out.audio, wav + cut, want), 0);
+        free(all);
+        free(wav);
+        qt_gen_output_free(&out);
+    }
+    expect(tried_extra && tried_plain, "both kinds of length were tried", NULL);
+    free_prompt(&gp);
+}
+
 static void bad_inputs(qt_model *a, qt_model *b, const st_file *ga)
 {
     printf("bad input\n");
@@ -502,6 +552,7 @@ int main(void)
         run_mode(models[i], goldens[i], names[i], "xvec", "Auto");
     }
     short_text_layout(models[1], goldens[1]);
+    icl_cut(models[1], goldens[1]);
     bad_inputs(models[0], models[1], goldens[0]);
     cli_checks(models[0], goldens[0]);
     for (int i = 0; i < 2; i++) {

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *REF_TEXT = "The quick brown fox jumps over the lazy dog.";
@@ -381,18 +382,42 @@ static void test_damage(const qt_voice_prompt *a)
     free(img);
 }
 
+/* Issue 16 item 10: a FIFO (or any non-regular file) at a .prompt path is refused at once; opening a FIFO
+ * for reading used to wait for a writer forever. alarm() turns a hang into a failure. */
+static void test_not_regular(void)
+{
+    char fifo[300], dir[300];
+    snprintf(fifo, sizeof fifo, "%s/fifo.prompt", tmpdir);
+    snprintf(dir, sizeof dir, "%s/dir.prompt", tmpdir);
+    CHECK(mkfifo(fifo, 0644) == 0 && mkdir(dir, 0755) == 0, "cannot make a FIFO and a folder in %s", tmpdir);
+    const char *paths[] = {fifo, dir, "/dev/null"};
+    alarm(10);
+    for (int i = 0; i < 3; i++) {
+        qt_error err = {0};
+        qt_voice_prompt *vp = qt_prompt_load(paths[i], "0.6B", 1024, &err);
+        printf("load %s -> %s '%s'\n", paths[i], vp ? "loaded" : "refused", err.msg);
+        CHECK(!vp && err.kind == QT_ERR_CORRUPT && strstr(err.msg, "not a regular file"),
+              "%s: expected 'not a regular file', got '%s'", paths[i], err.msg);
+        qt_prompt_free(vp);
+    }
+    alarm(0);
+    unlink(fifo);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const char *dir = golden_dir();
     char path[4200];
-    snprintf(path, sizeof path, "%s/audio/ref_24k.wav", dir);
-    if (!*dir || access(path, R_OK)) {
-        printf("SKIP: no golden fixtures\n");
-        return 77;
-    }
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
         return 1;
+    }
+    test_not_regular();
+    snprintf(path, sizeof path, "%s/audio/ref_24k.wav", dir);
+    if (!*dir || access(path, R_OK)) {
+        printf("SKIP: no golden fixtures\n");
+        return failures ? 1 : 77;
     }
     audio_buf ref = {0};
     audio_error aerr = {0};

@@ -25,6 +25,11 @@ void audio_buf_free(audio_buf *b); /* frees samples, zeroes the struct; NULL is 
  * Errors name the file (or "upload") and the decoder's reason. */
 int audio_decode_file(const char *path, int target_rate, audio_buf *out, audio_error *err);
 int audio_decode_memory(const void *bytes, size_t size, int target_rate, audio_buf *out, audio_error *err);
+/* The same with a duration limit checked against the header before decoding and enforced while decoding
+ * (for formats whose header does not say): -2 when the audio lasts longer than max_seconds (at most 3600).
+ * Every decode refuses rates outside 4-384 kHz and non-finite samples (-1). */
+int audio_decode_memory_max(const void *bytes, size_t size, int target_rate, double max_seconds, audio_buf *out,
+                            audio_error *err);
 
 /* Resample with libsoxr (very high quality). *out is malloc'd. */
 int audio_resample(const float *in, size_t n, int from_rate, int to_rate, float **out, size_t *n_out,

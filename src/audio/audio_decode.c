@@ -3,17 +3,30 @@
  * libsndfile does the decoding (WAV, FLAC, OGG Vorbis/Opus, MP3, ...); channels are averaged to mono and,
  * when asked, libsoxr resamples. Input is untrusted (uploads): headers are not believed about lengths, the
  * buffer only grows as decoded audio actually arrives, and nothing here aborts on bad bytes.
+ *
+ * What a few KB may cost is bounded before any work is done: rates outside 4 kHz..384 kHz are refused (a
+ * 1 Hz WAV would be resampled into gigabytes), a header that declares more than the caller's limit is refused
+ * unread, and decoding stops at the limit for formats whose headers do not know their length (Ogg, MP3, raw
+ * streams). Samples that are not finite (NaN, +-inf in float files) are refused: they would pass as silence or
+ * poison every later sum.
  */
 #include "audio/audio.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <sndfile.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_CHANNELS 256
-#define MAX_RATE 768000
-#define MAX_SECONDS 3600 /* longer input is refused rather than decoded into gigabytes */
+#define MIN_RATE 4000
+#define MAX_RATE 384000
+#define MAX_SECONDS 3600 /* audio_decode_file's limit: longer input is refused rather than decoded into GB */
 #define CHUNK_FRAMES 8192
 
 void audio_buf_free(audio_buf *b)
@@ -69,30 +82,51 @@ static sf_count_t mem_tell(void *user)
     return ((mem_file *)user)->pos;
 }
 
-/* Read every frame of an open file, averaging channels, then resample if asked. */
-static int decode_open(SNDFILE *sf, const SF_INFO *info, const char *name, int target_rate, audio_buf *out,
-                       audio_error *err)
+/* Read every frame of an open file, averaging channels, then resample if asked. Returns 0, -1 on an error,
+ * -2 when the audio lasts longer than max_seconds (by its header or as decoded). */
+static int decode_open(SNDFILE *sf, const SF_INFO *info, const char *name, int target_rate, double max_seconds,
+                       audio_buf *out, audio_error *err)
 {
     float *frames = NULL, *mono = NULL;
     size_t n = 0, cap = 0;
+    int rc = -1;
 
-    if (info->channels < 1 || info->channels > MAX_CHANNELS || info->samplerate < 1 ||
-        info->samplerate > MAX_RATE) {
-        snprintf(err->msg, sizeof err->msg, "%s: unusable audio header (%d channels at %d Hz)", name,
-                 info->channels, info->samplerate);
+    if (info->channels < 1 || info->channels > MAX_CHANNELS) {
+        snprintf(err->msg, sizeof err->msg, "%s: unusable audio header (%d channels)", name, info->channels);
         goto fail;
     }
+    if (info->samplerate < MIN_RATE || info->samplerate > MAX_RATE) {
+        snprintf(err->msg, sizeof err->msg, "%s: a sample rate of %d Hz is outside %d to %d Hz", name,
+                 info->samplerate, MIN_RATE, MAX_RATE);
+        goto fail;
+    }
+    if (!(max_seconds > 0) || max_seconds > MAX_SECONDS) max_seconds = MAX_SECONDS;
     size_t ch = (size_t)info->channels;
-    size_t limit = (size_t)info->samplerate * MAX_SECONDS;
+    size_t limit = (size_t)((double)info->samplerate * max_seconds);
+    /* SF_COUNT_MAX (or a negative count) means the header does not know; the read loop below still stops */
+    if (info->frames > 0 && info->frames < SF_COUNT_MAX && (uint64_t)info->frames > limit) {
+        snprintf(err->msg, sizeof err->msg, "%s: the audio lasts %.1f s, over the %.0f s limit", name,
+                 (double)info->frames / info->samplerate, max_seconds);
+        rc = -2;
+        goto fail;
+    }
     frames = malloc(sizeof(float) * ch * CHUNK_FRAMES);
     if (!frames) goto nomem;
     for (;;) {
         sf_count_t got = sf_readf_float(sf, frames, CHUNK_FRAMES);
         if (got <= 0) break;
         if (n + (size_t)got > limit) {
-            snprintf(err->msg, sizeof err->msg, "%s: audio is longer than %d seconds", name, MAX_SECONDS);
+            snprintf(err->msg, sizeof err->msg, "%s: the audio lasts longer than the %.0f s limit", name,
+                     max_seconds);
+            rc = -2;
             goto fail;
         }
+        for (size_t i = 0; i < (size_t)got * ch; i++)
+            if (!isfinite(frames[i])) {
+                snprintf(err->msg, sizeof err->msg, "%s: sample %zu is not a finite number (%s)", name,
+                         n + i / ch, isnan(frames[i]) ? "NaN" : "infinity");
+                goto fail;
+            }
         if (n + (size_t)got > cap) {
             size_t ncap = cap ? cap * 2 : (size_t)got * 4;
             while (ncap < n + (size_t)got)
@@ -145,7 +179,7 @@ nomem:
 fail:
     free(frames);
     free(mono);
-    return -1;
+    return rc;
 }
 
 int audio_decode_file(const char *path, int target_rate, audio_buf *out, audio_error *err)
@@ -153,18 +187,36 @@ int audio_decode_file(const char *path, int target_rate, audio_buf *out, audio_e
     audio_error local;
     if (!err) err = &local;
     memset(out, 0, sizeof *out);
-    SF_INFO info = {0};
-    SNDFILE *sf = sf_open(path, SFM_READ, &info);
-    if (!sf) {
-        snprintf(err->msg, sizeof err->msg, "%s: cannot decode audio (%s)", path, sf_strerror(NULL));
+    /* regular files only: a FIFO would block the open (and its caller) until someone writes to it */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err->msg, sizeof err->msg, "%s: %s", path,
+                 fd < 0 ? strerror(errno) : "not a regular file");
+        if (fd >= 0) close(fd);
         return -1;
     }
-    int rc = decode_open(sf, &info, path, target_rate, out, err);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    SF_INFO info = {0};
+    SNDFILE *sf = sf_open_fd(fd, SFM_READ, &info, 0); /* 0: the descriptor stays ours to close */
+    if (!sf) {
+        snprintf(err->msg, sizeof err->msg, "%s: cannot decode audio (%s)", path, sf_strerror(NULL));
+        close(fd);
+        return -1;
+    }
+    int rc = decode_open(sf, &info, path, target_rate, MAX_SECONDS, out, err);
     sf_close(sf);
+    close(fd);
     return rc;
 }
 
 int audio_decode_memory(const void *bytes, size_t size, int target_rate, audio_buf *out, audio_error *err)
+{
+    return audio_decode_memory_max(bytes, size, target_rate, MAX_SECONDS, out, err);
+}
+
+int audio_decode_memory_max(const void *bytes, size_t size, int target_rate, double max_seconds, audio_buf *out,
+                            audio_error *err)
 {
     audio_error local;
     if (!err) err = &local;
@@ -181,7 +233,7 @@ int audio_decode_memory(const void *bytes, size_t size, int target_rate, audio_b
         snprintf(err->msg, sizeof err->msg, "upload: cannot decode audio (%s)", sf_strerror(NULL));
         return -1;
     }
-    int rc = decode_open(sf, &info, "upload", target_rate, out, err);
+    int rc = decode_open(sf, &info, "upload", target_rate, max_seconds, out, err);
     sf_close(sf);
     return rc;
 }

@@ -35,6 +35,7 @@ struct qt_codec_stream {
     qt_codec *c;
     codec_dec_state *st;
     int frames, finished;
+    float skipped_tail; /* the last sample of the audio qt_codec_stream_skip threw away (ICL cut, §8) */
 };
 
 static int is_file(const char *path)
@@ -241,10 +242,16 @@ int qt_codec_stream_skip(qt_codec_stream *s, const int32_t *frames, int n_frames
             codec_decoder_step(s->c->dec, s->st, s->c->pool, frames + (size_t)t * QT_CODEBOOKS, n,
                                scratch + (size_t)(t - (n_frames - full)) * QT_SAMPLES_PER_FRAME);
         }
+        s->skipped_tail = scratch[(size_t)full * QT_SAMPLES_PER_FRAME - 1];
         free(scratch);
     }
     s->frames += n_frames;
     return 0;
+}
+
+float qt_codec_stream_skipped_tail(const qt_codec_stream *s)
+{
+    return s->skipped_tail;
 }
 
 int qt_codec_stream_finish(qt_codec_stream *s, float *out, size_t out_cap, size_t *n_out, qt_error *err)

@@ -13,4 +13,7 @@
  * The pool must not be running other work while the codec decodes or encodes. */
 qt_codec *qt_codec_load_shared(const char *dir, qt_pool *pool, qt_error *err);
 
+/* The last sample of the audio the latest qt_codec_stream_skip decoded and threw away (0 before any). */
+float qt_codec_stream_skipped_tail(const qt_codec_stream *s);
+
 #endif

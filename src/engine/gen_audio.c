@@ -5,6 +5,8 @@
  */
 #include "engine/gen_audio.h"
 
+#include "engine/codec.h"
+
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +90,29 @@ int qt_audio_push(qt_audio_stream *s, const int32_t *codes, int n, const qt_gen_
                sizeof(int32_t) * QT_CODEBOOKS);
         if (++s->n_pending >= chunk && qt_audio_flush(s, p, out, err)) return -1;
     }
+    return 0;
+}
+
+/* The official ICL path decodes reference + generated codes and keeps wav[cut:] with
+ * cut = int(ref_len / total_len * n_samples) in floating point (§8, pitfall 17). For some lengths that is one
+ * sample before ref_len * 1920 (57 + 25 frames: 48,001 samples, not 48,000): that sample is the reference
+ * audio's last, which the skipped decode kept, and it goes in front of the collected audio. A stream cannot
+ * know it before the last frame, so on_audio never gets it. */
+int qt_audio_official_cut(qt_audio_stream *s, int n_ref_frames, qt_gen_output *out, qt_error *err)
+{
+    if (!s->cs || !out || n_ref_frames < 1 || !out->n_samples) return 0;
+    double total = (double)n_ref_frames + out->n_frames;
+    long cut = (long)((double)n_ref_frames / total * (total * QT_SAMPLES_PER_FRAME));
+    long keep = (long)n_ref_frames * QT_SAMPLES_PER_FRAME - cut;
+    if (keep <= 0) return 0;
+    if (keep > 1) /* rounding can move the cut by one sample at most; more would be a bug here */
+        return qt_fail(err, QT_ERR_INVALID, "ICL cut %ld samples before the reference's end", keep);
+    float *grown = realloc(out->audio, sizeof(float) * (out->n_samples + 1));
+    if (!grown) return qt_fail(err, QT_ERR_NOMEM, "out of memory collecting the audio");
+    memmove(grown + 1, grown, sizeof(float) * out->n_samples);
+    grown[0] = qt_codec_stream_skipped_tail(s->cs);
+    out->audio = grown;
+    out->n_samples++;
     return 0;
 }
 

@@ -302,6 +302,8 @@ int qt_generate_ids(qt_model *m, const qt_voice_prompt *vp, const int32_t *ref_i
     m->decode_single = choice.single;
     double tf = now_ms();
     if (qt_audio_flush(g.audio, p, p->out ? g.out : NULL, err)) goto fail;
+    if (vp->mode == QT_PROMPT_ICL && qt_audio_official_cut(g.audio, vp->n_frames, p->out ? g.out : NULL, err))
+        goto fail;
     g.out->decoder_ms += now_ms() - tf;
     gen_free(&g, 0);
     return 0;

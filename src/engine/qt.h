@@ -270,7 +270,9 @@ typedef struct {
     /* Callbacks (any may be NULL), called on the generating thread. */
     void (*on_progress)(int frames_done, int max_frames, void *user);
     void (*on_frame)(const int32_t codes[QT_CODEBOOKS], int frame, void *user);
-    void (*on_audio)(const float *pcm, size_t n_samples, void *user); /* final 24 kHz audio, in order */
+    void (*on_audio)(const float *pcm, size_t n_samples, void *user); /* final 24 kHz audio, in order; in
+                           * ICL mode without the one reference sample the official cut keeps for some
+                           * lengths (out gets it in front): a stream cannot know it before the end */
     void *user;
     qt_gen_output *out; /* when not NULL, receives the whole audio, codes and timings */
 } qt_gen_params;

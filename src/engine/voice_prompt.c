@@ -575,7 +575,9 @@ qt_voice_prompt *qt_prompt_load(const char *path, const char *expect_size, int e
         qt_fail(err, QT_ERR_INVALID, "voice prompt: no file name was given");
         return NULL;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever (and with it a take,
+     * a cache clear, the shutdown); what is not a regular file is refused below, before any read */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         qt_fail(err, errno == ENOENT ? QT_ERR_NOT_FOUND : QT_ERR_IO, "%s: %s", path,
                 errno == ENOENT ? "no such voice prompt file" : strerror(errno));

@@ -232,7 +232,7 @@ int srv_parse_range(const char *header, uint64_t size, uint64_t *start, uint64_t
 
 void srv_file(srv_response *res, const srv_request *req, const char *path, const char *content_type)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block a worker */
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         int e = errno;

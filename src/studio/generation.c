@@ -12,13 +12,16 @@
 #include "studio/prompt_cache.h"
 #include "studio/studio_internal.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_FRAMES_CAP 8192
 
@@ -163,9 +166,18 @@ static void reference_free(reference *r)
 
 static int read_whole(const char *path, void **out, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* regular files only, opened without blocking: a FIFO in a profile folder must not hang the take */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) close(fd);
         return -1;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return -1;
+    }
     int rc = -1;
     if (fseek(f, 0, SEEK_END) != 0)
         goto done;

@@ -1,4 +1,9 @@
-/* log.c — see log.h. */
+/* log.c — see log.h.
+ *
+ * Messages carry names users chose (profiles, files, paths, headers), so each line is escaped before it is
+ * written: a newline would forge a log line, an ANSI escape would rewrite the operator's terminal. Control
+ * bytes, C1 controls, a backslash and bytes that are not UTF-8 are written as C-style escapes (\n, \x1b,
+ * \u009b, \\); everything else, non-ASCII text included, stays as it is. */
 #include "studio/log.h"
 
 #include <errno.h>
@@ -71,19 +76,69 @@ int studio_log_path(char *out, size_t size)
     return rc;
 }
 
+/* Length of the well-formed UTF-8 sequence at s (at most n bytes long), 0 if it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
+               : s[0] >= 0xf0 && s[0] < 0xf5                ? 4
+                                                             : 0;
+    if (!len || len > n) return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    if (len == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))) return 0;
+    if (len == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))) return 0;
+    return len;
+}
+
+size_t studio_log_escape(const char *in, char *out, size_t size)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t n = strlen(in), o = 0;
+    if (size == 0) return 0;
+    for (size_t i = 0; i < n;) {
+        char esc[8];
+        size_t len = utf8_seq(s + i, n - i), elen;
+        if (len == 1 && s[i] >= 0x20 && s[i] != 0x7f && s[i] != '\\') {
+            esc[0] = (char)s[i];
+            elen = 1;
+        } else if (len == 1) {
+            const char *named = s[i] == '\n' ? "\\n" : s[i] == '\r' ? "\\r" : s[i] == '\t' ? "\\t"
+                               : s[i] == '\\' ? "\\\\" : NULL;
+            elen = named ? (size_t)snprintf(esc, sizeof esc, "%s", named)
+                         : (size_t)snprintf(esc, sizeof esc, "\\x%02x", s[i]);
+        } else if (len == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0) { /* C1 controls: U+0080..U+009F */
+            elen = (size_t)snprintf(esc, sizeof esc, "\\u%04x", s[i + 1]);
+        } else if (len == 0) {
+            len = 1;
+            elen = (size_t)snprintf(esc, sizeof esc, "\\x%02x", s[i]);
+        } else {
+            memcpy(esc, s + i, len);
+            elen = len;
+        }
+        if (o + elen >= size) break; /* cut at a whole character or escape */
+        memcpy(out + o, esc, elen);
+        o += elen;
+        i += len;
+    }
+    out[o] = '\0';
+    return o;
+}
+
 void studio_log(const char *level, const char *fmt, ...)
 {
-    char line[2048];
+    char line[4096];
     struct timeval tv;
     gettimeofday(&tv, NULL);
     struct tm tm;
     localtime_r(&tv.tv_sec, &tm);
     int n = (int)strftime(line, sizeof line, "%Y-%m-%d %H:%M:%S", &tm);
     n += snprintf(line + n, sizeof line - (size_t)n, ".%03d %s ", (int)(tv.tv_usec / 1000), level);
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    studio_log_escape(msg, line + n, sizeof line - (size_t)n);
 
     pthread_mutex_lock(&log_mutex);
     fprintf(stderr, "%s\n", line);

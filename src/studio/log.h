@@ -15,6 +15,10 @@ int studio_log_path(char *out, size_t size);
 /* level: "INFO", "WARNING", "ERROR". Lines look like "2026-11-26 06:20:01.123 INFO message". */
 void studio_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The message as written to the log: control bytes, C1 controls, backslashes and bytes that are not UTF-8
+ * escaped (\n, \x1b, \u009b, \\), cut to fit size at a whole character. Returns the length written. */
+size_t studio_log_escape(const char *in, char *out, size_t size);
+
 #define log_info(...) studio_log("INFO", __VA_ARGS__)
 #define log_warn(...) studio_log("WARNING", __VA_ARGS__)
 #define log_error(...) studio_log("ERROR", __VA_ARGS__)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void studio_prompt_cache_key(const void *audio, size_t audio_size, const char *ref_text, const char *model_size,
                              char key[33])
@@ -175,8 +176,10 @@ int studio_prompt_cache_clear(studio_prompt_cache *c)
         if (len < 8 || strcmp(de->d_name + len - 7, ".prompt") != 0)
             continue;
         char path[4096];
+        struct stat st;
         snprintf(path, sizeof path, "%s/%s", c->dir, de->d_name);
-        if (remove(path) == 0)
+        /* lstat, never following or opening: whatever sits at a .prompt name goes, a folder stays */
+        if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(path) == 0)
             deleted++;
     }
     closedir(d);

@@ -22,6 +22,8 @@
 #define STUDIO_SEED_MAX 0x7fffffffffffLL    /* seeds are 0 to this (47 bits: exact in a JSON double) */
 #define STUDIO_SAMPLE_MIN_SECONDS 2.0       /* a reference sample, after trimming silence */
 #define STUDIO_SAMPLE_MAX_SECONDS 30.0
+#define STUDIO_SAMPLE_DECODE_MAX_SECONDS 60.0 /* an upload is decoded this far at most (header checked first):
+                                                * the longest sample plus room for silence that is trimmed */
 #define STUDIO_UPLOAD_MAX (50u * 1024u * 1024u) /* bytes; a larger sample upload is STUDIO_TOO_LARGE */
 
 /* ---- languages ---- */

@@ -88,7 +88,12 @@ static int check_text(const char *text, studio_error *err)
 static int prepare_audio(const void *bytes, size_t size, audio_buf *buf, studio_error *err)
 {
     audio_error aerr = {{0}};
-    if (audio_decode_memory(bytes, size, STUDIO_SAMPLE_RATE, buf, &aerr) < 0)
+    int decoded =
+        audio_decode_memory_max(bytes, size, STUDIO_SAMPLE_RATE, STUDIO_SAMPLE_DECODE_MAX_SECONDS, buf, &aerr);
+    if (decoded == -2)
+        return studio_fail(err, STUDIO_INVALID, "file", "file: %s; a sample must last %g to %g s", aerr.msg,
+                           STUDIO_SAMPLE_MIN_SECONDS, STUDIO_SAMPLE_MAX_SECONDS);
+    if (decoded < 0)
         return studio_fail(err, STUDIO_UNSUPPORTED_MEDIA, "file", "file: cannot be decoded as audio: %s",
                            aerr.msg);
     size_t start = 0, end = 0;
