@@ -1,6 +1,6 @@
 /* code_predictor.h — the "MTP" code predictor: codebooks 1..15 of a frame from the talker's hidden state
- * and codebook 0 (spec §5). Internal to the engine. The weights (qt_code_predictor) are read-only after load;
- * a generation's cache and buffers are a qt_cp_state of its own. */
+ * and codebook 0 (docs/engine.md §5). Internal to the engine. The weights (qt_code_predictor) are read-only
+ * after load; a generation's cache and buffers are a qt_cp_state of its own. */
 #ifndef QT_CODE_PREDICTOR_H
 #define QT_CODE_PREDICTOR_H
 
