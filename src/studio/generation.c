@@ -358,6 +358,9 @@ static json_t *run_job(studio_gen *g, job *j, studio_error *err)
     snprintf(rel, sizeof rel, "generations/%s.wav", j->id);
     abs_path = studio_path(g->s, rel);
     audio_error aerr;
+    pthread_mutex_lock(&g->s->mu); /* an intent first: a crash before the row leaves a file the sweep removes */
+    studio_intent_add(g->s, rel);
+    pthread_mutex_unlock(&g->s->mu);
     if (!abs_path || audio_write_wav16(abs_path, out.audio, out.n_samples, QT_SAMPLE_RATE, &aerr) != 0) {
         studio_fail(err, STUDIO_INTERNAL, NULL, "writing %s: %s", rel, abs_path ? aerr.msg : "out of memory");
         goto done;
@@ -376,6 +379,9 @@ static json_t *run_job(studio_gen *g, job *j, studio_error *err)
     result = studio_generation_insert(g->s, &row, err);
     if (!result) /* e.g. the profile was deleted meanwhile: keep no file without its row */
         remove(abs_path);
+    pthread_mutex_lock(&g->s->mu);
+    studio_intent_done(g->s, rel);
+    pthread_mutex_unlock(&g->s->mu);
 done:
     free(abs_path);
     qt_gen_output_free(&out);
