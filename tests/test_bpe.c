@@ -485,7 +485,7 @@ static void test_scan_vs_heap(const qt_tokenizer *t, const json_t *case_sets[2])
 
 static void test_token_ids(const qt_tokenizer *t)
 {
-    /* spec §1.6: the ids the talker looks up */
+    /* docs/engine.md §1.6: the ids the talker looks up */
     struct {
         const char *text;
         int32_t id;

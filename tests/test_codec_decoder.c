@@ -1,4 +1,4 @@
-/* test_codec_decoder.c — the speech-tokenizer decoder against the golden fixtures (spec §7).
+/* test_codec_decoder.c — the speech-tokenizer decoder against the golden fixtures (docs/engine.md §7).
  *
  * Every golden decoder stage on ref_codes, every golden code sequence (ref_codes, both tiny models'
  * decoder_input_codes, the 310-frame exact target) within 1e-3 (errors printed even when passing);

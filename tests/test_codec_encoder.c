@@ -1,4 +1,4 @@
-/* test_codec_encoder.c — the Mimi encoder against the golden fixtures (golden README §5.2, §6.5, §7).
+/* test_codec_encoder.c — the Mimi encoder against the golden fixtures (docs/engine.md §9.3, §3.2, §9.4).
  *
  * Every stage of ref_24k.wav (SEANet, transformer, downsample) within 1e-4 of the reference, printing the
  * observed errors; all 32 RVQ codes and the 16 kept ones identical; the distance margins against the
@@ -216,8 +216,7 @@ static void test_long_clip(const codec_encoder *e16, const st_file *g, const cha
             double m = cap.margins[q * frames + f];
             if (m < mmin) mmin = m;
             if (codes[i] != ref[i]) {
-                /* a flip is only excusable as a near-tie: the README (§7) puts the smallest margin at 5.7e-5
-                 */
+                /* a flip is only excusable as a near-tie (docs/engine.md §9.4: margins down to 5.7e-5) */
                 fprintf(stderr,
                         "FAIL long_codes frame %d codebook %d: expected %lld, got %d; our float64 distance "
                         "margin "

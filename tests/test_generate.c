@@ -165,7 +165,7 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
         check("trailing text embeds", max_diff(pr.trailing, tt->data, (size_t)pr.n_trailing * H), 1e-4);
     qt_talker_prompt_free(&pr);
 
-    /* greedy generation, as the golden run (§4 of its README) */
+    /* greedy generation, as the golden run (docs/engine.md §9.2) */
     qt_gen_params p = qt_gen_default_params();
     qt_gen_output out = {0};
     cb_state cs = {m, -1, 0, 0, 0};
@@ -215,7 +215,7 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
     }
     qt_gen_output_free(&out);
 
-    /* the same from text, through the tokenizer (golden README §3) */
+    /* the same from text, through the tokenizer (docs/engine.md §9.2) */
     static const char ref_text[] = "The quick brown fox jumps over the lazy dog.";
     static const char target[] =
         "Hello, world! This is a small test of the voice-cloning pipeline: na\xc3\xafve "
@@ -272,7 +272,7 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
 
 /* ICL with less text than reference frames (the usual case with a 5-10 s reference; the golden run has
  * more text): the text track runs out into tts_pad over the remaining reference frames and the trailing
- * text is one tts_pad (spec §2.6). Checked position by position against the spec's formula. */
+ * text is one tts_pad (docs/engine.md §2.6). Checked position by position against the spec's formula. */
 static void short_text_layout(qt_model *m, const st_file *g)
 {
     printf("ICL layout with less text than reference frames\n");

@@ -1,8 +1,8 @@
-/* test_mel.c — the speaker encoder's log-mel front end (spec §3.3) against the golden fixtures.
+/* test_mel.c — the speaker encoder's log-mel front end (docs/engine.md §3.3) against the golden fixtures.
  *
  * kissfft's real FFT against a direct DFT in double on windowed noise, a sine and an impulse; the Slaney
  * filterbank against golden mel_basis; speaker_mel of ref_wav within 1e-4 where the log-mel is above -5 and
- * 2e-3 in the near-silent bins at the 1e-5 floor (golden README §7), printing both errors; the frame count
+ * 2e-3 in the near-silent bins at the 1e-5 floor (docs/engine.md §9.4), printing both errors; the frame count
  * floor(n / 256); too-short and non-finite input refused with a reason.
  */
 #include "engine/mel.h"

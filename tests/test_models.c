@@ -125,7 +125,7 @@ static void test_cache_dir(void)
         const char *vals[] = {cases[i].hub, cases[i].legacy, cases[i].home, cases[i].xdg, cases[i].user};
         for (int k = 0; k < 5; k++)
             vals[k] ? setenv(names[k], vals[k], 1) : unsetenv(names[k]);
-        char *got = studio_hub_cache_dir();
+        char *got = qt_hub_cache_dir();
         CHECK(got && !strcmp(got, cases[i].want), "cache dir case %zu: expected %s, got %s", i, cases[i].want,
               got ? got : "(null)");
         free(got);

@@ -271,7 +271,7 @@ static int golden(const char *dir)
             CHECK(st_at(f, i)->dtype == ST_BF16, "tiny-a '%s' should be BF16", st_at(f, i)->name);
             bytes += st_at(f, i)->n_bytes;
         }
-        /* golden README §2: 3 493 324 parameters. */
+        /* docs/engine.md §9.1: 3 493 324 parameters. */
         CHECK(bytes == 2 * 3493324u, "tiny-a bytes: expected %u, got %zu", 2 * 3493324u, bytes);
         printf("golden tiny-a: %zu tensors, %zu bytes\n", st_count(f), bytes);
         int64_t emb[2] = {151936, 8};

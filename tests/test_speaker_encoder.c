@@ -1,4 +1,4 @@
-/* test_speaker_encoder.c — the ECAPA-TDNN speaker encoder against the golden x-vectors (golden README §5.1).
+/* test_speaker_encoder.c — the ECAPA-TDNN speaker encoder against the golden x-vectors (docs/engine.md §9.3).
  *
  * For tiny-a (enc_dim 32) and tiny-b (64): the x-vector from the golden speaker_mel, and from this engine's
  * own mel of ref_wav, each with 1 and 2 threads, against icl.xvector (cosine >= 0.99999, max abs <= 1e-3,

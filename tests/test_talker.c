@@ -226,7 +226,7 @@ static void run_model(const char *golden_dir, const char *model, qt_pool *pool)
     st_close(g);
 }
 
-/* The logits processors and warpers against hand-worked cases (spec §4.3, §6). */
+/* The logits processors and warpers against hand-worked cases (docs/engine.md §4.3, §6). */
 static void test_sampling(void)
 {
     printf("sampling\n");

@@ -1,10 +1,10 @@
 /* random_model.c — layout, initialisation and writing of real-shape random models (`voicebox dev
  * random-model`).
  *
- * The layout rules mirror the official modules' state_dict names and shapes (spec §1.4, §1.5, §3.2, §3.4,
- * §7): checked against the golden fixtures' key lists by tests/test_random_model.sh. Values come from one
- * random stream per (tensor, 1M-element chunk), so the output depends on the seed only, not on the thread
- * count. This file must not load or run any model: it only writes files.
+ * The layout rules mirror the official modules' state_dict names and shapes (docs/engine.md §1.4, §1.5,
+ * §3.2, §3.4, §7): checked against the golden fixtures' key lists by tests/test_random_model.sh. Values come
+ * from one random stream per (tensor, 1M-element chunk), so the output depends on the seed only, not on the
+ * thread count. This file must not load or run any model: it only writes files.
  */
 #include "cli/random_model.h"
 

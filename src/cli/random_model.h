@@ -2,7 +2,8 @@
  *
  * The tensor layout (names, shapes, dtypes) is derived from the configs by the same rules the official
  * modules follow, so a tiny config reproduces the golden fixtures' key lists exactly and the real configs
- * give the release layout. Values are seeded-random at scales that keep activations sane (golden README §2).
+ * give the release layout. Values are seeded-random at scales that keep activations sane
+ * (docs/engine.md §9.1).
  */
 #ifndef VOICEBOX_RANDOM_MODEL_H
 #define VOICEBOX_RANDOM_MODEL_H

@@ -1,6 +1,6 @@
 /* bpe.c — the Qwen2/Qwen3 byte-level BPE tokenizer, run exactly as Hugging Face `tokenizers` runs it
- * (spec §1.6, §2.1): added tokens are split out of the raw text first, each remaining segment is NFC
- * normalised and cut by the Qwen2 Split regex, each piece's bytes are merged by rank.
+ * (docs/engine.md §1.6, §2.1): added tokens are split out of the raw text first, each remaining segment
+ * is NFC normalised and cut by the Qwen2 Split regex, each piece's bytes are merged by rank.
  *
  * It loads a release directory (vocab.json + merges.txt, added tokens from tokenizer_config.json) or a
  * tokenizer.json. Every table is hashed at load, so tokenizing never scans the vocabulary. It must not

@@ -1,4 +1,4 @@
-/* code_predictor.c — codebooks 1..15 per frame (spec §5).
+/* code_predictor.c — codebooks 1..15 per frame (docs/engine.md §5).
  *
  * Per frame: positions restart at 0 (fresh cache); prefill [proj(h_last), proj(C(c0))], head 0 on the
  * last position gives c1; then c_j is embedded with table j-1 at position j+1 and head j gives c_{j+1}.

@@ -1,5 +1,5 @@
 /* code_predictor.h — the "MTP" code predictor: codebooks 1..15 of a frame from the talker's hidden state
- * and codebook 0 (spec §5). Internal to the engine. */
+ * and codebook 0 (docs/engine.md §5). Internal to the engine. */
 #ifndef QT_CODE_PREDICTOR_H
 #define QT_CODE_PREDICTOR_H
 

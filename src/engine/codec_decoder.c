@@ -1,4 +1,4 @@
-/* codec_decoder.c — speech-tokenizer decoder, codes -> 24 kHz audio (spec §7), as a stateful causal step.
+/* codec_decoder.c — speech-tokenizer decoder, codes -> 24 kHz (docs/engine.md §7), as a stateful causal step.
  *
  * Layout: activations are channel-major [channels, time] everywhere, like the reference (the attention's
  * key/value cache alone is time-major). Convolutions are im2col + a matrix product with the weights read in
@@ -214,7 +214,7 @@ static void load_snake(loader *l, snake_w *s, int c, const char *prefix)
                 prefix);
         return;
     }
-    for (int i = 0; i < c; i++) { /* alpha and beta are stored in log space (spec §7) */
+    for (int i = 0; i < c; i++) { /* alpha and beta are stored in log space (docs/engine.md §7) */
         a[i] = expf(alpha[i]);
         ib[i] = 1.0f / (expf(beta[i]) + 1e-9f);
     }

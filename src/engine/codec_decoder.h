@@ -1,5 +1,5 @@
 /* codec_decoder.h — the speech tokenizer's decoder: 16 codes per 12.5 Hz frame -> 1920 samples at 24 kHz
- * (spec §7). Internal to the engine; the public face is qt_codec_* in qt.h (codec.c).
+ * (docs/engine.md §7). Internal to the engine; the public face is qt_codec_* in qt.h (codec.c).
  *
  * Every stage is causal (causal convs, causal window-72 attention, transposed convs trimmed on the right
  * only), so a frame's 1920 samples are final as soon as the frame is in. The decoder is therefore written

@@ -1,5 +1,5 @@
-/* codec_elu.h — ELU (alpha 1), the codec encoder's activation: y = x for x > 0, e^x - 1 otherwise (spec
- * §3.2).
+/* codec_elu.h — ELU (alpha 1), the codec encoder's activation: y = x for x > 0, e^x - 1 otherwise
+ * (docs/engine.md §3.2).
  *
  * e^x - 1 without libm: x = k ln2 + r with |r| <= ln2/2, e^r - 1 by its Taylor series to r^8 (error < 3e-10),
  * then 2^k (e^r - 1) + (2^k - 1), which is exactly that series when k = 0, so small |x| keeps its relative

@@ -1,4 +1,4 @@
-/* codec_encoder.c — the Mimi encoder of the 12 Hz speech tokenizer: 24 kHz audio -> codes (spec §3.2).
+/* codec_encoder.c — the Mimi encoder of the 12 Hz codec: 24 kHz audio -> codes (docs/engine.md §3.2).
  *
  * Layouts: the SEANet convs work on channel-major activations [channels][time] (as torch, so conv weights
  * are used straight from the file as the left matrix of an im2col GEMM); the transformer works on
@@ -206,7 +206,7 @@ codec_encoder *codec_encoder_load(const st_file *f, const qt_codec_config *cfg, 
     e->n_layers = c->n_layers;
     e->eps = c->norm_eps;
 
-    /* SEANet (spec §3.2 table): layers.0 conv; per ratio (reversed): residual blocks, ELU, strided conv;
+    /* SEANet (§3.2): layers.0 conv; per ratio (reversed): residual blocks, ELU, strided conv;
      * ELU, last conv. Layer indices count the ELUs too. */
     char prefix[128];
     int idx = 0, ch = c->num_filters, hop = 1;
@@ -760,7 +760,7 @@ typedef struct {
     int len, n_qb;
 } attn_job;
 
-/* one head, one block of query rows: full causal attention (spec §3.2: the 250 window is not applied) */
+/* one head, one block of query rows: full causal attention (§3.2: the 250 window is not applied) */
 static void attn_task(void *ctx, int task, int n_tasks)
 {
     (void)n_tasks;
@@ -909,7 +909,7 @@ static void rvq_task(void *ctx, int task, int n_tasks)
     for (int g = 0; g < 2; g++) {
         int q0 = g == 0 ? 0 : e->n_sem, q1 = g == 0 ? e->n_sem : e->n_q;
         if (q0 >= q1) continue;
-        /* each group projects the same input (the acoustic residual restarts, spec §3.2) */
+        /* each group projects the same input (the acoustic residual restarts, docs/engine.md §3.2) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nf, cd, e->d, 1.0f, j->z + (size_t)f0 * e->d,
                     e->d, e->proj[g], e->d, 0.0f, u, cd);
         for (size_t i = 0; i < (size_t)nf * cd; i++)

@@ -1,5 +1,6 @@
 /* codec_encoder.h — the speech tokenizer's encoder: 24 kHz mono audio -> 16 codes per 1920-sample frame
- * (spec §3.2, a Mimi encoder). Internal to the engine; the public face is qt_codec_encode in qt.h (codec.c).
+ * (docs/engine.md §3.2, a Mimi encoder). Internal to the engine; the public face is qt_codec_encode in qt.h
+ * (codec.c).
  *
  * SEANet causal convs (25 Hz) -> 8-layer causal transformer -> replicate-padded stride-2 downsample
  * (12.5 Hz) -> split RVQ (one semantic codebook, then acoustic codebooks on a residual that restarts from

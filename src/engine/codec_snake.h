@@ -1,4 +1,4 @@
-/* codec_snake.h — SnakeBeta, the codec decoder's activation: y = x + inv_b * sin^2(a * x) (spec §7).
+/* codec_snake.h — SnakeBeta, the codec decoder's activation: y = x + inv_b * sin^2(a * x) (§7.6).
  *
  * One row (one channel) at a time, with a = e^alpha and inv_b = 1 / (e^beta + 1e-9) precomputed per channel.
  * sin^2 comes from a polynomial after reduction by pi (sin^2 has period pi, so the sign of the quotient does

@@ -1,4 +1,4 @@
-/* config.h — the model's config.json and speech_tokenizer/config.json as plain C structs (spec §1.2, §1.5).
+/* config.h — config.json and speech_tokenizer/config.json as plain C structs (docs/engine.md §1.2, §1.5).
  *
  * Only the fields the engine reads are kept; unknown JSON fields are ignored. A field the engine cannot do
  * without is required (its absence is an error naming the file and the field); fields the real releases
@@ -120,7 +120,7 @@ typedef struct {
     int n_layers;                      /* 8 */
     int n_heads, n_kv_heads, head_dim; /* 8, 8, 64 */
     int max_position_embeddings;
-    int sliding_window; /* 250 (see spec §3.2 and golden README §6.5: not applied by the reference) */
+    int sliding_window; /* 250 (§3.2: not applied by the reference) */
     int codebook_size;  /* 2048 */
     int codebook_dim;   /* 256 */
     int vq_hidden_dim;  /* 256 */

@@ -1,4 +1,4 @@
-/* generate.c — from text and a voice prompt to codes and audio: the decode loop of spec §4.4.
+/* generate.c — from text and a voice prompt to codes and audio: the decode loop of docs/engine.md §4.4.
  *
  * prefill -> c0 (processors, sample) -> code predictor c1..c15 -> emit the frame (codes, audio through
  * the streaming decoder, progress) -> next talker input = S(frame) + trailing text (or tts_pad) -> repeat

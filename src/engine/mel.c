@@ -1,4 +1,4 @@
-/* mel.c — log-mel features for the speaker encoder (spec §3.3, pitfall §10.14).
+/* mel.c — log-mel features for the speaker encoder (docs/engine.md §3.3, §10.8).
  *
  * The real FFT is Debian's kissfft (float); the filterbank follows librosa's Slaney code in double and is
  * stored as float, as librosa returns it. The mel projection of all frames is one sgemm. Must not resample

@@ -1,4 +1,4 @@
-/* mel.h — the speaker encoder's log-mel front end (spec §3.3): 24 kHz mono -> [T][128] log-mel frames.
+/* mel.h — the speaker encoder's log-mel front end (docs/engine.md §3.3): 24 kHz mono -> [T][128] log-mel.
  *
  * Fixed arguments, as the official mel_spectrogram is called: periodic Hann 1024, hop 256, reflect padding
  * of 384 on both sides with center=False, one-sided |STFT| as sqrt(re² + im² + 1e-9), 128 Slaney-scale mel

@@ -36,7 +36,7 @@ typedef struct {
 /* Fill *err (NULL is fine) with a printf-style message; returns -1 so callers can `return qt_fail(...)`. */
 int qt_fail(qt_error *err, qt_error_kind kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* ---- codec constants (§1.5 of the spec) --------------------------------------------------------------- */
+/* ---- codec constants (docs/engine.md §1.5) ---------------------------------------------------------- */
 
 #define QT_SAMPLE_RATE 24000
 #define QT_SAMPLES_PER_FRAME 1920 /* 12.5 frames per second */
@@ -46,14 +46,22 @@ int qt_fail(qt_error *err, qt_error_kind kind, const char *fmt, ...) __attribute
 /* ---- model location ----------------------------------------------------------------------------------- */
 
 /* Resolve a model directory path, or a Hub repo id ("Qwen/Qwen3-TTS-12Hz-1.7B-Base") found in the Hugging
- * Face cache (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub), into a directory. */
+ * Face cache (qt_hub_cache_dir), into a directory. */
 int qt_resolve_model_dir(const char *path_or_repo, char *out, size_t out_size, qt_error *err);
+
+/* The Hugging Face Hub cache, as huggingface_hub finds it: $HF_HUB_CACHE, else $HUGGINGFACE_HUB_CACHE, else
+ * $HF_HOME/hub, else ${XDG_CACHE_HOME:-$HOME/.cache}/huggingface/hub. malloc'd; NULL when out of memory.
+ * The one resolver: qt_resolve_model_dir reads the cache through it and the studio's downloader writes it. */
+char *qt_hub_cache_dir(void);
+/* "<cache_dir>/models--Org--Name", malloc'd; NULL when repo_id is not "Org/Name" in the Hub's characters
+ * (letters, digits, '-', '_', '.'; neither part starting with '.'), so no id can name a path outside. */
+char *qt_hub_repo_dir(const char *cache_dir, const char *repo_id);
 
 /* model_dir/speech_tokenizer as a directory path. Also follows a symlink that a checkout without symlink
  * support wrote as a small file holding its relative target (the golden tiny-a/tiny-b have one). */
 int qt_speech_tokenizer_dir(const char *model_dir, char *out, size_t out_size, qt_error *err);
 
-/* ---- text tokenizer (bpe.c; spec §1.6, §2.1) ----------------------------------------------------------- */
+/* ---- text tokenizer (bpe.c; docs/engine.md §1.6, §2.1) ---------------------------------------------- */
 
 /* The Qwen2/Qwen3 byte-level BPE, giving exactly the ids HF tokenizers gives (add_special_tokens=False).
  * Read-only once loaded: threads may share one. */
@@ -116,7 +124,7 @@ int qt_codec_stream_finish(qt_codec_stream *s, float *out, size_t out_cap, size_
 int qt_codec_stream_frames(const qt_codec_stream *s); /* frames pushed or skipped so far */
 void qt_codec_stream_free(qt_codec_stream *s);        /* NULL is fine */
 
-/* Encoder (codec_encoder.c; spec §3.2): pcm [n_samples] mono at sample_rate -> *codes (malloc'd
+/* Encoder (codec_encoder.c; docs/engine.md §3.2): pcm [n_samples] mono at sample_rate -> *codes (malloc'd
  * [*n_frames][QT_CODEBOOKS]; free() it), *n_frames = ceil(n / QT_SAMPLES_PER_FRAME) counted at 24 kHz.
  * Other rates are resampled to 24 kHz first (libsoxr, very high quality). The encoder's weights are prepared
  * on the first call. Empty or non-finite audio is QT_ERR_INVALID. BLAS runs single-threaded inside the
@@ -124,7 +132,7 @@ void qt_codec_stream_free(qt_codec_stream *s);        /* NULL is fine */
 int qt_codec_encode(qt_codec *c, const float *pcm, size_t n_samples, int sample_rate, int32_t **codes,
                     int *n_frames, qt_error *err);
 
-/* ---- voice prompt (the "what voice" half of a generation; voice_prompt.c, spec §3) ---------------------- */
+/* ---- voice prompt (the "what voice" half of a generation; voice_prompt.c, docs/engine.md §3) -------- */
 
 typedef enum {
     QT_PROMPT_ICL = 0,     /* x-vector + reference codes + reference transcript (in-context cloning) */
@@ -155,8 +163,8 @@ typedef struct {
     /* 0 (default): keep the reference as recorded, trailing silence included. The official code trims
      * nothing, and in ICL mode the generated speech continues the reference's codes: a reference cut right
      * after its last word makes the model run on from that word (the "echo" of the transcript's tail,
-     * spec §10.18), so the pause is worth keeping. 1: cut trailing audio quieter than -50 dBFS (20 ms RMS),
-     * keeping 0.2 s after the last louder window. */
+     * docs/engine.md §10.11), so the pause is worth keeping. 1: cut trailing audio quieter than -50 dBFS
+     * (20 ms RMS), keeping 0.2 s after the last louder window. */
     int trim_trailing_silence;
     /* Called (when not NULL) with one sentence for anything worth telling the user that does not stop the
      * prompt: clipping. The engine does not log. */

@@ -1,4 +1,4 @@
-/* sampling.c — HF-equivalent logits processors and warpers (spec §4.3, §6), and a seeded RNG.
+/* sampling.c — HF-equivalent logits processors and warpers (docs/engine.md §4.3, §6), and a seeded RNG.
  *
  * Mirrors transformers 4.57 semantics: RepetitionPenaltyLogitsProcessor (gather/scatter, so a repeated id
  * is penalised once), MinNewTokensLengthLogitsProcessor, SuppressTokensLogitsProcessor, then

@@ -1,4 +1,4 @@
-/* sampling.h — logits processors and token choice exactly as the reference's HF generate (spec §4.3, §6):
+/* sampling.h — logits processors and token choice as the reference's HF generate (docs/engine.md §4.3, §6):
  * repetition penalty over distinct earlier codebook-0 tokens, the 2-step EOS mask, suppression of control
  * ids, then temperature, top-k, top-p, softmax and one multinomial draw (or argmax when greedy).
  * The RNG is seeded and self-contained, so a seed repeats a run on the same build. No model knowledge

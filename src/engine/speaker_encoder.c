@@ -1,4 +1,4 @@
-/* speaker_encoder.c — ECAPA-TDNN (spec §3.4, pitfalls §10.13): log-mel [T][128] -> x-vector [enc_dim].
+/* speaker_encoder.c — ECAPA-TDNN (docs/engine.md §3.4, §10.7): log-mel [T][128] -> x-vector [enc_dim].
  *
  * blocks.0 TDNN -> 3 SE-Res2Net blocks -> MFA (concat of the three, 1x1 TDNN) -> attentive statistics
  * pooling (tanh in the attention branch, std clamped at 1e-12) -> fc 1x1 to enc_dim. Every conv is

@@ -1,4 +1,4 @@
-/* speaker_encoder.h — the ECAPA-TDNN speaker encoder (spec §3.4): log-mel frames -> x-vector [enc_dim].
+/* speaker_encoder.h — the ECAPA-TDNN speaker encoder (docs/engine.md §3.4): log-mel -> x-vector [enc_dim].
  *
  * Weights are the release's speaker_encoder.* tensors (BF16, or F32), converted once to float32 at load;
  * the math is float32 with convs as im2col + sgemm. Internal to the engine; the public face is

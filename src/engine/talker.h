@@ -1,5 +1,6 @@
 /* talker.h — the Qwen3 decoder stack (shared by the talker and the code predictor) and the talker itself:
- * text side (text embedding + text projection MLP), codec embedding, codec head (spec §2.3, §2.4, §4).
+ * text side (text embedding + text projection MLP), codec embedding, codec head (§2.3, §2.4, §4 of
+ * docs/engine.md).
  *
  * Internal to the engine. Weights are pointers into the mmap'd model file (bf16); only the small 1-D
  * tensors (norm gains, biases) are copied to f32 at load. Run state (KV cache, scratch) is owned here.

@@ -1,4 +1,4 @@
-/* text_prompt.h — the talker's prefill sequence and trailing text (spec §2.3–§2.6, golden README §5.3),
+/* text_prompt.h — the talker's prefill sequence and trailing text (docs/engine.md §2.3–§2.6, §9.3),
  * in the default streaming-text arrangement the official voice-clone path uses (non_streaming_mode=False).
  * Internal to the engine. */
 #ifndef QT_TEXT_PROMPT_H

@@ -1,9 +1,9 @@
-/* voice_prompt.c — voice-clone prompts (spec §3): creation from reference audio, and the prompt file.
+/* voice_prompt.c — voice-clone prompts (docs/engine.md §3): creation from reference audio, the prompt file.
  *
  * Creation: resample to 24 kHz (libsoxr) -> log-mel (mel.c) -> x-vector (speaker_encoder.c) and, in ICL
  * mode, the reference codes (qt_codec_encode). The file keeps exactly what a generation needs, tagged with
  * the model size and width it was made for, because a 0.6B x-vector (1024) in a 1.7B talker (2048) is
- * wrong without any error (§3.1, §10.9). Must not: read audio files (the caller decodes), log, or trust a
+ * wrong without any error (§3.1, §10.4). Must not: read audio files (the caller decodes), log, or trust a
  * single byte of a file before its field is checked.
  *
  * File format, version 1, little-endian:
