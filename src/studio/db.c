@@ -477,8 +477,9 @@ static int quarantine(studio *s, const char *rel)
     return rc;
 }
 
-/* Plain files in <data>/<rel_dir>: temp files are removed, files no row names are quarantined. */
-static void sweep_files(studio *s, const char *rel_dir, int *removed, int *moved)
+/* Plain files in <data>/<rel_dir>: temp files are removed; with rows_own set, files no row names are
+ * quarantined (cache/ holds files no row names: only its temp files are touched). */
+static void sweep_files(studio *s, const char *rel_dir, int rows_own, int *removed, int *moved)
 {
     char *dir = studio_path(s, rel_dir);
     DIR *d = dir ? opendir(dir) : NULL;
@@ -495,7 +496,7 @@ static void sweep_files(studio *s, const char *rel_dir, int *removed, int *moved
         }
         if (is_temp_name(e->d_name)) {
             if (unlink(p) == 0) (*removed)++;
-        } else if (path_in_use(s, rel) == 0 && quarantine(s, rel) == 0) {
+        } else if (rows_own && path_in_use(s, rel) == 0 && quarantine(s, rel) == 0) {
             (*moved)++;
         }
         free(p);
@@ -515,7 +516,7 @@ static void sweep_profile_dirs(studio *s, int *removed, int *moved)
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         char rel[PATH_MAX];
         snprintf(rel, sizeof rel, "profiles/%s", e->d_name);
-        sweep_files(s, rel, removed, moved);
+        sweep_files(s, rel, 1, removed, moved);
         if (!studio_id_valid(e->d_name) ||
             row_exists(s, "SELECT 1 FROM profiles WHERE id = ?", e->d_name) == 0) {
             char *p = studio_path(s, rel);
@@ -538,8 +539,8 @@ static int sweep(studio *s, studio_error *err)
     }
     if (studio_exec(s, "COMMIT", err) < 0) return -1;
     sweep_profile_dirs(s, &removed, &moved);
-    sweep_files(s, "generations", &removed, &moved);
-    sweep_files(s, "cache", &removed, &moved);
+    sweep_files(s, "generations", 1, &removed, &moved);
+    sweep_files(s, "cache", 0, &removed, &moved);
     if (marked || removed || moved)
         log_info("sweep: %s: %d rows newly missing their file (kept), %d files moved to quarantine/, %d temp or "
                  "unfinished files removed",
