@@ -349,12 +349,13 @@ static int row_exists(studio *s, const char *sql, const char *arg)
     return found;
 }
 
-/* 1 when a sample or a take names rel, 0 when none does, -1 when the database cannot tell. */
+/* 1 when a sample, a take or an avatar names rel, 0 when none does, -1 when the database cannot tell. */
 static int path_in_use(studio *s, const char *rel)
 {
     int a = row_exists(s, "SELECT 1 FROM profile_samples WHERE audio_path = ?", rel);
     int b = row_exists(s, "SELECT 1 FROM generations WHERE audio_path = ?", rel);
-    return a < 0 || b < 0 ? -1 : a || b;
+    int c = row_exists(s, "SELECT 1 FROM profiles WHERE avatar_path = ?", rel); /* avatars are user files too */
+    return a < 0 || b < 0 || c < 0 ? -1 : a || b || c;
 }
 
 /* Files of unfinished deletes and uploads: removed when no row names them; the intent goes either way. */
