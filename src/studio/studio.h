@@ -202,4 +202,12 @@ json_t *studio_profile_channels(studio *s, const char *profile_id, studio_error 
 int studio_channel_set_voices(studio *s, const char *channel_id, const json_t *body, studio_error *err);
 int studio_profile_set_channels(studio *s, const char *profile_id, const json_t *body, studio_error *err);
 
+/* ---- settings ---- */
+
+/* The defaults of a take: {max_chunk_chars, crossfade_ms, normalize_audio, autoplay_on_generate}, from
+ * <data>/settings.json (defaults where absent). */
+json_t *studio_generation_settings(studio *s, studio_error *err);
+/* Changes the members given (others kept), each checked (STUDIO_INVALID naming it); returns the new set. */
+json_t *studio_generation_settings_update(studio *s, const json_t *body, studio_error *err);
+
 #endif
