@@ -179,15 +179,12 @@ def main():
         studio.start()
         log = LogWatch(studio)
 
-        # 0. before any download: generation is refused with 409 naming the download route
+        # 0. a profile with a sample (a take before any download is checked at the end, with 0.6B)
         status, body = studio.request("POST", "/profiles", {"name": "Alice", "language": "en"})
         check(status == 200, "create profile Alice (%s)" % status)
         alice = body["id"]
         status, body = studio.upload_sample(alice, os.path.join(golden, "audio", "ref_24k.wav"), REF_TEXT)
         check(status == 200, "upload Alice's reference sample (%s %s)" % (status, body if status != 200 else ""))
-        status, body = generate(studio, alice, "1.7B")
-        check(status == 409 and "/models/download" in body.get("detail", ""),
-              "generate before download -> 409 naming POST /models/download (%s)" % status)
 
         # 1. download both models, watching progress (the mirror drops each file once at 3 MB: resume)
         for name in ("qwen-tts-1.7B", "qwen-tts-0.6B"):
@@ -322,6 +319,20 @@ def main():
             check(status == 200 and "Creating voice prompt (not cached)..." in lines and rebuilt == good17,
                   "planted %s file under the 1.7B key: ignored (warning logged: %s), rebuilt, no error" %
                   (what, "WARNING" in lines))
+
+        # a take for a model not downloaded starts its download, which the client may follow, and then runs
+        status, _ = studio.request("DELETE", "/models/qwen-tts-0.6B")
+        check(status == 200, "DELETE /models/qwen-tts-0.6B (%s)" % status)
+        result = {}
+        taker = threading.Thread(target=lambda: result.update(r=generate(studio, alice, "0.6B")))
+        taker.start()
+        events = progress_events(studio, "qwen-tts-0.6B")
+        taker.join(timeout=300)
+        status, body = result.get("r", (None, None))
+        check([e["status"] for e in events][-1:] == ["complete"],
+              "the take started the 0.6B download; its progress stream ends complete (%d events)" % len(events))
+        check(status == 200 and body.get("status") == "completed" and body.get("duration", 0) > 0,
+              "the take waited for the download and completed (%s %s)" % (status, body))
 
         # offline: with the mirror stopped, downloaded models still load and generate
         mirror.terminate()

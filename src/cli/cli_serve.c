@@ -128,7 +128,7 @@ int cli_serve(int argc, char **argv)
     }
     studio_error serr = {0};
     models = studio_models_new();
-    gen = models ? studio_gen_new(srv_context(srv)->studio, &serr) : NULL;
+    gen = models ? studio_gen_new(srv_context(srv)->studio, models, &serr) : NULL;
     if (!gen) {
         log_error("serve: %s", models ? serr.msg : "out of memory");
         srv_stop(srv);

@@ -63,7 +63,7 @@ typedef struct {
     srv_form *form; /* multipart routes: the parsed form */
 } srv_request;
 
-typedef struct {
+typedef struct srv_response {
     int status;
     char *body; /* malloc'd, or NULL */
     size_t body_len;
@@ -81,6 +81,13 @@ typedef struct {
     long (*stream)(void *arg, char *buf, size_t max);
     void (*stream_free)(void *arg);
     void *stream_arg;
+    /* A deferred answer instead (status left 0): the handler started work whose outcome is the answer, and
+     * no thread waits for it. defer(arg, out) is called every ~100 ms on the server's ticker thread (it
+     * must not block) until it fills out (a plain body) and returns 1; defer_free(arg) runs once after, or
+     * when the server stops first. */
+    int (*defer)(void *arg, struct srv_response *out);
+    void (*defer_free)(void *arg);
+    void *defer_arg;
 } srv_response;
 
 typedef void (*srv_handler)(srv_ctx *ctx, const srv_request *req, srv_response *res);

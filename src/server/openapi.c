@@ -81,6 +81,12 @@ static const char schemas_json[] =
     "  'progress': {'type': 'number'}, 'filename': {'type': 'string'},"
     "  'status': {'type': 'string', 'enum': ['downloading', 'complete', 'error']}}},"
     "'CacheClear': {'type': 'object', 'properties': {'message': {'type': 'string'}, 'files_deleted': {'type': 'integer'}}},"
+    "'TakeStatus': {'type': 'object', 'description': 'one server-sent event: data: {...}; heartbeats between; the stream ends on a final status', 'properties': {"
+    "  'id': {'type': 'string', 'format': 'uuid'},"
+    "  'status': {'type': 'string', 'enum': ['queued', 'downloading', 'loading_model', 'generating', 'completed', 'failed', 'cancelled', 'not_found']},"
+    "  'progress': {'type': 'number', 'description': '0 to 100 over the whole take'},"
+    "  'position': {'type': 'integer', 'description': 'place in the queue, 1 = next; 0 when not queued'},"
+    "  'duration': {'type': 'number', 'nullable': true}, 'error': {'type': 'string', 'nullable': true}}},"
     "'StoryCreate': {'type': 'object', 'required': ['name'], 'properties': {"
     "  'name': {'type': 'string', 'minLength': 1, 'maxLength': 100},"
     "  'description': {'type': 'string', 'maxLength': 500, 'nullable': true}}},"
@@ -165,7 +171,9 @@ static const struct {
     {"get", "/history/{generation_id}/export-audio", "A generation's audio as a download", NULL, "audio",
      "404 416"},
     {"get", "/audio/{generation_id}", "A generation's audio", NULL, "audio", "404 416"},
-    {"post", "/generate", "Speak text in a profile's voice (waits its turn in the queue)",
+    {"post", "/generate",
+     "Speak text in a profile's voice: the take is recorded (status queued) and answered once final, or at "
+     "once with ?wait=false; a model not downloaded is downloaded first",
      "json:GenerateRequest", "HistoryItem", "400 404 409 413 415 422 503"},
     {"post", "/cache/clear", "Forget every cached voice prompt", NULL, "CacheClear", "503"},
     {"get", "/models/status", "Each model's download and load state", NULL, "ModelStatus", "503"},
@@ -176,6 +184,14 @@ static const struct {
     {"get", "/models/progress/{model_name}", "Download progress as server-sent events", NULL,
      "sse|ModelProgress", "404 503"},
     {"delete", "/models/{model_name}", "Delete a model from the Hub cache", NULL, "Message", "400 404 503"},
+    {"get", "/generate/{generation_id}/status", "A take's status as server-sent events until it is final",
+     NULL, "sse|TakeStatus", "503"},
+    {"post", "/generate/{generation_id}/cancel", "Cancel a queued or running take", NULL, "HistoryItem",
+     "400 404 503"},
+    {"post", "/generate/{generation_id}/retry", "Queue a failed or cancelled take again", NULL, "HistoryItem",
+     "400 404 409 503"},
+    {"post", "/generate/{generation_id}/regenerate", "A new take with the same settings and a new seed", NULL,
+     "HistoryItem", "400 404 409 503"},
     {"get", "/stories", "List stories, most recently changed first", NULL, "[Story]", ""},
     {"post", "/stories", "Create a story", "json:StoryCreate", "Story", "400 413 415 422"},
     {"get", "/stories/{story_id}", "A story with its items", NULL, "StoryDetail", "404"},
@@ -235,7 +251,7 @@ static json_t *response_for(const char *spec)
         return json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description", "A download (Content-Disposition)",
                          "content", spec + 5, "schema", "type", "string", "format", "binary");
     if (!strncmp(spec, "sse|", 4))
-        return json_pack("{s:s, s:{s:{s:o}}}", "description", "text/event-stream of ModelProgress events",
+        return json_pack("{s:s, s:{s:{s:o}}}", "description", "text/event-stream of JSON events",
                          "content", "text/event-stream", "schema", ref(spec + 4));
     if (!strncmp(spec, "html|", 5))
         return json_pack("{s:s, s:{s:{s:{s:s}}, s:{s:o}}}", "description", "OK", "content", "text/html",
@@ -281,6 +297,10 @@ static json_t *operation(size_t i)
         json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i, s:i, s:i}}", "name", "lines", "in",
                                                 "query", "schema", "type", "integer", "minimum", 1, "maximum",
                                                 SRV_LOG_TAIL_MAX_LINES, "default", SRV_LOG_TAIL_DEFAULT_LINES));
+    if (!strcmp(ops[i].path, "/generate"))
+        json_array_append_new(params, json_pack("{s:s, s:s, s:s, s:{s:s, s:b}}", "name", "wait", "in", "query",
+                                                "description", "false: answer at once with the queued take",
+                                                "schema", "type", "boolean", "default", 1));
     if (!strcmp(ops[i].path, "/models/load"))
         json_array_append_new(params, json_pack("{s:s, s:s, s:o}", "name", "model_size", "in", "query",
                                                 "schema", ref("ModelSize")));

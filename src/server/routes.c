@@ -31,7 +31,7 @@ const srv_route srv_routes[] = {
     {"GET", "/history/{generation_id}/export-audio", srv_get_history_export, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"GET", "/audio/{generation_id}", srv_get_audio, SRV_BODY_NONE, SRV_RUN_WORKER},
 
-    {"POST", "/generate", srv_post_generate, SRV_BODY_JSON, SRV_RUN_LONG},
+    {"POST", "/generate", srv_post_generate, SRV_BODY_JSON, SRV_RUN_WORKER},
     {"POST", "/cache/clear", srv_post_cache_clear, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"GET", "/models/status", srv_get_models_status, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"POST", "/models/download", srv_post_models_download, SRV_BODY_JSON, SRV_RUN_WORKER},
@@ -40,6 +40,10 @@ const srv_route srv_routes[] = {
     {"GET", "/models/progress/{model_name}", srv_get_models_progress, SRV_BODY_NONE, SRV_RUN_INLINE},
     {"DELETE", "/models/{model_name}", srv_delete_model, SRV_BODY_NONE, SRV_RUN_LONG},
 
+    {"GET", "/generate/{generation_id}/status", srv_get_generate_status, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"POST", "/generate/{generation_id}/cancel", srv_post_generate_cancel, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"POST", "/generate/{generation_id}/retry", srv_post_generate_retry, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"POST", "/generate/{generation_id}/regenerate", srv_post_generate_regenerate, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"GET", "/stories", srv_get_stories, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"POST", "/stories", srv_post_stories, SRV_BODY_JSON, SRV_RUN_WORKER},
     {"GET", "/stories/{story_id}", srv_get_story, SRV_BODY_NONE, SRV_RUN_WORKER},

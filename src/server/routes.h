@@ -79,6 +79,10 @@ void srv_get_audio(srv_ctx *ctx, const srv_request *req, srv_response *res);
 /* routes_generate.c */
 void srv_post_generate(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_post_cache_clear(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_generate_status(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_generate_cancel(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_generate_retry(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_generate_regenerate(srv_ctx *ctx, const srv_request *req, srv_response *res);
 /* Hooks the generation layer and the model downloads into ctx (the /health fields, /tasks/active, the
  * generation and model routes, and stopping the worker in srv_stop). */
 void srv_attach_generation(srv_ctx *ctx, studio_gen *gen, studio_models *models);

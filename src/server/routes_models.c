@@ -232,8 +232,10 @@ void srv_post_models_unload(srv_ctx *ctx, const srv_request *req, srv_response *
     (void)req;
     if (need_models(ctx, res) != 0)
         return;
-    studio_gen_unload_model(ctx->gen);
-    srv_json(res, 200, json_pack("{s:s}", "message", "Model unloaded successfully"));
+    if (studio_gen_unload_model(ctx->gen) == 1)
+        srv_json(res, 200, json_pack("{s:s}", "message", "Model unloads when the running take ends"));
+    else
+        srv_json(res, 200, json_pack("{s:s}", "message", "Model unloaded successfully"));
 }
 
 void srv_delete_model(srv_ctx *ctx, const srv_request *req, srv_response *res)

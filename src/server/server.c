@@ -81,6 +81,7 @@ struct srv_server {
     pthread_mutex_t tmu;
     pthread_cond_t tcv;
     stream_state *parked;
+    conn_state *deferred; /* requests whose handler deferred its answer (srv_response.defer) */
     int tstop;
     /* the access log: network threads queue their lines and one thread writes them, so a slow disk, or a
      * low-priority worker preempted while it holds the log's lock, never stalls a network thread */
@@ -102,6 +103,7 @@ struct conn_state {
     struct MHD_Connection *conn;
     conn_state *next; /* in the worker queue */
     int ready;        /* a worker has filled res */
+    conn_state *next_deferred;
     srv_response res;
     char method[16];
     char *path;
@@ -172,6 +174,43 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
+/* tmu held. Asks each deferred request for its answer (all of them when flush: the server stops); returns
+ * the answered ones, taken off the list, for resume_answered. */
+static conn_state *poll_deferred(srv_server *s, int flush)
+{
+    conn_state *answered = NULL;
+    for (conn_state **p = &s->deferred; *p;) {
+        conn_state *st = *p;
+        srv_response out;
+        srv_response_init(&out);
+        int done = st->res.defer(st->res.defer_arg, &out);
+        if (!done && flush) {
+            srv_response_clear(&out);
+            srv_error(&out, 503, "the server is stopping before this request could be answered");
+            done = 1;
+        }
+        if (!done) {
+            p = &st->next_deferred;
+            continue;
+        }
+        *p = st->next_deferred;
+        srv_response_clear(&st->res); /* runs defer_free */
+        st->res = out;
+        st->next_deferred = answered;
+        answered = st;
+    }
+    return answered;
+}
+
+static void resume_answered(conn_state *list)
+{
+    for (conn_state *st = list, *next; st; st = next) {
+        next = st->next_deferred; /* once resumed, st may be answered and freed at once */
+        st->ready = 1;
+        MHD_resume_connection(st->conn);
+    }
+}
+
 static void *ticker_main(void *arg)
 {
     srv_server *s = arg;
@@ -187,7 +226,9 @@ static void *ticker_main(void *arg)
         pthread_cond_timedwait(&s->tcv, &s->tmu, &ts);
         stream_state *list = s->parked;
         s->parked = NULL;
+        conn_state *answered = poll_deferred(s, 0);
         pthread_mutex_unlock(&s->tmu);
+        resume_answered(answered);
         /* once resumed, a stream may end and be freed at once by its network thread: read next first */
         for (stream_state *ss = list, *next; ss; ss = next) {
             next = ss->next_parked;
@@ -494,7 +535,7 @@ static void run_handler(srv_server *s, conn_state *st)
 {
     srv_response_init(&st->res);
     st->route->handler(&s->ctx, &st->req, &st->res);
-    if (st->res.status == 0) {
+    if (st->res.status == 0 && !st->res.defer) {
         log_error("%s %s: the handler gave no response", st->method, st->path);
         srv_error(&st->res, 500, "internal error: no response");
     }
@@ -520,6 +561,15 @@ static void *worker_main(void *arg)
         if (!wp->head) wp->tail = NULL;
         pthread_mutex_unlock(&wp->mu);
         run_handler(wp->srv, st);
+        if (st->res.defer) { /* answered later by the ticker */
+            srv_server *s = wp->srv;
+            pthread_mutex_lock(&s->tmu);
+            st->next_deferred = s->deferred;
+            s->deferred = st;
+            pthread_cond_signal(&s->tcv);
+            pthread_mutex_unlock(&s->tmu);
+            continue;
+        }
         st->ready = 1;
         MHD_resume_connection(st->conn);
     }
@@ -736,6 +786,10 @@ static void stop_ticker(srv_server *s)
     pthread_mutex_unlock(&s->tmu);
     pthread_join(s->ticker, NULL);
     s->have_ticker = 0;
+    pthread_mutex_lock(&s->tmu);
+    conn_state *answered = poll_deferred(s, 1); /* what is still deferred gets its answer or a 503 */
+    pthread_mutex_unlock(&s->tmu);
+    resume_answered(answered);
 }
 
 static void stop_logger(srv_server *s)

@@ -146,6 +146,58 @@ out:
     return j;
 }
 
+int studio_take_final(const char *status)
+{
+    return status && (!strcmp(status, "completed") || !strcmp(status, "failed") || !strcmp(status, "cancelled"));
+}
+
+int studio_generation_set_status(studio *s, const char *id, const char *status, const char *error,
+                                 const char *audio_path, double duration, studio_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = -1;
+    pthread_mutex_lock(&s->mu);
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE generations SET status = ?2, error = ?3, "
+                           "audio_path = CASE WHEN ?4 IS NULL THEN audio_path ELSE ?4 END, "
+                           "duration = CASE WHEN ?4 IS NULL THEN duration ELSE ?5 END WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        studio_db_fail(s, err, "updating a take's status");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+    if (error) sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
+    if (audio_path) sqlite3_bind_text(st, 4, audio_path, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 5, duration);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        studio_db_fail(s, err, "updating a take's status");
+        goto out;
+    }
+    if (sqlite3_changes(s->db) == 0) {
+        studio_fail(err, STUDIO_NOT_FOUND, NULL, "generation %s: not found (its profile was deleted?)", id);
+        goto out;
+    }
+    ret = 0;
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return ret;
+}
+
+int studio_generations_fail_unfinished(studio *s, studio_error *err)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = studio_exec(s,
+                         "UPDATE generations SET status = 'failed', error = 'interrupted: the server stopped "
+                         "before this take finished' WHERE status NOT IN ('completed', 'failed', 'cancelled')",
+                         err);
+    int n = rc < 0 ? -1 : sqlite3_changes(s->db);
+    pthread_mutex_unlock(&s->mu);
+    if (n > 0) log_warn("%d unfinished take(s) from an earlier run marked failed", n);
+    return n;
+}
+
 studio_history_query studio_history_default_query(void)
 {
     return (studio_history_query){.profile_id = NULL, .search = NULL, .limit = STUDIO_HISTORY_LIMIT_DEFAULT, .offset = 0};

@@ -118,6 +118,18 @@ typedef struct {
  * to remove. */
 json_t *studio_generation_insert(studio *s, const studio_generation *g, studio_error *err);
 
+/* A take's life: queued -> [downloading] -> [loading_model] -> generating -> completed | failed | cancelled.
+ * The row exists from the moment the take is asked for; these move it along. */
+int studio_take_final(const char *status); /* 1 for completed, failed, cancelled */
+
+/* Sets status and error (NULL clears it) of a take; with audio_path (relative, the WAV already written) also
+ * its audio and duration. STUDIO_NOT_FOUND when the row is gone (its profile was deleted meanwhile). */
+int studio_generation_set_status(studio *s, const char *id, const char *status, const char *error,
+                                 const char *audio_path, double duration, studio_error *err);
+/* Crash recovery: takes left unfinished (queued, downloading, loading_model, generating) by a server that
+ * stopped without finishing them are marked failed. Returns how many, or -1. */
+int studio_generations_fail_unfinished(studio *s, studio_error *err);
+
 typedef struct {
     const char *profile_id; /* NULL: all */
     const char *search;     /* NULL: none; substring of text, case-insensitive for ASCII */

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""test_takes.py — takes as records (issue 13, issue 16 items 5 and 8), against the real server over HTTP.
+
+Every status a take passes through (downloading first: its model is not in the cache), the status stream
+(GET /generate/{id}/status), ?wait=false, a queue of 100 takes all visible in /tasks/active while cache clear
+and model unload answer at once, cancel while queued and while generating, retry, regenerate, bad input, and
+crash recovery (kill -9 mid-take, restart: that take is failed, nothing else lost). The tiny golden models come
+from the local Hub mirror; they never say EOS, so a take runs to its frame ceiling (short texts: short takes).
+Usage: test_takes.py VOICEBOX_BIN GOLDEN_DIR
+"""
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import test_generation_e2e as e2e  # noqa: E402  (the Studio driver and check())
+
+check = e2e.check
+REF_TEXT = e2e.REF_TEXT
+LONG_TEXT = "This take is long enough to be cancelled while it runs. " * 12
+
+
+def status_events(studio, gid, timeout=300):
+    """Reads GET /generate/{id}/status until the stream ends; returns the parsed events."""
+    events = []
+    with urllib.request.urlopen(studio.base + "/generate/%s/status" % gid, timeout=timeout) as r:
+        for line in r:
+            line = line.decode().strip()
+            if line.startswith("data: "):
+                events.append(json.loads(line[6:]))
+    return events
+
+
+def submit(studio, profile_id, text, size="0.6B", wait=False):
+    body = {"profile_id": profile_id, "text": text, "language": "en", "model_size": size, "seed": 3}
+    return studio.request("POST", "/generate" + ("" if wait else "?wait=false"), body)
+
+
+def take_status(studio, gid):
+    return studio.request("GET", "/history/" + gid)[1].get("status")
+
+
+def wait_status(studio, gid, wanted, timeout=60):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if take_status(studio, gid) in wanted:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def main():
+    binary, golden = sys.argv[1], sys.argv[2]
+    tmp = tempfile.mkdtemp(prefix="vb-takes-")
+    mirror = studio = None
+    try:
+        mirror = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "hub_mirror.py"), "--port", "0", "--quiet",
+             "--map", "%s=%s" % (e2e.REPO_17, os.path.join(golden, "tiny-b")),
+             "--map", "%s=%s" % (e2e.REPO_06, os.path.join(golden, "tiny-a"))],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        env = dict(os.environ, HF_ENDPOINT="http://127.0.0.1:%d" % int(mirror.stdout.readline()),
+                   HF_HOME=os.path.join(tmp, "hf"), VOICEBOX_THREADS="2")
+        for k in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HUB_OFFLINE"):
+            env.pop(k, None)
+        studio = e2e.Studio(binary, os.path.join(tmp, "data"), os.path.join(tmp, "server.log"), env)
+        studio.start()
+        status, body = studio.request("POST", "/profiles", {"name": "Takes", "language": "en"})
+        pid = body["id"]
+        status, _ = studio.upload_sample(pid, os.path.join(golden, "audio", "ref_24k.wav"), REF_TEXT)
+        check(status == 200, "profile with a sample (%s)" % status)
+
+        # 1. ?wait=false answers at once with the recorded take; the stream follows it through every status
+        t0 = time.monotonic()
+        status, first = submit(studio, pid, "Hello there.")
+        check(status == 200 and first.get("status") == "queued" and first.get("audio_path") is None,
+              "POST /generate?wait=false -> the take at once, status queued (%s %s, %.0f ms)" %
+              (status, first.get("status"), (time.monotonic() - t0) * 1000))
+        events = status_events(studio, first["id"])
+        seen = [e["status"] for e in events]
+        order = ["queued", "downloading", "loading_model", "generating", "completed"]
+        distinct = [s for i, s in enumerate(seen) if i == 0 or seen[i - 1] != s]
+        print("status stream of the first take: %s" % distinct)
+        check(distinct[-1:] == ["completed"] and all(s in order for s in distinct)
+              and [order.index(s) for s in distinct] == sorted(order.index(s) for s in distinct)
+              and {"downloading", "loading_model", "generating"} <= set(distinct),
+              "the status stream passes downloading, loading_model, generating and ends completed")
+        last = events[-1]
+        check(set(last) >= {"id", "status", "progress", "position", "duration", "error"} and last["progress"] == 100
+              and last["duration"] > 0 and last["error"] is None, "the final event: %s" % last)
+        item = studio.request("GET", "/history/" + first["id"])[1]
+        check(item.get("status") == "completed" and item.get("audio_path") and item.get("model_size") == "0.6B",
+              "history item: completed, audio, model_size (%s)" % {k: item.get(k) for k in ("status", "model_size")})
+        t0 = time.monotonic()
+        again = status_events(studio, first["id"], timeout=5)
+        check(len(again) == 1 and again[0]["status"] == "completed",
+              "the stream of a finished take answers at once (%d event, %.0f ms)" % (len(again), (time.monotonic() - t0) * 1000))
+        nf = status_events(studio, "00000000-0000-4000-8000-000000000000", timeout=5)
+        check([e["status"] for e in nf] == ["not_found"], "the stream of an unknown take says not_found")
+
+        # 2. the default POST /generate answers with the finished take (the 0.1 app waits on it)
+        status, body = submit(studio, pid, "Good morning.", wait=True)
+        check(status == 200 and body.get("status") == "completed" and body.get("duration", 0) > 0,
+              "POST /generate waits and answers the completed take (%s %s)" % (status, body.get("status")))
+
+        # 3. a long take runs; 100 more queue as records: all visible, admin routes never wait behind them
+        status, long_take = submit(studio, pid, LONG_TEXT)
+        check(wait_status(studio, long_take["id"], ("generating",)), "the long take is generating")
+        queued = []
+        for i in range(100):
+            status, body = submit(studio, pid, "Queued take number %d." % i)
+            if status != 200:
+                check(False, "queueing take %d (%s %s)" % (i, status, body))
+                break
+            queued.append(body["id"])
+        gens = studio.request("GET", "/tasks/active")[1].get("generations", [])
+        positions = [g["position"] for g in gens if g["status"] == "queued"]
+        check(len(gens) == 101 and positions == list(range(1, 101)),
+              "GET /tasks/active shows the running take and all 100 queued at positions 1..100 (%d)" % len(gens))
+        for method, path in (("POST", "/cache/clear"), ("POST", "/models/unload"), ("GET", "/models/status")):
+            t0 = time.monotonic()
+            status, body = studio.request(method, path, timeout=10)
+            ms = (time.monotonic() - t0) * 1000
+            print("%s %s during a take with 100 queued: %s in %.0f ms" % (method, path, status, ms))
+            check(status == 200 and ms < 1000, "%s %s answers at once during a take (%.0f ms)" % (method, path, ms))
+        check(take_status(studio, long_take["id"]) == "generating", "the long take still runs")
+
+        # 4. cancel while queued, then while generating
+        mid = queued[50]
+        status, body = studio.request("POST", "/generate/%s/cancel" % mid)
+        check(status == 200 and body.get("status") == "cancelled", "cancel a queued take -> cancelled (%s)" % body.get("status"))
+        gens = studio.request("GET", "/tasks/active")[1].get("generations", [])
+        check(len(gens) == 100 and mid not in [g["task_id"] for g in gens]
+              and [g["position"] for g in gens if g["status"] == "queued"] == list(range(1, 100)),
+              "the cancelled take left the queue; the others moved up")
+        status, body = studio.request("POST", "/generate/%s/cancel" % long_take["id"])
+        check(status == 200, "cancel the generating take (%s)" % status)
+        events = status_events(studio, long_take["id"], timeout=30)
+        check(events and events[-1]["status"] == "cancelled", "its stream ends cancelled (%s)" % events[-1:])
+        status, body = studio.request("POST", "/generate/%s/cancel" % long_take["id"])
+        check(status == 400 and "already" in body.get("detail", ""), "cancel a cancelled take -> 400 (%s)" % status)
+        for gid in queued:  # empty the queue
+            studio.request("POST", "/generate/%s/cancel" % gid)
+        gens = studio.request("GET", "/tasks/active")[1].get("generations", [])
+        check(all(g["task_id"] not in queued or g["status"] == "running" for g in gens), "queue emptied by cancels")
+        cancelled = studio.request("GET", "/history?limit=1000")[1]
+        check(cancelled.get("total") == 103, "history holds every take: 2 completed + 101 recorded (%s)" % cancelled.get("total"))
+
+        # 5. retry a cancelled take: same id, completes; retry a completed one -> 400; regenerate -> a new take
+        status, body = studio.request("POST", "/generate/%s/retry" % mid)
+        check(status == 200 and body.get("id") == mid and body.get("status") == "queued", "retry -> queued again (%s)" % body.get("status"))
+        events = status_events(studio, mid)
+        check(events[-1]["status"] == "completed", "the retried take completes")
+        status, body = studio.request("POST", "/generate/%s/retry" % mid)
+        check(status == 400 and "failed or cancelled" in body.get("detail", ""), "retry a completed take -> 400 (%s)" % status)
+        status, body = studio.request("POST", "/generate/%s/regenerate" % first["id"])
+        check(status == 200 and body.get("id") != first["id"] and body.get("text") == first["text"]
+              and body.get("status") == "queued", "regenerate -> a new queued take with the same text")
+        check(status_events(studio, body["id"])[-1]["status"] == "completed", "the regenerated take completes")
+
+        # 6. bad input
+        unknown = "00000000-0000-4000-8000-000000000000"
+        for action in ("cancel", "retry", "regenerate"):
+            status, body = studio.request("POST", "/generate/%s/%s" % (unknown, action))
+            check(status == 404 and "detail" in body, "%s an unknown take -> 404 (%s)" % (action, status))
+        status, body = studio.request("POST", "/generate?wait=false", {"profile_id": pid, "text": "hi", "seed": -1})
+        check(status == 422 and "seed" in body.get("detail", ""), "seed -1 -> 422 naming seed (%s)" % status)
+        status, body = studio.request("POST", "/generate?wait=false", {"profile_id": pid, "text": ""})
+        check(status == 422 and "text" in body.get("detail", ""), "empty text -> 422 naming text (%s)" % status)
+
+        # 7. crash recovery: kill -9 mid-take; after restart that take is failed and nothing else is lost
+        status, crash = submit(studio, pid, LONG_TEXT)
+        check(wait_status(studio, crash["id"], ("generating",)), "a take is generating before the kill")
+        before = studio.request("GET", "/history?limit=1000")[1]
+        studio.proc.send_signal(signal.SIGKILL)
+        studio.proc.wait()
+        studio.proc = None
+        studio.start()
+        after = studio.request("GET", "/history?limit=1000")[1]
+        item = studio.request("GET", "/history/" + crash["id"])[1]
+        check(item.get("status") == "failed" and "interrupted" in (item.get("error") or ""),
+              "after kill -9 and restart the take is failed: %s" % item.get("error"))
+        check(after.get("total") == before.get("total") and
+              {i["id"]: i["status"] for i in after["items"] if i["id"] != crash["id"]} ==
+              {i["id"]: i["status"] for i in before["items"] if i["id"] != crash["id"]},
+              "nothing else lost (%d takes, same statuses)" % after.get("total", 0))
+        db = sqlite3.connect(os.path.join(tmp, "data", "voicebox.db"))
+        check(db.execute("PRAGMA integrity_check").fetchone()[0] == "ok", "database integrity ok")
+        db.close()
+        status, body = studio.request("POST", "/generate/%s/retry" % crash["id"])
+        check(status == 200, "the interrupted take can be retried (%s)" % status)
+        studio.request("POST", "/generate/%s/cancel" % crash["id"])
+    finally:
+        if studio:
+            studio.stop()
+        if mirror:
+            mirror.terminate()
+        if e2e.failures:
+            print("server log:\n" + open(os.path.join(tmp, "server.log")).read()[-4000:])
+        shutil.rmtree(tmp, ignore_errors=True)
+    if e2e.failures:
+        print("[FAILED] %d checks failed" % len(e2e.failures))
+        return 1
+    print("[SUCCESS] takes as records")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
