@@ -90,6 +90,8 @@ int srv_status_for(studio_error_kind kind)
         return 500;
     case STUDIO_NOT_READY:
         return 409;
+    case STUDIO_BAD_INPUT:
+        return 400;
     }
     return 500;
 }

@@ -134,6 +134,12 @@ static const char schemas_json[] =
     "  'profile_ids': {'type': 'array', 'items': {'type': 'string', 'format': 'uuid'}}}},"
     "'ProfileChannels': {'type': 'object', 'required': ['channel_ids'], 'properties': {"
     "  'channel_ids': {'type': 'array', 'items': {'type': 'string', 'format': 'uuid'}}}},"
+    "'PackageUpload': {'type': 'object', 'required': ['file'], 'properties': {"
+    "  'file': {'type': 'string', 'format': 'binary', 'description': 'a .voicebox.zip package'}}},"
+    "'ImportedTake': {'allOf': [{'$ref': '#/components/schemas/HistoryItem'}, {'type': 'object', 'properties': {"
+    "  'message': {'type': 'string'}}}]},"
+    "'AvatarUpload': {'type': 'object', 'required': ['file'], 'properties': {"
+    "  'file': {'type': 'string', 'format': 'binary', 'description': 'PNG, JPEG or WebP, at most 5 MB; stored upright, over white, within 512 x 512'}}},"
     "'OpenAPI': {'type': 'object'}"
     "}";
 /* clang-format on */
@@ -228,6 +234,19 @@ static const struct {
      "404"},
     {"put", "/profiles/{profile_id}/channels", "Set the channels of a profile", "json:ProfileChannels",
      "Message", "400 404 413 415 422"},
+    {"get", "/profiles/{profile_id}/export",
+     "The profile as a .voicebox.zip (manifest.json, samples.json, samples/, avatar)", NULL,
+     "file:application/zip", "404"},
+    {"post", "/profiles/import", "A .voicebox.zip as a new profile (at most 100 MB; a taken name gets ' (1)')",
+     "form:PackageUpload", "Profile", "400 413 415 422"},
+    {"get", "/history/{generation_id}/export", "A take as a .voicebox.zip (manifest.json, audio/)", NULL,
+     "file:application/zip", "404"},
+    {"post", "/history/import", "A packaged take, given to the profile of its name (at most 50 MB)",
+     "form:PackageUpload", "ImportedTake", "400 413 415 422"},
+    {"post", "/profiles/{profile_id}/avatar", "Set the profile's picture", "form:AvatarUpload", "Profile",
+     "400 404 413 415 422"},
+    {"get", "/profiles/{profile_id}/avatar", "The profile's picture (PNG)", NULL, "file:image/png", "404"},
+    {"delete", "/profiles/{profile_id}/avatar", "Remove the profile's picture", NULL, "Message", "404"},
 };
 
 static json_t *ref(const char *schema)

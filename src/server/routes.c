@@ -70,6 +70,14 @@ const srv_route srv_routes[] = {
     {"PUT", "/channels/{channel_id}/voices", srv_put_channel_voices, SRV_BODY_JSON, SRV_RUN_WORKER},
     {"GET", "/profiles/{profile_id}/channels", srv_get_profile_channels, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"PUT", "/profiles/{profile_id}/channels", srv_put_profile_channels, SRV_BODY_JSON, SRV_RUN_WORKER},
+
+    {"POST", "/profiles/import", srv_post_profile_import, SRV_BODY_FORM_IMPORT, SRV_RUN_WORKER},
+    {"GET", "/profiles/{profile_id}/export", srv_get_profile_export, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"POST", "/history/import", srv_post_history_import, SRV_BODY_FORM, SRV_RUN_WORKER},
+    {"GET", "/history/{generation_id}/export", srv_get_history_package, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"POST", "/profiles/{profile_id}/avatar", srv_post_profile_avatar, SRV_BODY_FORM, SRV_RUN_WORKER},
+    {"GET", "/profiles/{profile_id}/avatar", srv_get_profile_avatar, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"DELETE", "/profiles/{profile_id}/avatar", srv_delete_profile_avatar, SRV_BODY_NONE, SRV_RUN_WORKER},
 };
 const size_t srv_n_routes = sizeof srv_routes / sizeof srv_routes[0];
 

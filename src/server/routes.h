@@ -19,6 +19,7 @@ typedef enum {
     SRV_BODY_NONE, /* any body is read and ignored */
     SRV_BODY_JSON, /* up to SRV_JSON_MAX bytes in req->body */
     SRV_BODY_FORM, /* multipart/form-data, up to STUDIO_UPLOAD_MAX bytes, parsed into req->form */
+    SRV_BODY_FORM_IMPORT, /* the same, up to SRV_IMPORT_MAX bytes */
 } srv_body_kind;
 
 /* Where a handler runs. */
@@ -35,6 +36,8 @@ typedef struct {
     srv_body_kind body;
     srv_run run;
 } srv_route;
+
+#define SRV_IMPORT_MAX (100u * 1024u * 1024u) /* bytes; POST /profiles/import, as the Python studio allows */
 
 extern const srv_route srv_routes[];
 extern const size_t srv_n_routes;
@@ -121,5 +124,16 @@ void srv_get_channel_voices(srv_ctx *ctx, const srv_request *req, srv_response *
 void srv_put_channel_voices(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_get_profile_channels(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_put_profile_channels(srv_ctx *ctx, const srv_request *req, srv_response *res);
+
+/* routes_packages.c */
+void srv_get_profile_export(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_profile_import(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_history_package(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_history_import(srv_ctx *ctx, const srv_request *req, srv_response *res);
+
+/* routes_avatar.c */
+void srv_post_profile_avatar(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_profile_avatar(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_delete_profile_avatar(srv_ctx *ctx, const srv_request *req, srv_response *res);
 
 #endif

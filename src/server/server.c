@@ -300,7 +300,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, conn_state *st, i
 /* What a body over the limit is about: the upload of a form route, else the JSON body. */
 static const char *body_field(const conn_state *st)
 {
-    return st->route->body == SRV_BODY_FORM ? "file" : "body";
+    return st->route->body == SRV_BODY_FORM || st->route->body == SRV_BODY_FORM_IMPORT ? "file" : "body";
 }
 
 /* ---- CORS ---- */
@@ -452,7 +452,8 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
         return respond_error(c, st, path_known ? 405 : 404, NULL, path_known ? "Method Not Allowed" : "Not Found");
     }
 
-    st->limit = st->route->body == SRV_BODY_FORM ? STUDIO_UPLOAD_MAX : SRV_JSON_MAX;
+    size_t form_max = st->route->body == SRV_BODY_FORM_IMPORT ? SRV_IMPORT_MAX : STUDIO_UPLOAD_MAX;
+    st->limit = st->route->body == SRV_BODY_FORM || st->route->body == SRV_BODY_FORM_IMPORT ? form_max : SRV_JSON_MAX;
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         char *end;
@@ -465,7 +466,7 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
             return respond_error(c, st, 413, body_field(st), msg);
         }
     }
-    if (st->route->body == SRV_BODY_FORM) {
+    if (st->route->body == SRV_BODY_FORM || st->route->body == SRV_BODY_FORM_IMPORT) {
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
         if (!ct || strncasecmp(ct, "multipart/form-data", 19) != 0) {
             char msg[200];
@@ -474,7 +475,7 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
             return respond_error(c, st, 415, NULL, msg);
         }
         char err[200];
-        st->form = srv_form_new(FIELD_MAX, STUDIO_UPLOAD_MAX);
+        st->form = srv_form_new(FIELD_MAX, form_max);
         st->mp = st->form ? srv_multipart_new(ct, &srv_form_callbacks, st->form, err, sizeof err) : NULL;
         if (!st->mp) return respond_error(c, st, st->form ? 400 : 500, NULL, st->form ? err : "out of memory");
     }

@@ -342,8 +342,8 @@ fail:
     return studio_db_fail(s, err, "sweeping rows without files");
 }
 
-/* Removes every plain file in <data>/<rel_dir> that is not "<uuid>.wav" with a row whose audio_path is
- * "<rel_dir>/<name>". */
+/* Removes every plain file in <data>/<rel_dir> that no row names: neither a row of table whose audio_path is
+ * "<rel_dir>/<name>" nor a profile whose avatar_path is. */
 static void sweep_files(studio *s, const char *rel_dir, const char *table, int *removed)
 {
     char *dir = studio_path(s, rel_dir);
@@ -361,7 +361,8 @@ static void sweep_files(studio *s, const char *rel_dir, const char *table, int *
             free(p);
             continue;
         }
-        if (row_exists(s, sql, rel) == 0) {
+        if (row_exists(s, sql, rel) == 0 &&
+            row_exists(s, "SELECT 1 FROM profiles WHERE avatar_path = ?", rel) == 0) { /* nor an avatar */
             log_warn("sweep: %s has no row; removed", p);
             if (unlink(p) == 0) (*removed)++;
         }

@@ -217,6 +217,7 @@ int studio_profile_delete(studio *s, const char *id, studio_error *err)
     if (studio_exec(s, "BEGIN IMMEDIATE", err) < 0) goto out;
     if (collect_paths(s, "SELECT audio_path FROM profile_samples WHERE profile_id = ?", id, paths) < 0 ||
         collect_paths(s, "SELECT audio_path FROM generations WHERE profile_id = ?", id, paths) < 0 ||
+        collect_paths(s, "SELECT avatar_path FROM profiles WHERE id = ?", id, paths) < 0 ||
         sqlite3_prepare_v2(s->db, "DELETE FROM profiles WHERE id = ?", -1, &st, NULL) != SQLITE_OK) {
         studio_db_fail(s, err, "deleting a profile");
         goto rollback;
