@@ -74,7 +74,7 @@ static void test_qt_matmul(qt_pool *pool, int n)
             w[m][i] = qt_f32_to_bf16(frand());
         out[m] = calloc((size_t)n * rows[m], sizeof(float));
         ref[m] = calloc((size_t)n * rows[m], sizeof(float));
-        mm[m] = (qt_mm){w[m], m == 0 ? bias : NULL, out[m], rows[m], rows[m]};
+        mm[m] = (qt_mm){w[m], m == 0 ? bias : NULL, out[m], rows[m], rows[m], NULL};
         qt_matmul_bf16_scalar(ref[m], rows[m], w[m], cols, x, cols, n, 0, rows[m]);
         if (m == 0)
             for (int l = 0; l < n; l++)

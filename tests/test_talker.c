@@ -61,11 +61,18 @@ static void run_mode(const char *model, const char *mode, qt_talker *tk, qt_code
     float *x = malloc(sizeof(float) * L * H), *logits = malloc(sizeof(float) * V);
     float *cpl = malloc(sizeof(float) * 15 * 2048), *c0e = calloc(H, sizeof(float));
     qt_error err = {0};
+    qt_kv kv = {0};
+    qt_stack_scratch sc = {0};
+    qt_cp_state cps;
+    if (qt_cp_state_init(&cps, cp, &err)) {
+        printf("code predictor state: %s\n", err.msg);
+        exit(1);
+    }
 
     /* 1. recorded inputs: prefill then every decode step */
-    qt_stack_reset(&tk->stack);
+    qt_kv_reset(&kv);
     memcpy(x, pre, sizeof(float) * L * H);
-    if (qt_stack_forward(&tk->stack, pool, x, (int)L, &err)) {
+    if (qt_stack_forward(&tk->stack, &kv, &sc, pool, x, (int)L, &err)) {
         printf("forward failed: %s\n", err.msg);
         exit(1);
     }
@@ -75,7 +82,7 @@ static void run_mode(const char *model, const char *mode, qt_talker *tk, qt_code
     double eh = 0, el = 0;
     for (int k = 1; k < S; k++) {
         memcpy(x, gstep + (size_t)(k - 1) * H, sizeof(float) * H);
-        qt_stack_forward(&tk->stack, pool, x, 1, &err);
+        qt_stack_forward(&tk->stack, &kv, &sc, pool, x, 1, &err);
         qt_talker_logits(tk, pool, x, logits);
         eh = fmax(eh, max_abs_error(x, ghid + (size_t)k * H, H, NULL));
         el = fmax(el, max_abs_error(logits, glog + (size_t)k * V, V, NULL));
@@ -92,7 +99,7 @@ static void run_mode(const char *model, const char *mode, qt_talker *tk, qt_code
     memset(c0e, 0, sizeof(float) * H);
     qt_talker_add_codec(tk, codes[0], c0e);
     check_tol("cp input 1 = codec_embedding[c0]", max_abs_error(c0e, cpin + H, H, NULL), 0);
-    qt_cp_frame(cp, pool, cpin, c0e, &greedy, &rng, codes, cpl, &err);
+    qt_cp_frame(cp, &cps, pool, cpin, c0e, &greedy, &rng, codes, cpl, &err);
     check_tol("code predictor logits, frame 0, 15 steps", max_abs_error(cpl, gcpl, 15 * 2048, NULL), 1e-3);
     int same = 1;
     for (int j = 1; j < 16; j++)
@@ -114,9 +121,9 @@ static void run_mode(const char *model, const char *mode, qt_talker *tk, qt_code
     int64_t Tn = rows_of(g, G("trailing_text_hidden"));
     const float *trail = gf(g, G("trailing_text_hidden"), Tn * H);
     const float *pad = gf(g, "tts_bos_eos_pad_embeds", 3 * H) + 2 * H;
-    qt_stack_reset(&tk->stack);
+    qt_kv_reset(&kv);
     memcpy(x, pre, sizeof(float) * L * H);
-    qt_stack_forward(&tk->stack, pool, x, (int)L, &err);
+    qt_stack_forward(&tk->stack, &kv, &sc, pool, x, (int)L, &err);
     float *h = malloc(sizeof(float) * H);
     memcpy(h, x + (L - 1) * H, sizeof(float) * H);
     int mismatch = -1;
@@ -128,7 +135,7 @@ static void run_mode(const char *model, const char *mode, qt_talker *tk, qt_code
         if (codes[0] != gtok[k] && mismatch < 0) mismatch = k;
         memset(c0e, 0, sizeof(float) * H);
         qt_talker_add_codec(tk, codes[0], c0e);
-        qt_cp_frame(cp, pool, h, c0e, &greedy, &rng, codes, NULL, &err);
+        qt_cp_frame(cp, &cps, pool, h, c0e, &greedy, &rng, codes, NULL, &err);
         for (int j = 0; j < 16; j++)
             if (codes[j] != gcodes[k * 16 + j] && mismatch < 0) {
                 mismatch = k;
@@ -143,7 +150,7 @@ static void run_mode(const char *model, const char *mode, qt_talker *tk, qt_code
         for (int e = 0; e < H; e++)
             h[e] += tt[e];
         e_in = fmax(e_in, max_abs_error(h, gstep + (size_t)k * H, H, NULL));
-        qt_stack_forward(&tk->stack, pool, h, 1, &err);
+        qt_stack_forward(&tk->stack, &kv, &sc, pool, h, 1, &err);
     }
     check_tol("own decode-step inputs vs talker_step_inputs", e_in, 1e-4);
     if (mismatch >= 0) {
@@ -157,6 +164,9 @@ static void run_mode(const char *model, const char *mode, qt_talker *tk, qt_code
     free(logits);
     free(cpl);
     free(c0e);
+    qt_kv_free(&kv);
+    qt_stack_scratch_free(&sc);
+    qt_cp_state_free(&cps);
 #undef G
 }
 
@@ -177,14 +187,14 @@ static void run_model(const char *golden_dir, const char *model, qt_pool *pool)
     st_file *g = f ? st_open(path, &err) : NULL;
     qt_talker tk;
     qt_code_predictor cp;
-    if (!f || !g || qt_talker_init(&tk, f, &cfg, &err)) {
+    if (!f || !g || qt_talker_init(&tk, f, &cfg, NULL, &err)) {
         printf("%s: %s\n", model, err.msg);
         failures++;
         st_close(f);
         st_close(g);
         return;
     }
-    if (qt_cp_init(&cp, f, &cfg, &err)) {
+    if (qt_cp_init(&cp, f, &cfg, NULL, &err)) {
         printf("%s: %s\n", model, err.msg);
         failures++;
         qt_talker_free(&tk);

@@ -202,9 +202,21 @@ qt_voice_prompt *qt_prompt_parse(const uint8_t *bytes, size_t size, const char *
 
 typedef struct qt_model qt_model;
 
+/* The precision of the talker's and code predictor's matrices that a decode step reads. bf16 (default): the
+ * released weights as they are, exact against the reference. int8: quantized at load (group-wise symmetric,
+ * 64 columns per scale), the bf16 pages released, so those matrices take half the memory and bandwidth;
+ * activations are quantized per step. Prefill, embeddings and the codec are unchanged, and voice prompts do
+ * not depend on it. */
+typedef enum { QT_PRECISION_BF16 = 0, QT_PRECISION_INT8 = 1 } qt_precision;
+
+/* "bf16" / "int8" -> *out; -1 with *err (QT_ERR_INVALID, naming the accepted values) otherwise. */
+int qt_precision_parse(const char *name, qt_precision *out, qt_error *err);
+const char *qt_precision_name(qt_precision p); /* "bf16" / "int8" */
+
 typedef struct {
     int n_threads; /* 0: qt_default_threads() */
     int no_codec;  /* 1: do not load speech_tokenizer/ (codes only, no audio) */
+    qt_precision precision;
 } qt_load_params;
 
 qt_load_params qt_load_default_params(void);
@@ -216,6 +228,7 @@ const char *qt_model_size(const qt_model *m); /* "0.6B" / "1.7B" (as written in 
 int qt_model_hidden(const qt_model *m);       /* talker hidden = x-vector width */
 const char *qt_model_dir(const qt_model *m);
 int qt_model_threads(const qt_model *m); /* threads the engine runs on */
+qt_precision qt_model_precision(const qt_model *m);
 /* Weight bytes one frame reads: a talker decode step (layers + codec head) and the code predictor's 15
  * passes (layers, heads, MTP projection). For the benchmark's bandwidth figures. */
 void qt_model_bytes_per_frame(const qt_model *m, size_t *talker, size_t *code_predictor);
@@ -223,6 +236,7 @@ void qt_model_bytes_per_frame(const qt_model *m, size_t *talker, size_t *code_pr
 /* For benchmarks: the SIMD kernels in use ("avx512", "avx2", "scalar") and the machine's memory read
  * bandwidth in bytes/s measured over `bytes` with n_threads threads (0 when it cannot allocate). */
 const char *qt_kernels_name(void);
+const char *qt_int8_kernels_name(void); /* "avx512-vnni", "avx2" or "scalar" (the fallback) */
 double qt_read_bandwidth(int n_threads, size_t bytes);
 
 /* Language as given by a user ("auto", a name such as "German", a code such as "de"; any case) -> the
