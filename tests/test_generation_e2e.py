@@ -243,6 +243,25 @@ def main():
         lines = log.new()
         check(status == 200 and "Using cached voice prompt for 0.6B model" in lines, "0.6B again: cache hit")
 
+        # 5b. precision int8: reported by /health and /models/status; the voice prompt does not depend on it
+        # (same cache entry); an unknown precision is a 422 naming the field; back to bf16 for what follows
+        status, body = studio.request("POST", "/models/load", {"model_size": "0.6B", "precision": "int8"})
+        check(status == 200 and body.get("precision") == "int8", "POST /models/load 0.6B int8 (%s %s)" % (status, body))
+        status, h = studio.request("GET", "/health")
+        check(h.get("model_precision") == "int8", "/health: model_precision int8 (%s)" % h.get("model_precision"))
+        status, body = studio.request("GET", "/models/status")
+        prec = {m["model_size"]: m.get("precision") for m in body["models"]}
+        check(prec.get("0.6B") == "int8" and prec.get("1.7B") is None, "/models/status: 0.6B int8 (%s)" % prec)
+        status, _ = generate(studio, alice, "0.6B")
+        lines = log.new()
+        check(status == 200 and "Using cached voice prompt for 0.6B model" in lines and "Creating voice" not in lines,
+              "0.6B int8: generates, with the same cached voice prompt")
+        status, body = studio.request("POST", "/models/load", {"model_size": "0.6B", "precision": "fp8"})
+        check(status == 422 and "precision" in str(body.get("detail")), "unknown precision: 422 (%s %s)" % (status, body))
+        status, body = studio.request("POST", "/models/load?model_size=0.6B&precision=bf16")
+        status, h = studio.request("GET", "/health")
+        check(status == 200 and h.get("model_precision") == "bf16", "back to bf16 (%s)" % h.get("model_precision"))
+
         # 6. back to 1.7B: the 1.7B entry is used
         status, _ = generate(studio, alice, "1.7B")
         lines = log.new()

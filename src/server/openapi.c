@@ -26,7 +26,10 @@ static const char schemas_json[] =
     "  'status': {'type': 'string'}, 'model_loaded': {'type': 'boolean'},"
     "  'model_downloaded': {'type': 'boolean', 'nullable': true}, 'model_size': {'type': 'string', 'nullable': true},"
     "  'gpu_available': {'type': 'boolean'}, 'gpu_type': {'type': 'string', 'nullable': true},"
-    "  'vram_used_mb': {'type': 'number', 'nullable': true}, 'backend_type': {'type': 'string', 'nullable': true}}},"
+    "  'vram_used_mb': {'type': 'number', 'nullable': true}, 'backend_type': {'type': 'string', 'nullable': true},"
+    "  'model_precision': {'type': 'string', 'enum': ['bf16', 'int8'], 'nullable': true}}},"
+    "'Precision': {'type': 'string', 'enum': ['bf16', 'int8'], 'description': 'bf16: the released weights "
+    "(exact); int8: decode-step matrices quantized at load (faster, half the memory)'},"
     "'ActiveTasks': {'type': 'object', 'properties': {"
     "  'downloads': {'type': 'array', 'items': {'type': 'object'}},"
     "  'generations': {'type': 'array', 'items': {'type': 'object'}}}},"
@@ -73,7 +76,8 @@ static const char schemas_json[] =
     "'ModelStatus': {'type': 'object', 'properties': {'models': {'type': 'array', 'items': {'type': 'object', 'properties': {"
     "  'model_name': {'type': 'string'}, 'display_name': {'type': 'string'}, 'model_size': {'type': 'string'},"
     "  'repo_id': {'type': 'string'}, 'downloaded': {'type': 'boolean'}, 'downloading': {'type': 'boolean'},"
-    "  'loaded': {'type': 'boolean'}, 'size_mb': {'type': 'number'}}}}}},"
+    "  'loaded': {'type': 'boolean'}, 'size_mb': {'type': 'number'},"
+    "  'precision': {'type': 'string', 'enum': ['bf16', 'int8'], 'nullable': true}}}}}},"
     "'ModelDownload': {'type': 'object', 'required': ['model_name'], 'properties': {"
     "  'model_name': {'$ref': '#/components/schemas/ModelName'}}},"
     "'ModelProgress': {'type': 'object', 'description': 'one server-sent event: data: {...}', 'properties': {"
@@ -320,9 +324,12 @@ static json_t *operation(size_t i)
         json_array_append_new(params, json_pack("{s:s, s:s, s:s, s:{s:s, s:b}}", "name", "wait", "in", "query",
                                                 "description", "false: answer at once with the queued take",
                                                 "schema", "type", "boolean", "default", 1));
-    if (!strcmp(ops[i].path, "/models/load"))
+    if (!strcmp(ops[i].path, "/models/load")) {
         json_array_append_new(params, json_pack("{s:s, s:s, s:o}", "name", "model_size", "in", "query",
                                                 "schema", ref("ModelSize")));
+        json_array_append_new(params, json_pack("{s:s, s:s, s:o}", "name", "precision", "in", "query",
+                                                "schema", ref("Precision")));
+    }
     if (!strcmp(ops[i].response, "audio"))
         json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", "Range", "in", "header",
                                                 "schema", "type", "string"));

@@ -74,6 +74,8 @@ struct studio_gen {
     pthread_mutex_t engine_mu;
     qt_model *model;
     char model_size[8];
+    char model_precision[8]; /* of the resident model */
+    qt_precision precision;  /* what the next load uses (engine_mu) */
 };
 
 /* 1 when the model of this size has a complete snapshot in the Hub cache; its path goes to snapshot. */
@@ -103,12 +105,13 @@ static void set_loaded(studio_gen *g, qt_model *m, const char *size)
     pthread_mutex_lock(&g->mu);
     g->model = m;
     snprintf(g->model_size, sizeof g->model_size, "%s", size);
+    snprintf(g->model_precision, sizeof g->model_precision, "%s", m ? qt_precision_name(qt_model_precision(m)) : "");
     pthread_mutex_unlock(&g->mu);
 }
 
 static int ensure_model(studio_gen *g, const char *size, studio_error *err)
 {
-    if (g->model && !strcmp(g->model_size, size))
+    if (g->model && !strcmp(g->model_size, size) && qt_model_precision(g->model) == g->precision)
         return 0;
     const studio_model *sm = studio_model_find(size);
     if (!sm || strcmp(sm->size, size))
@@ -126,9 +129,10 @@ static int ensure_model(studio_gen *g, const char *size, studio_error *err)
         set_loaded(g, NULL, "");
         qt_model_free(old);
     }
-    log_info("Loading TTS model %s from %s", size, snapshot);
+    log_info("Loading TTS model %s (%s) from %s", size, qt_precision_name(g->precision), snapshot);
     double t0 = now_ms();
     qt_load_params lp = qt_load_default_params();
+    lp.precision = g->precision;
     qt_error qerr = {0};
     qt_model *m = qt_model_load(snapshot, &lp, &qerr);
     if (!m)
@@ -138,12 +142,45 @@ static int ensure_model(studio_gen *g, const char *size, studio_error *err)
     return 0;
 }
 
-int studio_gen_load_model(studio_gen *g, const char *size, studio_error *err)
+static int parse_precision(const char *precision, qt_precision *out, studio_error *err)
 {
+    qt_error qerr = {0};
+    if (qt_precision_parse(precision, out, &qerr) != 0)
+        return studio_fail(err, STUDIO_INVALID, "precision", "precision: must be bf16 or int8, got \"%s\"",
+                           precision ? precision : "");
+    return 0;
+}
+
+int studio_gen_load_model(studio_gen *g, const char *size, const char *precision, studio_error *err)
+{
+    qt_precision p = QT_PRECISION_BF16;
+    if (precision && parse_precision(precision, &p, err) != 0)
+        return -1;
     pthread_mutex_lock(&g->engine_mu);
+    if (precision)
+        g->precision = p;
     int rc = ensure_model(g, size ? size : studio_model_default()->size, err);
     pthread_mutex_unlock(&g->engine_mu);
     return rc;
+}
+
+int studio_gen_set_precision(studio_gen *g, const char *precision, studio_error *err)
+{
+    qt_precision p;
+    if (parse_precision(precision, &p, err) != 0)
+        return -1;
+    pthread_mutex_lock(&g->engine_mu);
+    g->precision = p;
+    pthread_mutex_unlock(&g->engine_mu);
+    return 0;
+}
+
+const char *studio_gen_loaded_precision(studio_gen *g, char *out, size_t size)
+{
+    pthread_mutex_lock(&g->mu);
+    snprintf(out, size, "%s", g->model_precision);
+    pthread_mutex_unlock(&g->mu);
+    return out[0] ? out : NULL;
 }
 
 static void unload_locked(studio_gen *g)
@@ -1039,6 +1076,9 @@ void studio_gen_health(studio_gen *g, json_t *health)
     json_object_set_new(health, "model_loaded", json_boolean(loaded != NULL));
     json_object_set_new(health, "model_downloaded", json_boolean(downloaded(want, NULL, 0)));
     json_object_set_new(health, "model_size", loaded ? json_string(loaded) : json_null());
+    char prec[8];
+    const char *lp = studio_gen_loaded_precision(g, prec, sizeof prec);
+    json_object_set_new(health, "model_precision", lp ? json_string(lp) : json_null());
     json_object_set_new(health, "gpu_available", json_false());
     json_object_set_new(health, "gpu_type", json_null());
     json_object_set_new(health, "vram_used_mb", json_null());

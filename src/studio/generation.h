@@ -68,9 +68,15 @@ int studio_gen_take_state_stored(studio_gen *g, const char *id, studio_take_stat
 /* {id, status, progress, position, duration, error} as GET /generate/{id}/status sends it. */
 json_t *studio_take_state_json(const studio_take_state *st);
 
-/* Loads the model of that size ("1.7B" / "0.6B"), unloading the other. STUDIO_INVALID for another size,
- * STUDIO_NOT_READY when the cache has no complete snapshot. Waits for a running generation. */
-int studio_gen_load_model(studio_gen *g, const char *size, studio_error *err);
+/* Loads the model of that size ("1.7B" / "0.6B") at a precision ("bf16" / "int8"; NULL: the studio's
+ * current one), unloading what is resident. A precision given here becomes the studio's for later takes.
+ * STUDIO_INVALID (field model_size or precision) for other values, STUDIO_NOT_READY when the cache has no
+ * complete snapshot. Waits for a running generation. */
+int studio_gen_load_model(studio_gen *g, const char *size, const char *precision, studio_error *err);
+/* The precision models load at from now on ("bf16" by default, `serve --precision`); STUDIO_INVALID. */
+int studio_gen_set_precision(studio_gen *g, const char *precision, studio_error *err);
+/* "bf16" / "int8" of the resident model, or NULL; copied into out (size >= 8). */
+const char *studio_gen_loaded_precision(studio_gen *g, char *out, size_t size);
 /* Unloads the model: now (0), or when the running take ends (1), never waiting for it. */
 int studio_gen_unload_model(studio_gen *g);
 /* "1.7B" / "0.6B" of the resident model, or NULL; copied into out (size >= 8). */

@@ -371,9 +371,13 @@ try {
   await page.locator('.log-line', { hasText: 'POST /cache/clear' }).first().waitFor({ timeout: 10000 });
   ok('the server log panel shows the latest requests');
   await page.locator('#srv-size').selectOption('1.7B');
+  await page.locator('select[name="precision"]').selectOption('int8');
   await page.getByRole('button', { name: 'Load model' }).click();
-  await page.locator('.stat-grid[data-model-size="1.7B"]').waitFor({ timeout: 60000 });
-  ok('Load model switches the resident model to 1.7B');
+  await page.locator('.stat-grid[data-model-size="1.7B"][data-model-precision="int8"]').waitFor({ timeout: 60000 });
+  ok('Load model switches the resident model to 1.7B at the chosen precision (int8)');
+  await page.reload();
+  await go('server');
+  check(await page.locator('select[name="precision"]').inputValue() === 'int8', 'the Server screen remembers the precision choice');
   await shot('10-server');
   await page.getByRole('button', { name: 'Unload' }).click();
   await page.locator('.stat-grid[data-model-loaded="false"]').waitFor();
