@@ -53,7 +53,8 @@ function countText(n, one, many) {
 
 function renderList() {
   const head = h('div', { class: 'panel-head' }, h('h2', { class: 'panel-title', text: 'Profiles' }),
-    button('New profile', { iconName: 'plus', variant: 'primary', onclick: startCreate, 'data-testid': 'new-profile' }));
+    h('div', { class: 'profile-io' }, importButton(),
+      button('New profile', { iconName: 'plus', variant: 'primary', onclick: startCreate, 'data-testid': 'new-profile' })));
   listEl.replaceChildren(head);
   if (loadError) {
     listEl.append(errorState(`The profiles could not be loaded: ${loadError}`, reload));
@@ -80,7 +81,7 @@ function renderList() {
         // stacked layout: the details are below the list, so bring them into view
         if (window.matchMedia('(max-width: 900px)').matches) detailEl.scrollIntoView({ block: 'start' });
       } },
-    h('span', { class: 'avatar', 'aria-hidden': 'true', text: initials(p.name) }),
+    avatarEl(p, 'avatar'),
     h('span', { class: 'profile-item-main' },
       h('span', { class: 'profile-item-name', text: p.name }),
       h('span', { class: 'profile-item-meta' },
@@ -91,6 +92,71 @@ function renderList() {
     ul.append(h('li', {}, b));
   }
   listEl.append(ul);
+}
+
+// The profile's picture when it has one (the URL changes with updated_at, so a new picture is fetched),
+// else its initials.
+function avatarEl(p, cls) {
+  if (p.avatar_path)
+    return h('img', { class: `${cls} avatar-img`, alt: '', src: `/profiles/${encodeURIComponent(p.id)}/avatar?v=${encodeURIComponent(p.updated_at || '')}`, 'data-testid': 'avatar-img' });
+  return h('span', { class: cls, 'aria-hidden': 'true', text: initials(p.name) });
+}
+
+// A button that opens a file chooser and hands the chosen file to onFile.
+function fileButton(label, accept, onFile, attrs = {}) {
+  const input = h('input', { type: 'file', accept, hidden: true, ...attrs });
+  input.addEventListener('change', async () => {
+    const f = input.files && input.files[0];
+    input.value = '';
+    if (f) await onFile(f);
+  });
+  const b = button(label, { iconName: 'upload', onclick: () => input.click() });
+  return h('span', {}, b, input);
+}
+
+function pictureButton(p) {
+  return fileButton(p.avatar_path ? 'Change picture' : 'Add picture', 'image/png,image/jpeg,image/webp', async (f) => {
+    const form = new FormData();
+    form.append('file', f);
+    try {
+      await api(`/profiles/${encodeURIComponent(p.id)}/avatar`, { method: 'POST', form });
+      toast('Picture saved.', 'success');
+    } catch (e) {
+      toast(e.message, 'error');
+    }
+    await reload();
+  }, { 'data-testid': 'avatar-input', 'aria-label': 'Profile picture' });
+}
+
+async function removePicture(p) {
+  try {
+    await api(`/profiles/${encodeURIComponent(p.id)}/avatar`, { method: 'DELETE' });
+  } catch (e) {
+    toast(e.message, 'error');
+  }
+  await reload();
+}
+
+function exportLink(p) {
+  const a = h('a', { class: 'btn btn-secondary', href: `/profiles/${encodeURIComponent(p.id)}/export`, download: '', 'data-testid': 'profile-export' });
+  a.innerHTML = `${icon('download')}<span>Export</span>`;
+  return a;
+}
+
+function importButton() {
+  return fileButton('Import', '.zip,application/zip', async (f) => {
+    const form = new FormData();
+    form.append('file', f);
+    try {
+      const p = await api('/profiles/import', { method: 'POST', form });
+      selectedId = p.id;
+      mode = 'view';
+      toast(`Imported "${p.name}".`, 'success');
+    } catch (e) {
+      toast(e.message, 'error');
+    }
+    await reload();
+  }, { 'data-testid': 'profile-import-input', 'aria-label': 'Import a profile package' });
 }
 
 function initials(name) {
@@ -124,7 +190,7 @@ function renderDetail() {
   }
   const header = h('div', { class: 'panel profile-header' },
     h('div', { class: 'profile-header-main' },
-      h('span', { class: 'avatar avatar-lg', 'aria-hidden': 'true', text: initials(p.name) }),
+      avatarEl(p, 'avatar avatar-lg'),
       h('div', {},
         h('h2', { class: 'profile-name', text: p.name }),
         h('p', { class: 'muted', text: [languageName(p.language), countText(p.sample_count, 'sample', 'samples'), countText(p.generation_count, 'take', 'takes')].join(' · ') }),
@@ -132,6 +198,9 @@ function renderDetail() {
     h('div', { class: 'row-actions' },
       button('Generate', { iconName: 'wave', variant: 'primary', onclick: () => { location.hash = `#generate?profile=${encodeURIComponent(p.id)}`; } }),
       button('Edit', { iconName: 'edit', onclick: () => { mode = 'edit'; renderDetail(); } }),
+      pictureButton(p),
+      p.avatar_path ? button('Remove picture', { iconName: 'x', onclick: () => removePicture(p), 'data-testid': 'avatar-remove' }) : null,
+      exportLink(p),
       button('Delete profile', { iconName: 'trash', variant: 'ghost-danger', onclick: () => deleteProfile(p) })));
   const samplesPanel = h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h3', { class: 'panel-title', text: 'Reference samples' })), h('div', { class: 'samples' }, loadingState('Loading samples…')));
   detailEl.replaceChildren(header, samplesPanel, addSamplePanel(p));
