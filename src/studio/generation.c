@@ -541,14 +541,19 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
     snprintf(rel, sizeof rel, "generations/%s.wav", j->id);
     abs_path = studio_path(g->s, rel);
     audio_error aerr;
+    pthread_mutex_lock(&g->s->mu); /* an intent first: a crash before the row leaves a file the sweep removes */
+    studio_intent_add(g->s, rel);
+    pthread_mutex_unlock(&g->s->mu);
     if (!abs_path || audio_write_wav16(abs_path, out.audio, out.n_samples, QT_SAMPLE_RATE, &aerr) != 0) {
         studio_fail(err, STUDIO_INTERNAL, NULL, "writing %s: %s", rel, abs_path ? aerr.msg : "out of memory");
         goto done;
     }
-    if (studio_generation_set_status(g->s, j->id, "completed", NULL, rel, duration, err) != 0) {
-        remove(abs_path); /* the profile was deleted meanwhile: keep no file without its row */
-        goto done;
-    }
+    int set = studio_generation_set_status(g->s, j->id, "completed", NULL, rel, duration, err);
+    if (set != 0) remove(abs_path); /* the profile was deleted meanwhile: keep no file without its row */
+    pthread_mutex_lock(&g->s->mu);
+    studio_intent_done(g->s, rel);
+    pthread_mutex_unlock(&g->s->mu);
+    if (set != 0) goto done;
     j->duration = duration;
     json_t *item = studio_history_get(g->s, j->id, err);
     result = item ? json_dumps(item, JSON_COMPACT) : NULL;

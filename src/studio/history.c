@@ -12,7 +12,7 @@
 
 #define HISTORY_COLS                                                                                         \
     "g.id, g.profile_id, p.name, g.text, g.language, g.audio_path, g.duration, g.seed, g.instruct, "         \
-    "g.model_size, g.status, g.error, g.created_at"
+    "g.model_size, g.status, g.error, g.created_at, g.missing"
 #define HISTORY_FROM " FROM generations g JOIN profiles p ON p.id = g.profile_id"
 
 static json_t *history_row(const studio *s, sqlite3_stmt *st)
@@ -35,6 +35,8 @@ static json_t *history_row(const studio *s, sqlite3_stmt *st)
     json_object_set_new(j, "status", studio_col_str(st, 10));
     json_object_set_new(j, "error", studio_col_str(st, 11));
     json_object_set_new(j, "created_at", studio_col_str(st, 12));
+    /* the file was not found at the last start (row kept, see the sweep in db.c) */
+    json_object_set_new(j, "missing", json_boolean(sqlite3_column_int(st, 13) != 0));
     return j;
 }
 
@@ -349,13 +351,17 @@ int studio_history_delete(studio *s, const char *id, studio_error *err)
     int ret = -1;
     pthread_mutex_lock(&s->mu);
     if (generation_rel_path(s, id, rel, sizeof rel, err) < 0) goto out;
+    if (*rel && studio_intent_add(s, rel) < 0) {
+        studio_db_fail(s, err, "deleting a generation");
+        goto out;
+    }
     if (sqlite3_prepare_v2(s->db, "DELETE FROM generations WHERE id = ?", -1, &st, NULL) != SQLITE_OK ||
         (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE) {
         studio_db_fail(s, err, "deleting a generation");
         goto out;
     }
     if (*rel)
-        studio_unlink_rel(s, rel); /* after the row: a crash in between leaves a file the sweep removes */
+        studio_unlink_rel(s, rel); /* after the row: a crash in between leaves an intent the sweep completes */
     log_info("generation %s deleted", id);
     ret = 0;
 out:

@@ -141,7 +141,8 @@ function row(g) {
     g.model_size ? h('span', { class: 'chip chip-accent', title: 'Model size', text: g.model_size }) : null,
     h('span', { class: 'chip mono', title: 'Seed', text: `seed ${g.seed ?? '—'}` }),
     h('span', { class: 'chip', text: formatDuration(g.duration) }),
-    !ok ? h('span', { class: 'chip chip-error', text: g.status, title: g.error || '' }) : null);
+    !ok ? h('span', { class: 'chip chip-error', text: g.status, title: g.error || '' }) : null,
+    g.missing ? h('span', { class: 'chip chip-error', text: 'file missing', title: 'Its audio file was not found when the server started; the take is kept until the file is back or you delete it.' }) : null);
   const actions = h('div', { class: 'row-actions' },
     button('Reuse settings', { iconName: 'reuse', iconOnly: true, variant: 'ghost', onclick: () => reuse(g) }),
     h('a', { class: 'btn btn-ghost btn-icon', href: `/history/${encodeURIComponent(g.id)}/export-audio`, download: `voicebox-${g.id}.wav`, 'aria-label': 'Download WAV', title: 'Download WAV', html: icon('download') }),

@@ -282,7 +282,7 @@ function sampleRow(p, s, i) {
   const actions = h('div', { class: 'row-actions' },
     button('Edit transcript', { iconName: 'edit', iconOnly: true, variant: 'ghost', onclick: () => editTranscript() }),
     button('Delete sample', { iconName: 'trash', iconOnly: true, variant: 'ghost-danger', onclick: () => deleteSample() }));
-  const body = h('div', { class: 'sample-body' }, h('div', { class: 'sample-top' }, h('span', { class: 'sample-label', text: `Sample ${i + 1} · ${formatDuration(s.duration)}` }), actions), text);
+  const body = h('div', { class: 'sample-body' }, h('div', { class: 'sample-top' }, h('span', { class: 'sample-label', text: `Sample ${i + 1} · ${formatDuration(s.duration)}` }), s.missing ? h('span', { class: 'chip chip-error', text: 'file missing', title: 'Its audio file was not found when the server started; the sample is kept until the file is back or you delete it.' }) : null, actions), text);
   li.append(player, body);
 
   function editTranscript() {
