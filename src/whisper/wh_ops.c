@@ -120,7 +120,7 @@ void wh_gelu(qt_pool *pool, float *x, size_t n)
     qt_pool_run(pool, gelu_task, &j, n < 4096 ? 1 : qt_pool_threads(pool));
 }
 
-void wh_softmax(float *x, int n)
+void wh_softmax_scalar(float *x, int n)
 {
     float mx = x[0];
     for (int i = 1; i < n; i++)
@@ -133,4 +133,13 @@ void wh_softmax(float *x, int n)
     float inv = 1.0f / s;
     for (int i = 0; i < n; i++)
         x[i] *= inv;
+}
+
+void wh_softmax(float *x, int n)
+{
+    static void (*chosen)(float *, int);
+    if (!chosen) /* a racing first call stores the same value */
+        chosen = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? wh_softmax_avx2
+                                                                                 : wh_softmax_scalar;
+    chosen(x, n);
 }

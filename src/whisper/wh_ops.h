@@ -13,6 +13,8 @@ void wh_blas_end(int saved);
 void wh_linear_fwd(qt_pool *pool, const wh_linear *l, const float *x, int ldx, int n, float *y, int ldy);
 void wh_layernorm(qt_pool *pool, const wh_norm *ln, const float *x, float *y, int n, int d);
 void wh_gelu(qt_pool *pool, float *x, size_t n);
-void wh_softmax(float *x, int n); /* in place, max-subtracted */
+void wh_softmax(float *x, int n);        /* in place, max-subtracted: the AVX2 version where the CPU has it */
+void wh_softmax_scalar(float *x, int n); /* libm's expf */
+void wh_softmax_avx2(float *x, int n);   /* a degree-7 polynomial exp, 8 lanes (wh_softmax_avx2.c) */
 
 #endif
