@@ -176,6 +176,21 @@ def main():
         status, body = studio.request("POST", "/generate?wait=false", {"profile_id": pid, "text": ""})
         check(status == 422 and "text" in body.get("detail", ""), "empty text -> 422 naming text (%s)" % status)
 
+        # the generation settings the 0.5 app reads and writes: defaults, a checked partial update that persists
+        status, body = studio.request("GET", "/settings/generation")
+        check(status == 200 and body == {"max_chunk_chars": 800, "crossfade_ms": 50, "normalize_audio": False,
+                                          "autoplay_on_generate": True}, "GET /settings/generation: the defaults (%s)" % body)
+        for bad in ({"crossfade_ms": -1}, {"max_chunk_chars": 99}, {"normalize_audio": "yes"}):
+            status, body = studio.request("PUT", "/settings/generation", bad)
+            field = list(bad)[0]
+            check(status == 422 and body.get("field") == field and field in body.get("detail", ""),
+                  "PUT /settings/generation %s -> 422 naming %s (%s)" % (bad, field, status))
+        status, body = studio.request("PUT", "/settings/generation", {"crossfade_ms": 20, "normalize_audio": True})
+        check(status == 200 and body["crossfade_ms"] == 20 and body["normalize_audio"] is True and body["max_chunk_chars"] == 800,
+              "PUT /settings/generation changes the members given only")
+        status, body = studio.request("GET", "/models/cache-dir")
+        check(status == 200 and body.get("path", "").endswith("/hub"), "GET /models/cache-dir -> the Hub cache (%s)" % body)
+
         # 7. crash recovery: kill -9 mid-take; after restart that take is failed and nothing else is lost
         status, crash = submit(studio, pid, LONG_TEXT)
         check(wait_status(studio, crash["id"], ("generating",)), "a take is generating before the kill")
@@ -186,6 +201,7 @@ def main():
         studio.start()
         after = studio.request("GET", "/history?limit=1000")[1]
         item = studio.request("GET", "/history/" + crash["id"])[1]
+        check(studio.request("GET", "/settings/generation")[1].get("crossfade_ms") == 20, "the settings survive a kill -9")
         check(item.get("status") == "failed" and "interrupted" in (item.get("error") or ""),
               "after kill -9 and restart the take is failed: %s" % item.get("error"))
         check(after.get("total") == before.get("total") and

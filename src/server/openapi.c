@@ -140,6 +140,12 @@ static const char schemas_json[] =
     "  'profile_ids': {'type': 'array', 'items': {'type': 'string', 'format': 'uuid'}}}},"
     "'ProfileChannels': {'type': 'object', 'required': ['channel_ids'], 'properties': {"
     "  'channel_ids': {'type': 'array', 'items': {'type': 'string', 'format': 'uuid'}}}},"
+    "'GenerationSettings': {'type': 'object', 'description': 'the defaults of a take', 'properties': {"
+    "  'max_chunk_chars': {'type': 'integer', 'minimum': 100, 'maximum': 5000, 'default': 800},"
+    "  'crossfade_ms': {'type': 'integer', 'minimum': 0, 'maximum': 1000, 'default': 50},"
+    "  'normalize_audio': {'type': 'boolean', 'default': false}, 'autoplay_on_generate': {'type': 'boolean', 'default': true}}},"
+    "'NotOurs': {'type': 'object', 'description': 'a feature of the Voicebox apps that voicebox does not have, answered as off or empty'},"
+    "'CacheDir': {'type': 'object', 'properties': {'path': {'type': 'string'}}},"
     "'PackageUpload': {'type': 'object', 'required': ['file'], 'properties': {"
     "  'file': {'type': 'string', 'format': 'binary', 'description': 'a .voicebox.zip package'}}},"
     "'ImportedTake': {'allOf': [{'$ref': '#/components/schemas/HistoryItem'}, {'type': 'object', 'properties': {"
@@ -202,6 +208,20 @@ static const struct {
      "400 404 503"},
     {"post", "/generate/{generation_id}/retry", "Queue a failed or cancelled take again", NULL, "HistoryItem",
      "400 404 409 503"},
+    {"get", "/settings/generation", "The defaults of a take", NULL, "GenerationSettings", ""},
+    {"put", "/settings/generation", "Change the defaults of a take (members given only)",
+     "json:GenerationSettings", "GenerationSettings", "400 413 415 422"},
+    {"get", "/settings/captures", "Capture settings (captures are not a voicebox feature: off)", NULL, "NotOurs",
+     ""},
+    {"get", "/capture/readiness", "Capture readiness (not ready: no speech recognition here)", NULL, "NotOurs",
+     ""},
+    {"get", "/health/filesystem", "The data directories, whether they exist and are writable", NULL, "NotOurs",
+     ""},
+    {"get", "/effects/available", "Audio effects (none in voicebox): {effects: []}", NULL, "NotOurs", ""},
+    {"get", "/effects/presets", "Audio effect presets (none in voicebox): []", NULL, "NotOurs", ""},
+    {"get", "/backend/cuda-status", "GPU backend status: not applicable (CPU engine)", NULL, "NotOurs", ""},
+    {"get", "/backend/rocm-status", "GPU backend status: not applicable (CPU engine)", NULL, "NotOurs", ""},
+    {"get", "/models/cache-dir", "The Hugging Face cache the models are kept in", NULL, "CacheDir", "503"},
     {"post", "/generate/{generation_id}/regenerate", "A new take with the same settings and a new seed", NULL,
      "HistoryItem", "400 404 409 503"},
     {"get", "/stories", "List stories, most recently changed first", NULL, "[Story]", ""},

@@ -500,7 +500,8 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
             srv_response res;
             srv_response_init(&res);
             fill_request(c, st);
-            if (srv_static(&s->ctx, &st->req, &res) == 0) return respond(s, c, st, &res);
+            if (srv_static(&s->ctx, &st->req, &res) == 0 || srv_static_page(&s->ctx, &st->req, &res) == 0)
+                return respond(s, c, st, &res);
         }
         return respond_error(c, st, path_known ? 405 : 404, NULL, path_known ? "Method Not Allowed" : "Not Found");
     }
@@ -973,6 +974,11 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
         n = snprintf(own, sizeof own, "http://127.0.0.1:%d", s->port);
         if (add_origin(s, own, (size_t)n) != 0) goto oom;
     }
+    /* the Voicebox apps' own origins: its dev server and its desktop shell */
+    static const char *const app_origins[] = {"http://localhost:5173", "http://127.0.0.1:5173", "tauri://localhost",
+                                              "http://tauri.localhost"};
+    for (size_t i = 0; i < sizeof app_origins / sizeof app_origins[0]; i++)
+        if (add_origin(s, app_origins[i], strlen(app_origins[i])) != 0) goto oom;
     const char *extra = getenv("VOICEBOX_CORS_ORIGINS");
     for (const char *q = extra; q && *q;) {
         const char *comma = strchr(q, ',');

@@ -17,6 +17,11 @@
 #define STUDIO_REFERENCE_TEXT_MAX_CHARS 1000 /* a sample's transcript, 1 to this */
 #define STUDIO_TEXT_MAX_CHARS 5000          /* the text of a take, 1 to this */
 #define STUDIO_INSTRUCT_MAX_CHARS 500       /* a take's instruct text, optional */
+#define STUDIO_CHUNK_MIN_CHARS 100          /* a long take is split into chunks of at most max_chunk_chars: */
+#define STUDIO_CHUNK_MAX_CHARS 5000         /*   settable from this min to this max, */
+#define STUDIO_CHUNK_DEFAULT_CHARS 800      /*   default */
+#define STUDIO_CROSSFADE_MAX_MS 1000        /* the crossfade between chunks, 0 to this */
+#define STUDIO_CROSSFADE_DEFAULT_MS 50
 #define STUDIO_HISTORY_LIMIT_MAX 100        /* GET /history?limit= and `history list --limit`, 1 to this */
 #define STUDIO_HISTORY_LIMIT_DEFAULT 50
 #define STUDIO_SEED_MAX 0x7fffffffffffLL    /* seeds are 0 to this (47 bits: exact in a JSON double) */

@@ -230,4 +230,12 @@ json_t *studio_avatar_set(studio *s, const char *profile_id, const void *bytes, 
 char *studio_avatar_path(studio *s, const char *profile_id, studio_error *err);
 int studio_avatar_delete(studio *s, const char *profile_id, studio_error *err); /* NOT_FOUND when none */
 
+/* ---- settings ---- */
+
+/* The defaults of a take: {max_chunk_chars, crossfade_ms, normalize_audio, autoplay_on_generate}, from
+ * <data>/settings.json (defaults where absent). */
+json_t *studio_generation_settings(studio *s, studio_error *err);
+/* Changes the members given (others kept), each checked (STUDIO_INVALID naming it); returns the new set. */
+json_t *studio_generation_settings_update(studio *s, const json_t *body, studio_error *err);
+
 #endif
