@@ -4,6 +4,7 @@
  * Audio fixtures are made at test time with sox (and espeak-ng when present). */
 #include "audio/audio.h"
 #include "studio/studio.h"
+#include "test_util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,18 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
 static char root[256]; /* temp dir holding fixtures/ and the data dirs */
-
-#define CHECK(cond, ...)                                                                                     \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            fprintf(stderr, "%s:%d: FAIL: %s: ", __FILE__, __LINE__, #cond);                                 \
-            fprintf(stderr, __VA_ARGS__);                                                                    \
-            fputc('\n', stderr);                                                                             \
-            failures++;                                                                                      \
-        }                                                                                                    \
-    } while (0)
 
 static const char *kind_name(studio_error_kind k)
 {
