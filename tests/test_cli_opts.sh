@@ -30,7 +30,7 @@ expect() {
 }
 
 for cmd in "say" "serve" "bench" "prompt create" "prompt show" "codec encode" "codec decode" "tokenize" \
-  "profiles list" "history list" "models list" "dev inspect" "dev random-model"; do
+  "profiles list" "history list" "models list" "dev inspect" "dev random-model" "transcribe"; do
   # shellcheck disable=SC2086
   expect 2 "unknown option '--bogus'" $cmd --bogus
   # shellcheck disable=SC2086

@@ -819,6 +819,7 @@ static void free_server(srv_server *s)
     pthread_cond_destroy(&s->pool.cv);
     pthread_mutex_destroy(&s->long_pool.mu);
     pthread_cond_destroy(&s->long_pool.cv);
+    studio_asr_free(s->ctx.asr);
     studio_close(s->ctx.studio);
     for (int i = 0; i < s->n_origins; i++)
         free(s->origins[i]);
@@ -854,6 +855,10 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
     s->ctx.studio = studio_open(p->data_dir, &serr);
     if (!s->ctx.studio) {
         snprintf(err, err_size, "%s", serr.msg[0] ? serr.msg : "cannot open the data dir");
+        goto fail;
+    }
+    if (!(s->ctx.asr = studio_asr_new(&serr))) {
+        snprintf(err, err_size, "%s", serr.msg);
         goto fail;
     }
 
