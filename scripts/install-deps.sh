@@ -12,6 +12,8 @@ packages=(
   libsndfile1-dev libsoxr-dev
   # studio + server
   libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev uuid-dev
+  # studio: .voicebox.zip packages, avatar images (PNG, JPEG, WebP) and their EXIF orientation
+  libzip-dev libpng-dev libjpeg62-turbo-dev libwebp-dev libexif-dev
   # tests: HTTP client, local Hub mirror, audio fixtures, browser tests
   curl python3 sox espeak-ng chromium
   # coverage per layer (scripts/coverage.sh)

@@ -17,10 +17,12 @@ symlink.
 
 Usage:
   hub_mirror.py --port 0 --map Qwen/Qwen3-TTS-12Hz-1.7B-Base=../shared/golden/tiny-b [--map ...]
-                [--throttle-kbps N] [--fail-after-bytes N] [--host 127.0.0.1] [--quiet]
+                [--throttle-kbps N] [--fail-after-bytes N] [--refuse-ranges] [--host 127.0.0.1] [--quiet]
 The first line on stdout is the port it listens on. Requests are logged on stderr, one line each, with the
 Range header when there is one ("GET /lfs/ab12... range=bytes=1024- -> 206"). --fail-after-bytes N drops the
 connection after N body bytes, once per file (the first full GET of each file), to test resuming.
+--refuse-ranges answers every Range request 416, as a server whose copy changed since a partial file was
+written, to test starting a blob over.
 Stops on SIGTERM / SIGINT.
 """
 import argparse
@@ -101,8 +103,9 @@ class Repo:
 
 
 class Mirror:
-    def __init__(self, repos, throttle_kbps, fail_after):
+    def __init__(self, repos, throttle_kbps, fail_after, refuse_ranges=False):
         self.repos = repos
+        self.refuse_ranges = refuse_ranges
         self.lfs = {f.sha256: f for r in repos.values() for f in r.files.values() if f.lfs}
         self.throttle_kbps = throttle_kbps
         self.fail_after = fail_after
@@ -242,7 +245,7 @@ class Handler(BaseHTTPRequestHandler):
                 status = 206
             except ValueError:
                 status = 200
-            if status == 206 and (start >= f.size or start > end):
+            if status == 206 and (start >= f.size or start > end or self.mirror.refuse_ranges):
                 self.send_response(416)
                 self.send_header("Content-Range", "bytes */%d" % f.size)
                 self.send_header("Content-Length", "0")
@@ -306,6 +309,7 @@ def main():
     ap.add_argument("--throttle-kbps", type=float, default=0, help="limit each file body to N KiB/s")
     ap.add_argument("--fail-after-bytes", type=int, default=None,
                     help="drop the connection after N body bytes, once per file")
+    ap.add_argument("--refuse-ranges", action="store_true", help="answer every Range request 416")
     ap.add_argument("--quiet", action="store_true", help="do not log requests on stderr")
     args = ap.parse_args()
     repos = {}
@@ -316,7 +320,7 @@ def main():
         repos[repo_id] = Repo(repo_id, d)
     if not repos:
         ap.error("give at least one --map REPO=DIR")
-    Handler.mirror = Mirror(repos, args.throttle_kbps, args.fail_after_bytes)
+    Handler.mirror = Mirror(repos, args.throttle_kbps, args.fail_after_bytes, args.refuse_ranges)
     Handler.quiet = args.quiet
     httpd = ThreadingHTTPServer((args.host, args.port), Handler)
     httpd.daemon_threads = True

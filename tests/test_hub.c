@@ -79,8 +79,25 @@ static void expect_fail(const char *in, qt_error_kind kind, const char *want)
     if (rc == -1) printf("ok error: %s\n", err.msg);
 }
 
+/* The one name mapping the engine's reader and the studio's downloader share: an id that could name a path
+ * outside the cache gets none. */
+static void test_repo_dir(void)
+{
+    char *d = qt_hub_repo_dir("/c", "Qwen/Qwen3-TTS-12Hz-1.7B-Base");
+    CHECK(d && !strcmp(d, "/c/models--Qwen--Qwen3-TTS-12Hz-1.7B-Base"), "repo dir: got %s", d ? d : "(null)");
+    free(d);
+    const char *bad[] = {"Qwen", "/Qwen", "Qwen/", "../x", "x/..", ".x/y", "x/.y", "a/b/c", "a b/c", "a/b\\c", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        d = qt_hub_repo_dir("/c", bad[i]);
+        CHECK(!d, "repo id '%s': expected no dir, got %s", bad[i], d);
+        free(d);
+    }
+    CHECK(!qt_hub_repo_dir(NULL, "a/b") && !qt_hub_repo_dir("/c", NULL), "NULL arguments give no dir");
+}
+
 int main(void)
 {
+    test_repo_dir();
     char tmp[256], cache[512], want[2048], msg[4096], path[1024];
     fmt(tmp, sizeof tmp, "/tmp/voicebox-hub-XXXXXX");
     if (!mkdtemp(tmp)) {

@@ -45,7 +45,7 @@ static void on_audio(const float *pcm, size_t n, void *user)
 static void usage(void)
 {
     fprintf(stderr, "usage: voicebox bench --model DIR|HUB_ID [--frames 125] [--threads N] [--xvector-only]\n"
-                    "                      [--ref-frames 63] [--ref-context N] [--seed N]\n");
+                    "                      [--ref-frames 63] [--ref-context N] [--seed N] [--precision bf16|int8]\n");
 }
 
 int cli_bench(int argc, char **argv)
@@ -53,6 +53,7 @@ int cli_bench(int argc, char **argv)
     const char *model = NULL;
     int frames = 125, threads = 0, xvec_only = 0, ref_frames = 63, ref_context = -1;
     unsigned long long seed = 1;
+    qt_precision precision = QT_PRECISION_BF16;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -75,6 +76,13 @@ int cli_bench(int argc, char **argv)
             ref_context = atoi(v), i++;
         } else if (!strcmp(a, "--seed")) {
             seed = strtoull(v, NULL, 10), i++;
+        } else if (!strcmp(a, "--precision")) {
+            qt_error perr = {0};
+            if (qt_precision_parse(v, &precision, &perr)) {
+                cli_error("--precision: %s", perr.msg);
+                return 2;
+            }
+            i++;
         } else {
             usage();
             return cli_error("unknown option %s", a);
@@ -90,6 +98,7 @@ int cli_bench(int argc, char **argv)
     qt_error err = {0};
     qt_load_params lp = qt_load_default_params();
     lp.n_threads = threads;
+    lp.precision = precision;
     double t0 = now_s();
     qt_model *m = qt_model_load(model, &lp, &err);
     if (!m) return cli_error("%s", err.msg);
@@ -99,6 +108,15 @@ int cli_bench(int argc, char **argv)
     snprintf(tn, sizeof tn, "%d", qt_model_threads(m));
     printf("model: %s (%s, hidden %d), kernels %s, threads %s, loaded in %.0f ms\n", qt_model_dir(m),
            qt_model_size(m), H, qt_kernels_name(), tn, load_s * 1e3);
+    printf("precision: %s", qt_precision_name(precision));
+    if (precision == QT_PRECISION_INT8) {
+        const char *k8 = qt_int8_kernels_name();
+        printf(", int8 kernels %s%s", k8,
+               !strcmp(k8, "avx512-vnni") ? ""
+               : !strcmp(k8, "avx2")      ? " (this CPU has no AVX-512 VNNI: the AVX2 fallback)"
+                                          : " (this CPU has neither AVX-512 VNNI nor AVX2: the plain C fallback, slow)");
+    }
+    printf("\n");
 
     /* a synthetic voice prompt of the model's width: random x-vector (RMS 1) and reference codes */
     qt_voice_prompt vp = {0};

@@ -31,6 +31,8 @@ static void usage(FILE *f)
         "  --ref-context N  give the decoder only the last N reference frames as context (ICL); default:\n"
         "                   all of them, which is exact (they are fed without decoding their audio)\n"
         "  --threads N      engine threads (default: all cores)\n"
+        "  --precision P    bf16 (default: the released weights, exact) or int8 (quantized at load: faster,\n"
+        "                   half the memory)\n"
         "  --quiet          no progress line\n");
 }
 
@@ -120,6 +122,7 @@ int cli_say(int argc, char **argv)
     const char *model = NULL, *ref = NULL, *ref_text = NULL, *prompt = NULL, *text = NULL, *out_path = NULL;
     const char *codes_path = NULL, *language = "auto";
     int xvec_only = 0, greedy = 0, stream = 0, quiet = 0, threads = 0, max_frames = 8192, ref_context = -1;
+    qt_precision precision = QT_PRECISION_BF16;
     unsigned long long seed = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -182,6 +185,12 @@ int cli_say(int argc, char **argv)
             if (!*v || *end || n < 0 || n > 256)
                 return cli_error("--threads wants an integer from 0 to 256, not '%s'", v);
             threads = (int)n;
+        } else if (!strcmp(a, "--precision")) {
+            qt_error perr = {0};
+            if (qt_precision_parse(v, &precision, &perr)) {
+                cli_error("--precision: %s", perr.msg);
+                return 2;
+            }
         } else {
             usage(stderr);
             return cli_error("unknown option %s", a);
@@ -202,6 +211,7 @@ int cli_say(int argc, char **argv)
     qt_error err = {0};
     qt_load_params lp = qt_load_default_params();
     lp.n_threads = threads;
+    lp.precision = precision;
     qt_model *m = qt_model_load(model, &lp, &err);
     if (!m) return cli_error("%s", err.msg);
     char lang[64];

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "engine/qt.h"
 #include "server/routes.h"
 #include "server/server.h"
 #include "studio/generation.h"
@@ -24,6 +25,8 @@ static void serve_usage(FILE *out)
     fprintf(out,
             "usage: voicebox serve [--host 127.0.0.1] [--port 17493] [--data-dir ./data]\n"
             "                      [--log-file ./logs/server.log] [--web-dir DIR] [--threads N] [--routes]\n"
+            "                      [--precision bf16|int8]\n"
+            "  --precision the studio's default model precision (POST /models/load may change it)\n"
             "  --web-dir   the browser UI to serve (default $VOICEBOX_WEB_DIR, else the source tree's web/)\n"
             "  --routes    print the API routes and exit\n"
             "  CORS: the server's own origin plus those in $VOICEBOX_CORS_ORIGINS (comma separated)\n");
@@ -65,6 +68,7 @@ int cli_serve(int argc, char **argv)
 {
     srv_params p = srv_default_params();
     const char *log_file = "./logs/server.log";
+    const char *precision = NULL; /* --precision: the studio default (bf16 when not given) */
     for (int i = 1; i < argc; i += 2) { /* every option but the two above takes a value */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -98,6 +102,14 @@ int cli_serve(int argc, char **argv)
             p.threads = atoi(v);
             if (p.threads < 1 || p.threads > 256)
                 return cli_error("serve: --threads must be 1 to 256, got '%s'", v);
+        } else if (!strcmp(a, "--precision")) {
+            qt_precision unused;
+            qt_error qerr = {0};
+            if (qt_precision_parse(v, &unused, &qerr) != 0) {
+                cli_error("serve: --precision: %s", qerr.msg);
+                return 2;
+            }
+            precision = v;
         } else {
             serve_usage(stderr);
             return cli_error("serve: unknown option %s", a);
@@ -128,12 +140,14 @@ int cli_serve(int argc, char **argv)
     }
     studio_error serr = {0};
     models = studio_models_new();
-    gen = models ? studio_gen_new(srv_context(srv)->studio, &serr) : NULL;
+    gen = models ? studio_gen_new(srv_context(srv)->studio, models, &serr) : NULL;
     if (!gen) {
         log_error("serve: %s", models ? serr.msg : "out of memory");
         srv_stop(srv);
         goto out;
     }
+    if (precision)
+        (void)studio_gen_set_precision(gen, precision, &serr); /* validated with the options */
     srv_attach_generation(srv_context(srv), gen, models);
     pthread_t t;
     if (pthread_create(&t, NULL, watch_signals, srv) != 0) {

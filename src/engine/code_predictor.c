@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int qt_cp_init(qt_code_predictor *cp, const st_file *f, const qt_config *cfg, qt_error *err)
+int qt_cp_init(qt_code_predictor *cp, const st_file *f, const qt_config *cfg, const qt_quant_params *qp,
+               qt_error *err)
 {
     memset(cp, 0, sizeof *cp);
     const qt_stack_config *c = &cfg->code_predictor;
@@ -24,11 +25,12 @@ int qt_cp_init(qt_code_predictor *cp, const st_file *f, const qt_config *cfg, qt
         return qt_fail(err, QT_ERR_MISMATCH,
                        "config.json: the code predictor has %d code groups, voicebox runs %d",
                        c->num_code_groups, QT_CODEBOOKS);
-    if (qt_stack_init(&cp->stack, f, "talker.code_predictor.model.", c, err)) return -1;
+    if (qt_stack_init(&cp->stack, f, "talker.code_predictor.model.", c, qp, err)) return -1;
     char name[160];
     if (st_find(f, "talker.code_predictor.small_to_mtp_projection.weight")) {
-        if (!(cp->proj = qt_bind_bf16(f, "talker.code_predictor.small_to_mtp_projection.weight", cp->hidden,
-                                      cp->talker_hidden, err)) ||
+        cp->has_proj = 1;
+        if (qt_weight_bind(&cp->proj, f, "talker.code_predictor.small_to_mtp_projection.weight", cp->hidden,
+                           cp->talker_hidden, qp, err) ||
             !(cp->proj_b =
                   qt_load_vec_f32(f, "talker.code_predictor.small_to_mtp_projection.bias", cp->hidden, err)))
             goto fail;
@@ -44,15 +46,7 @@ int qt_cp_init(qt_code_predictor *cp, const st_file *f, const qt_config *cfg, qt
         snprintf(name, sizeof name, "talker.code_predictor.model.codec_embedding.%d.weight", j);
         if (!(cp->embed[j] = qt_bind_bf16(f, name, cp->vocab, cp->talker_hidden, err))) goto fail;
         snprintf(name, sizeof name, "talker.code_predictor.lm_head.%d.weight", j);
-        if (!(cp->head[j] = qt_bind_bf16(f, name, cp->vocab, cp->hidden, err))) goto fail;
-    }
-    cp->in = malloc(sizeof(float) * 2 * cp->talker_hidden);
-    cp->x = malloc(sizeof(float) * 2 * cp->hidden);
-    cp->logits = malloc(sizeof(float) * cp->vocab);
-    cp->scratch = malloc(sizeof(float) * cp->vocab);
-    if (!cp->in || !cp->x || !cp->logits || !cp->scratch) {
-        qt_fail(err, QT_ERR_NOMEM, "out of memory for the code predictor");
-        goto fail;
+        if (qt_weight_bind(&cp->head[j], f, name, cp->vocab, cp->hidden, qp, err)) goto fail;
     }
     return 0;
 fail:
@@ -64,51 +58,86 @@ void qt_cp_free(qt_code_predictor *cp)
 {
     if (!cp) return;
     qt_stack_free(&cp->stack);
+    qt_weight_free(&cp->proj);
+    for (int j = 0; j < QT_CODEBOOKS - 1; j++)
+        qt_weight_free(&cp->head[j]);
     free(cp->proj_b);
-    free(cp->in);
-    free(cp->x);
-    free(cp->logits);
-    free(cp->scratch);
     memset(cp, 0, sizeof *cp);
 }
 
-/* x[i] = proj(in[i]) for n inputs of talker width. */
-static void project(qt_code_predictor *cp, qt_pool *pool, int n)
+size_t qt_cp_frame_bytes(const qt_code_predictor *cp)
 {
-    if (!cp->proj) {
-        memcpy(cp->x, cp->in, sizeof(float) * n * cp->hidden);
+    size_t b = (QT_CODEBOOKS - 1) * qt_stack_step_bytes(&cp->stack);
+    for (int j = 0; j < QT_CODEBOOKS - 1; j++)
+        b += qt_weight_bytes(&cp->head[j], cp->vocab, cp->hidden);
+    if (cp->has_proj) b += (QT_CODEBOOKS - 1) * qt_weight_bytes(&cp->proj, cp->hidden, cp->talker_hidden);
+    return b;
+}
+
+int qt_cp_state_init(qt_cp_state *st, const qt_code_predictor *cp, qt_error *err)
+{
+    memset(st, 0, sizeof *st);
+    st->in = malloc(sizeof(float) * 2 * cp->talker_hidden);
+    st->x = malloc(sizeof(float) * 2 * cp->hidden);
+    st->logits = malloc(sizeof(float) * cp->vocab);
+    st->scratch = malloc(sizeof(float) * cp->vocab);
+    if (!st->in || !st->x || !st->logits || !st->scratch) {
+        qt_cp_state_free(st);
+        return qt_fail(err, QT_ERR_NOMEM, "out of memory for the code predictor");
+    }
+    return 0;
+}
+
+void qt_cp_state_free(qt_cp_state *st)
+{
+    if (!st) return;
+    qt_kv_free(&st->kv);
+    qt_stack_scratch_free(&st->sc);
+    free(st->in);
+    free(st->x);
+    free(st->logits);
+    free(st->scratch);
+    memset(st, 0, sizeof *st);
+}
+
+/* x[i] = proj(in[i]) for n inputs of talker width. */
+static void project(const qt_code_predictor *cp, qt_cp_state *st, qt_pool *pool, int n)
+{
+    if (!cp->has_proj) {
+        memcpy(st->x, st->in, sizeof(float) * n * cp->hidden);
         return;
     }
-    qt_mm m = {cp->proj, cp->proj_b, cp->x, cp->hidden, cp->hidden};
-    qt_matmul(pool, &m, 1, cp->talker_hidden, cp->in, cp->talker_hidden, n);
+    qt_mm m = qt_weight_mm(&cp->proj, cp->proj_b, st->x, cp->hidden, cp->hidden);
+    qt_matmul(pool, &m, 1, cp->talker_hidden, st->in, cp->talker_hidden, n);
 }
 
 /* Head j on the last hidden state -> codes[j+1]. */
-static int predict(qt_code_predictor *cp, qt_pool *pool, const float *h, int j, const qt_sample_params *sp,
-                   qt_rng *rng, float *logits_out)
+static int predict(const qt_code_predictor *cp, qt_cp_state *st, qt_pool *pool, const float *h, int j,
+                   const qt_sample_params *sp, qt_rng *rng, float *logits_out)
 {
-    qt_mm m = {cp->head[j], NULL, cp->logits, cp->vocab, cp->vocab};
+    qt_mm m = qt_weight_mm(&cp->head[j], NULL, st->logits, cp->vocab, cp->vocab);
     qt_matmul(pool, &m, 1, cp->hidden, h, cp->hidden, 1);
-    if (logits_out) memcpy(logits_out + (size_t)j * cp->vocab, cp->logits, sizeof(float) * cp->vocab);
-    return qt_sample(cp->logits, cp->vocab, sp, rng, cp->scratch);
+    if (logits_out) memcpy(logits_out + (size_t)j * cp->vocab, st->logits, sizeof(float) * cp->vocab);
+    return qt_sample(st->logits, cp->vocab, sp, rng, st->scratch);
 }
 
-int qt_cp_frame(qt_code_predictor *cp, qt_pool *pool, const float *h_last, const float *c0_embed,
-                const qt_sample_params *sp, qt_rng *rng, int32_t *codes, float *logits_out, qt_error *err)
+int qt_cp_frame(const qt_code_predictor *cp, qt_cp_state *st, qt_pool *pool, const float *h_last,
+                const float *c0_embed, const qt_sample_params *sp, qt_rng *rng, int32_t *codes,
+                float *logits_out, qt_error *err)
 {
     int TH = cp->talker_hidden, H = cp->hidden;
-    qt_stack_reset(&cp->stack);
-    memcpy(cp->in, h_last, sizeof(float) * TH);
-    memcpy(cp->in + TH, c0_embed, sizeof(float) * TH);
-    project(cp, pool, 2);
-    if (qt_stack_forward(&cp->stack, pool, cp->x, 2, err)) return -1;
-    codes[1] = predict(cp, pool, cp->x + H, 0, sp, rng, logits_out);
+    qt_kv_reset(&st->kv);
+    memcpy(st->in, h_last, sizeof(float) * TH);
+    memcpy(st->in + TH, c0_embed, sizeof(float) * TH);
+    project(cp, st, pool, 2);
+    if (qt_stack_forward(&cp->stack, &st->kv, &st->sc, pool, st->x, 2, err)) return -1;
+    codes[1] = predict(cp, st, pool, st->x + H, 0, sp, rng, logits_out);
     for (int j = 1; j < QT_CODEBOOKS - 1; j++) {
-        memset(cp->in, 0, sizeof(float) * TH);
-        qt_add_bf16_row(cp->in, cp->embed[j - 1], codes[j], TH);
-        project(cp, pool, 1);
-        if (qt_stack_forward(&cp->stack, pool, cp->x, 1, err)) return -1;
-        codes[j + 1] = predict(cp, pool, cp->x, j, sp, rng, logits_out);
+        memset(st->in, 0, sizeof(float) * TH);
+        qt_add_bf16_row(st->in, cp->embed[j - 1], codes[j], TH);
+        project(cp, st, pool, 1);
+        if (qt_stack_forward(&cp->stack, &st->kv, &st->sc, pool, st->x, 1, err)) return -1;
+        codes[j + 1] = predict(cp, st, pool, st->x, j, sp, rng, logits_out);
     }
     return 0;
 }

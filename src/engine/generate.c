@@ -116,6 +116,146 @@ static int check_prompt(const qt_model *m, const qt_voice_prompt *vp, qt_error *
     return 0;
 }
 
+/* One generation: what qt_generate_ids allocates, all freed by gen_free (the one cleanup path). The model's
+ * weights are only read; the talker's cache and scratch and the code predictor's state live here. */
+typedef struct {
+    qt_model *m;
+    const qt_gen_params *p;
+    qt_gen_output local, *out;
+    qt_kv kv;
+    qt_stack_scratch sc;
+    qt_cp_state cps;
+    qt_talker_prompt pr;
+    qt_audio_stream *audio;
+    int32_t *history;               /* codebook-0 tokens so far (repetition penalty) */
+    float *logits, *scratch;        /* [codec_vocab] */
+    float *c0e, *x;                 /* [hidden]: C(c0), the next talker input */
+    const float *h;                 /* the talker's last normed hidden state */
+    int cap_frames;
+    qt_rng rng;
+    qt_sample_params sp, csp;
+    double t0;
+} gen;
+
+static void gen_free(gen *g, int failed)
+{
+    qt_audio_end(g->audio);
+    qt_talker_prompt_free(&g->pr);
+    qt_kv_free(&g->kv);
+    qt_stack_scratch_free(&g->sc);
+    qt_cp_state_free(&g->cps);
+    free(g->history);
+    free(g->logits);
+    free(g->scratch);
+    free(g->c0e);
+    free(g->x);
+    if (failed || g->out == &g->local) qt_gen_output_free(g->out);
+}
+
+/* Buffers, the prompt through the talker, and the decoder primed with the reference frames. */
+static int gen_prefill(gen *g, const qt_voice_prompt *vp, const char *lang, const int32_t *ref_ids, int n_ref,
+                       const int32_t *text_ids, int n_text, qt_error *err)
+{
+    qt_model *m = g->m;
+    const qt_gen_params *p = g->p;
+    int H = m->talker.hidden, V = m->talker.codec_vocab, icl = vp->mode == QT_PROMPT_ICL;
+    g->history = malloc(sizeof(int32_t) * (size_t)(p->max_frames + 1));
+    g->logits = malloc(sizeof(float) * V);
+    g->scratch = malloc(sizeof(float) * V);
+    g->c0e = malloc(sizeof(float) * H);
+    g->x = malloc(sizeof(float) * H);
+    g->cap_frames = p->max_frames < 256 ? p->max_frames : 256;
+    g->out->codes = malloc(sizeof(int32_t) * QT_CODEBOOKS * g->cap_frames);
+    if (!g->history || !g->logits || !g->scratch || !g->c0e || !g->x || !g->out->codes)
+        return qt_fail(err, QT_ERR_NOMEM, "out of memory starting a generation");
+    if (qt_cp_state_init(&g->cps, &m->cp, err)) return -1;
+    g->t0 = now_ms();
+
+    qt_talker_prompt_input in = {
+        qt_model_language_id(m, lang), vp->xvector, ref_ids, icl ? n_ref : 0, icl ? vp->codes : NULL,
+        icl ? vp->n_frames : 0,        text_ids,    n_text};
+    if (qt_talker_prompt_build(&g->pr, &m->talker, &m->cp, m->pool, &m->cfg, &in, err)) return -1;
+    if (qt_stack_forward(&m->talker.stack, &g->kv, &g->sc, m->pool, g->pr.embeds, g->pr.n, err)) return -1;
+    g->h = g->pr.embeds + (size_t)(g->pr.n - 1) * H; /* the last position's normed hidden state */
+    g->out->prefill_ms = now_ms() - g->t0;
+
+    double tr = now_ms();
+    int ctx = icl ? vp->n_frames : 0;
+    if (p->ref_context >= 0 && p->ref_context < ctx) ctx = p->ref_context;
+    if (!(g->audio =
+              qt_audio_begin(m, icl ? vp->codes + (size_t)(vp->n_frames - ctx) * QT_CODEBOOKS : NULL, ctx, err)))
+        return -1;
+    g->out->ref_decode_ms = now_ms() - tr;
+    qt_rng_seed(&g->rng, p->seed);
+    g->sp = (qt_sample_params){p->greedy, p->temperature, p->top_k, p->top_p};
+    g->csp = (qt_sample_params){p->subtalker_greedy || p->greedy, p->subtalker_temperature, p->subtalker_top_k,
+                                p->subtalker_top_p};
+    return 0;
+}
+
+/* Frame t's codes from the talker's state: c0 (head, processors, sample), then c1..c15 from the code
+ * predictor. 1 when the talker said EOS (codes not filled). */
+static int gen_step(gen *g, int t, qt_pool *lp, int32_t *codes, qt_error *err)
+{
+    qt_model *m = g->m;
+    const qt_gen_params *p = g->p;
+    const qt_talker_config *tc = &m->cfg.talker;
+    int V = m->talker.codec_vocab;
+    double ta = now_ms();
+    qt_talker_logits(&m->talker, lp, g->h, g->logits);
+    qt_talker_processors(g->logits, V, g->history, t, p->repetition_penalty, p->ignore_eos ? 0 : t, 2,
+                         tc->codec_eos_id, QT_CODEBOOK_SIZE);
+    codes[0] = qt_sample(g->logits, V, &g->sp, &g->rng, g->scratch);
+    g->out->talker_ms += now_ms() - ta;
+    if (codes[0] == tc->codec_eos_id) return 1;
+    g->history[t] = codes[0];
+    double tb = now_ms();
+    memset(g->c0e, 0, sizeof(float) * m->talker.hidden);
+    qt_talker_add_codec(&m->talker, codes[0], g->c0e);
+    if (qt_cp_frame(&m->cp, &g->cps, lp, g->h, g->c0e, &g->csp, &g->rng, codes, NULL, err)) return -1;
+    g->out->cp_ms += now_ms() - tb;
+    return 0;
+}
+
+/* Frame t leaves: kept in out->codes, on_frame, the audio decoder, progress. */
+static int gen_emit(gen *g, int t, const int32_t *codes, qt_error *err)
+{
+    const qt_gen_params *p = g->p;
+    qt_gen_output *out = g->out;
+    if (out->n_frames == g->cap_frames) {
+        int nc = g->cap_frames * 2 < p->max_frames ? g->cap_frames * 2 : p->max_frames;
+        int32_t *grown = realloc(out->codes, sizeof(int32_t) * QT_CODEBOOKS * nc);
+        if (!grown) return qt_fail(err, QT_ERR_NOMEM, "out of memory after %d frames", t);
+        out->codes = grown;
+        g->cap_frames = nc;
+    }
+    memcpy(out->codes + (size_t)out->n_frames * QT_CODEBOOKS, codes, sizeof(int32_t) * QT_CODEBOOKS);
+    out->n_frames++;
+    if (p->on_frame) p->on_frame(codes, t, p->user);
+    double tc0 = now_ms();
+    if (qt_audio_push(g->audio, codes, 1, p, p->out ? out : NULL, err)) return -1;
+    out->decoder_ms += now_ms() - tc0;
+    if (out->first_audio_ms == 0 && (out->n_samples || p->on_audio)) out->first_audio_ms = now_ms() - g->t0;
+    if (p->on_progress) p->on_progress(t + 1, p->max_frames, p->user);
+    return 0;
+}
+
+/* The talker takes frame t: next input = S(frame) + trailing text vector (or tts_pad). */
+static int gen_advance(gen *g, int t, qt_pool *lp, const int32_t *codes, qt_error *err)
+{
+    qt_model *m = g->m;
+    int H = m->talker.hidden;
+    double td = now_ms();
+    qt_frame_embed(&m->talker, &m->cp, codes, g->x);
+    const float *tt = t < g->pr.n_trailing ? g->pr.trailing + (size_t)t * H : g->pr.pad;
+    for (int e = 0; e < H; e++)
+        g->x[e] += tt[e];
+    if (qt_stack_forward(&m->talker.stack, &g->kv, &g->sc, lp, g->x, 1, err)) return -1;
+    g->h = g->x;
+    g->out->talker_ms += now_ms() - td;
+    return 0;
+}
+
 int qt_generate_ids(qt_model *m, const qt_voice_prompt *vp, const int32_t *ref_ids, int n_ref,
                     const int32_t *text_ids, int n_text, const qt_gen_params *p, qt_error *err)
 {
@@ -128,142 +268,46 @@ int qt_generate_ids(qt_model *m, const qt_voice_prompt *vp, const int32_t *ref_i
     if (p->max_frames < 1)
         return qt_fail(err, QT_ERR_INVALID, "max_frames must be at least 1 (got %d)", p->max_frames);
 
-    qt_talker *tk = &m->talker;
-    qt_code_predictor *cp = &m->cp;
-    const qt_talker_config *tc = &m->cfg.talker;
-    int H = tk->hidden, V = tk->codec_vocab, icl = vp->mode == QT_PROMPT_ICL;
-    qt_gen_output local = {0}, *out = p->out ? p->out : &local;
-    memset(out, 0, sizeof *out);
-    qt_talker_prompt pr = {0};
-    qt_audio_stream *audio = NULL;
-    int32_t *history = malloc(sizeof(int32_t) * (size_t)(p->max_frames + 1));
-    float *logits = malloc(sizeof(float) * V), *scratch = malloc(sizeof(float) * V);
-    float *h = NULL, *c0e = malloc(sizeof(float) * H);
-    int cap_frames = p->max_frames < 256 ? p->max_frames : 256;
-    out->codes = malloc(sizeof(int32_t) * QT_CODEBOOKS * cap_frames);
-    if (!history || !logits || !scratch || !c0e || !out->codes) {
-        qt_fail(err, QT_ERR_NOMEM, "out of memory starting a generation");
-        goto fail;
-    }
+    gen g = {0};
+    g.m = m;
+    g.p = p;
+    g.out = p->out ? p->out : &g.local;
+    memset(g.out, 0, sizeof *g.out);
     atomic_store(&m->cancel, 0);
-    double t0 = now_ms();
+    if (gen_prefill(&g, vp, lang, ref_ids, n_ref, text_ids, n_text, err)) goto fail;
 
-    qt_talker_prompt_input in = {
-        qt_model_language_id(m, lang), vp->xvector, ref_ids, icl ? n_ref : 0, icl ? vp->codes : NULL,
-        icl ? vp->n_frames : 0,        text_ids,    n_text};
-    if (qt_talker_prompt_build(&pr, tk, cp, m->pool, &m->cfg, &in, err)) goto fail;
-    qt_stack_reset(&tk->stack);
-    if (qt_stack_forward(&tk->stack, m->pool, pr.embeds, pr.n, err)) goto fail;
-    h = pr.embeds + (size_t)(pr.n - 1) * H; /* the last position's normed hidden state */
-    out->prefill_ms = now_ms() - t0;
-    double tr = now_ms();
-    int ctx = icl ? vp->n_frames : 0;
-    if (p->ref_context >= 0 && p->ref_context < ctx) ctx = p->ref_context;
-    if (!(audio = qt_audio_begin(m, icl ? vp->codes + (size_t)(vp->n_frames - ctx) * QT_CODEBOOKS : NULL, ctx,
-                                 err)))
-        goto fail;
-    out->ref_decode_ms = now_ms() - tr;
-
-    qt_rng rng;
-    qt_rng_seed(&rng, p->seed);
-    qt_sample_params sp = {p->greedy, p->temperature, p->top_k, p->top_p};
-    qt_sample_params csp = {p->subtalker_greedy || p->greedy, p->subtalker_temperature, p->subtalker_top_k,
-                            p->subtalker_top_p};
     int32_t codes[QT_CODEBOOKS];
-    float *x = malloc(sizeof(float) * H);
-    if (!x) {
-        qt_fail(err, QT_ERR_NOMEM, "out of memory starting a generation");
-        goto fail;
-    }
     lm_threads choice = {0};
     choice.single = m->decode_single;
     for (int t = 0; t < p->max_frames; t++) {
-        qt_pool *lp = m->pool ? lm_pool(&choice, m->pool, t) : NULL;
-        double lm0 = now_ms(), lm_other = 0;
         if (atomic_load(&m->cancel)) {
-            free(x);
             qt_fail(err, QT_ERR_CANCELLED, "the generation was cancelled after %d frames", t);
             goto fail;
         }
-        double ta = now_ms();
-        qt_talker_logits(tk, lp, h, logits);
-        qt_talker_processors(logits, V, history, t, p->repetition_penalty, p->ignore_eos ? 0 : t, 2,
-                             tc->codec_eos_id, QT_CODEBOOK_SIZE);
-        codes[0] = qt_sample(logits, V, &sp, &rng, scratch);
-        out->talker_ms += now_ms() - ta;
-        if (codes[0] == tc->codec_eos_id) {
-            out->hit_eos = 1;
+        qt_pool *lp = m->pool ? lm_pool(&choice, m->pool, t) : NULL;
+        double lm0 = now_ms();
+        int eos = gen_step(&g, t, lp, codes, err);
+        if (eos < 0) goto fail;
+        if (eos) {
+            g.out->hit_eos = 1;
             break;
         }
-        history[t] = codes[0];
-        double tb = now_ms();
-        memset(c0e, 0, sizeof(float) * H);
-        qt_talker_add_codec(tk, codes[0], c0e);
-        if (qt_cp_frame(cp, lp, h, c0e, &csp, &rng, codes, NULL, err)) {
-            free(x);
-            goto fail;
-        }
-        out->cp_ms += now_ms() - tb;
-        if (out->n_frames == cap_frames) {
-            int nc = cap_frames * 2 < p->max_frames ? cap_frames * 2 : p->max_frames;
-            int32_t *grown = realloc(out->codes, sizeof(int32_t) * QT_CODEBOOKS * nc);
-            if (!grown) {
-                free(x);
-                qt_fail(err, QT_ERR_NOMEM, "out of memory after %d frames", t);
-                goto fail;
-            }
-            out->codes = grown;
-            cap_frames = nc;
-        }
-        memcpy(out->codes + (size_t)out->n_frames * QT_CODEBOOKS, codes, sizeof codes);
-        out->n_frames++;
-        if (p->on_frame) p->on_frame(codes, t, p->user);
-        double tc0 = now_ms();
-        if (qt_audio_push(audio, codes, 1, p, p->out ? out : NULL, err)) {
-            free(x);
-            goto fail;
-        }
-        out->decoder_ms += now_ms() - tc0;
-        lm_other += now_ms() - tc0;
-        if (out->first_audio_ms == 0 && (out->n_samples || p->on_audio)) out->first_audio_ms = now_ms() - t0;
-        if (p->on_progress) p->on_progress(t + 1, p->max_frames, p->user);
+        double te = now_ms();
+        if (gen_emit(&g, t, codes, err)) goto fail;
+        double emit_ms = now_ms() - te;
         if (t + 1 == p->max_frames) break; /* the reference would sample one more c0 and drop it */
-        /* next input: S(frame) + trailing text vector (or tts_pad) */
-        double td = now_ms();
-        qt_frame_embed(tk, cp, codes, x);
-        const float *tt = t < pr.n_trailing ? pr.trailing + (size_t)t * H : pr.pad;
-        for (int e = 0; e < H; e++)
-            x[e] += tt[e];
-        if (qt_stack_forward(&tk->stack, lp, x, 1, err)) {
-            free(x);
-            goto fail;
-        }
-        h = pr.embeds; /* the prefill rows are spent: row 0 holds h from now on */
-        memcpy(h, x, sizeof(float) * H);
-        out->talker_ms += now_ms() - td;
-        lm_record(&choice, t, lp != NULL, now_ms() - lm0 - lm_other);
+        if (gen_advance(&g, t, lp, codes, err)) goto fail;
+        lm_record(&choice, t, lp != NULL, now_ms() - lm0 - emit_ms);
     }
-    free(x);
     m->decode_single = choice.single;
     double tf = now_ms();
-    if (qt_audio_flush(audio, p, p->out ? out : NULL, err)) goto fail;
-    if (icl && qt_audio_official_cut(audio, vp->n_frames, p->out ? out : NULL, err)) goto fail;
-    out->decoder_ms += now_ms() - tf;
-    qt_audio_end(audio);
-    qt_talker_prompt_free(&pr);
-    free(history);
-    free(logits);
-    free(scratch);
-    free(c0e);
-    if (!p->out) qt_gen_output_free(&local);
+    if (qt_audio_flush(g.audio, p, p->out ? g.out : NULL, err)) goto fail;
+    if (vp->mode == QT_PROMPT_ICL && qt_audio_official_cut(g.audio, vp->n_frames, p->out ? g.out : NULL, err))
+        goto fail;
+    g.out->decoder_ms += now_ms() - tf;
+    gen_free(&g, 0);
     return 0;
 fail:
-    qt_audio_end(audio);
-    qt_talker_prompt_free(&pr);
-    free(history);
-    free(logits);
-    free(scratch);
-    free(c0e);
-    qt_gen_output_free(out);
+    gen_free(&g, 1);
     return -1;
 }

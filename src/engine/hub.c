@@ -22,10 +22,11 @@ static int is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* "Org/Name": one slash, both parts non-empty, only the characters the Hub allows in names. */
+/* "Org/Name": one slash, both parts non-empty and not starting with '.' (so never "." or ".."), only the
+ * characters the Hub allows in names. */
 static int looks_like_repo_id(const char *s)
 {
-    const char *slash = strchr(s, '/');
+    const char *slash = s ? strchr(s, '/') : NULL;
     if (!slash || slash == s || !slash[1] || strchr(slash + 1, '/')) return 0;
     if (s[0] == '.' || slash[1] == '.') return 0;
     for (const char *p = s; *p; p++)
@@ -33,17 +34,27 @@ static int looks_like_repo_id(const char *s)
     return 1;
 }
 
-static int cache_dir(char *out, size_t size)
+char *qt_hub_cache_dir(void)
 {
+    /* the order of huggingface_hub's constants.py */
+    char *out = NULL;
     const char *v;
-    if ((v = getenv("HF_HUB_CACHE")) && *v) return snprintf(out, size, "%s", v) < (int)size ? 0 : -1;
-    if ((v = getenv("HUGGINGFACE_HUB_CACHE")) && *v) return snprintf(out, size, "%s", v) < (int)size ? 0 : -1;
-    if ((v = getenv("HF_HOME")) && *v) return snprintf(out, size, "%s/hub", v) < (int)size ? 0 : -1;
-    if ((v = getenv("XDG_CACHE_HOME")) && *v)
-        return snprintf(out, size, "%s/huggingface/hub", v) < (int)size ? 0 : -1;
-    const char *home = getenv("HOME");
-    if (!home || !*home) home = "/";
-    return snprintf(out, size, "%s/.cache/huggingface/hub", home) < (int)size ? 0 : -1;
+    if ((v = getenv("HF_HUB_CACHE")) && *v) return strdup(v);
+    if ((v = getenv("HUGGINGFACE_HUB_CACHE")) && *v) return strdup(v);
+    if ((v = getenv("HF_HOME")) && *v) return asprintf(&out, "%s/hub", v) < 0 ? NULL : out;
+    if ((v = getenv("XDG_CACHE_HOME")) && *v) return asprintf(&out, "%s/huggingface/hub", v) < 0 ? NULL : out;
+    v = getenv("HOME");
+    return asprintf(&out, "%s/.cache/huggingface/hub", v && *v ? v : "/") < 0 ? NULL : out;
+}
+
+char *qt_hub_repo_dir(const char *cache_dir, const char *repo_id)
+{
+    if (!cache_dir || !looks_like_repo_id(repo_id)) return NULL;
+    const char *slash = strchr(repo_id, '/');
+    char *out = NULL; /* models--Org--Name: the id's '/' becomes "--" */
+    if (asprintf(&out, "%s/models--%.*s--%s", cache_dir, (int)(slash - repo_id), repo_id, slash + 1) < 0)
+        return NULL;
+    return out;
 }
 
 /* refs/main's commit hash: one line of hex (the Hub writes 40 characters, no newline). */
@@ -74,20 +85,12 @@ int qt_resolve_model_dir(const char *path_or_repo, char *out, size_t out_size, q
     if (!looks_like_repo_id(path_or_repo))
         return qt_fail(err, QT_ERR_NOT_FOUND, "%s: no such model directory", path_or_repo);
 
-    char cache[2048], repo[4096], ref[4600], hash[128], snap[4800];
-    if (cache_dir(cache, sizeof cache))
-        return qt_fail(err, QT_ERR_INVALID, "%s: Hugging Face cache path too long", path_or_repo);
-    /* models--Org--Name: the id's '/' becomes "--". */
-    int at = snprintf(repo, sizeof repo, "%s/models--", cache);
-    for (const char *p = path_or_repo; *p && at + 3 < (int)sizeof repo; p++) {
-        if (*p == '/') {
-            repo[at++] = '-';
-            repo[at++] = '-';
-        } else {
-            repo[at++] = *p;
-        }
-    }
-    repo[at] = 0;
+    char repo[4096], ref[4600], hash[128], snap[4800];
+    char *cache = qt_hub_cache_dir(), *dir = qt_hub_repo_dir(cache, path_or_repo);
+    int fits = dir && (size_t)snprintf(repo, sizeof repo, "%s", dir) < sizeof repo;
+    free(cache);
+    free(dir);
+    if (!fits) return qt_fail(err, QT_ERR_INVALID, "%s: Hugging Face cache path too long", path_or_repo);
     if (!is_dir(repo))
         return qt_fail(
             err, QT_ERR_NOT_FOUND,

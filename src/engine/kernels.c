@@ -6,6 +6,8 @@
  */
 #include "engine/kernels.h"
 
+#include "engine/quant.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
@@ -102,6 +104,8 @@ typedef struct {
     int ldx;
     int n;
     qt_matmul_bf16_fn fn;
+    const qt_q8_act *act; /* x quantized, for the int8 matrices */
+    qt_matmul_q8_fn q8fn;
     int chunk;       /* rows per grab */
     atomic_int next; /* first row of the concatenated row space not yet taken */
 } mm_job;
@@ -116,7 +120,10 @@ static void mm_rows(const mm_job *j, int lo, int hi)
         if (a < 0) a = 0;
         if (b > mm->rows) b = mm->rows;
         if (a < b) {
-            j->fn(mm->out, mm->ld, mm->w, j->cols, j->x, j->ldx, j->n, a, b);
+            if (mm->q8)
+                j->q8fn(mm->out, mm->ld, mm->q8, j->act, a, b);
+            else
+                j->fn(mm->out, mm->ld, mm->w, j->cols, j->x, j->ldx, j->n, a, b);
             if (mm->bias)
                 for (int l = 0; l < j->n; l++)
                     for (int r = a; r < b; r++)
@@ -171,9 +178,13 @@ static void gemm_task(void *ctx, int task, int n_tasks)
     const qt_mm *mm = &j->mats[m];
     int r0 = t * j->tile_rows, tr = mm->rows - r0 < j->tile_rows ? mm->rows - r0 : j->tile_rows;
     float *tile = j->tiles + (size_t)(task % j->threads) * GEMM_TILE_FLOATS;
-    const uint16_t *src = mm->w + (size_t)r0 * j->cols;
-    for (size_t i = 0; i < (size_t)tr * j->cols; i++)
-        tile[i] = qt_bf16_to_f32(src[i]);
+    if (mm->q8) {
+        qt_q8_dequant_rows(mm->q8, r0, tr, tile);
+    } else {
+        const uint16_t *src = mm->w + (size_t)r0 * j->cols;
+        for (size_t i = 0; i < (size_t)tr * j->cols; i++)
+            tile[i] = qt_bf16_to_f32(src[i]);
+    }
     /* out[l, r0+r] = sum_c x[l, c] * tile[r, c] */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->n, tr, j->cols, 1.0f, j->x, j->ldx, tile, j->cols,
                 0.0f, mm->out + r0, mm->ld);
@@ -210,19 +221,31 @@ static int gemm_tiles(qt_pool *pool, const qt_mm *mats, int n_mats, int cols, co
 void qt_matmul(qt_pool *pool, const qt_mm *mats, int n_mats, int cols, const float *x, int ldx, int n)
 {
     if (n > QT_GEMM_MIN_N && gemm_tiles(pool, mats, n_mats, cols, x, ldx, n) == 0) return;
-    mm_job j = {mats, n_mats, 0, cols, x, ldx, n, qt_kernels_get()->matmul_bf16, 0, 0};
-    for (int m = 0; m < n_mats; m++)
+    qt_q8_act act = {0};
+    mm_job j = {mats, n_mats, 0, cols, x, ldx, n, qt_kernels_get()->matmul_bf16, &act,
+                qt_q8_kernels_get()->matmul, 0, 0};
+    int any_q8 = 0;
+    for (int m = 0; m < n_mats; m++) {
         j.total_rows += mats[m].rows;
+        any_q8 |= mats[m].q8 != NULL;
+    }
+    /* Out of memory for the quantized activations (a few KiB): the int8 matrices go through their
+     * dequantized tiles instead, which need no quantized x. */
+    if (any_q8 && qt_q8_act_quantize(&act, x, ldx, cols, n)) {
+        gemm_tiles(pool, mats, n_mats, cols, x, ldx, n);
+        return;
+    }
     int threads = pool ? qt_pool_threads(pool) : 1;
     if (j.total_rows < MM_MIN_ROWS_PER_THREAD * threads) threads = 1;
     if (threads == 1) {
         mm_rows(&j, 0, j.total_rows);
-        return;
+    } else {
+        j.chunk = (j.total_rows / (threads * MM_GRABS_PER_THREAD) + MM_CHUNK_ROWS - 1) & ~(MM_CHUNK_ROWS - 1);
+        if (j.chunk < MM_CHUNK_ROWS) j.chunk = MM_CHUNK_ROWS;
+        atomic_init(&j.next, 0);
+        qt_pool_run(pool, mm_task, &j, threads);
     }
-    j.chunk = (j.total_rows / (threads * MM_GRABS_PER_THREAD) + MM_CHUNK_ROWS - 1) & ~(MM_CHUNK_ROWS - 1);
-    if (j.chunk < MM_CHUNK_ROWS) j.chunk = MM_CHUNK_ROWS;
-    atomic_init(&j.next, 0);
-    qt_pool_run(pool, mm_task, &j, threads);
+    qt_q8_act_free(&act);
 }
 
 /* ---- read bandwidth -------------------------------------------------------------------------------------

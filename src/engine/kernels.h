@@ -71,15 +71,17 @@ double qt_measure_read_bandwidth(qt_pool *pool, size_t bytes);
 
 /* One matrix of a fused product: out[l*ld + r] = W[r,:] . x[l] (+ bias[r] when bias is not NULL). */
 typedef struct {
-    const uint16_t *w; /* [rows, cols] bf16 */
+    const uint16_t *w; /* [rows, cols] bf16 (unused when q8 is set) */
     const float *bias; /* [rows] or NULL */
     float *out;
     int rows;
     int ld;
+    const struct qt_q8 *q8; /* when not NULL: W in int8 (quant.h); x is quantized once per call */
 } qt_mm;
 
 /* Products of up to 4 matrices sharing the input x ([n, cols], row stride ldx), rows split over the pool's
- * threads in one dispatch. n above QT_GEMM_MIN_N goes through BLAS on bf16->f32 tiles instead. */
+ * threads in one dispatch. n above QT_GEMM_MIN_N goes through BLAS on bf16->f32 (or int8->f32) tiles
+ * instead. */
 #define QT_GEMM_MIN_N 16
 void qt_matmul(qt_pool *pool, const qt_mm *mats, int n_mats, int cols, const float *x, int ldx, int n);
 

@@ -1,8 +1,9 @@
 /* model.c — qt_model: loading a release directory (config, weights, tokenizer, codec decoder), accessors
  * and languages.
  *
- * Weights stay mmap'd (st_open); the talker and code predictor hold pointers into the mapping. Must not:
- * run a generation (generate.c, gen_text.c, gen_audio.c) or know about the CLI and server.
+ * Weights stay mmap'd (st_open); the talker and code predictor hold pointers into the mapping, or with
+ * precision int8 their own int8 copies of the matrices a decode step reads (quantized here, at load). Must
+ * not: run a generation (generate.c, gen_text.c, gen_audio.c) or know about the CLI and server.
  */
 #include "engine/model.h"
 
@@ -20,10 +21,22 @@ qt_load_params qt_load_default_params(void)
     return p;
 }
 
-static size_t stack_bytes(const qt_stack_config *c)
+int qt_precision_parse(const char *name, qt_precision *out, qt_error *err)
 {
-    size_t H = c->hidden, q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
-    return (size_t)c->n_layers * 2 * (H * q + 2 * H * kv + H * q + 3 * H * c->intermediate);
+    if (name && !strcmp(name, "bf16")) {
+        *out = QT_PRECISION_BF16;
+        return 0;
+    }
+    if (name && !strcmp(name, "int8")) {
+        *out = QT_PRECISION_INT8;
+        return 0;
+    }
+    return qt_fail(err, QT_ERR_INVALID, "unknown precision '%s' (bf16 or int8)", name ? name : "");
+}
+
+const char *qt_precision_name(qt_precision p)
+{
+    return p == QT_PRECISION_INT8 ? "int8" : "bf16";
 }
 
 qt_model *qt_model_load(const char *path_or_repo, const qt_load_params *p, qt_error *err)
@@ -44,19 +57,24 @@ qt_model *qt_model_load(const char *path_or_repo, const qt_load_params *p, qt_er
         goto fail;
     char path[4200];
     snprintf(path, sizeof path, "%s/model.safetensors", m->dir);
+    if (p->precision != QT_PRECISION_BF16 && p->precision != QT_PRECISION_INT8) {
+        qt_fail(err, QT_ERR_INVALID, "unknown precision %d", (int)p->precision);
+        goto fail;
+    }
+    m->precision = p->precision;
     if (!(m->st = st_open(path, err))) goto fail;
-    if (qt_talker_init(&m->talker, m->st, &m->cfg, err) || qt_cp_init(&m->cp, m->st, &m->cfg, err)) goto fail;
     if (!(m->pool = qt_pool_new(p->n_threads > 0 ? p->n_threads : qt_default_threads()))) {
         qt_fail(err, QT_ERR_NOMEM, "could not start the engine's threads");
         goto fail;
     }
+    qt_quant_params qp = {p->precision == QT_PRECISION_INT8, m->pool};
+    if (qt_talker_init(&m->talker, m->st, &m->cfg, &qp, err) || qt_cp_init(&m->cp, m->st, &m->cfg, &qp, err))
+        goto fail;
     if (!(m->tok = qt_tokenizer_load(m->dir, err))) goto fail;
     if (!p->no_codec && !(m->codec = qt_codec_load(m->dir, qt_pool_threads(m->pool), err))) goto fail;
-    const qt_stack_config *tc = &m->cfg.talker.stack, *cc = &m->cfg.code_predictor;
-    m->talker_step_bytes = stack_bytes(tc) + 2 * (size_t)tc->vocab_size * tc->hidden;
-    m->cp_frame_bytes = (QT_CODEBOOKS - 1) * stack_bytes(cc) +
-                        (QT_CODEBOOKS - 1) * 2 * (size_t)cc->vocab_size * cc->hidden +
-                        (m->cp.proj ? (QT_CODEBOOKS - 1) * 2 * (size_t)cc->hidden * tc->hidden : 0);
+    m->talker_step_bytes = qt_stack_step_bytes(&m->talker.stack) +
+                           qt_weight_bytes(&m->talker.codec_head, m->talker.codec_vocab, m->talker.hidden);
+    m->cp_frame_bytes = qt_cp_frame_bytes(&m->cp);
     return m;
 fail:
     qt_model_free(m);
@@ -96,6 +114,11 @@ int qt_model_threads(const qt_model *m)
     return qt_pool_threads(m->pool);
 }
 
+qt_precision qt_model_precision(const qt_model *m)
+{
+    return m->precision;
+}
+
 void qt_model_bytes_per_frame(const qt_model *m, size_t *talker, size_t *code_predictor)
 {
     *talker = m->talker_step_bytes;
@@ -105,6 +128,11 @@ void qt_model_bytes_per_frame(const qt_model *m, size_t *talker, size_t *code_pr
 const char *qt_kernels_name(void)
 {
     return qt_kernels_get()->name;
+}
+
+const char *qt_int8_kernels_name(void)
+{
+    return qt_q8_kernels_get()->name;
 }
 
 double qt_read_bandwidth(int n_threads, size_t bytes)

@@ -46,8 +46,16 @@ int qt_fail(qt_error *err, qt_error_kind kind, const char *fmt, ...) __attribute
 /* ---- model location ----------------------------------------------------------------------------------- */
 
 /* Resolve a model directory path, or a Hub repo id ("Qwen/Qwen3-TTS-12Hz-1.7B-Base") found in the Hugging
- * Face cache (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub), into a directory. */
+ * Face cache (qt_hub_cache_dir), into a directory. */
 int qt_resolve_model_dir(const char *path_or_repo, char *out, size_t out_size, qt_error *err);
+
+/* The Hugging Face Hub cache, as huggingface_hub finds it: $HF_HUB_CACHE, else $HUGGINGFACE_HUB_CACHE, else
+ * $HF_HOME/hub, else ${XDG_CACHE_HOME:-$HOME/.cache}/huggingface/hub. malloc'd; NULL when out of memory.
+ * The one resolver: qt_resolve_model_dir reads the cache through it and the studio's downloader writes it. */
+char *qt_hub_cache_dir(void);
+/* "<cache_dir>/models--Org--Name", malloc'd; NULL when repo_id is not "Org/Name" in the Hub's characters
+ * (letters, digits, '-', '_', '.'; neither part starting with '.'), so no id can name a path outside. */
+char *qt_hub_repo_dir(const char *cache_dir, const char *repo_id);
 
 /* model_dir/speech_tokenizer as a directory path. Also follows a symlink that a checkout without symlink
  * support wrote as a small file holding its relative target (the golden tiny-a/tiny-b have one). */
@@ -194,9 +202,21 @@ qt_voice_prompt *qt_prompt_parse(const uint8_t *bytes, size_t size, const char *
 
 typedef struct qt_model qt_model;
 
+/* The precision of the talker's and code predictor's matrices that a decode step reads. bf16 (default): the
+ * released weights as they are, exact against the reference. int8: quantized at load (group-wise symmetric,
+ * 64 columns per scale), the bf16 pages released, so those matrices take half the memory and bandwidth;
+ * activations are quantized per step. Prefill, embeddings and the codec are unchanged, and voice prompts do
+ * not depend on it. */
+typedef enum { QT_PRECISION_BF16 = 0, QT_PRECISION_INT8 = 1 } qt_precision;
+
+/* "bf16" / "int8" -> *out; -1 with *err (QT_ERR_INVALID, naming the accepted values) otherwise. */
+int qt_precision_parse(const char *name, qt_precision *out, qt_error *err);
+const char *qt_precision_name(qt_precision p); /* "bf16" / "int8" */
+
 typedef struct {
     int n_threads; /* 0: qt_default_threads() */
     int no_codec;  /* 1: do not load speech_tokenizer/ (codes only, no audio) */
+    qt_precision precision;
 } qt_load_params;
 
 qt_load_params qt_load_default_params(void);
@@ -208,6 +228,7 @@ const char *qt_model_size(const qt_model *m); /* "0.6B" / "1.7B" (as written in 
 int qt_model_hidden(const qt_model *m);       /* talker hidden = x-vector width */
 const char *qt_model_dir(const qt_model *m);
 int qt_model_threads(const qt_model *m); /* threads the engine runs on */
+qt_precision qt_model_precision(const qt_model *m);
 /* Weight bytes one frame reads: a talker decode step (layers + codec head) and the code predictor's 15
  * passes (layers, heads, MTP projection). For the benchmark's bandwidth figures. */
 void qt_model_bytes_per_frame(const qt_model *m, size_t *talker, size_t *code_predictor);
@@ -215,6 +236,7 @@ void qt_model_bytes_per_frame(const qt_model *m, size_t *talker, size_t *code_pr
 /* For benchmarks: the SIMD kernels in use ("avx512", "avx2", "scalar") and the machine's memory read
  * bandwidth in bytes/s measured over `bytes` with n_threads threads (0 when it cannot allocate). */
 const char *qt_kernels_name(void);
+const char *qt_int8_kernels_name(void); /* "avx512-vnni", "avx2" or "scalar" (the fallback) */
 double qt_read_bandwidth(int n_threads, size_t bytes);
 
 /* Language as given by a user ("auto", a name such as "German", a code such as "de"; any case) -> the

@@ -493,3 +493,13 @@ const st_tensor *st_expect(const st_file *f, const char *name, st_dtype dtype, i
     }
     return t;
 }
+
+void st_release(const st_file *f, const st_tensor *t)
+{
+    const st_entry *e = (const st_entry *)t;
+    if (!f || !t || e->source < 0 || (size_t)e->source >= f->n_sources || !f->sources[e->source].map) return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)t->data + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t hi = ((uintptr_t)t->data + t->n_bytes) & ~(uintptr_t)(page - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}

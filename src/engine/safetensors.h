@@ -47,4 +47,9 @@ st_file *st_parse(const char *label, const uint8_t *bytes, size_t size, qt_error
 const st_tensor *st_expect(const st_file *f, const char *name, st_dtype dtype, int n_dims,
                            const int64_t *shape, qt_error *err);
 
+/* Gives the pages wholly inside tensor t back to the OS (madvise DONTNEED) once its data has been copied
+ * elsewhere (the int8 weights): they leave the resident set. Reading t afterwards is still valid (the pages
+ * come back from the file). Does nothing for st_parse'd images. */
+void st_release(const st_file *f, const st_tensor *t);
+
 #endif

@@ -2,7 +2,8 @@
  *
  * One forward call handles n positions at once: n = prompt length at prefill (BLAS on weight tiles),
  * n = 1 per decode step (the SIMD row kernel, each weight read once), n = 2 for the code predictor's
- * prefill. Activations and the KV cache are f32; weights stay bf16 in the mapping.
+ * prefill. Activations and the KV cache are f32; weights stay bf16 in the mapping, or (int8) the matrices a
+ * decode step reads are quantized once at load and their bf16 pages given back.
  * Must not: sample, know about prompts, or touch the code predictor's tensors.
  */
 #include "engine/talker.h"
@@ -59,6 +60,35 @@ float *qt_load_vec_f32(const st_file *f, const char *name, int64_t n, qt_error *
     return v;
 }
 
+int qt_weight_bind(qt_weight *w, const st_file *f, const char *name, int64_t rows, int64_t cols,
+                   const qt_quant_params *qp, qt_error *err)
+{
+    memset(w, 0, sizeof *w);
+    if (!(w->bf16 = qt_bind_bf16(f, name, rows, cols, err))) return -1;
+    if (!qp || !qp->int8) return 0;
+    if (qt_q8_from_bf16(&w->q8, w->bf16, (int)rows, (int)cols, qp->pool))
+        return qt_fail(err, QT_ERR_NOMEM, "out of memory quantizing tensor '%s' to int8", name);
+    st_release(f, st_find(f, name));
+    w->bf16 = NULL;
+    return 0;
+}
+
+void qt_weight_free(qt_weight *w)
+{
+    if (w) qt_q8_free(&w->q8);
+}
+
+size_t qt_weight_bytes(const qt_weight *w, int rows, int cols)
+{
+    return w->q8.w ? qt_q8_bytes(&w->q8) : 2 * (size_t)rows * cols;
+}
+
+qt_mm qt_weight_mm(const qt_weight *w, const float *bias, float *out, int rows, int ld)
+{
+    qt_mm m = {w->bf16, bias, out, rows, ld, w->q8.w ? &w->q8 : NULL};
+    return m;
+}
+
 void qt_add_bf16_row(float *out, const uint16_t *table, int row, int width)
 {
     const uint16_t *r = table + (size_t)row * width;
@@ -69,7 +99,8 @@ void qt_add_bf16_row(float *out, const uint16_t *table, int row, int width)
 /* ---- decoder stack --------------------------------------------------------------------------------------
  */
 
-int qt_stack_init(qt_stack *s, const st_file *f, const char *prefix, const qt_stack_config *c, qt_error *err)
+int qt_stack_init(qt_stack *s, const st_file *f, const char *prefix, const qt_stack_config *c,
+                  const qt_quant_params *qp, qt_error *err)
 {
     memset(s, 0, sizeof *s);
     s->c = *c;
@@ -86,13 +117,13 @@ int qt_stack_init(qt_stack *s, const st_file *f, const char *prefix, const qt_st
 #define NAME(fmt) (snprintf(name, sizeof name, "%slayers.%d." fmt, prefix, li), name)
     for (int li = 0; li < c->n_layers; li++) {
         qt_layer *L = &s->layers[li];
-        if (!(L->q = qt_bind_bf16(f, NAME("self_attn.q_proj.weight"), qd, H, err)) ||
-            !(L->k = qt_bind_bf16(f, NAME("self_attn.k_proj.weight"), kvd, H, err)) ||
-            !(L->v = qt_bind_bf16(f, NAME("self_attn.v_proj.weight"), kvd, H, err)) ||
-            !(L->o = qt_bind_bf16(f, NAME("self_attn.o_proj.weight"), H, qd, err)) ||
-            !(L->gate = qt_bind_bf16(f, NAME("mlp.gate_proj.weight"), I, H, err)) ||
-            !(L->up = qt_bind_bf16(f, NAME("mlp.up_proj.weight"), I, H, err)) ||
-            !(L->down = qt_bind_bf16(f, NAME("mlp.down_proj.weight"), H, I, err)) ||
+        if (qt_weight_bind(&L->q, f, NAME("self_attn.q_proj.weight"), qd, H, qp, err) ||
+            qt_weight_bind(&L->k, f, NAME("self_attn.k_proj.weight"), kvd, H, qp, err) ||
+            qt_weight_bind(&L->v, f, NAME("self_attn.v_proj.weight"), kvd, H, qp, err) ||
+            qt_weight_bind(&L->o, f, NAME("self_attn.o_proj.weight"), H, qd, qp, err) ||
+            qt_weight_bind(&L->gate, f, NAME("mlp.gate_proj.weight"), I, H, qp, err) ||
+            qt_weight_bind(&L->up, f, NAME("mlp.up_proj.weight"), I, H, qp, err) ||
+            qt_weight_bind(&L->down, f, NAME("mlp.down_proj.weight"), H, I, qp, err) ||
             !(L->in_norm = qt_load_vec_f32(f, NAME("input_layernorm.weight"), H, err)) ||
             !(L->post_norm = qt_load_vec_f32(f, NAME("post_attention_layernorm.weight"), H, err)) ||
             !(L->q_norm = qt_load_vec_f32(f, NAME("self_attn.q_norm.weight"), c->head_dim, err)) ||
@@ -116,82 +147,111 @@ void qt_stack_free(qt_stack *s)
     if (s->layers)
         for (int li = 0; li < s->c.n_layers; li++) {
             qt_layer *L = &s->layers[li];
+            qt_weight *ws[7] = {&L->q, &L->k, &L->v, &L->o, &L->gate, &L->up, &L->down};
+            for (int i = 0; i < 7; i++)
+                qt_weight_free(ws[i]);
             free(L->in_norm);
             free(L->post_norm);
             free(L->q_norm);
             free(L->k_norm);
         }
-    if (s->kc)
-        for (int li = 0; li < s->c.n_layers; li++) {
-            free(s->kc[li]);
-            free(s->vc[li]);
-        }
-    free(s->kc);
-    free(s->vc);
     free(s->layers);
     free(s->norm);
     free(s->inv_freq);
-    free(s->xn);
-    free(s->q);
-    free(s->k);
-    free(s->v);
-    free(s->att);
-    free(s->tmp);
-    free(s->gate);
-    free(s->up);
-    free(s->scores);
     memset(s, 0, sizeof *s);
 }
 
+size_t qt_stack_step_bytes(const qt_stack *s)
+{
+    const qt_stack_config *c = &s->c;
+    int H = c->hidden, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim, I = c->intermediate;
+    size_t b = 0;
+    for (int li = 0; li < c->n_layers; li++) {
+        const qt_layer *L = &s->layers[li];
+        b += qt_weight_bytes(&L->q, qd, H) + qt_weight_bytes(&L->k, kvd, H) + qt_weight_bytes(&L->v, kvd, H) +
+             qt_weight_bytes(&L->o, H, qd) + qt_weight_bytes(&L->gate, I, H) + qt_weight_bytes(&L->up, I, H) +
+             qt_weight_bytes(&L->down, H, I);
+    }
+    return b;
+}
+
+void qt_kv_free(qt_kv *kv)
+{
+    if (!kv) return;
+    if (kv->kc)
+        for (int li = 0; li < kv->n_layers; li++) {
+            free(kv->kc[li]);
+            free(kv->vc[li]);
+        }
+    free(kv->kc);
+    free(kv->vc);
+    memset(kv, 0, sizeof *kv);
+}
+
+void qt_stack_scratch_free(qt_stack_scratch *sc)
+{
+    if (!sc) return;
+    float *bufs[9] = {sc->xn, sc->q, sc->k, sc->v, sc->att, sc->tmp, sc->gate, sc->up, sc->scores};
+    for (int i = 0; i < 9; i++)
+        free(bufs[i]);
+    memset(sc, 0, sizeof *sc);
+}
+
 /* Grows the KV cache to hold `need` positions and the scratch to n positions. */
-static int stack_reserve(qt_stack *s, int need, int n, int threads, qt_error *err)
+static int stack_reserve(const qt_stack *s, qt_kv *kv, qt_stack_scratch *sc, int need, int n, int threads,
+                         qt_error *err)
 {
     const qt_stack_config *c = &s->c;
     size_t kvd = (size_t)c->n_kv_heads * c->head_dim;
-    if (!s->kc) {
-        s->kc = calloc((size_t)c->n_layers, sizeof *s->kc);
-        s->vc = calloc((size_t)c->n_layers, sizeof *s->vc);
-        if (!s->kc || !s->vc) goto nomem;
+    if (!kv->kc) {
+        kv->kc = calloc((size_t)c->n_layers, sizeof *kv->kc);
+        kv->vc = calloc((size_t)c->n_layers, sizeof *kv->vc);
+        if (!kv->kc || !kv->vc) goto nomem;
+        kv->n_layers = c->n_layers;
     }
-    if (need > s->cap) {
-        int cap = s->cap ? s->cap : 64;
+    if (need > kv->cap) {
+        int cap = kv->cap ? kv->cap : 64;
         while (cap < need)
             cap *= 2;
         for (int li = 0; li < c->n_layers; li++) {
-            float *k = realloc(s->kc[li], sizeof(float) * kvd * cap);
+            float *k = realloc(kv->kc[li], sizeof(float) * kvd * cap);
             if (!k) goto nomem;
-            s->kc[li] = k;
-            float *v = realloc(s->vc[li], sizeof(float) * kvd * cap);
+            kv->kc[li] = k;
+            float *v = realloc(kv->vc[li], sizeof(float) * kvd * cap);
             if (!v) goto nomem;
-            s->vc[li] = v;
+            kv->vc[li] = v;
         }
-        s->cap = cap;
-        free(s->scores);
-        s->scores = NULL;
+        kv->cap = cap;
     }
-    if (!s->scores || threads > s->score_threads) {
-        free(s->scores);
-        s->score_threads = threads > s->score_threads ? threads : s->score_threads;
-        if (!(s->scores = malloc(sizeof(float) * (size_t)s->score_threads * s->cap))) goto nomem;
+    if (!sc->scores || threads > sc->score_threads || kv->cap > sc->score_cap) {
+        free(sc->scores);
+        sc->score_threads = threads > sc->score_threads ? threads : sc->score_threads;
+        sc->score_cap = kv->cap;
+        if (!(sc->scores = malloc(sizeof(float) * (size_t)sc->score_threads * sc->score_cap))) {
+            sc->score_cap = 0;
+            goto nomem;
+        }
     }
-    if (n > s->scratch_n) {
+    if (n > sc->n) {
         size_t H = c->hidden, qd = (size_t)c->n_heads * c->head_dim, I = c->intermediate;
-        float **bufs[8] = {&s->xn, &s->q, &s->k, &s->v, &s->att, &s->tmp, &s->gate, &s->up};
+        float **bufs[8] = {&sc->xn, &sc->q, &sc->k, &sc->v, &sc->att, &sc->tmp, &sc->gate, &sc->up};
         size_t sizes[8] = {H, qd, kvd, kvd, qd, H, I, I};
         for (int i = 0; i < 8; i++) {
             free(*bufs[i]);
             if (!(*bufs[i] = malloc(sizeof(float) * sizes[i] * n))) goto nomem;
         }
-        s->scratch_n = n;
+        sc->n = n;
     }
     return 0;
 nomem:
-    s->scratch_n = 0; /* some scratch may be freed: force a fresh allocation next time */
+    sc->n = 0; /* some scratch may be freed: force a fresh allocation next time */
     return qt_fail(err, QT_ERR_NOMEM, "out of memory for the KV cache (%d positions)", need);
 }
 
 typedef struct {
-    qt_stack *s;
+    const qt_stack *s;
+    const qt_kv *kv;
+    qt_stack_scratch *sc;
     int layer, n, threads;
 } attn_job;
 
@@ -200,81 +260,83 @@ static void attn_task(void *ctx, int task, int n_tasks)
 {
     (void)n_tasks;
     const attn_job *j = ctx;
-    qt_stack *s = j->s;
-    const qt_stack_config *c = &s->c;
+    const qt_stack_config *c = &j->s->c;
+    const qt_kv *kv = j->kv;
+    qt_stack_scratch *sc = j->sc;
     int nh = c->n_heads, hd = c->head_dim, kvd = c->n_kv_heads * hd;
     int i = task / nh, h = task % nh, kvh = h / (nh / c->n_kv_heads);
-    int upto = s->len + i + 1;
-    float *sc = s->scores + (size_t)(task % j->threads) * s->cap;
-    const float *q = s->q + (size_t)i * nh * hd + (size_t)h * hd;
-    const float *kc = s->kc[j->layer] + (size_t)kvh * hd, *vc = s->vc[j->layer] + (size_t)kvh * hd;
+    int upto = kv->len + i + 1;
+    float *scores = sc->scores + (size_t)(task % j->threads) * sc->score_cap;
+    const float *q = sc->q + (size_t)i * nh * hd + (size_t)h * hd;
+    const float *kc = kv->kc[j->layer] + (size_t)kvh * hd, *vc = kv->vc[j->layer] + (size_t)kvh * hd;
     float scale = 1.0f / sqrtf((float)hd);
     for (int p = 0; p < upto; p++) {
         const float *k = kc + (size_t)p * kvd;
         float d = 0.0f;
         for (int e = 0; e < hd; e++)
             d += q[e] * k[e];
-        sc[p] = d * scale;
+        scores[p] = d * scale;
     }
-    qt_softmax(sc, upto);
-    float *o = s->att + (size_t)i * nh * hd + (size_t)h * hd;
+    qt_softmax(scores, upto);
+    float *o = sc->att + (size_t)i * nh * hd + (size_t)h * hd;
     memset(o, 0, sizeof(float) * hd);
     for (int p = 0; p < upto; p++) {
         const float *v = vc + (size_t)p * kvd;
-        float a = sc[p];
+        float a = scores[p];
         for (int e = 0; e < hd; e++)
             o[e] += a * v[e];
     }
 }
 
-int qt_stack_forward(qt_stack *s, qt_pool *pool, float *x, int n, qt_error *err)
+int qt_stack_forward(const qt_stack *s, qt_kv *kv, qt_stack_scratch *sc, qt_pool *pool, float *x, int n,
+                     qt_error *err)
 {
     const qt_stack_config *c = &s->c;
     int threads = pool ? qt_pool_threads(pool) : 1;
-    if (stack_reserve(s, s->len + n, n, threads, err)) return -1;
+    if (stack_reserve(s, kv, sc, kv->len + n, n, threads, err)) return -1;
     int H = c->hidden, nh = c->n_heads, nkv = c->n_kv_heads, hd = c->head_dim, I = c->intermediate;
     int qd = nh * hd, kvd = nkv * hd;
     float eps = c->rms_norm_eps;
     for (int li = 0; li < c->n_layers; li++) {
         const qt_layer *L = &s->layers[li];
         for (int i = 0; i < n; i++)
-            qt_rmsnorm(s->xn + (size_t)i * H, x + (size_t)i * H, L->in_norm, H, eps);
-        qt_mm qkv[3] = {
-            {L->q, NULL, s->q, qd, qd}, {L->k, NULL, s->k, kvd, kvd}, {L->v, NULL, s->v, kvd, kvd}};
-        qt_matmul(pool, qkv, 3, H, s->xn, H, n);
+            qt_rmsnorm(sc->xn + (size_t)i * H, x + (size_t)i * H, L->in_norm, H, eps);
+        qt_mm qkv[3] = {qt_weight_mm(&L->q, NULL, sc->q, qd, qd), qt_weight_mm(&L->k, NULL, sc->k, kvd, kvd),
+                        qt_weight_mm(&L->v, NULL, sc->v, kvd, kvd)};
+        qt_matmul(pool, qkv, 3, H, sc->xn, H, n);
         for (int i = 0; i < n; i++) {
-            int pos = s->len + i;
-            float *q = s->q + (size_t)i * qd, *k = s->k + (size_t)i * kvd;
+            int pos = kv->len + i;
+            float *q = sc->q + (size_t)i * qd, *k = sc->k + (size_t)i * kvd;
             for (int h = 0; h < nh; h++)
                 qt_rmsnorm(q + (size_t)h * hd, q + (size_t)h * hd, L->q_norm, hd, eps);
             for (int h = 0; h < nkv; h++)
                 qt_rmsnorm(k + (size_t)h * hd, k + (size_t)h * hd, L->k_norm, hd, eps);
             qt_rope(q, nh, hd, pos, s->inv_freq);
             qt_rope(k, nkv, hd, pos, s->inv_freq);
-            memcpy(s->kc[li] + (size_t)pos * kvd, k, sizeof(float) * kvd);
-            memcpy(s->vc[li] + (size_t)pos * kvd, s->v + (size_t)i * kvd, sizeof(float) * kvd);
+            memcpy(kv->kc[li] + (size_t)pos * kvd, k, sizeof(float) * kvd);
+            memcpy(kv->vc[li] + (size_t)pos * kvd, sc->v + (size_t)i * kvd, sizeof(float) * kvd);
         }
-        attn_job aj = {s, li, n, threads};
-        if (threads > 1 && (size_t)n * (s->len + n) >= 256) /* short contexts: cheaper than a dispatch */
+        attn_job aj = {s, kv, sc, li, n, threads};
+        if (threads > 1 && (size_t)n * (kv->len + n) >= 256) /* short contexts: cheaper than a dispatch */
             qt_pool_run(pool, attn_task, &aj, n * nh);
         else
             for (int t = 0; t < n * nh; t++)
                 attn_task(&aj, t, n * nh);
-        qt_mm o = {L->o, NULL, s->tmp, H, H};
-        qt_matmul(pool, &o, 1, qd, s->att, qd, n);
+        qt_mm o = qt_weight_mm(&L->o, NULL, sc->tmp, H, H);
+        qt_matmul(pool, &o, 1, qd, sc->att, qd, n);
         for (size_t e = 0; e < (size_t)n * H; e++)
-            x[e] += s->tmp[e];
+            x[e] += sc->tmp[e];
         for (int i = 0; i < n; i++)
-            qt_rmsnorm(s->xn + (size_t)i * H, x + (size_t)i * H, L->post_norm, H, eps);
-        qt_mm gu[2] = {{L->gate, NULL, s->gate, I, I}, {L->up, NULL, s->up, I, I}};
-        qt_matmul(pool, gu, 2, H, s->xn, H, n);
-        qt_swiglu(s->gate, s->up, n * I);
-        qt_mm d = {L->down, NULL, s->tmp, H, H};
-        qt_matmul(pool, &d, 1, I, s->gate, I, n);
+            qt_rmsnorm(sc->xn + (size_t)i * H, x + (size_t)i * H, L->post_norm, H, eps);
+        qt_mm gu[2] = {qt_weight_mm(&L->gate, NULL, sc->gate, I, I), qt_weight_mm(&L->up, NULL, sc->up, I, I)};
+        qt_matmul(pool, gu, 2, H, sc->xn, H, n);
+        qt_swiglu(sc->gate, sc->up, n * I);
+        qt_mm d = qt_weight_mm(&L->down, NULL, sc->tmp, H, H);
+        qt_matmul(pool, &d, 1, I, sc->gate, I, n);
         for (size_t e = 0; e < (size_t)n * H; e++)
-            x[e] += s->tmp[e];
+            x[e] += sc->tmp[e];
     }
-    s->len += n;
+    kv->len += n;
     for (int i = 0; i < n; i++)
         qt_rmsnorm(x + (size_t)i * H, x + (size_t)i * H, s->norm, H, eps);
     return 0;
@@ -283,7 +345,8 @@ int qt_stack_forward(qt_stack *s, qt_pool *pool, float *x, int n, qt_error *err)
 /* ---- talker ---------------------------------------------------------------------------------------------
  */
 
-int qt_talker_init(qt_talker *t, const st_file *f, const qt_config *cfg, qt_error *err)
+int qt_talker_init(qt_talker *t, const st_file *f, const qt_config *cfg, const qt_quant_params *qp,
+                   qt_error *err)
 {
     memset(t, 0, sizeof *t);
     const qt_talker_config *tc = &cfg->talker;
@@ -292,7 +355,7 @@ int qt_talker_init(qt_talker *t, const st_file *f, const qt_config *cfg, qt_erro
     t->text_vocab = tc->text_vocab_size;
     t->codec_vocab = tc->stack.vocab_size;
     int H = t->hidden, TH = t->text_hidden;
-    if (qt_stack_init(&t->stack, f, "talker.model.", &tc->stack, err)) return -1;
+    if (qt_stack_init(&t->stack, f, "talker.model.", &tc->stack, qp, err)) return -1;
     if (!(t->text_embedding =
               qt_bind_bf16(f, "talker.model.text_embedding.weight", t->text_vocab, TH, err)) ||
         !(t->fc1 = qt_bind_bf16(f, "talker.text_projection.linear_fc1.weight", TH, TH, err)) ||
@@ -301,7 +364,7 @@ int qt_talker_init(qt_talker *t, const st_file *f, const qt_config *cfg, qt_erro
         !(t->fc2_b = qt_load_vec_f32(f, "talker.text_projection.linear_fc2.bias", H, err)) ||
         !(t->codec_embedding =
               qt_bind_bf16(f, "talker.model.codec_embedding.weight", t->codec_vocab, H, err)) ||
-        !(t->codec_head = qt_bind_bf16(f, "talker.codec_head.weight", t->codec_vocab, H, err))) {
+        qt_weight_bind(&t->codec_head, f, "talker.codec_head.weight", t->codec_vocab, H, qp, err)) {
         qt_talker_free(t);
         return -1;
     }
@@ -312,37 +375,35 @@ void qt_talker_free(qt_talker *t)
 {
     if (!t) return;
     qt_stack_free(&t->stack);
+    qt_weight_free(&t->codec_head);
     free(t->fc1_b);
     free(t->fc2_b);
-    free(t->proj_tmp);
     memset(t, 0, sizeof *t);
 }
 
-int qt_talker_text_proj(qt_talker *t, qt_pool *pool, const int32_t *ids, int n, float *out, qt_error *err)
+int qt_talker_text_proj(const qt_talker *t, qt_pool *pool, const int32_t *ids, int n, float *out,
+                        qt_error *err)
 {
     int TH = t->text_hidden;
-    if (n > t->proj_tmp_n) {
-        free(t->proj_tmp);
-        t->proj_tmp_n = 0;
-        if (!(t->proj_tmp = malloc(sizeof(float) * 2 * (size_t)TH * n)))
-            return qt_fail(err, QT_ERR_NOMEM, "out of memory projecting %d text tokens", n);
-        t->proj_tmp_n = n;
-    }
-    float *e = t->proj_tmp, *h = t->proj_tmp + (size_t)TH * n;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= t->text_vocab)
             return qt_fail(err, QT_ERR_INVALID, "text token id %d is outside the vocabulary of %d", ids[i],
                            t->text_vocab);
+    float *e = malloc(sizeof(float) * 2 * (size_t)TH * n);
+    if (!e) return qt_fail(err, QT_ERR_NOMEM, "out of memory projecting %d text tokens", n);
+    float *h = e + (size_t)TH * n;
+    for (int i = 0; i < n; i++) {
         float *row = e + (size_t)i * TH;
         memset(row, 0, sizeof(float) * TH);
         qt_add_bf16_row(row, t->text_embedding, ids[i], TH);
     }
-    qt_mm fc1 = {t->fc1, t->fc1_b, h, TH, TH};
+    qt_mm fc1 = {t->fc1, t->fc1_b, h, TH, TH, NULL};
     qt_matmul(pool, &fc1, 1, TH, e, TH, n);
     for (size_t i = 0; i < (size_t)n * TH; i++)
         h[i] = qt_silu(h[i]);
-    qt_mm fc2 = {t->fc2, t->fc2_b, out, t->hidden, t->hidden};
+    qt_mm fc2 = {t->fc2, t->fc2_b, out, t->hidden, t->hidden, NULL};
     qt_matmul(pool, &fc2, 1, TH, h, TH, n);
+    free(e);
     return 0;
 }
 
@@ -353,6 +414,6 @@ void qt_talker_add_codec(const qt_talker *t, int id, float *out)
 
 void qt_talker_logits(const qt_talker *t, qt_pool *pool, const float *h, float *logits)
 {
-    qt_mm head = {t->codec_head, NULL, logits, t->codec_vocab, t->codec_vocab};
+    qt_mm head = qt_weight_mm(&t->codec_head, NULL, logits, t->codec_vocab, t->codec_vocab);
     qt_matmul(pool, &head, 1, t->hidden, h, t->hidden, 1);
 }

@@ -25,6 +25,7 @@ void srv_response_clear(srv_response *res)
     free(res->body);
     if (res->fd >= 0) close(res->fd);
     if (res->stream_free) res->stream_free(res->stream_arg);
+    if (res->defer_free) res->defer_free(res->defer_arg);
     srv_response_init(res);
 }
 
@@ -89,6 +90,8 @@ int srv_status_for(studio_error_kind kind)
         return 500;
     case STUDIO_NOT_READY:
         return 409;
+    case STUDIO_BAD_INPUT:
+        return 400;
     }
     return 500;
 }

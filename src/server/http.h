@@ -15,6 +15,7 @@
 #include "studio/generation.h"
 #include "studio/models.h"
 #include "studio/studio.h"
+#include "studio/transcription.h"
 
 #define SRV_MAX_PARAMS 4
 #define SRV_MAX_QUERY 16
@@ -40,6 +41,7 @@ typedef struct {
     studio_gen *gen;
     studio_models *models;
     void (*on_quiesce)(void *arg);
+    studio_asr *asr; /* POST /transcribe's resident Whisper model (routes_transcribe.c); made with the studio */
 } srv_ctx;
 
 typedef struct {
@@ -63,7 +65,7 @@ typedef struct {
     srv_form *form; /* multipart routes: the parsed form */
 } srv_request;
 
-typedef struct {
+typedef struct srv_response {
     int status;
     char *body; /* malloc'd, or NULL */
     size_t body_len;
@@ -81,6 +83,13 @@ typedef struct {
     long (*stream)(void *arg, char *buf, size_t max);
     void (*stream_free)(void *arg);
     void *stream_arg;
+    /* A deferred answer instead (status left 0): the handler started work whose outcome is the answer, and
+     * no thread waits for it. defer(arg, out) is called every ~100 ms on the server's ticker thread (it
+     * must not block) until it fills out (a plain body) and returns 1; defer_free(arg) runs once after, or
+     * when the server stops first. */
+    int (*defer)(void *arg, struct srv_response *out);
+    void (*defer_free)(void *arg);
+    void *defer_arg;
 } srv_response;
 
 typedef void (*srv_handler)(srv_ctx *ctx, const srv_request *req, srv_response *res);

@@ -26,7 +26,10 @@ static const char schemas_json[] =
     "  'status': {'type': 'string'}, 'model_loaded': {'type': 'boolean'},"
     "  'model_downloaded': {'type': 'boolean', 'nullable': true}, 'model_size': {'type': 'string', 'nullable': true},"
     "  'gpu_available': {'type': 'boolean'}, 'gpu_type': {'type': 'string', 'nullable': true},"
-    "  'vram_used_mb': {'type': 'number', 'nullable': true}, 'backend_type': {'type': 'string', 'nullable': true}}},"
+    "  'vram_used_mb': {'type': 'number', 'nullable': true}, 'backend_type': {'type': 'string', 'nullable': true},"
+    "  'model_precision': {'type': 'string', 'enum': ['bf16', 'int8'], 'nullable': true}}},"
+    "'Precision': {'type': 'string', 'enum': ['bf16', 'int8'], 'description': 'bf16: the released weights "
+    "(exact); int8: decode-step matrices quantized at load (faster, half the memory)'},"
     "'ActiveTasks': {'type': 'object', 'properties': {"
     "  'downloads': {'type': 'array', 'items': {'type': 'object'}},"
     "  'generations': {'type': 'array', 'items': {'type': 'object'}}}},"
@@ -47,14 +50,17 @@ static const char schemas_json[] =
     "  'reference_text': {'type': 'string'}}},"
     "'Sample': {'type': 'object', 'properties': {"
     "  'id': {'type': 'string', 'format': 'uuid'}, 'profile_id': {'type': 'string', 'format': 'uuid'},"
-    "  'audio_path': {'type': 'string'}, 'reference_text': {'type': 'string'}, 'duration': {'type': 'number'}}},"
+    "  'audio_path': {'type': 'string'}, 'reference_text': {'type': 'string'}, 'duration': {'type': 'number'},"
+    "  'missing': {'type': 'boolean', 'description': 'its file was not found at the last start; the row is kept'}}},"
     "'HistoryItem': {'type': 'object', 'properties': {"
     "  'id': {'type': 'string', 'format': 'uuid'}, 'profile_id': {'type': 'string', 'format': 'uuid'},"
     "  'profile_name': {'type': 'string'}, 'text': {'type': 'string'}, 'language': {'type': 'string'},"
     "  'audio_path': {'type': 'string', 'nullable': true}, 'duration': {'type': 'number', 'nullable': true},"
     "  'seed': {'type': 'integer', 'nullable': true}, 'instruct': {'type': 'string', 'nullable': true},"
     "  'model_size': {'type': 'string', 'nullable': true}, 'status': {'type': 'string'},"
-    "  'error': {'type': 'string', 'nullable': true}, 'created_at': {'type': 'string', 'format': 'date-time'}}},"
+    "  'error': {'type': 'string', 'nullable': true}, 'created_at': {'type': 'string', 'format': 'date-time'},"
+    "  'settings': {'type': 'object', 'nullable': true, 'description': 'the chunking and sampling settings the take was made with'},"
+    "  'missing': {'type': 'boolean', 'description': 'its file was not found at the last start; the row is kept'}}},"
     "'HistoryList': {'type': 'object', 'properties': {"
     "  'items': {'type': 'array', 'items': {'$ref': '#/components/schemas/HistoryItem'}}, 'total': {'type': 'integer'}}},"
     "'HistoryStats': {'type': 'object', 'properties': {"
@@ -67,20 +73,43 @@ static const char schemas_json[] =
     "  'language': {'$ref': '#/components/schemas/Language'},"
     "  'seed': {'type': 'integer', 'nullable': true, 'description': 'random (and stored) when absent'},"
     "  'model_size': {'$ref': '#/components/schemas/ModelSize'},"
-    "  'instruct': {'type': 'string', 'nullable': true}}},"
+    "  'instruct': {'type': 'string', 'nullable': true},"
+    "  'max_chunk_chars': {'type': 'integer', 'minimum': 100, 'maximum': 5000, 'description': 'a longer text is spoken in chunks split at sentence ends; default from /settings/generation (800)'},"
+    "  'crossfade_ms': {'type': 'integer', 'minimum': 0, 'maximum': 1000, 'description': 'the crossfade joining chunks; default 50'},"
+    "  'normalize': {'type': 'boolean', 'description': 'peak-normalize the take to -1 dBFS; default from /settings/generation'},"
+    "  'max_frames': {'type': 'integer', 'minimum': 1, 'maximum': 8192, 'description': 'a ceiling on each chunk (12.5 frames a second)'},"
+    "  'temperature': {'type': 'number', 'minimum': 0.01, 'maximum': 2, 'default': 0.9},"
+    "  'top_k': {'type': 'integer', 'minimum': 0, 'maximum': 1000, 'default': 50},"
+    "  'top_p': {'type': 'number', 'minimum': 0.01, 'maximum': 1, 'default': 1},"
+    "  'repetition_penalty': {'type': 'number', 'minimum': 1, 'maximum': 2, 'default': 1.05},"
+    "  'subtalker_temperature': {'type': 'number', 'minimum': 0.01, 'maximum': 2, 'default': 0.9},"
+    "  'subtalker_top_k': {'type': 'integer', 'minimum': 0, 'maximum': 1000, 'default': 50},"
+    "  'subtalker_top_p': {'type': 'number', 'minimum': 0.01, 'maximum': 1, 'default': 1}}},"
     "'ModelSize': {'type': 'string'},"
     "'ModelName': {'type': 'string'},"
     "'ModelStatus': {'type': 'object', 'properties': {'models': {'type': 'array', 'items': {'type': 'object', 'properties': {"
     "  'model_name': {'type': 'string'}, 'display_name': {'type': 'string'}, 'model_size': {'type': 'string'},"
     "  'repo_id': {'type': 'string'}, 'downloaded': {'type': 'boolean'}, 'downloading': {'type': 'boolean'},"
-    "  'loaded': {'type': 'boolean'}, 'size_mb': {'type': 'number'}}}}}},"
+    "  'loaded': {'type': 'boolean'}, 'size_mb': {'type': 'number'},"
+    "  'precision': {'type': 'string', 'enum': ['bf16', 'int8'], 'nullable': true}}}}}},"
     "'ModelDownload': {'type': 'object', 'required': ['model_name'], 'properties': {"
     "  'model_name': {'$ref': '#/components/schemas/ModelName'}}},"
     "'ModelProgress': {'type': 'object', 'description': 'one server-sent event: data: {...}', 'properties': {"
     "  'model_name': {'type': 'string'}, 'current': {'type': 'integer'}, 'total': {'type': 'integer'},"
     "  'progress': {'type': 'number'}, 'filename': {'type': 'string'},"
     "  'status': {'type': 'string', 'enum': ['downloading', 'complete', 'error']}}},"
+    "'TranscribeUpload': {'type': 'object', 'required': ['file'], 'properties': {"
+    "  'file': {'type': 'string', 'format': 'binary', 'description': 'WAV, FLAC, OGG or MP3 of speech; at most 50 MB; longer than 30 s is cut into 30 s windows'},"
+    "  'language': {'type': 'string', 'description': 'a code such as en or de; detected when absent or auto'},"
+    "  'model': {'type': 'string', 'description': 'a Whisper model name'}}},"
+    "'Transcription': {'type': 'object', 'properties': {'text': {'type': 'string'}, 'duration': {'type': 'number', 'description': 'seconds of audio'}}},"
     "'CacheClear': {'type': 'object', 'properties': {'message': {'type': 'string'}, 'files_deleted': {'type': 'integer'}}},"
+    "'TakeStatus': {'type': 'object', 'description': 'one server-sent event: data: {...}; heartbeats between; the stream ends on a final status', 'properties': {"
+    "  'id': {'type': 'string', 'format': 'uuid'},"
+    "  'status': {'type': 'string', 'enum': ['queued', 'downloading', 'loading_model', 'generating', 'completed', 'failed', 'cancelled', 'not_found']},"
+    "  'progress': {'type': 'number', 'description': '0 to 100 over the whole take'},"
+    "  'position': {'type': 'integer', 'description': 'place in the queue, 1 = next; 0 when not queued'},"
+    "  'duration': {'type': 'number', 'nullable': true}, 'error': {'type': 'string', 'nullable': true}}},"
     "'StoryCreate': {'type': 'object', 'required': ['name'], 'properties': {"
     "  'name': {'type': 'string', 'minLength': 1, 'maxLength': 100},"
     "  'description': {'type': 'string', 'maxLength': 500, 'nullable': true}}},"
@@ -128,6 +157,18 @@ static const char schemas_json[] =
     "  'profile_ids': {'type': 'array', 'items': {'type': 'string', 'format': 'uuid'}}}},"
     "'ProfileChannels': {'type': 'object', 'required': ['channel_ids'], 'properties': {"
     "  'channel_ids': {'type': 'array', 'items': {'type': 'string', 'format': 'uuid'}}}},"
+    "'GenerationSettings': {'type': 'object', 'description': 'the defaults of a take', 'properties': {"
+    "  'max_chunk_chars': {'type': 'integer', 'minimum': 100, 'maximum': 5000, 'default': 800},"
+    "  'crossfade_ms': {'type': 'integer', 'minimum': 0, 'maximum': 1000, 'default': 50},"
+    "  'normalize_audio': {'type': 'boolean', 'default': false}, 'autoplay_on_generate': {'type': 'boolean', 'default': true}}},"
+    "'NotOurs': {'type': 'object', 'description': 'a feature of the Voicebox apps that voicebox does not have, answered as off or empty'},"
+    "'CacheDir': {'type': 'object', 'properties': {'path': {'type': 'string'}}},"
+    "'PackageUpload': {'type': 'object', 'required': ['file'], 'properties': {"
+    "  'file': {'type': 'string', 'format': 'binary', 'description': 'a .voicebox.zip package'}}},"
+    "'ImportedTake': {'allOf': [{'$ref': '#/components/schemas/HistoryItem'}, {'type': 'object', 'properties': {"
+    "  'message': {'type': 'string'}}}]},"
+    "'AvatarUpload': {'type': 'object', 'required': ['file'], 'properties': {"
+    "  'file': {'type': 'string', 'format': 'binary', 'description': 'PNG, JPEG or WebP, at most 5 MB; stored upright, over white, within 512 x 512'}}},"
     "'OpenAPI': {'type': 'object'}"
     "}";
 /* clang-format on */
@@ -165,7 +206,9 @@ static const struct {
     {"get", "/history/{generation_id}/export-audio", "A generation's audio as a download", NULL, "audio",
      "404 416"},
     {"get", "/audio/{generation_id}", "A generation's audio", NULL, "audio", "404 416"},
-    {"post", "/generate", "Speak text in a profile's voice (waits its turn in the queue)",
+    {"post", "/generate",
+     "Speak text in a profile's voice: the take is recorded (status queued) and answered once final, or at "
+     "once with ?wait=false; a model not downloaded is downloaded first",
      "json:GenerateRequest", "HistoryItem", "400 404 409 413 415 422 503"},
     {"post", "/cache/clear", "Forget every cached voice prompt", NULL, "CacheClear", "503"},
     {"get", "/models/status", "Each model's download and load state", NULL, "ModelStatus", "503"},
@@ -176,6 +219,30 @@ static const struct {
     {"get", "/models/progress/{model_name}", "Download progress as server-sent events", NULL,
      "sse|ModelProgress", "404 503"},
     {"delete", "/models/{model_name}", "Delete a model from the Hub cache", NULL, "Message", "400 404 503"},
+    {"post", "/transcribe", "The words of a recording (Whisper); 409 until the model is downloaded",
+     "form:TranscribeUpload", "Transcription", "409 413 415 422"},
+    {"get", "/generate/{generation_id}/status", "A take's status as server-sent events until it is final",
+     NULL, "sse|TakeStatus", "503"},
+    {"post", "/generate/{generation_id}/cancel", "Cancel a queued or running take", NULL, "HistoryItem",
+     "400 404 503"},
+    {"post", "/generate/{generation_id}/retry", "Queue a failed or cancelled take again", NULL, "HistoryItem",
+     "400 404 409 503"},
+    {"get", "/settings/generation", "The defaults of a take", NULL, "GenerationSettings", ""},
+    {"put", "/settings/generation", "Change the defaults of a take (members given only)",
+     "json:GenerationSettings", "GenerationSettings", "400 413 415 422"},
+    {"get", "/settings/captures", "Capture settings (captures are not a voicebox feature: off)", NULL, "NotOurs",
+     ""},
+    {"get", "/capture/readiness", "Capture readiness (not ready: no speech recognition here)", NULL, "NotOurs",
+     ""},
+    {"get", "/health/filesystem", "The data directories, whether they exist and are writable", NULL, "NotOurs",
+     ""},
+    {"get", "/effects/available", "Audio effects (none in voicebox): {effects: []}", NULL, "NotOurs", ""},
+    {"get", "/effects/presets", "Audio effect presets (none in voicebox): []", NULL, "NotOurs", ""},
+    {"get", "/backend/cuda-status", "GPU backend status: not applicable (CPU engine)", NULL, "NotOurs", ""},
+    {"get", "/backend/rocm-status", "GPU backend status: not applicable (CPU engine)", NULL, "NotOurs", ""},
+    {"get", "/models/cache-dir", "The Hugging Face cache the models are kept in", NULL, "CacheDir", "503"},
+    {"post", "/generate/{generation_id}/regenerate", "A new take with the same settings and a new seed", NULL,
+     "HistoryItem", "400 404 409 503"},
     {"get", "/stories", "List stories, most recently changed first", NULL, "[Story]", ""},
     {"post", "/stories", "Create a story", "json:StoryCreate", "Story", "400 413 415 422"},
     {"get", "/stories/{story_id}", "A story with its items", NULL, "StoryDetail", "404"},
@@ -212,6 +279,19 @@ static const struct {
      "404"},
     {"put", "/profiles/{profile_id}/channels", "Set the channels of a profile", "json:ProfileChannels",
      "Message", "400 404 413 415 422"},
+    {"get", "/profiles/{profile_id}/export",
+     "The profile as a .voicebox.zip (manifest.json, samples.json, samples/, avatar)", NULL,
+     "file:application/zip", "404"},
+    {"post", "/profiles/import", "A .voicebox.zip as a new profile (at most 100 MB; a taken name gets ' (1)')",
+     "form:PackageUpload", "Profile", "400 413 415 422"},
+    {"get", "/history/{generation_id}/export", "A take as a .voicebox.zip (manifest.json, audio/)", NULL,
+     "file:application/zip", "404"},
+    {"post", "/history/import", "A packaged take, given to the profile of its name (at most 50 MB)",
+     "form:PackageUpload", "ImportedTake", "400 413 415 422"},
+    {"post", "/profiles/{profile_id}/avatar", "Set the profile's picture", "form:AvatarUpload", "Profile",
+     "400 404 413 415 422"},
+    {"get", "/profiles/{profile_id}/avatar", "The profile's picture (PNG)", NULL, "file:image/png", "404"},
+    {"delete", "/profiles/{profile_id}/avatar", "Remove the profile's picture", NULL, "Message", "404"},
 };
 
 static json_t *ref(const char *schema)
@@ -235,7 +315,7 @@ static json_t *response_for(const char *spec)
         return json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description", "A download (Content-Disposition)",
                          "content", spec + 5, "schema", "type", "string", "format", "binary");
     if (!strncmp(spec, "sse|", 4))
-        return json_pack("{s:s, s:{s:{s:o}}}", "description", "text/event-stream of ModelProgress events",
+        return json_pack("{s:s, s:{s:{s:o}}}", "description", "text/event-stream of JSON events",
                          "content", "text/event-stream", "schema", ref(spec + 4));
     if (!strncmp(spec, "html|", 5))
         return json_pack("{s:s, s:{s:{s:{s:s}}, s:{s:o}}}", "description", "OK", "content", "text/html",
@@ -281,9 +361,16 @@ static json_t *operation(size_t i)
         json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i, s:i, s:i}}", "name", "lines", "in",
                                                 "query", "schema", "type", "integer", "minimum", 1, "maximum",
                                                 SRV_LOG_TAIL_MAX_LINES, "default", SRV_LOG_TAIL_DEFAULT_LINES));
-    if (!strcmp(ops[i].path, "/models/load"))
+    if (!strcmp(ops[i].path, "/generate"))
+        json_array_append_new(params, json_pack("{s:s, s:s, s:s, s:{s:s, s:b}}", "name", "wait", "in", "query",
+                                                "description", "false: answer at once with the queued take",
+                                                "schema", "type", "boolean", "default", 1));
+    if (!strcmp(ops[i].path, "/models/load")) {
         json_array_append_new(params, json_pack("{s:s, s:s, s:o}", "name", "model_size", "in", "query",
                                                 "schema", ref("ModelSize")));
+        json_array_append_new(params, json_pack("{s:s, s:s, s:o}", "name", "precision", "in", "query",
+                                                "schema", ref("Precision")));
+    }
     if (!strcmp(ops[i].response, "audio"))
         json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", "Range", "in", "header",
                                                 "schema", "type", "string"));
@@ -331,6 +418,20 @@ static const char *model_name_at(size_t i)
     return studio_model_at(i)->name;
 }
 
+/* The TTS models come first in the table, the Whisper ones after them. */
+static size_t tts_model_count(void)
+{
+    size_t n = 0;
+    while (n < studio_model_count() && !studio_model_at(n)->whisper)
+        n++;
+    return n;
+}
+
+static const char *whisper_name_at(size_t i)
+{
+    return studio_model_at(tts_model_count() + i)->name;
+}
+
 /* The length limits of the text fields, by schema and property: min_length < 0 means none. */
 static const struct {
     const char *schema, *property;
@@ -359,9 +460,13 @@ static int apply_rules(json_t *schemas)
     if (!lang || !size || !name || !seed || !file) goto missing;
     json_object_set_new(lang, "enum", string_enum(studio_language_count(), studio_language_at));
     json_object_set_new(lang, "default", json_string(STUDIO_DEFAULT_LANGUAGE));
-    json_object_set_new(size, "enum", string_enum(studio_model_count(), model_size_at));
+    json_object_set_new(size, "enum", string_enum(tts_model_count(), model_size_at));
     json_object_set_new(size, "default", json_string(studio_model_default()->size));
     json_object_set_new(name, "enum", string_enum(studio_model_count(), model_name_at));
+    json_t *whisper = property(schemas, "TranscribeUpload", "model");
+    if (!whisper) goto missing;
+    json_object_set_new(whisper, "enum", string_enum(studio_model_count() - tts_model_count(), whisper_name_at));
+    json_object_set_new(whisper, "default", json_string(STUDIO_WHISPER_DEFAULT));
     json_object_set_new(seed, "minimum", json_integer(0));
     json_object_set_new(seed, "maximum", json_integer(STUDIO_SEED_MAX));
     char text[160];

@@ -31,15 +31,31 @@ const srv_route srv_routes[] = {
     {"GET", "/history/{generation_id}/export-audio", srv_get_history_export, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"GET", "/audio/{generation_id}", srv_get_audio, SRV_BODY_NONE, SRV_RUN_WORKER},
 
-    {"POST", "/generate", srv_post_generate, SRV_BODY_JSON, SRV_RUN_LONG},
+    {"POST", "/generate", srv_post_generate, SRV_BODY_JSON, SRV_RUN_WORKER},
     {"POST", "/cache/clear", srv_post_cache_clear, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"GET", "/models/status", srv_get_models_status, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"GET", "/models/cache-dir", srv_get_models_cache_dir, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"POST", "/models/download", srv_post_models_download, SRV_BODY_JSON, SRV_RUN_WORKER},
     {"POST", "/models/load", srv_post_models_load, SRV_BODY_JSON, SRV_RUN_LONG},
     {"POST", "/models/unload", srv_post_models_unload, SRV_BODY_NONE, SRV_RUN_LONG},
     {"GET", "/models/progress/{model_name}", srv_get_models_progress, SRV_BODY_NONE, SRV_RUN_INLINE},
     {"DELETE", "/models/{model_name}", srv_delete_model, SRV_BODY_NONE, SRV_RUN_LONG},
+    {"POST", "/transcribe", srv_post_transcribe, SRV_BODY_FORM, SRV_RUN_LONG},
 
+    {"GET", "/generate/{generation_id}/status", srv_get_generate_status, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"POST", "/generate/{generation_id}/cancel", srv_post_generate_cancel, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"POST", "/generate/{generation_id}/retry", srv_post_generate_retry, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"POST", "/generate/{generation_id}/regenerate", srv_post_generate_regenerate, SRV_BODY_NONE, SRV_RUN_WORKER},
+
+    {"GET", "/settings/generation", srv_get_generation_settings, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"PUT", "/settings/generation", srv_put_generation_settings, SRV_BODY_JSON, SRV_RUN_WORKER},
+    {"GET", "/settings/captures", srv_get_capture_settings, SRV_BODY_NONE, SRV_RUN_INLINE},
+    {"GET", "/capture/readiness", srv_get_capture_readiness, SRV_BODY_NONE, SRV_RUN_INLINE},
+    {"GET", "/health/filesystem", srv_get_health_filesystem, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"GET", "/effects/available", srv_get_effects_available, SRV_BODY_NONE, SRV_RUN_INLINE},
+    {"GET", "/effects/presets", srv_get_effects_presets, SRV_BODY_NONE, SRV_RUN_INLINE},
+    {"GET", "/backend/cuda-status", srv_get_backend_status, SRV_BODY_NONE, SRV_RUN_INLINE},
+    {"GET", "/backend/rocm-status", srv_get_backend_status, SRV_BODY_NONE, SRV_RUN_INLINE},
     {"GET", "/stories", srv_get_stories, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"POST", "/stories", srv_post_stories, SRV_BODY_JSON, SRV_RUN_WORKER},
     {"GET", "/stories/{story_id}", srv_get_story, SRV_BODY_NONE, SRV_RUN_WORKER},
@@ -66,6 +82,14 @@ const srv_route srv_routes[] = {
     {"PUT", "/channels/{channel_id}/voices", srv_put_channel_voices, SRV_BODY_JSON, SRV_RUN_WORKER},
     {"GET", "/profiles/{profile_id}/channels", srv_get_profile_channels, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"PUT", "/profiles/{profile_id}/channels", srv_put_profile_channels, SRV_BODY_JSON, SRV_RUN_WORKER},
+
+    {"POST", "/profiles/import", srv_post_profile_import, SRV_BODY_FORM_IMPORT, SRV_RUN_WORKER},
+    {"GET", "/profiles/{profile_id}/export", srv_get_profile_export, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"POST", "/history/import", srv_post_history_import, SRV_BODY_FORM, SRV_RUN_WORKER},
+    {"GET", "/history/{generation_id}/export", srv_get_history_package, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"POST", "/profiles/{profile_id}/avatar", srv_post_profile_avatar, SRV_BODY_FORM, SRV_RUN_WORKER},
+    {"GET", "/profiles/{profile_id}/avatar", srv_get_profile_avatar, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"DELETE", "/profiles/{profile_id}/avatar", srv_delete_profile_avatar, SRV_BODY_NONE, SRV_RUN_WORKER},
 };
 const size_t srv_n_routes = sizeof srv_routes / sizeof srv_routes[0];
 

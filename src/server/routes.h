@@ -19,6 +19,7 @@ typedef enum {
     SRV_BODY_NONE, /* any body is read and ignored */
     SRV_BODY_JSON, /* up to SRV_JSON_MAX bytes in req->body */
     SRV_BODY_FORM, /* multipart/form-data, up to STUDIO_UPLOAD_MAX bytes, parsed into req->form */
+    SRV_BODY_FORM_IMPORT, /* the same, up to SRV_IMPORT_MAX bytes */
 } srv_body_kind;
 
 /* Where a handler runs. */
@@ -35,6 +36,8 @@ typedef struct {
     srv_body_kind body;
     srv_run run;
 } srv_route;
+
+#define SRV_IMPORT_MAX (100u * 1024u * 1024u) /* bytes; POST /profiles/import, as the Python studio allows */
 
 extern const srv_route srv_routes[];
 extern const size_t srv_n_routes;
@@ -79,9 +82,23 @@ void srv_get_audio(srv_ctx *ctx, const srv_request *req, srv_response *res);
 /* routes_generate.c */
 void srv_post_generate(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_post_cache_clear(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_generate_status(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_generate_cancel(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_generate_retry(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_generate_regenerate(srv_ctx *ctx, const srv_request *req, srv_response *res);
 /* Hooks the generation layer and the model downloads into ctx (the /health fields, /tasks/active, the
  * generation and model routes, and stopping the worker in srv_stop). */
 void srv_attach_generation(srv_ctx *ctx, studio_gen *gen, studio_models *models);
+/* routes_app.c */
+void srv_get_generation_settings(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_put_generation_settings(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_capture_settings(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_capture_readiness(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_health_filesystem(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_effects_available(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_effects_presets(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_backend_status(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_models_cache_dir(srv_ctx *ctx, const srv_request *req, srv_response *res);
 /* routes_models.c */
 void srv_get_models_status(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_post_models_download(srv_ctx *ctx, const srv_request *req, srv_response *res);
@@ -90,6 +107,8 @@ void srv_post_models_load(srv_ctx *ctx, const srv_request *req, srv_response *re
 void srv_post_models_unload(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_delete_model(srv_ctx *ctx, const srv_request *req, srv_response *res);
 json_t *srv_active_downloads(void *ctx); /* the downloads array of GET /tasks/active */
+/* routes_transcribe.c */
+void srv_post_transcribe(srv_ctx *ctx, const srv_request *req, srv_response *res);
 
 /* routes_stories.c */
 void srv_post_stories(srv_ctx *ctx, const srv_request *req, srv_response *res);
@@ -117,5 +136,16 @@ void srv_get_channel_voices(srv_ctx *ctx, const srv_request *req, srv_response *
 void srv_put_channel_voices(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_get_profile_channels(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_put_profile_channels(srv_ctx *ctx, const srv_request *req, srv_response *res);
+
+/* routes_packages.c */
+void srv_get_profile_export(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_profile_import(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_history_package(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_history_import(srv_ctx *ctx, const srv_request *req, srv_response *res);
+
+/* routes_avatar.c */
+void srv_post_profile_avatar(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_profile_avatar(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_delete_profile_avatar(srv_ctx *ctx, const srv_request *req, srv_response *res);
 
 #endif

@@ -27,6 +27,7 @@ void srv_get_history(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
     studio_history_query q = studio_history_default_query();
     if (query_int(req, res, "limit", &q.limit) != 0 || query_int(req, res, "offset", &q.offset) != 0) return;
+    if (q.limit > 100) q.limit = 100; /* a page is at most 100 items; the 0.1 Voicebox app asks for 1000 */
     q.profile_id = srv_query(req, "profile_id");
     q.search = srv_query(req, "search");
     studio_error err = {0};

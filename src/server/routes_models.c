@@ -45,8 +45,11 @@ void srv_get_models_status(srv_ctx *ctx, const srv_request *req, srv_response *r
 {
     if (need_models(ctx, res) != 0)
         return;
-    char loaded[8];
+    char loaded[8], prec[8];
     const char *size = studio_gen_loaded_size(ctx->gen, loaded, sizeof loaded);
+    const char *precision = studio_gen_loaded_precision(ctx->gen, prec, sizeof prec);
+    char wloaded[64];
+    const char *whisper = ctx->asr ? studio_asr_loaded(ctx->asr, wloaded, sizeof wloaded) : NULL;
     json_t *arr = json_array();
     for (size_t i = 0; i < studio_model_count(); i++) {
         const studio_model *m = studio_model_at(i);
@@ -57,11 +60,14 @@ void srv_get_models_status(srv_ctx *ctx, const srv_request *req, srv_response *r
             srv_studio_error(res, req, &err);
             return;
         }
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:f}", "model_name", m->name,
+        int is_loaded = m->whisper ? whisper && !strcmp(whisper, m->name) : size && !strcmp(size, m->size);
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:f, s:o}", "model_name", m->name,
                                              "display_name", m->display, "model_size", m->size, "repo_id",
                                              m->repo_id, "downloaded", st.downloaded, "downloading",
-                                             st.downloading, "loaded", size && !strcmp(size, m->size),
-                                             "size_mb", (double)st.size_on_disk / (1024.0 * 1024.0)));
+                                             st.downloading, "loaded", is_loaded,
+                                             "size_mb", (double)st.size_on_disk / (1024.0 * 1024.0), "precision",
+                                             is_loaded && precision && !m->whisper ? json_string(precision)
+                                                                                   : json_null()));
     }
     srv_json(res, 200, json_pack("{s:o}", "models", arr));
 }
@@ -203,28 +209,41 @@ void srv_post_models_load(srv_ctx *ctx, const srv_request *req, srv_response *re
 {
     if (need_models(ctx, res) != 0)
         return;
-    char size[16];
+    char size[16], precision[16] = "";
+    int have_precision = 0;
     snprintf(size, sizeof size, "%s", studio_model_default()->size);
-    const char *query = srv_query(req, "model_size");
-    if (query) {
+    const char *query = srv_query(req, "model_size"), *qprec = srv_query(req, "precision");
+    if (query)
         snprintf(size, sizeof size, "%s", query);
-    } else if (req->body_len) { /* Voicebox also accepts it in a JSON body */
+    if (qprec)
+        have_precision = snprintf(precision, sizeof precision, "%s", qprec) >= 0;
+    if (req->body_len) { /* Voicebox also accepts them in a JSON body */
         json_t *body;
         if (srv_parse_json_body(req, res, &body) != 0)
             return;
-        json_t *v = json_object_get(body, "model_size");
-        if (json_is_string(v))
+        json_t *v = json_object_get(body, "model_size"), *pv = json_object_get(body, "precision");
+        if (!query && json_is_string(v))
             snprintf(size, sizeof size, "%s", json_string_value(v));
+        if (!qprec && pv && !json_is_null(pv)) {
+            if (!json_is_string(pv)) {
+                json_decref(body);
+                srv_field_error(res, 422, "precision", "precision: must be \"bf16\" or \"int8\"");
+                return;
+            }
+            have_precision = snprintf(precision, sizeof precision, "%s", json_string_value(pv)) >= 0;
+        }
         json_decref(body);
     }
     studio_error err = {0};
-    if (studio_gen_load_model(ctx->gen, size, &err) != 0) {
+    if (studio_gen_load_model(ctx->gen, size, have_precision ? precision : NULL, &err) != 0) {
         srv_studio_error(res, req, &err);
         return;
     }
-    char msg[64];
+    char msg[64], prec[8];
     snprintf(msg, sizeof msg, "Model %s loaded successfully", size);
-    srv_json(res, 200, json_pack("{s:s, s:s}", "message", msg, "model_size", size));
+    const char *loaded_prec = studio_gen_loaded_precision(ctx->gen, prec, sizeof prec);
+    srv_json(res, 200, json_pack("{s:s, s:s, s:s}", "message", msg, "model_size", size, "precision",
+                                 loaded_prec ? loaded_prec : "bf16"));
 }
 
 void srv_post_models_unload(srv_ctx *ctx, const srv_request *req, srv_response *res)
@@ -232,8 +251,10 @@ void srv_post_models_unload(srv_ctx *ctx, const srv_request *req, srv_response *
     (void)req;
     if (need_models(ctx, res) != 0)
         return;
-    studio_gen_unload_model(ctx->gen);
-    srv_json(res, 200, json_pack("{s:s}", "message", "Model unloaded successfully"));
+    if (studio_gen_unload_model(ctx->gen) == 1)
+        srv_json(res, 200, json_pack("{s:s}", "message", "Model unloads when the running take ends"));
+    else
+        srv_json(res, 200, json_pack("{s:s}", "message", "Model unloaded successfully"));
 }
 
 void srv_delete_model(srv_ctx *ctx, const srv_request *req, srv_response *res)

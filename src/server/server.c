@@ -81,6 +81,7 @@ struct srv_server {
     pthread_mutex_t tmu;
     pthread_cond_t tcv;
     stream_state *parked;
+    conn_state *deferred; /* requests whose handler deferred its answer (srv_response.defer) */
     int tstop;
     /* the access log: network threads queue their lines and one thread writes them, so a slow disk, or a
      * low-priority worker preempted while it holds the log's lock, never stalls a network thread */
@@ -102,6 +103,7 @@ struct conn_state {
     struct MHD_Connection *conn;
     conn_state *next; /* in the worker queue */
     int ready;        /* a worker has filled res */
+    conn_state *next_deferred;
     srv_response res;
     char method[16];
     char *path;
@@ -120,6 +122,7 @@ struct conn_state {
     int bad_status; /* a body fault found while streaming: answered at the end */
     char bad_msg[256];
     char bad_field[64]; /* the field bad_msg is about, or "" */
+    int must_close;     /* the head was unsafe to frame: answer with Connection: close (head_check) */
 };
 
 srv_params srv_default_params(void)
@@ -172,6 +175,43 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
+/* tmu held. Asks each deferred request for its answer (all of them when flush: the server stops); returns
+ * the answered ones, taken off the list, for resume_answered. */
+static conn_state *poll_deferred(srv_server *s, int flush)
+{
+    conn_state *answered = NULL;
+    for (conn_state **p = &s->deferred; *p;) {
+        conn_state *st = *p;
+        srv_response out;
+        srv_response_init(&out);
+        int done = st->res.defer(st->res.defer_arg, &out);
+        if (!done && flush) {
+            srv_response_clear(&out);
+            srv_error(&out, 503, "the server is stopping before this request could be answered");
+            done = 1;
+        }
+        if (!done) {
+            p = &st->next_deferred;
+            continue;
+        }
+        *p = st->next_deferred;
+        srv_response_clear(&st->res); /* runs defer_free */
+        st->res = out;
+        st->next_deferred = answered;
+        answered = st;
+    }
+    return answered;
+}
+
+static void resume_answered(conn_state *list)
+{
+    for (conn_state *st = list, *next; st; st = next) {
+        next = st->next_deferred; /* once resumed, st may be answered and freed at once */
+        st->ready = 1;
+        MHD_resume_connection(st->conn);
+    }
+}
+
 static void *ticker_main(void *arg)
 {
     srv_server *s = arg;
@@ -187,7 +227,9 @@ static void *ticker_main(void *arg)
         pthread_cond_timedwait(&s->tcv, &s->tmu, &ts);
         stream_state *list = s->parked;
         s->parked = NULL;
+        conn_state *answered = poll_deferred(s, 0);
         pthread_mutex_unlock(&s->tmu);
+        resume_answered(answered);
         /* once resumed, a stream may end and be freed at once by its network thread: read next first */
         for (stream_state *ss = list, *next; ss; ss = next) {
             next = ss->next_parked;
@@ -239,6 +281,7 @@ static enum MHD_Result respond(srv_server *s, struct MHD_Connection *c, conn_sta
     if (res->content_disposition[0])
         MHD_add_response_header(r, "Content-Disposition", res->content_disposition);
     add_cors(r, st);
+    if (st->must_close) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     st->status = res->status;
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)res->status, r);
     MHD_destroy_response(r);
@@ -259,7 +302,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, conn_state *st, i
 /* What a body over the limit is about: the upload of a form route, else the JSON body. */
 static const char *body_field(const conn_state *st)
 {
-    return st->route->body == SRV_BODY_FORM ? "file" : "body";
+    return st->route->body == SRV_BODY_FORM || st->route->body == SRV_BODY_FORM_IMPORT ? "file" : "body";
 }
 
 /* ---- CORS ---- */
@@ -377,9 +420,60 @@ static void fill_request(struct MHD_Connection *c, conn_state *st)
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, req);
 }
 
-/* The first call: headers only. Answers at once when the request cannot succeed whatever its body. */
-static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state *st)
+/* ---- request framing (issue 16 item 4) ----
+ *
+ * Where a request's body ends must be beyond doubt, or its bytes may run as a second request behind a proxy
+ * (or behind libmicrohttpd itself, which takes the first of two Content-Length headers and tolerates a space
+ * before a colon). As nginx does, an ambiguous head is refused with 400 (501 for a transfer coding other than
+ * chunked) and the connection is closed, so nothing after the head is ever read as a request. */
+
+typedef struct {
+    int n_cl, n_te, bad_name;
+    const char *cl, *te;
+} head_scan;
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
+    (void)kind;
+    head_scan *h = cls;
+    if (!*key || strpbrk(key, " \t\r\n")) h->bad_name = 1;
+    /* libmicrohttpd 0.9.75 appends an obs-folded line to the header's name ("Content-Length: 0\r\n 90"
+     * arrives as "Content-Length90: 0"), so a framing header's name with anything after it is a fold */
+    if ((!strncasecmp(key, "Content-Length", 14) && key[14]) || (!strncasecmp(key, "Transfer-Encoding", 17) && key[17]))
+        h->bad_name = 1;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) h->n_cl++, h->cl = value;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) h->n_te++, h->te = value;
+    return MHD_YES;
+}
+
+/* 0 when the head frames its body unambiguously; else the status to answer, with msg filled. */
+static int head_check(struct MHD_Connection *c, const char *version, char *msg, size_t size)
+{
+    head_scan h = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &h);
+    if (h.bad_name) return snprintf(msg, size, "a header name is empty, holds white space or was folded"), 400;
+    if (h.n_cl > 1) return snprintf(msg, size, "more than one Content-Length header"), 400;
+    if (h.n_cl && (!h.cl[0] || strspn(h.cl, "0123456789") != strlen(h.cl) || strlen(h.cl) > 18))
+        return snprintf(msg, size, "Content-Length '%.40s' is not a number", h.cl), 400;
+    if (h.n_cl && h.n_te) return snprintf(msg, size, "both Content-Length and Transfer-Encoding"), 400;
+    if (h.n_te > 1) return snprintf(msg, size, "more than one Transfer-Encoding header"), 400;
+    if (h.n_te && strcasecmp(h.te, "chunked") != 0)
+        return snprintf(msg, size, "Transfer-Encoding '%.40s' is not supported (only chunked)", h.te), 501;
+    if (version && !strcmp(version, MHD_HTTP_VERSION_1_1) &&
+        !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+        return snprintf(msg, size, "an HTTP/1.1 request needs a Host header"), 400;
+    return 0;
+}
+
+/* The first call: headers only. Answers at once when the request cannot succeed whatever its body. */
+static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state *st, const char *version)
+{
+    char bad[160];
+    int framing = head_check(c, version, bad, sizeof bad);
+    if (framing) {
+        st->must_close = 1;
+        return respond_error(c, st, framing, NULL, bad);
+    }
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (!host_allowed(s, host)) {
         char msg[400];
@@ -406,12 +500,14 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
             srv_response res;
             srv_response_init(&res);
             fill_request(c, st);
-            if (srv_static(&s->ctx, &st->req, &res) == 0) return respond(s, c, st, &res);
+            if (srv_static(&s->ctx, &st->req, &res) == 0 || srv_static_page(&s->ctx, &st->req, &res) == 0)
+                return respond(s, c, st, &res);
         }
         return respond_error(c, st, path_known ? 405 : 404, NULL, path_known ? "Method Not Allowed" : "Not Found");
     }
 
-    st->limit = st->route->body == SRV_BODY_FORM ? STUDIO_UPLOAD_MAX : SRV_JSON_MAX;
+    size_t form_max = st->route->body == SRV_BODY_FORM_IMPORT ? SRV_IMPORT_MAX : STUDIO_UPLOAD_MAX;
+    st->limit = st->route->body == SRV_BODY_FORM || st->route->body == SRV_BODY_FORM_IMPORT ? form_max : SRV_JSON_MAX;
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         char *end;
@@ -424,7 +520,7 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
             return respond_error(c, st, 413, body_field(st), msg);
         }
     }
-    if (st->route->body == SRV_BODY_FORM) {
+    if (st->route->body == SRV_BODY_FORM || st->route->body == SRV_BODY_FORM_IMPORT) {
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
         if (!ct || strncasecmp(ct, "multipart/form-data", 19) != 0) {
             char msg[200];
@@ -433,7 +529,7 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
             return respond_error(c, st, 415, NULL, msg);
         }
         char err[200];
-        st->form = srv_form_new(FIELD_MAX, STUDIO_UPLOAD_MAX);
+        st->form = srv_form_new(FIELD_MAX, form_max);
         st->mp = st->form ? srv_multipart_new(ct, &srv_form_callbacks, st->form, err, sizeof err) : NULL;
         if (!st->mp) return respond_error(c, st, st->form ? 400 : 500, NULL, st->form ? err : "out of memory");
     }
@@ -494,7 +590,7 @@ static void run_handler(srv_server *s, conn_state *st)
 {
     srv_response_init(&st->res);
     st->route->handler(&s->ctx, &st->req, &st->res);
-    if (st->res.status == 0) {
+    if (st->res.status == 0 && !st->res.defer) {
         log_error("%s %s: the handler gave no response", st->method, st->path);
         srv_error(&st->res, 500, "internal error: no response");
     }
@@ -520,6 +616,15 @@ static void *worker_main(void *arg)
         if (!wp->head) wp->tail = NULL;
         pthread_mutex_unlock(&wp->mu);
         run_handler(wp->srv, st);
+        if (st->res.defer) { /* answered later by the ticker */
+            srv_server *s = wp->srv;
+            pthread_mutex_lock(&s->tmu);
+            st->next_deferred = s->deferred;
+            s->deferred = st;
+            pthread_cond_signal(&s->tcv);
+            pthread_mutex_unlock(&s->tmu);
+            continue;
+        }
         st->ready = 1;
         MHD_resume_connection(st->conn);
     }
@@ -589,7 +694,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-    (void)version;
     srv_server *s = cls;
     conn_state *st = *con_cls;
     static __thread int prioritised;
@@ -608,7 +712,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = st;
         atomic_fetch_add(&s->in_flight, 1);
         if (!st->path) return MHD_NO;
-        return begin(s, c, st);
+        return begin(s, c, st, version);
     }
     if (st->status) { /* already answered */
         *upload_data_size = 0;
@@ -736,6 +840,10 @@ static void stop_ticker(srv_server *s)
     pthread_mutex_unlock(&s->tmu);
     pthread_join(s->ticker, NULL);
     s->have_ticker = 0;
+    pthread_mutex_lock(&s->tmu);
+    conn_state *answered = poll_deferred(s, 1); /* what is still deferred gets its answer or a 503 */
+    pthread_mutex_unlock(&s->tmu);
+    resume_answered(answered);
 }
 
 static void stop_logger(srv_server *s)
@@ -763,6 +871,7 @@ static void free_server(srv_server *s)
     pthread_cond_destroy(&s->pool.cv);
     pthread_mutex_destroy(&s->long_pool.mu);
     pthread_cond_destroy(&s->long_pool.cv);
+    studio_asr_free(s->ctx.asr);
     studio_close(s->ctx.studio);
     for (int i = 0; i < s->n_origins; i++)
         free(s->origins[i]);
@@ -798,6 +907,10 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
     s->ctx.studio = studio_open(p->data_dir, &serr);
     if (!s->ctx.studio) {
         snprintf(err, err_size, "%s", serr.msg[0] ? serr.msg : "cannot open the data dir");
+        goto fail;
+    }
+    if (!(s->ctx.asr = studio_asr_new(&serr))) {
+        snprintf(err, err_size, "%s", serr.msg);
         goto fail;
     }
 
@@ -866,6 +979,11 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
         n = snprintf(own, sizeof own, "http://127.0.0.1:%d", s->port);
         if (add_origin(s, own, (size_t)n) != 0) goto oom;
     }
+    /* the Voicebox apps' own origins: its dev server and its desktop shell */
+    static const char *const app_origins[] = {"http://localhost:5173", "http://127.0.0.1:5173", "tauri://localhost",
+                                              "http://tauri.localhost"};
+    for (size_t i = 0; i < sizeof app_origins / sizeof app_origins[0]; i++)
+        if (add_origin(s, app_origins[i], strlen(app_origins[i])) != 0) goto oom;
     const char *extra = getenv("VOICEBOX_CORS_ORIGINS");
     for (const char *q = extra; q && *q;) {
         const char *comma = strchr(q, ',');

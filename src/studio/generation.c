@@ -1,7 +1,13 @@
-/* generation.c — the inference worker: FIFO queue, resident model, voice prompt via the cache, WAV + history.
+/* generation.c — takes as records: the FIFO queue of takes, the one inference worker, the resident model, the
+ * voice prompt via the cache, the WAV and the history row.
  *
- * Locks: `mu` guards the queue and job states (held briefly, never during inference); `engine_mu` guards
- * the model and the prompt cache and is held by the worker for a whole job and by load/unload/clear.
+ * A take is a row from the moment it is asked for (status queued) and a small record here while it waits or
+ * runs; no thread waits for it. Whoever wants its outcome holds a reference (studio_gen_take) and reads its
+ * state; the worker moves the row through downloading / loading_model / generating to a final status.
+ *
+ * Locks: `mu` guards the queue and take states (held briefly, never during inference or I/O); `engine_mu`
+ * guards the model and is held by the worker for a take's engine work and by load/unload. The prompt cache
+ * has its own lock, so clearing it never waits for a take.
  */
 #include "studio/generation.h"
 
@@ -11,10 +17,13 @@
 #include "studio/log.h"
 #include "studio/prompt_cache.h"
 #include "studio/studio_internal.h"
+#include "studio/text_chunks.h"
 
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +33,14 @@
 #include <unistd.h>
 
 #define MAX_FRAMES_CAP 8192
+#define DOWNLOAD_POLL_MS 250
 
-typedef enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE } job_state;
-
-typedef struct job {
-    struct job *next;
+/* One take while it is queued or running, and as long as someone holds a reference to it. */
+struct studio_take {
+    struct studio_take *next; /* in the queue */
+    struct studio_take *live; /* in g->takes: queued or running */
+    struct studio_gen *gen;
+    int refs;                 /* the queue/worker's own, plus one per holder */
     char id[37];
     char profile_id[37];
     char *text;
@@ -36,28 +48,40 @@ typedef struct job {
     char model_size[8];
     char *instruct;
     long long seed;
-    job_state state;
-    int frames_done, max_frames;
-    json_t *result;   /* generation JSON when done and successful */
-    studio_error err; /* when done and failed */
-    pthread_cond_t done;
-} job;
+    const char *status; /* a static string: queued, downloading, loading_model, generating, or a final one */
+    int cancel;         /* asked to stop */
+    int frames_done, max_frames; /* of the chunk being spoken */
+    int chunk, n_chunks;         /* a long text is spoken chunk by chunk */
+    int max_chunk_chars, crossfade_ms, normalize;
+    int frame_cap;        /* asked-for ceiling on each chunk's frames (max_frames), 0: from the text's length */
+    qt_gen_params params; /* the sampling settings asked for (temperature, top_k, ...); the rest is per chunk */
+    double duration;  /* seconds, once completed */
+    char *result;     /* the history item as JSON text, once completed */
+    studio_error err; /* once failed or cancelled */
+    uint64_t seq;     /* grows with every change of status */
+};
+typedef struct studio_take job;
 
 struct studio_gen {
     studio *s;
+    studio_models *models;
     studio_prompt_cache *prompts;
 
     pthread_mutex_t mu;
     pthread_cond_t wake;
-    job *head, *tail; /* queued jobs, FIFO */
+    job *head, *tail; /* queued takes, FIFO */
+    job *takes;       /* every take queued or running */
     job *running;
     int quit;
     int joined;
+    int unload_pending; /* POST /models/unload came during a take: unload after it */
     pthread_t worker;
 
     pthread_mutex_t engine_mu;
     qt_model *model;
     char model_size[8];
+    char model_precision[8]; /* of the resident model */
+    qt_precision precision;  /* what the next load uses (engine_mu) */
 };
 
 /* 1 when the model of this size has a complete snapshot in the Hub cache; its path goes to snapshot. */
@@ -87,15 +111,16 @@ static void set_loaded(studio_gen *g, qt_model *m, const char *size)
     pthread_mutex_lock(&g->mu);
     g->model = m;
     snprintf(g->model_size, sizeof g->model_size, "%s", size);
+    snprintf(g->model_precision, sizeof g->model_precision, "%s", m ? qt_precision_name(qt_model_precision(m)) : "");
     pthread_mutex_unlock(&g->mu);
 }
 
 static int ensure_model(studio_gen *g, const char *size, studio_error *err)
 {
-    if (g->model && !strcmp(g->model_size, size))
+    if (g->model && !strcmp(g->model_size, size) && qt_model_precision(g->model) == g->precision)
         return 0;
     const studio_model *sm = studio_model_find(size);
-    if (!sm || strcmp(sm->size, size))
+    if (!sm || sm->whisper || strcmp(sm->size, size))
         return studio_fail(err, STUDIO_INVALID, "model_size", "model_size: must be %s, got \"%s\"",
                            studio_model_size_list(), size);
     char snapshot[4096];
@@ -110,9 +135,10 @@ static int ensure_model(studio_gen *g, const char *size, studio_error *err)
         set_loaded(g, NULL, "");
         qt_model_free(old);
     }
-    log_info("Loading TTS model %s from %s", size, snapshot);
+    log_info("Loading TTS model %s (%s) from %s", size, qt_precision_name(g->precision), snapshot);
     double t0 = now_ms();
     qt_load_params lp = qt_load_default_params();
+    lp.precision = g->precision;
     qt_error qerr = {0};
     qt_model *m = qt_model_load(snapshot, &lp, &qerr);
     if (!m)
@@ -122,23 +148,68 @@ static int ensure_model(studio_gen *g, const char *size, studio_error *err)
     return 0;
 }
 
-int studio_gen_load_model(studio_gen *g, const char *size, studio_error *err)
+static int parse_precision(const char *precision, qt_precision *out, studio_error *err)
 {
+    qt_error qerr = {0};
+    if (qt_precision_parse(precision, out, &qerr) != 0)
+        return studio_fail(err, STUDIO_INVALID, "precision", "precision: must be bf16 or int8, got \"%s\"",
+                           precision ? precision : "");
+    return 0;
+}
+
+int studio_gen_load_model(studio_gen *g, const char *size, const char *precision, studio_error *err)
+{
+    qt_precision p = QT_PRECISION_BF16;
+    if (precision && parse_precision(precision, &p, err) != 0)
+        return -1;
     pthread_mutex_lock(&g->engine_mu);
+    if (precision)
+        g->precision = p;
     int rc = ensure_model(g, size ? size : studio_model_default()->size, err);
     pthread_mutex_unlock(&g->engine_mu);
     return rc;
 }
 
-void studio_gen_unload_model(studio_gen *g)
+int studio_gen_set_precision(studio_gen *g, const char *precision, studio_error *err)
 {
+    qt_precision p;
+    if (parse_precision(precision, &p, err) != 0)
+        return -1;
     pthread_mutex_lock(&g->engine_mu);
+    g->precision = p;
+    pthread_mutex_unlock(&g->engine_mu);
+    return 0;
+}
+
+const char *studio_gen_loaded_precision(studio_gen *g, char *out, size_t size)
+{
+    pthread_mutex_lock(&g->mu);
+    snprintf(out, size, "%s", g->model_precision);
+    pthread_mutex_unlock(&g->mu);
+    return out[0] ? out : NULL;
+}
+
+static void unload_locked(studio_gen *g)
+{
     qt_model *old = g->model;
     if (old)
         log_info("Unloaded %s model", g->model_size);
     set_loaded(g, NULL, "");
     qt_model_free(old);
+}
+
+int studio_gen_unload_model(studio_gen *g)
+{
+    if (pthread_mutex_trylock(&g->engine_mu) != 0) { /* a take runs: never wait behind it */
+        pthread_mutex_lock(&g->mu);
+        g->unload_pending = 1;
+        pthread_mutex_unlock(&g->mu);
+        log_info("Model unload asked for during a take: it unloads when the take ends");
+        return 1;
+    }
+    unload_locked(g);
     pthread_mutex_unlock(&g->engine_mu);
+    return 0;
 }
 
 const char *studio_gen_loaded_size(studio_gen *g, char *out, size_t size)
@@ -280,107 +351,320 @@ fail:
     return -1;
 }
 
-/* ---- one job on the worker (engine_mu held) ---- */
+/* ---- take records ---- */
 
-static void on_progress(int frames_done, int max_frames, void *user)
+static void take_free(job *j)
 {
-    job *j = user;
-    __atomic_store_n(&j->frames_done, frames_done, __ATOMIC_RELAXED);
-    __atomic_store_n(&j->max_frames, max_frames, __ATOMIC_RELAXED);
+    free(j->text);
+    free(j->instruct);
+    free(j->result);
+    free(j);
 }
+
+/* mu held. */
+static void unref_locked(job *j)
+{
+    if (--j->refs == 0)
+        take_free(j);
+}
+
+/* Status change of a take: the record (mu) and then the row. The row is what survives a crash. */
+static void set_status(studio_gen *g, job *j, const char *status)
+{
+    pthread_mutex_lock(&g->mu);
+    j->status = status;
+    j->seq++;
+    pthread_mutex_unlock(&g->mu);
+    studio_error err = {0};
+    if (studio_generation_set_status(g->s, j->id, status, NULL, NULL, 0, &err) != 0 && err.kind != STUDIO_NOT_FOUND)
+        log_warn("take %s: recording status %s failed: %s", j->id, status, err.msg);
+}
+
+/* mu held: removes j from the list of live takes. */
+static void unlink_live(studio_gen *g, job *j)
+{
+    for (job **p = &g->takes; *p; p = &(*p)->live) {
+        if (*p == j) {
+            *p = j->live;
+            break;
+        }
+    }
+}
+
+/* A take reaches its final status: the row first, then the record, which then leaves the live list. */
+static void finish_take(studio_gen *g, job *j, const char *status, const studio_error *why, char *result)
+{
+    if (why && why->kind != STUDIO_OK && why->kind != STUDIO_NOT_FOUND) {
+        studio_error err = {0};
+        if (studio_generation_set_status(g->s, j->id, status, why->msg, NULL, 0, &err) != 0 &&
+            err.kind != STUDIO_NOT_FOUND)
+            log_warn("take %s: recording status %s failed: %s", j->id, status, err.msg);
+    }
+    pthread_mutex_lock(&g->mu);
+    j->status = status;
+    if (why)
+        j->err = *why;
+    j->result = result;
+    j->seq++;
+    unlink_live(g, j);
+    unref_locked(j);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* ---- one take on the worker ---- */
 
 /* A ceiling on frames from the text length: speech runs at ~15 characters a second; allow four times
  * that so slow voices are never cut, but a model that never says EOS cannot run for minutes. */
 static int max_frames_for(const char *text)
 {
-    long chars = (long)strlen(text);
-    long frames = (long)(12.5 * (3.0 + 0.25 * (double)chars));
+    long chars = studio_utf8_len(text);
+    long frames = (long)(12.5 * (3.0 + 0.25 * (double)(chars > 0 ? chars : 0)));
     return frames > MAX_FRAMES_CAP ? MAX_FRAMES_CAP : (int)frames;
 }
 
-static int profile_exists(studio_gen *g, const char *profile_id)
+static int stopping(studio_gen *g, job *j)
 {
-    json_t *p = studio_profile_get(g->s, profile_id, NULL);
-    json_decref(p);
-    return p != NULL;
+    return __atomic_load_n(&g->quit, __ATOMIC_ACQUIRE) || __atomic_load_n(&j->cancel, __ATOMIC_ACQUIRE);
 }
 
-static json_t *run_job(studio_gen *g, job *j, studio_error *err)
+/* Also where a cancel that came just before qt_generate started (which clears earlier cancels) is honoured. */
+static void on_progress(int frames_done, int max_frames, void *user)
+{
+    job *j = user;
+    __atomic_store_n(&j->frames_done, frames_done, __ATOMIC_RELAXED);
+    __atomic_store_n(&j->max_frames, max_frames, __ATOMIC_RELAXED);
+    if (stopping(j->gen, j))
+        qt_cancel(j->gen->model);
+}
+
+static int stopped(job *j, studio_error *err)
+{
+    if (__atomic_load_n(&j->cancel, __ATOMIC_ACQUIRE))
+        return studio_fail(err, STUDIO_CONFLICT, NULL, "take %s was cancelled", j->id);
+    return studio_fail(err, STUDIO_INTERNAL, NULL, "the server stopped during take %s", j->id);
+}
+
+/* The model is not in the cache: its download (started when the take was asked for, or now) runs and the
+ * take waits for it, following GET /models/progress/{name} as a client would. */
+static int await_download(studio_gen *g, job *j, studio_error *err)
+{
+    const studio_model *m = studio_model_find(j->model_size);
+    if (!g->models)
+        return studio_fail(err, STUDIO_NOT_READY, "model_size", "Model %s is not downloaded", j->model_size);
+    set_status(g, j, "downloading");
+    studio_model_progress p;
+    studio_models_progress(g->models, m, &p);
+    if (p.status != STUDIO_DL_DOWNLOADING) {
+        studio_error e = {0};
+        if (studio_models_download_start(g->models, m, &e) != 0 && e.kind != STUDIO_CONFLICT) {
+            *err = e;
+            return -1;
+        }
+        log_info("take %s: downloading %s first", j->id, m->name);
+    }
+    uint64_t seq = 0;
+    for (;;) {
+        if (stopping(g, j))
+            return stopped(j, err);
+        studio_models_progress_wait(g->models, m, seq, DOWNLOAD_POLL_MS, &p);
+        seq = p.seq;
+        if (p.status == STUDIO_DL_ERROR)
+            return studio_fail(err, STUDIO_INTERNAL, NULL, "downloading %s failed: %s", m->name, p.error);
+        if (p.status != STUDIO_DL_DOWNLOADING && downloaded(j->model_size, NULL, 0))
+            return 0;
+        if (p.status == STUDIO_DL_IDLE || p.status == STUDIO_DL_COMPLETE) {
+            /* finished without a snapshot, or the download ran in another process: look again shortly */
+            struct timespec ts = {0, DOWNLOAD_POLL_MS * 1000000L};
+            nanosleep(&ts, NULL);
+            if (downloaded(j->model_size, NULL, 0))
+                return 0;
+            if (p.status == STUDIO_DL_COMPLETE)
+                return studio_fail(err, STUDIO_INTERNAL, NULL, "%s downloaded but cannot be found", m->name);
+        }
+    }
+}
+
+#define NORMALIZE_PEAK 0.891f /* -1 dBFS */
+
+/* Appends b to *pcm; the last `fade` samples of *pcm and the first of b overlap, b fading in linearly as the
+ * earlier audio fades out (a click-free seam; the take is that much shorter than its chunks' sum). */
+static int join_crossfade(float **pcm, size_t *n, const float *b, size_t nb, size_t fade)
+{
+    if (fade > *n) fade = *n;
+    if (fade > nb) fade = nb;
+    float *grown = realloc(*pcm, (*n + nb - fade + 1) * sizeof *grown);
+    if (!grown) return -1;
+    float *tail = grown + *n - fade;
+    for (size_t k = 0; k < fade; k++) {
+        float w = ((float)k + 0.5f) / (float)fade;
+        tail[k] = tail[k] * (1.0f - w) + b[k] * w;
+    }
+    memcpy(grown + *n, b + fade, (nb - fade) * sizeof *grown);
+    *pcm = grown;
+    *n += nb - fade;
+    return 0;
+}
+
+/* Scales the take so its loudest sample sits at peak (the normalize option). Silence stays silence. */
+static void peak_normalize(float *pcm, size_t n, float peak)
+{
+    float max = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        max = fabsf(pcm[i]) > max ? fabsf(pcm[i]) : max;
+    if (max < 1e-6f) return;
+    for (size_t i = 0; i < n; i++)
+        pcm[i] *= peak / max;
+}
+
+/* engine_mu held. Makes the take's audio; returns its history item as JSON text, or NULL with err. */
+static char *run_take(studio_gen *g, job *j, studio_error *err)
 {
     reference ref = {0};
     qt_gen_output out = {0};
-    json_t *result = NULL;
+    const qt_voice_prompt *vp = NULL;
+    char *result = NULL;
     char rel[64], *abs_path = NULL;
+    char **chunks = NULL;
+    int n_chunks = 0;
+    float *pcm = NULL;
+    size_t n_pcm = 0;
 
-    if (ensure_model(g, j->model_size, err) != 0)
+    if (!g->model || strcmp(g->model_size, j->model_size) != 0) {
+        set_status(g, j, "loading_model");
+        if (ensure_model(g, j->model_size, err) != 0)
+            return NULL;
+    }
+    if (stopping(g, j)) {
+        stopped(j, err);
         return NULL;
-
+    }
     if (build_reference(g, j->profile_id, &ref, err) != 0)
         return NULL;
 
     double t0 = now_ms();
     int hit = 0;
     qt_error qerr = {0};
-    const qt_voice_prompt *vp = studio_prompt_cache_get(g->prompts, g->model, j->model_size, ref.wav,
-                                                        ref.wav_size, ref.text, &hit, &qerr);
+    vp = studio_prompt_cache_get(g->prompts, g->model, j->model_size, ref.wav, ref.wav_size, ref.text, &hit, &qerr);
     if (!vp) {
-        studio_fail(err, qerr.kind == QT_ERR_INVALID ? STUDIO_INVALID : STUDIO_INTERNAL, NULL,
-             "voice prompt: %s", qerr.msg);
+        studio_fail(err, qerr.kind == QT_ERR_INVALID ? STUDIO_INVALID : STUDIO_INTERNAL, NULL, "voice prompt: %s",
+                    qerr.msg);
         goto done;
     }
     log_info("Voice prompt stage took %.1f ms (%s)", now_ms() - t0, hit ? "cache hit" : "cache miss");
 
-    qt_gen_params gp = qt_gen_default_params();
-    gp.language = j->language;
-    gp.seed = (uint64_t)j->seed;
-    gp.max_frames = max_frames_for(j->text);
-    gp.on_progress = on_progress;
-    gp.user = j;
-    gp.out = &out;
-    if (__atomic_load_n(&g->quit, __ATOMIC_ACQUIRE)) { /* qt_generate clears a cancel made before it */
-        studio_fail(err, STUDIO_INTERNAL, NULL, "the server is shutting down");
+    /* A long text is spoken chunk by chunk (sentence ends, see text_chunks.h), each with the same voice
+     * prompt and seed + chunk index, and the chunks are joined with a short crossfade. */
+    if (studio_text_chunks(j->text, j->max_chunk_chars, QT_MAX_TEXT_BYTES, &chunks, &n_chunks) != 0 || !n_chunks) {
+        studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory splitting the text");
         goto done;
     }
+    __atomic_store_n(&j->n_chunks, n_chunks, __ATOMIC_RELAXED);
+    if (n_chunks > 1)
+        log_info("Take %s: %d chunks of at most %d characters, %d ms crossfade", j->id, n_chunks, j->max_chunk_chars,
+                 j->crossfade_ms);
+    set_status(g, j, "generating");
     double t1 = now_ms();
-    if (qt_generate(g->model, vp, j->text, &gp, &qerr) != 0) {
-        if (qerr.kind == QT_ERR_CANCELLED && !profile_exists(g, j->profile_id))
-            studio_fail(err, STUDIO_NOT_FOUND, "profile_id", "Profile %s was deleted during its take", j->profile_id);
-        else
-            studio_fail(err, qerr.kind == QT_ERR_INVALID ? STUDIO_INVALID : STUDIO_INTERNAL, NULL, "generation: %s",
-                 qerr.msg);
-        goto done;
+    int frames = 0;
+    for (int c = 0; c < n_chunks; c++) {
+        qt_gen_params gp = j->params;
+        gp.language = j->language;
+        gp.seed = (uint64_t)j->seed + (uint64_t)c;
+        gp.max_frames = max_frames_for(chunks[c]);
+        if (j->frame_cap > 0 && j->frame_cap < gp.max_frames)
+            gp.max_frames = j->frame_cap;
+        gp.on_progress = on_progress;
+        gp.user = j;
+        gp.out = &out;
+        __atomic_store_n(&j->frames_done, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&j->chunk, c, __ATOMIC_RELAXED);
+        if (stopping(g, j)) { /* qt_generate clears a cancel made before it */
+            stopped(j, err);
+            goto done;
+        }
+        if (qt_generate(g->model, vp, chunks[c], &gp, &qerr) != 0) {
+            if (qerr.kind == QT_ERR_CANCELLED && stopping(g, j))
+                stopped(j, err);
+            else if (qerr.kind == QT_ERR_CANCELLED)
+                studio_fail(err, STUDIO_NOT_FOUND, "profile_id", "Profile %s was deleted during its take",
+                            j->profile_id);
+            else
+                studio_fail(err, qerr.kind == QT_ERR_INVALID ? STUDIO_INVALID : STUDIO_INTERNAL, NULL,
+                            "generation: %s", qerr.msg);
+            goto done;
+        }
+        frames += out.n_frames;
+        if (join_crossfade(&pcm, &n_pcm, out.audio, out.n_samples,
+                           (size_t)j->crossfade_ms * QT_SAMPLE_RATE / 1000) != 0) {
+            studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory joining the chunks");
+            goto done;
+        }
+        qt_gen_output_free(&out);
     }
+    if (j->normalize)
+        peak_normalize(pcm, n_pcm, NORMALIZE_PEAK);
     double gen_ms = now_ms() - t1;
-    double duration = (double)out.n_samples / QT_SAMPLE_RATE;
-    log_info("Generated %.2f s of audio (%d frames) in %.0f ms, RTF %.2f", duration, out.n_frames, gen_ms,
+    double duration = (double)n_pcm / QT_SAMPLE_RATE;
+    log_info("Generated %.2f s of audio (%d frames) in %.0f ms, RTF %.2f", duration, frames, gen_ms,
              duration > 0 ? gen_ms / 1000.0 / duration : 0.0);
 
     snprintf(rel, sizeof rel, "generations/%s.wav", j->id);
     abs_path = studio_path(g->s, rel);
     audio_error aerr;
-    if (!abs_path || audio_write_wav16(abs_path, out.audio, out.n_samples, QT_SAMPLE_RATE, &aerr) != 0) {
+    pthread_mutex_lock(&g->s->mu); /* an intent first: a crash before the row leaves a file the sweep removes */
+    studio_intent_add(g->s, rel);
+    pthread_mutex_unlock(&g->s->mu);
+    if (!abs_path || audio_write_wav16(abs_path, pcm, n_pcm, QT_SAMPLE_RATE, &aerr) != 0) {
         studio_fail(err, STUDIO_INTERNAL, NULL, "writing %s: %s", rel, abs_path ? aerr.msg : "out of memory");
         goto done;
     }
-    studio_generation row = {
-        .id = j->id,
-        .profile_id = j->profile_id,
-        .text = j->text,
-        .language = j->language,
-        .audio_path = rel,
-        .duration = duration,
-        .seed = j->seed,
-        .model_size = j->model_size,
-        .instruct = j->instruct,
-    };
-    result = studio_generation_insert(g->s, &row, err);
-    if (!result) /* e.g. the profile was deleted meanwhile: keep no file without its row */
-        remove(abs_path);
+    int set = studio_generation_set_status(g->s, j->id, "completed", NULL, rel, duration, err);
+    if (set != 0) remove(abs_path); /* the profile was deleted meanwhile: keep no file without its row */
+    pthread_mutex_lock(&g->s->mu);
+    studio_intent_done(g->s, rel);
+    pthread_mutex_unlock(&g->s->mu);
+    if (set != 0) goto done;
+    j->duration = duration;
+    json_t *item = studio_history_get(g->s, j->id, err);
+    result = item ? json_dumps(item, JSON_COMPACT) : NULL;
+    json_decref(item);
+    if (!result && err->kind == STUDIO_OK)
+        studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory");
 done:
+    studio_prompt_cache_release(g->prompts, vp);
     free(abs_path);
+    free(pcm);
+    studio_text_chunks_free(chunks, n_chunks);
     qt_gen_output_free(&out);
     reference_free(&ref);
     return result;
+}
+
+static void work_on(studio_gen *g, job *j)
+{
+    log_info("Generation %s started (model %s, %ld chars)", j->id, j->model_size, studio_utf8_len(j->text));
+    studio_error err = {0};
+    char *result = NULL;
+    if (downloaded(j->model_size, NULL, 0) || await_download(g, j, &err) == 0) {
+        pthread_mutex_lock(&g->engine_mu);
+        result = run_take(g, j, &err);
+        pthread_mutex_lock(&g->mu);
+        int unload = g->unload_pending;
+        g->unload_pending = 0;
+        pthread_mutex_unlock(&g->mu);
+        if (unload)
+            unload_locked(g);
+        pthread_mutex_unlock(&g->engine_mu);
+    }
+    if (result) {
+        finish_take(g, j, "completed", NULL, result);
+        return;
+    }
+    int cancelled = __atomic_load_n(&j->cancel, __ATOMIC_ACQUIRE) && err.kind == STUDIO_CONFLICT;
+    if (cancelled)
+        log_info("Generation %s cancelled", j->id);
+    else
+        log_error("Generation %s failed: %s", j->id, err.msg);
+    finish_take(g, j, cancelled ? "cancelled" : "failed", &err, NULL);
 }
 
 static void *worker_main(void *arg)
@@ -396,48 +680,27 @@ static void *worker_main(void *arg)
         g->head = j->next;
         if (!g->head)
             g->tail = NULL;
-        j->state = JOB_RUNNING;
         g->running = j;
         pthread_mutex_unlock(&g->mu);
-
-        log_info("Generation %s started (model %s, %zu chars)", j->id, j->model_size, strlen(j->text));
-        pthread_mutex_lock(&g->engine_mu);
-        studio_error err = {0};
-        json_t *result = run_job(g, j, &err);
-        pthread_mutex_unlock(&g->engine_mu);
-        if (!result)
-            log_error("Generation %s failed: %s", j->id, err.msg);
-
+        work_on(g, j);
         pthread_mutex_lock(&g->mu);
-        j->result = result;
-        j->err = err;
-        j->state = JOB_DONE;
         g->running = NULL;
-        pthread_cond_broadcast(&j->done);
     }
-    /* Fail whatever is still queued so its waiters return. */
-    for (job *j = g->head; j; j = j->next) {
-        studio_fail(&j->err, STUDIO_INTERNAL, NULL, "the server is shutting down");
-        j->state = JOB_DONE;
-        pthread_cond_broadcast(&j->done);
-    }
+    /* Fail what is still queued: the rows say so, and their holders see a final state. */
+    job *left = g->head;
     g->head = g->tail = NULL;
     pthread_mutex_unlock(&g->mu);
+    while (left) {
+        job *next = left->next;
+        studio_error err = {0};
+        studio_fail(&err, STUDIO_INTERNAL, NULL, "the server stopped before take %s ran", left->id);
+        finish_take(g, left, "failed", &err, NULL);
+        left = next;
+    }
     return NULL;
 }
 
-/* ---- requests ---- */
-
-static void job_free(job *j)
-{
-    if (!j)
-        return;
-    free(j->text);
-    free(j->instruct);
-    json_decref(j->result);
-    pthread_cond_destroy(&j->done);
-    free(j);
-}
+/* ---- asking for takes ---- */
 
 static long long random_seed(void)
 {
@@ -447,19 +710,119 @@ static long long random_seed(void)
     return (long long)(v & 0x7fffffffu);
 }
 
-/* Validates body into a new job; STUDIO_INVALID names the field. */
-static job *job_from_body(studio_gen *g, const json_t *body, studio_error *err)
+static job *take_new(void)
+{
+    job *j = calloc(1, sizeof *j);
+    if (j) {
+        j->refs = 1;
+        j->status = "queued";
+    }
+    return j;
+}
+
+/* ---- a take's settings: chunking and sampling, from the request (defaults: GET /settings/generation and
+ * the engine's) and stored with the take as JSON so a retry runs it the same way ---- */
+
+static const struct {
+    const char *name;
+    double min, max;
+    int integer;
+    size_t offset; /* in qt_gen_params */
+} sampling[] = {
+    {"temperature", 0.01, 2.0, 0, offsetof(qt_gen_params, temperature)},
+    {"top_k", 0, 1000, 1, offsetof(qt_gen_params, top_k)},
+    {"top_p", 0.01, 1.0, 0, offsetof(qt_gen_params, top_p)},
+    {"repetition_penalty", 1.0, 2.0, 0, offsetof(qt_gen_params, repetition_penalty)},
+    {"subtalker_temperature", 0.01, 2.0, 0, offsetof(qt_gen_params, subtalker_temperature)},
+    {"subtalker_top_k", 0, 1000, 1, offsetof(qt_gen_params, subtalker_top_k)},
+    {"subtalker_top_p", 0.01, 1.0, 0, offsetof(qt_gen_params, subtalker_top_p)},
+};
+
+/* Reads the settings members of obj into j (absent ones keep j's); STUDIO_INVALID names a bad one. */
+static int apply_settings(job *j, const json_t *obj, studio_error *err)
+{
+    json_t *v;
+    if ((v = json_object_get(obj, "max_chunk_chars")) && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) < STUDIO_CHUNK_MIN_CHARS ||
+            json_integer_value(v) > STUDIO_CHUNK_MAX_CHARS)
+            return studio_fail(err, STUDIO_INVALID, "max_chunk_chars", "max_chunk_chars: an integer from %d to %d",
+                               STUDIO_CHUNK_MIN_CHARS, STUDIO_CHUNK_MAX_CHARS);
+        j->max_chunk_chars = (int)json_integer_value(v);
+    }
+    if ((v = json_object_get(obj, "crossfade_ms")) && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > STUDIO_CROSSFADE_MAX_MS)
+            return studio_fail(err, STUDIO_INVALID, "crossfade_ms", "crossfade_ms: an integer from 0 to %d",
+                               STUDIO_CROSSFADE_MAX_MS);
+        j->crossfade_ms = (int)json_integer_value(v);
+    }
+    if ((v = json_object_get(obj, "max_frames")) && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > MAX_FRAMES_CAP)
+            return studio_fail(err, STUDIO_INVALID, "max_frames", "max_frames: an integer from 1 to %d",
+                               MAX_FRAMES_CAP);
+        j->frame_cap = (int)json_integer_value(v);
+    }
+    const char *norm = json_object_get(obj, "normalize") ? "normalize" : "normalize_audio";
+    if ((v = json_object_get(obj, norm)) && !json_is_null(v)) {
+        if (!json_is_boolean(v)) return studio_fail(err, STUDIO_INVALID, norm, "%s: true or false", norm);
+        j->normalize = json_is_true(v);
+    }
+    for (size_t i = 0; i < sizeof sampling / sizeof sampling[0]; i++) {
+        v = json_object_get(obj, sampling[i].name);
+        if (!v || json_is_null(v)) continue;
+        double x = json_is_number(v) ? json_number_value(v) : -1e300;
+        if ((sampling[i].integer && !json_is_integer(v)) || x < sampling[i].min || x > sampling[i].max)
+            return studio_fail(err, STUDIO_INVALID, sampling[i].name, "%s: %s from %g to %g", sampling[i].name,
+                               sampling[i].integer ? "an integer" : "a number", sampling[i].min, sampling[i].max);
+        char *field = (char *)&j->params + sampling[i].offset;
+        if (sampling[i].integer)
+            *(int *)field = (int)x;
+        else
+            *(float *)field = (float)x;
+    }
+    return 0;
+}
+
+static json_t *settings_json(const job *j)
+{
+    json_t *o = json_pack("{s:i, s:i, s:b}", "max_chunk_chars", j->max_chunk_chars, "crossfade_ms", j->crossfade_ms,
+                          "normalize", j->normalize);
+    if (o && j->frame_cap)
+        json_object_set_new(o, "max_frames", json_integer(j->frame_cap));
+    for (size_t i = 0; o && i < sizeof sampling / sizeof sampling[0]; i++) {
+        const char *field = (const char *)&j->params + sampling[i].offset;
+        json_object_set_new(o, sampling[i].name,
+                            sampling[i].integer ? json_integer(*(const int *)field)
+                                                : json_real(round(*(const float *)field * 1e6) / 1e6)); /* 0.7, not 0.69999998 */
+    }
+    return o;
+}
+
+/* The defaults: the studio's generation settings, the engine's sampling. */
+static void default_settings(studio_gen *g, job *j)
+{
+    j->params = qt_gen_default_params();
+    j->max_chunk_chars = STUDIO_CHUNK_DEFAULT_CHARS;
+    j->crossfade_ms = STUDIO_CROSSFADE_DEFAULT_MS;
+    json_t *st = studio_generation_settings(g->s, NULL);
+    if (st) apply_settings(j, st, NULL);
+    json_decref(st);
+}
+
+/* Validates body into a new take; STUDIO_INVALID names the field. */
+static job *take_from_body(studio_gen *g, const json_t *body, studio_error *err)
 {
     if (!json_is_object(body)) {
         studio_fail(err, STUDIO_INVALID, "body", "body: must be a JSON object");
         return NULL;
     }
-    job *j = calloc(1, sizeof *j);
+    job *j = take_new();
     if (!j) {
         studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory");
         return NULL;
     }
-    pthread_cond_init(&j->done, NULL);
+    default_settings(g, j);
+    if (apply_settings(j, body, err) != 0)
+        goto fail;
     json_t *v = json_object_get(body, "profile_id");
     if (!json_is_string(v)) {
         studio_fail(err, STUDIO_INVALID, "profile_id", "profile_id: required, a string");
@@ -500,7 +863,7 @@ static job *job_from_body(studio_gen *g, const json_t *body, studio_error *err)
         studio_json_str(body, "instruct", 0, 0, STUDIO_INSTRUCT_MAX_CHARS, &instruct, err) < 0)
         goto fail;
     const studio_model *m = size ? studio_model_find(size) : studio_model_default();
-    if (!m || strcmp(m->size, size ? size : m->size)) {
+    if (!m || m->whisper || strcmp(m->size, size ? size : m->size)) {
         studio_fail(err, STUDIO_INVALID, "model_size", "model_size: must be %s, got '%.16s'",
                     studio_model_size_list(), size);
         goto fail;
@@ -514,39 +877,79 @@ static job *job_from_body(studio_gen *g, const json_t *body, studio_error *err)
         studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory");
         goto fail;
     }
-    (void)g;
-    studio_new_id(j->id);
     return j;
 fail:
-    job_free(j);
+    take_free(j);
     return NULL;
 }
 
-json_t *studio_gen_generate(studio_gen *g, const json_t *body, studio_error *err)
+/* What can be known before queueing: the profile exists and has samples, and the model is in the cache or
+ * can be fetched (its download starts now, so a client may follow it on /models/progress/{name}). */
+static int check_take(studio_gen *g, const job *j, studio_error *err)
 {
-    job *j = job_from_body(g, body, err);
-    if (!j)
-        return NULL;
-    /* Fail fast on what can be known before queueing: the profile exists and the model is downloaded. */
-    json_t *profile = studio_profile_get(g->s, j->profile_id, err);
-    if (!profile) {
-        job_free(j);
-        return NULL;
+    json_t *samples = studio_sample_list(g->s, j->profile_id, err);
+    if (!samples)
+        return -1;
+    size_t n = json_array_size(samples);
+    json_decref(samples);
+    if (n == 0)
+        return studio_fail(err, STUDIO_CONFLICT, "profile_id",
+                           "Profile %s has no samples; add a reference sample before generating", j->profile_id);
+    if (downloaded(j->model_size, NULL, 0))
+        return 0;
+    const char *offline = getenv("HF_HUB_OFFLINE");
+    if (!g->models || (offline && *offline && strcmp(offline, "0") != 0))
+        return studio_fail(err, STUDIO_NOT_READY, "model_size",
+                           "Model %s (qwen-tts-%s) is not downloaded and there is no source to download it from "
+                           "(HF_HUB_OFFLINE is set); download it first with POST /models/download "
+                           "{\"model_name\": \"qwen-tts-%s\"}",
+                           j->model_size, j->model_size, j->model_size);
+    studio_error e = {0};
+    const studio_model *m = studio_model_find(j->model_size);
+    if (studio_models_download_start(g->models, m, &e) != 0 && e.kind != STUDIO_CONFLICT) {
+        *err = e;
+        return -1;
     }
-    json_decref(profile);
-    if (!downloaded(j->model_size, NULL, 0)) {
-        studio_fail(err, STUDIO_NOT_READY, "model_size",
-             "Model %s (qwen-tts-%s) is not downloaded; download it first with POST /models/download "
-             "{\"model_name\": \"qwen-tts-%s\"}",
-             j->model_size, j->model_size, j->model_size);
-        job_free(j);
-        return NULL;
-    }
+    return 0;
+}
 
+/* Records the take (the row, status queued) and queues it. Takes j's first reference. */
+static json_t *enqueue(studio_gen *g, job *j, int new_row, studio_error *err)
+{
+    json_t *item = NULL;
+    json_t *sj = settings_json(j);
+    char *settings = sj ? json_dumps(sj, JSON_COMPACT) : NULL;
+    json_decref(sj);
+    if (new_row) {
+        studio_new_id(j->id);
+        studio_generation row = {
+            .id = j->id,
+            .profile_id = j->profile_id,
+            .text = j->text,
+            .language = j->language,
+            .duration = -1,
+            .seed = j->seed,
+            .model_size = j->model_size,
+            .instruct = j->instruct,
+            .status = "queued",
+            .settings = settings,
+        };
+        item = studio_generation_insert(g->s, &row, err);
+    } else if (studio_generation_set_status(g->s, j->id, "queued", NULL, NULL, 0, err) == 0) {
+        item = studio_history_get(g->s, j->id, err);
+    }
+    free(settings);
+    if (!item) {
+        take_free(j);
+        return NULL;
+    }
+    j->gen = g;
     pthread_mutex_lock(&g->mu);
     if (g->quit) {
         pthread_mutex_unlock(&g->mu);
-        job_free(j);
+        studio_generation_set_status(g->s, j->id, "failed", "the server is shutting down", NULL, 0, NULL);
+        take_free(j);
+        json_decref(item);
         studio_fail(err, STUDIO_INTERNAL, NULL, "the server is shutting down");
         return NULL;
     }
@@ -555,17 +958,153 @@ json_t *studio_gen_generate(studio_gen *g, const json_t *body, studio_error *err
     else
         g->head = j;
     g->tail = j;
+    j->live = g->takes;
+    g->takes = j;
     pthread_cond_signal(&g->wake);
-    while (j->state != JOB_DONE)
-        pthread_cond_wait(&j->done, &g->mu);
     pthread_mutex_unlock(&g->mu);
+    return item;
+}
 
-    json_t *result = j->result;
-    j->result = NULL;
-    if (!result && err)
-        *err = j->err;
-    job_free(j);
-    return result;
+json_t *studio_gen_submit(studio_gen *g, const json_t *body, studio_error *err)
+{
+    job *j = take_from_body(g, body, err);
+    if (!j)
+        return NULL;
+    if (check_take(g, j, err) != 0) {
+        take_free(j);
+        return NULL;
+    }
+    return enqueue(g, j, 1, err);
+}
+
+/* A take from its history row: the settings it was asked with. */
+static job *take_from_row(studio_gen *g, const json_t *item, studio_error *err)
+{
+    job *j = take_new();
+    if (j) {
+        default_settings(g, j);
+        apply_settings(j, json_object_get(item, "settings"), NULL); /* stored, so checked when asked for */
+    }
+    const char *instruct = json_string_value(json_object_get(item, "instruct"));
+    const char *size = json_string_value(json_object_get(item, "model_size"));
+    if (j) {
+        snprintf(j->id, sizeof j->id, "%s", json_string_value(json_object_get(item, "id")));
+        snprintf(j->profile_id, sizeof j->profile_id, "%s", json_string_value(json_object_get(item, "profile_id")));
+        snprintf(j->language, sizeof j->language, "%s", json_string_value(json_object_get(item, "language")));
+        snprintf(j->model_size, sizeof j->model_size, "%s", size ? size : studio_model_default()->size);
+        json_t *seed = json_object_get(item, "seed");
+        j->seed = json_is_integer(seed) ? json_integer_value(seed) : random_seed();
+        j->text = strdup(json_string_value(json_object_get(item, "text")));
+        j->instruct = instruct ? strdup(instruct) : NULL;
+    }
+    if (!j || !j->text || (instruct && !j->instruct)) {
+        if (j)
+            take_free(j);
+        studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory");
+        return NULL;
+    }
+    return j;
+}
+
+json_t *studio_gen_retry(studio_gen *g, const char *id, studio_error *err)
+{
+    json_t *item = studio_history_get(g->s, id, err);
+    if (!item)
+        return NULL;
+    const char *status = json_string_value(json_object_get(item, "status"));
+    if (!status || (strcmp(status, "failed") != 0 && strcmp(status, "cancelled") != 0)) {
+        studio_fail(err, STUDIO_CONFLICT, "id", "take %s is %s: only a failed or cancelled take can be retried", id,
+                    status ? status : "unknown");
+        json_decref(item);
+        return NULL;
+    }
+    job *j = take_from_row(g, item, err);
+    json_decref(item);
+    if (!j || check_take(g, j, err) != 0) {
+        if (j)
+            take_free(j);
+        return NULL;
+    }
+    log_info("take %s: retried", id);
+    return enqueue(g, j, 0, err);
+}
+
+json_t *studio_gen_regenerate(studio_gen *g, const char *id, studio_error *err)
+{
+    json_t *item = studio_history_get(g->s, id, err);
+    if (!item)
+        return NULL;
+    job *j = take_from_row(g, item, err);
+    json_decref(item);
+    if (!j)
+        return NULL;
+    j->seed = random_seed(); /* the same settings; a new take worth hearing needs a new seed */
+    if (check_take(g, j, err) != 0) {
+        take_free(j);
+        return NULL;
+    }
+    return enqueue(g, j, 1, err);
+}
+
+/* mu held */
+static job *find_live(studio_gen *g, const char *id)
+{
+    for (job *j = g->takes; j; j = j->live)
+        if (!strcmp(j->id, id))
+            return j;
+    return NULL;
+}
+
+/* mu held: takes j out of the queue; 1 if it was there. */
+static int dequeue(studio_gen *g, job *j)
+{
+    job *prev = NULL;
+    for (job *q = g->head; q; prev = q, q = q->next) {
+        if (q != j)
+            continue;
+        if (prev)
+            prev->next = q->next;
+        else
+            g->head = q->next;
+        if (g->tail == q)
+            g->tail = prev;
+        q->next = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+json_t *studio_gen_cancel(studio_gen *g, const char *id, studio_error *err)
+{
+    if (!studio_id_valid(id)) {
+        studio_fail(err, STUDIO_NOT_FOUND, NULL, "generation: not found");
+        return NULL;
+    }
+    pthread_mutex_lock(&g->mu);
+    job *j = find_live(g, id);
+    int was_queued = j && dequeue(g, j);
+    if (j && !was_queued) {
+        __atomic_store_n(&j->cancel, 1, __ATOMIC_RELEASE);
+        if (g->running == j && !strcmp(j->status, "generating") && g->model)
+            qt_cancel(g->model);
+    }
+    pthread_mutex_unlock(&g->mu);
+    if (was_queued) {
+        studio_error why = {0};
+        studio_fail(&why, STUDIO_CONFLICT, NULL, "take %s was cancelled", id);
+        finish_take(g, j, "cancelled", &why, NULL);
+        log_info("Generation %s cancelled while queued", id);
+    }
+    json_t *item = studio_history_get(g->s, id, err);
+    if (!item)
+        return NULL;
+    const char *status = json_string_value(json_object_get(item, "status"));
+    if (!j && studio_take_final(status)) {
+        studio_fail(err, STUDIO_CONFLICT, "id", "take %s is already %s; nothing to cancel", id, status);
+        json_decref(item);
+        return NULL;
+    }
+    return item; /* a running take ends as cancelled within a frame; its stream says when */
 }
 
 void studio_gen_cancel_profile(studio_gen *g, const char *profile_id)
@@ -573,44 +1112,138 @@ void studio_gen_cancel_profile(studio_gen *g, const char *profile_id)
     pthread_mutex_lock(&g->mu);
     if (g->running && !strcmp(g->running->profile_id, profile_id) && g->model)
         qt_cancel(g->model);
-    job **link = &g->head;
-    g->tail = NULL;
-    while (*link) {
-        job *j = *link;
-        if (strcmp(j->profile_id, profile_id) != 0) {
-            g->tail = j;
-            link = &j->next;
-            continue;
+    job *gone = NULL;
+    for (job *j = g->head, *next; j; j = next) {
+        next = j->next;
+        if (!strcmp(j->profile_id, profile_id) && dequeue(g, j)) {
+            j->next = gone;
+            gone = j;
         }
-        *link = j->next;
-        studio_fail(&j->err, STUDIO_NOT_FOUND, "profile_id", "Profile %s was deleted before its take ran", profile_id);
-        j->state = JOB_DONE;
-        pthread_cond_broadcast(&j->done);
     }
     pthread_mutex_unlock(&g->mu);
+    while (gone) {
+        job *next = gone->next;
+        studio_error why = {0};
+        studio_fail(&why, STUDIO_NOT_FOUND, "profile_id", "Profile %s was deleted before its take ran", profile_id);
+        finish_take(g, gone, "failed", &why, NULL);
+        gone = next;
+    }
+}
+
+/* ---- following a take ---- */
+
+studio_take *studio_gen_take(studio_gen *g, const char *id)
+{
+    pthread_mutex_lock(&g->mu);
+    job *j = studio_id_valid(id) ? find_live(g, id) : NULL;
+    if (j)
+        j->refs++;
+    pthread_mutex_unlock(&g->mu);
+    return j;
+}
+
+void studio_take_release(studio_gen *g, studio_take *t)
+{
+    if (!t)
+        return;
+    pthread_mutex_lock(&g->mu);
+    unref_locked(t);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* mu held: 1-based place in the queue, 0 when not queued. */
+static int position_of(studio_gen *g, const job *j)
+{
+    int pos = 1;
+    for (const job *q = g->head; q; q = q->next, pos++)
+        if (q == j)
+            return pos;
+    return 0;
+}
+
+/* Over the whole take: chunks done plus the share of the chunk being spoken. */
+static double progress_of(const job *j)
+{
+    if (!strcmp(j->status, "completed"))
+        return 100.0;
+    int done = __atomic_load_n(&j->frames_done, __ATOMIC_RELAXED);
+    int max = __atomic_load_n(&j->max_frames, __ATOMIC_RELAXED);
+    int chunk = __atomic_load_n(&j->chunk, __ATOMIC_RELAXED);
+    int n = __atomic_load_n(&j->n_chunks, __ATOMIC_RELAXED);
+    double part = max > 0 ? (double)done / max : 0.0;
+    return 100.0 * (chunk + part) / (n > 0 ? n : 1);
+}
+
+void studio_take_read(studio_gen *g, studio_take *t, studio_take_state *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&g->mu);
+    snprintf(out->id, sizeof out->id, "%s", t->id);
+    snprintf(out->status, sizeof out->status, "%s", t->status);
+    out->progress = progress_of(t);
+    out->position = position_of(g, t);
+    out->duration = !strcmp(t->status, "completed") ? t->duration : -1;
+    out->err = t->err;
+    out->final = studio_take_final(t->status);
+    out->seq = t->seq;
+    if (t->result)
+        out->result = strdup(t->result);
+    pthread_mutex_unlock(&g->mu);
+}
+
+json_t *studio_take_state_json(const studio_take_state *st)
+{
+    return json_pack("{s:s, s:s, s:f, s:i, s:o, s:o}", "id", st->id, "status", st->status, "progress",
+                     st->progress, "position", st->position, "duration",
+                     st->duration >= 0 ? json_real(st->duration) : json_null(), "error",
+                     st->err.kind != STUDIO_OK && strcmp(st->status, "completed") ? json_string(st->err.msg)
+                                                                                  : json_null());
+}
+
+int studio_gen_take_state_stored(studio_gen *g, const char *id, studio_take_state *out, studio_error *err)
+{
+    memset(out, 0, sizeof *out);
+    json_t *item = studio_history_get(g->s, id, err);
+    if (!item)
+        return -1;
+    const char *status = json_string_value(json_object_get(item, "status"));
+    const char *error = json_string_value(json_object_get(item, "error"));
+    json_t *dur = json_object_get(item, "duration");
+    snprintf(out->id, sizeof out->id, "%s", id);
+    snprintf(out->status, sizeof out->status, "%s", status ? status : "failed");
+    out->final = studio_take_final(out->status);
+    out->progress = !strcmp(out->status, "completed") ? 100.0 : 0.0;
+    out->duration = json_is_number(dur) ? json_number_value(dur) : -1;
+    if (error)
+        studio_fail(&out->err, STUDIO_INTERNAL, NULL, "%s", error);
+    if (!strcmp(out->status, "completed"))
+        out->result = json_dumps(item, JSON_COMPACT);
+    json_decref(item);
+    return 0;
 }
 
 /* ---- status ---- */
 
-static json_t *job_json(const job *j, const char *status, int position)
+static json_t *job_json(studio_gen *g, const job *j)
 {
     int done = __atomic_load_n(&j->frames_done, __ATOMIC_RELAXED);
     int max = __atomic_load_n(&j->max_frames, __ATOMIC_RELAXED);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:f}", "task_id", j->id, "profile_id",
-                     j->profile_id, "text", j->text, "model_size", j->model_size, "status", status, "position",
-                     position, "frames_done", done, "max_frames", max, "progress",
-                     max > 0 ? 100.0 * done / max : 0.0);
+    int running = g->running == j;
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:f}", "task_id", j->id, "profile_id",
+                     j->profile_id, "text", j->text, "model_size", j->model_size, "status",
+                     running ? "running" : "queued", "take_status", j->status, "position",
+                     running ? 0 : position_of(g, j), "frames_done", done, "max_frames", max, "progress",
+                     progress_of(j));
 }
 
 json_t *studio_gen_active(studio_gen *g)
 {
     json_t *arr = json_array();
     pthread_mutex_lock(&g->mu);
-    if (g->running)
-        json_array_append_new(arr, job_json(g->running, "running", 0));
-    int pos = 1;
+    if (g->running && !studio_take_final(g->running->status))
+        json_array_append_new(arr, job_json(g, g->running));
     for (job *j = g->head; j; j = j->next)
-        json_array_append_new(arr, job_json(j, "queued", pos++));
+        json_array_append_new(arr, job_json(g, j));
     pthread_mutex_unlock(&g->mu);
     return arr;
 }
@@ -623,6 +1256,9 @@ void studio_gen_health(studio_gen *g, json_t *health)
     json_object_set_new(health, "model_loaded", json_boolean(loaded != NULL));
     json_object_set_new(health, "model_downloaded", json_boolean(downloaded(want, NULL, 0)));
     json_object_set_new(health, "model_size", loaded ? json_string(loaded) : json_null());
+    char prec[8];
+    const char *lp = studio_gen_loaded_precision(g, prec, sizeof prec);
+    json_object_set_new(health, "model_precision", lp ? json_string(lp) : json_null());
     json_object_set_new(health, "gpu_available", json_false());
     json_object_set_new(health, "gpu_type", json_null());
     json_object_set_new(health, "vram_used_mb", json_null());
@@ -631,9 +1267,7 @@ void studio_gen_health(studio_gen *g, json_t *health)
 
 json_t *studio_gen_cache_clear(studio_gen *g, studio_error *err)
 {
-    pthread_mutex_lock(&g->engine_mu);
-    int deleted = studio_prompt_cache_clear(g->prompts);
-    pthread_mutex_unlock(&g->engine_mu);
+    int deleted = studio_prompt_cache_clear(g->prompts); /* its own lock: never waits for a take */
     if (deleted < 0) {
         studio_fail(err, STUDIO_INTERNAL, NULL, "clearing the voice prompt cache failed");
         return NULL;
@@ -644,13 +1278,14 @@ json_t *studio_gen_cache_clear(studio_gen *g, studio_error *err)
 
 /* ---- lifetime ---- */
 
-studio_gen *studio_gen_new(studio *s, studio_error *err)
+studio_gen *studio_gen_new(studio *s, studio_models *models, studio_error *err)
 {
     studio_gen *g = calloc(1, sizeof *g);
     char *cache_dir = NULL;
     if (!g)
         goto nomem;
     g->s = s;
+    g->models = models;
     pthread_mutex_init(&g->mu, NULL);
     pthread_mutex_init(&g->engine_mu, NULL);
     pthread_cond_init(&g->wake, NULL);
@@ -662,6 +1297,7 @@ studio_gen *studio_gen_new(studio *s, studio_error *err)
         goto nomem;
     free(cache_dir);
     cache_dir = NULL;
+    studio_generations_fail_unfinished(s, NULL); /* a crash left them; no worker of ours runs them */
     if (pthread_create(&g->worker, NULL, worker_main, g) != 0) {
         studio_fail(err, STUDIO_INTERNAL, NULL, "cannot start the generation worker thread");
         studio_prompt_cache_free(g->prompts);

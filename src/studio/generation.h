@@ -1,22 +1,27 @@
-/* generation.h — speech generation in the studio: the resident model, the voice-prompt cache and the one
- * inference worker with its FIFO queue.
+/* generation.h — speech generation in the studio: takes as records in a FIFO queue, the one inference worker,
+ * the resident model and the voice-prompt cache.
  *
- * One TTS model is resident at a time; loading the other size unloads the first. Requests are queued and
- * run one by one on the worker thread; a caller of studio_gen_generate waits for its own job, so HTTP
- * threads serving /health, history and profiles are never blocked by inference. The requested model size
- * is loaded BEFORE the voice prompt is looked up or made, so a prompt always matches the model using it.
+ * A take is a history row from the moment it is asked for, with a status that moves
+ *   queued -> [downloading] -> [loading_model] -> generating -> completed | failed | cancelled
+ * and a record here while it is queued or running. No thread waits for a take: callers hold a reference
+ * (studio_gen_take) and read its state whenever they like, so any number of takes can queue and a route
+ * never waits behind one. One TTS model is resident at a time; loading the other size unloads the first.
+ * The requested model size is loaded BEFORE the voice prompt is looked up or made, so a prompt always
+ * matches the model using it. A take whose model is not in the cache starts its download and waits for it.
  */
 #ifndef VOICEBOX_GENERATION_H
 #define VOICEBOX_GENERATION_H
 
+#include "studio/models.h"
 #include "studio/studio.h"
 
 #include <jansson.h>
 
 typedef struct studio_gen studio_gen;
 
-/* Starts the worker. Models are found in the Hugging Face cache (models.h). */
-studio_gen *studio_gen_new(studio *s, studio_error *err);
+/* Starts the worker and marks takes a crash left unfinished as failed. Models are found in the Hugging Face
+ * cache (models.h) and downloaded through models (NULL: a missing model is refused, never fetched). */
+studio_gen *studio_gen_new(studio *s, studio_models *models, studio_error *err);
 /* Cancels the running job, fails the queued ones and stops the worker; later requests fail at once.
  * Idempotent. The server calls it once it accepts no new request, before waiting for those in flight. */
 void studio_gen_shutdown(studio_gen *g);
@@ -24,16 +29,56 @@ void studio_gen_shutdown(studio_gen *g);
 void studio_gen_free(studio_gen *g);
 
 /* body: {profile_id, text (1-5000), language (10 codes, default "en"), seed? (>= 0; random when absent),
- * model_size? ("1.7B" default | "0.6B"), instruct? (<= 500)}. Blocks until the job has run; returns the
- * generation JSON {id, profile_id, text, language, audio_path, duration, seed, instruct, model_size,
- * created_at}. Errors: STUDIO_NOT_FOUND (unknown profile), STUDIO_CONFLICT (profile without samples, 400),
- * STUDIO_NOT_READY (model not downloaded, 409), STUDIO_INVALID (a field, 422), STUDIO_INTERNAL. */
-json_t *studio_gen_generate(studio_gen *g, const json_t *body, studio_error *err);
+ * model_size? ("1.7B" default | "0.6B"), instruct? (<= 500)}. Records the take (status "queued") and queues
+ * it; returns its history item. Refused at once: STUDIO_INVALID (a field, 422), STUDIO_NOT_FOUND (unknown
+ * profile), STUDIO_CONFLICT (profile without samples, 400), STUDIO_NOT_READY (model not downloaded and no
+ * source to fetch it: HF_HUB_OFFLINE), STUDIO_INTERNAL. A missing model's download starts here. */
+json_t *studio_gen_submit(studio_gen *g, const json_t *body, studio_error *err);
+/* A queued take leaves the queue as cancelled; a running one is stopped within a frame (its state says
+ * when). Returns the history item. STUDIO_CONFLICT when the take is already final. */
+json_t *studio_gen_cancel(studio_gen *g, const char *id, studio_error *err);
+/* A failed or cancelled take queued again under its id with its settings (STUDIO_CONFLICT otherwise). */
+json_t *studio_gen_retry(studio_gen *g, const char *id, studio_error *err);
+/* A new take with the settings of take id and a new seed. */
+json_t *studio_gen_regenerate(studio_gen *g, const char *id, studio_error *err);
 
-/* Loads the model of that size ("1.7B" / "0.6B"), unloading the other. STUDIO_INVALID for another size,
- * STUDIO_NOT_READY when the cache has no complete snapshot. Waits for a running generation. */
-int studio_gen_load_model(studio_gen *g, const char *size, studio_error *err);
-void studio_gen_unload_model(studio_gen *g);
+/* ---- following a take ---- */
+
+typedef struct studio_take studio_take;
+
+typedef struct {
+    char id[37];
+    char status[16];  /* queued, downloading, loading_model, generating, completed, failed, cancelled */
+    double progress;  /* 0-100 over the whole take */
+    int position;     /* place in the queue (1 = next), 0 when not queued */
+    double duration;  /* seconds once completed, else < 0 */
+    studio_error err; /* why it failed or was cancelled; kind STUDIO_OK otherwise */
+    int final;        /* completed, failed or cancelled */
+    unsigned long long seq; /* grows with every change of status */
+    char *result;     /* completed: its history item as JSON text (the reader frees it); else NULL */
+} studio_take_state;
+
+/* A reference to a take that is queued or running, or NULL (unknown, or already final: read its row). */
+studio_take *studio_gen_take(studio_gen *g, const char *id);
+void studio_take_release(studio_gen *g, studio_take *t); /* NULL is fine */
+/* Never blocks beyond a short lock: safe on a network thread. */
+void studio_take_read(studio_gen *g, studio_take *t, studio_take_state *out);
+/* The state of a take from its history row (final ones, or one another process runs); STUDIO_NOT_FOUND. */
+int studio_gen_take_state_stored(studio_gen *g, const char *id, studio_take_state *out, studio_error *err);
+/* {id, status, progress, position, duration, error} as GET /generate/{id}/status sends it. */
+json_t *studio_take_state_json(const studio_take_state *st);
+
+/* Loads the model of that size ("1.7B" / "0.6B") at a precision ("bf16" / "int8"; NULL: the studio's
+ * current one), unloading what is resident. A precision given here becomes the studio's for later takes.
+ * STUDIO_INVALID (field model_size or precision) for other values, STUDIO_NOT_READY when the cache has no
+ * complete snapshot. Waits for a running generation. */
+int studio_gen_load_model(studio_gen *g, const char *size, const char *precision, studio_error *err);
+/* The precision models load at from now on ("bf16" by default, `serve --precision`); STUDIO_INVALID. */
+int studio_gen_set_precision(studio_gen *g, const char *precision, studio_error *err);
+/* "bf16" / "int8" of the resident model, or NULL; copied into out (size >= 8). */
+const char *studio_gen_loaded_precision(studio_gen *g, char *out, size_t size);
+/* Unloads the model: now (0), or when the running take ends (1), never waiting for it. */
+int studio_gen_unload_model(studio_gen *g);
 /* "1.7B" / "0.6B" of the resident model, or NULL; copied into out (size >= 8). */
 const char *studio_gen_loaded_size(studio_gen *g, char *out, size_t size);
 
@@ -42,10 +87,11 @@ void studio_gen_cancel_profile(studio_gen *g, const char *profile_id);
 
 /* Sets model_loaded, model_size, model_downloaded, backend_type... of a /health object. */
 void studio_gen_health(studio_gen *g, json_t *health);
-/* Array of {task_id, profile_id, text, model_size, status: queued|running, position, frames_done,
- * max_frames, progress} for GET /tasks/active. */
+/* Array of {task_id, profile_id, text, model_size, status: queued|running, take_status (the take's own
+ * status), position, frames_done, max_frames, progress} for GET /tasks/active: every queued take. */
 json_t *studio_gen_active(studio_gen *g);
-/* Empties the in-memory cache and deletes the .prompt files in <data>/cache: {message, files_deleted}. */
+/* Empties the in-memory cache and deletes the .prompt files in <data>/cache: {message, files_deleted}.
+ * Never waits for a running take (the prompt it uses is freed when it ends). */
 json_t *studio_gen_cache_clear(studio_gen *g, studio_error *err);
 
 #endif

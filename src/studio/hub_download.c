@@ -3,6 +3,7 @@
  * part of a file name: a hostile endpoint must not be able to write outside the repo's cache folder.
  */
 #include "studio/hub_download.h"
+#include "engine/qt.h"
 #include "studio/log.h"
 #include "studio/studio_internal.h"
 
@@ -44,37 +45,6 @@ studio_hub_params studio_hub_default_params(void)
     return p;
 }
 
-char *studio_hub_cache_dir(void)
-{
-    /* the order of huggingface_hub's constants.py, and of the engine's qt_resolve_model_dir */
-    char *out = NULL;
-    const char *v;
-    if ((v = getenv("HF_HUB_CACHE")) && *v) return strdup(v);
-    if ((v = getenv("HUGGINGFACE_HUB_CACHE")) && *v) return strdup(v);
-    if ((v = getenv("HF_HOME")) && *v) return asprintf(&out, "%s/hub", v) < 0 ? NULL : out;
-    if ((v = getenv("XDG_CACHE_HOME")) && *v) return asprintf(&out, "%s/huggingface/hub", v) < 0 ? NULL : out;
-    v = getenv("HOME");
-    return asprintf(&out, "%s/.cache/huggingface/hub", v && *v ? v : "/") < 0 ? NULL : out;
-}
-
-static int safe_name_char(int c)
-{
-    return isalnum(c) || c == '-' || c == '_' || c == '.';
-}
-
-char *studio_hub_repo_dir(const char *cache_dir, const char *repo_id)
-{
-    const char *slash = repo_id ? strchr(repo_id, '/') : NULL;
-    if (!slash || slash == repo_id || !slash[1] || strchr(slash + 1, '/')) return NULL;
-    for (const char *p = repo_id; *p; p++)
-        if (p != slash && !safe_name_char((unsigned char)*p)) return NULL;
-    if (!strncmp(repo_id, "..", 2) || !strcmp(slash + 1, "..")) return NULL;
-    char *out = NULL;
-    if (asprintf(&out, "%s/models--%.*s--%s", cache_dir, (int)(slash - repo_id), repo_id, slash + 1) < 0)
-        return NULL;
-    return out;
-}
-
 /* A file path inside a repo, as the Hub lists it: relative, '/'-separated, no "." or ".." parts. */
 static int safe_repo_path(const char *p)
 {
@@ -91,6 +61,11 @@ static int safe_repo_path(const char *p)
             return 0;
         }
     }
+}
+
+static int safe_name_char(int c)
+{
+    return isalnum(c) || c == '-' || c == '_' || c == '.';
 }
 
 static int safe_token(const char *s, size_t max)
@@ -181,11 +156,24 @@ static int is_regular(const char *dir, const char *rel)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* A Whisper release (config.json's model_type "whisper") has no speech tokenizer; it needs its tokenizer and
+ * generation files instead. */
+static int is_whisper(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    json_t *root = json_load_file(path, 0, NULL);
+    const char *mt = json_string_value(json_object_get(root, "model_type"));
+    int yes = mt && !strcmp(mt, "whisper");
+    json_decref(root);
+    return yes;
+}
+
 static pthread_mutex_t nftw_mutex = PTHREAD_MUTEX_INITIALIZER; /* nftw callbacks have no user pointer */
 
 int studio_hub_snapshot_complete(const char *cache_dir, const char *repo_id, char *snapshot, size_t size)
 {
-    char *repo_dir = studio_hub_repo_dir(cache_dir, repo_id), *ref = NULL, *ref_path = NULL, *snap = NULL;
+    char *repo_dir = qt_hub_repo_dir(cache_dir, repo_id), *ref = NULL, *ref_path = NULL, *snap = NULL;
     int complete = 0;
     if (!repo_dir || asprintf(&ref_path, "%s/refs/main", repo_dir) < 0) {
         ref_path = NULL;
@@ -196,9 +184,13 @@ int studio_hub_snapshot_complete(const char *cache_dir, const char *repo_id, cha
         snap = NULL;
         goto done;
     }
-    if (!is_regular(snap, "config.json") || !is_regular(snap, "speech_tokenizer/config.json") ||
-        !is_regular(snap, "speech_tokenizer/model.safetensors") ||
+    if (!is_regular(snap, "config.json") ||
         !(is_regular(snap, "model.safetensors") || is_regular(snap, "model.safetensors.index.json")))
+        goto done;
+    if (is_whisper(snap) ? !is_regular(snap, "generation_config.json") ||
+                               !(is_regular(snap, "tokenizer.json") || is_regular(snap, "vocab.json"))
+                         : !is_regular(snap, "speech_tokenizer/config.json") ||
+                               !is_regular(snap, "speech_tokenizer/model.safetensors"))
         goto done;
     pthread_mutex_lock(&nftw_mutex);
     dangling_links = 0;
@@ -228,7 +220,7 @@ static int add_usage(const char *path, const struct stat *sb, int type, struct F
 
 uint64_t studio_hub_disk_usage(const char *cache_dir, const char *repo_id)
 {
-    char *repo_dir = studio_hub_repo_dir(cache_dir, repo_id), *blobs = NULL;
+    char *repo_dir = qt_hub_repo_dir(cache_dir, repo_id), *blobs = NULL;
     if (!repo_dir || asprintf(&blobs, "%s/blobs", repo_dir) < 0) {
         free(repo_dir);
         return 0;
@@ -263,7 +255,7 @@ static int remove_tree(const char *path)
 /* Returns the locked fd, -1 on error, -2 when another holder has it. */
 static int lock_repo(const char *cache_dir, const char *repo_id)
 {
-    char *dir = studio_hub_repo_dir(cache_dir, repo_id), *path = NULL;
+    char *dir = qt_hub_repo_dir(cache_dir, repo_id), *path = NULL;
     int fd = -1;
     if (!dir) return -1;
     const char *base = strrchr(dir, '/') + 1;
@@ -294,7 +286,7 @@ static void unlock_repo(int fd)
 
 int studio_hub_busy(const char *cache_dir, const char *repo_id)
 {
-    char *dir = studio_hub_repo_dir(cache_dir, repo_id), *path = NULL;
+    char *dir = qt_hub_repo_dir(cache_dir, repo_id), *path = NULL;
     int busy = 0;
     if (dir && asprintf(&path, "%s/.locks/%s/voicebox.lock", cache_dir, strrchr(dir, '/') + 1) >= 0) {
         int fd = open(path, O_RDWR | O_CLOEXEC);
@@ -310,7 +302,7 @@ int studio_hub_busy(const char *cache_dir, const char *repo_id)
 
 int studio_hub_remove(const char *cache_dir, const char *repo_id, studio_error *err)
 {
-    char *dir = studio_hub_repo_dir(cache_dir, repo_id), *locks = NULL;
+    char *dir = qt_hub_repo_dir(cache_dir, repo_id), *locks = NULL;
     int rc = -1, lock = -1;
     struct stat st;
     if (!dir) {
@@ -769,6 +761,111 @@ static int transient(CURLcode rc)
 
 /* One try at a blob. *resumed: the .incomplete file had bytes when it started; *mismatch: the checksum
  * failed (the partial file is then gone). */
+/* How one request for a blob's bytes ended. err holds the reason for every outcome but XFER_DONE, so the
+ * caller that gives up on a XFER_RETRY or XFER_RESTART reports why. */
+typedef enum {
+    XFER_DONE,    /* the partial file holds all the blob's bytes */
+    XFER_RETRY,   /* the transfer broke off (a transient fault): ask again from where the file ends */
+    XFER_RESTART, /* the server disagrees with our partial file (416, a range that does not fit): from byte 0 */
+    XFER_FAILED,  /* no point in asking again */
+} xfer_outcome;
+
+/* One GET of the blob from byte d->have on, appended to the partial file. */
+static xfer_outcome transfer(blob_dl *d, const char *part, studio_error *err)
+{
+    session *s = d->s;
+    repo_file *f = d->f;
+    if (lseek(d->fd, (off_t)d->have, SEEK_SET) < 0) {
+        fail(err, STUDIO_INTERNAL, "%s: cannot seek in %s (%s)", s->repo_id, part, strerror(errno));
+        return XFER_FAILED;
+    }
+    if (d->have > 0)
+        log_info("%s: %s: resuming at byte %llu of %llu", s->repo_id, f->path, (unsigned long long)d->have,
+                 (unsigned long long)f->size);
+    char range[64];
+    snprintf(range, sizeof range, "%llu-", (unsigned long long)d->have);
+    setup(s, f->url, d->m);
+    curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body_file);
+    curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, d);
+    if (d->have > 0) curl_easy_setopt(s->curl, CURLOPT_RANGE, range);
+    d->checked = 0;
+    d->bad_status = 0;
+    d->bad_range = 0;
+    d->io_errno = 0;
+    CURLcode rc = curl_easy_perform(s->curl);
+    if (cancelled(s)) {
+        fail(err, STUDIO_INTERNAL, "%s: download cancelled", s->repo_id);
+        return XFER_FAILED;
+    }
+    if (d->io_errno) {
+        fail(err, STUDIO_INTERNAL, "%s: cannot write %s (%s)", s->repo_id, part, strerror(d->io_errno));
+        return XFER_FAILED;
+    }
+    if (d->bad_status || d->bad_range) {
+        long status = d->bad_status;
+        if (!status) curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+        d->m->status = status;
+        http_fail(s, d->m, f->path, err);
+        return status == 416 || d->bad_range ? XFER_RESTART : XFER_FAILED;
+    }
+    if (rc == CURLE_OK && !d->checked) { /* an empty body: fine only for an empty file */
+        long status = 0;
+        curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+        if (status != 200 && status != 206) {
+            d->m->status = status;
+            http_fail(s, d->m, f->path, err);
+            return status == 416 ? XFER_RESTART : XFER_FAILED; /* a 416 usually comes without a body */
+        }
+        if (d->have < f->size && f->size > 0) {
+            fail(err, STUDIO_INTERNAL, "%s: %s: the Hub sent no data", s->repo_id, f->path);
+            return XFER_FAILED;
+        }
+    }
+    if (rc == CURLE_OK && d->have == f->size) return XFER_DONE;
+    fail(err, STUDIO_INTERNAL, "%s: %s: download failed at byte %llu of %llu (%s)", s->repo_id, f->path,
+         (unsigned long long)d->have, (unsigned long long)f->size,
+         rc != CURLE_OK ? curl_reason(s, rc) : "connection closed early");
+    return rc != CURLE_OK && !transient(rc) ? XFER_FAILED : XFER_RETRY;
+}
+
+/* Empties the partial file, to fetch the blob from its first byte. */
+static int restart_partial(blob_dl *d, const char *part, studio_error *err)
+{
+    if (ftruncate(d->fd, 0) != 0)
+        return fail(err, STUDIO_INTERNAL, "%s: cannot truncate %s (%s)", d->s->repo_id, part, strerror(errno));
+    d->have = 0;
+    return 0;
+}
+
+/* The partial file holds every byte: flush and close it (fd is closed whatever happens), check its digest
+ * and rename it into place as the blob. *mismatch is set when the digest is wrong (the file is removed). */
+static int finish_partial(session *s, const repo_file *f, int fd, const char *part, const char *blob,
+                          int *mismatch, studio_error *err)
+{
+    int sync_errno = fsync(fd) == 0 ? 0 : errno;
+    int close_errno = close(fd) == 0 ? 0 : errno;
+    if (sync_errno || close_errno)
+        return fail(err, STUDIO_INTERNAL, "%s: cannot flush %s (%s)", s->repo_id, part,
+                    strerror(sync_errno ? sync_errno : close_errno));
+    char got[2 * EVP_MAX_MD_SIZE + 1] = "";
+    int h = hash_file(part, f->etag, f->size, got, sizeof got);
+    if (h < 0)
+        return fail(err, STUDIO_INTERNAL, "%s: cannot read back %s (%s)", s->repo_id, part, strerror(errno));
+    if (h == 2) {
+        *mismatch = 1;
+        unlink(part); /* a corrupt copy is useless for resuming as well */
+        return fail(err, STUDIO_INTERNAL, "%s: %s: checksum mismatch, expected %s, got %s", s->repo_id, f->path,
+                    f->etag, got);
+    }
+    if (rename(part, blob) != 0)
+        return fail(err, STUDIO_INTERNAL, "%s: cannot rename %s into place (%s)", s->repo_id, part,
+                    strerror(errno));
+    return 0;
+}
+
+/* Fetches blobs/<etag> through blobs/<etag>.incomplete, resuming what is there. *resumed tells whether a
+ * partial file was found, *mismatch whether the result failed its digest. */
 static int fetch_blob_once(session *s, const char *repo_dir, repo_file *f, uint64_t base, uint64_t total,
                            int *resumed, int *mismatch, studio_error *err)
 {
@@ -797,103 +894,20 @@ static int fetch_blob_once(session *s, const char *repo_dir, repo_file *f, uint6
     blob_dl d = {
         .s = s, .f = f, .fd = fd, .have = (uint64_t)st.st_size, .base = base, .total = total, .m = &m};
     *resumed = d.have > 0;
-    if (d.have > f->size) {
-        if (ftruncate(fd, 0) != 0) {
-            fail(err, STUDIO_INTERNAL, "%s: cannot truncate %s (%s)", s->repo_id, part, strerror(errno));
-            goto done;
-        }
-        d.have = 0;
-    }
+    if (d.have > f->size && restart_partial(&d, part, err) != 0) goto done;
     for (int attempt = 1; d.have < f->size; attempt++) {
-        if (lseek(fd, (off_t)d.have, SEEK_SET) < 0) {
-            fail(err, STUDIO_INTERNAL, "%s: cannot seek in %s (%s)", s->repo_id, part, strerror(errno));
-            goto done;
-        }
-        if (d.have > 0)
-            log_info("%s: %s: resuming at byte %llu of %llu", s->repo_id, f->path, (unsigned long long)d.have,
-                     (unsigned long long)f->size);
-        char range[64];
-        snprintf(range, sizeof range, "%llu-", (unsigned long long)d.have);
-        setup(s, f->url, &m);
-        curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body_file);
-        curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &d);
-        if (d.have > 0) curl_easy_setopt(s->curl, CURLOPT_RANGE, range);
-        d.checked = 0;
-        d.bad_status = 0;
-        d.bad_range = 0;
-        d.io_errno = 0;
-        CURLcode rc = curl_easy_perform(s->curl);
-        if (cancelled(s)) {
-            fail(err, STUDIO_INTERNAL, "%s: download cancelled", s->repo_id);
-            goto done;
-        }
-        if (d.io_errno) {
-            fail(err, STUDIO_INTERNAL, "%s: cannot write %s (%s)", s->repo_id, part, strerror(d.io_errno));
-            goto done;
-        }
-        if (d.bad_status || d.bad_range) {
-            long status = d.bad_status;
-            if (!status) curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
-            if (status == 416 || d.bad_range) { /* our partial file disagrees with the server: start again */
-                if (ftruncate(fd, 0) != 0) goto done;
-                d.have = 0;
-                if (attempt < MAX_ATTEMPTS) continue;
-            }
-            m.status = status;
-            http_fail(s, &m, f->path, err);
-            goto done;
-        }
-        if (rc == CURLE_OK && !d.checked) { /* an empty body: fine only for an empty file */
-            long status = 0;
-            curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
-            if (status != 200 && status != 206) {
-                m.status = status;
-                http_fail(s, &m, f->path, err);
-                goto done;
-            }
-        }
-        if (rc == CURLE_OK && d.have < f->size && d.checked == 0 && f->size > 0) {
-            fail(err, STUDIO_INTERNAL, "%s: %s: the Hub sent no data", s->repo_id, f->path);
-            goto done;
-        }
-        if (rc != CURLE_OK || d.have < f->size) {
-            if ((rc != CURLE_OK && !transient(rc)) || attempt >= MAX_ATTEMPTS) {
-                fail(err, STUDIO_INTERNAL, "%s: %s: download failed at byte %llu of %llu (%s)", s->repo_id,
-                     f->path, (unsigned long long)d.have, (unsigned long long)f->size,
-                     rc != CURLE_OK ? curl_reason(s, rc) : "connection closed early");
-                goto done;
-            }
-            log_warn("%s: %s: transfer broke at byte %llu (%s); retrying", s->repo_id, f->path,
-                     (unsigned long long)d.have, rc != CURLE_OK ? curl_reason(s, rc) : "closed early");
+        xfer_outcome o = transfer(&d, part, err);
+        if (o == XFER_FAILED) goto done;
+        if (o == XFER_RESTART && restart_partial(&d, part, err) != 0) goto done;
+        if (o != XFER_DONE && attempt >= MAX_ATTEMPTS) goto done; /* err says why the last one failed */
+        if (o == XFER_RETRY) {
+            log_warn("%s; retrying", err->msg);
             struct timespec pause = {0, 200000000L * attempt};
             nanosleep(&pause, NULL);
         }
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
-        fail(err, STUDIO_INTERNAL, "%s: cannot flush %s (%s)", s->repo_id, part, strerror(errno));
-        goto done;
-    }
-    fd = -1;
-    char got[2 * EVP_MAX_MD_SIZE + 1] = "";
-    int h = hash_file(part, f->etag, f->size, got, sizeof got);
-    if (h < 0) {
-        fail(err, STUDIO_INTERNAL, "%s: cannot read back %s (%s)", s->repo_id, part, strerror(errno));
-        goto done;
-    }
-    if (h == 2) {
-        *mismatch = 1;
-        unlink(part); /* a corrupt copy is useless for resuming as well */
-        fail(err, STUDIO_INTERNAL, "%s: %s: checksum mismatch, expected %s, got %s", s->repo_id, f->path,
-             f->etag, got);
-        goto done;
-    }
-    if (rename(part, blob) != 0) {
-        fail(err, STUDIO_INTERNAL, "%s: cannot rename %s into place (%s)", s->repo_id, part, strerror(errno));
-        goto done;
-    }
-    ret = 0;
+    ret = finish_partial(s, f, fd, part, blob, mismatch, err);
+    fd = -1; /* finish_partial closed it */
 done:
     if (fd >= 0) close(fd);
     free(blob);
@@ -967,7 +981,7 @@ int studio_hub_download(const char *repo_id, const studio_hub_params *params, ch
     studio_error local_err;
     if (!err) err = &local_err;
 
-    cache = p.cache_dir ? strdup(p.cache_dir) : studio_hub_cache_dir();
+    cache = p.cache_dir ? strdup(p.cache_dir) : qt_hub_cache_dir();
     const char *ep = p.endpoint ? p.endpoint : getenv("HF_ENDPOINT");
     endpoint = strdup(ep && *ep ? ep : DEFAULT_ENDPOINT);
     if (!cache || !endpoint) {
@@ -978,7 +992,7 @@ int studio_hub_download(const char *repo_id, const studio_hub_params *params, ch
         endpoint[l - 1] = '\0';
     p.cache_dir = cache;
     p.endpoint = endpoint;
-    repo_dir = studio_hub_repo_dir(cache, repo_id);
+    repo_dir = qt_hub_repo_dir(cache, repo_id);
     if (!repo_dir) {
         fail(err, STUDIO_INVALID, "%s: not a Hub repo id (expected org/name)", repo_id ? repo_id : "(null)");
         goto done;
@@ -1048,7 +1062,7 @@ int studio_hub_download(const char *repo_id, const studio_hub_params *params, ch
     }
     if (!studio_hub_snapshot_complete(cache, repo_id, snapshot, size)) {
         fail(err, STUDIO_INVALID,
-             "%s: downloaded commit %s, but it is not a Qwen3-TTS release (config.json, model.safetensors or "
+             "%s: downloaded commit %s, but it is not a Qwen3-TTS or Whisper release (config.json, model.safetensors or "
              "speech_tokenizer/ missing)",
              repo_id, commit);
         goto done;

@@ -26,7 +26,7 @@
 
 typedef struct {
     const char *endpoint;  /* NULL: $HF_ENDPOINT, else https://huggingface.co */
-    const char *cache_dir; /* NULL: studio_hub_cache_dir() */
+    const char *cache_dir; /* NULL: qt_hub_cache_dir() (engine/qt.h), the one resolver */
     /* Called often while bytes arrive (and once per finished file): bytes done over the whole repo so far,
      * the total (0 until the file list is known) and the file in flight. */
     void (*progress)(void *user, uint64_t current, uint64_t total, const char *filename);
@@ -37,15 +37,9 @@ typedef struct {
 
 studio_hub_params studio_hub_default_params(void);
 
-/* The Hub cache dir: $HF_HUB_CACHE, else $HUGGINGFACE_HUB_CACHE, else $HF_HOME/hub, else
- * ${XDG_CACHE_HOME:-$HOME/.cache}/huggingface/hub (as huggingface_hub and qt_resolve_model_dir). malloc'd. */
-char *studio_hub_cache_dir(void);
-
-/* "<cache>/models--Org--Name", malloc'd; NULL if repo_id is not "org/name" with safe characters. */
-char *studio_hub_repo_dir(const char *cache_dir, const char *repo_id);
-
 /* 1 when refs/main names a snapshot that holds a loadable Qwen3-TTS release (config.json, the model weights
- * and speech_tokenizer/{config.json,model.safetensors}, every link resolving); then its path is written to
+ * and speech_tokenizer/{config.json,model.safetensors}, every link resolving) or Whisper release (config.json
+ * with model_type "whisper", the weights, generation_config.json and the tokenizer); then its path is written to
  * snapshot (if not NULL). 0 otherwise. Never uses the network. */
 int studio_hub_snapshot_complete(const char *cache_dir, const char *repo_id, char *snapshot, size_t size);
 

@@ -154,8 +154,8 @@ int studio_models_state(studio_models *ms, const studio_model *m, studio_model_s
 {
     memset(out, 0, sizeof *out);
     if (!known(m)) return fail(err, STUDIO_NOT_FOUND, "unknown model");
-    char *cache = studio_hub_cache_dir(), *dir = NULL;
-    if (!cache || !(dir = studio_hub_repo_dir(cache, m->repo_id))) {
+    char *cache = qt_hub_cache_dir(), *dir = NULL;
+    if (!cache || !(dir = qt_hub_repo_dir(cache, m->repo_id))) {
         free(cache);
         return fail(err, STUDIO_INTERNAL, "%s: out of memory", m->name);
     }
@@ -215,7 +215,7 @@ static int run_download(dl_ctx *c, atomic_int *cancel, studio_error *err)
             rc = fail(err, STUDIO_INTERNAL, "%s: downloaded, but the engine cannot find it: %s", c->m->name,
                       qerr.msg);
     }
-    char *cache = studio_hub_cache_dir();
+    char *cache = qt_hub_cache_dir();
     uint64_t bytes = cache ? studio_hub_disk_usage(cache, c->m->repo_id) : 0;
     free(cache);
     if (rc == 0) {
@@ -318,7 +318,7 @@ int studio_models_delete(studio_models *ms, const studio_model *m, studio_error 
 {
     if (!known(m)) return fail(err, STUDIO_NOT_FOUND, "unknown model");
     if (claim(ms, m, err) != 0) return -1;
-    char *cache = studio_hub_cache_dir();
+    char *cache = qt_hub_cache_dir();
     int rc = cache ? studio_hub_remove(cache, m->repo_id, err) : fail(err, STUDIO_INTERNAL, "out of memory");
     free(cache);
     if (rc == 0) {

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +45,15 @@ typedef struct {
     unsigned long last_used;
 } entry;
 
+/* mu guards the entries, never held while a prompt is made: a clear during a take only waits for a table
+ * walk. The prompt a take uses is pinned; a clear or an eviction meanwhile leaves it to the release. */
 struct studio_prompt_cache {
     char *dir;
+    pthread_mutex_t mu;
     entry entries[MEMORY_ENTRIES];
     unsigned long clock;
+    const qt_voice_prompt *pinned; /* handed out by get, not yet released */
+    qt_voice_prompt *orphan;       /* the pinned prompt, dropped from the table meanwhile: freed on release */
 };
 
 studio_prompt_cache *studio_prompt_cache_new(const char *dir)
@@ -60,14 +66,24 @@ studio_prompt_cache *studio_prompt_cache_new(const char *dir)
         free(c);
         return NULL;
     }
+    pthread_mutex_init(&c->mu, NULL);
     mkdir(dir, 0755);
     return c;
+}
+
+/* Frees vp unless a take holds it; then it is freed when released. mu held. */
+static void drop(studio_prompt_cache *c, qt_voice_prompt *vp)
+{
+    if (vp && vp == c->pinned)
+        c->orphan = vp;
+    else
+        qt_prompt_free(vp);
 }
 
 static void drop_all(studio_prompt_cache *c)
 {
     for (int i = 0; i < MEMORY_ENTRIES; i++) {
-        qt_prompt_free(c->entries[i].vp);
+        drop(c, c->entries[i].vp);
         memset(&c->entries[i], 0, sizeof c->entries[i]);
     }
 }
@@ -76,9 +92,26 @@ void studio_prompt_cache_free(studio_prompt_cache *c)
 {
     if (!c)
         return;
+    c->pinned = NULL;
     drop_all(c);
+    qt_prompt_free(c->orphan);
+    pthread_mutex_destroy(&c->mu);
     free(c->dir);
     free(c);
+}
+
+void studio_prompt_cache_release(studio_prompt_cache *c, const qt_voice_prompt *vp)
+{
+    if (!vp)
+        return;
+    pthread_mutex_lock(&c->mu);
+    if (c->orphan && c->orphan == vp) {
+        qt_prompt_free(c->orphan);
+        c->orphan = NULL;
+    }
+    if (c->pinned == vp)
+        c->pinned = NULL;
+    pthread_mutex_unlock(&c->mu);
 }
 
 static entry *find(studio_prompt_cache *c, const char *key)
@@ -89,21 +122,29 @@ static entry *find(studio_prompt_cache *c, const char *key)
     return NULL;
 }
 
+/* Stores vp (replacing an entry of the same key, else the least recently used) and pins it. */
 static const qt_voice_prompt *remember(studio_prompt_cache *c, const char *key, qt_voice_prompt *vp)
 {
-    entry *slot = &c->entries[0];
-    for (int i = 0; i < MEMORY_ENTRIES; i++) {
+    pthread_mutex_lock(&c->mu);
+    entry *slot = find(c, key);
+    for (int i = 0; !slot && i < MEMORY_ENTRIES; i++) {
         if (!c->entries[i].vp) {
             slot = &c->entries[i];
             break;
         }
-        if (c->entries[i].last_used < slot->last_used)
-            slot = &c->entries[i];
     }
-    qt_prompt_free(slot->vp);
+    if (!slot) {
+        slot = &c->entries[0];
+        for (int i = 0; i < MEMORY_ENTRIES; i++)
+            if (c->entries[i].last_used < slot->last_used)
+                slot = &c->entries[i];
+    }
+    drop(c, slot->vp);
     snprintf(slot->key, sizeof slot->key, "%s", key);
     slot->vp = vp;
     slot->last_used = ++c->clock;
+    c->pinned = vp;
+    pthread_mutex_unlock(&c->mu);
     return vp;
 }
 
@@ -122,17 +163,21 @@ const qt_voice_prompt *studio_prompt_cache_get(studio_prompt_cache *c, qt_model 
     snprintf(path, sizeof path, "%s/%s.prompt", c->dir, key);
     *hit = 0;
 
+    pthread_mutex_lock(&c->mu);
     entry *e = find(c, key);
     if (e && fits(e->vp, m)) {
         e->last_used = ++c->clock;
+        c->pinned = e->vp;
+        pthread_mutex_unlock(&c->mu);
         *hit = 1;
         log_info("Using cached voice prompt for %s model", size);
-        return e->vp;
+        return c->pinned;
     }
     if (e) { /* same key but another model: never feed it across sizes */
-        qt_prompt_free(e->vp);
+        drop(c, e->vp);
         memset(e, 0, sizeof *e);
     }
+    pthread_mutex_unlock(&c->mu);
 
     qt_error ferr = {0};
     qt_voice_prompt *vp = qt_prompt_load(path, qt_model_size(m), qt_model_hidden(m), &ferr);
@@ -165,7 +210,9 @@ const qt_voice_prompt *studio_prompt_cache_get(studio_prompt_cache *c, qt_model 
 
 int studio_prompt_cache_clear(studio_prompt_cache *c)
 {
+    pthread_mutex_lock(&c->mu);
     drop_all(c);
+    pthread_mutex_unlock(&c->mu);
     DIR *d = opendir(c->dir);
     if (!d)
         return errno == ENOENT ? 0 : -1;

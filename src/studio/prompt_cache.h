@@ -25,12 +25,16 @@ void studio_prompt_cache_free(studio_prompt_cache *c); /* NULL is fine */
  * (a file that fails any check — older format, truncated, bad checksum, another width — is logged, removed
  * and rebuilt), else made by the engine and stored in both. wav/wav_size: the reference as a WAV image
  * (what the key hashes; decoded only on a miss). *hit tells whether it was cached. The
- * prompt stays owned by the cache and valid until the next clear/free. Not thread-safe: the caller
- * serialises (the generation worker holds its engine lock). Logs the lines users grep for:
+ * prompt stays owned by the cache and is pinned: valid until studio_prompt_cache_release, even across a
+ * clear. One caller gets prompts at a time (the generation worker, which holds its engine lock); clearing may
+ * come from any thread and never waits for a prompt being made or used. Logs the lines users grep for:
  * "Creating voice prompt (not cached)..." and "Using cached voice prompt for 1.7B model". */
 const qt_voice_prompt *studio_prompt_cache_get(studio_prompt_cache *c, qt_model *m, const char *size,
                                                const void *wav, size_t wav_size, const char *ref_text, int *hit,
                                                qt_error *err);
+
+/* Unpins the prompt get returned (freed now if a clear dropped it meanwhile). NULL is fine. */
+void studio_prompt_cache_release(studio_prompt_cache *c, const qt_voice_prompt *vp);
 
 /* Drops every prompt from memory and deletes the .prompt files in dir; returns the number of files deleted, or -1. */
 int studio_prompt_cache_clear(studio_prompt_cache *c);

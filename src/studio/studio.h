@@ -34,6 +34,7 @@ typedef enum {
     STUDIO_UNSUPPORTED_MEDIA, /* the upload cannot be decoded as audio */
     STUDIO_INTERNAL,          /* database or filesystem fault (also logged) */
     STUDIO_NOT_READY,         /* the request needs something first (a model not downloaded) */
+    STUDIO_BAD_INPUT,         /* an uploaded file is not what it must be (a damaged or unsafe archive) */
 } studio_error_kind;
 
 typedef struct {
@@ -111,12 +112,25 @@ typedef struct {
     const char *instruct;   /* <= 500 chars or NULL */
     const char *status;     /* NULL: "completed" */
     const char *error;      /* NULL unless status is "failed" */
+    const char *settings;   /* JSON object text: the take's chunking and sampling settings, or NULL */
 } studio_generation;
 
 /* Inserts a history row; returns the history item JSON. Write the WAV first, then insert: if the insert
  * fails (e.g. STUDIO_NOT_FOUND because the profile was deleted meanwhile) the file is still the caller's
  * to remove. */
 json_t *studio_generation_insert(studio *s, const studio_generation *g, studio_error *err);
+
+/* A take's life: queued -> [downloading] -> [loading_model] -> generating -> completed | failed | cancelled.
+ * The row exists from the moment the take is asked for; these move it along. */
+int studio_take_final(const char *status); /* 1 for completed, failed, cancelled */
+
+/* Sets status and error (NULL clears it) of a take; with audio_path (relative, the WAV already written) also
+ * its audio and duration. STUDIO_NOT_FOUND when the row is gone (its profile was deleted meanwhile). */
+int studio_generation_set_status(studio *s, const char *id, const char *status, const char *error,
+                                 const char *audio_path, double duration, studio_error *err);
+/* Crash recovery: takes left unfinished (queued, downloading, loading_model, generating) by a server that
+ * stopped without finishing them are marked failed. Returns how many, or -1. */
+int studio_generations_fail_unfinished(studio *s, studio_error *err);
 
 typedef struct {
     const char *profile_id; /* NULL: all */
@@ -189,5 +203,40 @@ json_t *studio_profile_channels(studio *s, const char *profile_id, studio_error 
 /* body: {profile_ids} / {channel_ids}: the whole new set; an id that names nothing is STUDIO_INVALID. */
 int studio_channel_set_voices(studio *s, const char *channel_id, const json_t *body, studio_error *err);
 int studio_profile_set_channels(studio *s, const char *profile_id, const json_t *body, studio_error *err);
+
+/* ---- .voicebox.zip packages (package.c) ---- */
+
+/* The profile as a package (manifest.json, samples.json, samples/<id>.wav, avatar.<ext>): *zip malloc'd,
+ * *name the profile's name (malloc'd) for the download's file name. */
+int studio_profile_export(studio *s, const char *id, void **zip, size_t *size, char **name, studio_error *err);
+/* A package as a new profile (a taken name gets " (1)", " (2)"...); every sample checked as an upload.
+ * Unsafe or damaged archives are STUDIO_BAD_INPUT; a failed import leaves nothing behind. Profile JSON. */
+json_t *studio_profile_import(studio *s, const void *zip, size_t size, studio_error *err);
+/* A take as a package (manifest.json, audio/<id>.wav); *text its text (malloc'd), for the file name. */
+int studio_generation_export(studio *s, const char *id, void **zip, size_t *size, char **text,
+                             studio_error *err);
+/* A packaged take, added to the history of the profile with the manifest's profile name (refused when there
+ * is none). History item JSON. */
+json_t *studio_generation_import(studio *s, const void *zip, size_t size, studio_error *err);
+
+/* ---- profile avatars (avatar.c) ---- */
+
+#define STUDIO_AVATAR_MAX (5u * 1024u * 1024u) /* bytes; a larger avatar upload is STUDIO_TOO_LARGE */
+
+/* bytes: a PNG, JPEG or WebP image (else STUDIO_UNSUPPORTED_MEDIA; damaged: STUDIO_BAD_INPUT). Stored as
+ * profiles/<id>/avatar.png: upright (EXIF orientation), over white, fitted within 512 x 512. Profile JSON,
+ * whose avatar_path is then set. */
+json_t *studio_avatar_set(studio *s, const char *profile_id, const void *bytes, size_t size, studio_error *err);
+/* Absolute path of the avatar PNG (malloc'd); STUDIO_NOT_FOUND when the profile or its avatar is missing. */
+char *studio_avatar_path(studio *s, const char *profile_id, studio_error *err);
+int studio_avatar_delete(studio *s, const char *profile_id, studio_error *err); /* NOT_FOUND when none */
+
+/* ---- settings ---- */
+
+/* The defaults of a take: {max_chunk_chars, crossfade_ms, normalize_audio, autoplay_on_generate}, from
+ * <data>/settings.json (defaults where absent). */
+json_t *studio_generation_settings(studio *s, studio_error *err);
+/* Changes the members given (others kept), each checked (STUDIO_INVALID naming it); returns the new set. */
+json_t *studio_generation_settings_update(studio *s, const json_t *body, studio_error *err);
 
 #endif

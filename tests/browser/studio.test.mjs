@@ -324,15 +324,12 @@ try {
   await gen.getByLabel('Text').fill('Small model.');
   await gen.locator('label.segment', { hasText: '0.6B' }).click();
   await gen.getByLabel('Seed (optional)').fill('');
-  expected4xx.push(409);
   await gen.getByRole('button', { name: 'Generate' }).click();
-  const offer = page.locator('[data-state="needs-model"]');
-  await offer.waitFor({ timeout: 60000 });
-  check(/0\.6B model is not downloaded/.test(await offer.textContent()), 'generating with a model not downloaded offers its download instead of failing');
-  await shot('08-generate-needs-model');
-  await offer.getByRole('button', { name: /Download the 0\.6B model/ }).click();
-  const seen2 = await watchProgress(offer.locator('[role="progressbar"]'), 90000);
-  check(seen2[seen2.length - 1] === 100, `the offered download shows live progress to 100 % (values seen: ${seen2.join(' ')})`);
+  // the take itself starts the download of its model and follows it (status downloading), then runs
+  const dl06 = page.locator('.gen-running[data-status="downloading"]');
+  await dl06.waitFor({ timeout: 60000 });
+  check(/Downloading the 0\.6B model/.test(await dl06.textContent()), 'a take for a model not downloaded starts its download and says so');
+  await shot('08-generate-downloading');
   const done2 = page.locator('.gen-done');
   await done2.waitFor({ timeout: 120000 });
   const t2 = await waitPlaying(genAudio, 0.3);
@@ -374,9 +371,13 @@ try {
   await page.locator('.log-line', { hasText: 'POST /cache/clear' }).first().waitFor({ timeout: 10000 });
   ok('the server log panel shows the latest requests');
   await page.locator('#srv-size').selectOption('1.7B');
+  await page.locator('select[name="precision"]').selectOption('int8');
   await page.getByRole('button', { name: 'Load model' }).click();
-  await page.locator('.stat-grid[data-model-size="1.7B"]').waitFor({ timeout: 60000 });
-  ok('Load model switches the resident model to 1.7B');
+  await page.locator('.stat-grid[data-model-size="1.7B"][data-model-precision="int8"]').waitFor({ timeout: 60000 });
+  ok('Load model switches the resident model to 1.7B at the chosen precision (int8)');
+  await page.reload();
+  await go('server');
+  check(await page.locator('select[name="precision"]').inputValue() === 'int8', 'the Server screen remembers the precision choice');
   await shot('10-server');
   await page.getByRole('button', { name: 'Unload' }).click();
   await page.locator('.stat-grid[data-model-loaded="false"]').waitFor();
@@ -389,38 +390,32 @@ try {
   check(!st06.models.find((m) => m.model_name === 'qwen-tts-0.6B').downloaded, 'a model is deleted from the Server screen after confirming');
 
   // ---- Queue position and progress while a take waits and runs ----
-  // The server's FIFO queue itself is covered by test_generation_e2e; a real race against the tiny models is
-  // too quick to watch (a take can end in 100 ms), so here GET /tasks/active answers for the page what the
-  // server reports for a take that waits behind two others and then runs, while the real POST /generate is
-  // held back 3 s before its (real) answer reaches the page.
+  // The server's FIFO queue itself is covered by test_takes; a real race against the tiny models is too quick
+  // to watch (a take can end in 100 ms), so here the take's status stream answers for the page what the
+  // server sends for a take that waits behind another and then runs (each answer ends the stream; EventSource
+  // reconnects after the retry delay), and then the real stream gives the real outcome.
   const qText = 'Wait for your turn.';
-  const pid = left.items[0].profile_id;
   let polls = 0;
-  await page.route(/\/tasks\/active$/, (route) => {
+  await page.route(/\/generate\/[0-9a-f-]+\/status$/, (route) => {
     polls++;
-    const queued = polls <= 4;
-    const g = { task_id: 'simulated', profile_id: pid, text: qText, model_size: '1.7B', status: queued ? 'queued' : 'running',
-      position: queued ? 2 : 0, frames_done: queued ? 0 : 40, max_frames: queued ? 0 : 100, progress: queued ? 0 : 40 };
-    return route.fulfill({ json: { downloads: [], generations: [g] } });
-  });
-  await page.route(/\/generate$/, async (route) => {
-    const res = await route.fetch();
-    await new Promise((r) => setTimeout(r, 3000));
-    await route.fulfill({ response: res });
+    if (polls > 2) return route.continue();
+    const id = route.request().url().split('/').slice(-2)[0];
+    const ev = polls === 1 ? { id, status: 'queued', progress: 0, position: 2, duration: null, error: null }
+      : { id, status: 'generating', progress: 40, position: 0, duration: null, error: null };
+    return route.fulfill({ status: 200, contentType: 'text/event-stream', body: `retry: 1500\ndata: ${JSON.stringify(ev)}\n\n` });
   });
   await go('generate');
   await gen.getByLabel('Text').fill(qText);
   await gen.getByLabel('Text').press('Control+Enter'); // the keyboard shortcut submits the form
   const queued = page.locator('.gen-line', { hasText: 'Waiting in the queue — position 2' });
   await queued.waitFor({ timeout: 15000 });
-  ok('a waiting take shows its place in the queue (from GET /tasks/active)');
+  ok('a waiting take shows its place in the queue (from its status stream)');
   await shot('11-generate-queued', { clean: true });
   await page.locator('.gen-line', { hasText: 'Generating… 40%' }).waitFor({ timeout: 15000 });
-  check((await page.locator('.gen-running [role="progressbar"]').getAttribute('aria-valuenow')) === '40', 'then its progress (40 of 100 frames: 40 %) in words and on the bar');
+  check((await page.locator('.gen-running [role="progressbar"]').getAttribute('aria-valuenow')) === '40', 'then its progress (40 %) in words and on the bar');
   await shot('11-generate-progress', { clean: true });
   await page.locator('.gen-done').waitFor({ timeout: 120000 });
-  await page.unroute(/\/tasks\/active$/);
-  await page.unroute(/\/generate$/);
+  await page.unroute(/\/generate\/[0-9a-f-]+\/status$/);
   await waitPlaying(genAudio, 0.2);
   ok('and the take plays once the server answers');
 

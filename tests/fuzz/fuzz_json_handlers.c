@@ -49,8 +49,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(hf, sizeof hf, "%s/hf", tmpdir);
     setenv("HF_HOME", hf, 1);
     setenv("HF_ENDPOINT", "http://127.0.0.1:9", 1); /* nothing to download from */
+    setenv("HF_HUB_OFFLINE", "1", 1);               /* so a take is refused (409), never queued */
     models = studio_models_new();
-    gen = models ? studio_gen_new(ctx.studio, &err) : NULL;
+    gen = models ? studio_gen_new(ctx.studio, models, &err) : NULL;
     if (!gen) {
         fprintf(stderr, "fuzz_json_handlers: cannot start the generation layer: %s\n", err.msg);
         exit(1);

@@ -122,3 +122,26 @@ export const languageName = (code) => LANGUAGE_NAMES[code] || code || '—';
 const first = (d) => (a, b) => (b === d) - (a === d);
 export const languageOptions = () => [...rules.languages].sort(first(rules.defaultLanguage)).map((c) => [c, languageName(c)]);
 export const modelName = (size) => rules.modelNames[rules.modelSizes.indexOf(size)] || size;
+
+// Follows GET /generate/{id}/status. onEvent gets each {id, status, progress, position, duration, error}; the
+// promise resolves with the last event once the take is final (completed, failed, cancelled, not_found).
+// The stream reconnects by itself if the connection drops before that (EventSource does).
+export function followTake(id, onEvent) {
+  const FINAL = ['completed', 'failed', 'cancelled', 'not_found'];
+  return new Promise((resolve) => {
+    const es = new EventSource(`/generate/${encodeURIComponent(id)}/status`);
+    es.onmessage = (ev) => {
+      let data;
+      try {
+        data = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      onEvent(data);
+      if (FINAL.includes(data.status)) {
+        es.close();
+        resolve(data);
+      }
+    };
+  });
+}

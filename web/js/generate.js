@@ -1,9 +1,9 @@
 // generate.js — the Generate screen: profile, text (up to the server's limit), language, model size and an
-// optional seed. While POST /generate waits its turn, GET /tasks/active is polled for the queue position
-// and progress. A model that is not downloaded (409) turns into an offer to download it, with a live
-// progress bar from the server-sent events, after which the take is generated.
+// optional seed. A take is recorded at once (POST /generate?wait=false) and its state followed on its status
+// stream (GET /generate/{id}/status): queue position, the download of a model not yet on this machine (its
+// own progress stream), loading, progress; Cancel stops it, Retry runs a failed or cancelled one again.
 
-import { api, startDownload, rules, languageOptions, modelName } from './api.js';
+import { api, followProgress, followTake, rules, languageOptions, modelName } from './api.js';
 import { state, on, emit, refreshProfiles, refreshHealth } from './store.js';
 import { h, icon, button, field, showFieldError, clearFieldErrors, formatDuration, progressBar, formatBytes, toast } from './ui.js';
 import { createPlayer } from './waveform.js';
@@ -156,68 +156,104 @@ async function onSubmit(ev) {
 }
 
 async function generate(body) {
+  let take;
+  try {
+    take = await api('/generate?wait=false', { method: 'POST', json: body });
+  } catch (e) {
+    const p = (state.profiles || []).find((x) => x.id === body.profile_id);
+    const msg = p ? e.message.replace(`Profile ${body.profile_id}`, `“${p.name}”`) : e.message; // a name reads better than an id
+    statusBox.replaceChildren(errorBox(msg));
+    if (e.field) showFieldError(form, e.field, e.message); // and beside the field it is about
+    return;
+  }
+  emit('history-changed');
+  await follow(take, body);
+}
+
+// Shows a recorded take's state from its status stream until it is final: queue position, the download of
+// its model (with the model's own progress stream), loading, progress; then the result, or the reason with
+// a Retry button. A Cancel button stops it meanwhile.
+async function follow(take, body) {
   running = true;
   submitBtn.disabled = true;
   submitBtn.querySelector('span').textContent = 'Generating…';
   const bar = progressBar('Generation progress');
   bar.indeterminate();
-  const line = h('p', { class: 'gen-line', text: 'Sending…' });
-  const sub = h('p', { class: 'muted gen-sub', text: `${body.model_size} model · ${body.text.length} characters` });
-  statusBox.replaceChildren(h('div', { class: 'gen-running', 'data-state': 'running' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), h('div', { class: 'gen-running-main' }, line, bar, sub)));
+  const line = h('p', { class: 'gen-line', text: 'Queued…' });
+  const sub = h('p', { class: 'muted gen-sub', text: `${body.model_size} model · ${body.text.length.toLocaleString()} characters` });
+  const cancelBtn = button('Cancel', { iconName: 'x', variant: 'ghost', 'data-testid': 'cancel-take' });
+  const box = h('div', { class: 'gen-running', 'data-state': 'running', dataset: { generationId: take.id } },
+    h('span', { class: 'spinner', 'aria-hidden': 'true' }), h('div', { class: 'gen-running-main' }, line, bar, sub, h('div', { class: 'row-actions' }, cancelBtn)));
+  statusBox.replaceChildren(box);
   player.pause();
-
-  let stop = false;
-  const poll = async () => {
-    for (let n = 0; !stop; n++) {
-      if (n % 6 === 5) refreshHealth(); // keep the header's model pill current during long waits
-      try {
-        const t = await api('/tasks/active');
-        if (stop) break;
-        const mine = (t.generations || []).find((g) => g.profile_id === body.profile_id && g.text === body.text);
-        if (mine) {
-          if (mine.status === 'queued') {
-            line.textContent = `Waiting in the queue — position ${mine.position ?? '?'}`;
-            sub.textContent = 'Another take is being generated first; yours starts right after.';
-            bar.indeterminate();
-          } else {
-            // frames_done of max_frames (a ceiling: speech usually ends before it), else progress in percent
-            const frac = mine.max_frames > 0 ? mine.frames_done / mine.max_frames : (mine.progress || 0) / 100;
-            line.textContent = `Generating… ${Math.round(frac * 100)}%`;
-            bar.set(frac);
-            if (mine.frames_done !== undefined) sub.textContent = `${body.model_size} model · ${mine.frames_done} frames (${(mine.frames_done * 0.08).toFixed(1)} s of audio) so far`;
-          }
-        } else if (line.textContent === 'Sending…') {
-          line.textContent = 'Preparing…';
-        }
-      } catch {
-        // a failed poll is not the generation failing; keep waiting for POST /generate
+  cancelBtn.addEventListener('click', async () => {
+    cancelBtn.disabled = true;
+    try {
+      await api(`/generate/${encodeURIComponent(take.id)}/cancel`, { method: 'POST' });
+    } catch (e) {
+      toast(e.message, 'error');
+    }
+  });
+  let downloading = false;
+  const last = await followTake(take.id, (ev) => {
+    box.dataset.status = ev.status;
+    if (ev.status === 'queued') {
+      line.textContent = ev.position > 1 ? `Waiting in the queue — position ${ev.position}` : 'Next in the queue…';
+      if (ev.position > 1) sub.textContent = 'Other takes are generated first; yours starts right after.';
+      bar.indeterminate();
+    } else if (ev.status === 'downloading') {
+      line.textContent = `Downloading the ${body.model_size} model first…`;
+      if (!downloading) {
+        downloading = true;
+        followProgress(modelName(body.model_size), (p) => {
+          if (p.total) bar.set(p.current / p.total);
+          sub.textContent = `${formatBytes(p.current)} of ${formatBytes(p.total)}${p.filename ? ` · ${p.filename}` : ''}`;
+        }).then(() => emit('models-changed'), () => {});
       }
-      await new Promise((r) => setTimeout(r, 400));
+    } else if (ev.status === 'loading_model') {
+      line.textContent = `Loading the ${body.model_size} model…`;
+      bar.indeterminate();
+    } else if (ev.status === 'generating') {
+      line.textContent = `Generating… ${Math.round(ev.progress || 0)}%`;
+      bar.set((ev.progress || 0) / 100);
+      sub.textContent = `${body.model_size} model · ${body.text.length.toLocaleString()} characters`;
     }
-  };
-  poll();
-  try {
-    const gen = await api('/generate', { method: 'POST', json: body });
-    stop = true;
-    showResult(gen);
-    emit('history-changed');
-    refreshProfiles().catch(() => {});
-    refreshHealth();
-  } catch (e) {
-    stop = true;
-    if (e.status === 409) offerDownload(body, e.message);
-    else {
-      const p = (state.profiles || []).find((x) => x.id === body.profile_id);
-      const msg = p ? e.message.replace(`Profile ${body.profile_id}`, `“${p.name}”`) : e.message; // a name reads better than an id
-      statusBox.replaceChildren(errorBox(msg));
-      if (e.field) showFieldError(form, e.field, e.message); // and beside the field it is about
+  });
+  running = false;
+  submitBtn.disabled = false;
+  submitBtn.querySelector('span').textContent = 'Generate';
+  emit('history-changed');
+  refreshHealth();
+  if (last.status === 'completed') {
+    try {
+      showResult(await api(`/history/${encodeURIComponent(take.id)}`));
+      refreshProfiles().catch(() => {});
+    } catch (e) {
+      statusBox.replaceChildren(errorBox(e.message));
     }
-  } finally {
-    stop = true;
-    running = false;
-    submitBtn.disabled = false;
-    submitBtn.querySelector('span').textContent = 'Generate';
+    return;
   }
+  const el = last.status === 'cancelled' ? noticeBox('Take cancelled', 'It stopped before it finished; nothing was saved but its record in History.') : errorBox(last.error || `The take ended as ${last.status}.`);
+  el.dataset.state = last.status;
+  const retry = button('Retry', { iconName: 'wave', variant: 'secondary', 'data-testid': 'retry-take' });
+  retry.addEventListener('click', async () => {
+    retry.disabled = true;
+    try {
+      await follow(await api(`/generate/${encodeURIComponent(take.id)}/retry`, { method: 'POST' }), body);
+    } catch (e) {
+      toast(e.message, 'error');
+      retry.disabled = false;
+    }
+  });
+  el.querySelector('div').append(h('div', { class: 'row-actions' }, retry));
+  statusBox.replaceChildren(el);
+}
+
+function noticeBox(title, text) {
+  const el = h('div', { class: 'callout callout-warn', role: 'status' });
+  el.innerHTML = icon('alert', 18);
+  el.append(h('div', {}, h('p', { class: 'callout-title', text: title }), h('p', { text })));
+  return el;
 }
 
 function errorBox(msg) {
@@ -240,42 +276,4 @@ function showResult(gen) {
     h('p', { class: 'gen-text', text: `“${gen.text}”` }), player, meta, actions));
   player.load(`/audio/${encodeURIComponent(gen.id)}`).then(() => {});
   player.play();
-}
-
-function offerDownload(body, detail) {
-  const size = body.model_size;
-  const name = modelName(size);
-  const bar = progressBar(`Download of ${name}`);
-  const status = h('p', { class: 'muted dl-status', title: detail }); // the server's detail speaks API; keep it as a tooltip
-  const dlBtn = button(`Download the ${size} model`, { iconName: 'download', variant: 'primary', 'data-testid': 'offer-download' });
-  bar.hidden = true;
-  const box = h('div', { class: 'callout callout-warn', 'data-state': 'needs-model' });
-  box.innerHTML = icon('download', 18);
-  box.append(h('div', { class: 'callout-body' },
-    h('p', { class: 'callout-title', text: `The ${size} model is not downloaded yet` }),
-    h('p', { text: 'Download it once (it stays on this machine); your take is generated as soon as it is ready.' }),
-    bar, status, h('div', { class: 'row-actions' }, dlBtn)));
-  statusBox.replaceChildren(box);
-  dlBtn.addEventListener('click', async () => {
-    dlBtn.disabled = true;
-    bar.hidden = false;
-    bar.indeterminate();
-    status.textContent = 'Starting the download…';
-    try {
-      await startDownload(name, (ev) => {
-        if (ev.total) bar.set(ev.current / ev.total);
-        status.textContent = ev.status === 'complete' ? 'Downloaded.' : `${formatBytes(ev.current)} of ${formatBytes(ev.total)}${ev.filename ? ` · ${ev.filename}` : ''}`;
-      });
-      bar.set(1);
-      status.textContent = 'Downloaded. Generating your take…';
-      toast(`The ${size} model is downloaded.`, 'success');
-      emit('models-changed');
-      await new Promise((r) => setTimeout(r, 800)); // let the full bar be seen
-      await generate(body);
-    } catch (e) {
-      status.textContent = e.message;
-      status.classList.add('field-error');
-      dlBtn.disabled = false;
-    }
-  });
 }

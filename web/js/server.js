@@ -1,14 +1,17 @@
 // server.js — the Server screen: status (model loaded, size, backend, version), load/unload a model size,
-// each model's download state with Download/Delete and a live progress bar, clearing the voice-prompt
-// cache, and the last lines of the server log (GET /logs/tail).
+// each model's download state with Download/Delete and a live progress bar (the speech models, then the
+// Whisper models for transcription with the setting of which one the Transcribe button uses), clearing the
+// voice-prompt cache, and the last lines of the server log (GET /logs/tail). The precision choice (bf16 /
+// int8) is remembered in this browser and sent with every load.
 
 import { api, startDownload, rules, modelName } from './api.js';
-import { state, on, emit, refreshHealth } from './store.js';
+import { state, on, emit, refreshHealth, whisperModel, setWhisperModel } from './store.js';
 import { h, button, busy, toast, confirmDialog, loadingState, errorState, progressBar, formatBytes } from './ui.js';
 
 let statusGrid;
 let modelsBox;
 let sizeSel;
+let precSel;
 let loadBtn;
 let unloadBtn;
 let cacheResult;
@@ -18,17 +21,33 @@ let showGets;
 let version = null;
 let timer = 0;
 const downloading = new Map(); // model name -> {bar, text} while this page follows a download
+const PRECISION_KEY = 'voicebox.precision';
+const PRECISIONS = [['bf16', 'bf16 (exact)'], ['int8', 'int8 (fast)']];
+
+function savedPrecision() {
+  try {
+    const v = localStorage.getItem(PRECISION_KEY);
+    return PRECISIONS.some(([p]) => p === v) ? v : 'bf16';
+  } catch {
+    return 'bf16';
+  }
+}
 
 export function mount(section) {
   const body = section.querySelector('.screen-body');
   statusGrid = h('dl', { class: 'stat-grid' });
   sizeSel = h('select', { name: 'model_size', 'aria-label': 'Model size to load' }, rules.modelSizes.map((s) => h('option', { value: s, text: `Qwen3-TTS ${s}` })));
+  precSel = h('select', { name: 'precision', 'aria-label': 'Precision to load the model at' }, PRECISIONS.map(([v, t]) => h('option', { value: v, text: t })));
+  precSel.value = savedPrecision();
+  precSel.addEventListener('change', () => {
+    try { localStorage.setItem(PRECISION_KEY, precSel.value); } catch { /* private mode: not remembered */ }
+  });
   loadBtn = button('Load model', { iconName: 'upload', variant: 'primary', onclick: loadModel });
   unloadBtn = button('Unload', { onclick: unloadModel });
   const statusPanel = h('div', { class: 'panel' },
     h('div', { class: 'panel-head' }, h('h2', { class: 'panel-title', text: 'Status' }), button('Refresh', { iconName: 'refresh', iconOnly: true, variant: 'ghost', onclick: refreshAll })),
     statusGrid,
-    h('div', { class: 'load-row' }, h('label', { class: 'label', for: 'srv-size', text: 'Resident model' }), sizeSel, loadBtn, unloadBtn));
+    h('div', { class: 'load-row' }, h('label', { class: 'label', for: 'srv-size', text: 'Resident model' }), sizeSel, precSel, loadBtn, unloadBtn));
   sizeSel.id = 'srv-size';
 
   modelsBox = h('div', { class: 'models' }, loadingState('Loading models…'));
@@ -89,20 +108,23 @@ function renderStatus(hl) {
   statusGrid.replaceChildren(
     item('Model', hl.model_loaded ? 'Loaded' : 'Not loaded', hl.model_loaded ? 'ok' : 'muted'),
     item('Size', hl.model_size || '—'),
+    item('Precision', hl.model_precision || '—'),
     item('Backend', hl.backend_type || '—'),
     item('Version', version || '…'));
   statusGrid.dataset.modelLoaded = String(!!hl.model_loaded);
   statusGrid.dataset.modelSize = hl.model_size || '';
+  statusGrid.dataset.modelPrecision = hl.model_precision || '';
   unloadBtn.disabled = !hl.model_loaded;
   if (hl.model_size && document.activeElement !== sizeSel) sizeSel.value = hl.model_size;
 }
 
 async function loadModel() {
   const size = sizeSel.value;
+  const precision = precSel.value;
   await busy(loadBtn, async () => {
     try {
-      await api(`/models/load?model_size=${encodeURIComponent(size)}`, { method: 'POST' });
-      toast(`The ${size} model is loaded.`, 'success');
+      await api(`/models/load?model_size=${encodeURIComponent(size)}&precision=${encodeURIComponent(precision)}`, { method: 'POST' });
+      toast(`The ${size} model is loaded (${precision}).`, 'success');
     } catch (e) {
       toast(e.status === 409 ? `The ${size} model is not downloaded yet. Download it below first.` : e.message, 'error');
     }
@@ -134,9 +156,23 @@ async function loadModels() {
     return;
   }
   const models = Array.isArray(res) ? res : res.models || [];
+  const isWhisper = (m) => (m.model_name || '').startsWith('whisper-');
   const ul = h('ul', { class: 'model-list' });
-  for (const m of models) ul.append(modelRow(m));
-  modelsBox.replaceChildren(ul);
+  for (const m of models.filter((x) => !isWhisper(x))) ul.append(modelRow(m));
+  const whisper = models.filter(isWhisper);
+  const wl = h('ul', { class: 'model-list', 'aria-label': 'Whisper models' });
+  for (const m of whisper) wl.append(modelRow(m));
+  const sel = h('select', { name: 'whisper_model', id: 'srv-whisper', 'data-testid': 'whisper-model' },
+    whisper.map((m) => h('option', { value: m.model_name, text: m.display_name || m.model_name, selected: m.model_name === whisperModel() })));
+  sel.addEventListener('change', () => {
+    setWhisperModel(sel.value);
+    toast(`The Transcribe button now uses ${sel.options[sel.selectedIndex].text}.`, 'success');
+  });
+  modelsBox.replaceChildren(ul,
+    h('h3', { class: 'panel-title models-sub', text: 'Transcription (Whisper)' }),
+    h('p', { class: 'muted panel-sub', text: 'Fills a sample\'s transcript from its audio (the Transcribe button on the Voices screen).' }),
+    h('div', { class: 'load-row' }, h('label', { class: 'label', for: 'srv-whisper', text: 'Transcription model' }), sel),
+    wl);
 }
 
 function modelRow(m) {
