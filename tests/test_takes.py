@@ -191,6 +191,15 @@ def main():
         status, body = studio.request("POST", "/generate?wait=false", {"profile_id": pid, "text": ""})
         check(status == 422 and "text" in body.get("detail", ""), "empty text -> 422 naming text (%s)" % status)
 
+        # favourites, and clearing failed takes (the cancelled ones stay)
+        status, body = studio.request("POST", "/history/%s/favorite" % first["id"])
+        check(status == 200 and body.get("is_favorited") is True, "POST /history/{id}/favorite marks it (%s)" % body.get("is_favorited"))
+        check(studio.request("GET", "/history/" + first["id"])[1].get("is_favorited") is True, "the mark is kept")
+        status, body = studio.request("POST", "/history/%s/favorite" % first["id"])
+        check(status == 200 and body.get("is_favorited") is False, "a second POST unmarks it")
+        status, _ = studio.request("POST", "/history/%s/favorite" % unknown)
+        check(status == 404, "favourite of an unknown take -> 404 (%s)" % status)
+
         # long texts: 10,000 characters in chunks at sentence ends, each chunk 8 frames here (max_frames: the
         # tiny models never stop by themselves), joined with a 50 ms crossfade; one history item
         sentence = "Dr. Smith read 3.5 pages of the report today. It was long, dull and full of numbers! Why? "
@@ -271,9 +280,11 @@ def main():
         db = sqlite3.connect(os.path.join(tmp, "data", "voicebox.db"))
         check(db.execute("PRAGMA integrity_check").fetchone()[0] == "ok", "database integrity ok")
         db.close()
-        status, body = studio.request("POST", "/generate/%s/retry" % crash["id"])
-        check(status == 200, "the interrupted take can be retried (%s)" % status)
-        studio.request("POST", "/generate/%s/cancel" % crash["id"])
+        total = after["total"]
+        status, body = studio.request("DELETE", "/history/failed")
+        check(status == 200 and body.get("deleted") == 1 and studio.request("GET", "/history")[1]["total"] == total - 1
+              and studio.request("GET", "/history/" + crash["id"])[0] == 404,
+              "DELETE /history/failed removes the one failed take, nothing else (%s)" % body)
     finally:
         if studio:
             studio.stop()

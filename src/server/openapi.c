@@ -60,6 +60,7 @@ static const char schemas_json[] =
     "  'model_size': {'type': 'string', 'nullable': true}, 'status': {'type': 'string'},"
     "  'error': {'type': 'string', 'nullable': true}, 'created_at': {'type': 'string', 'format': 'date-time'},"
     "  'settings': {'type': 'object', 'nullable': true, 'description': 'the chunking and sampling settings the take was made with'},"
+    "  'is_favorited': {'type': 'boolean'},"
     "  'missing': {'type': 'boolean', 'description': 'its file was not found at the last start; the row is kept'}}},"
     "'HistoryList': {'type': 'object', 'properties': {"
     "  'items': {'type': 'array', 'items': {'$ref': '#/components/schemas/HistoryItem'}}, 'total': {'type': 'integer'}}},"
@@ -227,6 +228,9 @@ static const struct {
      "400 404 503"},
     {"post", "/generate/{generation_id}/retry", "Queue a failed or cancelled take again", NULL, "HistoryItem",
      "400 404 409 503"},
+    {"delete", "/history/failed", "Delete every failed take", NULL, "Message", ""},
+    {"post", "/history/{generation_id}/favorite", "Mark or unmark a take as a favourite (is_favorited)", NULL,
+     "HistoryItem", "404"},
     {"get", "/settings/generation", "The defaults of a take", NULL, "GenerationSettings", ""},
     {"put", "/settings/generation", "Change the defaults of a take (members given only)",
      "json:GenerationSettings", "GenerationSettings", "400 413 415 422"},

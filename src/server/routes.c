@@ -26,7 +26,9 @@ const srv_route srv_routes[] = {
 
     {"GET", "/history", srv_get_history, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"GET", "/history/stats", srv_get_history_stats, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"DELETE", "/history/failed", srv_delete_history_failed, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"GET", "/history/{generation_id}", srv_get_history_item, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"POST", "/history/{generation_id}/favorite", srv_post_history_favorite, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"DELETE", "/history/{generation_id}", srv_delete_history_item, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"GET", "/history/{generation_id}/export-audio", srv_get_history_export, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"GET", "/audio/{generation_id}", srv_get_audio, SRV_BODY_NONE, SRV_RUN_WORKER},

@@ -78,6 +78,8 @@ void srv_get_history_item(srv_ctx *ctx, const srv_request *req, srv_response *re
 void srv_delete_history_item(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_get_history_export(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_get_audio(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_history_favorite(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_delete_history_failed(srv_ctx *ctx, const srv_request *req, srv_response *res);
 
 /* routes_generate.c */
 void srv_post_generate(srv_ctx *ctx, const srv_request *req, srv_response *res);
