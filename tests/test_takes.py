@@ -8,6 +8,8 @@ crash recovery (kill -9 mid-take, restart: that take is failed, nothing else los
 from the local Hub mirror; they never say EOS, so a take runs to its frame ceiling (short texts: short takes).
 Usage: test_takes.py VOICEBOX_BIN GOLDEN_DIR
 """
+import ctypes
+import ctypes.util
 import json
 import os
 import re
@@ -70,6 +72,37 @@ def read_wav16(path):
             return struct.unpack("<%dh" % (len(raw) // 2), raw)
         pos += 8 + size + (size & 1)
     return ()
+
+
+class SfInfo(ctypes.Structure):
+    _fields_ = [("frames", ctypes.c_int64), ("samplerate", ctypes.c_int), ("channels", ctypes.c_int),
+                ("format", ctypes.c_int), ("sections", ctypes.c_int), ("seekable", ctypes.c_int)]
+
+
+def sndfile_decode(data, tmp):
+    """Frames, rate and channels of an encoded file as libsndfile reads it back, and the frames it decodes."""
+    lib = ctypes.CDLL(ctypes.util.find_library("sndfile") or "libsndfile.so.1")
+    lib.sf_open.restype = ctypes.c_void_p
+    lib.sf_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(SfInfo)]
+    lib.sf_readf_float.restype = ctypes.c_int64
+    lib.sf_readf_float.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
+    lib.sf_close.argtypes = [ctypes.c_void_p]
+    path = os.path.join(tmp, "speech.bin")
+    with open(path, "wb") as f:
+        f.write(data)
+    info = SfInfo()
+    h = lib.sf_open(path.encode(), 0x10, ctypes.byref(info))
+    if not h:
+        return None
+    buf = (ctypes.c_float * 4096)()
+    got = 0
+    while True:
+        n = lib.sf_readf_float(h, buf, 4096 // max(info.channels, 1))
+        if n <= 0:
+            break
+        got += n
+    lib.sf_close(h)
+    return info.samplerate, info.channels, got
 
 
 def main():
@@ -244,6 +277,34 @@ def main():
         check(status == 200, "50,000 CJK characters (150,000 bytes) are accepted: chunks keep to the engine's bytes (%s)" % status)
         if status == 200:
             studio.request("POST", "/generate/%s/cancel" % body["id"])
+
+        # OpenAI-compatible speech: voice by name, model tts-1 (0.6B), every format decoded back by libsndfile
+        status, models = studio.request("GET", "/v1/models")
+        check(status == 200 and {"tts-1", "tts-1-hd", "qwen-tts-1.7B"} <= {m["id"] for m in models.get("data", [])},
+              "GET /v1/models lists tts-1, tts-1-hd and the voicebox models")
+        for fmt in ("wav", "flac", "mp3", "opus", "pcm"):
+            req = urllib.request.Request(studio.base + "/v1/audio/speech", method="POST",
+                                         data=json.dumps({"model": "tts-1", "input": "Hello there.", "voice": "Takes",
+                                                          "response_format": fmt}).encode(),
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=120) as r:
+                data, ctype = r.read(), r.headers.get("Content-Type")
+            if fmt == "pcm":
+                ok_fmt, what = len(data) == 6.0 * 24000 * 2, "%d bytes of 16-bit PCM" % len(data)
+            else:
+                dec = sndfile_decode(data, tmp)
+                ok_fmt = dec is not None and dec[0] in (24000, 48000) and dec[1] == 1 and \
+                    abs(dec[2] / dec[0] - 6.0) < 0.1
+                what = "libsndfile reads %s" % (dec,)
+            check(ok_fmt, "/v1/audio/speech %s (%s, %d bytes): %s" % (fmt, ctype, len(data), what))
+        for bad, param in (({"model": "tts-2"}, "model"), ({"voice": "Nobody"}, "voice"),
+                           ({"response_format": "aac"}, "response_format"), ({"input": ""}, "input"),
+                           ({"speed": 2.0}, "speed")):
+            body = dict({"model": "tts-1-hd", "input": "Hi.", "voice": pid, "response_format": "wav"}, **bad)
+            status, body = studio.request("POST", "/v1/audio/speech", body)
+            err = body.get("error", {}) if isinstance(body, dict) else {}
+            check(status == 400 and err.get("param") == param and err.get("type") == "invalid_request_error",
+                  "/v1/audio/speech %s -> 400 in OpenAI's shape naming %s (%s)" % (bad, param, status))
 
         # the generation settings the 0.5 app reads and writes: defaults, a checked partial update that persists
         status, body = studio.request("GET", "/settings/generation")

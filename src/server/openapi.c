@@ -164,6 +164,12 @@ static const char schemas_json[] =
     "  'normalize_audio': {'type': 'boolean', 'default': false}, 'autoplay_on_generate': {'type': 'boolean', 'default': true}}},"
     "'NotOurs': {'type': 'object', 'description': 'a feature of the Voicebox apps that voicebox does not have, answered as off or empty'},"
     "'CacheDir': {'type': 'object', 'properties': {'path': {'type': 'string'}}},"
+    "'SpeechRequest': {'type': 'object', 'required': ['model', 'input', 'voice'], 'properties': {"
+    "  'model': {'type': 'string', 'description': 'tts-1 (0.6B), tts-1-hd (1.7B), or qwen-tts-1.7B / qwen-tts-0.6B / 1.7B / 0.6B'},"
+    "  'input': {'type': 'string'}, 'voice': {'type': 'string', 'description': 'a voice profile name or id'},"
+    "  'response_format': {'type': 'string', 'enum': ['mp3', 'opus', 'flac', 'wav', 'pcm'], 'default': 'mp3'},"
+    "  'speed': {'type': 'number', 'enum': [1.0]}}},"
+    "'ModelList': {'type': 'object', 'properties': {'object': {'type': 'string'}, 'data': {'type': 'array', 'items': {'type': 'object'}}}},"
     "'PackageUpload': {'type': 'object', 'required': ['file'], 'properties': {"
     "  'file': {'type': 'string', 'format': 'binary', 'description': 'a .voicebox.zip package'}}},"
     "'ImportedTake': {'allOf': [{'$ref': '#/components/schemas/HistoryItem'}, {'type': 'object', 'properties': {"
@@ -231,6 +237,10 @@ static const struct {
     {"delete", "/history/failed", "Delete every failed take", NULL, "Message", ""},
     {"post", "/history/{generation_id}/favorite", "Mark or unmark a take as a favourite (is_favorited)", NULL,
      "HistoryItem", "404"},
+    {"post", "/v1/audio/speech",
+     "OpenAI-compatible speech: the finished take encoded as response_format (errors in OpenAI's shape)",
+     "json:SpeechRequest", "audio", "400 404 409 413 415 503"},
+    {"get", "/v1/models", "OpenAI-compatible model list", NULL, "ModelList", ""},
     {"get", "/settings/generation", "The defaults of a take", NULL, "GenerationSettings", ""},
     {"put", "/settings/generation", "Change the defaults of a take (members given only)",
      "json:GenerationSettings", "GenerationSettings", "400 413 415 422"},
