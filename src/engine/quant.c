@@ -34,60 +34,17 @@ static float quantize_group(const float *v, int k, int8_t *q)
     return ok ? amax / 127.0f : 0.0f;
 }
 
-const float qt_q8_clip[QT_Q8_CLIPS] = {1.0f, 0.95f, 0.9f, 0.85f, 0.8f};
-
-/* A weight group (64 values, zero-padded): of the steps amax * clip / 127, the one with the least squared
- * error. Clipping the few largest weights rounds the many small ones finer; on the real-shape models it
- * lifts the int8 logits' top-1 agreement with bf16. The error is summed in 16 lanes of fused multiply-adds
- * and qt_q8_reduce16, so the AVX-512 version picks the same step. */
-static float quantize_weight_group(const float *v, int8_t *q)
-{
-    float amax = 0.0f;
-    int bad = 0;
-    for (int i = 0; i < QT_Q8_GROUP; i++) {
-        float a = fabsf(v[i]);
-        amax = a > amax ? a : amax;
-        bad |= !(a <= 3.4e38f);
-    }
-    if (!(amax > 0.0f) || bad) {
-        memset(q, 0, QT_Q8_GROUP);
-        return 0.0f;
-    }
-    float best = 0.0f, best_err = INFINITY;
-    for (int c = 0; c < QT_Q8_CLIPS; c++) {
-        float m = amax * qt_q8_clip[c], inv = 127.0f / m, s = m / 127.0f, acc[16] = {0};
-        for (int i = 0; i < QT_Q8_GROUP; i++) {
-            float r = v[i] * inv;
-            r = r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r;
-            float d = fmaf(-s, (float)(int)(r + (r >= 0.0f ? 0.5f : -0.5f)), v[i]);
-            acc[i % 16] = fmaf(d, d, acc[i % 16]);
-        }
-        float e = qt_q8_reduce16(acc);
-        if (e < best_err) {
-            best_err = e;
-            best = m;
-        }
-    }
-    float inv = 127.0f / best;
-    for (int i = 0; i < QT_Q8_GROUP; i++) {
-        float r = v[i] * inv;
-        r = r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r;
-        q[i] = (int8_t)(int)(r + (r >= 0.0f ? 0.5f : -0.5f));
-    }
-    return best / 127.0f;
-}
-
 void qt_quantize_row_scalar(const uint16_t *src, int cols, int groups, uint8_t *dst, float *scale)
 {
     float v[QT_Q8_GROUP];
     int8_t g8[QT_Q8_GROUP];
     for (int g = 0; g < groups; g++) {
         int c0 = g * QT_Q8_GROUP, k = cols - c0 < QT_Q8_GROUP ? cols - c0 : QT_Q8_GROUP;
-        for (int i = 0; i < QT_Q8_GROUP; i++) { /* bf16 -> f32 (kernels.h has it; kernels.c builds on this) */
-            uint32_t u = i < k ? (uint32_t)src[c0 + i] << 16 : 0;
+        for (int i = 0; i < k; i++) { /* bf16 -> f32 (kernels.h has it, but kernels.c builds on this file) */
+            uint32_t u = (uint32_t)src[c0 + i] << 16;
             memcpy(&v[i], &u, sizeof u);
         }
-        scale[g] = quantize_weight_group(v, g8);
+        scale[g] = quantize_group(v, k, g8);
         for (int i = 0; i < QT_Q8_GROUP; i++)
             dst[c0 + i] = (uint8_t)(g8[i] ^ 0x80); /* q + 128 */
     }

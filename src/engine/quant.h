@@ -19,8 +19,6 @@
 #include <stdint.h>
 
 #define QT_Q8_GROUP 64 /* columns per scale: 16 lanes of 4 bytes, one 512-bit register */
-#define QT_Q8_CLIPS 5  /* candidate weight steps per group: amax * qt_q8_clip[i] / 127 */
-extern const float qt_q8_clip[QT_Q8_CLIPS];
 
 /* A quantized matrix: rows x cols, each row padded to groups * QT_Q8_GROUP bytes. */
 typedef struct qt_q8 {

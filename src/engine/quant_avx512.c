@@ -8,8 +8,6 @@
 #include "engine/quant.h"
 
 #include <immintrin.h>
-#include <math.h>
-#include <string.h>
 
 #define ROWS 2 /* rows per pass: two independent FMA chains */
 
@@ -65,15 +63,6 @@ static inline __m512 bf16x16(__m256i h)
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-/* 16 rounded quotients, as quant.c: clamp to [-127, 127], add +-0.5, truncate */
-static inline __m512i round16(__m512 v, __m512 inv)
-{
-    __m512 r = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(v, inv), _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
-    __mmask16 pos = _mm512_cmp_ps_mask(r, _mm512_setzero_ps(), _CMP_GE_OQ);
-    __m512 half = _mm512_mask_blend_ps(pos, _mm512_set1_ps(-0.5f), _mm512_set1_ps(0.5f));
-    return _mm512_cvttps_epi32(_mm512_add_ps(r, half));
-}
-
 void qt_quantize_row_avx512(const uint16_t *src, int cols, int groups, uint8_t *dst, float *scale)
 {
     const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
@@ -90,32 +79,17 @@ void qt_quantize_row_avx512(const uint16_t *src, int cols, int groups, uint8_t *
             finite &= _mm512_cmp_ps_mask(a, _mm512_set1_ps(3.4e38f), _CMP_LE_OQ);
         }
         float m = _mm512_reduce_max_ps(amax);
-        uint8_t *d = dst + c0;
-        if (!(m > 0.0f) || finite != 0xffff) {
-            memset(d, 0x80, QT_Q8_GROUP);
-            scale[g] = 0.0f;
-            continue;
-        }
-        float best = 0.0f, best_err = INFINITY;
-        for (int c = 0; c < QT_Q8_CLIPS; c++) {
-            float mc = m * qt_q8_clip[c], lanes[16];
-            __m512 inv = _mm512_set1_ps(127.0f / mc), s = _mm512_set1_ps(mc / 127.0f), acc = _mm512_setzero_ps();
-            for (int i = 0; i < 4; i++) {
-                __m512 dv = _mm512_fnmadd_ps(s, _mm512_cvtepi32_ps(round16(v[i], inv)), v[i]);
-                acc = _mm512_fmadd_ps(dv, dv, acc);
-            }
-            _mm512_storeu_ps(lanes, acc);
-            float e = qt_q8_reduce16(lanes);
-            if (e < best_err) {
-                best_err = e;
-                best = mc;
-            }
-        }
-        __m512 inv = _mm512_set1_ps(127.0f / best);
+        int ok = m > 0.0f && finite == 0xffff;
+        __m512 inv = _mm512_set1_ps(ok ? 127.0f / m : 0.0f);
         for (int i = 0; i < 4; i++) {
-            __m128i b = _mm_xor_si128(_mm512_cvtepi32_epi8(round16(v[i], inv)), _mm_set1_epi8((char)0x80));
-            _mm_storeu_si128((__m128i *)(d + 16 * i), b);
+            __m512 r = ok ? _mm512_mul_ps(v[i], inv) : _mm512_setzero_ps();
+            r = _mm512_min_ps(_mm512_max_ps(r, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
+            __mmask16 pos = _mm512_cmp_ps_mask(r, _mm512_setzero_ps(), _CMP_GE_OQ);
+            __m512 half = _mm512_mask_blend_ps(pos, _mm512_set1_ps(-0.5f), _mm512_set1_ps(0.5f));
+            __m512i q = _mm512_cvttps_epi32(_mm512_add_ps(r, half));
+            __m128i b = _mm_xor_si128(_mm512_cvtepi32_epi8(q), _mm_set1_epi8((char)0x80));
+            _mm_storeu_si128((__m128i *)(dst + c0 + 16 * i), b);
         }
-        scale[g] = best / 127.0f;
+        scale[g] = ok ? m / 127.0f : 0.0f;
     }
 }
