@@ -64,6 +64,36 @@ static void *make_jpeg(int w, int h, const unsigned char *rgb, int o, size_t *si
     return out;
 }
 
+static void le32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8), p[2] = (unsigned char)(v >> 16), p[3] = (unsigned char)(v >> 24);
+}
+
+/* simple (RIFF, WEBP, one VP8L chunk) -> extended: RIFF, WEBP, VP8X (EXIF flag, canvas), the VP8L chunk and an
+ * EXIF chunk (bare TIFF data, as most writers store it) giving orientation o. */
+static unsigned char *webp_with_exif(const uint8_t *simple, size_t n, int w, int h, int o, size_t *size)
+{
+    unsigned char tiff[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, (unsigned char)o, 0,
+                            0, 0, 0, 0, 0, 0};
+    size_t body = n - 12; /* the VP8L chunk of the simple file */
+    size_t total = 12 + 18 + body + 8 + sizeof tiff;
+    unsigned char *f = calloc(1, total);
+    memcpy(f, "RIFF", 4);
+    le32(f + 4, (uint32_t)(total - 8));
+    memcpy(f + 8, "WEBP", 4);
+    memcpy(f + 12, "VP8X", 4);
+    le32(f + 16, 10);
+    f[20] = 0x08 | 0x10; /* EXIF, alpha */
+    le32(f + 24, (uint32_t)(w - 1)); /* 24-bit canvas width - 1, then height - 1 */
+    le32(f + 27, (uint32_t)(h - 1));
+    memcpy(f + 30, simple + 12, body);
+    memcpy(f + 30 + body, "EXIF", 4);
+    le32(f + 34 + body, sizeof tiff);
+    memcpy(f + 38 + body, tiff, sizeof tiff);
+    *size = total;
+    return f;
+}
+
 static const unsigned char *px(const studio_image *img, int x, int y)
 {
     return img->rgb + ((size_t)y * img->w + x) * 3;
@@ -168,6 +198,28 @@ int main(void)
           "WebP kept at 100 x 50, blended over white (%d %d %d)", img.rgb ? px(&img, 50, 25)[0] : -1,
           img.rgb ? px(&img, 50, 25)[1] : -1, img.rgb ? px(&img, 50, 25)[2] : -1);
     studio_image_free(&img);
+    /* the same picture with a red left column, in an extended WebP whose EXIF says orientation 8 (turn 90
+     * degrees counter-clockwise to view): 50 x 100, the red column along the bottom */
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            unsigned char *q = rgba + ((size_t)y * w + x) * 4;
+            q[0] = x < 10 ? 255 : 0, q[1] = 0, q[2] = x < 10 ? 0 : 255, q[3] = 255;
+        }
+    WebPFree(webp);
+    n = WebPEncodeLosslessRGBA(rgba, w, h, w * 4, &webp);
+    size_t xn;
+    unsigned char *xw = webp_with_exif(webp, n, w, h, 8, &xn);
+    pp = studio_avatar_set(s, pid, xw, xn, &err);
+    CHECK(pp, "WebP with EXIF avatar set: %s", err.msg);
+    json_decref(pp);
+    CHECK(stored(s, pid, &img) == 0 && img.w == 50 && img.h == 100, "WebP orientation 8: 50 x 100, got %d x %d", img.w,
+          img.h);
+    if (img.rgb) {
+        CHECK(near(px(&img, 25, 95), 255, 0, 0, 0) && near(px(&img, 25, 5), 0, 0, 255, 0),
+              "WebP orientation 8: the red column is along the bottom");
+    }
+    studio_image_free(&img);
+    free(xw);
     WebPFree(webp);
 
     /* refusals: too large, not a picture, damaged, unknown profile; each leaves the avatar as it was */

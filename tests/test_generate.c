@@ -4,6 +4,7 @@
  * wrong-width prompt, unknown language, empty text, cancellation, missing model; seeded sampling repeats. */
 #include "engine/generate.h"
 #include "engine/model.h"
+#include "test_util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -12,30 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
 static const char *golden;
-
-static void check(const char *what, double err, double tol)
-{
-    int ok = err <= tol;
-    printf("  %-58s max_abs %.3g (tol %.0e) %s\n", what, err, tol, ok ? "ok" : "FAIL");
-    if (!ok) failures++;
-}
 
 static void expect(int cond, const char *what, const char *detail)
 {
     printf("  %-58s %s%s%s\n", what, cond ? "ok" : "FAIL", detail ? ": " : "", detail ? detail : "");
     if (!cond) failures++;
-}
-
-static double max_diff(const float *a, const float *b, size_t n)
-{
-    double d = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - (double)b[i]);
-        if (!(e <= d)) d = e;
-    }
-    return d;
 }
 
 static const st_tensor *gt(const st_file *g, const char *name)
@@ -160,9 +143,9 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
     expect(pr.n == pe->shape[0], what, NULL);
     snprintf(what, sizeof what, "trailing length %d (expected %lld)", pr.n_trailing, (long long)tt->shape[0]);
     expect(pr.n_trailing == tt->shape[0], what, NULL);
-    if (pr.n == pe->shape[0]) check("prefill embeds", max_diff(pr.embeds, pe->data, (size_t)pr.n * H), 1e-4);
+    if (pr.n == pe->shape[0]) check_tol("prefill embeds", max_abs_error(pr.embeds, pe->data, (size_t)pr.n * H, NULL), 1e-4);
     if (pr.n_trailing == tt->shape[0])
-        check("trailing text embeds", max_diff(pr.trailing, tt->data, (size_t)pr.n_trailing * H), 1e-4);
+        check_tol("trailing text embeds", max_abs_error(pr.trailing, tt->data, (size_t)pr.n_trailing * H, NULL), 1e-4);
     qt_talker_prompt_free(&pr);
 
     /* greedy generation, as the golden run (docs/engine.md §9.2) */
@@ -208,7 +191,7 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
                  (long long)gw->n_elements);
         expect(out.n_samples == (size_t)gw->n_elements, what, NULL);
         if (out.n_samples == (size_t)gw->n_elements)
-            check("final waveform", max_diff(out.audio, gw->data, out.n_samples), 1e-3);
+            check_tol("final waveform", max_abs_error(out.audio, gw->data, out.n_samples, NULL), 1e-3);
         expect(cs.audio_samples == out.n_samples, "on_audio delivered the same samples", NULL);
     } else {
         printf("  (no codec decoder in this model object: waveform not checked)\n");
@@ -237,8 +220,8 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
         snprintf(nm, sizeof nm, "%s.wav", mode);
         const st_tensor *gw = gt(g, nm);
         if (out.n_samples == (size_t)gw->n_elements)
-            check("qt_generate from text: waveform (chunked decode)",
-                  max_diff(out.audio, gw->data, out.n_samples), 1e-3);
+            check_tol("qt_generate from text: waveform (chunked decode)",
+                  max_abs_error(out.audio, gw->data, out.n_samples, NULL), 1e-3);
         else
             expect(0, "qt_generate from text: waveform length", NULL);
     }
@@ -310,11 +293,11 @@ static void short_text_layout(qt_model *m, const st_file *g)
             for (int d = 0; d < H; d++)
                 e[d] += fr[d];
         }
-        double d = max_diff(e, pr.embeds + (size_t)(9 + i) * H, H);
+        double d = max_abs_error(e, pr.embeds + (size_t)(9 + i) * H, H, NULL);
         if (d > worst) worst = d;
     }
-    check("block C against the formula", worst, 1e-5);
-    check("trailing text = tts_pad", max_diff(pr.trailing, tv + (size_t)n_tx * H, H), 1e-5);
+    check_tol("block C against the formula", worst, 1e-5);
+    check_tol("trailing text = tts_pad", max_abs_error(pr.trailing, tv + (size_t)n_tx * H, H, NULL), 1e-5);
     free(ids);
     free(tv);
     free(e);
@@ -364,7 +347,7 @@ static void icl_cut(qt_model *m, const st_file *g)
                  want, extra ? ", one of them the reference's" : "");
         expect(!rc && !rd && out.n_samples == want, what, err.msg[0] ? err.msg : NULL);
         if (!rc && !rd && out.n_samples == want)
-            check("  equal to decode(ref + gen)[cut:]", max_diff(out.audio, wav + cut, want), 0);
+            check_tol("  equal to decode(ref + gen)[cut:]", max_abs_error(out.audio, wav + cut, want, NULL), 0);
         free(all);
         free(wav);
         qt_gen_output_free(&out);
@@ -524,8 +507,7 @@ static void cli_checks(qt_model *a, const st_file *ga)
 
 int main(void)
 {
-    golden = getenv("VOICEBOX_GOLDEN_DIR");
-    if (!golden || !*golden) golden = VOICEBOX_GOLDEN_DIR;
+    golden = golden_dir();
     char path[1200];
     snprintf(path, sizeof path, "%s/expected/tiny-a/golden.safetensors", golden);
     if (!*golden || access(path, R_OK)) {

@@ -1,12 +1,12 @@
 /* test_kernels.c — the SIMD kernels against the plain ones, the threaded/BLAS product against the plain
  * kernel, and the small kernels against their formulas. */
 #include "engine/kernels.h"
+#include "test_util.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-static int failures;
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static float frand(void)
@@ -15,23 +15,6 @@ static float frand(void)
     rng ^= rng >> 7;
     rng ^= rng << 17;
     return (float)((rng >> 40) & 0xffffff) / 16777216.0f * 2.0f - 1.0f;
-}
-
-static void check(const char *what, double err, double tol)
-{
-    int ok = err <= tol;
-    printf("%-60s max_abs %.3g (tol %.3g) %s\n", what, err, tol, ok ? "ok" : "FAIL");
-    if (!ok) failures++;
-}
-
-static double max_diff(const float *a, const float *b, size_t n)
-{
-    double d = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - (double)b[i]);
-        if (e > d || e != e) d = e != e ? INFINITY : e;
-    }
-    return d;
 }
 
 static void test_matmul_variant(const qt_kernels *k)
@@ -52,7 +35,7 @@ static void test_matmul_variant(const qt_kernels *k)
         k->matmul_bf16(y1, rows, wu, cols, x, cols + 3, n, 0, rows);
         char what[128];
         snprintf(what, sizeof what, "%s matmul n=%d rows=%d cols=%d vs scalar", k->name, n, rows, cols);
-        check(what, max_diff(y0, y1, (size_t)n * rows), 1e-5 * sqrt(cols));
+        check_tol(what, max_abs_error(y0, y1, (size_t)n * rows, NULL), 1e-5 * sqrt(cols));
         /* a row range leaves the other rows alone */
         for (int i = 0; i < n * rows; i++)
             y1[i] = 12345.0f;
@@ -103,7 +86,7 @@ static void test_qt_matmul(qt_pool *pool, int n)
         char what[128];
         snprintf(what, sizeof what, "qt_matmul n=%d (%s) matrix %d, %d threads", n,
                  n > QT_GEMM_MIN_N ? "BLAS tiles" : "row kernel", m, qt_pool_threads(pool));
-        check(what, max_diff(ref[m], out[m], (size_t)n * rows[m]), 2e-5 * sqrt(cols));
+        check_tol(what, max_abs_error(ref[m], out[m], (size_t)n * rows[m], NULL), 2e-5 * sqrt(cols));
         free(w[m]);
         free(out[m]);
         free(ref[m]);
@@ -125,12 +108,12 @@ static void test_small(void)
     double e = 0;
     for (int i = 0; i < 16; i++)
         e = fmax(e, fabs(o[i] - w[i] * x[i] / sqrt(ss / 16 + 1e-6)));
-    check("rmsnorm vs formula", e, 1e-5);
+    check_tol("rmsnorm vs formula", e, 1e-5);
 
     /* RoPE: rotate-half pairs (j, j+half) by angle pos*inv_freq[j]; norms are preserved */
     float inv[8], v[2 * 16], v0[2 * 16];
     qt_rope_inv_freq(inv, 16, 1e6f);
-    check("rope inv_freq[1] = 1e6^(-2/16)", fabs(inv[1] - pow(1e6, -2.0 / 16)), 1e-7);
+    check_tol("rope inv_freq[1] = 1e6^(-2/16)", fabs(inv[1] - pow(1e6, -2.0 / 16)), 1e-7);
     for (int i = 0; i < 32; i++)
         v[i] = v0[i] = frand();
     qt_rope(v, 2, 16, 37, inv);
@@ -142,17 +125,17 @@ static void test_small(void)
             e = fmax(e, fabs(v[h * 16 + j] - (x0 * c - x1 * s)));
             e = fmax(e, fabs(v[h * 16 + j + 8] - (x1 * c + x0 * s)));
         }
-    check("rope (NeoX rotate-half) vs formula at pos 37", e, 1e-5);
+    check_tol("rope (NeoX rotate-half) vs formula at pos 37", e, 1e-5);
 
     float s[5] = {1, 2, 3, -1000, 1000};
     qt_softmax(s, 5);
-    check("softmax of a 1000 logit is 1", fabs(s[4] - 1.0), 1e-6);
+    check_tol("softmax of a 1000 logit is 1", fabs(s[4] - 1.0), 1e-6);
     float s2[3] = {0, log(2.0f), log(3.0f)};
     qt_softmax(s2, 3);
-    check("softmax [0, ln2, ln3] = [1,2,3]/6", fmax(fabs(s2[0] - 1 / 6.0), fabs(s2[2] - 0.5)), 1e-6);
-    check("silu(1) = 1/(1+e^-1)", fabs(qt_silu(1.0f) - 1 / (1 + exp(-1.0))), 1e-6);
-    check("bf16 round trip of 1.5", fabs(qt_bf16_to_f32(qt_f32_to_bf16(1.5f)) - 1.5), 0);
-    check("bf16 round to nearest: 1+2^-9 -> 1", fabs(qt_bf16_to_f32(qt_f32_to_bf16(1.0f + 1.0f / 512)) - 1.0),
+    check_tol("softmax [0, ln2, ln3] = [1,2,3]/6", fmax(fabs(s2[0] - 1 / 6.0), fabs(s2[2] - 0.5)), 1e-6);
+    check_tol("silu(1) = 1/(1+e^-1)", fabs(qt_silu(1.0f) - 1 / (1 + exp(-1.0))), 1e-6);
+    check_tol("bf16 round trip of 1.5", fabs(qt_bf16_to_f32(qt_f32_to_bf16(1.5f)) - 1.5), 0);
+    check_tol("bf16 round to nearest: 1+2^-9 -> 1", fabs(qt_bf16_to_f32(qt_f32_to_bf16(1.0f + 1.0f / 512)) - 1.0),
           0);
 }
 
@@ -182,7 +165,7 @@ int main(void)
                 buf[100] ^= 1;
                 uint64_t v2 = all[i]->read(buf, nb);
                 buf[100] ^= 1;
-                check(what, (s != 0 && v != v2) ? 0.0 : 1.0, 0);
+                check_tol(what, (s != 0 && v != v2) ? 0.0 : 1.0, 0);
             }
         free(buf);
     }
@@ -193,7 +176,7 @@ int main(void)
     }
     double bw = qt_measure_read_bandwidth(pool, (size_t)32 << 20);
     printf("read bandwidth over 32 MiB, 2 threads: %.1f GB/s\n", bw / 1e9);
-    check("read bandwidth is measured (> 0)", bw > 0 ? 0.0 : 1.0, 0);
+    check_tol("read bandwidth is measured (> 0)", bw > 0 ? 0.0 : 1.0, 0);
     qt_pool_free(pool);
     test_small();
     printf("%d failure(s)\n", failures);

@@ -226,6 +226,8 @@ try:
     check(db.execute("PRAGMA user_version").fetchone()[0] == 1, "the committed database is at schema 1")
     before = {t: db.execute("SELECT * FROM %s ORDER BY id" % t).fetchall()
               for t in ("profiles", "profile_samples", "generations")}
+    # later schemas may add columns; the schema-1 ones must keep their values
+    columns = {t: [r[1] for r in db.execute("PRAGMA table_info(%s)" % t)] for t in before}
     for (rel,) in db.execute("SELECT audio_path FROM profile_samples UNION SELECT audio_path FROM generations"):
         os.makedirs(os.path.dirname(os.path.join(old, rel)), exist_ok=True)
         write_wav16(os.path.join(old, rel), tone(440, 2.5, 0.3))
@@ -244,7 +246,7 @@ try:
     check(s == 200 and it["text"].startswith("seeded line"), "stories work on the upgraded database")
     st2.stop()
     db = sqlite3.connect(os.path.join(old, "voicebox.db"))
-    after = {t: db.execute("SELECT * FROM %s ORDER BY id" % t).fetchall() for t in before}
+    after = {t: db.execute("SELECT %s FROM %s ORDER BY id" % (", ".join(columns[t]), t)).fetchall() for t in before}
     check(after == before, "every schema-1 row is unchanged after the upgrade")
     check(db.execute("PRAGMA user_version").fetchone()[0] >= 2, "the schema version moved on")
     db.close()

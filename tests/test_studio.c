@@ -4,6 +4,7 @@
  * Audio fixtures are made at test time with sox (and espeak-ng when present). */
 #include "audio/audio.h"
 #include "studio/studio.h"
+#include "test_util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,18 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
 static char root[256]; /* temp dir holding fixtures/ and the data dirs */
-
-#define CHECK(cond, ...)                                                                                     \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            fprintf(stderr, "%s:%d: FAIL: %s: ", __FILE__, __LINE__, #cond);                                 \
-            fprintf(stderr, __VA_ARGS__);                                                                    \
-            fputc('\n', stderr);                                                                             \
-            failures++;                                                                                      \
-        }                                                                                                    \
-    } while (0)
 
 static const char *kind_name(studio_error_kind k)
 {
@@ -720,27 +710,91 @@ static void test_restart_and_sweep(void)
     json_t *after = studio_profile_list(s, &err);
     CHECK(json_equal(before, after), "profiles changed across a restart");
     json_decref(after);
+    /* issue 16 item 2: rows whose files are missing are kept and marked, never deleted */
     json_t *l = studio_sample_list(s, pid, &err);
-    CHECK(l && json_array_size(l) == 1 && !strcmp(jstr(json_array_get(l, 0), "id"), jstr(keep, "id")),
-          "after sweep: expected only the sample with a file, got %zu", l ? json_array_size(l) : 0);
+    int marked = 0, unmarked = 0;
+    for (size_t i = 0; l && i < json_array_size(l); i++) {
+        json_t *row = json_array_get(l, i);
+        int missing = json_is_true(json_object_get(row, "missing"));
+        if (!strcmp(jstr(row, "id"), jstr(lose, "id"))) marked += missing;
+        if (!strcmp(jstr(row, "id"), jstr(keep, "id"))) unmarked += !missing;
+    }
+    CHECK(l && json_array_size(l) == 2 && marked == 1 && unmarked == 1,
+          "after sweep: expected both samples kept, the one without a file marked missing (got %zu rows, %d/%d)",
+          l ? json_array_size(l) : 0, marked, unmarked);
     json_decref(l);
     l = studio_history_list(s, NULL, &err);
-    CHECK(l && json_integer_value(json_object_get(l, "total")) == 1 &&
-              !strcmp(jstr(json_array_get(json_object_get(l, "items"), 0), "id"), jstr(g, "id")),
-          "after sweep: expected only the generation with a file");
+    json_t *items = l ? json_object_get(l, "items") : NULL;
+    marked = 0;
+    for (size_t i = 0; items && i < json_array_size(items); i++)
+        marked += json_is_true(json_object_get(json_array_get(items, i), "missing")) &&
+                  !strcmp(jstr(json_array_get(items, i), "id"), jstr(glose, "id"));
+    CHECK(l && json_integer_value(json_object_get(l, "total")) == 2 && marked == 1,
+          "after sweep: expected both generations kept, the one without a file marked missing");
     json_decref(l);
-    CHECK(!file_exists(stray), "sweep left %s", stray);
+    /* files without rows are moved to quarantine/, temp files removed */
+    const int kept_in_quarantine[] = {0, 1, 1, 0};
+    snprintf(path, sizeof path, "%s/restart/quarantine/profiles/%s/00000000-0000-4000-8000-0000000000aa.wav",
+             root, pid);
+    CHECK(!file_exists(stray) && file_exists(path), "the stray sample was not moved to %s", path);
     for (int i = 0; i < 4; i++) {
         char rel[200];
         snprintf(rel, sizeof rel, strays[i], pid);
         snprintf(path, sizeof path, "%s/restart/%s", root, rel);
         CHECK(!file_exists(path), "sweep left %s", path);
+        snprintf(path, sizeof path, "%s/restart/quarantine/%s", root, rel);
+        CHECK(file_exists(path) == kept_in_quarantine[i], "%s: expected %s quarantine/", rel,
+              kept_in_quarantine[i] ? "it in" : "it deleted, not in");
     }
     snprintf(path, sizeof path, "%s/restart/profiles/11111111-1111-4111-8111-111111111111", root);
     struct stat sb;
-    CHECK(stat(path, &sb) != 0, "sweep left the directory of a profile that does not exist: %s", path);
+    CHECK(stat(path, &sb) != 0, "sweep left the empty directory of a profile that does not exist: %s", path);
     CHECK(file_exists(jstr(keep, "audio_path")) && file_exists(jstr(g, "audio_path")),
           "sweep removed live files");
+    studio_close(s);
+
+    /* the issue's story: profiles/ absent for one start (unmounted drive), then back: nothing is lost */
+    char prof[600], moved[600];
+    snprintf(prof, sizeof prof, "%s/restart/profiles", root);
+    snprintf(moved, sizeof moved, "%s/restart/profiles.unmounted", root);
+    CHECK(rename(prof, moved) == 0, "cannot move %s away", prof);
+    s = open_dir("restart");
+    l = studio_sample_list(s, pid, &err);
+    CHECK(l && json_array_size(l) == 2, "with profiles/ gone, the sample rows were deleted (%zu left)",
+          l ? json_array_size(l) : 0);
+    json_decref(l);
+    studio_close(s);
+    char cmd[2000];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mv '%s' '%s'", prof, moved, prof);
+    CHECK(system(cmd) == 0, "%s failed", cmd);
+    s = open_dir("restart");
+    l = studio_sample_list(s, pid, &err);
+    unmarked = 0;
+    for (size_t i = 0; l && i < json_array_size(l); i++)
+        unmarked += !strcmp(jstr(json_array_get(l, i), "id"), jstr(keep, "id")) &&
+                    !json_is_true(json_object_get(json_array_get(l, i), "missing"));
+    CHECK(l && json_array_size(l) == 2 && unmarked == 1 && file_exists(jstr(keep, "audio_path")),
+          "after profiles/ came back: expected the kept sample present and unmarked, its file in place");
+    json_decref(l);
+    studio_close(s);
+
+    /* a delete killed between its row and its file: the intent record lets the sweep finish it */
+    char db[600];
+    snprintf(db, sizeof db, "%s/restart/voicebox.db", root);
+    sqlite3 *raw = NULL;
+    char sql[400];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO file_intents (path, created_at) SELECT audio_path, 'now' FROM generations WHERE id = "
+             "'%s'; DELETE FROM generations WHERE id = '%s';",
+             jstr(g, "id"), jstr(g, "id"));
+    CHECK(sqlite3_open(db, &raw) == SQLITE_OK && sqlite3_exec(raw, sql, NULL, NULL, NULL) == SQLITE_OK,
+          "cannot fake a half-done delete: %s", raw ? sqlite3_errmsg(raw) : "?");
+    sqlite3_close(raw);
+    s = open_dir("restart");
+    const char *gfile = strrchr(jstr(g, "audio_path"), '/');
+    snprintf(path, sizeof path, "%s/restart/quarantine/generations%s", root, gfile ? gfile : "/?");
+    CHECK(!file_exists(jstr(g, "audio_path")) && !file_exists(path),
+          "a deleted take's file named by an intent was kept or quarantined");
     studio_close(s);
 out:
     json_decref(before);

@@ -5,6 +5,7 @@
 #include "engine/code_predictor.h"
 #include "engine/kernels.h"
 #include "engine/talker.h"
+#include "test_util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -12,24 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures;
-
-static void check(const char *what, double err, double tol)
-{
-    int ok = err <= tol;
-    printf("  %-58s max_abs %.3g (tol %.0e) %s\n", what, err, tol, ok ? "ok" : "FAIL");
-    if (!ok) failures++;
-}
-
-static double max_diff(const float *a, const float *b, size_t n)
-{
-    double d = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - (double)b[i]);
-        if (!(e <= d)) d = e;
-    }
-    return d;
-}
 
 static const float *gf(const st_file *g, const char *name, int64_t n)
 {
@@ -94,18 +77,18 @@ static void run_mode(const char *model, const char *mode, qt_talker *tk, qt_code
         exit(1);
     }
     qt_talker_logits(tk, pool, x + (L - 1) * H, logits);
-    check("prefill last hidden (golden inputs)", max_diff(x + (L - 1) * H, ghid, H), 1e-4);
-    check("prefill logits (golden inputs)", max_diff(logits, glog, V), 1e-3);
+    check_tol("prefill last hidden (golden inputs)", max_abs_error(x + (L - 1) * H, ghid, H, NULL), 1e-4);
+    check_tol("prefill logits (golden inputs)", max_abs_error(logits, glog, V, NULL), 1e-3);
     double eh = 0, el = 0;
     for (int k = 1; k < S; k++) {
         memcpy(x, gstep + (size_t)(k - 1) * H, sizeof(float) * H);
         qt_stack_forward(&tk->stack, &kv, &sc, pool, x, 1, &err);
         qt_talker_logits(tk, pool, x, logits);
-        eh = fmax(eh, max_diff(x, ghid + (size_t)k * H, H));
-        el = fmax(el, max_diff(logits, glog + (size_t)k * V, V));
+        eh = fmax(eh, max_abs_error(x, ghid + (size_t)k * H, H, NULL));
+        el = fmax(el, max_abs_error(logits, glog + (size_t)k * V, V, NULL));
     }
-    check("decode steps 1..24 hidden (golden inputs)", eh, 1e-4);
-    check("decode steps 1..24 logits (golden inputs)", el, 1e-3);
+    check_tol("decode steps 1..24 hidden (golden inputs)", eh, 1e-4);
+    check_tol("decode steps 1..24 logits (golden inputs)", el, 1e-3);
 
     /* 2. code predictor, frame 0, from the golden inputs */
     const float *cpin = gf(g, G("cp_inputs_frame0"), 2 * H);
@@ -115,9 +98,9 @@ static void run_mode(const char *model, const char *mode, qt_talker *tk, qt_code
     qt_rng_seed(&rng, 1);
     memset(c0e, 0, sizeof(float) * H);
     qt_talker_add_codec(tk, codes[0], c0e);
-    check("cp input 1 = codec_embedding[c0]", max_diff(c0e, cpin + H, H), 0);
+    check_tol("cp input 1 = codec_embedding[c0]", max_abs_error(c0e, cpin + H, H, NULL), 0);
     qt_cp_frame(cp, &cps, pool, cpin, c0e, &greedy, &rng, codes, cpl, &err);
-    check("code predictor logits, frame 0, 15 steps", max_diff(cpl, gcpl, 15 * 2048), 1e-3);
+    check_tol("code predictor logits, frame 0, 15 steps", max_abs_error(cpl, gcpl, 15 * 2048, NULL), 1e-3);
     int same = 1;
     for (int j = 1; j < 16; j++)
         same &= codes[j] == gcodes[j];
@@ -166,10 +149,10 @@ static void run_mode(const char *model, const char *mode, qt_talker *tk, qt_code
         const float *tt = k < Tn ? trail + (size_t)k * H : pad;
         for (int e = 0; e < H; e++)
             h[e] += tt[e];
-        e_in = fmax(e_in, max_diff(h, gstep + (size_t)k * H, H));
+        e_in = fmax(e_in, max_abs_error(h, gstep + (size_t)k * H, H, NULL));
         qt_stack_forward(&tk->stack, &kv, &sc, pool, h, 1, &err);
     }
-    check("own decode-step inputs vs talker_step_inputs", e_in, 1e-4);
+    check_tol("own decode-step inputs vs talker_step_inputs", e_in, 1e-4);
     if (mismatch >= 0) {
         printf("  FAIL greedy codes differ from frame %d\n", mismatch);
         failures++;
@@ -225,8 +208,8 @@ static void run_model(const char *golden_dir, const char *model, qt_pool *pool)
     qt_talker_text_proj(&tk, pool, ids, 3, e, &err);
     printf("%s (hidden %d, kernels %s, %d thread(s))\n", model, tk.hidden, qt_kernels_get()->name,
            pool ? qt_pool_threads(pool) : 1);
-    check("text projection of tts_bos/eos/pad",
-          max_diff(e, gf(g, "tts_bos_eos_pad_embeds", 3 * tk.hidden), 3 * (size_t)tk.hidden), 1e-4);
+    check_tol("text projection of tts_bos/eos/pad",
+          max_abs_error(e, gf(g, "tts_bos_eos_pad_embeds", 3 * tk.hidden), 3 * (size_t)tk.hidden, NULL), 1e-4);
     free(e);
     run_mode(model, "icl", &tk, &cp, pool, g);
     run_mode(model, "xvec", &tk, &cp, pool, g);
@@ -247,24 +230,24 @@ static void test_sampling(void)
     lg[7] = -3.0f;
     int32_t hist[3] = {5, 5, 7};
     qt_talker_processors(lg, 3072, hist, 3, 2.0f, 0, 2, 2150, 2048);
-    check("repetition penalty once per distinct id (4 / 2 = 2)", fabs(lg[5] - 2.0f), 0);
-    check("repetition penalty on a negative logit (-3 * 2 = -6)", fabs(lg[7] + 6.0f), 0);
-    check("an id not in the history is untouched", fabs(lg[6] - 1.0f), 0);
+    check_tol("repetition penalty once per distinct id (4 / 2 = 2)", fabs(lg[5] - 2.0f), 0);
+    check_tol("repetition penalty on a negative logit (-3 * 2 = -6)", fabs(lg[7] + 6.0f), 0);
+    check_tol("an id not in the history is untouched", fabs(lg[6] - 1.0f), 0);
     int masked = lg[2150] == -INFINITY, suppressed = 1;
     for (int i = 2048; i < 3072; i++)
         if (i != 2150 && lg[i] != -INFINITY) suppressed = 0;
-    check("EOS masked at step 0", masked ? 0 : 1, 0);
-    check("ids 2048..3071 except EOS suppressed", suppressed ? 0 : 1, 0);
+    check_tol("EOS masked at step 0", masked ? 0 : 1, 0);
+    check_tol("ids 2048..3071 except EOS suppressed", suppressed ? 0 : 1, 0);
     for (int i = 0; i < 3072; i++)
         lg[i] = 1.0f;
     qt_talker_processors(lg, 3072, NULL, 0, 1.05f, 2, 2, 2150, 2048);
-    check("EOS allowed from step 2", lg[2150] == 1.0f ? 0 : 1, 0);
+    check_tol("EOS allowed from step 2", lg[2150] == 1.0f ? 0 : 1, 0);
 
     qt_rng rng, rng2;
     float scratch[8], l[8];
     qt_sample_params greedy = {1, 1.0f, 0, 1.0f};
     float ties[4] = {1, 3, 3, 2};
-    check("greedy takes the first maximum", qt_sample(ties, 4, &greedy, &rng, scratch) == 1 ? 0 : 1, 0);
+    check_tol("greedy takes the first maximum", qt_sample(ties, 4, &greedy, &rng, scratch) == 1 ? 0 : 1, 0);
 
     /* probabilities 0.6/0.3/0.1: frequencies over 20000 seeded draws */
     qt_sample_params plain = {0, 1.0f, 0, 1.0f};
@@ -274,8 +257,8 @@ static void test_sampling(void)
         l[0] = logf(0.6f), l[1] = logf(0.3f), l[2] = logf(0.1f);
         counts[qt_sample(l, 3, &plain, &rng, scratch)]++;
     }
-    check("multinomial frequency of p=0.6", fabs(counts[0] / 20000.0 - 0.6), 0.02);
-    check("multinomial frequency of p=0.1", fabs(counts[2] / 20000.0 - 0.1), 0.02);
+    check_tol("multinomial frequency of p=0.6", fabs(counts[0] / 20000.0 - 0.6), 0.02);
+    check_tol("multinomial frequency of p=0.1", fabs(counts[2] / 20000.0 - 0.1), 0.02);
     /* temperature 0.5 squares the odds: 0.6^2 : 0.3^2 : 0.1^2 -> 0.783 */
     qt_sample_params cold = {0, 0.5f, 0, 1.0f};
     counts[0] = 0;
@@ -283,7 +266,7 @@ static void test_sampling(void)
         l[0] = logf(0.6f), l[1] = logf(0.3f), l[2] = logf(0.1f);
         counts[0] += qt_sample(l, 3, &cold, &rng, scratch) == 0;
     }
-    check("temperature 0.5: frequency of the top id (0.783)", fabs(counts[0] / 20000.0 - 0.36 / 0.46), 0.02);
+    check_tol("temperature 0.5: frequency of the top id (0.783)", fabs(counts[0] / 20000.0 - 0.36 / 0.46), 0.02);
     /* top-k 2 keeps ids 1 and 2 of [1, 3, 2, 0] */
     qt_sample_params topk = {0, 1.0f, 2, 1.0f};
     int outside = 0;
@@ -292,7 +275,7 @@ static void test_sampling(void)
         int id = qt_sample(t, 4, &topk, &rng, scratch);
         outside += id != 1 && id != 2;
     }
-    check("top-k 2 never draws outside the two largest", outside, 0);
+    check_tol("top-k 2 never draws outside the two largest", outside, 0);
     /* top-p 0.7 over 0.5/0.3/0.15/0.05: the ascending cumulative 0.05, 0.2 <= 0.3 drops the two smallest */
     qt_sample_params topp = {0, 1.0f, 0, 0.7f};
     outside = 0;
@@ -301,15 +284,15 @@ static void test_sampling(void)
         float t[4] = {logf(0.5f), logf(0.3f), logf(0.15f), logf(0.05f)};
         kept[qt_sample(t, 4, &topp, &rng, scratch)]++;
     }
-    check("top-p 0.7 draws only the two largest", kept[2] + kept[3], 0);
-    check("top-p 0.7 renormalises 0.5/0.3 (0.625)", fabs(kept[0] / 4000.0 - 0.625), 0.03);
+    check_tol("top-p 0.7 draws only the two largest", kept[2] + kept[3], 0);
+    check_tol("top-p 0.7 renormalises 0.5/0.3 (0.625)", fabs(kept[0] / 4000.0 - 0.625), 0.03);
     /* a seed repeats the draws */
     qt_rng_seed(&rng, 99);
     qt_rng_seed(&rng2, 99);
     int same = 1;
     for (int d = 0; d < 100; d++)
         same &= qt_rng_uniform(&rng) == qt_rng_uniform(&rng2);
-    check("the same seed gives the same draws", same ? 0 : 1, 0);
+    check_tol("the same seed gives the same draws", same ? 0 : 1, 0);
 }
 
 int main(void)

@@ -1,5 +1,6 @@
 /* test_threadpool.c — every task runs exactly once, for many dispatches and pool sizes. */
 #include "engine/threadpool.h"
+#include "test_util.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,13 +18,10 @@ static void bump(void *ctx, int task, int n_tasks)
 
 int main(void)
 {
-    int failures = 0;
     for (int threads = 1; threads <= 4; threads++) {
         qt_pool *pool = qt_pool_new(threads);
-        if (!pool) {
-            printf("FAIL: qt_pool_new(%d) returned NULL\n", threads);
-            return 1;
-        }
+        CHECK(pool != NULL, "qt_pool_new(%d) returned NULL", threads);
+        if (!pool) return 1;
         for (int round = 0; round < 500; round++) {
             counts c;
             memset(&c, 0, sizeof c);
@@ -31,11 +29,8 @@ int main(void)
             qt_pool_run(pool, bump, &c, n);
             for (int t = 0; t < 64; t++) {
                 int want = t < n ? 1 : 0;
-                if (atomic_load(&c.hits[t]) != want) {
-                    printf("FAIL: threads=%d round=%d task %d ran %d times, expected %d\n", threads, round, t,
-                           atomic_load(&c.hits[t]), want);
-                    failures++;
-                }
+                CHECK(atomic_load(&c.hits[t]) == want, "threads=%d round=%d task %d ran %d times, expected %d",
+                      threads, round, t, atomic_load(&c.hits[t]), want);
             }
         }
         qt_pool_free(pool);

@@ -79,14 +79,28 @@ static inline void *read_file(const char *path, size_t *size)
     return buf;
 }
 
-/* The largest |got[i] - exp[i]| (difference taken in float) and, in *at, the first index where it occurs. */
+/* The largest |got[i] - exp[i]| (difference taken in double; a NaN on either side counts as infinite, so it
+ * can never pass a tolerance) and, in *at when at is not NULL, the first index where it occurs. */
 static inline double max_abs_error(const float *got, const float *exp, size_t n, size_t *at)
 {
     double worst = 0;
-    *at = 0;
-    for (size_t i = 0; i < n; i++)
-        if (fabs(got[i] - exp[i]) > worst) worst = fabs(got[i] - exp[i]), *at = i;
+    size_t where = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)got[i] - (double)exp[i]);
+        if (e != e) e = INFINITY;
+        if (e > worst) worst = e, where = i;
+    }
+    if (at) *at = where;
     return worst;
+}
+
+/* A measured error against its tolerance: printed either way (so drift shows while it still passes), one
+ * more failure when over. */
+static inline void check_tol(const char *what, double err, double tol)
+{
+    int ok = err <= tol;
+    printf("  %-58s max_abs %.3g (tol %.3g) %s\n", what, err, tol, ok ? "ok" : "FAIL");
+    if (!ok) failures++;
 }
 
 /* Cosine similarity of got and exp (sums in double), with max_abs_error's figures in *max_abs and *at. */

@@ -1,4 +1,4 @@
-// app.js — starts the studio UI: hash routing between the four screens, the server status pill in the
+// app.js — starts the studio UI: hash routing between the screens, the server status pill in the
 // header, and the first load of shared data. Each screen lives in js/<screen>.js and exposes
 // mount(section) (once) and show(params) (each time it becomes visible).
 
@@ -8,8 +8,9 @@ import * as voices from './js/voices.js';
 import * as generate from './js/generate.js';
 import * as history from './js/history.js';
 import * as server from './js/server.js';
+import * as stories from './js/stories.js';
 
-const screens = { voices, generate, history, server };
+const screens = { voices, generate, history, stories, server };
 const mounted = new Set();
 let current = null;
 

@@ -50,14 +50,17 @@ static const char schemas_json[] =
     "  'reference_text': {'type': 'string'}}},"
     "'Sample': {'type': 'object', 'properties': {"
     "  'id': {'type': 'string', 'format': 'uuid'}, 'profile_id': {'type': 'string', 'format': 'uuid'},"
-    "  'audio_path': {'type': 'string'}, 'reference_text': {'type': 'string'}, 'duration': {'type': 'number'}}},"
+    "  'audio_path': {'type': 'string'}, 'reference_text': {'type': 'string'}, 'duration': {'type': 'number'},"
+    "  'missing': {'type': 'boolean', 'description': 'its file was not found at the last start; the row is kept'}}},"
     "'HistoryItem': {'type': 'object', 'properties': {"
     "  'id': {'type': 'string', 'format': 'uuid'}, 'profile_id': {'type': 'string', 'format': 'uuid'},"
     "  'profile_name': {'type': 'string'}, 'text': {'type': 'string'}, 'language': {'type': 'string'},"
     "  'audio_path': {'type': 'string', 'nullable': true}, 'duration': {'type': 'number', 'nullable': true},"
     "  'seed': {'type': 'integer', 'nullable': true}, 'instruct': {'type': 'string', 'nullable': true},"
     "  'model_size': {'type': 'string', 'nullable': true}, 'status': {'type': 'string'},"
-    "  'error': {'type': 'string', 'nullable': true}, 'created_at': {'type': 'string', 'format': 'date-time'}}},"
+    "  'error': {'type': 'string', 'nullable': true}, 'created_at': {'type': 'string', 'format': 'date-time'},"
+    "  'settings': {'type': 'object', 'nullable': true, 'description': 'the chunking and sampling settings the take was made with'},"
+    "  'missing': {'type': 'boolean', 'description': 'its file was not found at the last start; the row is kept'}}},"
     "'HistoryList': {'type': 'object', 'properties': {"
     "  'items': {'type': 'array', 'items': {'$ref': '#/components/schemas/HistoryItem'}}, 'total': {'type': 'integer'}}},"
     "'HistoryStats': {'type': 'object', 'properties': {"
@@ -70,7 +73,18 @@ static const char schemas_json[] =
     "  'language': {'$ref': '#/components/schemas/Language'},"
     "  'seed': {'type': 'integer', 'nullable': true, 'description': 'random (and stored) when absent'},"
     "  'model_size': {'$ref': '#/components/schemas/ModelSize'},"
-    "  'instruct': {'type': 'string', 'nullable': true}}},"
+    "  'instruct': {'type': 'string', 'nullable': true},"
+    "  'max_chunk_chars': {'type': 'integer', 'minimum': 100, 'maximum': 5000, 'description': 'a longer text is spoken in chunks split at sentence ends; default from /settings/generation (800)'},"
+    "  'crossfade_ms': {'type': 'integer', 'minimum': 0, 'maximum': 1000, 'description': 'the crossfade joining chunks; default 50'},"
+    "  'normalize': {'type': 'boolean', 'description': 'peak-normalize the take to -1 dBFS; default from /settings/generation'},"
+    "  'max_frames': {'type': 'integer', 'minimum': 1, 'maximum': 8192, 'description': 'a ceiling on each chunk (12.5 frames a second)'},"
+    "  'temperature': {'type': 'number', 'minimum': 0.01, 'maximum': 2, 'default': 0.9},"
+    "  'top_k': {'type': 'integer', 'minimum': 0, 'maximum': 1000, 'default': 50},"
+    "  'top_p': {'type': 'number', 'minimum': 0.01, 'maximum': 1, 'default': 1},"
+    "  'repetition_penalty': {'type': 'number', 'minimum': 1, 'maximum': 2, 'default': 1.05},"
+    "  'subtalker_temperature': {'type': 'number', 'minimum': 0.01, 'maximum': 2, 'default': 0.9},"
+    "  'subtalker_top_k': {'type': 'integer', 'minimum': 0, 'maximum': 1000, 'default': 50},"
+    "  'subtalker_top_p': {'type': 'number', 'minimum': 0.01, 'maximum': 1, 'default': 1}}},"
     "'ModelSize': {'type': 'string'},"
     "'ModelName': {'type': 'string'},"
     "'ModelStatus': {'type': 'object', 'properties': {'models': {'type': 'array', 'items': {'type': 'object', 'properties': {"
@@ -84,6 +98,11 @@ static const char schemas_json[] =
     "  'model_name': {'type': 'string'}, 'current': {'type': 'integer'}, 'total': {'type': 'integer'},"
     "  'progress': {'type': 'number'}, 'filename': {'type': 'string'},"
     "  'status': {'type': 'string', 'enum': ['downloading', 'complete', 'error']}}},"
+    "'TranscribeUpload': {'type': 'object', 'required': ['file'], 'properties': {"
+    "  'file': {'type': 'string', 'format': 'binary', 'description': 'WAV, FLAC, OGG or MP3 of speech; at most 50 MB; longer than 30 s is cut into 30 s windows'},"
+    "  'language': {'type': 'string', 'description': 'a code such as en or de; detected when absent or auto'},"
+    "  'model': {'type': 'string', 'description': 'a Whisper model name'}}},"
+    "'Transcription': {'type': 'object', 'properties': {'text': {'type': 'string'}, 'duration': {'type': 'number', 'description': 'seconds of audio'}}},"
     "'CacheClear': {'type': 'object', 'properties': {'message': {'type': 'string'}, 'files_deleted': {'type': 'integer'}}},"
     "'TakeStatus': {'type': 'object', 'description': 'one server-sent event: data: {...}; heartbeats between; the stream ends on a final status', 'properties': {"
     "  'id': {'type': 'string', 'format': 'uuid'},"
@@ -138,6 +157,12 @@ static const char schemas_json[] =
     "  'profile_ids': {'type': 'array', 'items': {'type': 'string', 'format': 'uuid'}}}},"
     "'ProfileChannels': {'type': 'object', 'required': ['channel_ids'], 'properties': {"
     "  'channel_ids': {'type': 'array', 'items': {'type': 'string', 'format': 'uuid'}}}},"
+    "'GenerationSettings': {'type': 'object', 'description': 'the defaults of a take', 'properties': {"
+    "  'max_chunk_chars': {'type': 'integer', 'minimum': 100, 'maximum': 5000, 'default': 800},"
+    "  'crossfade_ms': {'type': 'integer', 'minimum': 0, 'maximum': 1000, 'default': 50},"
+    "  'normalize_audio': {'type': 'boolean', 'default': false}, 'autoplay_on_generate': {'type': 'boolean', 'default': true}}},"
+    "'NotOurs': {'type': 'object', 'description': 'a feature of the Voicebox apps that voicebox does not have, answered as off or empty'},"
+    "'CacheDir': {'type': 'object', 'properties': {'path': {'type': 'string'}}},"
     "'PackageUpload': {'type': 'object', 'required': ['file'], 'properties': {"
     "  'file': {'type': 'string', 'format': 'binary', 'description': 'a .voicebox.zip package'}}},"
     "'ImportedTake': {'allOf': [{'$ref': '#/components/schemas/HistoryItem'}, {'type': 'object', 'properties': {"
@@ -194,12 +219,28 @@ static const struct {
     {"get", "/models/progress/{model_name}", "Download progress as server-sent events", NULL,
      "sse|ModelProgress", "404 503"},
     {"delete", "/models/{model_name}", "Delete a model from the Hub cache", NULL, "Message", "400 404 503"},
+    {"post", "/transcribe", "The words of a recording (Whisper); 409 until the model is downloaded",
+     "form:TranscribeUpload", "Transcription", "409 413 415 422"},
     {"get", "/generate/{generation_id}/status", "A take's status as server-sent events until it is final",
      NULL, "sse|TakeStatus", "503"},
     {"post", "/generate/{generation_id}/cancel", "Cancel a queued or running take", NULL, "HistoryItem",
      "400 404 503"},
     {"post", "/generate/{generation_id}/retry", "Queue a failed or cancelled take again", NULL, "HistoryItem",
      "400 404 409 503"},
+    {"get", "/settings/generation", "The defaults of a take", NULL, "GenerationSettings", ""},
+    {"put", "/settings/generation", "Change the defaults of a take (members given only)",
+     "json:GenerationSettings", "GenerationSettings", "400 413 415 422"},
+    {"get", "/settings/captures", "Capture settings (captures are not a voicebox feature: off)", NULL, "NotOurs",
+     ""},
+    {"get", "/capture/readiness", "Capture readiness (not ready: no speech recognition here)", NULL, "NotOurs",
+     ""},
+    {"get", "/health/filesystem", "The data directories, whether they exist and are writable", NULL, "NotOurs",
+     ""},
+    {"get", "/effects/available", "Audio effects (none in voicebox): {effects: []}", NULL, "NotOurs", ""},
+    {"get", "/effects/presets", "Audio effect presets (none in voicebox): []", NULL, "NotOurs", ""},
+    {"get", "/backend/cuda-status", "GPU backend status: not applicable (CPU engine)", NULL, "NotOurs", ""},
+    {"get", "/backend/rocm-status", "GPU backend status: not applicable (CPU engine)", NULL, "NotOurs", ""},
+    {"get", "/models/cache-dir", "The Hugging Face cache the models are kept in", NULL, "CacheDir", "503"},
     {"post", "/generate/{generation_id}/regenerate", "A new take with the same settings and a new seed", NULL,
      "HistoryItem", "400 404 409 503"},
     {"get", "/stories", "List stories, most recently changed first", NULL, "[Story]", ""},
@@ -377,6 +418,20 @@ static const char *model_name_at(size_t i)
     return studio_model_at(i)->name;
 }
 
+/* The TTS models come first in the table, the Whisper ones after them. */
+static size_t tts_model_count(void)
+{
+    size_t n = 0;
+    while (n < studio_model_count() && !studio_model_at(n)->whisper)
+        n++;
+    return n;
+}
+
+static const char *whisper_name_at(size_t i)
+{
+    return studio_model_at(tts_model_count() + i)->name;
+}
+
 /* The length limits of the text fields, by schema and property: min_length < 0 means none. */
 static const struct {
     const char *schema, *property;
@@ -405,9 +460,13 @@ static int apply_rules(json_t *schemas)
     if (!lang || !size || !name || !seed || !file) goto missing;
     json_object_set_new(lang, "enum", string_enum(studio_language_count(), studio_language_at));
     json_object_set_new(lang, "default", json_string(STUDIO_DEFAULT_LANGUAGE));
-    json_object_set_new(size, "enum", string_enum(studio_model_count(), model_size_at));
+    json_object_set_new(size, "enum", string_enum(tts_model_count(), model_size_at));
     json_object_set_new(size, "default", json_string(studio_model_default()->size));
     json_object_set_new(name, "enum", string_enum(studio_model_count(), model_name_at));
+    json_t *whisper = property(schemas, "TranscribeUpload", "model");
+    if (!whisper) goto missing;
+    json_object_set_new(whisper, "enum", string_enum(studio_model_count() - tts_model_count(), whisper_name_at));
+    json_object_set_new(whisper, "default", json_string(STUDIO_WHISPER_DEFAULT));
     json_object_set_new(seed, "minimum", json_integer(0));
     json_object_set_new(seed, "maximum", json_integer(STUDIO_SEED_MAX));
     char text[160];

@@ -89,6 +89,16 @@ void srv_post_generate_regenerate(srv_ctx *ctx, const srv_request *req, srv_resp
 /* Hooks the generation layer and the model downloads into ctx (the /health fields, /tasks/active, the
  * generation and model routes, and stopping the worker in srv_stop). */
 void srv_attach_generation(srv_ctx *ctx, studio_gen *gen, studio_models *models);
+/* routes_app.c */
+void srv_get_generation_settings(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_put_generation_settings(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_capture_settings(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_capture_readiness(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_health_filesystem(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_effects_available(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_effects_presets(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_backend_status(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_models_cache_dir(srv_ctx *ctx, const srv_request *req, srv_response *res);
 /* routes_models.c */
 void srv_get_models_status(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_post_models_download(srv_ctx *ctx, const srv_request *req, srv_response *res);
@@ -97,6 +107,8 @@ void srv_post_models_load(srv_ctx *ctx, const srv_request *req, srv_response *re
 void srv_post_models_unload(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_delete_model(srv_ctx *ctx, const srv_request *req, srv_response *res);
 json_t *srv_active_downloads(void *ctx); /* the downloads array of GET /tasks/active */
+/* routes_transcribe.c */
+void srv_post_transcribe(srv_ctx *ctx, const srv_request *req, srv_response *res);
 
 /* routes_stories.c */
 void srv_post_stories(srv_ctx *ctx, const srv_request *req, srv_response *res);

@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +32,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/conn_limit.h"
 #include "server/multipart.h"
 #include "server/routes.h"
 #include "server/static.h"
 #include "studio/log.h"
 
 #define MAX_ORIGINS 32
+/* Connection limits (issue 16 item 3): one client holds at most PER_CLIENT_CONNS connections, everyone
+ * together CONN_MAX (the open-file limit is raised to fit); a connection must send its request head with no
+ * pause over HEAD_TIMEOUT_S, then any pause over IDLE_TIMEOUT_S closes it. */
+#define PER_CLIENT_CONNS 256
+#define CONN_MAX 4000
+#define HEAD_TIMEOUT_S 10
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define IDLE_TIMEOUT_S 60
 #define FIELD_MAX (64u * 1024u) /* a non-file form field */
 #define DRAIN_MAX                                                                                            \
     (64ull * 1024u * 1024u) /* bytes of an oversize body read past the limit before hanging up */
@@ -62,6 +73,7 @@ typedef struct {
 
 struct srv_server {
     struct MHD_Daemon *daemon;
+    srv_conn_limit *limits;
     srv_ctx ctx;
     char *web_dir;
     char *origins[MAX_ORIGINS]; /* own origins, then VOICEBOX_CORS_ORIGINS */
@@ -122,6 +134,7 @@ struct conn_state {
     int bad_status; /* a body fault found while streaming: answered at the end */
     char bad_msg[256];
     char bad_field[64]; /* the field bad_msg is about, or "" */
+    int must_close;     /* the head was unsafe to frame: answer with Connection: close (head_check) */
 };
 
 srv_params srv_default_params(void)
@@ -280,6 +293,7 @@ static enum MHD_Result respond(srv_server *s, struct MHD_Connection *c, conn_sta
     if (res->content_disposition[0])
         MHD_add_response_header(r, "Content-Disposition", res->content_disposition);
     add_cors(r, st);
+    if (st->must_close) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     st->status = res->status;
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)res->status, r);
     MHD_destroy_response(r);
@@ -418,9 +432,61 @@ static void fill_request(struct MHD_Connection *c, conn_state *st)
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, req);
 }
 
-/* The first call: headers only. Answers at once when the request cannot succeed whatever its body. */
-static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state *st)
+/* ---- request framing (issue 16 item 4) ----
+ *
+ * Where a request's body ends must be beyond doubt, or its bytes may run as a second request behind a proxy
+ * (or behind libmicrohttpd itself, which takes the first of two Content-Length headers and tolerates a space
+ * before a colon). As nginx does, an ambiguous head is refused with 400 (501 for a transfer coding other than
+ * chunked) and the connection is closed, so nothing after the head is ever read as a request. */
+
+typedef struct {
+    int n_cl, n_te, bad_name;
+    const char *cl, *te;
+} head_scan;
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
+    (void)kind;
+    head_scan *h = cls;
+    if (!*key || strpbrk(key, " \t\r\n")) h->bad_name = 1;
+    /* libmicrohttpd 0.9.75 appends an obs-folded line to the header's name ("Content-Length: 0\r\n 90"
+     * arrives as "Content-Length90: 0"), so a framing header's name with anything after it is a fold */
+    if ((!strncasecmp(key, "Content-Length", 14) && key[14]) || (!strncasecmp(key, "Transfer-Encoding", 17) && key[17]))
+        h->bad_name = 1;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) h->n_cl++, h->cl = value;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) h->n_te++, h->te = value;
+    return MHD_YES;
+}
+
+/* 0 when the head frames its body unambiguously; else the status to answer, with msg filled. */
+static int head_check(struct MHD_Connection *c, const char *version, char *msg, size_t size)
+{
+    head_scan h = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &h);
+    if (h.bad_name) return snprintf(msg, size, "a header name is empty, holds white space or was folded"), 400;
+    if (h.n_cl > 1) return snprintf(msg, size, "more than one Content-Length header"), 400;
+    if (h.n_cl && (!h.cl[0] || strspn(h.cl, "0123456789") != strlen(h.cl) || strlen(h.cl) > 18))
+        return snprintf(msg, size, "Content-Length '%.40s' is not a number", h.cl), 400;
+    if (h.n_cl && h.n_te) return snprintf(msg, size, "both Content-Length and Transfer-Encoding"), 400;
+    if (h.n_te > 1) return snprintf(msg, size, "more than one Transfer-Encoding header"), 400;
+    if (h.n_te && strcasecmp(h.te, "chunked") != 0)
+        return snprintf(msg, size, "Transfer-Encoding '%.40s' is not supported (only chunked)", h.te), 501;
+    if (version && !strcmp(version, MHD_HTTP_VERSION_1_1) &&
+        !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+        return snprintf(msg, size, "an HTTP/1.1 request needs a Host header"), 400;
+    return 0;
+}
+
+/* The first call: headers only. Answers at once when the request cannot succeed whatever its body. */
+static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state *st, const char *version)
+{
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S); /* head is in */
+    char bad[160];
+    int framing = head_check(c, version, bad, sizeof bad);
+    if (framing) {
+        st->must_close = 1;
+        return respond_error(c, st, framing, NULL, bad);
+    }
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (!host_allowed(s, host)) {
         char msg[400];
@@ -447,7 +513,8 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
             srv_response res;
             srv_response_init(&res);
             fill_request(c, st);
-            if (srv_static(&s->ctx, &st->req, &res) == 0) return respond(s, c, st, &res);
+            if (srv_static(&s->ctx, &st->req, &res) == 0 || srv_static_page(&s->ctx, &st->req, &res) == 0)
+                return respond(s, c, st, &res);
         }
         return respond_error(c, st, path_known ? 405 : 404, NULL, path_known ? "Method Not Allowed" : "Not Found");
     }
@@ -640,7 +707,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-    (void)version;
     srv_server *s = cls;
     conn_state *st = *con_cls;
     static __thread int prioritised;
@@ -659,7 +725,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = st;
         atomic_fetch_add(&s->in_flight, 1);
         if (!st->path) return MHD_NO;
-        return begin(s, c, st);
+        return begin(s, c, st, version);
     }
     if (st->status) { /* already answered */
         *upload_data_size = 0;
@@ -756,13 +822,49 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    srv_server *s = cls;
     char line[512];
     vsnprintf(line, sizeof line, fmt, ap);
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         line[--n] = '\0';
-    log_warn("libmicrohttpd: %s", line);
+    if (s && s->limits && !strncmp(line, "Server reached connection limit", 31)) /* once per flood, not per socket */
+        srv_conn_limit_note(s->limits, "the server holds its most connections (" STR(CONN_MAX) "); refused one");
+    else
+        log_warn("libmicrohttpd: %s", line);
+}
+
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    (void)len;
+    srv_server *s = cls;
+    return srv_conn_limit_admit(s->limits, addr) ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    srv_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        int slot = srv_conn_limit_opened(s->limits, ci ? ci->client_addr : NULL);
+        *socket_context = (void *)(intptr_t)(slot + 1);
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)HEAD_TIMEOUT_S);
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        srv_conn_limit_closed(s->limits, (int)(intptr_t)*socket_context - 1);
+    }
+}
+
+/* Room for CONN_MAX sockets plus the files a server holds: the soft open-file limit up to the hard one. */
+static void raise_file_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t want = CONN_MAX + 1024;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }
 
 /* ---- life cycle ---- */
@@ -818,10 +920,12 @@ static void free_server(srv_server *s)
     pthread_cond_destroy(&s->pool.cv);
     pthread_mutex_destroy(&s->long_pool.mu);
     pthread_cond_destroy(&s->long_pool.cv);
+    studio_asr_free(s->ctx.asr);
     studio_close(s->ctx.studio);
     for (int i = 0; i < s->n_origins; i++)
         free(s->origins[i]);
     free(s->web_dir);
+    srv_conn_limit_free(s->limits);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);
@@ -853,6 +957,10 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
     s->ctx.studio = studio_open(p->data_dir, &serr);
     if (!s->ctx.studio) {
         snprintf(err, err_size, "%s", serr.msg[0] ? serr.msg : "cannot open the data dir");
+        goto fail;
+    }
+    if (!(s->ctx.asr = studio_asr_new(&serr))) {
+        snprintf(err, err_size, "%s", serr.msg);
         goto fail;
     }
 
@@ -896,11 +1004,18 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
                      MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     int threads = 4; /* network threads: they only move bytes */
-    s->daemon =
-        MHD_start_daemon(flags, (uint16_t)p->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-                         mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
-                         (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+    raise_file_limit();
+    struct rlimit rl;
+    unsigned conn_max = CONN_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < CONN_MAX + 256)
+        conn_max = rl.rlim_cur > 512 ? (unsigned)rl.rlim_cur - 256 : 256;
+    if (!(s->limits = srv_conn_limit_new(PER_CLIENT_CONNS))) goto oom;
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)p->port, accept_policy, s, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_CONNECTION_LIMIT, conn_max, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+        MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, err_size, "cannot listen on %s:%d: %s", p->host, p->port,
                  errno ? strerror(errno) : "libmicrohttpd refused to start");
@@ -921,6 +1036,11 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
         n = snprintf(own, sizeof own, "http://127.0.0.1:%d", s->port);
         if (add_origin(s, own, (size_t)n) != 0) goto oom;
     }
+    /* the Voicebox apps' own origins: its dev server and its desktop shell */
+    static const char *const app_origins[] = {"http://localhost:5173", "http://127.0.0.1:5173", "tauri://localhost",
+                                              "http://tauri.localhost"};
+    for (size_t i = 0; i < sizeof app_origins / sizeof app_origins[0]; i++)
+        if (add_origin(s, app_origins[i], strlen(app_origins[i])) != 0) goto oom;
     const char *extra = getenv("VOICEBOX_CORS_ORIGINS");
     for (const char *q = extra; q && *q;) {
         const char *comma = strchr(q, ',');

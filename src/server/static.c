@@ -70,3 +70,10 @@ int srv_static_index(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
     return serve(ctx, req, res, "/index.html");
 }
+
+int srv_static_page(srv_ctx *ctx, const srv_request *req, srv_response *res)
+{
+    const char *last = strrchr(req->path, '/');
+    if (!req->accept || !strstr(req->accept, "text/html") || !last || strchr(last, '.')) return -1;
+    return serve(ctx, req, res, "/index.html");
+}

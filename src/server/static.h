@@ -11,5 +11,9 @@
 int srv_static(srv_ctx *ctx, const srv_request *req, srv_response *res);
 /* The same for <web_dir>/index.html. */
 int srv_static_index(srv_ctx *ctx, const srv_request *req, srv_response *res);
+/* A single-page app's own page paths (/voices, /history/...): index.html, for a browser's page load (Accept:
+ * text/html) of a path with no file extension, so a reload on such a page works. -1 when that does not
+ * apply (the caller answers 404). */
+int srv_static_page(srv_ctx *ctx, const srv_request *req, srv_response *res);
 
 #endif

@@ -1,9 +1,10 @@
 /* db.c — opening a studio: the data dir, the SQLite database and its migrations, the crash sweep, and the
  * small helpers the other studio files share (errors, ids, paths, timestamps).
  *
- * Crash safety rests on one order everywhere: a file is written (temp + rename) before its row is
- * committed, and a row is deleted (committed) before its file is unlinked. A kill -9 at any point can
- * therefore only leave a file without a row, which the sweep in studio_open removes. The sweep runs only
+ * Crash safety rests on one order everywhere: an intent record names a file before it is written or its row
+ * deleted, a file is written (temp + rename) before its row is committed, a row is deleted (committed) before
+ * its file is unlinked, and the intent goes last. A kill -9 at any point can therefore only leave a file
+ * without a row that an intent names, which the sweep in studio_open removes. The sweep runs only
  * when no other process has the data dir open (an exclusive flock), so a CLI command never deletes a file
  * a running server is about to insert.
  */
@@ -168,10 +169,13 @@ char *studio_path(const studio *s, const char *rel)
     return p;
 }
 
-void studio_unlink_rel(const studio *s, const char *rel)
+void studio_unlink_rel(studio *s, const char *rel)
 {
     char *p = studio_path(s, rel);
-    if (p && unlink(p) != 0 && errno != ENOENT) log_warn("%s: cannot remove: %s", p, strerror(errno));
+    if (p && unlink(p) != 0 && errno != ENOENT)
+        log_warn("%s: cannot remove: %s (the next start tries again)", rel, strerror(errno));
+    else if (p)
+        studio_intent_done(s, rel);
     free(p);
 }
 
@@ -250,6 +254,15 @@ static const char *const migrations[] = {
     "  || lower(hex(randomblob(6))), 'Default', 1, strftime('%Y-%m-%dT%H:%M:%f000', 'now'));"
     "INSERT INTO profile_channel_mappings (profile_id, channel_id)"
     "  SELECT p.id, c.id FROM profiles p, audio_channels c WHERE c.is_default = 1;",
+    /* 3: the sweep's records (issue 16): files that may be removed when no row names them (a delete or an
+     * upload in progress), and rows whose file was not found at the last start (kept, never deleted) */
+    "CREATE TABLE file_intents ("
+    "  path TEXT PRIMARY KEY,"
+    "  created_at TEXT NOT NULL);"
+    "ALTER TABLE profile_samples ADD COLUMN missing INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE generations ADD COLUMN missing INTEGER NOT NULL DEFAULT 0;",
+    /* 4: a take's chunking and sampling settings (issue 13), JSON, so a retry runs it the same way */
+    "ALTER TABLE generations ADD COLUMN settings TEXT;",
 };
 
 static int user_version(studio *s, int *v, studio_error *err)
@@ -290,7 +303,40 @@ fail:
     return -1;
 }
 
-/* ---- the crash sweep ---- */
+/* ---- the crash sweep ----
+ *
+ * The sweep never deletes what a user made because something looked absent: a drive not mounted for one
+ * start, a folder restored after the database, a permission gone wrong. A row whose file cannot be found is
+ * marked missing (kept, reported as "missing": true, unmarked when the file is back); a file no row names is
+ * moved to <data>/quarantine/ under the same relative path. Only two things are deleted: temp files (the
+ * ".name.tmp-XXXXXX" of an atomic write, "*.prompt.tmp.XXXXXX") and files an intent record names (a delete
+ * or an upload that did not finish) when no row names them. */
+
+int studio_intent_add(studio *s, const char *rel)
+{
+    sqlite3_stmt *st = NULL;
+    char now[32];
+    studio_now(now);
+    int rc = sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO file_intents (path, created_at) VALUES (?, ?)", -1,
+                                &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+void studio_intent_done(studio *s, const char *rel)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM file_intents WHERE path = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
+        sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+}
 
 static int row_exists(studio *s, const char *sql, const char *arg)
 {
@@ -305,52 +351,142 @@ static int row_exists(studio *s, const char *sql, const char *arg)
     return found;
 }
 
-/* Deletes rows of table whose audio_path names a file that does not exist. */
-static int sweep_rows(studio *s, const char *table, int *removed, studio_error *err)
+/* 1 when a sample, a take or an avatar names rel, 0 when none does, -1 when the database cannot tell. */
+static int path_in_use(studio *s, const char *rel)
+{
+    int a = row_exists(s, "SELECT 1 FROM profile_samples WHERE audio_path = ?", rel);
+    int b = row_exists(s, "SELECT 1 FROM generations WHERE audio_path = ?", rel);
+    int c = row_exists(s, "SELECT 1 FROM profiles WHERE avatar_path = ?", rel); /* avatars are user files too */
+    return a < 0 || b < 0 || c < 0 ? -1 : a || b || c;
+}
+
+/* Files of unfinished deletes and uploads: removed when no row names them; the intent goes either way. */
+static int sweep_intents(studio *s, int *removed)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *done = json_array();
+    if (sqlite3_prepare_v2(s->db, "SELECT path FROM file_intents", -1, &st, NULL) != SQLITE_OK) {
+        json_decref(done);
+        return -1;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(done, json_string((const char *)sqlite3_column_text(st, 0)));
+    sqlite3_finalize(st);
+    size_t i;
+    json_t *v;
+    json_array_foreach(done, i, v)
+    {
+        const char *rel = json_string_value(v);
+        int used = path_in_use(s, rel);
+        if (used < 0) continue;
+        char *p = used ? NULL : studio_path(s, rel);
+        if (p && unlink(p) == 0) {
+            log_info("sweep: %s: removed (its delete or upload did not finish)", rel);
+            (*removed)++;
+        } else if (p && errno != ENOENT) {
+            log_warn("sweep: %s: cannot remove: %s", rel, strerror(errno));
+            free(p);
+            continue; /* the intent stays: the next start tries again */
+        }
+        free(p);
+        studio_intent_done(s, rel);
+    }
+    json_decref(done);
+    return 0;
+}
+
+/* Marks rows of table whose audio_path names no regular file as missing, and unmarks those whose file is
+ * back. Never deletes a row. */
+static int sweep_rows(studio *s, const char *table, int *marked, studio_error *err)
 {
     char sql[128];
-    sqlite3_stmt *st = NULL, *del = NULL;
-    snprintf(sql, sizeof sql, "SELECT id, audio_path FROM %s WHERE audio_path IS NOT NULL", table);
+    sqlite3_stmt *st = NULL, *mark = NULL;
+    snprintf(sql, sizeof sql, "SELECT id, audio_path, missing FROM %s WHERE audio_path IS NOT NULL", table);
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) goto fail;
-    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?", table);
-    if (sqlite3_prepare_v2(s->db, sql, -1, &del, NULL) != SQLITE_OK) goto fail;
+    snprintf(sql, sizeof sql, "UPDATE %s SET missing = ? WHERE id = ?", table);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &mark, NULL) != SQLITE_OK) goto fail;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
-        char *p = studio_path(s, (const char *)sqlite3_column_text(st, 1));
+        const char *rel = (const char *)sqlite3_column_text(st, 1);
+        int was_missing = sqlite3_column_int(st, 2) != 0;
+        char *p = studio_path(s, rel);
         struct stat sb;
         int missing = !p || stat(p, &sb) != 0 || !S_ISREG(sb.st_mode);
-        if (missing) {
-            log_warn("sweep: %s row %s refers to missing file %s; row removed", table, id, p ? p : "?");
-            sqlite3_bind_text(del, 1, id, -1, SQLITE_TRANSIENT);
-            if (sqlite3_step(del) != SQLITE_DONE) {
+        if (missing != was_missing) {
+            if (missing)
+                log_warn("sweep: %s row %s: its file %s cannot be found (%s); the row is kept, marked missing",
+                         table, id, rel, p ? strerror(errno) : "bad path");
+            else
+                log_info("sweep: %s row %s: its file %s is back", table, id, rel);
+            sqlite3_bind_int(mark, 1, missing);
+            sqlite3_bind_text(mark, 2, id, -1, SQLITE_TRANSIENT);
+            if (sqlite3_step(mark) != SQLITE_DONE) {
                 free(p);
                 goto fail;
             }
-            sqlite3_reset(del);
-            (*removed)++;
+            sqlite3_reset(mark);
+            if (missing) (*marked)++;
         }
         free(p);
     }
     if (rc != SQLITE_DONE) goto fail;
     sqlite3_finalize(st);
-    sqlite3_finalize(del);
+    sqlite3_finalize(mark);
     return 0;
 fail:
     sqlite3_finalize(st);
-    sqlite3_finalize(del);
-    return studio_db_fail(s, err, "sweeping rows without files");
+    sqlite3_finalize(mark);
+    return studio_db_fail(s, err, "checking rows against their files");
 }
 
-/* Removes every plain file in <data>/<rel_dir> that no row names: neither a row of table whose audio_path is
- * "<rel_dir>/<name>" nor a profile whose avatar_path is. */
-static void sweep_files(studio *s, const char *rel_dir, const char *table, int *removed)
+static int is_temp_name(const char *name)
+{
+    return strstr(name, ".tmp-") || strstr(name, ".prompt.tmp."); /* audio_write_wav16's, qt_prompt_save's */
+}
+
+/* Moves <data>/<rel> to <data>/quarantine/<rel> (".1", ".2", ... when that is taken). */
+static int quarantine(studio *s, const char *rel)
+{
+    char qrel[PATH_MAX + 32], dirs[PATH_MAX + 32];
+    snprintf(dirs, sizeof dirs, "quarantine/%s", rel);
+    for (char *slash = strchr(dirs, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        char *d = studio_path(s, dirs);
+        if (d && mkdir(d, 0755) != 0 && errno != EEXIST) {
+            free(d);
+            return -1;
+        }
+        free(d);
+        *slash = '/';
+    }
+    char *from = studio_path(s, rel), *to = NULL;
+    int rc = -1;
+    for (int k = 0; k < 1000 && from; k++) {
+        if (k == 0)
+            snprintf(qrel, sizeof qrel, "quarantine/%s", rel);
+        else
+            snprintf(qrel, sizeof qrel, "quarantine/%s.%d", rel, k);
+        free(to);
+        to = studio_path(s, qrel);
+        struct stat sb;
+        if (!to || lstat(to, &sb) == 0) continue;
+        rc = rename(from, to);
+        break;
+    }
+    if (rc == 0) log_warn("sweep: %s has no row; moved to %s", rel, qrel);
+    free(from);
+    free(to);
+    return rc;
+}
+
+/* Plain files in <data>/<rel_dir>: temp files are removed; with rows_own set, files no row names are
+ * quarantined (cache/ holds files no row names: only its temp files are touched). */
+static void sweep_files(studio *s, const char *rel_dir, int rows_own, int *removed, int *moved)
 {
     char *dir = studio_path(s, rel_dir);
     DIR *d = dir ? opendir(dir) : NULL;
     struct dirent *e;
-    char sql[96];
-    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE audio_path = ?", table);
     while (d && (e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         char rel[PATH_MAX];
@@ -361,10 +497,10 @@ static void sweep_files(studio *s, const char *rel_dir, const char *table, int *
             free(p);
             continue;
         }
-        if (row_exists(s, sql, rel) == 0 &&
-            row_exists(s, "SELECT 1 FROM profiles WHERE avatar_path = ?", rel) == 0) { /* nor an avatar */
-            log_warn("sweep: %s has no row; removed", p);
+        if (is_temp_name(e->d_name)) {
             if (unlink(p) == 0) (*removed)++;
+        } else if (rows_own && path_in_use(s, rel) == 0 && quarantine(s, rel) == 0) {
+            (*moved)++;
         }
         free(p);
     }
@@ -372,8 +508,9 @@ static void sweep_files(studio *s, const char *rel_dir, const char *table, int *
     free(dir);
 }
 
-/* profiles/<pid>/: files without a sample row go, then directories of profiles that no longer exist. */
-static void sweep_profile_dirs(studio *s, int *removed)
+/* profiles/<pid>/: files without a sample row are quarantined, then empty folders of profiles that no longer
+ * exist go. */
+static void sweep_profile_dirs(studio *s, int *removed, int *moved)
 {
     char *dir = studio_path(s, "profiles");
     DIR *d = dir ? opendir(dir) : NULL;
@@ -382,11 +519,11 @@ static void sweep_profile_dirs(studio *s, int *removed)
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         char rel[PATH_MAX];
         snprintf(rel, sizeof rel, "profiles/%s", e->d_name);
-        sweep_files(s, rel, "profile_samples", removed);
+        sweep_files(s, rel, 1, removed, moved);
         if (!studio_id_valid(e->d_name) ||
             row_exists(s, "SELECT 1 FROM profiles WHERE id = ?", e->d_name) == 0) {
             char *p = studio_path(s, rel);
-            if (p && rmdir(p) == 0) log_warn("sweep: %s belongs to no profile; removed", p);
+            if (p && rmdir(p) == 0) log_info("sweep: %s belonged to no profile and was empty; removed", rel);
             free(p);
         }
     }
@@ -396,17 +533,21 @@ static void sweep_profile_dirs(studio *s, int *removed)
 
 static int sweep(studio *s, studio_error *err)
 {
-    int rows = 0, files = 0;
+    int marked = 0, removed = 0, moved = 0;
+    if (sweep_intents(s, &removed) < 0) return studio_db_fail(s, err, "reading file intents");
     if (studio_exec(s, "BEGIN IMMEDIATE", err) < 0) return -1;
-    if (sweep_rows(s, "profile_samples", &rows, err) < 0 || sweep_rows(s, "generations", &rows, err) < 0) {
+    if (sweep_rows(s, "profile_samples", &marked, err) < 0 || sweep_rows(s, "generations", &marked, err) < 0) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
     if (studio_exec(s, "COMMIT", err) < 0) return -1;
-    sweep_profile_dirs(s, &files);
-    sweep_files(s, "generations", "generations", &files);
-    if (rows || files)
-        log_info("sweep: %s: removed %d rows without files and %d files without rows", s->dir, rows, files);
+    sweep_profile_dirs(s, &removed, &moved);
+    sweep_files(s, "generations", 1, &removed, &moved);
+    sweep_files(s, "cache", 0, &removed, &moved);
+    if (marked || removed || moved)
+        log_info("sweep: %s: %d rows newly missing their file (kept), %d files moved to quarantine/, %d temp or "
+                 "unfinished files removed",
+                 s->dir, marked, moved, removed);
     return 0;
 }
 

@@ -1,7 +1,7 @@
 /* image.c — see image.h. PNG through libpng's simplified API, JPEG through libjpeg(-turbo) with its errors
- * caught by setjmp (libjpeg would otherwise exit the process), WebP through libwebp, and a JPEG's EXIF
- * orientation read with libexif. Each decoder reads the dimensions first and refuses a picture over
- * STUDIO_IMAGE_MAX_PIXELS before allocating its pixels. */
+ * caught by setjmp (libjpeg would otherwise exit the process), WebP through libwebp, and the EXIF orientation
+ * of a JPEG (APP1) or a WebP (its EXIF chunk, found with libwebpdemux) read with libexif. Each decoder reads
+ * the dimensions first and refuses a picture over STUDIO_IMAGE_MAX_PIXELS before allocating its pixels. */
 #include "studio/image.h"
 
 #include "studio/studio_internal.h"
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <webp/decode.h>
+#include <webp/demux.h>
 
 void studio_image_free(studio_image *img)
 {
@@ -91,8 +92,8 @@ static void jpeg_quiet(j_common_ptr cinfo, int level)
     (void)level; /* warnings (a truncated scan is padded) are not worth a log line per upload */
 }
 
-/* EXIF orientation (1-8) of a JPEG, 1 when it has none. */
-static int jpeg_orientation(const void *bytes, size_t size)
+/* EXIF orientation (1-8) of a JPEG, or of an EXIF block ("Exif\0\0" + TIFF), 1 when it has none. */
+static int exif_orientation(const void *bytes, size_t size)
 {
     ExifData *ed = exif_data_new_from_data(bytes, (unsigned int)size);
     if (!ed) return 1;
@@ -148,6 +149,32 @@ static int decode_jpeg(const void *bytes, size_t size, studio_image *out, studio
     return 0;
 }
 
+static int orient(studio_image *img, int o, studio_error *err);
+
+/* EXIF orientation of a WebP (its EXIF chunk holds the TIFF data, with or without the "Exif\0\0" header
+ * libexif wants), 1 when it has none. */
+static int webp_orientation(const void *bytes, size_t size)
+{
+    WebPData data = {bytes, size};
+    WebPDemuxer *dmx = WebPDemux(&data);
+    WebPChunkIterator it;
+    int o = 1;
+    if (dmx && WebPDemuxGetChunk(dmx, "EXIF", 1, &it)) {
+        size_t n = it.chunk.size;
+        int bare = n < 6 || memcmp(it.chunk.bytes, "Exif\0\0", 6) != 0;
+        unsigned char *exif = n < (64u << 20) ? malloc(n + 6) : NULL;
+        if (exif) {
+            memcpy(exif, "Exif\0\0", bare ? 6 : 0);
+            memcpy(exif + (bare ? 6 : 0), it.chunk.bytes, n);
+            o = exif_orientation(exif, n + (bare ? 6 : 0));
+            free(exif);
+        }
+        WebPDemuxReleaseChunkIterator(&it);
+    }
+    WebPDemuxDelete(dmx);
+    return o;
+}
+
 static int decode_webp(const void *bytes, size_t size, studio_image *out, studio_error *err)
 {
     int w, h;
@@ -158,6 +185,7 @@ static int decode_webp(const void *bytes, size_t size, studio_image *out, studio
     if (!rgba) return studio_fail(err, STUDIO_BAD_INPUT, "file", "file: damaged WebP image");
     int rc = flatten(rgba, w, h, out, err);
     WebPFree(rgba);
+    if (rc == 0 && (rc = orient(out, webp_orientation(bytes, size), err)) < 0) studio_image_free(out);
     return rc;
 }
 
@@ -198,7 +226,7 @@ int studio_image_decode(const void *bytes, size_t size, studio_image *out, studi
     if (size >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4)) return decode_webp(bytes, size, out, err);
     if (size >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff) {
         if (decode_jpeg(bytes, size, out, err) < 0) return -1;
-        if (orient(out, jpeg_orientation(bytes, size), err) < 0) {
+        if (orient(out, exif_orientation(bytes, size), err) < 0) {
             studio_image_free(out);
             return -1;
         }

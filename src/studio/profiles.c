@@ -231,8 +231,15 @@ int studio_profile_delete(studio *s, const char *id, studio_error *err)
         studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile %s: not found", id);
         goto rollback;
     }
+    size_t k;
+    json_t *v;
+    json_array_foreach(paths, k, v) if (studio_intent_add(s, json_string_value(v)) < 0)
+    {
+        studio_db_fail(s, err, "deleting a profile");
+        goto rollback;
+    }
     if (studio_exec(s, "COMMIT", err) < 0) goto rollback;
-    /* Rows are gone; now the files (a crash here leaves only files without rows, swept on open). */
+    /* Rows are gone, intents name their files; now the files (a crash here leaves intents the sweep completes). */
     size_t i;
     json_t *p;
     json_array_foreach(paths, i, p) studio_unlink_rel(s, json_string_value(p));

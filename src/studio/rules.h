@@ -15,8 +15,13 @@
 #define STUDIO_NAME_MAX_CHARS 100           /* profile name, 1 to this, unique */
 #define STUDIO_DESCRIPTION_MAX_CHARS 500    /* profile description, optional */
 #define STUDIO_REFERENCE_TEXT_MAX_CHARS 1000 /* a sample's transcript, 1 to this */
-#define STUDIO_TEXT_MAX_CHARS 5000          /* the text of a take, 1 to this */
+#define STUDIO_TEXT_MAX_CHARS 50000         /* the text of a take, 1 to this (long ones are spoken in chunks) */
 #define STUDIO_INSTRUCT_MAX_CHARS 500       /* a take's instruct text, optional */
+#define STUDIO_CHUNK_MIN_CHARS 100          /* a long take is split into chunks of at most max_chunk_chars: */
+#define STUDIO_CHUNK_MAX_CHARS 5000         /*   settable from this min to this max, */
+#define STUDIO_CHUNK_DEFAULT_CHARS 800      /*   default */
+#define STUDIO_CROSSFADE_MAX_MS 1000        /* the crossfade between chunks, 0 to this */
+#define STUDIO_CROSSFADE_DEFAULT_MS 50
 #define STUDIO_HISTORY_LIMIT_MAX 100        /* GET /history?limit= and `history list --limit`, 1 to this */
 #define STUDIO_HISTORY_LIMIT_DEFAULT 50
 #define STUDIO_SEED_MAX 0x7fffffffffffLL    /* seeds are 0 to this (47 bits: exact in a JSON double) */
@@ -42,16 +47,18 @@ typedef struct {
     const char *size;    /* "1.7B", the model_size the API speaks */
     const char *repo_id; /* "Qwen/Qwen3-TTS-12Hz-1.7B-Base" */
     const char *display; /* "Qwen TTS 1.7B" */
+    int whisper;         /* 1 for the Whisper models (transcription.h): sizes "base" ... "turbo", not TTS */
 } studio_model;
 
-#define STUDIO_N_MODELS 2 /* rows in the table (for arrays sized at compile time); == studio_model_count() */
+#define STUDIO_N_MODELS 7 /* rows in the table (for arrays sized at compile time); == studio_model_count() */
+#define STUDIO_WHISPER_DEFAULT "whisper-base" /* what POST /transcribe without a model gets */
 
 size_t studio_model_count(void);
 const studio_model *studio_model_at(size_t i); /* NULL past the end */
 /* By name ("qwen-tts-0.6B"), size ("0.6B") or repo id; NULL when unknown. */
 const studio_model *studio_model_find(const char *key);
 const studio_model *studio_model_default(void); /* qwen-tts-1.7B: what a request without model_size gets */
-/* The sizes ("1.7B or 0.6B") or the names ("qwen-tts-1.7B, qwen-tts-0.6B"), for messages. */
+/* The TTS sizes ("1.7B or 0.6B") or all the names ("qwen-tts-1.7B, ..., whisper-turbo"), for messages. */
 const char *studio_model_size_list(void);
 const char *studio_model_name_list(void);
 

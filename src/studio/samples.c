@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SAMPLE_COLS "id, profile_id, audio_path, reference_text, duration"
+#define SAMPLE_COLS "id, profile_id, audio_path, reference_text, duration, missing"
 
 #define MIN_RMS 0.01f
 #define TRIM_THRESHOLD 0.005f /* short-window RMS below this at either end counts as silence */
@@ -34,6 +34,8 @@ static json_t *sample_row(const studio *s, sqlite3_stmt *st)
     json_object_set_new(j, "audio_path", studio_col_path(s, st, 2));
     json_object_set_new(j, "reference_text", studio_col_str(st, 3));
     json_object_set_new(j, "duration", json_real(sqlite3_column_double(st, 4)));
+    /* the file was not found at the last start (row kept, see the sweep in db.c) */
+    json_object_set_new(j, "missing", json_boolean(sqlite3_column_int(st, 5) != 0));
     return j;
 }
 
@@ -165,7 +167,12 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
      * row goes in. A profile deleted in between fails the row's foreign key and the file is removed. */
     audio_error aerr = {{0}};
     int wrote = -1;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+    pthread_mutex_lock(&s->mu); /* an intent first: a crash before the row leaves a file the sweep removes */
+    int intent = studio_intent_add(s, rel);
+    pthread_mutex_unlock(&s->mu);
+    if (intent < 0)
+        snprintf(aerr.msg, sizeof aerr.msg, "sample: cannot record the upload in the database");
+    else if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         snprintf(aerr.msg, sizeof aerr.msg, "%s: cannot create directory: %s", dir, strerror(errno));
     else
         wrote = audio_write_wav16(path, buf.samples, buf.n, STUDIO_SAMPLE_RATE, &aerr);
@@ -207,6 +214,7 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
         goto fail;
     }
     file_written = 0; /* the row owns the file now */
+    studio_intent_done(s, rel);
     j = select_sample(s, sid, err);
     if (!j) goto fail;
     log_info("sample %s added to profile %s (%.2f s)", sid, profile_id, (double)buf.n / STUDIO_SAMPLE_RATE);
@@ -223,6 +231,11 @@ fail:
             rmdir(dir); /* the profile went away meanwhile; fails harmlessly if not empty */
     }
     sqlite3_finalize(st);
+    if (path) {
+        if (!locked) pthread_mutex_lock(&s->mu);
+        locked = 1;
+        studio_intent_done(s, rel);
+    }
     if (locked) pthread_mutex_unlock(&s->mu);
     audio_buf_free(&buf);
     free(path);
@@ -334,6 +347,10 @@ int studio_sample_delete(studio *s, const char *sample_id, studio_error *err)
     int ret = -1;
     pthread_mutex_lock(&s->mu);
     if (sample_rel_path(s, sample_id, rel, sizeof rel, err) < 0) goto out;
+    if (studio_intent_add(s, rel) < 0) {
+        studio_db_fail(s, err, "deleting a sample");
+        goto out;
+    }
     if (sqlite3_prepare_v2(s->db, "DELETE FROM profile_samples WHERE id = ?", -1, &st, NULL) != SQLITE_OK ||
         (sqlite3_bind_text(st, 1, sample_id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE) {
         studio_db_fail(s, err, "deleting a sample");
@@ -343,7 +360,7 @@ int studio_sample_delete(studio *s, const char *sample_id, studio_error *err)
         studio_fail(err, STUDIO_NOT_FOUND, NULL, "sample %s: not found", sample_id);
         goto out;
     }
-    studio_unlink_rel(s, rel); /* after the row: a crash in between leaves a file the sweep removes */
+    studio_unlink_rel(s, rel); /* after the row: a crash in between leaves an intent the sweep completes */
     log_info("sample %s deleted", sample_id);
     ret = 0;
 out:

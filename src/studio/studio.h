@@ -112,6 +112,7 @@ typedef struct {
     const char *instruct;   /* <= 500 chars or NULL */
     const char *status;     /* NULL: "completed" */
     const char *error;      /* NULL unless status is "failed" */
+    const char *settings;   /* JSON object text: the take's chunking and sampling settings, or NULL */
 } studio_generation;
 
 /* Inserts a history row; returns the history item JSON. Write the WAV first, then insert: if the insert
@@ -229,5 +230,13 @@ json_t *studio_avatar_set(studio *s, const char *profile_id, const void *bytes, 
 /* Absolute path of the avatar PNG (malloc'd); STUDIO_NOT_FOUND when the profile or its avatar is missing. */
 char *studio_avatar_path(studio *s, const char *profile_id, studio_error *err);
 int studio_avatar_delete(studio *s, const char *profile_id, studio_error *err); /* NOT_FOUND when none */
+
+/* ---- settings ---- */
+
+/* The defaults of a take: {max_chunk_chars, crossfade_ms, normalize_audio, autoplay_on_generate}, from
+ * <data>/settings.json (defaults where absent). */
+json_t *studio_generation_settings(studio *s, studio_error *err);
+/* Changes the members given (others kept), each checked (STUDIO_INVALID naming it); returns the new set. */
+json_t *studio_generation_settings_update(studio *s, const json_t *body, studio_error *err);
 
 #endif

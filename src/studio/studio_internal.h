@@ -41,8 +41,15 @@ json_t *studio_col_path(const studio *s, sqlite3_stmt *st, int i);
 /* Runs sql (no result rows) on s->db; -1 on error with err filled. Caller holds mu. */
 int studio_exec(studio *s, const char *sql, studio_error *err);
 
-/* Removes <data>/<rel>; a missing file is not an error. */
-void studio_unlink_rel(const studio *s, const char *rel);
+/* Removes <data>/<rel> and then its intent record; a missing file is not an error. A file that cannot be
+ * removed (EIO, a read-only disk) keeps its intent, so the next start's sweep removes it. Caller holds mu. */
+void studio_unlink_rel(studio *s, const char *rel);
+
+/* Intent records (db.c): studio_intent_add names a file the sweep may remove if no row names it — before a
+ * row is deleted, or before an upload's file is written; studio_intent_done drops the record once the row and
+ * the file agree. 0 / -1 (database error). Caller holds mu. */
+int studio_intent_add(studio *s, const char *rel);
+void studio_intent_done(studio *s, const char *rel);
 
 /* Profile JSON for the row at st (columns id,name,description,language,avatar_path,created_at,updated_at). */
 json_t *studio_profile_row(sqlite3_stmt *st);

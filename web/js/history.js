@@ -43,7 +43,23 @@ export function mount(section) {
   nowPanel = h('div', { class: 'panel now-playing' }, h('div', { class: 'now-head' }, h('div', {}, nowTitle, nowMeta)), player);
 
   listBox = h('div', { class: 'history-list-box' });
-  body.append(nowPanel, h('div', { class: 'toolbar' }, searchWrap, profileFilter, countLabel), h('div', { class: 'panel panel-flush' }, listBox));
+  const importInput = h('input', { type: 'file', accept: '.zip,application/zip', hidden: true, 'data-testid': 'take-import-input', 'aria-label': 'Import a take package' });
+  importInput.addEventListener('change', async () => {
+    const f = importInput.files && importInput.files[0];
+    importInput.value = '';
+    if (!f) return;
+    const form = new FormData();
+    form.append('file', f);
+    try {
+      const g = await api('/history/import', { method: 'POST', form });
+      toast(g.message || 'Take imported.', 'success');
+      load();
+    } catch (e) {
+      toast(e.message, 'error');
+    }
+  });
+  const importBtn = button('Import take', { iconName: 'upload', onclick: () => importInput.click() });
+  body.append(nowPanel, h('div', { class: 'toolbar' }, searchWrap, profileFilter, countLabel, importBtn, importInput), h('div', { class: 'panel panel-flush' }, listBox));
 
   on('profiles', fillFilter);
   on('history-changed', () => { stale = true; });
@@ -125,10 +141,14 @@ function row(g) {
     g.model_size ? h('span', { class: 'chip chip-accent', title: 'Model size', text: g.model_size }) : null,
     h('span', { class: 'chip mono', title: 'Seed', text: `seed ${g.seed ?? '—'}` }),
     h('span', { class: 'chip', text: formatDuration(g.duration) }),
-    !ok ? h('span', { class: 'chip chip-error', text: g.status, title: g.error || '' }) : null);
+    !ok ? h('span', { class: 'chip chip-error', text: g.status, title: g.error || '' }) : null,
+    g.missing ? h('span', { class: 'chip chip-error', text: 'file missing', title: 'Its audio file was not found when the server started; the take is kept until the file is back or you delete it.' }) : null);
   const actions = h('div', { class: 'row-actions' },
     button('Reuse settings', { iconName: 'reuse', iconOnly: true, variant: 'ghost', onclick: () => reuse(g) }),
     h('a', { class: 'btn btn-ghost btn-icon', href: `/history/${encodeURIComponent(g.id)}/export-audio`, download: `voicebox-${g.id}.wav`, 'aria-label': 'Download WAV', title: 'Download WAV', html: icon('download') }),
+    // no download attribute: the server names the file (Content-Disposition: attachment), and the WAV link
+    // above stays the row's one a[download]
+    h('a', { class: 'btn btn-ghost btn-icon', href: `/history/${encodeURIComponent(g.id)}/export`, 'aria-label': 'Export the take (.voicebox.zip)', title: 'Export the take (.voicebox.zip)', html: icon('upload'), 'data-testid': 'take-export' }),
     button('Delete take', { iconName: 'trash', iconOnly: true, variant: 'ghost-danger', onclick: () => remove(g) }));
   return h('li', { class: `history-item${currentId === g.id ? ' is-current' : ''}`, dataset: { generationId: g.id } },
     playBtn,

@@ -1,9 +1,11 @@
 // voices.js — the Voices screen: the profile list (name, language, samples, generations), a profile's
 // details with create/edit/delete, its samples (play, edit transcript, delete) and adding a sample by
-// upload or by recording in the browser. Server validation errors are shown beside the field they name.
+// upload or by recording in the browser, with a Transcribe button that fills the transcript from the audio
+// (POST /transcribe, Whisper) for the user to correct. Server validation errors are shown beside the field
+// they name.
 
 import { api, rules, languageOptions, languageName } from './api.js';
-import { state, on, emit, refreshProfiles } from './store.js';
+import { state, on, emit, refreshProfiles, whisperModel } from './store.js';
 import { h, icon, button, busy, toast, confirmDialog, field, showFieldError, clearFieldErrors, emptyState, loadingState, errorState, formatDuration } from './ui.js';
 import { createPlayer } from './waveform.js';
 import { createRecorder, recordingSupported, MAX_SECONDS } from './recorder.js';
@@ -53,7 +55,8 @@ function countText(n, one, many) {
 
 function renderList() {
   const head = h('div', { class: 'panel-head' }, h('h2', { class: 'panel-title', text: 'Profiles' }),
-    button('New profile', { iconName: 'plus', variant: 'primary', onclick: startCreate, 'data-testid': 'new-profile' }));
+    h('div', { class: 'profile-io' }, importButton(),
+      button('New profile', { iconName: 'plus', variant: 'primary', onclick: startCreate, 'data-testid': 'new-profile' })));
   listEl.replaceChildren(head);
   if (loadError) {
     listEl.append(errorState(`The profiles could not be loaded: ${loadError}`, reload));
@@ -80,7 +83,7 @@ function renderList() {
         // stacked layout: the details are below the list, so bring them into view
         if (window.matchMedia('(max-width: 900px)').matches) detailEl.scrollIntoView({ block: 'start' });
       } },
-    h('span', { class: 'avatar', 'aria-hidden': 'true', text: initials(p.name) }),
+    avatarEl(p, 'avatar'),
     h('span', { class: 'profile-item-main' },
       h('span', { class: 'profile-item-name', text: p.name }),
       h('span', { class: 'profile-item-meta' },
@@ -91,6 +94,71 @@ function renderList() {
     ul.append(h('li', {}, b));
   }
   listEl.append(ul);
+}
+
+// The profile's picture when it has one (the URL changes with updated_at, so a new picture is fetched),
+// else its initials.
+function avatarEl(p, cls) {
+  if (p.avatar_path)
+    return h('img', { class: `${cls} avatar-img`, alt: '', src: `/profiles/${encodeURIComponent(p.id)}/avatar?v=${encodeURIComponent(p.updated_at || '')}`, 'data-testid': 'avatar-img' });
+  return h('span', { class: cls, 'aria-hidden': 'true', text: initials(p.name) });
+}
+
+// A button that opens a file chooser and hands the chosen file to onFile.
+function fileButton(label, accept, onFile, attrs = {}) {
+  const input = h('input', { type: 'file', accept, hidden: true, ...attrs });
+  input.addEventListener('change', async () => {
+    const f = input.files && input.files[0];
+    input.value = '';
+    if (f) await onFile(f);
+  });
+  const b = button(label, { iconName: 'upload', onclick: () => input.click() });
+  return h('span', {}, b, input);
+}
+
+function pictureButton(p) {
+  return fileButton(p.avatar_path ? 'Change picture' : 'Add picture', 'image/png,image/jpeg,image/webp', async (f) => {
+    const form = new FormData();
+    form.append('file', f);
+    try {
+      await api(`/profiles/${encodeURIComponent(p.id)}/avatar`, { method: 'POST', form });
+      toast('Picture saved.', 'success');
+    } catch (e) {
+      toast(e.message, 'error');
+    }
+    await reload();
+  }, { 'data-testid': 'avatar-input', 'aria-label': 'Profile picture' });
+}
+
+async function removePicture(p) {
+  try {
+    await api(`/profiles/${encodeURIComponent(p.id)}/avatar`, { method: 'DELETE' });
+  } catch (e) {
+    toast(e.message, 'error');
+  }
+  await reload();
+}
+
+function exportLink(p) {
+  const a = h('a', { class: 'btn btn-secondary', href: `/profiles/${encodeURIComponent(p.id)}/export`, download: '', 'data-testid': 'profile-export' });
+  a.innerHTML = `${icon('download')}<span>Export</span>`;
+  return a;
+}
+
+function importButton() {
+  return fileButton('Import', '.zip,application/zip', async (f) => {
+    const form = new FormData();
+    form.append('file', f);
+    try {
+      const p = await api('/profiles/import', { method: 'POST', form });
+      selectedId = p.id;
+      mode = 'view';
+      toast(`Imported "${p.name}".`, 'success');
+    } catch (e) {
+      toast(e.message, 'error');
+    }
+    await reload();
+  }, { 'data-testid': 'profile-import-input', 'aria-label': 'Import a profile package' });
 }
 
 function initials(name) {
@@ -124,7 +192,7 @@ function renderDetail() {
   }
   const header = h('div', { class: 'panel profile-header' },
     h('div', { class: 'profile-header-main' },
-      h('span', { class: 'avatar avatar-lg', 'aria-hidden': 'true', text: initials(p.name) }),
+      avatarEl(p, 'avatar avatar-lg'),
       h('div', {},
         h('h2', { class: 'profile-name', text: p.name }),
         h('p', { class: 'muted', text: [languageName(p.language), countText(p.sample_count, 'sample', 'samples'), countText(p.generation_count, 'take', 'takes')].join(' · ') }),
@@ -132,6 +200,9 @@ function renderDetail() {
     h('div', { class: 'row-actions' },
       button('Generate', { iconName: 'wave', variant: 'primary', onclick: () => { location.hash = `#generate?profile=${encodeURIComponent(p.id)}`; } }),
       button('Edit', { iconName: 'edit', onclick: () => { mode = 'edit'; renderDetail(); } }),
+      pictureButton(p),
+      p.avatar_path ? button('Remove picture', { iconName: 'x', onclick: () => removePicture(p), 'data-testid': 'avatar-remove' }) : null,
+      exportLink(p),
       button('Delete profile', { iconName: 'trash', variant: 'ghost-danger', onclick: () => deleteProfile(p) })));
   const samplesPanel = h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h3', { class: 'panel-title', text: 'Reference samples' })), h('div', { class: 'samples' }, loadingState('Loading samples…')));
   detailEl.replaceChildren(header, samplesPanel, addSamplePanel(p));
@@ -213,7 +284,7 @@ function sampleRow(p, s, i) {
   const actions = h('div', { class: 'row-actions' },
     button('Edit transcript', { iconName: 'edit', iconOnly: true, variant: 'ghost', onclick: () => editTranscript() }),
     button('Delete sample', { iconName: 'trash', iconOnly: true, variant: 'ghost-danger', onclick: () => deleteSample() }));
-  const body = h('div', { class: 'sample-body' }, h('div', { class: 'sample-top' }, h('span', { class: 'sample-label', text: `Sample ${i + 1} · ${formatDuration(s.duration)}` }), actions), text);
+  const body = h('div', { class: 'sample-body' }, h('div', { class: 'sample-top' }, h('span', { class: 'sample-label', text: `Sample ${i + 1} · ${formatDuration(s.duration)}` }), s.missing ? h('span', { class: 'chip chip-error', text: 'file missing', title: 'Its audio file was not found when the server started; the sample is kept until the file is back or you delete it.' }) : null, actions), text);
   li.append(player, body);
 
   function editTranscript() {
@@ -263,6 +334,7 @@ function addSamplePanel(p) {
   const preview = createPlayer({ label: 'New sample', compact: true });
   preview.hidden = true;
   const submit = button('Add sample', { iconName: 'plus', variant: 'primary', type: 'submit' });
+  const transcribeBtn = button('Transcribe', { iconName: 'wave', variant: 'ghost', 'data-testid': 'transcribe', onclick: () => transcribeChosen() });
 
   const setChosen = (blob, name) => {
     chosen = blob ? { blob, name } : null;
@@ -294,9 +366,30 @@ function addSamplePanel(p) {
   const form = h('form', { class: 'panel form', novalidate: true, 'aria-label': 'Add a sample' },
     h('div', { class: 'panel-head' }, h('h3', { class: 'panel-title', text: 'Add a sample' })),
     seg, uploadPane, recordPane, preview,
-    field('Transcript', transcript, { hint: 'Required. The words as spoken, so the model can align voice and text.' }),
+    field('Transcript', transcript, { hint: 'Required. The words as spoken, so the model can align voice and text. Transcribe fills it in from the audio for you to check.', extra: transcribeBtn }),
     h('p', { class: 'field-error', hidden: true, role: 'alert', dataset: { errorFor: '_form' } }),
     h('div', { class: 'form-actions' }, submit));
+
+  // Whisper writes the words; the user corrects them before adding the sample.
+  async function transcribeChosen() {
+    clearFieldErrors(form);
+    if (!chosen) return showFieldError(form, recordPane.hidden ? 'file' : '_form', 'file: choose or record the audio first, then transcribe it.');
+    const fd = new FormData();
+    fd.append('file', chosen.blob, chosen.name || 'sample.wav');
+    fd.append('model', whisperModel());
+    if (p.language) fd.append('language', p.language);
+    await busy(transcribeBtn, async () => {
+      try {
+        const res = await api('/transcribe', { method: 'POST', form: fd });
+        transcript.value = res.text;
+        transcript.focus();
+        toast('Transcribed. Check the words and correct them before adding the sample.', 'success');
+      } catch (e) {
+        const where = e.field === 'file' ? (recordPane.hidden ? 'file' : '_form') : 'reference_text';
+        showFieldError(form, where, e.status === 409 ? `${e.message} (Server screen, Models)` : e.message);
+      }
+    });
+  }
 
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
