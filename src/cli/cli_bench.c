@@ -202,9 +202,9 @@ int cli_bench(int argc, char **argv)
     qt_codec *codec = qt_codec_load(dir, nthreads, &err);
     float *pcm = codec ? malloc(sizeof(float) * (size_t)F * QT_SAMPLES_PER_FRAME) : NULL;
     if (pcm) {
-        double d0 = now_s();
+        double d0 = qt_now_ms();
         if (qt_codec_decode(codec, out.codes, F, pcm, &err) == 0) {
-            double one_ms = (now_s() - d0) * 1e3 / F;
+            double one_ms = (qt_now_ms() - d0) / F;
             printf("decoder one pass: %8.2f ms/frame (in the loop %.2fx that)\n", one_ms,
                    out.decoder_ms / F / one_ms);
         }
