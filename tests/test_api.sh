@@ -178,7 +178,8 @@ desc_max=$(schema "s['ProfileCreate']['properties']['description']['maxLength']"
 [ "$(schema "s['Language']['enum']")" = "['zh', 'en', 'ja', 'ko', 'de', 'fr', 'ru', 'pt', 'es', 'it']" ] ||
   fail "openapi: Language enum is $(schema "s['Language']['enum']")"
 [ "$(schema "(s['ModelSize']['enum'], s['ModelSize']['default'], s['ModelName']['enum'])")" = \
-  "(['1.7B', '0.6B'], '1.7B', ['qwen-tts-1.7B', 'qwen-tts-0.6B'])" ] || fail "openapi: model sizes/names differ from the studio's table"
+  "(['1.7B', '0.6B'], '1.7B', ['qwen-tts-1.7B', 'qwen-tts-0.6B', 'whisper-base', 'whisper-small', 'whisper-medium', 'whisper-large', 'whisper-turbo'])" ] ||
+  fail "openapi: model sizes/names differ from the studio's table"
 [ "$(schema "s['Error']['properties']['field']['type']")" = string ] || fail "openapi: Error has no 'field'"
 
 # ---- profiles ----

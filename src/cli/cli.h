@@ -15,6 +15,7 @@ int cli_models(int argc, char **argv);
 int cli_dev(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
 int cli_codec(int argc, char **argv); /* cli_codec.c */
+int cli_transcribe(int argc, char **argv); /* cli_transcribe.c */
 
 /* Prints "voicebox: <message>" on stderr and returns 1, for `return cli_error("...")`. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -293,6 +293,81 @@ static int mkdir_p(const char *path)
     return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Whisper's tokenizer and generation files: the checkout's test fixtures (tests/data/whisper/model-80, the
+ * v2 vocabulary converted from openai/whisper's multilingual.tiktoken) beside the build dir the binary is in. */
+static const char *whisper_files[5] = {"vocab.json", "merges.txt", "tokenizer_config.json", "generation_config.json",
+                                       "preprocessor_config.json"};
+
+static int default_whisper_files_dir(char *out, size_t size)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return -1;
+    exe[n] = 0;
+    for (int up = 0; up < 2; up++) {
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+    }
+    char p[4300];
+    snprintf(p, sizeof p, "%s/tests/data/whisper/model-80/vocab.json", exe);
+    if ((size_t)snprintf(out, size, "%s/tests/data/whisper/model-80", exe) >= size || access(p, R_OK)) return -1;
+    return 0;
+}
+
+static int random_whisper(const rm_whisper *w, unsigned long long seed, const char *out, const char *from,
+                          int threads, int dry_run)
+{
+    rm_list l = {0};
+    if (rm_whisper_tensors(w, &l)) return cli_error("dev random-model: out of memory");
+    printf("model.safetensors: %d tensors, %llu parameters, %llu bytes\n", l.n,
+           (unsigned long long)rm_list_params(&l), (unsigned long long)rm_list_bytes(&l));
+    int rc = 1;
+    char dir[4096], path[4300], from_path[4300];
+    char *cfg = NULL;
+    qt_error err = {0};
+    if (dry_run) {
+        rc = 0;
+        goto done;
+    }
+    if (from)
+        snprintf(dir, sizeof dir, "%s", from);
+    else if (default_whisper_files_dir(dir, sizeof dir)) {
+        cli_error("dev random-model: no Whisper tokenizer files found (tests/data/whisper/model-80 beside the "
+                  "build); give --tokenizer-from DIR holding %s, %s, %s, %s, %s",
+                  whisper_files[0], whisper_files[1], whisper_files[2], whisper_files[3], whisper_files[4]);
+        goto done;
+    }
+    if (mkdir_p(out)) {
+        cli_error("%s: cannot create (%s)", out, strerror(errno));
+        goto done;
+    }
+    fprintf(stderr, "voicebox: random %s model, seed %llu, %d threads -> %s\n", w->name, seed, threads, out);
+    for (int i = 0; i < 5; i++) {
+        snprintf(from_path, sizeof from_path, "%s/%s", dir, whisper_files[i]);
+        snprintf(path, sizeof path, "%s/%s", out, whisper_files[i]);
+        if (copy_file(from_path, path, &err)) {
+            cli_error("%s", err.msg);
+            goto done;
+        }
+    }
+    snprintf(path, sizeof path, "%s/config.json", out);
+    if (!(cfg = rm_whisper_config_json(w)) || rm_write_text(path, cfg, &err)) {
+        cli_error("%s", cfg ? err.msg : "dev random-model: out of memory");
+        goto done;
+    }
+    progress_state ps = {"model.safetensors", now_s(), -10};
+    snprintf(path, sizeof path, "%s/model.safetensors", out);
+    if (rm_write_safetensors(path, &l, seed, threads, progress, &ps, &err)) {
+        cli_error("%s", err.msg);
+        goto done;
+    }
+    rc = 0;
+done:
+    free(cfg);
+    rm_list_free(&l);
+    return rc;
+}
+
 static int dev_random_model(int argc, char **argv)
 {
     const char *shape = NULL, *out = NULL, *tok = NULL;
@@ -304,6 +379,7 @@ static int dev_random_model(int argc, char **argv)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("usage: voicebox dev random-model --shape 0.6B|1.7B|tiny|tiny-b --seed N --out DIR\n"
                    "                                [--tokenizer-from DIR] [--threads N] [--dry-run]\n"
+                   "       (--shape whisper-tiny|whisper-base|whisper-small: a Whisper release, F32)\n"
                    "Writes a model directory in the release layout with seeded-random weights.\n"
                    "--tokenizer-from: where vocab.json, merges.txt, tokenizer_config.json are copied from\n"
                    "                  (default: the golden fixtures' tiny-a folder).\n"
@@ -339,6 +415,8 @@ static int dev_random_model(int argc, char **argv)
     if (!shape || (!dry_run && (!out || !have_seed)))
         return cli_error("dev random-model: --shape, --seed and --out are required (see --help)");
 
+    rm_whisper w;
+    if (rm_whisper_preset(shape, &w) == 0) return random_whisper(&w, seed, out, tok, threads, dry_run);
     qt_config c;
     qt_codec_config cc;
     if (rm_preset(shape, &c, &cc))

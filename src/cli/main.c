@@ -19,6 +19,7 @@ static const command commands[] = {
     {"models", cli_models, "models list|pull NAME|rm NAME  the TTS models in the Hugging Face cache"},
     {"prompt", cli_prompt, "prompt create --model DIR --ref WAV (--ref-text T | --xvector-only) -o P | prompt show [--json] P  voice prompt files"},
     {"codec", cli_codec, "codec encode|decode --model DIR ...  the speech tokenizer: audio <-> 16 codes per 80 ms frame"},
+    {"transcribe", cli_transcribe, "transcribe --model DIR|REPO AUDIO [--language en] [--json]  the words of a recording (Whisper)"},
     {"tokenize", cli_tokenize, "tokenize [--model M] TEXT     print the token ids of TEXT (--decode ID... back)"},
     {"bench", cli_bench, "bench --model DIR [--frames 125] [--threads N]  generation speed, bandwidth, RSS"},
     {"dev", cli_dev, "dev inspect DIR | dev random-model --shape S --seed N --out DIR  model-file tools"},

@@ -475,6 +475,83 @@ int rm_codec_tensors(const qt_codec_config *c, rm_list *l)
     return finish_list(l);
 }
 
+/* ---- Whisper ------------------------------------------------------------------------------------------ */
+
+static const rm_whisper whisper_shapes[] = {
+    {"whisper-tiny", 80, 384, 4, 4, 6, 51865},
+    {"whisper-base", 80, 512, 6, 6, 8, 51865},
+    {"whisper-small", 80, 768, 12, 12, 12, 51865},
+};
+
+int rm_whisper_preset(const char *shape, rm_whisper *w)
+{
+    for (size_t i = 0; i < sizeof whisper_shapes / sizeof *whisper_shapes; i++)
+        if (!strcmp(shape, whisper_shapes[i].name)) {
+            *w = whisper_shapes[i];
+            return 0;
+        }
+    return -1;
+}
+
+/* One encoder or decoder layer as transformers names it (the key projections have no bias). */
+static void whisper_layer(rm_list *l, const char *side, int i, int64_t d, int cross)
+{
+    const char *attn[2] = {"self_attn", "encoder_attn"};
+    for (int a = 0; a < (cross ? 2 : 1); a++) {
+        const char *proj[4] = {"q_proj", "k_proj", "v_proj", "out_proj"};
+        for (int p = 0; p < 4; p++) {
+            add(l, ST_F32, RM_LINEAR, ND(d, d), "model.%s.layers.%d.%s.%s.weight", side, i, attn[a], proj[p]);
+            if (p != 1) add(l, ST_F32, RM_BIAS, ND(d), "model.%s.layers.%d.%s.%s.bias", side, i, attn[a], proj[p]);
+        }
+        add(l, ST_F32, RM_NORM_GAIN, ND(d), "model.%s.layers.%d.%s_layer_norm.weight", side, i, attn[a]);
+        add(l, ST_F32, RM_BIAS, ND(d), "model.%s.layers.%d.%s_layer_norm.bias", side, i, attn[a]);
+    }
+    add(l, ST_F32, RM_LINEAR, ND(4 * d, d), "model.%s.layers.%d.fc1.weight", side, i);
+    add(l, ST_F32, RM_BIAS, ND(4 * d), "model.%s.layers.%d.fc1.bias", side, i);
+    add(l, ST_F32, RM_LINEAR, ND(d, 4 * d), "model.%s.layers.%d.fc2.weight", side, i);
+    add(l, ST_F32, RM_BIAS, ND(d), "model.%s.layers.%d.fc2.bias", side, i);
+    add(l, ST_F32, RM_NORM_GAIN, ND(d), "model.%s.layers.%d.final_layer_norm.weight", side, i);
+    add(l, ST_F32, RM_BIAS, ND(d), "model.%s.layers.%d.final_layer_norm.bias", side, i);
+}
+
+int rm_whisper_tensors(const rm_whisper *w, rm_list *l)
+{
+    memset(l, 0, sizeof *l);
+    int64_t d = w->d;
+    add(l, ST_F32, RM_LINEAR, ND(d, w->n_mels, 3), "model.encoder.conv1.weight");
+    add(l, ST_F32, RM_BIAS, ND(d), "model.encoder.conv1.bias");
+    add(l, ST_F32, RM_LINEAR, ND(d, d, 3), "model.encoder.conv2.weight");
+    add(l, ST_F32, RM_BIAS, ND(d), "model.encoder.conv2.bias");
+    add(l, ST_F32, RM_BIAS, ND(1500, d), "model.encoder.embed_positions.weight");
+    for (int i = 0; i < w->enc_layers; i++)
+        whisper_layer(l, "encoder", i, d, 0);
+    add(l, ST_F32, RM_NORM_GAIN, ND(d), "model.encoder.layer_norm.weight");
+    add(l, ST_F32, RM_BIAS, ND(d), "model.encoder.layer_norm.bias");
+    add(l, ST_F32, RM_EMBED, ND(w->n_vocab, d), "model.decoder.embed_tokens.weight");
+    add(l, ST_F32, RM_BIAS, ND(448, d), "model.decoder.embed_positions.weight");
+    for (int i = 0; i < w->dec_layers; i++)
+        whisper_layer(l, "decoder", i, d, 1);
+    add(l, ST_F32, RM_NORM_GAIN, ND(d), "model.decoder.layer_norm.weight");
+    add(l, ST_F32, RM_BIAS, ND(d), "model.decoder.layer_norm.bias");
+    return finish_list(l);
+}
+
+static char *dump(json_t *root);
+
+char *rm_whisper_config_json(const rm_whisper *w)
+{
+    json_t *o = json_pack("{s:[s], s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:b, s:i, s:i, "
+                          "s:i, s:i, s:s}",
+                          "architectures", "WhisperForConditionalGeneration", "model_type", "whisper",
+                          "activation_function", "gelu", "d_model", w->d, "num_mel_bins", w->n_mels, "encoder_layers",
+                          w->enc_layers, "decoder_layers", w->dec_layers, "encoder_attention_heads", w->heads,
+                          "decoder_attention_heads", w->heads, "encoder_ffn_dim", 4 * w->d, "decoder_ffn_dim",
+                          4 * w->d, "max_source_positions", 1500, "max_target_positions", 448, "vocab_size",
+                          w->n_vocab, "scale_embedding", 0, "bos_token_id", 50257, "eos_token_id", 50257,
+                          "pad_token_id", 50257, "decoder_start_token_id", 50258, "torch_dtype", "float32");
+    return o ? dump(o) : NULL;
+}
+
 void rm_list_free(rm_list *l)
 {
     if (l) {

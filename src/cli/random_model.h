@@ -56,6 +56,17 @@ uint64_t rm_list_params(const rm_list *l);
 char *rm_config_json(const qt_config *c, int full_speaker);
 char *rm_codec_config_json(const qt_codec_config *c);
 
+/* Whisper in the transformers layout (openai/whisper-*): "whisper-tiny", "whisper-base", "whisper-small"
+ * (80 mel bins, the v2 vocabulary), F32 weights. */
+typedef struct {
+    const char *name;
+    int n_mels, d, enc_layers, dec_layers, heads, n_vocab;
+} rm_whisper;
+
+int rm_whisper_preset(const char *shape, rm_whisper *w); /* -1 for an unknown name */
+int rm_whisper_tensors(const rm_whisper *w, rm_list *out);
+char *rm_whisper_config_json(const rm_whisper *w); /* config.json text; caller frees */
+
 typedef void (*rm_progress_fn)(void *ctx, uint64_t done_bytes, uint64_t total_bytes);
 
 /* Writes `path` atomically (temp file + rename): header, then every tensor's seeded-random data. */

@@ -1,6 +1,8 @@
 /* bpe.c — the Qwen2/Qwen3 byte-level BPE tokenizer, run exactly as Hugging Face `tokenizers` runs it
  * (docs/engine.md §1.6, §2.1): added tokens are split out of the raw text first, each remaining segment
  * is NFC normalised and cut by the Qwen2 Split regex, each piece's bytes are merged by rank.
+ * The same machinery runs the GPT-2 byte-level BPE that Whisper's tokenizer is (no normaliser, the GPT-2
+ * regex of the ByteLevel pre-tokenizer), chosen by what the files say.
  *
  * It loads a release directory (vocab.json + merges.txt, added tokens from tokenizer_config.json) or a
  * tokenizer.json. Every table is hashed at load, so tokenizing never scans the vocabulary. It must not
@@ -31,6 +33,15 @@
 
 const char bpe_qwen2_pattern[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
                                  "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+/* GPT-2's expression (HF ByteLevel with use_regex; tiktoken's Whisper encodings use the same one):
+ * 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+  for PCRE2 as below. */
+static const char gpt2_pattern_pcre[] = "'s|'t|'re|'ve|'m|'ll|'d"
+                                        "| ?\\p{L}+"
+                                        "| ?\\p{N}+"
+                                        "| ?[^" WS "\\p{L}\\p{N}]+"
+                                        "|[" WS "]+(?![^" WS "])"
+                                        "|[" WS "]+";
 
 /* The same expression for PCRE2 (UTF + UCP), with \s and \S replaced by the White_Space class. */
 static const char qwen2_pattern_pcre[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)"
@@ -91,6 +102,7 @@ struct qt_tokenizer {
     bool has_normalized_added;
 
     bool nfc;           /* NFC normaliser (both Qwen files use one) */
+    bool gpt2;          /* the GPT-2 regex (Whisper) instead of the Qwen2 one */
     bool ignore_merges; /* tokenizer.json model.ignore_merges: a piece that is a whole token skips BPE */
     pcre2_code *re;
 };
@@ -398,7 +410,7 @@ static int vocab_from_json(qt_tokenizer *t, const json_t *vocab, const char *fil
             return qt_fail(err, QT_ERR_CORRUPT, "%s: token %d is %zu bytes long, more than %zu", file, id,
                            klen, sizeof raw);
         long rn = bytelevel_decode(t, key, klen, raw);
-        if (rn <= 0)
+        if (rn < 0)
             return qt_fail(err, QT_ERR_CORRUPT,
                            "%s: token %d \"%.60s\" is not written in byte-level characters", file, id, key);
         if (entry_add(t, l, id, raw, (size_t)rn, err)) return -1;
@@ -496,7 +508,7 @@ static int vocab_from_text(qt_tokenizer *t, const char *p, size_t len, entry_lis
             id = id * 10 + (*p++ - '0');
         if (p == digits || id >= MAX_TOKEN_ID || (*digits == '0' && p - digits > 1)) return 1;
         long rn = bytelevel_decode(t, key, k, raw);
-        if (rn <= 0) return 1;
+        if (rn < 0) return 1;
         if (entry_add(t, l, (int32_t)id, raw, (size_t)rn, err)) return -1;
         p = skip_ws(p, end);
         if (p == end) return 1;
@@ -531,6 +543,10 @@ static int index_vocab(qt_tokenizer *t, const entry_list *l, const char *file, q
         if (t->tok_off[e->id] != UINT32_MAX)
             return qt_fail(err, QT_ERR_CORRUPT, "%s: id %d is given to two tokens", file, e->id);
         const uint8_t *raw = t->arena + e->off;
+        if (e->len == 0) { /* "" (Whisper's id 50256): decodes to nothing, no merge ever makes it */
+            t->tok_off[e->id] = e->off;
+            continue;
+        }
         if (vocab_find(t, raw, e->len) >= 0)
             return qt_fail(err, QT_ERR_CORRUPT, "%s: token %d is listed twice", file, e->id);
         t->tok_off[e->id] = e->off;
@@ -703,18 +719,30 @@ static int check_tokenizer_json(qt_tokenizer *t, const json_t *root, const char 
     t->nfc = nt != NULL;
 
     const json_t *pre = json_object_get(root, "pre_tokenizer");
+    const char *pt = json_string_value(json_object_get(pre, "type"));
+    if (pt && !strcmp(pt, "ByteLevel")) { /* GPT-2 / Whisper: the regex lives inside ByteLevel */
+        const json_t *ur = json_object_get(pre, "use_regex");
+        if ((ur && !json_is_true(ur)) || json_is_true(json_object_get(pre, "add_prefix_space")))
+            return qt_fail(err, QT_ERR_CORRUPT,
+                           "%s: a ByteLevel pre_tokenizer without its regex or with add_prefix_space is not "
+                           "supported",
+                           file);
+        t->gpt2 = true;
+    }
     const json_t *list = json_object_get(pre, "pretokenizers");
     const json_t *split = json_array_get(list, 0), *bl = json_array_get(list, 1);
     const char *pat = json_string_value(json_object_get(json_object_get(split, "pattern"), "Regex"));
     const char *beh = json_string_value(json_object_get(split, "behavior"));
     const char *blt = json_string_value(json_object_get(bl, "type"));
-    if (json_array_size(list) != 2 || !pat || strcmp(pat, bpe_qwen2_pattern) || !beh ||
-        strcmp(beh, "Isolated") || json_is_true(json_object_get(split, "invert")) || !blt ||
-        strcmp(blt, "ByteLevel") || json_is_true(json_object_get(bl, "use_regex")) ||
-        json_is_true(json_object_get(bl, "add_prefix_space")))
+    if (!t->gpt2 &&
+        (json_array_size(list) != 2 || !pat || strcmp(pat, bpe_qwen2_pattern) || !beh ||
+         strcmp(beh, "Isolated") || json_is_true(json_object_get(split, "invert")) || !blt ||
+         strcmp(blt, "ByteLevel") || json_is_true(json_object_get(bl, "use_regex")) ||
+         json_is_true(json_object_get(bl, "add_prefix_space"))))
         return qt_fail(
             err, QT_ERR_CORRUPT,
-            "%s: pre_tokenizer is not the Qwen2 Split regex + ByteLevel one, which is all this reads", file);
+            "%s: pre_tokenizer is not the Qwen2 Split regex + ByteLevel one (nor GPT-2's ByteLevel), which is all "
+            "this reads", file);
 
     const json_t *model = json_object_get(root, "model");
     const char *mt = json_string_value(json_object_get(model, "type"));
@@ -789,7 +817,7 @@ static int finish(qt_tokenizer *t, const char *where, qt_error *err)
 
     int ec;
     PCRE2_SIZE eo;
-    t->re = pcre2_compile((PCRE2_SPTR)qwen2_pattern_pcre, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &ec,
+    t->re = pcre2_compile((PCRE2_SPTR)(t->gpt2 ? gpt2_pattern_pcre : qwen2_pattern_pcre), PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &ec,
                           &eo, NULL);
     if (!t->re) {
         PCRE2_UCHAR msg[160];
@@ -805,6 +833,17 @@ static bool is_file(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* tokenizer_config.json names a GPT-2-style tokenizer class (Whisper's among them): no normaliser, the GPT-2
+ * regex. A file that cannot be read is left to load_added_decoder to report. */
+static bool gpt2_class(const char *config_path)
+{
+    json_t *root = json_load_file(config_path, 0, NULL);
+    const char *c = json_string_value(json_object_get(root, "tokenizer_class"));
+    bool yes = c && (!strncmp(c, "WhisperTokenizer", 16) || !strncmp(c, "GPT2Tokenizer", 13));
+    json_decref(root);
+    return yes;
 }
 
 qt_tokenizer *qt_tokenizer_load(const char *path, qt_error *err)
@@ -842,7 +881,8 @@ qt_tokenizer *qt_tokenizer_load(const char *path, qt_error *err)
             qt_fail(err, QT_ERR_NOT_FOUND, "%s: no tokenizer.json, nor vocab.json and merges.txt", path);
             goto fail;
         }
-        t->nfc = true; /* Qwen2Tokenizer normalises to NFC */
+        t->gpt2 = is_file(p_config) && gpt2_class(p_config);
+        t->nfc = !t->gpt2; /* Qwen2Tokenizer normalises to NFC; GPT2Tokenizer and WhisperTokenizer do not */
         if ((is_file(p_config) && load_added_decoder(t, p_config, err)) || load_vocab_file(t, p_vocab, err) ||
             load_merges_txt(t, p_merges, err))
             goto fail;

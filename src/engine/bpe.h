@@ -27,9 +27,10 @@ int bpe_merge_piece(const qt_tokenizer *t, const uint8_t *piece, size_t n, int32
 /* The GPT-2 byte-to-unicode table: the code point byte b is written as in vocab.json and merges.txt. */
 uint32_t bpe_byte_to_codepoint(uint8_t b);
 
-/* Calls fn(piece, len, ctx, err) for each piece the Qwen2 pre-tokenizer cuts from text[0..n) (valid UTF-8,
- * already NFC, no added tokens), in order; the pieces tile the text. fn returns 0 to go on, -1 (with *err
- * filled) to stop. Returns 0, or -1 with *err filled when fn or the regex engine fails. */
+/* Calls fn(piece, len, ctx, err) for each piece the pre-tokenizer (the Qwen2 regex, or GPT-2's for Whisper)
+ * cuts from text[0..n) (valid UTF-8, already normalised, no added tokens), in order; the pieces tile the
+ * text. fn returns 0 to go on, -1 (with *err filled) to stop. Returns 0, or -1 with *err filled when fn or
+ * the regex engine fails. */
 typedef int (*bpe_piece_fn)(const char *piece, size_t len, void *ctx, qt_error *err);
 int bpe_pretokenize(const qt_tokenizer *t, const char *text, size_t n, bpe_piece_fn fn, void *ctx,
                     qt_error *err);

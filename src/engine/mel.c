@@ -37,20 +37,20 @@ static double mel_to_hz(double mel)
 
 /* librosa.filters.mel: triangles between consecutive mel points evaluated at the FFT bin centres, each
  * scaled by 2 / (right edge - left edge) so every band has the same area. */
-static void make_basis(float *basis)
+void qt_mel_slaney_filters(float *basis, int n_bands, int n_fft, int sample_rate, double fmax)
 {
-    double pts[QT_MEL_BANDS + 2];
-    double lo = hz_to_mel(0.0), hi = hz_to_mel(QT_MEL_FMAX);
-    for (int i = 0; i < QT_MEL_BANDS + 2; i++)
-        pts[i] = mel_to_hz(lo + (hi - lo) * i / (QT_MEL_BANDS + 1));
-    for (int b = 0; b < QT_MEL_BANDS; b++) {
-        double left = pts[b], centre = pts[b + 1], right = pts[b + 2];
+    int n_bins = n_fft / 2 + 1;
+    double lo = hz_to_mel(0.0), hi = hz_to_mel(fmax);
+    for (int b = 0; b < n_bands; b++) {
+        double left = mel_to_hz(lo + (hi - lo) * b / (n_bands + 1));
+        double centre = mel_to_hz(lo + (hi - lo) * (b + 1) / (n_bands + 1));
+        double right = mel_to_hz(lo + (hi - lo) * (b + 2) / (n_bands + 1));
         double enorm = 2.0 / (right - left);
-        for (int k = 0; k < QT_MEL_BINS; k++) {
-            double f = (double)k * QT_SAMPLE_RATE / QT_MEL_N_FFT;
+        for (int k = 0; k < n_bins; k++) {
+            double f = (double)k * sample_rate / n_fft;
             double rise = (f - left) / (centre - left), fall = (right - f) / (right - centre);
             double w = rise < fall ? rise : fall;
-            basis[b * QT_MEL_BINS + k] = (float)(w > 0 ? w * enorm : 0.0);
+            basis[b * n_bins + k] = (float)(w > 0 ? w * enorm : 0.0);
         }
     }
 }
@@ -65,7 +65,7 @@ qt_mel *qt_mel_new(qt_error *err)
     }
     for (int i = 0; i < QT_MEL_N_FFT; i++)
         m->window[i] = (float)(0.5 - 0.5 * cos(2.0 * M_PI * i / QT_MEL_N_FFT));
-    make_basis(m->basis);
+    qt_mel_slaney_filters(m->basis, QT_MEL_BANDS, QT_MEL_N_FFT, QT_SAMPLE_RATE, QT_MEL_FMAX);
     return m;
 }
 

@@ -28,6 +28,11 @@ void qt_mel_free(qt_mel *m); /* NULL is fine */
  * n_mels=128, fmin=0, fmax=12000) with its Slaney defaults, computed in double, stored as float). */
 const float *qt_mel_basis(const qt_mel *m);
 
+/* librosa.filters.mel(sr, n_fft, n_mels=n_bands, fmin=0, fmax) with its Slaney scale and area
+ * normalisation, computed in double, stored as float: basis [n_bands][n_fft/2+1] row-major. Whisper's
+ * mel_filters.npz is this with sr 16000, n_fft 400, fmax 8000. */
+void qt_mel_slaney_filters(float *basis, int n_bands, int n_fft, int sample_rate, double fmax);
+
 /* Frames for n samples: floor(n / 256). */
 size_t qt_mel_frames(size_t n_samples);
 

@@ -15,6 +15,7 @@
 #include "studio/generation.h"
 #include "studio/models.h"
 #include "studio/studio.h"
+#include "studio/transcription.h"
 
 #define SRV_MAX_PARAMS 4
 #define SRV_MAX_QUERY 16
@@ -40,6 +41,7 @@ typedef struct {
     studio_gen *gen;
     studio_models *models;
     void (*on_quiesce)(void *arg);
+    studio_asr *asr; /* POST /transcribe's resident Whisper model (routes_transcribe.c); made with the studio */
 } srv_ctx;
 
 typedef struct {

@@ -86,6 +86,11 @@ static const char schemas_json[] =
     "  'model_name': {'type': 'string'}, 'current': {'type': 'integer'}, 'total': {'type': 'integer'},"
     "  'progress': {'type': 'number'}, 'filename': {'type': 'string'},"
     "  'status': {'type': 'string', 'enum': ['downloading', 'complete', 'error']}}},"
+    "'TranscribeUpload': {'type': 'object', 'required': ['file'], 'properties': {"
+    "  'file': {'type': 'string', 'format': 'binary', 'description': 'WAV, FLAC, OGG or MP3 of speech; at most 50 MB; longer than 30 s is cut into 30 s windows'},"
+    "  'language': {'type': 'string', 'description': 'a code such as en or de; detected when absent or auto'},"
+    "  'model': {'type': 'string', 'description': 'a Whisper model name'}}},"
+    "'Transcription': {'type': 'object', 'properties': {'text': {'type': 'string'}, 'duration': {'type': 'number', 'description': 'seconds of audio'}}},"
     "'CacheClear': {'type': 'object', 'properties': {'message': {'type': 'string'}, 'files_deleted': {'type': 'integer'}}},"
     "'TakeStatus': {'type': 'object', 'description': 'one server-sent event: data: {...}; heartbeats between; the stream ends on a final status', 'properties': {"
     "  'id': {'type': 'string', 'format': 'uuid'},"
@@ -202,6 +207,8 @@ static const struct {
     {"get", "/models/progress/{model_name}", "Download progress as server-sent events", NULL,
      "sse|ModelProgress", "404 503"},
     {"delete", "/models/{model_name}", "Delete a model from the Hub cache", NULL, "Message", "400 404 503"},
+    {"post", "/transcribe", "The words of a recording (Whisper); 409 until the model is downloaded",
+     "form:TranscribeUpload", "Transcription", "409 413 415 422"},
     {"get", "/generate/{generation_id}/status", "A take's status as server-sent events until it is final",
      NULL, "sse|TakeStatus", "503"},
     {"post", "/generate/{generation_id}/cancel", "Cancel a queued or running take", NULL, "HistoryItem",
@@ -399,6 +406,20 @@ static const char *model_name_at(size_t i)
     return studio_model_at(i)->name;
 }
 
+/* The TTS models come first in the table, the Whisper ones after them. */
+static size_t tts_model_count(void)
+{
+    size_t n = 0;
+    while (n < studio_model_count() && !studio_model_at(n)->whisper)
+        n++;
+    return n;
+}
+
+static const char *whisper_name_at(size_t i)
+{
+    return studio_model_at(tts_model_count() + i)->name;
+}
+
 /* The length limits of the text fields, by schema and property: min_length < 0 means none. */
 static const struct {
     const char *schema, *property;
@@ -427,9 +448,13 @@ static int apply_rules(json_t *schemas)
     if (!lang || !size || !name || !seed || !file) goto missing;
     json_object_set_new(lang, "enum", string_enum(studio_language_count(), studio_language_at));
     json_object_set_new(lang, "default", json_string(STUDIO_DEFAULT_LANGUAGE));
-    json_object_set_new(size, "enum", string_enum(studio_model_count(), model_size_at));
+    json_object_set_new(size, "enum", string_enum(tts_model_count(), model_size_at));
     json_object_set_new(size, "default", json_string(studio_model_default()->size));
     json_object_set_new(name, "enum", string_enum(studio_model_count(), model_name_at));
+    json_t *whisper = property(schemas, "TranscribeUpload", "model");
+    if (!whisper) goto missing;
+    json_object_set_new(whisper, "enum", string_enum(studio_model_count() - tts_model_count(), whisper_name_at));
+    json_object_set_new(whisper, "default", json_string(STUDIO_WHISPER_DEFAULT));
     json_object_set_new(seed, "minimum", json_integer(0));
     json_object_set_new(seed, "maximum", json_integer(STUDIO_SEED_MAX));
     char text[160];

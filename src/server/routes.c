@@ -40,6 +40,7 @@ const srv_route srv_routes[] = {
     {"POST", "/models/unload", srv_post_models_unload, SRV_BODY_NONE, SRV_RUN_LONG},
     {"GET", "/models/progress/{model_name}", srv_get_models_progress, SRV_BODY_NONE, SRV_RUN_INLINE},
     {"DELETE", "/models/{model_name}", srv_delete_model, SRV_BODY_NONE, SRV_RUN_LONG},
+    {"POST", "/transcribe", srv_post_transcribe, SRV_BODY_FORM, SRV_RUN_LONG},
 
     {"GET", "/generate/{generation_id}/status", srv_get_generate_status, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"POST", "/generate/{generation_id}/cancel", srv_post_generate_cancel, SRV_BODY_NONE, SRV_RUN_WORKER},

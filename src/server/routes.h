@@ -107,6 +107,8 @@ void srv_post_models_load(srv_ctx *ctx, const srv_request *req, srv_response *re
 void srv_post_models_unload(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_delete_model(srv_ctx *ctx, const srv_request *req, srv_response *res);
 json_t *srv_active_downloads(void *ctx); /* the downloads array of GET /tasks/active */
+/* routes_transcribe.c */
+void srv_post_transcribe(srv_ctx *ctx, const srv_request *req, srv_response *res);
 
 /* routes_stories.c */
 void srv_post_stories(srv_ctx *ctx, const srv_request *req, srv_response *res);

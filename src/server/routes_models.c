@@ -48,6 +48,8 @@ void srv_get_models_status(srv_ctx *ctx, const srv_request *req, srv_response *r
     char loaded[8], prec[8];
     const char *size = studio_gen_loaded_size(ctx->gen, loaded, sizeof loaded);
     const char *precision = studio_gen_loaded_precision(ctx->gen, prec, sizeof prec);
+    char wloaded[64];
+    const char *whisper = ctx->asr ? studio_asr_loaded(ctx->asr, wloaded, sizeof wloaded) : NULL;
     json_t *arr = json_array();
     for (size_t i = 0; i < studio_model_count(); i++) {
         const studio_model *m = studio_model_at(i);
@@ -58,13 +60,14 @@ void srv_get_models_status(srv_ctx *ctx, const srv_request *req, srv_response *r
             srv_studio_error(res, req, &err);
             return;
         }
-        int is_loaded = size && !strcmp(size, m->size);
+        int is_loaded = m->whisper ? whisper && !strcmp(whisper, m->name) : size && !strcmp(size, m->size);
         json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:f, s:o}", "model_name", m->name,
                                              "display_name", m->display, "model_size", m->size, "repo_id",
                                              m->repo_id, "downloaded", st.downloaded, "downloading",
                                              st.downloading, "loaded", is_loaded,
                                              "size_mb", (double)st.size_on_disk / (1024.0 * 1024.0), "precision",
-                                             is_loaded && precision ? json_string(precision) : json_null()));
+                                             is_loaded && precision && !m->whisper ? json_string(precision)
+                                                                                   : json_null()));
     }
     srv_json(res, 200, json_pack("{s:o}", "models", arr));
 }

@@ -122,6 +122,7 @@ struct conn_state {
     int bad_status; /* a body fault found while streaming: answered at the end */
     char bad_msg[256];
     char bad_field[64]; /* the field bad_msg is about, or "" */
+    int must_close;     /* the head was unsafe to frame: answer with Connection: close (head_check) */
 };
 
 srv_params srv_default_params(void)
@@ -280,6 +281,7 @@ static enum MHD_Result respond(srv_server *s, struct MHD_Connection *c, conn_sta
     if (res->content_disposition[0])
         MHD_add_response_header(r, "Content-Disposition", res->content_disposition);
     add_cors(r, st);
+    if (st->must_close) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     st->status = res->status;
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)res->status, r);
     MHD_destroy_response(r);
@@ -418,9 +420,60 @@ static void fill_request(struct MHD_Connection *c, conn_state *st)
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, req);
 }
 
-/* The first call: headers only. Answers at once when the request cannot succeed whatever its body. */
-static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state *st)
+/* ---- request framing (issue 16 item 4) ----
+ *
+ * Where a request's body ends must be beyond doubt, or its bytes may run as a second request behind a proxy
+ * (or behind libmicrohttpd itself, which takes the first of two Content-Length headers and tolerates a space
+ * before a colon). As nginx does, an ambiguous head is refused with 400 (501 for a transfer coding other than
+ * chunked) and the connection is closed, so nothing after the head is ever read as a request. */
+
+typedef struct {
+    int n_cl, n_te, bad_name;
+    const char *cl, *te;
+} head_scan;
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
+    (void)kind;
+    head_scan *h = cls;
+    if (!*key || strpbrk(key, " \t\r\n")) h->bad_name = 1;
+    /* libmicrohttpd 0.9.75 appends an obs-folded line to the header's name ("Content-Length: 0\r\n 90"
+     * arrives as "Content-Length90: 0"), so a framing header's name with anything after it is a fold */
+    if ((!strncasecmp(key, "Content-Length", 14) && key[14]) || (!strncasecmp(key, "Transfer-Encoding", 17) && key[17]))
+        h->bad_name = 1;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) h->n_cl++, h->cl = value;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) h->n_te++, h->te = value;
+    return MHD_YES;
+}
+
+/* 0 when the head frames its body unambiguously; else the status to answer, with msg filled. */
+static int head_check(struct MHD_Connection *c, const char *version, char *msg, size_t size)
+{
+    head_scan h = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &h);
+    if (h.bad_name) return snprintf(msg, size, "a header name is empty, holds white space or was folded"), 400;
+    if (h.n_cl > 1) return snprintf(msg, size, "more than one Content-Length header"), 400;
+    if (h.n_cl && (!h.cl[0] || strspn(h.cl, "0123456789") != strlen(h.cl) || strlen(h.cl) > 18))
+        return snprintf(msg, size, "Content-Length '%.40s' is not a number", h.cl), 400;
+    if (h.n_cl && h.n_te) return snprintf(msg, size, "both Content-Length and Transfer-Encoding"), 400;
+    if (h.n_te > 1) return snprintf(msg, size, "more than one Transfer-Encoding header"), 400;
+    if (h.n_te && strcasecmp(h.te, "chunked") != 0)
+        return snprintf(msg, size, "Transfer-Encoding '%.40s' is not supported (only chunked)", h.te), 501;
+    if (version && !strcmp(version, MHD_HTTP_VERSION_1_1) &&
+        !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+        return snprintf(msg, size, "an HTTP/1.1 request needs a Host header"), 400;
+    return 0;
+}
+
+/* The first call: headers only. Answers at once when the request cannot succeed whatever its body. */
+static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state *st, const char *version)
+{
+    char bad[160];
+    int framing = head_check(c, version, bad, sizeof bad);
+    if (framing) {
+        st->must_close = 1;
+        return respond_error(c, st, framing, NULL, bad);
+    }
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (!host_allowed(s, host)) {
         char msg[400];
@@ -641,7 +694,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-    (void)version;
     srv_server *s = cls;
     conn_state *st = *con_cls;
     static __thread int prioritised;
@@ -660,7 +712,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = st;
         atomic_fetch_add(&s->in_flight, 1);
         if (!st->path) return MHD_NO;
-        return begin(s, c, st);
+        return begin(s, c, st, version);
     }
     if (st->status) { /* already answered */
         *upload_data_size = 0;
@@ -819,6 +871,7 @@ static void free_server(srv_server *s)
     pthread_cond_destroy(&s->pool.cv);
     pthread_mutex_destroy(&s->long_pool.mu);
     pthread_cond_destroy(&s->long_pool.cv);
+    studio_asr_free(s->ctx.asr);
     studio_close(s->ctx.studio);
     for (int i = 0; i < s->n_origins; i++)
         free(s->origins[i]);
@@ -854,6 +907,10 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
     s->ctx.studio = studio_open(p->data_dir, &serr);
     if (!s->ctx.studio) {
         snprintf(err, err_size, "%s", serr.msg[0] ? serr.msg : "cannot open the data dir");
+        goto fail;
+    }
+    if (!(s->ctx.asr = studio_asr_new(&serr))) {
+        snprintf(err, err_size, "%s", serr.msg);
         goto fail;
     }
 

@@ -114,7 +114,7 @@ static int ensure_model(studio_gen *g, const char *size, studio_error *err)
     if (g->model && !strcmp(g->model_size, size) && qt_model_precision(g->model) == g->precision)
         return 0;
     const studio_model *sm = studio_model_find(size);
-    if (!sm || strcmp(sm->size, size))
+    if (!sm || sm->whisper || strcmp(sm->size, size))
         return studio_fail(err, STUDIO_INVALID, "model_size", "model_size: must be %s, got \"%s\"",
                            studio_model_size_list(), size);
     char snapshot[4096];
@@ -701,7 +701,7 @@ static job *take_from_body(const json_t *body, studio_error *err)
         studio_json_str(body, "instruct", 0, 0, STUDIO_INSTRUCT_MAX_CHARS, &instruct, err) < 0)
         goto fail;
     const studio_model *m = size ? studio_model_find(size) : studio_model_default();
-    if (!m || strcmp(m->size, size ? size : m->size)) {
+    if (!m || m->whisper || strcmp(m->size, size ? size : m->size)) {
         studio_fail(err, STUDIO_INVALID, "model_size", "model_size: must be %s, got '%.16s'",
                     studio_model_size_list(), size);
         goto fail;

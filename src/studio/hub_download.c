@@ -156,6 +156,19 @@ static int is_regular(const char *dir, const char *rel)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* A Whisper release (config.json's model_type "whisper") has no speech tokenizer; it needs its tokenizer and
+ * generation files instead. */
+static int is_whisper(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    json_t *root = json_load_file(path, 0, NULL);
+    const char *mt = json_string_value(json_object_get(root, "model_type"));
+    int yes = mt && !strcmp(mt, "whisper");
+    json_decref(root);
+    return yes;
+}
+
 static pthread_mutex_t nftw_mutex = PTHREAD_MUTEX_INITIALIZER; /* nftw callbacks have no user pointer */
 
 int studio_hub_snapshot_complete(const char *cache_dir, const char *repo_id, char *snapshot, size_t size)
@@ -171,9 +184,13 @@ int studio_hub_snapshot_complete(const char *cache_dir, const char *repo_id, cha
         snap = NULL;
         goto done;
     }
-    if (!is_regular(snap, "config.json") || !is_regular(snap, "speech_tokenizer/config.json") ||
-        !is_regular(snap, "speech_tokenizer/model.safetensors") ||
+    if (!is_regular(snap, "config.json") ||
         !(is_regular(snap, "model.safetensors") || is_regular(snap, "model.safetensors.index.json")))
+        goto done;
+    if (is_whisper(snap) ? !is_regular(snap, "generation_config.json") ||
+                               !(is_regular(snap, "tokenizer.json") || is_regular(snap, "vocab.json"))
+                         : !is_regular(snap, "speech_tokenizer/config.json") ||
+                               !is_regular(snap, "speech_tokenizer/model.safetensors"))
         goto done;
     pthread_mutex_lock(&nftw_mutex);
     dangling_links = 0;
@@ -1045,7 +1062,7 @@ int studio_hub_download(const char *repo_id, const studio_hub_params *params, ch
     }
     if (!studio_hub_snapshot_complete(cache, repo_id, snapshot, size)) {
         fail(err, STUDIO_INVALID,
-             "%s: downloaded commit %s, but it is not a Qwen3-TTS release (config.json, model.safetensors or "
+             "%s: downloaded commit %s, but it is not a Qwen3-TTS or Whisper release (config.json, model.safetensors or "
              "speech_tokenizer/ missing)",
              repo_id, commit);
         goto done;

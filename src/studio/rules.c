@@ -12,9 +12,16 @@ static const char *const languages[] = {"zh", "en", "ja", "ko", "de", "fr", "ru"
 
 /* The first row is the default model. */
 static const studio_model models[] = {
-    {"qwen-tts-1.7B", "1.7B", "Qwen/Qwen3-TTS-12Hz-1.7B-Base", "Qwen TTS 1.7B"},
-    {"qwen-tts-0.6B", "0.6B", "Qwen/Qwen3-TTS-12Hz-0.6B-Base", "Qwen TTS 0.6B"},
+    {"qwen-tts-1.7B", "1.7B", "Qwen/Qwen3-TTS-12Hz-1.7B-Base", "Qwen TTS 1.7B", 0},
+    {"qwen-tts-0.6B", "0.6B", "Qwen/Qwen3-TTS-12Hz-0.6B-Base", "Qwen TTS 0.6B", 0},
+    /* Voicebox's Whisper names; whisper-large is large-v3 (128 mel bins), whisper-turbo its 4-layer decoder */
+    {"whisper-base", "base", "openai/whisper-base", "Whisper Base", 1},
+    {"whisper-small", "small", "openai/whisper-small", "Whisper Small", 1},
+    {"whisper-medium", "medium", "openai/whisper-medium", "Whisper Medium", 1},
+    {"whisper-large", "large", "openai/whisper-large-v3", "Whisper Large", 1},
+    {"whisper-turbo", "turbo", "openai/whisper-large-v3-turbo", "Whisper Turbo", 1},
 };
+#define N_TTS_MODELS 2 /* the TTS rows come first */
 #define N_MODELS (sizeof models / sizeof models[0])
 _Static_assert(N_MODELS == STUDIO_N_MODELS, "STUDIO_N_MODELS must count the rows of models[]");
 
@@ -58,7 +65,7 @@ const studio_model *studio_model_default(void)
     return &models[0];
 }
 
-static char language_list[128], size_list[64], name_list[128];
+static char language_list[128], size_list[64], name_list[256];
 static pthread_once_t lists_once = PTHREAD_ONCE_INIT;
 
 static void join(char *out, size_t size, const char *sep, const char *last_sep, size_t n,
@@ -84,7 +91,7 @@ static const char *model_name_at(size_t i)
 static void build_lists(void)
 {
     join(language_list, sizeof language_list, ", ", ", ", N_LANGUAGES, studio_language_at);
-    join(size_list, sizeof size_list, ", ", " or ", N_MODELS, model_size_at);
+    join(size_list, sizeof size_list, ", ", " or ", N_TTS_MODELS, model_size_at);
     join(name_list, sizeof name_list, ", ", ", ", N_MODELS, model_name_at);
 }
 

@@ -47,16 +47,18 @@ typedef struct {
     const char *size;    /* "1.7B", the model_size the API speaks */
     const char *repo_id; /* "Qwen/Qwen3-TTS-12Hz-1.7B-Base" */
     const char *display; /* "Qwen TTS 1.7B" */
+    int whisper;         /* 1 for the Whisper models (transcription.h): sizes "base" ... "turbo", not TTS */
 } studio_model;
 
-#define STUDIO_N_MODELS 2 /* rows in the table (for arrays sized at compile time); == studio_model_count() */
+#define STUDIO_N_MODELS 7 /* rows in the table (for arrays sized at compile time); == studio_model_count() */
+#define STUDIO_WHISPER_DEFAULT "whisper-base" /* what POST /transcribe without a model gets */
 
 size_t studio_model_count(void);
 const studio_model *studio_model_at(size_t i); /* NULL past the end */
 /* By name ("qwen-tts-0.6B"), size ("0.6B") or repo id; NULL when unknown. */
 const studio_model *studio_model_find(const char *key);
 const studio_model *studio_model_default(void); /* qwen-tts-1.7B: what a request without model_size gets */
-/* The sizes ("1.7B or 0.6B") or the names ("qwen-tts-1.7B, qwen-tts-0.6B"), for messages. */
+/* The TTS sizes ("1.7B or 0.6B") or all the names ("qwen-tts-1.7B, ..., whisper-turbo"), for messages. */
 const char *studio_model_size_list(void);
 const char *studio_model_name_list(void);
 

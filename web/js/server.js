@@ -1,10 +1,11 @@
 // server.js — the Server screen: status (model loaded, size, backend, version), load/unload a model size,
-// each model's download state with Download/Delete and a live progress bar, clearing the voice-prompt
-// cache, and the last lines of the server log (GET /logs/tail). The precision choice (bf16 / int8) is
-// remembered in this browser and sent with every load.
+// each model's download state with Download/Delete and a live progress bar (the speech models, then the
+// Whisper models for transcription with the setting of which one the Transcribe button uses), clearing the
+// voice-prompt cache, and the last lines of the server log (GET /logs/tail). The precision choice (bf16 /
+// int8) is remembered in this browser and sent with every load.
 
 import { api, startDownload, rules, modelName } from './api.js';
-import { state, on, emit, refreshHealth } from './store.js';
+import { state, on, emit, refreshHealth, whisperModel, setWhisperModel } from './store.js';
 import { h, button, busy, toast, confirmDialog, loadingState, errorState, progressBar, formatBytes } from './ui.js';
 
 let statusGrid;
@@ -155,9 +156,23 @@ async function loadModels() {
     return;
   }
   const models = Array.isArray(res) ? res : res.models || [];
+  const isWhisper = (m) => (m.model_name || '').startsWith('whisper-');
   const ul = h('ul', { class: 'model-list' });
-  for (const m of models) ul.append(modelRow(m));
-  modelsBox.replaceChildren(ul);
+  for (const m of models.filter((x) => !isWhisper(x))) ul.append(modelRow(m));
+  const whisper = models.filter(isWhisper);
+  const wl = h('ul', { class: 'model-list', 'aria-label': 'Whisper models' });
+  for (const m of whisper) wl.append(modelRow(m));
+  const sel = h('select', { name: 'whisper_model', id: 'srv-whisper', 'data-testid': 'whisper-model' },
+    whisper.map((m) => h('option', { value: m.model_name, text: m.display_name || m.model_name, selected: m.model_name === whisperModel() })));
+  sel.addEventListener('change', () => {
+    setWhisperModel(sel.value);
+    toast(`The Transcribe button now uses ${sel.options[sel.selectedIndex].text}.`, 'success');
+  });
+  modelsBox.replaceChildren(ul,
+    h('h3', { class: 'panel-title models-sub', text: 'Transcription (Whisper)' }),
+    h('p', { class: 'muted panel-sub', text: 'Fills a sample\'s transcript from its audio (the Transcribe button on the Voices screen).' }),
+    h('div', { class: 'load-row' }, h('label', { class: 'label', for: 'srv-whisper', text: 'Transcription model' }), sel),
+    wl);
 }
 
 function modelRow(m) {

@@ -29,6 +29,24 @@ export async function refreshProfiles() {
   return state.profiles;
 }
 
+// The Whisper model the Transcribe button uses (a setting kept in this browser; the Server screen sets it).
+const WHISPER_KEY = 'voicebox.whisperModel';
+export function whisperModel() {
+  try {
+    return localStorage.getItem(WHISPER_KEY) || 'whisper-base';
+  } catch {
+    return 'whisper-base';
+  }
+}
+export function setWhisperModel(name) {
+  try {
+    localStorage.setItem(WHISPER_KEY, name);
+  } catch {
+    // storage refused (private mode): the choice lasts until the page reloads
+  }
+  emit('whisper-model', name);
+}
+
 export async function refreshHealth() {
   try {
     state.health = await api('/health');

@@ -1,9 +1,11 @@
 // voices.js — the Voices screen: the profile list (name, language, samples, generations), a profile's
 // details with create/edit/delete, its samples (play, edit transcript, delete) and adding a sample by
-// upload or by recording in the browser. Server validation errors are shown beside the field they name.
+// upload or by recording in the browser, with a Transcribe button that fills the transcript from the audio
+// (POST /transcribe, Whisper) for the user to correct. Server validation errors are shown beside the field
+// they name.
 
 import { api, rules, languageOptions, languageName } from './api.js';
-import { state, on, emit, refreshProfiles } from './store.js';
+import { state, on, emit, refreshProfiles, whisperModel } from './store.js';
 import { h, icon, button, busy, toast, confirmDialog, field, showFieldError, clearFieldErrors, emptyState, loadingState, errorState, formatDuration } from './ui.js';
 import { createPlayer } from './waveform.js';
 import { createRecorder, recordingSupported, MAX_SECONDS } from './recorder.js';
@@ -332,6 +334,7 @@ function addSamplePanel(p) {
   const preview = createPlayer({ label: 'New sample', compact: true });
   preview.hidden = true;
   const submit = button('Add sample', { iconName: 'plus', variant: 'primary', type: 'submit' });
+  const transcribeBtn = button('Transcribe', { iconName: 'wave', variant: 'ghost', 'data-testid': 'transcribe', onclick: () => transcribeChosen() });
 
   const setChosen = (blob, name) => {
     chosen = blob ? { blob, name } : null;
@@ -363,9 +366,30 @@ function addSamplePanel(p) {
   const form = h('form', { class: 'panel form', novalidate: true, 'aria-label': 'Add a sample' },
     h('div', { class: 'panel-head' }, h('h3', { class: 'panel-title', text: 'Add a sample' })),
     seg, uploadPane, recordPane, preview,
-    field('Transcript', transcript, { hint: 'Required. The words as spoken, so the model can align voice and text.' }),
+    field('Transcript', transcript, { hint: 'Required. The words as spoken, so the model can align voice and text. Transcribe fills it in from the audio for you to check.', extra: transcribeBtn }),
     h('p', { class: 'field-error', hidden: true, role: 'alert', dataset: { errorFor: '_form' } }),
     h('div', { class: 'form-actions' }, submit));
+
+  // Whisper writes the words; the user corrects them before adding the sample.
+  async function transcribeChosen() {
+    clearFieldErrors(form);
+    if (!chosen) return showFieldError(form, recordPane.hidden ? 'file' : '_form', 'file: choose or record the audio first, then transcribe it.');
+    const fd = new FormData();
+    fd.append('file', chosen.blob, chosen.name || 'sample.wav');
+    fd.append('model', whisperModel());
+    if (p.language) fd.append('language', p.language);
+    await busy(transcribeBtn, async () => {
+      try {
+        const res = await api('/transcribe', { method: 'POST', form: fd });
+        transcript.value = res.text;
+        transcript.focus();
+        toast('Transcribed. Check the words and correct them before adding the sample.', 'success');
+      } catch (e) {
+        const where = e.field === 'file' ? (recordPane.hidden ? 'file' : '_form') : 'reference_text';
+        showFieldError(form, where, e.status === 409 ? `${e.message} (Server screen, Models)` : e.message);
+      }
+    });
+  }
 
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();

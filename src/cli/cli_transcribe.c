@@ -1,0 +1,114 @@
+/* cli_transcribe.c — `voicebox transcribe --model DIR|HUB_ID audio [--language en] [--json]`: the words of a
+ * recording (any format the audio layer decodes, resampled to 16 kHz) by the Whisper engine (wh.h).
+ * Plain output is the text on one line; --json adds the language, its probabilities (when detected), the
+ * token ids and the time of each stage. */
+#include "audio/audio.h"
+#include "cli/cli.h"
+#include "cli/cli_opt.h"
+#include "whisper/wh.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int usage(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: voicebox transcribe --model DIR|REPO AUDIO [--language CODE|auto] [--json] [--threads N]\n"
+        "  AUDIO: wav, flac, mp3, ogg (any rate, mono or not); the words it says, on one line.\n"
+        "  --model: a Whisper release directory (openai/whisper-*) or a Hub repo id in the HF cache.\n"
+        "  --language: a code such as en, de (default: detected from the first 30 s).\n"
+        "  --json: text, language, language_probs, tokens, timings.\n");
+    return out == stdout ? 0 : 2;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void print_json(const wh_model *m, const wh_result *r, double load_s, double decode_audio_s)
+{
+    json_t *probs = json_object(), *tokens = json_array();
+    for (int i = 0; r->language_probs && i < r->n_languages; i++)
+        json_object_set_new(probs, wh_language_code(m, i), json_real(r->language_probs[i]));
+    for (size_t i = 0; i < r->n_tokens; i++)
+        json_array_append_new(tokens, json_integer(r->tokens[i]));
+    json_t *o =
+        json_pack("{s:s, s:s, s:o, s:o, s:f, s:i, s:{s:f, s:f, s:f, s:f, s:f}}", "text", r->text, "language",
+                  r->language, "language_probs", r->language_probs ? probs : json_null(), "tokens", tokens,
+                  "duration", r->duration_s, "windows", r->n_windows, "timings", "load_s", load_s, "audio_s",
+                  decode_audio_s, "mel_s", r->mel_s, "encode_s", r->encode_s, "decode_s", r->decode_s);
+    if (!r->language_probs) json_decref(probs);
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+    if (s) printf("%s\n", s);
+    free(s);
+    json_decref(o);
+}
+
+int cli_transcribe(int argc, char **argv)
+{
+    const char *model = NULL, *audio = NULL, *language = NULL, *threads = NULL;
+    int as_json = 0;
+    for (int i = 1; i < argc; i++) {
+        int k;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);
+        if ((k = cli_take_opt(argc, argv, &i, "--model", &model)) ||
+            (k = cli_take_opt(argc, argv, &i, "--language", &language)) ||
+            (k = cli_take_opt(argc, argv, &i, "--threads", &threads))) {
+            if (k < 0) return cli_error("%s needs a value", argv[i]);
+            continue;
+        }
+        if (!strcmp(argv[i], "--json"))
+            as_json = 1;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return cli_error("unknown option %s (see voicebox transcribe --help)", argv[i]);
+        else if (audio)
+            return cli_error("one audio file at a time ('%s' and '%s')", audio, argv[i]);
+        else
+            audio = argv[i];
+    }
+    if (!model || !audio) return usage(stderr);
+    wh_load_params lp = wh_load_default_params();
+    if (threads) {
+        char *end;
+        long n = strtol(threads, &end, 10);
+        if (*end || n < 1 || n > 256)
+            return cli_error("--threads wants a number from 1 to 256, not '%s'", threads);
+        lp.n_threads = (int)n;
+    }
+
+    double t0 = now();
+    audio_buf a = {0};
+    audio_error aerr = {0};
+    if (audio_decode_file(audio, WH_SAMPLE_RATE, &a, &aerr)) return cli_error("%s", aerr.msg);
+    double t1 = now();
+    wh_error err = {0};
+    wh_model *m = wh_model_load(model, &lp, &err);
+    if (!m) {
+        audio_buf_free(&a);
+        return cli_error("%s", err.msg);
+    }
+    double t2 = now();
+    wh_params p = wh_default_params();
+    p.language = language;
+    wh_result r;
+    int rc = wh_transcribe(m, a.samples, a.n, &p, &r, &err);
+    audio_buf_free(&a);
+    if (rc) {
+        wh_model_free(m);
+        return cli_error("%s", err.msg);
+    }
+    if (as_json)
+        print_json(m, &r, t2 - t1, t1 - t0);
+    else
+        printf("%s\n", r.text);
+    wh_result_free(&r);
+    wh_model_free(m);
+    return 0;
+}
