@@ -10,6 +10,8 @@ Usage: test_takes.py VOICEBOX_BIN GOLDEN_DIR
 """
 import json
 import os
+import re
+import struct
 import shutil
 import signal
 import sqlite3
@@ -55,6 +57,19 @@ def wait_status(studio, gid, wanted, timeout=60):
             return True
         time.sleep(0.02)
     return False
+
+
+def read_wav16(path):
+    """The samples of a 16-bit mono WAV as ints (the studio writes canonical 44-byte headers)."""
+    data = open(path, "rb").read()
+    pos = 12
+    while pos < len(data):
+        cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        if cid == b"data":
+            raw = data[pos + 8:pos + 8 + size]
+            return struct.unpack("<%dh" % (len(raw) // 2), raw)
+        pos += 8 + size + (size & 1)
+    return ()
 
 
 def main():
@@ -175,6 +190,51 @@ def main():
         check(status == 422 and "seed" in body.get("detail", ""), "seed -1 -> 422 naming seed (%s)" % status)
         status, body = studio.request("POST", "/generate?wait=false", {"profile_id": pid, "text": ""})
         check(status == 422 and "text" in body.get("detail", ""), "empty text -> 422 naming text (%s)" % status)
+
+        # long texts: 10,000 characters in chunks at sentence ends, each chunk 8 frames here (max_frames: the
+        # tiny models never stop by themselves), joined with a 50 ms crossfade; one history item
+        sentence = "Dr. Smith read 3.5 pages of the report today. It was long, dull and full of numbers! Why? "
+        long_text = (sentence * (10000 // len(sentence) + 1))[:10000].rsplit(" ", 1)[0]
+        mark = len(studio.log())
+        t0 = time.monotonic()
+        status, body = studio.request("POST", "/generate?wait=false", {
+            "profile_id": pid, "text": long_text, "language": "en", "model_size": "0.6B", "seed": 11,
+            "max_frames": 8, "crossfade_ms": 50, "temperature": 0.7, "top_k": 30})
+        check(status == 200 and body.get("settings", {}).get("max_chunk_chars") == 800
+              and body["settings"].get("temperature") == 0.7 and body["settings"].get("top_k") == 30,
+              "a 10,000-character take is recorded with its settings (%s %s)" % (status, body.get("settings")))
+        events = status_events(studio, body["id"])
+        progress = [e["progress"] for e in events if e["status"] == "generating"]
+        check(events[-1]["status"] == "completed" and progress == sorted(progress) and progress and 0 < max(progress) <= 100,
+              "its progress runs over the whole take (%d generating events, %.0f..%.0f %%), completed in %.1f s" %
+              (len(progress), min(progress or [0]), max(progress or [0]), time.monotonic() - t0))
+        m = re.search(r"Take %s: (\d+) chunks" % body["id"], studio.log()[mark:])
+        n_chunks = int(m.group(1)) if m else 0
+        item = studio.request("GET", "/history/" + body["id"])[1]
+        pcm = read_wav16(item["audio_path"])
+        chunk, fade = 8 * 1920, 50 * 24
+        want = n_chunks * chunk - (n_chunks - 1) * fade
+        print("10,000 characters: %d chunks, %d samples (chunks' sum minus overlaps: %d)" % (n_chunks, len(pcm), want))
+        check(n_chunks >= 12 and abs(len(pcm) - want) <= n_chunks,
+              "its duration is the chunks' sum minus the crossfades (%d vs %d samples)" % (len(pcm), want))
+        steps = [abs(pcm[i + 1] - pcm[i]) for i in range(len(pcm) - 1)]
+        seams = [(c + 1) * (chunk - fade) for c in range(n_chunks - 1)]
+        near = set(i for s0 in seams for i in range(s0 - fade, s0 + fade) if 0 <= i < len(steps))
+        seam_max = max(steps[i] for i in near)
+        rest_max = max(steps[i] for i in range(len(steps)) if i not in near)
+        check(seam_max <= rest_max, "no click at the seams: the largest step there (%d) is within the audio's own (%d)" %
+              (seam_max, rest_max))
+        for bad in ({"temperature": 5}, {"top_k": 1.5}, {"max_chunk_chars": 50}, {"crossfade_ms": -1}, {"max_frames": 0}):
+            body = dict({"profile_id": pid, "text": "hi"}, **bad)
+            status, body = studio.request("POST", "/generate?wait=false", body)
+            field = list(bad)[0]
+            check(status == 422 and body.get("field") == field, "%s -> 422 naming %s (%s)" % (bad, field, status))
+        status, body = studio.request("POST", "/generate?wait=false", {"profile_id": pid, "text": "a" * 50001})
+        check(status == 422 and body.get("field") == "text", "50,001 characters -> 422 naming text (%s)" % status)
+        status, body = studio.request("POST", "/generate?wait=false", {"profile_id": pid, "text": "\u597d" * 50000})
+        check(status == 200, "50,000 CJK characters (150,000 bytes) are accepted: chunks keep to the engine's bytes (%s)" % status)
+        if status == 200:
+            studio.request("POST", "/generate/%s/cancel" % body["id"])
 
         # the generation settings the 0.5 app reads and writes: defaults, a checked partial update that persists
         status, body = studio.request("GET", "/settings/generation")

@@ -72,7 +72,7 @@ static int seed(const char *data_dir, int n)
             fprintf(stderr, "loadtest: cannot write %s\n", rel);
             goto fail;
         }
-        studio_generation g = {id, pid, text, "en", rel, 0.5, 1000 + i, "1.7B", NULL, NULL, NULL};
+        studio_generation g = {id, pid, text, "en", rel, 0.5, 1000 + i, "1.7B", NULL, NULL, NULL, NULL};
         json_t *item = studio_generation_insert(s, &g, &err);
         if (!item) {
             fprintf(stderr, "loadtest: generation: %s\n", err.msg);

@@ -261,6 +261,8 @@ static const char *const migrations[] = {
     "  created_at TEXT NOT NULL);"
     "ALTER TABLE profile_samples ADD COLUMN missing INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE generations ADD COLUMN missing INTEGER NOT NULL DEFAULT 0;",
+    /* 4: a take's chunking and sampling settings (issue 13), JSON, so a retry runs it the same way */
+    "ALTER TABLE generations ADD COLUMN settings TEXT;",
 };
 
 static int user_version(studio *s, int *v, studio_error *err)

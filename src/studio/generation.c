@@ -17,9 +17,11 @@
 #include "studio/log.h"
 #include "studio/prompt_cache.h"
 #include "studio/studio_internal.h"
+#include "studio/text_chunks.h"
 
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,7 +50,11 @@ struct studio_take {
     long long seed;
     const char *status; /* a static string: queued, downloading, loading_model, generating, or a final one */
     int cancel;         /* asked to stop */
-    int frames_done, max_frames;
+    int frames_done, max_frames; /* of the chunk being spoken */
+    int chunk, n_chunks;         /* a long text is spoken chunk by chunk */
+    int max_chunk_chars, crossfade_ms, normalize;
+    int frame_cap;        /* asked-for ceiling on each chunk's frames (max_frames), 0: from the text's length */
+    qt_gen_params params; /* the sampling settings asked for (temperature, top_k, ...); the rest is per chunk */
     double duration;  /* seconds, once completed */
     char *result;     /* the history item as JSON text, once completed */
     studio_error err; /* once failed or cancelled */
@@ -478,6 +484,38 @@ static int await_download(studio_gen *g, job *j, studio_error *err)
     }
 }
 
+#define NORMALIZE_PEAK 0.891f /* -1 dBFS */
+
+/* Appends b to *pcm; the last `fade` samples of *pcm and the first of b overlap, b fading in linearly as the
+ * earlier audio fades out (a click-free seam; the take is that much shorter than its chunks' sum). */
+static int join_crossfade(float **pcm, size_t *n, const float *b, size_t nb, size_t fade)
+{
+    if (fade > *n) fade = *n;
+    if (fade > nb) fade = nb;
+    float *grown = realloc(*pcm, (*n + nb - fade + 1) * sizeof *grown);
+    if (!grown) return -1;
+    float *tail = grown + *n - fade;
+    for (size_t k = 0; k < fade; k++) {
+        float w = ((float)k + 0.5f) / (float)fade;
+        tail[k] = tail[k] * (1.0f - w) + b[k] * w;
+    }
+    memcpy(grown + *n, b + fade, (nb - fade) * sizeof *grown);
+    *pcm = grown;
+    *n += nb - fade;
+    return 0;
+}
+
+/* Scales the take so its loudest sample sits at peak (the normalize option). Silence stays silence. */
+static void peak_normalize(float *pcm, size_t n, float peak)
+{
+    float max = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        max = fabsf(pcm[i]) > max ? fabsf(pcm[i]) : max;
+    if (max < 1e-6f) return;
+    for (size_t i = 0; i < n; i++)
+        pcm[i] *= peak / max;
+}
+
 /* engine_mu held. Makes the take's audio; returns its history item as JSON text, or NULL with err. */
 static char *run_take(studio_gen *g, job *j, studio_error *err)
 {
@@ -486,6 +524,10 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
     const qt_voice_prompt *vp = NULL;
     char *result = NULL;
     char rel[64], *abs_path = NULL;
+    char **chunks = NULL;
+    int n_chunks = 0;
+    float *pcm = NULL;
+    size_t n_pcm = 0;
 
     if (!g->model || strcmp(g->model_size, j->model_size) != 0) {
         set_status(g, j, "loading_model");
@@ -510,32 +552,59 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
     }
     log_info("Voice prompt stage took %.1f ms (%s)", now_ms() - t0, hit ? "cache hit" : "cache miss");
 
-    qt_gen_params gp = qt_gen_default_params();
-    gp.language = j->language;
-    gp.seed = (uint64_t)j->seed;
-    gp.max_frames = max_frames_for(j->text);
-    gp.on_progress = on_progress;
-    gp.user = j;
-    gp.out = &out;
+    /* A long text is spoken chunk by chunk (sentence ends, see text_chunks.h), each with the same voice
+     * prompt and seed + chunk index, and the chunks are joined with a short crossfade. */
+    if (studio_text_chunks(j->text, j->max_chunk_chars, QT_MAX_TEXT_BYTES, &chunks, &n_chunks) != 0 || !n_chunks) {
+        studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory splitting the text");
+        goto done;
+    }
+    __atomic_store_n(&j->n_chunks, n_chunks, __ATOMIC_RELAXED);
+    if (n_chunks > 1)
+        log_info("Take %s: %d chunks of at most %d characters, %d ms crossfade", j->id, n_chunks, j->max_chunk_chars,
+                 j->crossfade_ms);
     set_status(g, j, "generating");
-    if (stopping(g, j)) { /* qt_generate clears a cancel made before it */
-        stopped(j, err);
-        goto done;
-    }
     double t1 = now_ms();
-    if (qt_generate(g->model, vp, j->text, &gp, &qerr) != 0) {
-        if (qerr.kind == QT_ERR_CANCELLED && stopping(g, j))
+    int frames = 0;
+    for (int c = 0; c < n_chunks; c++) {
+        qt_gen_params gp = j->params;
+        gp.language = j->language;
+        gp.seed = (uint64_t)j->seed + (uint64_t)c;
+        gp.max_frames = max_frames_for(chunks[c]);
+        if (j->frame_cap > 0 && j->frame_cap < gp.max_frames)
+            gp.max_frames = j->frame_cap;
+        gp.on_progress = on_progress;
+        gp.user = j;
+        gp.out = &out;
+        __atomic_store_n(&j->frames_done, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&j->chunk, c, __ATOMIC_RELAXED);
+        if (stopping(g, j)) { /* qt_generate clears a cancel made before it */
             stopped(j, err);
-        else if (qerr.kind == QT_ERR_CANCELLED)
-            studio_fail(err, STUDIO_NOT_FOUND, "profile_id", "Profile %s was deleted during its take", j->profile_id);
-        else
-            studio_fail(err, qerr.kind == QT_ERR_INVALID ? STUDIO_INVALID : STUDIO_INTERNAL, NULL, "generation: %s",
-                        qerr.msg);
-        goto done;
+            goto done;
+        }
+        if (qt_generate(g->model, vp, chunks[c], &gp, &qerr) != 0) {
+            if (qerr.kind == QT_ERR_CANCELLED && stopping(g, j))
+                stopped(j, err);
+            else if (qerr.kind == QT_ERR_CANCELLED)
+                studio_fail(err, STUDIO_NOT_FOUND, "profile_id", "Profile %s was deleted during its take",
+                            j->profile_id);
+            else
+                studio_fail(err, qerr.kind == QT_ERR_INVALID ? STUDIO_INVALID : STUDIO_INTERNAL, NULL,
+                            "generation: %s", qerr.msg);
+            goto done;
+        }
+        frames += out.n_frames;
+        if (join_crossfade(&pcm, &n_pcm, out.audio, out.n_samples,
+                           (size_t)j->crossfade_ms * QT_SAMPLE_RATE / 1000) != 0) {
+            studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory joining the chunks");
+            goto done;
+        }
+        qt_gen_output_free(&out);
     }
+    if (j->normalize)
+        peak_normalize(pcm, n_pcm, NORMALIZE_PEAK);
     double gen_ms = now_ms() - t1;
-    double duration = (double)out.n_samples / QT_SAMPLE_RATE;
-    log_info("Generated %.2f s of audio (%d frames) in %.0f ms, RTF %.2f", duration, out.n_frames, gen_ms,
+    double duration = (double)n_pcm / QT_SAMPLE_RATE;
+    log_info("Generated %.2f s of audio (%d frames) in %.0f ms, RTF %.2f", duration, frames, gen_ms,
              duration > 0 ? gen_ms / 1000.0 / duration : 0.0);
 
     snprintf(rel, sizeof rel, "generations/%s.wav", j->id);
@@ -544,7 +613,7 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
     pthread_mutex_lock(&g->s->mu); /* an intent first: a crash before the row leaves a file the sweep removes */
     studio_intent_add(g->s, rel);
     pthread_mutex_unlock(&g->s->mu);
-    if (!abs_path || audio_write_wav16(abs_path, out.audio, out.n_samples, QT_SAMPLE_RATE, &aerr) != 0) {
+    if (!abs_path || audio_write_wav16(abs_path, pcm, n_pcm, QT_SAMPLE_RATE, &aerr) != 0) {
         studio_fail(err, STUDIO_INTERNAL, NULL, "writing %s: %s", rel, abs_path ? aerr.msg : "out of memory");
         goto done;
     }
@@ -563,6 +632,8 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
 done:
     studio_prompt_cache_release(g->prompts, vp);
     free(abs_path);
+    free(pcm);
+    studio_text_chunks_free(chunks, n_chunks);
     qt_gen_output_free(&out);
     reference_free(&ref);
     return result;
@@ -649,8 +720,96 @@ static job *take_new(void)
     return j;
 }
 
+/* ---- a take's settings: chunking and sampling, from the request (defaults: GET /settings/generation and
+ * the engine's) and stored with the take as JSON so a retry runs it the same way ---- */
+
+static const struct {
+    const char *name;
+    double min, max;
+    int integer;
+    size_t offset; /* in qt_gen_params */
+} sampling[] = {
+    {"temperature", 0.01, 2.0, 0, offsetof(qt_gen_params, temperature)},
+    {"top_k", 0, 1000, 1, offsetof(qt_gen_params, top_k)},
+    {"top_p", 0.01, 1.0, 0, offsetof(qt_gen_params, top_p)},
+    {"repetition_penalty", 1.0, 2.0, 0, offsetof(qt_gen_params, repetition_penalty)},
+    {"subtalker_temperature", 0.01, 2.0, 0, offsetof(qt_gen_params, subtalker_temperature)},
+    {"subtalker_top_k", 0, 1000, 1, offsetof(qt_gen_params, subtalker_top_k)},
+    {"subtalker_top_p", 0.01, 1.0, 0, offsetof(qt_gen_params, subtalker_top_p)},
+};
+
+/* Reads the settings members of obj into j (absent ones keep j's); STUDIO_INVALID names a bad one. */
+static int apply_settings(job *j, const json_t *obj, studio_error *err)
+{
+    json_t *v;
+    if ((v = json_object_get(obj, "max_chunk_chars")) && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) < STUDIO_CHUNK_MIN_CHARS ||
+            json_integer_value(v) > STUDIO_CHUNK_MAX_CHARS)
+            return studio_fail(err, STUDIO_INVALID, "max_chunk_chars", "max_chunk_chars: an integer from %d to %d",
+                               STUDIO_CHUNK_MIN_CHARS, STUDIO_CHUNK_MAX_CHARS);
+        j->max_chunk_chars = (int)json_integer_value(v);
+    }
+    if ((v = json_object_get(obj, "crossfade_ms")) && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > STUDIO_CROSSFADE_MAX_MS)
+            return studio_fail(err, STUDIO_INVALID, "crossfade_ms", "crossfade_ms: an integer from 0 to %d",
+                               STUDIO_CROSSFADE_MAX_MS);
+        j->crossfade_ms = (int)json_integer_value(v);
+    }
+    if ((v = json_object_get(obj, "max_frames")) && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > MAX_FRAMES_CAP)
+            return studio_fail(err, STUDIO_INVALID, "max_frames", "max_frames: an integer from 1 to %d",
+                               MAX_FRAMES_CAP);
+        j->frame_cap = (int)json_integer_value(v);
+    }
+    const char *norm = json_object_get(obj, "normalize") ? "normalize" : "normalize_audio";
+    if ((v = json_object_get(obj, norm)) && !json_is_null(v)) {
+        if (!json_is_boolean(v)) return studio_fail(err, STUDIO_INVALID, norm, "%s: true or false", norm);
+        j->normalize = json_is_true(v);
+    }
+    for (size_t i = 0; i < sizeof sampling / sizeof sampling[0]; i++) {
+        v = json_object_get(obj, sampling[i].name);
+        if (!v || json_is_null(v)) continue;
+        double x = json_is_number(v) ? json_number_value(v) : -1e300;
+        if ((sampling[i].integer && !json_is_integer(v)) || x < sampling[i].min || x > sampling[i].max)
+            return studio_fail(err, STUDIO_INVALID, sampling[i].name, "%s: %s from %g to %g", sampling[i].name,
+                               sampling[i].integer ? "an integer" : "a number", sampling[i].min, sampling[i].max);
+        char *field = (char *)&j->params + sampling[i].offset;
+        if (sampling[i].integer)
+            *(int *)field = (int)x;
+        else
+            *(float *)field = (float)x;
+    }
+    return 0;
+}
+
+static json_t *settings_json(const job *j)
+{
+    json_t *o = json_pack("{s:i, s:i, s:b}", "max_chunk_chars", j->max_chunk_chars, "crossfade_ms", j->crossfade_ms,
+                          "normalize", j->normalize);
+    if (o && j->frame_cap)
+        json_object_set_new(o, "max_frames", json_integer(j->frame_cap));
+    for (size_t i = 0; o && i < sizeof sampling / sizeof sampling[0]; i++) {
+        const char *field = (const char *)&j->params + sampling[i].offset;
+        json_object_set_new(o, sampling[i].name,
+                            sampling[i].integer ? json_integer(*(const int *)field)
+                                                : json_real(round(*(const float *)field * 1e6) / 1e6)); /* 0.7, not 0.69999998 */
+    }
+    return o;
+}
+
+/* The defaults: the studio's generation settings, the engine's sampling. */
+static void default_settings(studio_gen *g, job *j)
+{
+    j->params = qt_gen_default_params();
+    j->max_chunk_chars = STUDIO_CHUNK_DEFAULT_CHARS;
+    j->crossfade_ms = STUDIO_CROSSFADE_DEFAULT_MS;
+    json_t *st = studio_generation_settings(g->s, NULL);
+    if (st) apply_settings(j, st, NULL);
+    json_decref(st);
+}
+
 /* Validates body into a new take; STUDIO_INVALID names the field. */
-static job *take_from_body(const json_t *body, studio_error *err)
+static job *take_from_body(studio_gen *g, const json_t *body, studio_error *err)
 {
     if (!json_is_object(body)) {
         studio_fail(err, STUDIO_INVALID, "body", "body: must be a JSON object");
@@ -661,6 +820,9 @@ static job *take_from_body(const json_t *body, studio_error *err)
         studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory");
         return NULL;
     }
+    default_settings(g, j);
+    if (apply_settings(j, body, err) != 0)
+        goto fail;
     json_t *v = json_object_get(body, "profile_id");
     if (!json_is_string(v)) {
         studio_fail(err, STUDIO_INVALID, "profile_id", "profile_id: required, a string");
@@ -755,6 +917,9 @@ static int check_take(studio_gen *g, const job *j, studio_error *err)
 static json_t *enqueue(studio_gen *g, job *j, int new_row, studio_error *err)
 {
     json_t *item = NULL;
+    json_t *sj = settings_json(j);
+    char *settings = sj ? json_dumps(sj, JSON_COMPACT) : NULL;
+    json_decref(sj);
     if (new_row) {
         studio_new_id(j->id);
         studio_generation row = {
@@ -767,11 +932,13 @@ static json_t *enqueue(studio_gen *g, job *j, int new_row, studio_error *err)
             .model_size = j->model_size,
             .instruct = j->instruct,
             .status = "queued",
+            .settings = settings,
         };
         item = studio_generation_insert(g->s, &row, err);
     } else if (studio_generation_set_status(g->s, j->id, "queued", NULL, NULL, 0, err) == 0) {
         item = studio_history_get(g->s, j->id, err);
     }
+    free(settings);
     if (!item) {
         take_free(j);
         return NULL;
@@ -800,7 +967,7 @@ static json_t *enqueue(studio_gen *g, job *j, int new_row, studio_error *err)
 
 json_t *studio_gen_submit(studio_gen *g, const json_t *body, studio_error *err)
 {
-    job *j = take_from_body(body, err);
+    job *j = take_from_body(g, body, err);
     if (!j)
         return NULL;
     if (check_take(g, j, err) != 0) {
@@ -811,9 +978,13 @@ json_t *studio_gen_submit(studio_gen *g, const json_t *body, studio_error *err)
 }
 
 /* A take from its history row: the settings it was asked with. */
-static job *take_from_row(const json_t *item, studio_error *err)
+static job *take_from_row(studio_gen *g, const json_t *item, studio_error *err)
 {
     job *j = take_new();
+    if (j) {
+        default_settings(g, j);
+        apply_settings(j, json_object_get(item, "settings"), NULL); /* stored, so checked when asked for */
+    }
     const char *instruct = json_string_value(json_object_get(item, "instruct"));
     const char *size = json_string_value(json_object_get(item, "model_size"));
     if (j) {
@@ -847,7 +1018,7 @@ json_t *studio_gen_retry(studio_gen *g, const char *id, studio_error *err)
         json_decref(item);
         return NULL;
     }
-    job *j = take_from_row(item, err);
+    job *j = take_from_row(g, item, err);
     json_decref(item);
     if (!j || check_take(g, j, err) != 0) {
         if (j)
@@ -863,7 +1034,7 @@ json_t *studio_gen_regenerate(studio_gen *g, const char *id, studio_error *err)
     json_t *item = studio_history_get(g->s, id, err);
     if (!item)
         return NULL;
-    job *j = take_from_row(item, err);
+    job *j = take_from_row(g, item, err);
     json_decref(item);
     if (!j)
         return NULL;
@@ -990,13 +1161,17 @@ static int position_of(studio_gen *g, const job *j)
     return 0;
 }
 
+/* Over the whole take: chunks done plus the share of the chunk being spoken. */
 static double progress_of(const job *j)
 {
     if (!strcmp(j->status, "completed"))
         return 100.0;
     int done = __atomic_load_n(&j->frames_done, __ATOMIC_RELAXED);
     int max = __atomic_load_n(&j->max_frames, __ATOMIC_RELAXED);
-    return max > 0 ? 100.0 * done / max : 0.0;
+    int chunk = __atomic_load_n(&j->chunk, __ATOMIC_RELAXED);
+    int n = __atomic_load_n(&j->n_chunks, __ATOMIC_RELAXED);
+    double part = max > 0 ? (double)done / max : 0.0;
+    return 100.0 * (chunk + part) / (n > 0 ? n : 1);
 }
 
 void studio_take_read(studio_gen *g, studio_take *t, studio_take_state *out)

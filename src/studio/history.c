@@ -12,7 +12,7 @@
 
 #define HISTORY_COLS                                                                                         \
     "g.id, g.profile_id, p.name, g.text, g.language, g.audio_path, g.duration, g.seed, g.instruct, "         \
-    "g.model_size, g.status, g.error, g.created_at, g.missing"
+    "g.model_size, g.status, g.error, g.created_at, g.missing, g.settings"
 #define HISTORY_FROM " FROM generations g JOIN profiles p ON p.id = g.profile_id"
 
 static json_t *history_row(const studio *s, sqlite3_stmt *st)
@@ -35,6 +35,9 @@ static json_t *history_row(const studio *s, sqlite3_stmt *st)
     json_object_set_new(j, "status", studio_col_str(st, 10));
     json_object_set_new(j, "error", studio_col_str(st, 11));
     json_object_set_new(j, "created_at", studio_col_str(st, 12));
+    const char *settings = (const char *)sqlite3_column_text(st, 14);
+    json_t *sj = settings ? json_loads(settings, 0, NULL) : NULL;
+    json_object_set_new(j, "settings", json_is_object(sj) ? sj : (json_decref(sj), json_null()));
     /* the file was not found at the last start (row kept, see the sweep in db.c) */
     json_object_set_new(j, "missing", json_boolean(sqlite3_column_int(st, 13) != 0));
     return j;
@@ -109,8 +112,8 @@ json_t *studio_generation_insert(studio *s, const studio_generation *g, studio_e
     if (sqlite3_prepare_v2(
             s->db,
             "INSERT INTO generations (id, profile_id, text, language, audio_path, duration, seed, "
-            "model_size, instruct, status, error, created_at) "
-            "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS "
+            "model_size, instruct, status, error, created_at, settings) "
+            "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?14 WHERE EXISTS "
             "(SELECT 1 FROM profiles WHERE id = ?2)",
             -1, &st, NULL) != SQLITE_OK) {
         studio_db_fail(s, err, "recording a generation");
@@ -128,6 +131,7 @@ json_t *studio_generation_insert(studio *s, const studio_generation *g, studio_e
     sqlite3_bind_text(st, 10, g->status ? g->status : "completed", -1, SQLITE_STATIC);
     if (g->error) sqlite3_bind_text(st, 11, g->error, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 12, now, -1, SQLITE_STATIC);
+    if (g->settings) sqlite3_bind_text(st, 14, g->settings, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_CONSTRAINT) {
         studio_fail(err, STUDIO_CONFLICT, "id", "generation %s: already exists", id);

@@ -15,7 +15,7 @@
 #define STUDIO_NAME_MAX_CHARS 100           /* profile name, 1 to this, unique */
 #define STUDIO_DESCRIPTION_MAX_CHARS 500    /* profile description, optional */
 #define STUDIO_REFERENCE_TEXT_MAX_CHARS 1000 /* a sample's transcript, 1 to this */
-#define STUDIO_TEXT_MAX_CHARS 5000          /* the text of a take, 1 to this */
+#define STUDIO_TEXT_MAX_CHARS 50000         /* the text of a take, 1 to this (long ones are spoken in chunks) */
 #define STUDIO_INSTRUCT_MAX_CHARS 500       /* a take's instruct text, optional */
 #define STUDIO_CHUNK_MIN_CHARS 100          /* a long take is split into chunks of at most max_chunk_chars: */
 #define STUDIO_CHUNK_MAX_CHARS 5000         /*   settable from this min to this max, */

@@ -112,6 +112,7 @@ typedef struct {
     const char *instruct;   /* <= 500 chars or NULL */
     const char *status;     /* NULL: "completed" */
     const char *error;      /* NULL unless status is "failed" */
+    const char *settings;   /* JSON object text: the take's chunking and sampling settings, or NULL */
 } studio_generation;
 
 /* Inserts a history row; returns the history item JSON. Write the WAV first, then insert: if the insert
