@@ -16,6 +16,8 @@ packages=(
   libzip-dev libpng-dev libjpeg62-turbo-dev libwebp-dev libexif-dev
   # tests: HTTP client, local Hub mirror, audio fixtures, browser tests
   curl python3 sox espeak-ng chromium
+  # coverage per layer (scripts/coverage.sh)
+  gcovr
 )
 # Node.js drives the browser tests; a machine that already has node and npm keeps its own.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

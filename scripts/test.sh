@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds voicebox three ways and runs every test:
 #   build/       release, -Werror           -> all CTest tests
-#   build-asan/  AddressSanitizer + UBSan   -> all CTest tests again
+#   build-asan/  AddressSanitizer + UBSan   -> all CTest tests again, then coverage per layer (gcov)
 #   build-fuzz/  clang + libFuzzer          -> each fuzz target for FUZZ_SECONDS (default 20)
 # Installs the Debian packages first (scripts/install-deps.sh).
 set -euo pipefail
@@ -15,10 +15,14 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DVOICEBOX_WERROR=ON >/dev/null
 cmake --build build -j "$jobs"
 (cd build && ctest --output-on-failure -j "$jobs")
 
-echo "== AddressSanitizer + UBSan build"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVOICEBOX_WERROR=ON -DVOICEBOX_SANITIZE=ON >/dev/null
+echo "== AddressSanitizer + UBSan build, with coverage counts"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVOICEBOX_WERROR=ON -DVOICEBOX_SANITIZE=ON \
+  -DVOICEBOX_COVERAGE=ON >/dev/null
 cmake --build build-asan -j "$jobs"
+find build-asan -name '*.gcda' -delete # counts of this run only
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$jobs" -E "${ASAN_EXCLUDE:-^$}")
+echo "== coverage by layer (the ASan build's tests)"
+bash scripts/coverage.sh build-asan
 
 echo "== fuzz targets (${fuzz_seconds}s each)"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DVOICEBOX_FUZZ=ON >/dev/null

@@ -361,7 +361,8 @@ def main():
         studio.stop()
         studio.start()
         status, body = studio.request("POST", "/models/download", {"model_name": "qwen-tts-0.6B"})
-        check(status == 200 and "already" in body.get("message", ""), "offline: download of a present model is a no-op")
+        check(status == 200 and "already" in body.get("message", ""),
+              "offline: download of a present model is a no-op (%s %s)" % (status, body))
         status, _ = generate(studio, alice, "0.6B")
         check(status == 200, "offline: 0.6B loads and generates (%s)" % status)
 

@@ -9,7 +9,7 @@ second request (the canary DELETE below must not delete anything). HTTP/1.1 with
 Floods: a client holding many idle or slow connections cannot make /health unreachable for others; the server
 logs when a limit bites. Usage: test_http_hardening.py VOICEBOX_BIN
 """
-import json, os, re, socket, subprocess, sys, tempfile, time, shutil
+import json, os, re, resource, socket, subprocess, sys, tempfile, time, shutil
 
 BIN = sys.argv[1]
 fails = 0
@@ -115,6 +115,54 @@ def main():
         check(statuses(got) == [200, 200], "two pipelined GETs on one connection -> 200 200 (%s)" % statuses(got))
         got, _ = raw(port, b"GET /health HTTP/1.0\r\n\r\n")
         check(statuses(got) == [200], "HTTP/1.0 without Host -> 200 (%s)" % statuses(got))
+
+        # ---- floods and slow clients (item 3) ----
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+        slow = socket.socket()
+        slow.bind(("127.0.0.3", 0))
+        slow.connect(("127.0.0.1", port))
+        slow.sendall(b"GET /health HTTP/1.1\r\n")  # and never the rest of its head
+        t_slow = time.monotonic()
+        flood, refused = [], 0
+        for _ in range(1100):  # more than libmicrohttpd's default limit of about 1020 for everyone
+            c = socket.socket()
+            c.bind(("127.0.0.2", 0))
+            try:
+                c.connect(("127.0.0.1", port))
+                flood.append(c)
+            except OSError:
+                refused += 1
+                c.close()
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        try:
+            st, _ = http(port, "GET", "/health", timeout=5)
+        except OSError as e:
+            st = "error %s" % e
+        ms = (time.monotonic() - t0) * 1000
+        check(st == 200 and ms < 2000,
+              "/health from another client with 1,100 idle connections open from 127.0.0.2 -> %s in %.0f ms" % (st, ms))
+        slow.settimeout(20)
+        try:
+            closed = slow.recv(100) == b""
+        except (socket.timeout, ConnectionResetError):
+            closed = False
+        waited = time.monotonic() - t_slow
+        check(closed and waited < 16,
+              "a client that stops in the middle of its request head is closed (after %.1f s)" % waited)
+        for c in flood:
+            c.close()
+        slow.close()
+        time.sleep(0.3)
+        with open(log, errors="replace") as f:
+            text = f.read()
+        check("connection limit: refused a connection from 127.0.0.2" in text,
+              "the log says when the per-client limit bites")
+        check(text.count("connection limit:") <= 3, "and says it once per 10 s, not per socket (%d lines)"
+              % text.count("connection limit:"))
+        st, _ = http(port, "GET", "/health")
+        check(st == 200, "after the flood /health -> 200 (%s)" % st)
     finally:
         srv.terminate()
         try:

@@ -3,8 +3,10 @@
  * real-time factor, first-audio latency, weight bytes read per frame against the machine's measured read
  * bandwidth, and peak RSS. EOS is ignored so every run makes exactly --frames frames. */
 #include "cli/cli.h"
+#include "cli/cli_opt.h"
 #include "engine/qt.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,10 +44,10 @@ static void on_audio(const float *pcm, size_t n, void *user)
     *(size_t *)user += n;
 }
 
-static void usage(void)
+static void usage(FILE *out)
 {
-    fprintf(stderr, "usage: voicebox bench --model DIR|HUB_ID [--frames 125] [--threads N] [--xvector-only]\n"
-                    "                      [--ref-frames 63] [--ref-context N] [--seed N] [--precision bf16|int8]\n");
+    fprintf(out, "usage: voicebox bench --model DIR|HUB_ID [--frames 125] [--threads N] [--xvector-only]\n"
+                 "                      [--ref-frames 63] [--ref-context N] [--seed N] [--precision bf16|int8]\n");
 }
 
 int cli_bench(int argc, char **argv)
@@ -54,42 +56,32 @@ int cli_bench(int argc, char **argv)
     int frames = 125, threads = 0, xvec_only = 0, ref_frames = 63, ref_context = -1;
     unsigned long long seed = 1;
     qt_precision precision = QT_PRECISION_BF16;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage();
-            return 0;
-        } else if (!strcmp(a, "--xvector-only")) {
-            xvec_only = 1;
-        } else if (!v) {
-            usage();
-            return cli_error("option %s needs a value", a);
-        } else if (!strcmp(a, "--model")) {
-            model = v, i++;
-        } else if (!strcmp(a, "--frames")) {
-            frames = atoi(v), i++;
-        } else if (!strcmp(a, "--threads")) {
-            threads = atoi(v), i++;
-        } else if (!strcmp(a, "--ref-frames")) {
-            ref_frames = atoi(v), i++;
-        } else if (!strcmp(a, "--ref-context")) {
-            ref_context = atoi(v), i++;
-        } else if (!strcmp(a, "--seed")) {
-            seed = strtoull(v, NULL, 10), i++;
-        } else if (!strcmp(a, "--precision")) {
-            qt_error perr = {0};
-            if (qt_precision_parse(v, &precision, &perr)) {
-                cli_error("--precision: %s", perr.msg);
-                return 2;
-            }
-            i++;
-        } else {
-            usage();
-            return cli_error("unknown option %s", a);
-        }
+#define RANGES "--frames must be 1..8192, --ref-frames 1..2000 and --threads >= 0 (not '%s')"
+    const cli_opt opts[] = {
+        CLI_FLAG_OPT("--xvector-only", &xvec_only),
+        CLI_STR_OPT("--model", NULL, &model),
+        CLI_INT_OPT("--frames", &frames, INT_MIN, INT_MAX, RANGES),
+        CLI_INT_OPT("--threads", &threads, INT_MIN, INT_MAX, RANGES),
+        CLI_INT_OPT("--ref-frames", &ref_frames, INT_MIN, INT_MAX, RANGES),
+        CLI_INT_OPT("--ref-context", &ref_context, INT_MIN, INT_MAX, "--ref-context wants a number of frames, not '%s'"),
+        CLI_U64_OPT("--seed", &seed, "--seed wants a non-negative integer, not '%s'"),
+        CLI_FN_OPT("--precision", &precision, cli_precision_opt),
+    };
+#undef RANGES
+    const char *pos[argc > 0 ? argc : 1];
+    int n_pos;
+    int parsed = cli_parse("bench", argc, argv, opts, sizeof opts / sizeof opts[0], pos, &n_pos);
+    if (parsed == CLI_HELP) {
+        usage(stdout);
+        return 0;
+    }
+    if (parsed) return parsed;
+    if (n_pos) {
+        cli_error("bench: unexpected argument '%s' (see voicebox bench --help)", pos[0]);
+        return 2;
     }
     if (!model) {
-        usage();
+        usage(stderr);
         return cli_error("bench needs --model");
     }
     if (frames < 1 || frames > 8192 || ref_frames < 1 || ref_frames > 2000 || threads < 0)

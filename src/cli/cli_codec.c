@@ -4,6 +4,7 @@
  * Nothing here does model math: audio is read with audio.h, codes come from qt_codec_* in qt.h. */
 #include "audio/audio.h"
 #include "cli/cli.h"
+#include "cli/cli_opt.h"
 #include "engine/qt.h"
 
 #include <errno.h>
@@ -22,36 +23,21 @@ static int usage(FILE *out)
     return out == stdout ? 0 : 2;
 }
 
-static int parse_threads(const char *s, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < 0 || v > 1024) return -1;
-    *out = (int)v;
-    return 0;
-}
-
 static int codec_encode(int argc, char **argv)
 {
     const char *model = NULL, *in = NULL;
     int threads = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);
-        if (!strcmp(argv[i], "--model")) {
-            if (++i >= argc) return cli_error("codec encode: --model needs a directory or repo id");
-            model = argv[i];
-        } else if (!strcmp(argv[i], "--threads")) {
-            if (++i >= argc || parse_threads(argv[i], &threads))
-                return cli_error("codec encode: --threads needs a number from 0 (all cores) to 1024");
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_error("codec encode: unknown option '%s'", argv[i]);
-        } else if (in) {
-            return cli_error("codec encode: one audio file at a time ('%s' and '%s')", in, argv[i]);
-        } else {
-            in = argv[i];
-        }
-    }
+    const cli_opt opts[] = {
+        CLI_STR_OPT("--model", NULL, &model),
+        CLI_INT_OPT("--threads", &threads, 0, 1024, "codec encode: --threads needs a number from 0 (all cores) to 1024, not '%s'"),
+    };
+    const char *pos[argc > 0 ? argc : 1];
+    int n_pos;
+    int r = cli_parse("codec encode", argc, argv, opts, sizeof opts / sizeof opts[0], pos, &n_pos);
+    if (r == CLI_HELP) return usage(stdout);
+    if (r) return r;
+    if (n_pos > 1) return cli_error("codec encode: one audio file at a time ('%s' and '%s')", pos[0], pos[1]);
+    if (n_pos) in = pos[0];
     if (!model) return cli_error("codec encode: --model DIR is required");
     if (!in) return cli_error("codec encode: no audio file given");
 
@@ -156,25 +142,18 @@ static int codec_decode(int argc, char **argv)
 {
     const char *model = NULL, *in = NULL, *out = NULL;
     int threads = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);
-        if (!strcmp(argv[i], "--model")) {
-            if (++i >= argc) return cli_error("codec decode: --model needs a directory or repo id");
-            model = argv[i];
-        } else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
-            if (++i >= argc) return cli_error("codec decode: -o needs a file name");
-            out = argv[i];
-        } else if (!strcmp(argv[i], "--threads")) {
-            if (++i >= argc || parse_threads(argv[i], &threads))
-                return cli_error("codec decode: --threads needs a number from 0 (all cores) to 1024");
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_error("codec decode: unknown option '%s'", argv[i]);
-        } else if (in) {
-            return cli_error("codec decode: one codes file at a time ('%s' and '%s')", in, argv[i]);
-        } else {
-            in = argv[i];
-        }
-    }
+    const cli_opt opts[] = {
+        CLI_STR_OPT("--model", NULL, &model),
+        CLI_STR_OPT("--output", "-o", &out),
+        CLI_INT_OPT("--threads", &threads, 0, 1024, "codec decode: --threads needs a number from 0 (all cores) to 1024, not '%s'"),
+    };
+    const char *pos[argc > 0 ? argc : 1];
+    int n_pos;
+    int r = cli_parse("codec decode", argc, argv, opts, sizeof opts / sizeof opts[0], pos, &n_pos);
+    if (r == CLI_HELP) return usage(stdout);
+    if (r) return r;
+    if (n_pos > 1) return cli_error("codec decode: one codes file at a time ('%s' and '%s')", pos[0], pos[1]);
+    if (n_pos) in = pos[0];
     if (!model) return cli_error("codec decode: --model DIR is required");
     if (!in) return cli_error("codec decode: no codes file given");
     if (!out) return cli_error("codec decode: -o OUT.wav is required");

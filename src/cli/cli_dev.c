@@ -9,6 +9,7 @@
  * accepts is one the engine can open.
  */
 #include "cli/cli.h"
+#include "cli/cli_opt.h"
 #include "cli/random_model.h"
 
 #include "engine/qt_dev.h"
@@ -129,17 +130,16 @@ static int dev_inspect(int argc, char **argv)
 {
     const char *arg = NULL;
     int list = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--tensors"))
-            list = 1;
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: voicebox dev inspect DIR|REPO_ID [--tensors]\n");
-            return 0;
-        } else if (argv[i][0] == '-')
-            return cli_error("dev inspect: unknown option '%s'", argv[i]);
-        else
-            arg = argv[i];
+    const cli_opt opts[] = {CLI_FLAG_OPT("--tensors", &list)};
+    const char *pos[argc > 0 ? argc : 1];
+    int n_pos;
+    int r = cli_parse("dev inspect", argc, argv, opts, 1, pos, &n_pos);
+    if (r == CLI_HELP) {
+        printf("usage: voicebox dev inspect DIR|REPO_ID [--tensors]\n");
+        return 0;
     }
+    if (r) return r;
+    if (n_pos) arg = pos[n_pos - 1];
     if (!arg) return cli_error("dev inspect: give a model directory or Hub repo id");
     char dir[4096], codec_dir[4096];
     qt_error err = {0};
@@ -368,55 +368,58 @@ done:
     return rc;
 }
 
+typedef struct {
+    unsigned long long value;
+    int given;
+} given_seed;
+
+static int seed_opt(const char *v, void *dest)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || !*v || *end || *v == '-')
+        return cli_error("dev random-model: --seed '%s' is not a non-negative integer", v);
+    *(given_seed *)dest = (given_seed){n, 1};
+    return 0;
+}
+
 static int dev_random_model(int argc, char **argv)
 {
     const char *shape = NULL, *out = NULL, *tok = NULL;
-    unsigned long long seed = 0;
-    int have_seed = 0, threads = qt_default_threads(), dry_run = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("usage: voicebox dev random-model --shape 0.6B|1.7B|tiny|tiny-b --seed N --out DIR\n"
-                   "                                [--tokenizer-from DIR] [--threads N] [--dry-run]\n"
-                   "       (--shape whisper-tiny|whisper-base|whisper-small: a Whisper release, F32)\n"
-                   "Writes a model directory in the release layout with seeded-random weights.\n"
-                   "--tokenizer-from: where vocab.json, merges.txt, tokenizer_config.json are copied from\n"
-                   "                  (default: the golden fixtures' tiny-a folder).\n"
-                   "--dry-run:        print the tensor counts, parameters and bytes; write nothing.\n");
-            return 0;
-        }
-        if (!strcmp(a, "--dry-run")) {
-            dry_run = 1;
-            continue;
-        }
-        if (!v) return cli_error("dev random-model: option '%s' needs a value", a);
-        if (!strcmp(a, "--shape"))
-            shape = v;
-        else if (!strcmp(a, "--out"))
-            out = v;
-        else if (!strcmp(a, "--tokenizer-from"))
-            tok = v;
-        else if (!strcmp(a, "--seed")) {
-            char *end;
-            errno = 0;
-            seed = strtoull(v, &end, 10);
-            if (errno || !*v || *end)
-                return cli_error("dev random-model: --seed '%s' is not a non-negative integer", v);
-            have_seed = 1;
-        } else if (!strcmp(a, "--threads")) {
-            threads = atoi(v);
-            if (threads < 1 || threads > 256)
-                return cli_error("dev random-model: --threads '%s' must be 1..256", v);
-        } else
-            return cli_error("dev random-model: unknown option '%s'", a);
-        i++;
+    given_seed seed = {0, 0};
+    int threads = qt_default_threads(), dry_run = 0;
+    const cli_opt opts[] = {
+        CLI_FLAG_OPT("--dry-run", &dry_run),
+        CLI_STR_OPT("--shape", NULL, &shape),
+        CLI_STR_OPT("--out", NULL, &out),
+        CLI_STR_OPT("--tokenizer-from", NULL, &tok),
+        CLI_FN_OPT("--seed", &seed, seed_opt),
+        CLI_INT_OPT("--threads", &threads, 1, 256, "dev random-model: --threads '%s' must be 1..256"),
+    };
+    const char *pos[argc > 0 ? argc : 1];
+    int n_pos;
+    int r = cli_parse("dev random-model", argc, argv, opts, sizeof opts / sizeof opts[0], pos, &n_pos);
+    if (r == CLI_HELP) {
+        printf("usage: voicebox dev random-model --shape 0.6B|1.7B|tiny|tiny-b --seed N --out DIR\n"
+               "                                [--tokenizer-from DIR] [--threads N] [--dry-run]\n"
+               "       (--shape whisper-tiny|whisper-base|whisper-small: a Whisper release, F32)\n"
+               "Writes a model directory in the release layout with seeded-random weights.\n"
+               "--tokenizer-from: where vocab.json, merges.txt, tokenizer_config.json are copied from\n"
+               "                  (default: the golden fixtures' tiny-a folder).\n"
+               "--dry-run:        print the tensor counts, parameters and bytes; write nothing.\n");
+        return 0;
     }
-    if (!shape || (!dry_run && (!out || !have_seed)))
+    if (r) return r;
+    if (n_pos) {
+        cli_error("dev random-model: unexpected argument '%s' (see voicebox dev random-model --help)", pos[0]);
+        return 2;
+    }
+    if (!shape || (!dry_run && (!out || !seed.given)))
         return cli_error("dev random-model: --shape, --seed and --out are required (see --help)");
 
     rm_whisper w;
-    if (rm_whisper_preset(shape, &w) == 0) return random_whisper(&w, seed, out, tok, threads, dry_run);
+    if (rm_whisper_preset(shape, &w) == 0) return random_whisper(&w, seed.value, out, tok, threads, dry_run);
     qt_config c;
     qt_codec_config cc;
     if (rm_preset(shape, &c, &cc))
@@ -468,7 +471,7 @@ static int dev_random_model(int argc, char **argv)
         cli_error("dev random-model: out of memory");
         goto done;
     }
-    fprintf(stderr, "voicebox: random %s model, seed %llu, %d threads -> %s\n", shape, seed, threads, out);
+    fprintf(stderr, "voicebox: random %s model, seed %llu, %d threads -> %s\n", shape, seed.value, threads, out);
     fprintf(stderr, "  model.safetensors: %d tensors, %llu parameters, %llu bytes\n", model.n,
             (unsigned long long)rm_list_params(&model), (unsigned long long)rm_list_bytes(&model));
     fprintf(stderr, "  speech_tokenizer/model.safetensors: %d tensors, %llu parameters, %llu bytes\n",
@@ -501,13 +504,13 @@ static int dev_random_model(int argc, char **argv)
     /* The two weight files use different seeds derived from the one given. */
     progress_state ps = {"model.safetensors", now_s(), -10};
     snprintf(path, sizeof path, "%s/model.safetensors", out);
-    if (rm_write_safetensors(path, &model, seed, threads, progress, &ps, &err)) {
+    if (rm_write_safetensors(path, &model, seed.value, threads, progress, &ps, &err)) {
         cli_error("%s", err.msg);
         goto done;
     }
     progress_state ps2 = {"speech_tokenizer/model.safetensors", now_s(), -10};
     snprintf(path, sizeof path, "%s/model.safetensors", codec_dir);
-    if (rm_write_safetensors(path, &codec, seed ^ 0x5eec4c0dec000000ull, threads, progress, &ps2, &err)) {
+    if (rm_write_safetensors(path, &codec, seed.value ^ 0x5eec4c0dec000000ull, threads, progress, &ps2, &err)) {
         cli_error("%s", err.msg);
         goto done;
     }

@@ -18,19 +18,6 @@ static const char history_usage[] =
     "  the generations, newest first. PROFILE is a profile id or its exact name; N for --limit is 1-"
     STR(STUDIO_HISTORY_LIMIT_MAX) "\n  (default " STR(STUDIO_HISTORY_LIMIT_DEFAULT) "); DIR defaults to ./data.\n";
 
-static int parse_int(const char *opt, const char *s, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < INT_MIN || v > INT_MAX) {
-        cli_error("%s: '%s' is not a whole number", opt, s);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
 /* Profile id for arg (an id or an exact name); NULL after printing an error. malloc'd. */
 static char *resolve_profile(studio *s, const char *arg)
 {
@@ -56,45 +43,36 @@ static char *resolve_profile(studio *s, const char *arg)
 
 int cli_history(int argc, char **argv)
 {
-    const char *data_dir = "./data", *profile = NULL, *limit = NULL, *offset = NULL;
+    const char *data_dir = "./data", *profile = NULL;
     studio_history_query q = studio_history_default_query();
-    int as_json = 0, have_cmd = 0, rc = 1;
+    int as_json = 0, rc = 1;
     char *pid = NULL;
     studio *s = NULL;
     json_t *res = NULL;
-
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(history_usage, stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--json")) {
-            as_json = 1;
-            continue;
-        }
-        if ((r = cli_take_opt(argc, argv, &i, "--data-dir", &data_dir)) ||
-            (r = cli_take_opt(argc, argv, &i, "--profile", &profile)) ||
-            (r = cli_take_opt(argc, argv, &i, "--search", &q.search)) ||
-            (r = cli_take_opt(argc, argv, &i, "--limit", &limit)) ||
-            (r = cli_take_opt(argc, argv, &i, "--offset", &offset))) {
-            if (r < 0) return cli_error("%s: needs a value", argv[i]);
-            continue;
-        }
-        if (!strcmp(argv[i], "list") && !have_cmd) {
-            have_cmd = 1;
-            continue;
-        }
-        fputs(history_usage, stderr);
-        return cli_error("history: unexpected argument '%s'", argv[i]);
+    const cli_opt opts[] = {
+        CLI_FLAG_OPT("--json", &as_json),
+        CLI_STR_OPT("--data-dir", NULL, &data_dir),
+        CLI_STR_OPT("--profile", NULL, &profile),
+        CLI_STR_OPT("--search", NULL, &q.search),
+        CLI_INT_OPT("--limit", &q.limit, INT_MIN, INT_MAX, "--limit: '%s' is not a whole number"),
+        CLI_INT_OPT("--offset", &q.offset, INT_MIN, INT_MAX, "--offset: '%s' is not a whole number"),
+    };
+    const char *pos[argc > 0 ? argc : 1];
+    int n_pos;
+    int r = cli_parse("history", argc, argv, opts, sizeof opts / sizeof opts[0], pos, &n_pos);
+    if (r == CLI_HELP) {
+        fputs(history_usage, stdout);
+        return 0;
     }
-    if (!have_cmd) {
+    if (r) return r;
+    if (n_pos == 0) {
         fputs(history_usage, stderr);
         return 2;
     }
-    if ((limit && parse_int("--limit", limit, &q.limit) < 0) ||
-        (offset && parse_int("--offset", offset, &q.offset) < 0))
-        return 1;
+    if (strcmp(pos[0], "list") || n_pos > 1) {
+        fputs(history_usage, stderr);
+        return cli_error("history: unexpected argument '%s'", strcmp(pos[0], "list") ? pos[0] : pos[1]);
+    }
 
     studio_error err = {0};
     s = studio_open(data_dir, &err);

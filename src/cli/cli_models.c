@@ -1,6 +1,7 @@
 /* cli_models.c — `voicebox models list|pull NAME|rm NAME`: the Hugging Face cache as the studio sees it.
  * pull draws a progress bar on stderr (a line per file when stderr is not a terminal). */
 #include "cli/cli.h"
+#include "cli/cli_opt.h"
 #include "studio/models.h"
 
 #include <jansson.h>
@@ -146,16 +147,21 @@ static void models_usage(FILE *out)
 
 int cli_models(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        models_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    int as_json = 0;
+    const cli_opt opts[] = {CLI_FLAG_OPT("--json", &as_json)};
+    const char *pos[argc > 0 ? argc : 1];
+    int n_pos;
+    int r = cli_parse("models", argc, argv, opts, 1, pos, &n_pos);
+    if (r == CLI_HELP) {
+        models_usage(stdout);
+        return 0;
     }
-    if (!strcmp(argv[1], "list") && (argc == 2 || (argc == 3 && !strcmp(argv[2], "--json"))))
-        return models_list(argc == 3);
-    if ((!strcmp(argv[1], "pull") || !strcmp(argv[1], "rm")) && argc == 3) {
-        const studio_model *m = studio_model_find(argv[2]);
-        if (!m) return cli_error("unknown model '%s' (try `voicebox models list`)", argv[2]);
-        return !strcmp(argv[1], "pull") ? models_pull(m) : models_rm(m);
+    if (r) return r;
+    if (n_pos == 1 && !strcmp(pos[0], "list")) return models_list(as_json);
+    if (n_pos == 2 && !as_json && (!strcmp(pos[0], "pull") || !strcmp(pos[0], "rm"))) {
+        const studio_model *m = studio_model_find(pos[1]);
+        if (!m) return cli_error("unknown model '%s' (try `voicebox models list`)", pos[1]);
+        return !strcmp(pos[0], "pull") ? models_pull(m) : models_rm(m);
     }
     models_usage(stderr);
     return 2;

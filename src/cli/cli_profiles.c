@@ -136,39 +136,28 @@ static int cmd_samples(studio *s, const char *profile, int as_json)
 int cli_profiles(int argc, char **argv)
 {
     const char *data_dir = "./data", *description = NULL, *language = NULL, *text = NULL;
-    const char *pos[3] = {NULL, NULL, NULL};
     int npos = 0, as_json = 0, rc = 1;
     studio *s = NULL;
     json_t *body = NULL, *got = NULL, *p = NULL;
-
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(profiles_usage, stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--json")) {
-            as_json = 1;
-            continue;
-        }
-        if ((r = cli_take_opt(argc, argv, &i, "--data-dir", &data_dir)) ||
-            (r = cli_take_opt(argc, argv, &i, "--description", &description)) ||
-            (r = cli_take_opt(argc, argv, &i, "--language", &language)) ||
-            (r = cli_take_opt(argc, argv, &i, "--text", &text))) {
-            if (r < 0) return cli_error("%s: needs a value", argv[i]);
-            continue;
-        }
-        if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            fputs(profiles_usage, stderr);
-            return cli_error("profiles: unknown option '%s'", argv[i]);
-        }
-        if (npos == 3) {
-            fputs(profiles_usage, stderr);
-            return cli_error("profiles: too many arguments ('%s')", argv[i]);
-        }
-        pos[npos++] = argv[i];
+    const cli_opt opts[] = {
+        CLI_FLAG_OPT("--json", &as_json),
+        CLI_STR_OPT("--data-dir", NULL, &data_dir),
+        CLI_STR_OPT("--description", NULL, &description),
+        CLI_STR_OPT("--language", NULL, &language),
+        CLI_STR_OPT("--text", NULL, &text),
+    };
+    const char *pos[argc > 0 ? argc : 1];
+    int r = cli_parse("profiles", argc, argv, opts, sizeof opts / sizeof opts[0], pos, &npos);
+    if (r == CLI_HELP) {
+        fputs(profiles_usage, stdout);
+        return 0;
     }
-    const char *cmd = pos[0];
+    if (r) return r;
+    if (npos > 3) {
+        fputs(profiles_usage, stderr);
+        return cli_error("profiles: too many arguments ('%s')", pos[3]);
+    }
+    const char *cmd = npos ? pos[0] : NULL;
     struct {
         const char *name;
         int args;

@@ -4,6 +4,7 @@
  * text or one JSON object. No model math here: everything comes from qt_prompt_* in qt.h. */
 #include "audio/audio.h"
 #include "cli/cli.h"
+#include "cli/cli_opt.h"
 #include "engine/qt.h"
 
 #include <errno.h>
@@ -33,38 +34,23 @@ static int prompt_create(int argc, char **argv)
 {
     const char *model = NULL, *ref = NULL, *ref_text = NULL, *out = NULL;
     int xvec_only = 0, trim = 0, threads = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout);
-        if (!strcmp(a, "--xvector-only")) {
-            xvec_only = 1;
-            continue;
-        }
-        if (!strcmp(a, "--trim-silence")) {
-            trim = 1;
-            continue;
-        }
-        if (strcmp(a, "--model") && strcmp(a, "--ref") && strcmp(a, "--ref-text") && strcmp(a, "-o") &&
-            strcmp(a, "--threads"))
-            return cli_error("prompt create: unknown option '%s' (see voicebox prompt --help)", a);
-        if (++i >= argc) return cli_error("prompt create: %s needs a value", a);
-        const char *v = argv[i];
-        if (!strcmp(a, "--model"))
-            model = v;
-        else if (!strcmp(a, "--ref"))
-            ref = v;
-        else if (!strcmp(a, "--ref-text"))
-            ref_text = v;
-        else if (!strcmp(a, "-o"))
-            out = v;
-        else {
-            char *end;
-            errno = 0;
-            long t = strtol(v, &end, 10);
-            if (!*v || *end || errno || t < 0 || t > 1024)
-                return cli_error("prompt create: --threads needs a number from 0 (all cores) to 1024");
-            threads = (int)t;
-        }
+    const cli_opt opts[] = {
+        CLI_FLAG_OPT("--xvector-only", &xvec_only),
+        CLI_FLAG_OPT("--trim-silence", &trim),
+        CLI_STR_OPT("--model", NULL, &model),
+        CLI_STR_OPT("--ref", NULL, &ref),
+        CLI_STR_OPT("--ref-text", NULL, &ref_text),
+        CLI_STR_OPT("-o", NULL, &out),
+        CLI_INT_OPT("--threads", &threads, 0, 1024, "prompt create: --threads needs a number from 0 (all cores) to 1024, not '%s'"),
+    };
+    const char *pos[argc > 0 ? argc : 1];
+    int n_pos;
+    int r = cli_parse("prompt create", argc, argv, opts, sizeof opts / sizeof opts[0], pos, &n_pos);
+    if (r == CLI_HELP) return usage(stdout);
+    if (r) return r;
+    if (n_pos) {
+        cli_error("prompt create: unexpected argument '%s' (see voicebox prompt --help)", pos[0]);
+        return 2;
     }
     if (!model) return cli_error("prompt create: --model DIR is required");
     if (!ref) return cli_error("prompt create: --ref REF.wav is required");
@@ -130,17 +116,14 @@ static int prompt_show(int argc, char **argv)
 {
     const char *path = NULL;
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);
-        if (!strcmp(argv[i], "--json"))
-            json = 1;
-        else if (argv[i][0] == '-' && argv[i][1])
-            return cli_error("prompt show: unknown option '%s'", argv[i]);
-        else if (path)
-            return cli_error("prompt show: one file at a time ('%s' and '%s')", path, argv[i]);
-        else
-            path = argv[i];
-    }
+    const cli_opt opts[] = {CLI_FLAG_OPT("--json", &json)};
+    const char *pos[argc > 0 ? argc : 1];
+    int n_pos;
+    int r = cli_parse("prompt show", argc, argv, opts, 1, pos, &n_pos);
+    if (r == CLI_HELP) return usage(stdout);
+    if (r) return r;
+    if (n_pos > 1) return cli_error("prompt show: one file at a time ('%s' and '%s')", pos[0], pos[1]);
+    if (n_pos) path = pos[0];
     if (!path) return cli_error("prompt show: no prompt file given");
     qt_error err = {0};
     qt_voice_prompt *vp = qt_prompt_load(path, NULL, 0, &err);

@@ -7,6 +7,7 @@
  */
 #include "audio/audio.h"
 #include "cli/cli.h"
+#include "cli/cli_opt.h"
 #include "engine/qt.h"
 
 #include <math.h>
@@ -124,78 +125,37 @@ int cli_say(int argc, char **argv)
     int xvec_only = 0, greedy = 0, stream = 0, quiet = 0, threads = 0, max_frames = 8192, ref_context = -1;
     qt_precision precision = QT_PRECISION_BF16;
     unsigned long long seed = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--xvector-only")) {
-            xvec_only = 1;
-            continue;
-        }
-        if (!strcmp(a, "--greedy")) {
-            greedy = 1;
-            continue;
-        }
-        if (!strcmp(a, "--stream")) {
-            stream = 1;
-            continue;
-        }
-        if (!strcmp(a, "--quiet")) {
-            quiet = 1;
-            continue;
-        }
-        if (!v) {
-            usage(stderr);
-            return cli_error("option %s needs a value", a);
-        }
-        char *end = NULL;
-        if (!strcmp(a, "--model"))
-            model = v;
-        else if (!strcmp(a, "--ref"))
-            ref = v;
-        else if (!strcmp(a, "--ref-text"))
-            ref_text = v;
-        else if (!strcmp(a, "--prompt"))
-            prompt = v;
-        else if (!strcmp(a, "--text"))
-            text = v;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
-            out_path = v;
-        else if (!strcmp(a, "--codes"))
-            codes_path = v;
-        else if (!strcmp(a, "--language"))
-            language = v;
-        else if (!strcmp(a, "--seed")) {
-            seed = strtoull(v, &end, 10);
-            if (!*v || *end) return cli_error("--seed wants a non-negative integer, not '%s'", v);
-        } else if (!strcmp(a, "--max-frames")) {
-            long n = strtol(v, &end, 10);
-            if (!*v || *end || n < 1 || n > 100000)
-                return cli_error("--max-frames wants an integer from 1 to 100000, not '%s'", v);
-            max_frames = (int)n;
-        } else if (!strcmp(a, "--ref-context")) {
-            long n = strtol(v, &end, 10);
-            if (!*v || *end || n < 0 || n > 100000)
-                return cli_error("--ref-context wants a number of frames from 0 up, not '%s'", v);
-            ref_context = (int)n;
-        } else if (!strcmp(a, "--threads")) {
-            long n = strtol(v, &end, 10);
-            if (!*v || *end || n < 0 || n > 256)
-                return cli_error("--threads wants an integer from 0 to 256, not '%s'", v);
-            threads = (int)n;
-        } else if (!strcmp(a, "--precision")) {
-            qt_error perr = {0};
-            if (qt_precision_parse(v, &precision, &perr)) {
-                cli_error("--precision: %s", perr.msg);
-                return 2;
-            }
-        } else {
-            usage(stderr);
-            return cli_error("unknown option %s", a);
-        }
-        i++;
+    const cli_opt opts[] = {
+        CLI_FLAG_OPT("--xvector-only", &xvec_only),
+        CLI_FLAG_OPT("--greedy", &greedy),
+        CLI_FLAG_OPT("--stream", &stream),
+        CLI_FLAG_OPT("--quiet", &quiet),
+        CLI_STR_OPT("--model", NULL, &model),
+        CLI_STR_OPT("--ref", NULL, &ref),
+        CLI_STR_OPT("--ref-text", NULL, &ref_text),
+        CLI_STR_OPT("--prompt", NULL, &prompt),
+        CLI_STR_OPT("--text", NULL, &text),
+        CLI_STR_OPT("--output", "-o", &out_path),
+        CLI_STR_OPT("--codes", NULL, &codes_path),
+        CLI_STR_OPT("--language", NULL, &language),
+        CLI_U64_OPT("--seed", &seed, "--seed wants a non-negative integer, not '%s'"),
+        CLI_INT_OPT("--max-frames", &max_frames, 1, 100000, "--max-frames wants an integer from 1 to 100000, not '%s'"),
+        CLI_INT_OPT("--ref-context", &ref_context, 0, 100000,
+                    "--ref-context wants a number of frames from 0 up, not '%s'"),
+        CLI_INT_OPT("--threads", &threads, 0, 256, "--threads wants an integer from 0 to 256, not '%s'"),
+        CLI_FN_OPT("--precision", &precision, cli_precision_opt),
+    };
+    const char *pos[argc > 0 ? argc : 1];
+    int n_pos;
+    int r = cli_parse("say", argc, argv, opts, sizeof opts / sizeof opts[0], pos, &n_pos);
+    if (r == CLI_HELP) {
+        usage(stdout);
+        return 0;
+    }
+    if (r) return r;
+    if (n_pos) {
+        cli_error("say: unexpected argument '%s' (see voicebox say --help)", pos[0]);
+        return 2;
     }
     if (!model) return cli_error("say needs --model DIR or a Hub repo id");
     if (!!ref + !!prompt != 1)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_opt.h"
 #include "engine/qt.h"
 #include "server/routes.h"
 #include "server/server.h"
@@ -64,56 +65,46 @@ static void *watch_signals(void *arg)
     return NULL;
 }
 
+/* --precision: checked now, kept as the name the studio takes. */
+static int precision_opt(const char *value, void *dest)
+{
+    qt_precision unused;
+    int rc = cli_precision_opt(value, &unused);
+    if (rc == 0) *(const char **)dest = value;
+    return rc;
+}
+
 int cli_serve(int argc, char **argv)
 {
     srv_params p = srv_default_params();
     const char *log_file = "./logs/server.log";
     const char *precision = NULL; /* --precision: the studio default (bf16 when not given) */
-    for (int i = 1; i < argc; i += 2) { /* every option but the two above takes a value */
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            serve_usage(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--routes")) {
-            srv_print_routes(stdout);
-            return 0;
-        }
-        if (!v) {
-            serve_usage(stderr);
-            return cli_error("serve: unknown option or missing value: %s", a);
-        }
-        if (!strcmp(a, "--host"))
-            p.host = v;
-        else if (!strcmp(a, "--port")) {
-            char *end;
-            long port = strtol(v, &end, 10);
-            if (*v == '\0' || *end != '\0' || port < 0 || port > 65535)
-                return cli_error("serve: --port must be 0 to 65535, got '%s'", v);
-            p.port = (int)port;
-        } else if (!strcmp(a, "--data-dir"))
-            p.data_dir = v;
-        else if (!strcmp(a, "--log-file"))
-            log_file = v;
-        else if (!strcmp(a, "--web-dir"))
-            p.web_dir = v;
-        else if (!strcmp(a, "--threads")) {
-            p.threads = atoi(v);
-            if (p.threads < 1 || p.threads > 256)
-                return cli_error("serve: --threads must be 1 to 256, got '%s'", v);
-        } else if (!strcmp(a, "--precision")) {
-            qt_precision unused;
-            qt_error qerr = {0};
-            if (qt_precision_parse(v, &unused, &qerr) != 0) {
-                cli_error("serve: --precision: %s", qerr.msg);
-                return 2;
-            }
-            precision = v;
-        } else {
-            serve_usage(stderr);
-            return cli_error("serve: unknown option %s", a);
-        }
+    int routes = 0;
+    const cli_opt opts[] = {
+        CLI_FLAG_OPT("--routes", &routes),
+        CLI_STR_OPT("--host", NULL, &p.host),
+        CLI_INT_OPT("--port", &p.port, 0, 65535, "serve: --port must be 0 to 65535, got '%s'"),
+        CLI_STR_OPT("--data-dir", NULL, &p.data_dir),
+        CLI_STR_OPT("--log-file", NULL, &log_file),
+        CLI_STR_OPT("--web-dir", NULL, &p.web_dir),
+        CLI_INT_OPT("--threads", &p.threads, 1, 256, "serve: --threads must be 1 to 256, got '%s'"),
+        CLI_FN_OPT("--precision", &precision, precision_opt),
+    };
+    const char *pos[argc > 0 ? argc : 1];
+    int n_pos;
+    int r = cli_parse("serve", argc, argv, opts, sizeof opts / sizeof opts[0], pos, &n_pos);
+    if (r == CLI_HELP) {
+        serve_usage(stdout);
+        return 0;
+    }
+    if (r) return r;
+    if (n_pos) {
+        cli_error("serve: unexpected argument '%s' (see voicebox serve --help)", pos[0]);
+        return 2;
+    }
+    if (routes) {
+        srv_print_routes(stdout);
+        return 0;
     }
     if (log_file[0] && studio_log_open(log_file) != 0)
         return cli_error("serve: cannot open the log file %s", log_file);

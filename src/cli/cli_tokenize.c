@@ -2,6 +2,7 @@
  * exactly as the model's tokenizer gives them (special tokens written in the text count as such).
  * `--decode ID...` goes the other way. For checking the tokenizer against other tools; nothing else. */
 #include "cli/cli.h"
+#include "cli/cli_opt.h"
 #include "engine/qt.h"
 #include "studio/rules.h"
 
@@ -45,7 +46,7 @@ static char *read_stdin(void)
     return buf;
 }
 
-static int print_decoded(const qt_tokenizer *t, int n, char **args)
+static int print_decoded(const qt_tokenizer *t, int n, const char **args)
 {
     int32_t *ids = malloc((size_t)(n ? n : 1) * sizeof *ids);
     if (!ids) return cli_error("out of memory");
@@ -71,29 +72,19 @@ static int print_decoded(const qt_tokenizer *t, int n, char **args)
 int cli_tokenize(int argc, char **argv)
 {
     const char *model = studio_model_default()->repo_id, *text = NULL;
-    int decode_at = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);
-        if (!strcmp(argv[i], "--model")) {
-            if (++i >= argc) return cli_error("--model needs a directory or repo id");
-            model = argv[i];
-        } else if (!strcmp(argv[i], "--decode")) {
-            decode_at = i + 1;
-            break;
-        } else if (!strcmp(argv[i], "--")) {
-            if (i + 1 < argc) text = argv[i + 1];
-            if (i + 2 < argc) return cli_error("one TEXT only (quote it)");
-            break;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            cli_error("unknown option '%s'", argv[i]);
-            return usage(stderr);
-        } else if (text) {
-            return cli_error("one TEXT only (quote it)");
-        } else {
-            text = argv[i];
-        }
-    }
-    if (!text && !decode_at) return usage(stderr);
+    int decode = 0;
+    const cli_opt opts[] = {
+        CLI_STR_OPT("--model", NULL, &model),
+        CLI_FLAG_OPT("--decode", &decode), /* the arguments are then ids */
+    };
+    const char *pos[argc > 0 ? argc : 1];
+    int n_pos;
+    int r = cli_parse("tokenize", argc, argv, opts, sizeof opts / sizeof opts[0], pos, &n_pos);
+    if (r == CLI_HELP) return usage(stdout);
+    if (r) return r;
+    if (!decode && n_pos > 1) return cli_error("one TEXT only (quote it)");
+    if (!decode && n_pos == 0) return usage(stderr);
+    if (!decode) text = pos[0];
 
     qt_error err = {0};
     char dir[4096];
@@ -107,8 +98,8 @@ int cli_tokenize(int argc, char **argv)
     if (!t) return cli_error("%s", err.msg);
 
     int rc = 0;
-    if (decode_at) {
-        rc = print_decoded(t, argc - decode_at, argv + decode_at);
+    if (decode) {
+        rc = print_decoded(t, n_pos, pos);
         qt_tokenizer_free(t);
         return rc;
     }

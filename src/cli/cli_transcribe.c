@@ -53,35 +53,24 @@ static void print_json(const wh_model *m, const wh_result *r, double load_s, dou
 
 int cli_transcribe(int argc, char **argv)
 {
-    const char *model = NULL, *audio = NULL, *language = NULL, *threads = NULL;
-    int as_json = 0;
-    for (int i = 1; i < argc; i++) {
-        int k;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);
-        if ((k = cli_take_opt(argc, argv, &i, "--model", &model)) ||
-            (k = cli_take_opt(argc, argv, &i, "--language", &language)) ||
-            (k = cli_take_opt(argc, argv, &i, "--threads", &threads))) {
-            if (k < 0) return cli_error("%s needs a value", argv[i]);
-            continue;
-        }
-        if (!strcmp(argv[i], "--json"))
-            as_json = 1;
-        else if (argv[i][0] == '-' && argv[i][1])
-            return cli_error("unknown option %s (see voicebox transcribe --help)", argv[i]);
-        else if (audio)
-            return cli_error("one audio file at a time ('%s' and '%s')", audio, argv[i]);
-        else
-            audio = argv[i];
-    }
+    const char *model = NULL, *audio = NULL, *language = NULL;
+    int as_json = 0, threads = 0;
+    const cli_opt opts[] = {
+        CLI_STR_OPT("--model", NULL, &model),
+        CLI_STR_OPT("--language", NULL, &language),
+        CLI_INT_OPT("--threads", &threads, 1, 256, "--threads wants a number from 1 to 256, not '%s'"),
+        CLI_FLAG_OPT("--json", &as_json),
+    };
+    const char *pos[argc > 0 ? argc : 1];
+    int n_pos;
+    int parsed = cli_parse("transcribe", argc, argv, opts, sizeof opts / sizeof opts[0], pos, &n_pos);
+    if (parsed == CLI_HELP) return usage(stdout);
+    if (parsed) return parsed;
+    if (n_pos > 1) return cli_error("one audio file at a time ('%s' and '%s')", pos[0], pos[1]);
+    if (n_pos) audio = pos[0];
     if (!model || !audio) return usage(stderr);
     wh_load_params lp = wh_load_default_params();
-    if (threads) {
-        char *end;
-        long n = strtol(threads, &end, 10);
-        if (*end || n < 1 || n > 256)
-            return cli_error("--threads wants a number from 1 to 256, not '%s'", threads);
-        lp.n_threads = (int)n;
-    }
+    if (threads) lp.n_threads = threads;
 
     double t0 = now();
     audio_buf a = {0};

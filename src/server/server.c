@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +32,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/conn_limit.h"
 #include "server/multipart.h"
 #include "server/routes.h"
 #include "server/static.h"
 #include "studio/log.h"
 
 #define MAX_ORIGINS 32
+/* Connection limits (issue 16 item 3): one client holds at most PER_CLIENT_CONNS connections, everyone
+ * together CONN_MAX (the open-file limit is raised to fit); a connection must send its request head with no
+ * pause over HEAD_TIMEOUT_S, then any pause over IDLE_TIMEOUT_S closes it. */
+#define PER_CLIENT_CONNS 256
+#define CONN_MAX 4000
+#define HEAD_TIMEOUT_S 10
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define IDLE_TIMEOUT_S 60
 #define FIELD_MAX (64u * 1024u) /* a non-file form field */
 #define DRAIN_MAX                                                                                            \
     (64ull * 1024u * 1024u) /* bytes of an oversize body read past the limit before hanging up */
@@ -62,6 +73,7 @@ typedef struct {
 
 struct srv_server {
     struct MHD_Daemon *daemon;
+    srv_conn_limit *limits;
     srv_ctx ctx;
     char *web_dir;
     char *origins[MAX_ORIGINS]; /* own origins, then VOICEBOX_CORS_ORIGINS */
@@ -468,6 +480,7 @@ static int head_check(struct MHD_Connection *c, const char *version, char *msg, 
 /* The first call: headers only. Answers at once when the request cannot succeed whatever its body. */
 static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state *st, const char *version)
 {
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S); /* head is in */
     char bad[160];
     int framing = head_check(c, version, bad, sizeof bad);
     if (framing) {
@@ -809,13 +822,49 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    srv_server *s = cls;
     char line[512];
     vsnprintf(line, sizeof line, fmt, ap);
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         line[--n] = '\0';
-    log_warn("libmicrohttpd: %s", line);
+    if (s && s->limits && !strncmp(line, "Server reached connection limit", 31)) /* once per flood, not per socket */
+        srv_conn_limit_note(s->limits, "the server holds its most connections (" STR(CONN_MAX) "); refused one");
+    else
+        log_warn("libmicrohttpd: %s", line);
+}
+
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    (void)len;
+    srv_server *s = cls;
+    return srv_conn_limit_admit(s->limits, addr) ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    srv_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        int slot = srv_conn_limit_opened(s->limits, ci ? ci->client_addr : NULL);
+        *socket_context = (void *)(intptr_t)(slot + 1);
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)HEAD_TIMEOUT_S);
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        srv_conn_limit_closed(s->limits, (int)(intptr_t)*socket_context - 1);
+    }
+}
+
+/* Room for CONN_MAX sockets plus the files a server holds: the soft open-file limit up to the hard one. */
+static void raise_file_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t want = CONN_MAX + 1024;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }
 
 /* ---- life cycle ---- */
@@ -876,6 +925,7 @@ static void free_server(srv_server *s)
     for (int i = 0; i < s->n_origins; i++)
         free(s->origins[i]);
     free(s->web_dir);
+    srv_conn_limit_free(s->limits);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);
@@ -954,11 +1004,18 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
                      MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     int threads = 4; /* network threads: they only move bytes */
-    s->daemon =
-        MHD_start_daemon(flags, (uint16_t)p->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-                         mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
-                         (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+    raise_file_limit();
+    struct rlimit rl;
+    unsigned conn_max = CONN_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < CONN_MAX + 256)
+        conn_max = rl.rlim_cur > 512 ? (unsigned)rl.rlim_cur - 256 : 256;
+    if (!(s->limits = srv_conn_limit_new(PER_CLIENT_CONNS))) goto oom;
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)p->port, accept_policy, s, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_CONNECTION_LIMIT, conn_max, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+        MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, err_size, "cannot listen on %s:%d: %s", p->host, p->port,
                  errno ? strerror(errno) : "libmicrohttpd refused to start");
