@@ -116,6 +116,24 @@ def main():
         got, _ = raw(port, b"GET /health HTTP/1.0\r\n\r\n")
         check(statuses(got) == [200], "HTTP/1.0 without Host -> 200 (%s)" % statuses(got))
 
+        # ---- a file name over 255 bytes is still a file (item 11) ----
+        import math, struct
+        pcm = b"".join(struct.pack("<h", int(9000 * math.sin(2 * math.pi * 220 * i / 24000))) for i in range(72000))
+        wav = b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 24000,
+                                                                                   48000, 2, 16) + b"data" + struct.pack("<I", len(pcm)) + pcm
+        st, body = http(port, "POST", "/profiles", {"name": "Long file names", "language": "en"})
+        lpid = json.loads(body)["id"] if st == 200 else "none"
+        fname = ("ä" * 200 + ".wav").encode()  # 404 bytes
+        b = b"----vbx"
+        form = (b"--" + b + b"\r\nContent-Disposition: form-data; name=\"reference_text\"\r\n\r\nA tone.\r\n--" + b +
+                b"\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + fname +
+                b"\"\r\nContent-Type: audio/wav\r\n\r\n" + wav + b"\r\n--" + b + b"--\r\n")
+        head = ("POST /profiles/%s/samples HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: multipart/form-data; "
+                "boundary=%s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (lpid, port, b.decode(), len(form)))
+        got, _ = raw(port, head.encode() + form, timeout=10)
+        check(statuses(got)[:1] == [200], "a sample whose file name is 404 bytes is accepted (%s %s)"
+              % (statuses(got), got.partition(b"\r\n\r\n")[2][:160]))
+
         # ---- floods and slow clients (item 3) ----
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))

@@ -35,7 +35,8 @@ static int fail(srv_multipart *m, const char *msg)
 }
 
 /* Copies the value of parameter param (e.g. boundary=..., name="...") out of a header value. Quoted values
- * may hold ';'. Returns 0 if found. */
+ * may hold ';'. Returns 0 if found, 1 if found but longer than out (cut at a whole UTF-8 character), -1 if
+ * absent or malformed. */
 static int header_param(const char *value, const char *param, char *out, size_t out_size)
 {
     size_t plen = strlen(param);
@@ -47,22 +48,35 @@ static int header_param(const char *value, const char *param, char *out, size_t 
         if (strncasecmp(p, param, plen) == 0 && p[plen] == '=') {
             p += plen + 1;
             size_t n = 0;
+            int cut = 0; /* longer than out: kept whole up to its size (see below) */
             if (*p == '"') {
                 p++;
                 while (*p && *p != '"') {
                     if (*p == '\\' && p[1]) p++;
-                    if (n + 1 >= out_size) return -1;
-                    out[n++] = *p++;
+                    if (n + 1 >= out_size)
+                        cut = 1, p++;
+                    else
+                        out[n++] = *p++;
                 }
                 if (*p != '"') return -1;
             } else {
                 while (*p && *p != ';' && *p != ' ' && *p != '\t') {
-                    if (n + 1 >= out_size) return -1;
-                    out[n++] = *p++;
+                    if (n + 1 >= out_size)
+                        cut = 1, p++;
+                    else
+                        out[n++] = *p++;
                 }
             }
+            if (cut && n > 0) { /* never end inside a UTF-8 character: drop an incomplete last one */
+                size_t i = n - 1;
+                while (i > 0 && ((unsigned char)out[i] & 0xc0) == 0x80)
+                    i--;
+                unsigned char lead = (unsigned char)out[i];
+                size_t len = lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+                if (i + len > n) n = i;
+            }
             out[n] = '\0';
-            return 0;
+            return cut;
         }
         /* skip to the next ';' outside quotes */
         int quoted = 0;
@@ -148,7 +162,8 @@ static int parse_headers(srv_multipart *m, char *block)
             if (strncasecmp(value, "form-data", 9) != 0)
                 return fail(m, "a part's Content-Disposition is not form-data");
             if (header_param(value, "name", name, sizeof name) == 0) have_name = 1;
-            if (header_param(value, "filename", filename, sizeof filename) == 0) have_filename = 1;
+            /* a file name over 255 bytes is cut, not dropped: dropping it made the file part a text field */
+            if (header_param(value, "filename", filename, sizeof filename) >= 0) have_filename = 1;
         } else if (!strcasecmp(line, "Content-Type")) {
             snprintf(ctype, sizeof ctype, "%s", value);
             have_ctype = 1;
