@@ -8,6 +8,8 @@ crash recovery (kill -9 mid-take, restart: that take is failed, nothing else los
 from the local Hub mirror; they never say EOS, so a take runs to its frame ceiling (short texts: short takes).
 Usage: test_takes.py VOICEBOX_BIN GOLDEN_DIR
 """
+import ctypes
+import ctypes.util
 import json
 import os
 import re
@@ -70,6 +72,37 @@ def read_wav16(path):
             return struct.unpack("<%dh" % (len(raw) // 2), raw)
         pos += 8 + size + (size & 1)
     return ()
+
+
+class SfInfo(ctypes.Structure):
+    _fields_ = [("frames", ctypes.c_int64), ("samplerate", ctypes.c_int), ("channels", ctypes.c_int),
+                ("format", ctypes.c_int), ("sections", ctypes.c_int), ("seekable", ctypes.c_int)]
+
+
+def sndfile_decode(data, tmp):
+    """Frames, rate and channels of an encoded file as libsndfile reads it back, and the frames it decodes."""
+    lib = ctypes.CDLL(ctypes.util.find_library("sndfile") or "libsndfile.so.1")
+    lib.sf_open.restype = ctypes.c_void_p
+    lib.sf_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(SfInfo)]
+    lib.sf_readf_float.restype = ctypes.c_int64
+    lib.sf_readf_float.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
+    lib.sf_close.argtypes = [ctypes.c_void_p]
+    path = os.path.join(tmp, "speech.bin")
+    with open(path, "wb") as f:
+        f.write(data)
+    info = SfInfo()
+    h = lib.sf_open(path.encode(), 0x10, ctypes.byref(info))
+    if not h:
+        return None
+    buf = (ctypes.c_float * 4096)()
+    got = 0
+    while True:
+        n = lib.sf_readf_float(h, buf, 4096 // max(info.channels, 1))
+        if n <= 0:
+            break
+        got += n
+    lib.sf_close(h)
+    return info.samplerate, info.channels, got
 
 
 def main():
@@ -191,6 +224,15 @@ def main():
         status, body = studio.request("POST", "/generate?wait=false", {"profile_id": pid, "text": ""})
         check(status == 422 and "text" in body.get("detail", ""), "empty text -> 422 naming text (%s)" % status)
 
+        # favourites, and clearing failed takes (the cancelled ones stay)
+        status, body = studio.request("POST", "/history/%s/favorite" % first["id"])
+        check(status == 200 and body.get("is_favorited") is True, "POST /history/{id}/favorite marks it (%s)" % body.get("is_favorited"))
+        check(studio.request("GET", "/history/" + first["id"])[1].get("is_favorited") is True, "the mark is kept")
+        status, body = studio.request("POST", "/history/%s/favorite" % first["id"])
+        check(status == 200 and body.get("is_favorited") is False, "a second POST unmarks it")
+        status, _ = studio.request("POST", "/history/%s/favorite" % unknown)
+        check(status == 404, "favourite of an unknown take -> 404 (%s)" % status)
+
         # long texts: 10,000 characters in chunks at sentence ends, each chunk 8 frames here (max_frames: the
         # tiny models never stop by themselves), joined with a 50 ms crossfade; one history item
         sentence = "Dr. Smith read 3.5 pages of the report today. It was long, dull and full of numbers! Why? "
@@ -236,6 +278,34 @@ def main():
         if status == 200:
             studio.request("POST", "/generate/%s/cancel" % body["id"])
 
+        # OpenAI-compatible speech: voice by name, model tts-1 (0.6B), every format decoded back by libsndfile
+        status, models = studio.request("GET", "/v1/models")
+        check(status == 200 and {"tts-1", "tts-1-hd", "qwen-tts-1.7B"} <= {m["id"] for m in models.get("data", [])},
+              "GET /v1/models lists tts-1, tts-1-hd and the voicebox models")
+        for fmt in ("wav", "flac", "mp3", "opus", "pcm"):
+            req = urllib.request.Request(studio.base + "/v1/audio/speech", method="POST",
+                                         data=json.dumps({"model": "tts-1", "input": "Hello there.", "voice": "Takes",
+                                                          "response_format": fmt}).encode(),
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=120) as r:
+                data, ctype = r.read(), r.headers.get("Content-Type")
+            if fmt == "pcm":
+                ok_fmt, what = len(data) == 6.0 * 24000 * 2, "%d bytes of 16-bit PCM" % len(data)
+            else:
+                dec = sndfile_decode(data, tmp)
+                ok_fmt = dec is not None and dec[0] in (24000, 48000) and dec[1] == 1 and \
+                    abs(dec[2] / dec[0] - 6.0) < 0.1
+                what = "libsndfile reads %s" % (dec,)
+            check(ok_fmt, "/v1/audio/speech %s (%s, %d bytes): %s" % (fmt, ctype, len(data), what))
+        for bad, param in (({"model": "tts-2"}, "model"), ({"voice": "Nobody"}, "voice"),
+                           ({"response_format": "aac"}, "response_format"), ({"input": ""}, "input"),
+                           ({"speed": 2.0}, "speed")):
+            body = dict({"model": "tts-1-hd", "input": "Hi.", "voice": pid, "response_format": "wav"}, **bad)
+            status, body = studio.request("POST", "/v1/audio/speech", body)
+            err = body.get("error", {}) if isinstance(body, dict) else {}
+            check(status == 400 and err.get("param") == param and err.get("type") == "invalid_request_error",
+                  "/v1/audio/speech %s -> 400 in OpenAI's shape naming %s (%s)" % (bad, param, status))
+
         # the generation settings the 0.5 app reads and writes: defaults, a checked partial update that persists
         status, body = studio.request("GET", "/settings/generation")
         check(status == 200 and body == {"max_chunk_chars": 800, "crossfade_ms": 50, "normalize_audio": False,
@@ -271,9 +341,11 @@ def main():
         db = sqlite3.connect(os.path.join(tmp, "data", "voicebox.db"))
         check(db.execute("PRAGMA integrity_check").fetchone()[0] == "ok", "database integrity ok")
         db.close()
-        status, body = studio.request("POST", "/generate/%s/retry" % crash["id"])
-        check(status == 200, "the interrupted take can be retried (%s)" % status)
-        studio.request("POST", "/generate/%s/cancel" % crash["id"])
+        total = after["total"]
+        status, body = studio.request("DELETE", "/history/failed")
+        check(status == 200 and body.get("deleted") == 1 and studio.request("GET", "/history")[1]["total"] == total - 1
+              and studio.request("GET", "/history/" + crash["id"])[0] == 404,
+              "DELETE /history/failed removes the one failed take, nothing else (%s)" % body)
     finally:
         if studio:
             studio.stop()

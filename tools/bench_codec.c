@@ -19,13 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static double cpu_seconds(void)
 {
     struct rusage u;
@@ -144,13 +137,13 @@ static int bench_decoder(const char *model, double seconds, double flops_per_fra
         }
         double peak = threads == 1 ? peak1 : peak2;
         qt_codec_decode(c, codes, 2, out, &e); /* warm: page in the weights */
-        double t0 = now(), c0 = cpu_seconds();
+        double t0 = (qt_now_ms() / 1e3), c0 = cpu_seconds();
         if (qt_codec_decode(c, codes, frames, out, &e) != 0) {
             fprintf(stderr, "bench_codec: %s\n", e.msg);
             qt_codec_free(c);
             return 1;
         }
-        double t = now() - t0, cpu = cpu_seconds() - c0;
+        double t = (qt_now_ms() / 1e3) - t0, cpu = cpu_seconds() - c0;
         printf("  %d thread%s, one pass:        %6.2fx real time  (%.2f s wall; %.1f GFLOP/s = %.0f%% of the "
                "peak %.0f GFLOP/s)\n",
                threads, threads > 1 ? "s" : " ", audio / t, t, work / t * 1e-9, 100.0 * work / t / peak,
@@ -174,9 +167,9 @@ static int bench_decoder(const char *model, double seconds, double flops_per_fra
             int ref = frames / 2;
             qt_codec_stream *s = qt_codec_stream_new(c, &e);
             size_t wrote, from = (size_t)ref * QT_SAMPLES_PER_FRAME;
-            t0 = now();
+            t0 = (qt_now_ms() / 1e3);
             int rc = s ? qt_codec_stream_skip(s, codes, ref, &e) : -1;
-            double t_skip = now() - t0;
+            double t_skip = (qt_now_ms() / 1e3) - t0;
             if (rc == 0)
                 rc = qt_codec_stream_push(s, codes + (size_t)ref * QT_CODEBOOKS, frames - ref, out + from,
                                           n_out - from, &wrote, &e);
@@ -191,7 +184,7 @@ static int bench_decoder(const char *model, double seconds, double flops_per_fra
         for (int step = 1; step <= 4; step *= 4) { /* streaming as generation would feed it */
             qt_codec_stream *s = qt_codec_stream_new(c, &e);
             if (!s) break;
-            t0 = now();
+            t0 = (qt_now_ms() / 1e3);
             size_t wrote;
             for (int f = 0; f < frames; f += step) {
                 int k = frames - f < step ? frames - f : step;
@@ -199,7 +192,7 @@ static int bench_decoder(const char *model, double seconds, double flops_per_fra
                                      out + (size_t)f * QT_SAMPLES_PER_FRAME, (size_t)k * QT_SAMPLES_PER_FRAME,
                                      &wrote, &e);
             }
-            t = now() - t0;
+            t = (qt_now_ms() / 1e3) - t0;
             qt_codec_stream_free(s);
             printf("  %d thread%s, stream by %d frame%s: %6.2fx real time  (%.2f s)%s\n", threads,
                    threads > 1 ? "s" : " ", step, step > 1 ? "s" : " ", audio / t, t,

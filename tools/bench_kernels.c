@@ -3,6 +3,7 @@
  * With a file, the weights are its first 256 MiB mmap'd read-only (page-cache pages, as the engine reads
  * model.safetensors) instead of anonymous memory.
  * usage: bench_kernels [threads] [cols] [file] */
+#include "engine/qt.h"
 #include "engine/kernels.h"
 
 #include <fcntl.h>
@@ -11,13 +12,6 @@
 #include <unistd.h>
 #include <stdlib.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 typedef struct {
     qt_matmul_bf16_fn fn;
@@ -64,10 +58,10 @@ int main(int argc, char **argv)
     printf("read loop (anonymous memory): %.1f GB/s\n", qt_measure_read_bandwidth(pool, bytes) / 1e9);
     double best_read = 1e9;
     for (int rep = 0; rep < 5; rep++) {
-        double t0 = now();
+        double t0 = (qt_now_ms() / 1e3);
         volatile uint64_t sink = qt_kernels_get()->read(w, bytes);
         (void)sink;
-        if (now() - t0 < best_read) best_read = now() - t0;
+        if ((qt_now_ms() / 1e3) - t0 < best_read) best_read = (qt_now_ms() / 1e3) - t0;
     }
     printf("read loop (these weights, 1 thread): %.1f GB/s\n", bytes / best_read / 1e9);
     const qt_kernels *ks[3] = {qt_kernels_scalar(), qt_kernels_avx2(), qt_kernels_avx512()};
@@ -77,12 +71,12 @@ int main(int argc, char **argv)
         for (int tn = 1; tn <= threads; tn += threads > 1 ? threads - 1 : 1) {
             double best = 1e9;
             for (int rep = 0; rep < (k ? 5 : 1); rep++) {
-                double t0 = now();
+                double t0 = (qt_now_ms() / 1e3);
                 if (tn == 1)
                     task(&j, 0, 1);
                 else
                     qt_pool_run(pool, task, &j, tn);
-                double dt = now() - t0;
+                double dt = (qt_now_ms() / 1e3) - t0;
                 if (dt < best) best = dt;
             }
             printf("%-7s %d thread(s): %6.1f GB/s\n", ks[k]->name, tn, bytes / best / 1e9);

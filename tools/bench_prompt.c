@@ -19,13 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* A gliding harmonic voice with a syllable-rate envelope and a little noise. */
 static float *test_signal(size_t n)
 {
@@ -55,13 +48,13 @@ static int bench(const char *dir, double seconds, int runs, int threads)
     qt_error err = {0};
     qt_load_params lp = qt_load_default_params();
     lp.n_threads = threads;
-    double t0 = now_ms();
+    double t0 = qt_now_ms();
     qt_model *m = qt_model_load(dir, &lp, &err);
     if (!m) {
         fprintf(stderr, "bench_prompt: %s\n", err.msg);
         return 1;
     }
-    printf("%s: %s, width %d, loaded in %.0f ms\n", dir, qt_model_size(m), qt_model_hidden(m), now_ms() - t0);
+    printf("%s: %s, width %d, loaded in %.0f ms\n", dir, qt_model_size(m), qt_model_hidden(m), qt_now_ms() - t0);
     size_t n = (size_t)(seconds * QT_SAMPLE_RATE);
     float *x = test_signal(n);
     qt_prompt_timings tm = {0}, best = {0};
@@ -98,7 +91,7 @@ static int bench(const char *dir, double seconds, int runs, int threads)
     }
     close(fd);
     const int loads = 1000;
-    t0 = now_ms();
+    t0 = qt_now_ms();
     for (int i = 0; i < loads; i++) {
         qt_voice_prompt *lp2 = qt_prompt_load(path, qt_model_size(m), qt_model_hidden(m), &err);
         if (!lp2) {
@@ -108,7 +101,7 @@ static int bench(const char *dir, double seconds, int runs, int threads)
         }
         qt_prompt_free(lp2);
     }
-    double load_ms = (now_ms() - t0) / loads;
+    double load_ms = (qt_now_ms() - t0) / loads;
     unlink(path);
     double ratio = total(&best) / load_ms;
     printf("  load the cached prompt (%d frames, width %d): %.3f ms -> %.0fx faster than creating (target >= "

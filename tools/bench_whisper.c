@@ -20,13 +20,6 @@
 #include <sys/resource.h>
 #include <time.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static double cpu_seconds(void)
 {
     struct rusage ru;
@@ -92,7 +85,7 @@ int main(int argc, char **argv)
     wh_error err = {0};
     wh_load_params lp = wh_load_default_params();
     lp.n_threads = threads;
-    double t0 = now();
+    double t0 = (qt_now_ms() / 1e3);
     wh_model *m = wh_model_load(model, &lp, &err);
     if (!m || !pcm) {
         fprintf(stderr,
@@ -101,7 +94,7 @@ int main(int argc, char **argv)
                 err.msg, model);
         return 1;
     }
-    double load_s = now() - t0;
+    double load_s = (qt_now_ms() / 1e3) - t0;
     wh_model_info info;
     wh_model_get_info(m, &info);
     int nt = qt_pool_threads(m->pool);
@@ -116,12 +109,12 @@ int main(int argc, char **argv)
     size_t n_tok = 0;
     for (int r = 0; r < runs; r++) {
         wh_result res;
-        double s = now(), c = cpu_seconds();
+        double s = (qt_now_ms() / 1e3), c = cpu_seconds();
         if (wh_transcribe(m, pcm, n, &p, &res, &err)) {
             fprintf(stderr, "bench_whisper: %s\n", err.msg);
             return 1;
         }
-        double total = now() - s, cpu = cpu_seconds() - c;
+        double total = (qt_now_ms() / 1e3) - s, cpu = cpu_seconds() - c;
         if (total < best)
             best = total, best_mel = res.mel_s, best_dec = res.decode_s, n_tok = res.n_tokens, best_cpu = cpu;
         if (res.encode_s < best_enc) best_enc = res.encode_s;

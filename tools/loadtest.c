@@ -24,15 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/qt.h"
 #include "audio/audio.h"
 #include "studio/studio.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* ---- seeding ---- */
 
@@ -129,9 +123,9 @@ static long http(CURL *c, const char *base, const char *method, const char *path
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
     }
-    double t0 = now_ms();
+    double t0 = qt_now_ms();
     CURLcode rc = curl_easy_perform(c);
-    *ms = now_ms() - t0;
+    *ms = qt_now_ms() - t0;
     long status = 0;
     if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(hdr);
@@ -228,7 +222,7 @@ static void *client_main(void *arg)
         return NULL;
     }
     create_profile(c, cl);
-    while (now_ms() < cl->deadline) {
+    while (qt_now_ms() < cl->deadline) {
         int op = (int)(rand_r(&cl->seed) % 100);
         char path[160], json[160], *body = NULL;
         const char *method = "GET";
@@ -380,7 +374,7 @@ static int run(const char *base, int n_clients, double seconds, double health_ms
         snprintf(o->to_delete[o->n_delete++], 40, "%s", json_string_value(json_array_get(hist, k)));
     }
 
-    double t0 = now_ms();
+    double t0 = qt_now_ms();
     for (int i = 0; i < n_clients; i++)
         cl[i].deadline = t0 + seconds * 1e3;
     pthread_t probe_th;
@@ -390,7 +384,7 @@ static int run(const char *base, int n_clients, double seconds, double health_ms
         pthread_create(&th[i], NULL, client_main, &cl[i]);
     for (int i = 0; i < n_clients; i++)
         pthread_join(th[i], NULL);
-    double elapsed = (now_ms() - t0) / 1e3;
+    double elapsed = (qt_now_ms() - t0) / 1e3;
     atomic_store(&stop_probe, 1);
     pthread_join(probe_th, NULL);
 

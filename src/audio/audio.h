@@ -40,6 +40,10 @@ int audio_write_wav16(const char *path, const float *samples, size_t n, int samp
 /* The same WAV image in memory (*out malloc'd), for streaming or hashing. */
 int audio_encode_wav16(const float *samples, size_t n, int sample_rate, void **out, size_t *out_size,
                        audio_error *err);
+/* samples as format: "wav" (16-bit), "flac", "mp3", "opus" (Ogg) or "pcm" (raw 16-bit little-endian), into a
+ * malloc'd *out of *out_size bytes. -1 with err for another format or a libsndfile fault. */
+int audio_encode(const float *samples, size_t n, int sample_rate, const char *format, void **out, size_t *out_size,
+                 audio_error *err);
 
 float audio_rms(const float *s, size_t n);
 float audio_peak(const float *s, size_t n);

@@ -23,13 +23,6 @@ static const char bench_text[] =
 static const char bench_ref_text[] =
     "Please call Stella and ask her to bring these things with her from the store.";
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static double file_mb(const char *dir, const char *name)
 {
     char path[4400];
@@ -91,10 +84,10 @@ int cli_bench(int argc, char **argv)
     qt_load_params lp = qt_load_default_params();
     lp.n_threads = threads;
     lp.precision = precision;
-    double t0 = now_s();
+    double t0 = (qt_now_ms() / 1e3);
     qt_model *m = qt_model_load(model, &lp, &err);
     if (!m) return cli_error("%s", err.msg);
-    double load_s = now_s() - t0;
+    double load_s = (qt_now_ms() / 1e3) - t0;
     int H = qt_model_hidden(m);
     char tn[32];
     snprintf(tn, sizeof tn, "%d", qt_model_threads(m));
@@ -153,19 +146,19 @@ int cli_bench(int argc, char **argv)
     wp.max_frames = 1;
     wp.out = NULL;
     wp.on_audio = NULL;
-    double w0 = now_s();
+    double w0 = (qt_now_ms() / 1e3);
     if (qt_generate(m, &vp, "Warm up.", &wp, &err)) {
         free(vp.xvector);
         free(vp.codes);
         qt_model_free(m);
         return cli_error("%s", err.msg);
     }
-    printf("warm-up:          %8.1f ms (one frame; first touch of the weights)\n", (now_s() - w0) * 1e3);
+    printf("warm-up:          %8.1f ms (one frame; first touch of the weights)\n", ((qt_now_ms() / 1e3) - w0) * 1e3);
     struct rusage ru0, ru;
     getrusage(RUSAGE_SELF, &ru0);
-    double g0 = now_s();
+    double g0 = (qt_now_ms() / 1e3);
     int rc = qt_generate(m, &vp, bench_text, &p, &err);
-    double total = now_s() - g0;
+    double total = (qt_now_ms() / 1e3) - g0;
     getrusage(RUSAGE_SELF, &ru);
     double cpu =
         (ru.ru_utime.tv_sec - ru0.ru_utime.tv_sec) + (ru.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +

@@ -12,6 +12,7 @@
 #include "cli/cli_opt.h"
 #include "cli/random_model.h"
 
+#include "engine/qt.h"
 #include "engine/qt_dev.h"
 
 #include <errno.h>
@@ -261,20 +262,13 @@ typedef struct {
     int last_pct;
 } progress_state;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void progress(void *ctx, uint64_t done, uint64_t total)
 {
     progress_state *p = ctx;
     int pct = total ? (int)(100 * done / total) : 100;
     if (pct / 10 == p->last_pct / 10 && pct != 100) return;
     p->last_pct = pct;
-    double dt = now_s() - p->t0;
+    double dt = (qt_now_ms() / 1e3) - p->t0;
     fprintf(stderr, "  %s: %3d%%  %7.1f MB  %5.1f s  %6.0f MB/s\n", p->what, pct, (double)done / 1e6, dt,
             dt > 0 ? (double)done / 1e6 / dt : 0.0);
 }
@@ -355,7 +349,7 @@ static int random_whisper(const rm_whisper *w, unsigned long long seed, const ch
         cli_error("%s", cfg ? err.msg : "dev random-model: out of memory");
         goto done;
     }
-    progress_state ps = {"model.safetensors", now_s(), -10};
+    progress_state ps = {"model.safetensors", (qt_now_ms() / 1e3), -10};
     snprintf(path, sizeof path, "%s/model.safetensors", out);
     if (rm_write_safetensors(path, &l, seed, threads, progress, &ps, &err)) {
         cli_error("%s", err.msg);
@@ -476,7 +470,7 @@ static int dev_random_model(int argc, char **argv)
             (unsigned long long)rm_list_params(&model), (unsigned long long)rm_list_bytes(&model));
     fprintf(stderr, "  speech_tokenizer/model.safetensors: %d tensors, %llu parameters, %llu bytes\n",
             codec.n, (unsigned long long)rm_list_params(&codec), (unsigned long long)rm_list_bytes(&codec));
-    double t0 = now_s();
+    double t0 = (qt_now_ms() / 1e3);
 
     struct {
         const char *name;
@@ -502,19 +496,19 @@ static int dev_random_model(int argc, char **argv)
         }
     }
     /* The two weight files use different seeds derived from the one given. */
-    progress_state ps = {"model.safetensors", now_s(), -10};
+    progress_state ps = {"model.safetensors", (qt_now_ms() / 1e3), -10};
     snprintf(path, sizeof path, "%s/model.safetensors", out);
     if (rm_write_safetensors(path, &model, seed.value, threads, progress, &ps, &err)) {
         cli_error("%s", err.msg);
         goto done;
     }
-    progress_state ps2 = {"speech_tokenizer/model.safetensors", now_s(), -10};
+    progress_state ps2 = {"speech_tokenizer/model.safetensors", (qt_now_ms() / 1e3), -10};
     snprintf(path, sizeof path, "%s/model.safetensors", codec_dir);
     if (rm_write_safetensors(path, &codec, seed.value ^ 0x5eec4c0dec000000ull, threads, progress, &ps2, &err)) {
         cli_error("%s", err.msg);
         goto done;
     }
-    fprintf(stderr, "voicebox: wrote %s in %.1f s\n", out, now_s() - t0);
+    fprintf(stderr, "voicebox: wrote %s in %.1f s\n", out, (qt_now_ms() / 1e3) - t0);
     rc = 0;
 done:
     free(cfg);

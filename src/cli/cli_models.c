@@ -2,6 +2,7 @@
  * pull draws a progress bar on stderr (a line per file when stderr is not a terminal). */
 #include "cli/cli.h"
 #include "cli/cli_opt.h"
+#include "engine/qt.h"
 #include "studio/models.h"
 
 #include <jansson.h>
@@ -73,13 +74,6 @@ typedef struct {
     double last_draw;
 } bar_state;
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static void on_progress(const char *name, uint64_t current, uint64_t total, const char *filename,
                         studio_dl_status status, void *user)
 {
@@ -98,7 +92,7 @@ static void on_progress(const char *name, uint64_t current, uint64_t total, cons
         }
         return;
     }
-    double t = now_s();
+    double t = (qt_now_ms() / 1e3);
     if (t - b->last_draw < 0.1 && current < total) return;
     b->last_draw = t;
     int width = 30, filled = total ? (int)((double)current / (double)total * width) : 0;

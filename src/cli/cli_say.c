@@ -44,13 +44,6 @@ typedef struct {
     int write_failed;
 } say_state;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void on_progress(int frames, int max_frames, void *user)
 {
     say_state *s = user;
@@ -58,14 +51,14 @@ static void on_progress(int frames, int max_frames, void *user)
     if (s->quiet || !isatty(STDERR_FILENO)) /* a progress line only where someone watches it */
         return;
     fprintf(stderr, "\rvoicebox: %d frames, %.2f s of audio, %.1f s elapsed", frames, frames / 12.5,
-            now_s() - s->t0);
+            (qt_now_ms() / 1e3) - s->t0);
     s->progress_shown = 1;
 }
 
 static void on_audio(const float *pcm, size_t n, void *user)
 {
     say_state *s = user;
-    if (!s->samples) s->first_audio = now_s() - s->t0;
+    if (!s->samples) s->first_audio = (qt_now_ms() / 1e3) - s->t0;
     s->samples += n;
     if (!s->stream || s->write_failed) return;
     int16_t buf[1024];
@@ -119,7 +112,7 @@ static int write_codes(const char *path, const int32_t *codes, int n_frames)
 
 int cli_say(int argc, char **argv)
 {
-    double t_start = now_s();
+    double t_start = (qt_now_ms() / 1e3);
     const char *model = NULL, *ref = NULL, *ref_text = NULL, *prompt = NULL, *text = NULL, *out_path = NULL;
     const char *codes_path = NULL, *language = "auto";
     int xvec_only = 0, greedy = 0, stream = 0, quiet = 0, threads = 0, max_frames = 8192, ref_context = -1;
@@ -185,7 +178,7 @@ int cli_say(int argc, char **argv)
         return cli_error("%s", err.msg);
     }
 
-    say_state st = {now_s(), 0, t_start, stream, quiet, max_frames, 0, 0, 0};
+    say_state st = {(qt_now_ms() / 1e3), 0, t_start, stream, quiet, max_frames, 0, 0, 0};
     qt_gen_params p = qt_gen_default_params();
     qt_gen_output out = {0};
     p.language = lang;
@@ -198,7 +191,7 @@ int cli_say(int argc, char **argv)
     p.user = &st;
     p.out = &out;
     int rc = qt_generate(m, vp, text, &p, &err);
-    double elapsed = now_s() - st.t0;
+    double elapsed = (qt_now_ms() / 1e3) - st.t0;
     if (st.progress_shown) fputc('\n', stderr);
     qt_prompt_free(vp);
     qt_model_free(m);

@@ -5,6 +5,7 @@
 #include "audio/audio.h"
 #include "cli/cli.h"
 #include "cli/cli_opt.h"
+#include "engine/qt.h"
 #include "whisper/wh.h"
 
 #include <jansson.h>
@@ -23,13 +24,6 @@ static int usage(FILE *out)
         "  --language: a code such as en, de (default: detected from the first 30 s).\n"
         "  --json: text, language, language_probs, tokens, timings.\n");
     return out == stdout ? 0 : 2;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static void print_json(const wh_model *m, const wh_result *r, double load_s, double decode_audio_s)
@@ -72,18 +66,18 @@ int cli_transcribe(int argc, char **argv)
     wh_load_params lp = wh_load_default_params();
     if (threads) lp.n_threads = threads;
 
-    double t0 = now();
+    double t0 = (qt_now_ms() / 1e3);
     audio_buf a = {0};
     audio_error aerr = {0};
     if (audio_decode_file(audio, WH_SAMPLE_RATE, &a, &aerr)) return cli_error("%s", aerr.msg);
-    double t1 = now();
+    double t1 = (qt_now_ms() / 1e3);
     wh_error err = {0};
     wh_model *m = wh_model_load(model, &lp, &err);
     if (!m) {
         audio_buf_free(&a);
         return cli_error("%s", err.msg);
     }
-    double t2 = now();
+    double t2 = (qt_now_ms() / 1e3);
     wh_params p = wh_default_params();
     p.language = language;
     wh_result r;

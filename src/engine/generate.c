@@ -49,13 +49,6 @@ void qt_cancel(qt_model *m)
     if (m) atomic_store(&m->cancel, 1);
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Threads for the decode steps, chosen by the clock. A decode step is hundreds of short parallel loops, and
  * on a machine whose cores are busy with other work a helper thread that the OS has parked stalls every one
  * of them: there one thread runs the frames several times faster than two (measured 0.25 vs 1.4 s on the
@@ -169,7 +162,7 @@ static int gen_prefill(gen *g, const qt_voice_prompt *vp, const char *lang, cons
     if (!g->history || !g->logits || !g->scratch || !g->c0e || !g->x || !g->out->codes)
         return qt_fail(err, QT_ERR_NOMEM, "out of memory starting a generation");
     if (qt_cp_state_init(&g->cps, &m->cp, err)) return -1;
-    g->t0 = now_ms();
+    g->t0 = qt_now_ms();
 
     qt_talker_prompt_input in = {
         qt_model_language_id(m, lang), vp->xvector, ref_ids, icl ? n_ref : 0, icl ? vp->codes : NULL,
@@ -177,15 +170,15 @@ static int gen_prefill(gen *g, const qt_voice_prompt *vp, const char *lang, cons
     if (qt_talker_prompt_build(&g->pr, &m->talker, &m->cp, m->pool, &m->cfg, &in, err)) return -1;
     if (qt_stack_forward(&m->talker.stack, &g->kv, &g->sc, m->pool, g->pr.embeds, g->pr.n, err)) return -1;
     g->h = g->pr.embeds + (size_t)(g->pr.n - 1) * H; /* the last position's normed hidden state */
-    g->out->prefill_ms = now_ms() - g->t0;
+    g->out->prefill_ms = qt_now_ms() - g->t0;
 
-    double tr = now_ms();
+    double tr = qt_now_ms();
     int ctx = icl ? vp->n_frames : 0;
     if (p->ref_context >= 0 && p->ref_context < ctx) ctx = p->ref_context;
     if (!(g->audio =
               qt_audio_begin(m, icl ? vp->codes + (size_t)(vp->n_frames - ctx) * QT_CODEBOOKS : NULL, ctx, err)))
         return -1;
-    g->out->ref_decode_ms = now_ms() - tr;
+    g->out->ref_decode_ms = qt_now_ms() - tr;
     qt_rng_seed(&g->rng, p->seed);
     g->sp = (qt_sample_params){p->greedy, p->temperature, p->top_k, p->top_p};
     g->csp = (qt_sample_params){p->subtalker_greedy || p->greedy, p->subtalker_temperature, p->subtalker_top_k,
@@ -201,19 +194,19 @@ static int gen_step(gen *g, int t, qt_pool *lp, int32_t *codes, qt_error *err)
     const qt_gen_params *p = g->p;
     const qt_talker_config *tc = &m->cfg.talker;
     int V = m->talker.codec_vocab;
-    double ta = now_ms();
+    double ta = qt_now_ms();
     qt_talker_logits(&m->talker, lp, g->h, g->logits);
     qt_talker_processors(g->logits, V, g->history, t, p->repetition_penalty, p->ignore_eos ? 0 : t, 2,
                          tc->codec_eos_id, QT_CODEBOOK_SIZE);
     codes[0] = qt_sample(g->logits, V, &g->sp, &g->rng, g->scratch);
-    g->out->talker_ms += now_ms() - ta;
+    g->out->talker_ms += qt_now_ms() - ta;
     if (codes[0] == tc->codec_eos_id) return 1;
     g->history[t] = codes[0];
-    double tb = now_ms();
+    double tb = qt_now_ms();
     memset(g->c0e, 0, sizeof(float) * m->talker.hidden);
     qt_talker_add_codec(&m->talker, codes[0], g->c0e);
     if (qt_cp_frame(&m->cp, &g->cps, lp, g->h, g->c0e, &g->csp, &g->rng, codes, NULL, err)) return -1;
-    g->out->cp_ms += now_ms() - tb;
+    g->out->cp_ms += qt_now_ms() - tb;
     return 0;
 }
 
@@ -232,10 +225,10 @@ static int gen_emit(gen *g, int t, const int32_t *codes, qt_error *err)
     memcpy(out->codes + (size_t)out->n_frames * QT_CODEBOOKS, codes, sizeof(int32_t) * QT_CODEBOOKS);
     out->n_frames++;
     if (p->on_frame) p->on_frame(codes, t, p->user);
-    double tc0 = now_ms();
+    double tc0 = qt_now_ms();
     if (qt_audio_push(g->audio, codes, 1, p, p->out ? out : NULL, err)) return -1;
-    out->decoder_ms += now_ms() - tc0;
-    if (out->first_audio_ms == 0 && (out->n_samples || p->on_audio)) out->first_audio_ms = now_ms() - g->t0;
+    out->decoder_ms += qt_now_ms() - tc0;
+    if (out->first_audio_ms == 0 && (out->n_samples || p->on_audio)) out->first_audio_ms = qt_now_ms() - g->t0;
     if (p->on_progress) p->on_progress(t + 1, p->max_frames, p->user);
     return 0;
 }
@@ -245,14 +238,14 @@ static int gen_advance(gen *g, int t, qt_pool *lp, const int32_t *codes, qt_erro
 {
     qt_model *m = g->m;
     int H = m->talker.hidden;
-    double td = now_ms();
+    double td = qt_now_ms();
     qt_frame_embed(&m->talker, &m->cp, codes, g->x);
     const float *tt = t < g->pr.n_trailing ? g->pr.trailing + (size_t)t * H : g->pr.pad;
     for (int e = 0; e < H; e++)
         g->x[e] += tt[e];
     if (qt_stack_forward(&m->talker.stack, &g->kv, &g->sc, lp, g->x, 1, err)) return -1;
     g->h = g->x;
-    g->out->talker_ms += now_ms() - td;
+    g->out->talker_ms += qt_now_ms() - td;
     return 0;
 }
 
@@ -285,26 +278,26 @@ int qt_generate_ids(qt_model *m, const qt_voice_prompt *vp, const int32_t *ref_i
             goto fail;
         }
         qt_pool *lp = m->pool ? lm_pool(&choice, m->pool, t) : NULL;
-        double lm0 = now_ms();
+        double lm0 = qt_now_ms();
         int eos = gen_step(&g, t, lp, codes, err);
         if (eos < 0) goto fail;
         if (eos) {
             g.out->hit_eos = 1;
             break;
         }
-        double te = now_ms();
+        double te = qt_now_ms();
         if (gen_emit(&g, t, codes, err)) goto fail;
-        double emit_ms = now_ms() - te;
+        double emit_ms = qt_now_ms() - te;
         if (t + 1 == p->max_frames) break; /* the reference would sample one more c0 and drop it */
         if (gen_advance(&g, t, lp, codes, err)) goto fail;
-        lm_record(&choice, t, lp != NULL, now_ms() - lm0 - emit_ms);
+        lm_record(&choice, t, lp != NULL, qt_now_ms() - lm0 - emit_ms);
     }
     m->decode_single = choice.single;
-    double tf = now_ms();
+    double tf = qt_now_ms();
     if (qt_audio_flush(g.audio, p, p->out ? g.out : NULL, err)) goto fail;
     if (vp->mode == QT_PROMPT_ICL && qt_audio_official_cut(g.audio, vp->n_frames, p->out ? g.out : NULL, err))
         goto fail;
-    g.out->decoder_ms += now_ms() - tf;
+    g.out->decoder_ms += qt_now_ms() - tf;
     gen_free(&g, 0);
     return 0;
 fail:

@@ -5,6 +5,7 @@
  * row tiles to f32 and hands them to BLAS; it never makes a full f32 copy of a weight.
  */
 #include "engine/kernels.h"
+#include "engine/qt.h"
 
 #include "engine/quant.h"
 
@@ -264,13 +265,6 @@ static void bw_task(void *ctx, int task, int n_tasks)
     j->sums[task % BW_MAX_THREADS] ^= qt_kernels_get()->read(j->buf + per * (size_t)task, per);
 }
 
-static double seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 double qt_measure_read_bandwidth(qt_pool *pool, size_t bytes)
 {
     bytes &= ~(size_t)4095;
@@ -283,12 +277,12 @@ double qt_measure_read_bandwidth(qt_pool *pool, size_t bytes)
     if (threads > BW_MAX_THREADS) threads = BW_MAX_THREADS;
     double best = 0;
     for (int pass = 0; pass < BW_PASSES; pass++) {
-        double t0 = seconds();
+        double t0 = (qt_now_ms() / 1e3);
         if (pool)
             qt_pool_run(pool, bw_task, &j, threads);
         else
             bw_task(&j, 0, 1);
-        double dt = seconds() - t0;
+        double dt = (qt_now_ms() / 1e3) - t0;
         double bw = (double)((bytes / (size_t)threads) & ~(size_t)63) * threads / dt;
         if (bw > best) best = bw;
     }

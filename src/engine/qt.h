@@ -43,6 +43,11 @@ int qt_fail(qt_error *err, qt_error_kind kind, const char *fmt, ...) __attribute
 #define QT_CODEBOOKS 16
 #define QT_CODEBOOK_SIZE 2048
 
+/* ---- time ----------------------------------------------------------------------------------------- */
+
+/* A monotonic clock in milliseconds, for durations (never the time of day): the one voicebox measures with. */
+double qt_now_ms(void);
+
 /* ---- model location ----------------------------------------------------------------------------------- */
 
 /* Resolve a model directory path, or a Hub repo id ("Qwen/Qwen3-TTS-12Hz-1.7B-Base") found in the Hugging

@@ -61,13 +61,6 @@ void qt_prompt_free(qt_voice_prompt *vp)
 
 /* ---- helpers ----------------------------------------------------------------------------------------- */
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static uint32_t crc32_ieee(const uint8_t *p, size_t n)
 {
     static const uint32_t nibble[16] = {
@@ -278,7 +271,7 @@ static qt_voice_prompt *prompt_new(const qt_model *m, int icl, int n_clipped, qt
 static int speaker_xvector(qt_model *m, const float *y, size_t n, float *xvector, qt_prompt_timings *tm,
                            qt_error *err)
 {
-    double t0 = now_ms();
+    double t0 = qt_now_ms();
     size_t T = qt_mel_frames(n);
     float *mel = NULL;
     qt_mel *mf = qt_mel_new(err);
@@ -290,11 +283,11 @@ static int speaker_xvector(qt_model *m, const float *y, size_t n, float *xvector
     int rc = qt_mel_compute(mf, y, n, mel, err);
     qt_mel_free(mf);
     if (rc) goto fail;
-    tm->mel_ms = now_ms() - t0;
-    t0 = now_ms();
+    tm->mel_ms = qt_now_ms() - t0;
+    t0 = qt_now_ms();
     if (!m->spk && !(m->spk = qt_speaker_encoder_load(m->st, &m->cfg.speaker, err))) goto fail;
     if (qt_speaker_encoder_run(m->spk, m->pool, mel, (int)T, xvector, err)) goto fail;
-    tm->speaker_ms = now_ms() - t0;
+    tm->speaker_ms = qt_now_ms() - t0;
     free(mel);
     return 0;
 fail:
@@ -307,9 +300,9 @@ static int reference_codes(qt_model *m, const float *y, size_t n, const char *re
                            qt_prompt_timings *tm, qt_error *err)
 {
     assert(m->codec && vp->mode == QT_PROMPT_ICL);
-    double t0 = now_ms();
+    double t0 = qt_now_ms();
     if (qt_codec_encode(m->codec, y, n, QT_SAMPLE_RATE, &vp->codes, &vp->n_frames, err)) return -1;
-    tm->codec_ms = now_ms() - t0;
+    tm->codec_ms = qt_now_ms() - t0;
     if (!(vp->ref_text = strdup(ref_text)))
         return qt_fail(err, QT_ERR_NOMEM, "out of memory making a voice prompt");
     return 0;
@@ -333,9 +326,9 @@ qt_voice_prompt *qt_prompt_create(qt_model *m, const float *pcm, size_t n_sample
              "the reference clips (%d samples at full scale): the cloned voice will copy the distortion; "
              "record it quieter if you can",
              n_clipped);
-    double t0 = now_ms();
+    double t0 = qt_now_ms();
     if (reference_24k(pcm, n_samples, sample_rate, p->trim_trailing_silence, &y, &n, err)) goto fail;
-    tm.resample_ms = now_ms() - t0;
+    tm.resample_ms = qt_now_ms() - t0;
     if (!(vp = prompt_new(m, ref_text != NULL, n_clipped, err))) goto fail;
     if (speaker_xvector(m, y, n, vp->xvector, &tm, err)) goto fail;
     if (ref_text && reference_codes(m, y, n, ref_text, vp, &tm, err)) goto fail;

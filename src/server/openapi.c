@@ -60,6 +60,7 @@ static const char schemas_json[] =
     "  'model_size': {'type': 'string', 'nullable': true}, 'status': {'type': 'string'},"
     "  'error': {'type': 'string', 'nullable': true}, 'created_at': {'type': 'string', 'format': 'date-time'},"
     "  'settings': {'type': 'object', 'nullable': true, 'description': 'the chunking and sampling settings the take was made with'},"
+    "  'is_favorited': {'type': 'boolean'},"
     "  'missing': {'type': 'boolean', 'description': 'its file was not found at the last start; the row is kept'}}},"
     "'HistoryList': {'type': 'object', 'properties': {"
     "  'items': {'type': 'array', 'items': {'$ref': '#/components/schemas/HistoryItem'}}, 'total': {'type': 'integer'}}},"
@@ -163,6 +164,12 @@ static const char schemas_json[] =
     "  'normalize_audio': {'type': 'boolean', 'default': false}, 'autoplay_on_generate': {'type': 'boolean', 'default': true}}},"
     "'NotOurs': {'type': 'object', 'description': 'a feature of the Voicebox apps that voicebox does not have, answered as off or empty'},"
     "'CacheDir': {'type': 'object', 'properties': {'path': {'type': 'string'}}},"
+    "'SpeechRequest': {'type': 'object', 'required': ['model', 'input', 'voice'], 'properties': {"
+    "  'model': {'type': 'string', 'description': 'tts-1 (0.6B), tts-1-hd (1.7B), or qwen-tts-1.7B / qwen-tts-0.6B / 1.7B / 0.6B'},"
+    "  'input': {'type': 'string'}, 'voice': {'type': 'string', 'description': 'a voice profile name or id'},"
+    "  'response_format': {'type': 'string', 'enum': ['mp3', 'opus', 'flac', 'wav', 'pcm'], 'default': 'mp3'},"
+    "  'speed': {'type': 'number', 'enum': [1.0]}}},"
+    "'ModelList': {'type': 'object', 'properties': {'object': {'type': 'string'}, 'data': {'type': 'array', 'items': {'type': 'object'}}}},"
     "'PackageUpload': {'type': 'object', 'required': ['file'], 'properties': {"
     "  'file': {'type': 'string', 'format': 'binary', 'description': 'a .voicebox.zip package'}}},"
     "'ImportedTake': {'allOf': [{'$ref': '#/components/schemas/HistoryItem'}, {'type': 'object', 'properties': {"
@@ -227,6 +234,13 @@ static const struct {
      "400 404 503"},
     {"post", "/generate/{generation_id}/retry", "Queue a failed or cancelled take again", NULL, "HistoryItem",
      "400 404 409 503"},
+    {"delete", "/history/failed", "Delete every failed take", NULL, "Message", ""},
+    {"post", "/history/{generation_id}/favorite", "Mark or unmark a take as a favourite (is_favorited)", NULL,
+     "HistoryItem", "404"},
+    {"post", "/v1/audio/speech",
+     "OpenAI-compatible speech: the finished take encoded as response_format (errors in OpenAI's shape)",
+     "json:SpeechRequest", "audio", "400 404 409 413 415 503"},
+    {"get", "/v1/models", "OpenAI-compatible model list", NULL, "ModelList", ""},
     {"get", "/settings/generation", "The defaults of a take", NULL, "GenerationSettings", ""},
     {"put", "/settings/generation", "Change the defaults of a take (members given only)",
      "json:GenerationSettings", "GenerationSettings", "400 413 415 422"},

@@ -26,7 +26,9 @@ const srv_route srv_routes[] = {
 
     {"GET", "/history", srv_get_history, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"GET", "/history/stats", srv_get_history_stats, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"DELETE", "/history/failed", srv_delete_history_failed, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"GET", "/history/{generation_id}", srv_get_history_item, SRV_BODY_NONE, SRV_RUN_WORKER},
+    {"POST", "/history/{generation_id}/favorite", srv_post_history_favorite, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"DELETE", "/history/{generation_id}", srv_delete_history_item, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"GET", "/history/{generation_id}/export-audio", srv_get_history_export, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"GET", "/audio/{generation_id}", srv_get_audio, SRV_BODY_NONE, SRV_RUN_WORKER},
@@ -47,6 +49,8 @@ const srv_route srv_routes[] = {
     {"POST", "/generate/{generation_id}/retry", srv_post_generate_retry, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"POST", "/generate/{generation_id}/regenerate", srv_post_generate_regenerate, SRV_BODY_NONE, SRV_RUN_WORKER},
 
+    {"POST", "/v1/audio/speech", srv_post_openai_speech, SRV_BODY_JSON, SRV_RUN_WORKER},
+    {"GET", "/v1/models", srv_get_openai_models, SRV_BODY_NONE, SRV_RUN_INLINE},
     {"GET", "/settings/generation", srv_get_generation_settings, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"PUT", "/settings/generation", srv_put_generation_settings, SRV_BODY_JSON, SRV_RUN_WORKER},
     {"GET", "/settings/captures", srv_get_capture_settings, SRV_BODY_NONE, SRV_RUN_INLINE},

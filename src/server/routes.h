@@ -78,6 +78,8 @@ void srv_get_history_item(srv_ctx *ctx, const srv_request *req, srv_response *re
 void srv_delete_history_item(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_get_history_export(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_get_audio(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_history_favorite(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_delete_history_failed(srv_ctx *ctx, const srv_request *req, srv_response *res);
 
 /* routes_generate.c */
 void srv_post_generate(srv_ctx *ctx, const srv_request *req, srv_response *res);
@@ -89,6 +91,9 @@ void srv_post_generate_regenerate(srv_ctx *ctx, const srv_request *req, srv_resp
 /* Hooks the generation layer and the model downloads into ctx (the /health fields, /tasks/active, the
  * generation and model routes, and stopping the worker in srv_stop). */
 void srv_attach_generation(srv_ctx *ctx, studio_gen *gen, studio_models *models);
+/* routes_openai.c */
+void srv_post_openai_speech(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_get_openai_models(srv_ctx *ctx, const srv_request *req, srv_response *res);
 /* routes_app.c */
 void srv_get_generation_settings(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_put_generation_settings(srv_ctx *ctx, const srv_request *req, srv_response *res);

@@ -96,3 +96,29 @@ void srv_get_audio(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
     serve_generation(ctx, req, res, 0);
 }
+
+/* POST /history/{id}/favorite: flips the take's favourite mark; the item. */
+void srv_post_history_favorite(srv_ctx *ctx, const srv_request *req, srv_response *res)
+{
+    studio_error err = {0};
+    json_t *item = studio_history_toggle_favorite(ctx->studio, req->params[0], &err);
+    if (!item) {
+        srv_studio_error(res, req, &err);
+        return;
+    }
+    srv_json(res, 200, item);
+}
+
+/* DELETE /history/failed: every failed take. */
+void srv_delete_history_failed(srv_ctx *ctx, const srv_request *req, srv_response *res)
+{
+    studio_error err = {0};
+    int n = studio_history_delete_failed(ctx->studio, &err);
+    if (n < 0) {
+        srv_studio_error(res, req, &err);
+        return;
+    }
+    char msg[64];
+    snprintf(msg, sizeof msg, "%d failed take%s deleted", n, n == 1 ? "" : "s");
+    srv_json(res, 200, json_pack("{s:s, s:i}", "message", msg, "deleted", n));
+}

@@ -263,6 +263,8 @@ static const char *const migrations[] = {
     "ALTER TABLE generations ADD COLUMN missing INTEGER NOT NULL DEFAULT 0;",
     /* 4: a take's chunking and sampling settings (issue 13), JSON, so a retry runs it the same way */
     "ALTER TABLE generations ADD COLUMN settings TEXT;",
+    /* 5: favourite takes (issue 13) */
+    "ALTER TABLE generations ADD COLUMN is_favorited INTEGER NOT NULL DEFAULT 0;",
 };
 
 static int user_version(studio *s, int *v, studio_error *err)

@@ -96,13 +96,6 @@ static int downloaded(const char *size, char *snapshot, size_t snapshot_size)
     return 1;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* ---- model residency (engine_mu held) ---- */
 
 /* model_size is written with both locks held, so /health can read it under mu alone while a job runs. */
@@ -136,7 +129,7 @@ static int ensure_model(studio_gen *g, const char *size, studio_error *err)
         qt_model_free(old);
     }
     log_info("Loading TTS model %s (%s) from %s", size, qt_precision_name(g->precision), snapshot);
-    double t0 = now_ms();
+    double t0 = qt_now_ms();
     qt_load_params lp = qt_load_default_params();
     lp.precision = g->precision;
     qt_error qerr = {0};
@@ -144,7 +137,7 @@ static int ensure_model(studio_gen *g, const char *size, studio_error *err)
     if (!m)
         return studio_fail(err, STUDIO_INTERNAL, NULL, "loading the %s model failed: %s", size, qerr.msg);
     set_loaded(g, m, size);
-    log_info("Loaded %s model in %.0f ms", size, now_ms() - t0);
+    log_info("Loaded %s model in %.0f ms", size, qt_now_ms() - t0);
     return 0;
 }
 
@@ -541,7 +534,7 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
     if (build_reference(g, j->profile_id, &ref, err) != 0)
         return NULL;
 
-    double t0 = now_ms();
+    double t0 = qt_now_ms();
     int hit = 0;
     qt_error qerr = {0};
     vp = studio_prompt_cache_get(g->prompts, g->model, j->model_size, ref.wav, ref.wav_size, ref.text, &hit, &qerr);
@@ -550,7 +543,7 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
                     qerr.msg);
         goto done;
     }
-    log_info("Voice prompt stage took %.1f ms (%s)", now_ms() - t0, hit ? "cache hit" : "cache miss");
+    log_info("Voice prompt stage took %.1f ms (%s)", qt_now_ms() - t0, hit ? "cache hit" : "cache miss");
 
     /* A long text is spoken chunk by chunk (sentence ends, see text_chunks.h), each with the same voice
      * prompt and seed + chunk index, and the chunks are joined with a short crossfade. */
@@ -563,7 +556,7 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
         log_info("Take %s: %d chunks of at most %d characters, %d ms crossfade", j->id, n_chunks, j->max_chunk_chars,
                  j->crossfade_ms);
     set_status(g, j, "generating");
-    double t1 = now_ms();
+    double t1 = qt_now_ms();
     int frames = 0;
     for (int c = 0; c < n_chunks; c++) {
         qt_gen_params gp = j->params;
@@ -602,7 +595,7 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
     }
     if (j->normalize)
         peak_normalize(pcm, n_pcm, NORMALIZE_PEAK);
-    double gen_ms = now_ms() - t1;
+    double gen_ms = qt_now_ms() - t1;
     double duration = (double)n_pcm / QT_SAMPLE_RATE;
     log_info("Generated %.2f s of audio (%d frames) in %.0f ms, RTF %.2f", duration, frames, gen_ms,
              duration > 0 ? gen_ms / 1000.0 / duration : 0.0);

@@ -12,7 +12,7 @@
 
 #define HISTORY_COLS                                                                                         \
     "g.id, g.profile_id, p.name, g.text, g.language, g.audio_path, g.duration, g.seed, g.instruct, "         \
-    "g.model_size, g.status, g.error, g.created_at, g.missing, g.settings"
+    "g.model_size, g.status, g.error, g.created_at, g.missing, g.settings, g.is_favorited"
 #define HISTORY_FROM " FROM generations g JOIN profiles p ON p.id = g.profile_id"
 
 static json_t *history_row(const studio *s, sqlite3_stmt *st)
@@ -38,6 +38,7 @@ static json_t *history_row(const studio *s, sqlite3_stmt *st)
     const char *settings = (const char *)sqlite3_column_text(st, 14);
     json_t *sj = settings ? json_loads(settings, 0, NULL) : NULL;
     json_object_set_new(j, "settings", json_is_object(sj) ? sj : (json_decref(sj), json_null()));
+    json_object_set_new(j, "is_favorited", json_boolean(sqlite3_column_int(st, 15) != 0));
     /* the file was not found at the last start (row kept, see the sweep in db.c) */
     json_object_set_new(j, "missing", json_boolean(sqlite3_column_int(st, 13) != 0));
     return j;
@@ -202,6 +203,62 @@ int studio_generations_fail_unfinished(studio *s, studio_error *err)
     pthread_mutex_unlock(&s->mu);
     if (n > 0) log_warn("%d unfinished take(s) from an earlier run marked failed", n);
     return n;
+}
+
+json_t *studio_history_toggle_favorite(studio *s, const char *id, studio_error *err)
+{
+    if (!studio_id_valid(id)) {
+        studio_fail(err, STUDIO_NOT_FOUND, NULL, "generation: not found");
+        return NULL;
+    }
+    sqlite3_stmt *st = NULL;
+    json_t *j = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (sqlite3_prepare_v2(s->db, "UPDATE generations SET is_favorited = 1 - is_favorited WHERE id = ?", -1, &st,
+                           NULL) != SQLITE_OK ||
+        (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE) {
+        studio_db_fail(s, err, "marking a favourite");
+        goto out;
+    }
+    j = select_generation(s, id, err); /* NOT_FOUND when there is no such take */
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return j;
+}
+
+int studio_history_delete_failed(studio *s, studio_error *err)
+{
+    sqlite3_stmt *sel = NULL;
+    char **ids = NULL;
+    int n = 0, cap = 0, deleted = 0;
+    pthread_mutex_lock(&s->mu);
+    int rc = sqlite3_prepare_v2(s->db, "SELECT id FROM generations WHERE status = 'failed'", -1, &sel, NULL);
+    while (rc == SQLITE_OK && sqlite3_step(sel) == SQLITE_ROW) {
+        if (n == cap) {
+            char **grown = realloc(ids, (size_t)(cap = cap ? 2 * cap : 16) * sizeof *grown);
+            if (!grown) break;
+            ids = grown;
+        }
+        ids[n] = strdup((const char *)sqlite3_column_text(sel, 0));
+        if (ids[n]) n++;
+    }
+    sqlite3_finalize(sel);
+    pthread_mutex_unlock(&s->mu);
+    if (rc != SQLITE_OK) {
+        free(ids);
+        return studio_db_fail(s, err, "listing failed takes");
+    }
+    int ret = 0;
+    for (int i = 0; i < n; i++) { /* one by one, as DELETE /history/{id} does: row, then any file */
+        if (studio_history_delete(s, ids[i], err) == 0)
+            deleted++;
+        else if (err && err->kind != STUDIO_NOT_FOUND)
+            ret = -1;
+        free(ids[i]);
+    }
+    free(ids);
+    return ret < 0 ? -1 : deleted;
 }
 
 studio_history_query studio_history_default_query(void)

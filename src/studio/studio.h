@@ -146,6 +146,10 @@ json_t *studio_history_list(studio *s, const studio_history_query *q, studio_err
 json_t *studio_history_stats(studio *s, studio_error *err);
 json_t *studio_history_get(studio *s, const char *id, studio_error *err);
 int studio_history_delete(studio *s, const char *id, studio_error *err); /* the row and its file */
+/* Flips the take's is_favorited; returns its history item. */
+json_t *studio_history_toggle_favorite(studio *s, const char *id, studio_error *err);
+/* Deletes every take whose status is failed (rows, and any file); returns how many, or -1. */
+int studio_history_delete_failed(studio *s, studio_error *err);
 /* Absolute path of the generation's WAV, malloc'd; STUDIO_NOT_FOUND if unknown or it has no audio. */
 char *studio_generation_audio_path(studio *s, const char *id, studio_error *err);
 

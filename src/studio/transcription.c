@@ -1,6 +1,7 @@
 /* transcription.c — see transcription.h. The upload is checked and decoded (to 16 kHz mono) before the
  * model lock is taken, so a bad file is answered at once even while another transcription runs.
  */
+#include "engine/qt.h"
 #include "studio/transcription.h"
 
 #include "audio/audio.h"
@@ -52,13 +53,6 @@ const char *studio_asr_loaded(studio_asr *a, char *out, size_t size)
     return m ? out : NULL;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* The model resident under a->mu, loading it (and dropping another) when needed. */
 static int ensure_model(studio_asr *a, const studio_model *m, studio_error *err)
 {
@@ -74,12 +68,12 @@ static int ensure_model(studio_asr *a, const studio_model *m, studio_error *err)
     wh_model_free(a->model);
     a->model = NULL;
     log_info("Loading Whisper model %s from %s", m->name, st.path);
-    double t0 = now_ms();
+    double t0 = qt_now_ms();
     wh_error werr = {0};
     if (!(a->model = wh_model_load(st.path, NULL, &werr)))
         return studio_fail(err, STUDIO_INTERNAL, NULL, "loading %s failed: %s", m->name, werr.msg);
     __atomic_store_n(&a->which, m, __ATOMIC_RELEASE);
-    log_info("Loaded %s in %.0f ms", m->name, now_ms() - t0);
+    log_info("Loaded %s in %.0f ms", m->name, qt_now_ms() - t0);
     return 0;
 }
 
@@ -144,10 +138,10 @@ json_t *studio_asr_transcribe(studio_asr *a, const void *bytes, size_t size, con
         p.language = language;
         wh_result r;
         wh_error werr = {0};
-        double t0 = now_ms();
+        double t0 = qt_now_ms();
         if (wh_transcribe(a->model, buf.samples, buf.n, &p, &r, &werr) == 0) {
             log_info("Transcribed %.1f s with %s in %.0f ms (%s, %zu tokens)", seconds, m->name,
-                     now_ms() - t0, r.language, r.n_tokens);
+                     qt_now_ms() - t0, r.language, r.n_tokens);
             out = json_pack("{s:s, s:f}", "text", r.text, "duration", r.duration_s);
             wh_result_free(&r);
         } else if (werr.kind == WH_ERR_INVALID) {

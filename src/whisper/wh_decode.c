@@ -10,6 +10,7 @@
  * prompt; without timestamps there is nothing to seek by, so fixed windows are the honest cut (a word on a
  * boundary may be split).
  */
+#include "engine/qt.h"
 #include "whisper/wh_internal.h"
 
 #include <math.h>
@@ -108,13 +109,6 @@ wh_params wh_default_params(void)
     return (wh_params){.language = NULL, .max_tokens = 0};
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void wh_result_free(wh_result *r)
 {
     if (!r) return;
@@ -194,11 +188,11 @@ int wh_transcribe(wh_model *m, const float *pcm, size_t n, const wh_params *p, w
     for (int w = 0; w < out->n_windows; w++) {
         size_t off = (size_t)w * WH_WINDOW_SAMPLES,
                len = n - off < WH_WINDOW_SAMPLES ? n - off : WH_WINDOW_SAMPLES;
-        double t0 = now();
+        double t0 = (qt_now_ms() / 1e3);
         if (wh_log_mel(m, pcm + off, len, mel, err)) goto done;
-        double t1 = now();
+        double t1 = (qt_now_ms() / 1e3);
         if (wh_encode(m, mel, enc, err)) goto done;
-        double t2 = now();
+        double t2 = (qt_now_ms() / 1e3);
         wh_decoder_free(dec);
         if (!(dec = wh_decoder_new(m, enc, err))) goto done;
         if (w == 0 && detect) {
@@ -229,7 +223,7 @@ int wh_transcribe(wh_model *m, const float *pcm, size_t n, const wh_params *p, w
         if (trc) goto done;
         out->mel_s += t1 - t0;
         out->encode_s += t2 - t1;
-        out->decode_s += now() - t2;
+        out->decode_s += (qt_now_ms() / 1e3) - t2;
         if (p->progress && p->progress(p->progress_ctx, w + 1, out->n_windows)) {
             wh_fail(err, WH_ERR_CANCELLED, "transcription cancelled");
             goto done;
