@@ -95,11 +95,40 @@ static void test_shape(int n, int rows, int cols)
     free(y1);
 }
 
+/* The AVX-512 load-time quantizer gives the plain one's bytes and scales (partial groups, zero groups). */
+static void test_quantize_rows(void)
+{
+    if (!qt_q8_kernels_vnni()) {
+        printf("quantize_row avx512: not on this CPU, skipped\n");
+        return;
+    }
+    static const int widths[] = {64, 1024, 1000, 40, 130, 3072};
+    for (size_t t = 0; t < sizeof widths / sizeof widths[0]; t++) {
+        int cols = widths[t], groups = (cols + QT_Q8_GROUP - 1) / QT_Q8_GROUP;
+        uint16_t *w = malloc(sizeof(uint16_t) * cols);
+        for (int i = 0; i < cols; i++)
+            w[i] = qt_f32_to_bf16(i < 64 && t == 1 ? 0.0f : frand() * (i % 13 == 0 ? 3.0f : 0.1f));
+        uint8_t *d0 = malloc((size_t)groups * QT_Q8_GROUP), *d1 = malloc((size_t)groups * QT_Q8_GROUP);
+        float *s0 = malloc(sizeof(float) * groups), *s1 = malloc(sizeof(float) * groups);
+        qt_quantize_row_scalar(w, cols, groups, d0, s0);
+        qt_quantize_row_avx512(w, cols, groups, d1, s1);
+        CHECK(!memcmp(d0, d1, (size_t)groups * QT_Q8_GROUP) && !memcmp(s0, s1, sizeof(float) * groups),
+              "quantize_row avx512 differs from the plain one at cols=%d", cols);
+        free(w);
+        free(d0);
+        free(d1);
+        free(s0);
+        free(s1);
+    }
+    printf("quantize_row avx512 equals the plain quantizer\n");
+}
+
 int main(void)
 {
     static const int shapes[][3] = {{1, 7, 64},    {1, 33, 1024}, {2, 17, 1000}, {3, 5, 40},
                                     {1, 64, 3072}, {4, 9, 130},   {1, 3, 2048},  {16, 6, 256}};
     printf("int8 kernels on this CPU: %s\n", qt_q8_kernels_get()->name);
+    test_quantize_rows();
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         test_shape(shapes[s][0], shapes[s][1], shapes[s][2]);
     /* extreme activations: the largest products must not saturate anywhere */

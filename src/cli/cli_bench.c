@@ -197,6 +197,20 @@ int cli_bench(int argc, char **argv)
     printf("achieved:         %8.2f GB/s (talker + code predictor)\n", achieved / 1e9);
     char dir[4096];
     snprintf(dir, sizeof dir, "%.4000s", qt_model_dir(m));
+    /* the decoder's one-pass cost on the same frames (no streaming, no reference context): what the loop's
+     * batched pushes are measured against */
+    qt_codec *codec = qt_codec_load(dir, nthreads, &err);
+    float *pcm = codec ? malloc(sizeof(float) * (size_t)F * QT_SAMPLES_PER_FRAME) : NULL;
+    if (pcm) {
+        double d0 = qt_now_ms();
+        if (qt_codec_decode(codec, out.codes, F, pcm, &err) == 0) {
+            double one_ms = (qt_now_ms() - d0) / F;
+            printf("decoder one pass: %8.2f ms/frame (in the loop %.2fx that)\n", one_ms,
+                   out.decoder_ms / F / one_ms);
+        }
+    }
+    free(pcm);
+    qt_codec_free(codec);
     double weights_mb =
         file_mb(dir, "model.safetensors") + file_mb(dir, "speech_tokenizer/model.safetensors");
     qt_gen_output_free(&out);

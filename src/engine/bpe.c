@@ -1223,31 +1223,13 @@ static int encode_segment(encoder *e, const char *s, size_t n, qt_error *err)
     return rc;
 }
 
-/* Checks UTF-8 the way Rust's str does (no surrogates, no overlongs); returns the offset of the first bad
- * byte, or n. */
-static size_t utf8_valid_prefix(const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        if ((uint8_t)s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        utf8proc_int32_t c;
-        utf8proc_ssize_t k = utf8proc_iterate((const uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &c);
-        if (k <= 0) return i;
-        i += (size_t)k;
-    }
-    return n;
-}
-
 int qt_tokenize(const qt_tokenizer *t, const char *utf8, int32_t **ids, size_t *n_ids, qt_error *err)
 {
     if (ids) *ids = NULL;
     if (n_ids) *n_ids = 0;
     if (!t || !utf8 || !ids || !n_ids) return qt_fail(err, QT_ERR_INVALID, "qt_tokenize: a NULL argument");
     size_t n = strlen(utf8);
-    size_t bad = utf8_valid_prefix(utf8, n);
+    size_t bad = qt_utf8_valid_prefix(utf8, n);
     if (bad < n)
         return qt_fail(err, QT_ERR_INVALID, "text: invalid UTF-8 at byte %zu (0x%02x)", bad,
                        (uint8_t)utf8[bad]);

@@ -48,6 +48,10 @@ int qt_fail(qt_error *err, qt_error_kind kind, const char *fmt, ...) __attribute
 /* A monotonic clock in milliseconds, for durations (never the time of day): the one voicebox measures with. */
 double qt_now_ms(void);
 
+/* The length of the valid UTF-8 prefix of s[0..n): == n when all of it is valid. Strict: no overlong forms,
+ * surrogates, code points past U+10FFFF or NUL bytes. The one validator of the engine and the studio. */
+size_t qt_utf8_valid_prefix(const char *s, size_t n);
+
 /* ---- model location ----------------------------------------------------------------------------------- */
 
 /* Resolve a model directory path, or a Hub repo id ("Qwen/Qwen3-TTS-12Hz-1.7B-Base") found in the Hugging

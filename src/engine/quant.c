@@ -16,14 +16,16 @@
 static float quantize_group(const float *v, int k, int8_t *q)
 {
     float amax = 0.0f;
+    int bad = 0;
     for (int i = 0; i < k; i++) {
         float a = fabsf(v[i]);
         amax = a > amax ? a : amax;
+        bad |= !(a <= 3.4e38f);
     }
-    int ok = amax > 0.0f && amax <= 3.4e38f; /* false for NaN too */
+    int ok = amax > 0.0f && !bad;
     float inv = ok ? 127.0f / amax : 0.0f;
     for (int i = 0; i < k; i++) {
-        float r = v[i] * inv;
+        float r = ok ? v[i] * inv : 0.0f;
         r = r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r;
         q[i] = (int8_t)(int)(r + (r >= 0.0f ? 0.5f : -0.5f));
     }
@@ -32,9 +34,26 @@ static float quantize_group(const float *v, int k, int8_t *q)
     return ok ? amax / 127.0f : 0.0f;
 }
 
+void qt_quantize_row_scalar(const uint16_t *src, int cols, int groups, uint8_t *dst, float *scale)
+{
+    float v[QT_Q8_GROUP];
+    int8_t g8[QT_Q8_GROUP];
+    for (int g = 0; g < groups; g++) {
+        int c0 = g * QT_Q8_GROUP, k = cols - c0 < QT_Q8_GROUP ? cols - c0 : QT_Q8_GROUP;
+        for (int i = 0; i < k; i++) { /* bf16 -> f32 (kernels.h has it, but kernels.c builds on this file) */
+            uint32_t u = (uint32_t)src[c0 + i] << 16;
+            memcpy(&v[i], &u, sizeof u);
+        }
+        scale[g] = quantize_group(v, k, g8);
+        for (int i = 0; i < QT_Q8_GROUP; i++)
+            dst[c0 + i] = (uint8_t)(g8[i] ^ 0x80); /* q + 128 */
+    }
+}
+
 typedef struct {
     qt_q8 *q;
     const uint16_t *w;
+    qt_quantize_row_fn fn;
 } quant_job;
 
 static void quant_rows(void *ctx, int task, int n_tasks)
@@ -43,22 +62,9 @@ static void quant_rows(void *ctx, int task, int n_tasks)
     qt_q8 *q = j->q;
     int per = (q->rows + n_tasks - 1) / n_tasks, r0 = task * per, r1 = r0 + per < q->rows ? r0 + per : q->rows;
     size_t width = (size_t)q->groups * QT_Q8_GROUP;
-    float v[QT_Q8_GROUP];
-    int8_t g8[QT_Q8_GROUP];
-    for (int r = r0; r < r1; r++) {
-        const uint16_t *src = j->w + (size_t)r * q->cols;
-        for (int g = 0; g < q->groups; g++) {
-            int c0 = g * QT_Q8_GROUP, k = q->cols - c0 < QT_Q8_GROUP ? q->cols - c0 : QT_Q8_GROUP;
-            for (int i = 0; i < k; i++) { /* bf16 -> f32 (kernels.h has it, but kernels.c builds on this file) */
-                uint32_t u = (uint32_t)src[c0 + i] << 16;
-                memcpy(&v[i], &u, sizeof u);
-            }
-            q->scale[(size_t)r * q->groups + g] = quantize_group(v, k, g8);
-            uint8_t *dst = q->w + (size_t)r * width + c0;
-            for (int i = 0; i < QT_Q8_GROUP; i++)
-                dst[i] = (uint8_t)(g8[i] ^ 0x80); /* q + 128 */
-        }
-    }
+    for (int r = r0; r < r1; r++)
+        j->fn(j->w + (size_t)r * q->cols, q->cols, q->groups, q->w + (size_t)r * width,
+              q->scale + (size_t)r * q->groups);
 }
 
 int qt_q8_from_bf16(qt_q8 *q, const uint16_t *w, int rows, int cols, qt_pool *pool)
@@ -73,7 +79,7 @@ int qt_q8_from_bf16(qt_q8 *q, const uint16_t *w, int rows, int cols, qt_pool *po
         qt_q8_free(q);
         return -1;
     }
-    quant_job j = {q, w};
+    quant_job j = {q, w, qt_q8_kernels_get()->quantize_row};
     int threads = pool ? qt_pool_threads(pool) : 1;
     qt_pool_run(pool, quant_rows, &j, rows < threads * 4 ? 1 : threads * 4);
     return 0;
@@ -171,9 +177,9 @@ void qt_matmul_q8_scalar(float *y, int ldy, const qt_q8 *w, const qt_q8_act *a, 
 /* ---- run-time choice ------------------------------------------------------------------------------------
  */
 
-static const qt_q8_kernels k_scalar = {"scalar", qt_matmul_q8_scalar};
-static const qt_q8_kernels k_avx2 = {"avx2", qt_matmul_q8_avx2};
-static const qt_q8_kernels k_vnni = {"avx512-vnni", qt_matmul_q8_vnni};
+static const qt_q8_kernels k_scalar = {"scalar", qt_matmul_q8_scalar, qt_quantize_row_scalar};
+static const qt_q8_kernels k_avx2 = {"avx2", qt_matmul_q8_avx2, qt_quantize_row_scalar};
+static const qt_q8_kernels k_vnni = {"avx512-vnni", qt_matmul_q8_vnni, qt_quantize_row_avx512};
 
 const qt_q8_kernels *qt_q8_kernels_scalar(void)
 {

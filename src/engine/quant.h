@@ -54,9 +54,17 @@ void qt_matmul_q8_scalar(float *y, int ldy, const qt_q8 *w, const qt_q8_act *a, 
 void qt_matmul_q8_avx2(float *y, int ldy, const qt_q8 *w, const qt_q8_act *a, int r0, int r1);
 void qt_matmul_q8_vnni(float *y, int ldy, const qt_q8 *w, const qt_q8_act *a, int r0, int r1);
 
+/* One bf16 row of cols values -> groups of q + 128 (dst, groups * QT_Q8_GROUP bytes) and their scales.
+ * Every version gives the same bytes and scales (quantize_group in quant.c is the definition). */
+typedef void (*qt_quantize_row_fn)(const uint16_t *src, int cols, int groups, uint8_t *dst, float *scale);
+
+void qt_quantize_row_scalar(const uint16_t *src, int cols, int groups, uint8_t *dst, float *scale);
+void qt_quantize_row_avx512(const uint16_t *src, int cols, int groups, uint8_t *dst, float *scale);
+
 typedef struct {
     const char *name; /* "scalar", "avx2", "avx512-vnni" */
     qt_matmul_q8_fn matmul;
+    qt_quantize_row_fn quantize_row;
 } qt_q8_kernels;
 
 /* The best this CPU runs, chosen once ($VOICEBOX_KERNELS=scalar|avx2 forces a slower one). */

@@ -2,7 +2,8 @@
  * VNNI enabled per function, called only when the CPU has it). Bit-identical to qt_matmul_q8_scalar.
  *
  * One group of 64 columns is one register: vpdpbusd adds the 16 lane sums of (q + 128) * x onto the
- * activation's correction (-128 * lane sums of x), which leaves the exact sums of q * x.
+ * activation's correction (-128 * lane sums of x), which leaves the exact sums of q * x. The load-time
+ * quantizer is here too: the same float steps as quant.c's quantize_group, 64 values at a time.
  */
 #include "engine/quant.h"
 
@@ -53,5 +54,42 @@ __attribute__((target("avx512vnni"))) void qt_matmul_q8_vnni(float *y, int ldy, 
             _mm512_storeu_ps(acc, acc0);
             y[(size_t)l * ldy + r] = qt_q8_reduce16(acc);
         }
+    }
+}
+
+/* 16 bf16 -> 16 f32 */
+static inline __m512 bf16x16(__m256i h)
+{
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+void qt_quantize_row_avx512(const uint16_t *src, int cols, int groups, uint8_t *dst, float *scale)
+{
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    for (int g = 0; g < groups; g++) {
+        int c0 = g * QT_Q8_GROUP, k = cols - c0 < QT_Q8_GROUP ? cols - c0 : QT_Q8_GROUP;
+        __m512 v[4], amax = _mm512_setzero_ps();
+        __mmask16 finite = 0xffff;
+        for (int i = 0; i < 4; i++) {
+            int n = k - 16 * i < 0 ? 0 : k - 16 * i > 16 ? 16 : k - 16 * i;
+            __m256i h = _mm256_maskz_loadu_epi16((__mmask16)((1u << n) - 1u), src + c0 + 16 * i);
+            v[i] = bf16x16(h);
+            __m512 a = _mm512_and_ps(v[i], absmask);
+            amax = _mm512_max_ps(amax, a);
+            finite &= _mm512_cmp_ps_mask(a, _mm512_set1_ps(3.4e38f), _CMP_LE_OQ);
+        }
+        float m = _mm512_reduce_max_ps(amax);
+        int ok = m > 0.0f && finite == 0xffff;
+        __m512 inv = _mm512_set1_ps(ok ? 127.0f / m : 0.0f);
+        for (int i = 0; i < 4; i++) {
+            __m512 r = ok ? _mm512_mul_ps(v[i], inv) : _mm512_setzero_ps();
+            r = _mm512_min_ps(_mm512_max_ps(r, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
+            __mmask16 pos = _mm512_cmp_ps_mask(r, _mm512_setzero_ps(), _CMP_GE_OQ);
+            __m512 half = _mm512_mask_blend_ps(pos, _mm512_set1_ps(-0.5f), _mm512_set1_ps(0.5f));
+            __m512i q = _mm512_cvttps_epi32(_mm512_add_ps(r, half));
+            __m128i b = _mm_xor_si128(_mm512_cvtepi32_epi8(q), _mm_set1_epi8((char)0x80));
+            _mm_storeu_si128((__m128i *)(dst + c0 + 16 * i), b);
+        }
+        scale[g] = ok ? m / 127.0f : 0.0f;
     }
 }

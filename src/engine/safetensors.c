@@ -503,3 +503,18 @@ void st_release(const st_file *f, const st_tensor *t)
     uintptr_t hi = ((uintptr_t)t->data + t->n_bytes) & ~(uintptr_t)(page - 1);
     if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
+
+void st_prefault(const st_file *f, const st_tensor *t)
+{
+#ifdef MADV_POPULATE_READ
+    const st_entry *e = (const st_entry *)t;
+    if (!f || !t || e->source < 0 || (size_t)e->source >= f->n_sources || !f->sources[e->source].map) return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)t->data & ~(uintptr_t)(page - 1);
+    uintptr_t hi = ((uintptr_t)t->data + t->n_bytes + page - 1) & ~(uintptr_t)(page - 1);
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_POPULATE_READ);
+#else
+    (void)f;
+    (void)t;
+#endif
+}

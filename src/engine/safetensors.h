@@ -52,4 +52,8 @@ const st_tensor *st_expect(const st_file *f, const char *name, st_dtype dtype, i
  * come back from the file). Does nothing for st_parse'd images. */
 void st_release(const st_file *f, const st_tensor *t);
 
+/* Maps tensor t's pages into the process now (madvise POPULATE_READ), in one call instead of a page fault per
+ * few pages on first use: for the weights every decode step reads. Best effort (older kernels: nothing). */
+void st_prefault(const st_file *f, const st_tensor *t);
+
 #endif

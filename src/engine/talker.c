@@ -65,7 +65,11 @@ int qt_weight_bind(qt_weight *w, const st_file *f, const char *name, int64_t row
 {
     memset(w, 0, sizeof *w);
     if (!(w->bf16 = qt_bind_bf16(f, name, rows, cols, err))) return -1;
-    if (!qp || !qp->int8) return 0;
+    if (!qp || !qp->int8) {
+        /* every decode step reads it: map it now, not one fault at a time in the first frame (warm-up) */
+        if (qp) st_prefault(f, st_find(f, name));
+        return 0;
+    }
     if (qt_q8_from_bf16(&w->q8, w->bf16, (int)rows, (int)cols, qp->pool))
         return qt_fail(err, QT_ERR_NOMEM, "out of memory quantizing tensor '%s' to int8", name);
     st_release(f, st_find(f, name));

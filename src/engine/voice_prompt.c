@@ -85,40 +85,6 @@ static uint32_t get_u32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Length of the valid UTF-8 prefix; == n when all of it is valid (no overlongs, surrogates or NUL). */
-static size_t utf8_valid(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t len;
-        uint32_t cp;
-        if (c == 0) return i;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            len = 2, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            len = 3, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            len = 4, cp = c & 0x07;
-        else
-            return i;
-        if (n - i < len) return i;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) return i;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-            return i;
-        i += len;
-    }
-    return n;
-}
-
 /* ---- creation ---------------------------------------------------------------------------------------- */
 
 static void warn(const qt_prompt_params *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -198,7 +164,7 @@ static int check_request(const qt_model *m, const float *pcm, size_t n_samples, 
             return qt_fail(err, QT_ERR_INVALID,
                            "the reference transcript is empty (give what the reference says, or make "
                            "an x-vector-only prompt)");
-        if (text_len > QT_MAX_TEXT_BYTES || utf8_valid((const uint8_t *)ref_text, text_len) != text_len)
+        if (text_len > QT_MAX_TEXT_BYTES || qt_utf8_valid_prefix(ref_text, text_len) != text_len)
             return qt_fail(err, QT_ERR_INVALID, "the reference transcript is %s",
                            text_len > QT_MAX_TEXT_BYTES ? "longer than the text limit" : "not valid UTF-8");
     }
@@ -456,9 +422,9 @@ qt_voice_prompt *qt_prompt_parse(const uint8_t *b, size_t size, const char *labe
     }
     const uint8_t *q = b + HEADER_BYTES;
     const uint8_t *txt = q + 4ull * width + 4ull * frames * QT_CODEBOOKS;
-    if (utf8_valid(txt, text) != text) {
+    if (qt_utf8_valid_prefix((const char *)txt, text) != text) {
         qt_fail(err, QT_ERR_CORRUPT, "%s: the transcript is not valid UTF-8 (at byte %zu)", label,
-                utf8_valid(txt, text));
+                qt_utf8_valid_prefix((const char *)txt, text));
         return NULL;
     }
     qt_voice_prompt *vp = calloc(1, sizeof *vp);

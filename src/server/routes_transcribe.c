@@ -1,6 +1,7 @@
 /* routes_transcribe.c — POST /transcribe: multipart `file` (+ optional `language`, `model`) -> {text,
  * duration}, as Voicebox answers. The studio's transcription layer decodes and checks the upload and runs
- * Whisper; this only reads the form. It runs on the long-request threads, so other routes never wait. */
+ * Whisper in its turn with the inference worker's takes; this only reads the form. It runs on the
+ * long-request threads, so other routes never wait. */
 #include "server/multipart.h"
 #include "server/routes.h"
 
@@ -36,7 +37,8 @@ void srv_post_transcribe(srv_ctx *ctx, const srv_request *req, srv_response *res
         return;
     }
     studio_error err = {0};
-    json_t *out = studio_asr_transcribe(ctx->asr, file->data, file->len, language, name, &err);
+    studio_gen *worker = __atomic_load_n(&ctx->gen, __ATOMIC_ACQUIRE); /* NULL while the server starts */
+    json_t *out = studio_asr_transcribe(ctx->asr, worker, file->data, file->len, language, name, &err);
     if (!out) {
         srv_studio_error(res, req, &err);
         return;

@@ -10,6 +10,7 @@
  */
 #include "studio/studio_internal.h"
 
+#include "engine/qt.h"
 #include "studio/log.h"
 
 #include <dirent.h>
@@ -78,36 +79,12 @@ int studio_id_valid(const char *id)
 
 long studio_utf8_len(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    long n = 0;
-    while (*p) {
-        int extra;
-        unsigned cp;
-        if (*p < 0x80) {
-            extra = 0;
-            cp = *p;
-        } else if ((*p & 0xe0) == 0xc0) {
-            extra = 1;
-            cp = *p & 0x1f;
-        } else if ((*p & 0xf0) == 0xe0) {
-            extra = 2;
-            cp = *p & 0x0f;
-        } else if ((*p & 0xf8) == 0xf0) {
-            extra = 3;
-            cp = *p & 0x07;
-        } else {
-            return -1;
-        }
-        p++;
-        for (int i = 0; i < extra; i++, p++) {
-            if ((*p & 0xc0) != 0x80) return -1;
-            cp = cp << 6 | (*p & 0x3f);
-        }
-        static const unsigned min_cp[4] = {0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return -1;
-        n++;
-    }
-    return n;
+    size_t n = strlen(s);
+    if (qt_utf8_valid_prefix(s, n) != n) return -1;
+    long chars = 0;
+    for (size_t i = 0; i < n; i++)
+        chars += ((unsigned char)s[i] & 0xc0) != 0x80; /* every byte but a continuation starts a character */
+    return chars;
 }
 
 int studio_json_str(const json_t *body, const char *field, int required, long min_chars, long max_chars,

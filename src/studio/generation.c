@@ -1335,3 +1335,11 @@ void studio_gen_free(studio_gen *g)
     pthread_cond_destroy(&g->wake);
     free(g);
 }
+
+int studio_gen_exclusive(studio_gen *g, int (*fn)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&g->engine_mu);
+    int rc = fn(ctx);
+    pthread_mutex_unlock(&g->engine_mu);
+    return rc;
+}

@@ -85,6 +85,10 @@ const char *studio_gen_loaded_size(studio_gen *g, char *out, size_t size);
 /* Cancels the running take of this profile and fails its queued ones (after the profile was deleted). */
 void studio_gen_cancel_profile(studio_gen *g, const char *profile_id);
 
+/* Runs fn(ctx) while no take runs (waiting for the running one; the next queued take waits for fn): one
+ * inference at a time on the cores, for work that is not a take (a transcription). Returns fn's value. */
+int studio_gen_exclusive(studio_gen *g, int (*fn)(void *ctx), void *ctx);
+
 /* Sets model_loaded, model_size, model_downloaded, backend_type... of a /health object. */
 void studio_gen_health(studio_gen *g, json_t *health);
 /* Array of {task_id, profile_id, text, model_size, status: queued|running, take_status (the take's own

@@ -88,8 +88,45 @@ static int language_ok(const char *l)
     return 1;
 }
 
-json_t *studio_asr_transcribe(studio_asr *a, const void *bytes, size_t size, const char *language,
-                              const char *model, studio_error *err)
+typedef struct {
+    studio_asr *a;
+    const studio_model *m;
+    const audio_buf *buf;
+    const char *language;
+    json_t *out;
+    studio_error *err;
+} asr_job;
+
+/* The inference itself, in its turn: the model resident under a->mu, then Whisper. */
+static int run_job(void *ctx)
+{
+    asr_job *j = ctx;
+    studio_asr *a = j->a;
+    pthread_mutex_lock(&a->mu);
+    if (ensure_model(a, j->m, j->err) == 0) {
+        wh_params p = wh_default_params();
+        p.language = j->language;
+        wh_result r;
+        wh_error werr = {0};
+        double t0 = qt_now_ms();
+        if (wh_transcribe(a->model, j->buf->samples, j->buf->n, &p, &r, &werr) == 0) {
+            log_info("Transcribed %.1f s with %s in %.0f ms (%s, %zu tokens)", r.duration_s, j->m->name,
+                     qt_now_ms() - t0, r.language, r.n_tokens);
+            j->out = json_pack("{s:s, s:f}", "text", r.text, "duration", r.duration_s);
+            wh_result_free(&r);
+        } else if (werr.kind == WH_ERR_INVALID) {
+            studio_fail(j->err, STUDIO_INVALID, strstr(werr.msg, "language") ? "language" : "file", "%s",
+                        werr.msg);
+        } else {
+            studio_fail(j->err, STUDIO_INTERNAL, NULL, "transcription failed: %s", werr.msg);
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    return j->out ? 0 : -1;
+}
+
+json_t *studio_asr_transcribe(studio_asr *a, studio_gen *worker, const void *bytes, size_t size,
+                              const char *language, const char *model, studio_error *err)
 {
     const studio_model *m = studio_model_find(model && *model ? model : STUDIO_WHISPER_DEFAULT);
     if (!m || !m->whisper) {
@@ -132,26 +169,22 @@ json_t *studio_asr_transcribe(studio_asr *a, const void *bytes, size_t size, con
                     "file: the audio is silent (peak %.5f), there is nothing to transcribe", peak);
         goto done;
     }
-    pthread_mutex_lock(&a->mu);
-    if (ensure_model(a, m, err) == 0) {
-        wh_params p = wh_default_params();
-        p.language = language;
-        wh_result r;
-        wh_error werr = {0};
-        double t0 = qt_now_ms();
-        if (wh_transcribe(a->model, buf.samples, buf.n, &p, &r, &werr) == 0) {
-            log_info("Transcribed %.1f s with %s in %.0f ms (%s, %zu tokens)", seconds, m->name,
-                     qt_now_ms() - t0, r.language, r.n_tokens);
-            out = json_pack("{s:s, s:f}", "text", r.text, "duration", r.duration_s);
-            wh_result_free(&r);
-        } else if (werr.kind == WH_ERR_INVALID) {
-            studio_fail(err, STUDIO_INVALID, strstr(werr.msg, "language") ? "language" : "file", "%s",
-                        werr.msg);
-        } else {
-            studio_fail(err, STUDIO_INTERNAL, NULL, "transcription failed: %s", werr.msg);
-        }
+    /* a model not downloaded is answered at once, not after the running take */
+    studio_model_state st;
+    if (studio_models_state(NULL, m, &st, err) != 0) goto done;
+    if (!st.downloaded) {
+        studio_fail(err, STUDIO_NOT_READY, "model",
+                    "Model %s is not downloaded; download it first with POST /models/download "
+                    "{\"model_name\": \"%s\"}",
+                    m->name, m->name);
+        goto done;
     }
-    pthread_mutex_unlock(&a->mu);
+    asr_job j = {a, m, &buf, language, NULL, err};
+    if (worker)
+        studio_gen_exclusive(worker, run_job, &j);
+    else
+        run_job(&j);
+    out = j.out;
 done:
     audio_buf_free(&buf);
     return out;

@@ -146,7 +146,7 @@ int wh_decoder_feed(wh_decoder *dec, const int32_t *tokens, int n, float *logits
             dec->x[(size_t)i * d + e] =
                 m->tok_emb[(size_t)tokens[i] * d + e] + m->dec_pos[(size_t)(dec->pos + i) * d + e];
 
-    int saved = wh_blas_begin(), threads = qt_pool_threads(m->pool);
+    int saved = wh_blas_begin();
     attend_job aj = {.out = dec->att,
                      .scores = dec->scores,
                      .n = n,
@@ -154,7 +154,6 @@ int wh_decoder_feed(wh_decoder *dec, const int32_t *tokens, int n, float *logits
                      .hd = d / c->n_text_heads,
                      .n_heads = c->n_text_heads,
                      .longest = c->n_text_ctx > c->n_audio_ctx ? c->n_text_ctx : c->n_audio_ctx};
-    int tasks = n * c->n_text_heads < threads ? n * c->n_text_heads : threads;
     for (int l = 0; l < c->n_text_layers; l++) {
         const wh_layer *L = &m->dec[l];
         float *ks = dec->k_self + (size_t)l * c->n_text_ctx * d,
@@ -169,7 +168,7 @@ int wh_decoder_feed(wh_decoder *dec, const int32_t *tokens, int n, float *logits
         aj.v = vs;
         aj.keys0 = dec->pos;
         aj.causal = true;
-        qt_pool_run(m->pool, attend_task, &aj, tasks);
+        qt_pool_run(m->pool, attend_task, &aj, wh_tasks_for(m->pool, 2.0 * n * d * (dec->pos + n)));
         wh_linear_fwd(m->pool, &L->attn.o, dec->att, d, n, dec->ln, d);
         for (size_t i = 0; i < (size_t)n * d; i++)
             dec->x[i] += dec->ln[i];
@@ -180,7 +179,7 @@ int wh_decoder_feed(wh_decoder *dec, const int32_t *tokens, int n, float *logits
         aj.v = dec->v_cross + (size_t)l * c->n_audio_ctx * d;
         aj.keys0 = c->n_audio_ctx;
         aj.causal = false;
-        qt_pool_run(m->pool, attend_task, &aj, threads);
+        qt_pool_run(m->pool, attend_task, &aj, wh_tasks_for(m->pool, 2.0 * n * d * c->n_audio_ctx));
         wh_linear_fwd(m->pool, &L->cross.o, dec->att, d, n, dec->ln, d);
         for (size_t i = 0; i < (size_t)n * d; i++)
             dec->x[i] += dec->ln[i];

@@ -11,6 +11,16 @@
 #include <math.h>
 #include <string.h>
 
+/* Tasks for `work` multiply-adds: a dispatch costs microseconds, and far more when a worker has lost its core
+ * on a busy machine, so small steps (a tiny model's, a decoder step's norms) run on the calling thread. */
+#define MIN_TASK_WORK (64.0 * 1024)
+
+int wh_tasks_for(const qt_pool *pool, double work)
+{
+    int threads = qt_pool_threads(pool), t = (int)(work / MIN_TASK_WORK);
+    return t < 1 ? 1 : t < threads ? t : threads;
+}
+
 int wh_blas_begin(void)
 {
     int n = openblas_get_num_threads();
@@ -66,7 +76,7 @@ void wh_linear_fwd(qt_pool *pool, const wh_linear *l, const float *x, int ldx, i
 {
     int threads = qt_pool_threads(pool);
     linear_job j = {.l = l, .x = x, .y = y, .ldx = ldx, .ldy = ldy, .n = n, .by_rows = n >= 16 * threads};
-    qt_pool_run(pool, linear_task, &j, threads);
+    qt_pool_run(pool, linear_task, &j, wh_tasks_for(pool, (double)n * l->rows * l->cols));
 }
 
 typedef struct {
@@ -98,7 +108,7 @@ static void norm_task(void *ctx, int task, int n_tasks)
 void wh_layernorm(qt_pool *pool, const wh_norm *ln, const float *x, float *y, int n, int d)
 {
     norm_job j = {ln, x, y, n, d};
-    qt_pool_run(pool, norm_task, &j, n < qt_pool_threads(pool) ? 1 : qt_pool_threads(pool));
+    qt_pool_run(pool, norm_task, &j, n < qt_pool_threads(pool) ? 1 : wh_tasks_for(pool, 8.0 * n * d));
 }
 
 typedef struct {
@@ -117,10 +127,10 @@ static void gelu_task(void *ctx, int task, int n_tasks)
 void wh_gelu(qt_pool *pool, float *x, size_t n)
 {
     gelu_job j = {x, n};
-    qt_pool_run(pool, gelu_task, &j, n < 4096 ? 1 : qt_pool_threads(pool));
+    qt_pool_run(pool, gelu_task, &j, wh_tasks_for(pool, 16.0 * (double)n));
 }
 
-void wh_softmax(float *x, int n)
+void wh_softmax_scalar(float *x, int n)
 {
     float mx = x[0];
     for (int i = 1; i < n; i++)
@@ -133,4 +143,13 @@ void wh_softmax(float *x, int n)
     float inv = 1.0f / s;
     for (int i = 0; i < n; i++)
         x[i] *= inv;
+}
+
+void wh_softmax(float *x, int n)
+{
+    static void (*chosen)(float *, int);
+    if (!chosen) /* a racing first call stores the same value */
+        chosen = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? wh_softmax_avx2
+                                                                                 : wh_softmax_scalar;
+    chosen(x, n);
 }

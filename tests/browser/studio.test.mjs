@@ -353,6 +353,10 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('.history-item').length === 1);
   const left = await page.request.get(`${BASE}/history`).then((r) => r.json());
   check(left.total === 1 && left.items[0].text === text1, 'deleting a take (after confirming) removes it from the page and the server');
+  await page.locator('.history-item').first().locator('[data-testid="take-favorite"]').click();
+  await page.locator('.history-item [data-testid="take-favorite"][aria-pressed="true"]').waitFor({ timeout: 10000 });
+  const fav = await page.request.get(`${BASE}/history/${left.items[0].id}`).then((r) => r.json());
+  check(fav.is_favorited === true, 'the star marks a take as a favourite (shown pressed, kept by the server)');
 
   // ---- Reuse settings: the remaining take's text, seed and size go back into the Generate form ----
   await page.locator('.history-item').first().getByRole('button', { name: 'Reuse settings' }).click();

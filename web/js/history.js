@@ -59,7 +59,8 @@ export function mount(section) {
     }
   });
   const importBtn = button('Import take', { iconName: 'upload', onclick: () => importInput.click() });
-  body.append(nowPanel, h('div', { class: 'toolbar' }, searchWrap, profileFilter, countLabel, importBtn, importInput), h('div', { class: 'panel panel-flush' }, listBox));
+  const clearBtn = button('Clear failed', { iconName: 'broom', variant: 'ghost', 'data-testid': 'clear-failed', onclick: clearFailed });
+  body.append(nowPanel, h('div', { class: 'toolbar' }, searchWrap, profileFilter, countLabel, importBtn, clearBtn, importInput), h('div', { class: 'panel panel-flush' }, listBox));
 
   on('profiles', fillFilter);
   on('history-changed', () => { stale = true; });
@@ -143,7 +144,9 @@ function row(g) {
     h('span', { class: 'chip', text: formatDuration(g.duration) }),
     !ok ? h('span', { class: 'chip chip-error', text: g.status, title: g.error || '' }) : null,
     g.missing ? h('span', { class: 'chip chip-error', text: 'file missing', title: 'Its audio file was not found when the server started; the take is kept until the file is back or you delete it.' }) : null);
-  const actions = h('div', { class: 'row-actions' },
+  const fav = button(g.is_favorited ? 'Remove from favourites' : 'Add to favourites', { iconName: 'star', iconOnly: true, variant: g.is_favorited ? 'primary' : 'ghost', 'aria-pressed': g.is_favorited ? 'true' : 'false', 'data-testid': 'take-favorite', onclick: () => favorite(g) });
+  const retry = g.status === 'failed' || g.status === 'cancelled' ? button('Retry take', { iconName: 'refresh', iconOnly: true, variant: 'ghost', 'data-testid': 'take-retry', onclick: () => retryTake(g) }) : null;
+  const actions = h('div', { class: 'row-actions' }, fav, retry,
     button('Reuse settings', { iconName: 'reuse', iconOnly: true, variant: 'ghost', onclick: () => reuse(g) }),
     h('a', { class: 'btn btn-ghost btn-icon', href: `/history/${encodeURIComponent(g.id)}/export-audio`, download: `voicebox-${g.id}.wav`, 'aria-label': 'Download WAV', title: 'Download WAV', html: icon('download') }),
     // no download attribute: the server names the file (Content-Disposition: attachment), and the WAV link
@@ -152,7 +155,9 @@ function row(g) {
     button('Delete take', { iconName: 'trash', iconOnly: true, variant: 'ghost-danger', onclick: () => remove(g) }));
   return h('li', { class: `history-item${currentId === g.id ? ' is-current' : ''}`, dataset: { generationId: g.id } },
     playBtn,
-    h('div', { class: 'history-main' }, h('p', { class: 'history-text', text: g.text }), chips, h('p', { class: 'muted history-date', text: formatDate(g.created_at) })),
+    h('div', { class: 'history-main' }, h('p', { class: 'history-text', text: g.text }), chips,
+      g.error && !ok ? h('p', { class: 'field-error history-error', text: g.error }) : null,
+      h('p', { class: 'muted history-date', text: formatDate(g.created_at) })),
     actions);
 }
 
@@ -168,6 +173,36 @@ function select(g, play) {
   }
   player.load(`/audio/${encodeURIComponent(g.id)}`);
   if (play) player.play();
+}
+
+async function favorite(g) {
+  try {
+    await api(`/history/${encodeURIComponent(g.id)}/favorite`, { method: 'POST' });
+    await load();
+  } catch (e) {
+    toast(e.message, 'error');
+  }
+}
+
+// A failed or cancelled take runs again under its id with its settings; the list shows its new status.
+async function retryTake(g) {
+  try {
+    await api(`/generate/${encodeURIComponent(g.id)}/retry`, { method: 'POST' });
+    toast('The take is queued again.', 'success');
+    await load();
+  } catch (e) {
+    toast(e.message, 'error');
+  }
+}
+
+async function clearFailed() {
+  try {
+    const r = await api('/history/failed', { method: 'DELETE' });
+    toast(r.message, 'success');
+    await load();
+  } catch (e) {
+    toast(e.message, 'error');
+  }
 }
 
 function reuse(g) {
