@@ -273,6 +273,10 @@ try:
     refused(st, imp, python_take_zip("Ada Lovelace", wav=wav_bytes(500, 1.0), audio_name="audio/../../x.wav"),
             "a take with a traversing audio name", needle="unsafe")
     refused(st, imp, b"PK\x03\x04 nonsense", "a take that is not a zip")
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(data, "voicebox.db"), uri=True)
+    left = db.execute("SELECT path FROM file_intents").fetchall()
+    db.close()
+    check(left == [], "no file intent is left once the imports, avatars and refusals are done (%s)" % left)
     st.stop()
 finally:
     if st.proc:

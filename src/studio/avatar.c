@@ -1,8 +1,8 @@
 /* avatar.c — a profile's picture: profiles/<profile_id>/avatar.png beside its samples, named by the
  * profile's avatar_path. An upload (PNG, JPEG or WebP, at most STUDIO_AVATAR_MAX bytes) is decoded, turned
  * upright, flattened over white and fitted within 512 x 512 (image.c), then written as PNG (temp file +
- * rename) before the row names it; a removal clears the row before the file goes, so a crash leaves at most a
- * file the sweep removes. */
+ * rename, an intent recorded first) before the row names it; a removal records its intent, clears the row,
+ * then removes the file, so a crash leaves at most a file an intent names, which the sweep removes. */
 #include "studio/image.h"
 #include "studio/studio_internal.h"
 
@@ -84,6 +84,14 @@ json_t *studio_avatar_set(studio *s, const char *profile_id, const void *bytes, 
         studio_fail(err, STUDIO_INTERNAL, NULL, "avatar: cannot create %s", dir ? dir : "a directory");
         goto out;
     }
+    /* an intent first: a crash before the row names the file leaves a file the sweep removes */
+    pthread_mutex_lock(&s->mu);
+    rc = studio_intent_add(s, rel);
+    pthread_mutex_unlock(&s->mu);
+    if (rc < 0) {
+        studio_fail(err, STUDIO_INTERNAL, NULL, "avatar: cannot record the file about to be written");
+        goto out;
+    }
     if (write_atomic(path, png, png_size, err) < 0) goto out;
     studio_now(now);
     sqlite3_stmt *st = NULL;
@@ -104,12 +112,14 @@ json_t *studio_avatar_set(studio *s, const char *profile_id, const void *bytes, 
         studio_db_fail(s, err, "setting an avatar");
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->mu);
-    if (rc != 0) { /* the profile went meanwhile: its file goes too */
-        unlink(path);
+    if (rc != 0) { /* the profile went meanwhile: its file goes too (with the intent) */
+        studio_unlink_rel(s, rel);
+        pthread_mutex_unlock(&s->mu);
         rmdir(dir);
         goto out;
     }
+    studio_intent_done(s, rel); /* the row names the file now */
+    pthread_mutex_unlock(&s->mu);
     log_info("profile %s: avatar set (%d x %d)", profile_id, img.w, img.h);
     j = studio_profile_get(s, profile_id, err);
 out:
@@ -153,6 +163,10 @@ int studio_avatar_delete(studio *s, const char *profile_id, studio_error *err)
         studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile %s: has no avatar to delete", profile_id);
         goto out;
     }
+    if (studio_intent_add(s, rel) < 0) { /* before the row lets go of the file, as every delete does */
+        studio_db_fail(s, err, "removing an avatar");
+        goto out;
+    }
     if (sqlite3_prepare_v2(s->db, "UPDATE profiles SET avatar_path = NULL, updated_at = ? WHERE id = ?", -1, &st,
                            NULL) != SQLITE_OK ||
         (sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC), sqlite3_bind_text(st, 2, profile_id, -1, SQLITE_STATIC),
@@ -160,7 +174,7 @@ int studio_avatar_delete(studio *s, const char *profile_id, studio_error *err)
         studio_db_fail(s, err, "removing an avatar");
         goto out;
     }
-    studio_unlink_rel(s, rel); /* after the row: a crash in between leaves a file the sweep removes */
+    studio_unlink_rel(s, rel); /* after the row: a crash in between leaves an intent the sweep completes */
     ret = 0;
 out:
     sqlite3_finalize(st);

@@ -628,7 +628,17 @@ json_t *studio_generation_import(studio *s, const void *bytes, size_t size, stud
     char id[37], rel[64];
     studio_new_id(id);
     snprintf(rel, sizeof rel, "generations/%s.wav", id);
+    pthread_mutex_lock(&s->mu); /* an intent first: a crash before the row leaves a file the sweep removes */
+    int intent = studio_intent_add(s, rel);
+    pthread_mutex_unlock(&s->mu);
+    if (intent < 0) {
+        studio_fail(err, STUDIO_INTERNAL, NULL, "import: cannot record the file about to be written");
+        goto out;
+    }
     if (!(path = studio_path(s, rel)) || audio_write_wav16(path, buf.samples, buf.n, STUDIO_SAMPLE_RATE, &aerr) != 0) {
+        pthread_mutex_lock(&s->mu);
+        studio_unlink_rel(s, rel);
+        pthread_mutex_unlock(&s->mu);
         studio_fail(err, STUDIO_INTERNAL, NULL, "import: cannot write %s: %s", rel, path ? aerr.msg : "no memory");
         goto out;
     }
@@ -643,8 +653,13 @@ json_t *studio_generation_import(studio *s, const void *bytes, size_t size, stud
         .instruct = json_is_string(instruct) ? json_string_value(instruct) : NULL,
     };
     item = studio_generation_insert(s, &gen, err);
+    pthread_mutex_lock(&s->mu);
+    if (item)
+        studio_intent_done(s, rel); /* the row names the file now */
+    else
+        studio_unlink_rel(s, rel); /* the row is refused: the file goes too, then its intent */
+    pthread_mutex_unlock(&s->mu);
     if (!item) {
-        unlink(path); /* the row is refused: the file goes too */
         if (err->kind == STUDIO_INVALID) err->kind = STUDIO_BAD_INPUT;
         goto out;
     }
