@@ -237,8 +237,8 @@ static void test_hostile(void)
     }
 
     /* 90 s at 8 kHz in every container libsndfile writes here, refused at a 60 s limit */
-    int formats[] = {SF_FORMAT_WAV | SF_FORMAT_PCM_16, SF_FORMAT_FLAC | SF_FORMAT_PCM_16,
-                     SF_FORMAT_OGG | SF_FORMAT_VORBIS, SF_FORMAT_AIFF | SF_FORMAT_PCM_16,
+    int formats[] = {SF_FORMAT_WAV | SF_FORMAT_PCM_16,  SF_FORMAT_FLAC | SF_FORMAT_PCM_16,
+                     SF_FORMAT_OGG | SF_FORMAT_VORBIS,  SF_FORMAT_AIFF | SF_FORMAT_PCM_16,
                      SF_FORMAT_CAF | SF_FORMAT_ALAC_16, SF_FORMAT_W64 | SF_FORMAT_PCM_U8};
     const char *names[] = {"long.wav", "long.flac", "long.ogg", "long.aiff", "long.caf", "long.w64"};
     float *tone = malloc(sizeof(float) * 8000 * 90);

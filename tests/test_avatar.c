@@ -50,8 +50,13 @@ static void *make_jpeg(int w, int h, const unsigned char *rgb, int o, size_t *si
     jpeg_start_compress(&c, TRUE);
     if (o) {
         /* "Exif\0\0", a little-endian TIFF header, IFD0 with one entry: Orientation (0x0112) SHORT = o */
-        unsigned char exif[] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0,
-                                1, 0, 0, 0, (unsigned char)o, 0, 0, 0, 0, 0, 0, 0};
+        unsigned char exif[] = {'E', 'x',  'i',  'f', 0,
+                                0,   'I',  'I',  42,  0,
+                                8,   0,    0,    0,   1,
+                                0,   0x12, 0x01, 3,   0,
+                                1,   0,    0,    0,   (unsigned char)o,
+                                0,   0,    0,    0,   0,
+                                0,   0};
         jpeg_write_marker(&c, JPEG_APP0 + 1, exif, sizeof exif);
     }
     while (c.next_scanline < c.image_height) {
@@ -66,15 +71,16 @@ static void *make_jpeg(int w, int h, const unsigned char *rgb, int o, size_t *si
 
 static void le32(unsigned char *p, uint32_t v)
 {
-    p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8), p[2] = (unsigned char)(v >> 16), p[3] = (unsigned char)(v >> 24);
+    p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8), p[2] = (unsigned char)(v >> 16),
+    p[3] = (unsigned char)(v >> 24);
 }
 
-/* simple (RIFF, WEBP, one VP8L chunk) -> extended: RIFF, WEBP, VP8X (EXIF flag, canvas), the VP8L chunk and an
- * EXIF chunk (bare TIFF data, as most writers store it) giving orientation o. */
+/* simple (RIFF, WEBP, one VP8L chunk) -> extended: RIFF, WEBP, VP8X (EXIF flag, canvas), the VP8L chunk and
+ * an EXIF chunk (bare TIFF data, as most writers store it) giving orientation o. */
 static unsigned char *webp_with_exif(const uint8_t *simple, size_t n, int w, int h, int o, size_t *size)
 {
-    unsigned char tiff[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, (unsigned char)o, 0,
-                            0, 0, 0, 0, 0, 0};
+    unsigned char tiff[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, (unsigned char)o,
+                            0,   0,   0,  0, 0, 0, 0};
     size_t body = n - 12; /* the VP8L chunk of the simple file */
     size_t total = 12 + 18 + body + 8 + sizeof tiff;
     unsigned char *f = calloc(1, total);
@@ -83,7 +89,7 @@ static unsigned char *webp_with_exif(const uint8_t *simple, size_t n, int w, int
     memcpy(f + 8, "WEBP", 4);
     memcpy(f + 12, "VP8X", 4);
     le32(f + 16, 10);
-    f[20] = 0x08 | 0x10; /* EXIF, alpha */
+    f[20] = 0x08 | 0x10;             /* EXIF, alpha */
     le32(f + 24, (uint32_t)(w - 1)); /* 24-bit canvas width - 1, then height - 1 */
     le32(f + 27, (uint32_t)(h - 1));
     memcpy(f + 30, simple + 12, body);
@@ -145,8 +151,8 @@ int main(void)
     json_t *pp = studio_avatar_set(s, pid, png, n, &err);
     CHECK(pp && json_is_string(json_object_get(pp, "avatar_path")), "PNG avatar set: %s", err.msg);
     json_decref(pp);
-    CHECK(stored(s, pid, &img) == 0 && img.w == 512 && img.h == 256, "PNG fitted to 512 x 256, got %d x %d", img.w,
-          img.h);
+    CHECK(stored(s, pid, &img) == 0 && img.w == 512 && img.h == 256, "PNG fitted to 512 x 256, got %d x %d",
+          img.w, img.h);
     if (img.rgb) {
         CHECK(near(px(&img, 10, 10), 255, 0, 0, 0), "opaque red stays red");
         CHECK(near(px(&img, 400, 100), 255, 255, 255, 0), "transparent becomes white, got %d %d %d",
@@ -177,9 +183,10 @@ int main(void)
         if (!img.rgb) continue;
         /* where the red block lands: none top-left, 2 top-right, 4 bottom-left, 6 top-right, 8 bottom-left */
         int rx = (o == 2 || o == 6) ? img.w - 30 : 30, ry = (o == 4 || o == 8) ? img.h - 30 : 30;
-        CHECK(near(px(&img, rx, ry), 230, 20, 20, 12), "orientation %d: red at (%d,%d), got %d %d %d", o, rx, ry,
-              px(&img, rx, ry)[0], px(&img, rx, ry)[1], px(&img, rx, ry)[2]);
-        CHECK(near(px(&img, img.w - 1 - rx, img.h - 1 - ry), 20, 20, 230, 12), "orientation %d: blue opposite", o);
+        CHECK(near(px(&img, rx, ry), 230, 20, 20, 12), "orientation %d: red at (%d,%d), got %d %d %d", o, rx,
+              ry, px(&img, rx, ry)[0], px(&img, rx, ry)[1], px(&img, rx, ry)[2]);
+        CHECK(near(px(&img, img.w - 1 - rx, img.h - 1 - ry), 20, 20, 230, 12),
+              "orientation %d: blue opposite", o);
         studio_image_free(&img);
     }
     free(rgb);
@@ -194,7 +201,8 @@ int main(void)
     pp = studio_avatar_set(s, pid, webp, n, &err);
     CHECK(pp, "WebP avatar set: %s", err.msg);
     json_decref(pp);
-    CHECK(stored(s, pid, &img) == 0 && img.w == 100 && img.h == 50 && near(px(&img, 50, 25), 127, 127, 255, 1),
+    CHECK(stored(s, pid, &img) == 0 && img.w == 100 && img.h == 50 &&
+              near(px(&img, 50, 25), 127, 127, 255, 1),
           "WebP kept at 100 x 50, blended over white (%d %d %d)", img.rgb ? px(&img, 50, 25)[0] : -1,
           img.rgb ? px(&img, 50, 25)[1] : -1, img.rgb ? px(&img, 50, 25)[2] : -1);
     studio_image_free(&img);
@@ -212,8 +220,8 @@ int main(void)
     pp = studio_avatar_set(s, pid, xw, xn, &err);
     CHECK(pp, "WebP with EXIF avatar set: %s", err.msg);
     json_decref(pp);
-    CHECK(stored(s, pid, &img) == 0 && img.w == 50 && img.h == 100, "WebP orientation 8: 50 x 100, got %d x %d", img.w,
-          img.h);
+    CHECK(stored(s, pid, &img) == 0 && img.w == 50 && img.h == 100,
+          "WebP orientation 8: 50 x 100, got %d x %d", img.w, img.h);
     if (img.rgb) {
         CHECK(near(px(&img, 25, 95), 255, 0, 0, 0) && near(px(&img, 25, 5), 0, 0, 255, 0),
               "WebP orientation 8: the red column is along the bottom");
@@ -229,13 +237,15 @@ int main(void)
     size_t big_n = STUDIO_AVATAR_MAX + 1;
     unsigned char *big = calloc(1, big_n);
     memcpy(big, "\x89PNG\r\n\x1a\n", 8);
-    CHECK(!studio_avatar_set(s, pid, big, big_n, &err) && err.kind == STUDIO_TOO_LARGE, "over 5 MB: too large");
+    CHECK(!studio_avatar_set(s, pid, big, big_n, &err) && err.kind == STUDIO_TOO_LARGE,
+          "over 5 MB: too large");
     CHECK(!studio_avatar_set(s, pid, "GIF89a......", 12, &err) && err.kind == STUDIO_UNSUPPORTED_MEDIA,
           "a GIF: unsupported (%d)", err.kind);
     png = make_png_rgba(w, h, rgba, &n);
-    CHECK(!studio_avatar_set(s, pid, png, n / 2, &err) && err.kind == STUDIO_BAD_INPUT, "a truncated PNG: bad (%d %s)",
-          err.kind, err.msg);
-    unsigned char jpeg_head[] = {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0};
+    CHECK(!studio_avatar_set(s, pid, png, n / 2, &err) && err.kind == STUDIO_BAD_INPUT,
+          "a truncated PNG: bad (%d %s)", err.kind, err.msg);
+    unsigned char jpeg_head[] = {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F',
+                                 0,    1,    1,    0,    0, 1,  0,   1,   0,   0};
     CHECK(!studio_avatar_set(s, pid, jpeg_head, sizeof jpeg_head, &err) && err.kind == STUDIO_BAD_INPUT,
           "a JPEG header alone: bad (%d %s)", err.kind, err.msg);
     CHECK(!studio_avatar_set(s, "00000000-0000-4000-8000-000000000000", png, n, &err) &&
@@ -250,15 +260,18 @@ int main(void)
     studio_close(s);
     s = studio_open(root, &err);
     CHECK(s && access(before, F_OK) == 0, "reopening (the sweep) keeps the avatar");
-    CHECK(studio_avatar_delete(s, pid, &err) == 0 && access(before, F_OK) != 0, "avatar removed with its file");
-    CHECK(studio_avatar_delete(s, pid, &err) != 0 && err.kind == STUDIO_NOT_FOUND, "removing it again: not found");
+    CHECK(studio_avatar_delete(s, pid, &err) == 0 && access(before, F_OK) != 0,
+          "avatar removed with its file");
+    CHECK(studio_avatar_delete(s, pid, &err) != 0 && err.kind == STUDIO_NOT_FOUND,
+          "removing it again: not found");
     char *none = studio_avatar_path(s, pid, &err);
     CHECK(!none && err.kind == STUDIO_NOT_FOUND, "no avatar: not found");
     png = make_png_rgba(w, h, rgba, &n);
     pp = studio_avatar_set(s, pid, png, n, &err);
     json_decref(pp);
     free(png);
-    CHECK(studio_profile_delete(s, pid, &err) == 0 && access(before, F_OK) != 0, "the profile takes its avatar along");
+    CHECK(studio_profile_delete(s, pid, &err) == 0 && access(before, F_OK) != 0,
+          "the profile takes its avatar along");
     char dir[600];
     snprintf(dir, sizeof dir, "%s/profiles/%s", root, pid);
     CHECK(access(dir, F_OK) != 0, "and its directory");

@@ -17,11 +17,10 @@ static const char *REF_TEXT = "The quick brown fox jumps over the lazy dog.";
 static int md5sum_of(const char *audio_path, const char *text, const char *size, char out[33])
 {
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "{ cat '%s'; printf '%%s' '%s'; printf '%%s' '%s'; } | md5sum", audio_path, text,
-             size);
+    snprintf(cmd, sizeof cmd, "{ cat '%s'; printf '%%s' '%s'; printf '%%s' '%s'; } | md5sum", audio_path,
+             text, size);
     FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
+    if (!p) return -1;
     int ok = fscanf(p, "%32s", out) == 1;
     pclose(p);
     return ok ? 0 : -1;
@@ -41,12 +40,12 @@ static void checklist(void)
     studio_prompt_cache_key(missing, n, text, "1.7B", k17b);
     studio_prompt_cache_key(missing, n, text, NULL, kdef);
     int before = failures;
-    CHECK(!strcmp(k17, "e945d48a7a466d509249990b5420a23a"), "checklist 1.7B key: expected e945d48a..., got %s",
-          k17);
-    CHECK(!strcmp(k06, "6342f863679f4c2c557755e6df44aa3e"), "checklist 0.6B key: expected 6342f863..., got %s",
-          k06);
-    CHECK(strcmp(k17, k06) && !strcmp(k17, k17b) && !strcmp(kdef, k17), "checklist keys: %s %s %s %s", k17, k06,
-          k17b, kdef);
+    CHECK(!strcmp(k17, "e945d48a7a466d509249990b5420a23a"),
+          "checklist 1.7B key: expected e945d48a..., got %s", k17);
+    CHECK(!strcmp(k06, "6342f863679f4c2c557755e6df44aa3e"),
+          "checklist 0.6B key: expected 6342f863..., got %s", k06);
+    CHECK(strcmp(k17, k06) && !strcmp(k17, k17b) && !strcmp(kdef, k17), "checklist keys: %s %s %s %s", k17,
+          k06, k17b, kdef);
     printf("Cache key for 1.7B model: %s\n", k17);
     printf("Cache key for 0.6B model: %s\n", k06);
     if (failures != before) return;
@@ -79,20 +78,21 @@ int main(void)
     studio_prompt_cache_key(audio, n, REF_TEXT, NULL, kdef);
     free(audio);
     printf("ref_24k.wav: 1.7B key %s, 0.6B key %s\n", k17, k06);
-    if (md5sum_of(audio_path, REF_TEXT, "1.7B", want17) != 0 || md5sum_of(audio_path, REF_TEXT, "0.6B", want06) != 0) {
+    if (md5sum_of(audio_path, REF_TEXT, "1.7B", want17) != 0 ||
+        md5sum_of(audio_path, REF_TEXT, "0.6B", want06) != 0) {
         printf("[FAIL] could not run md5sum\n");
         return 1;
     }
     CHECK(!strcmp(k17, want17) && !strcmp(k06, want06),
-          "keys differ from md5sum: 1.7B expected %s got %s; 0.6B expected %s got %s", want17, k17, want06, k06);
+          "keys differ from md5sum: 1.7B expected %s got %s; 0.6B expected %s got %s", want17, k17, want06,
+          k06);
     CHECK(strcmp(k17, k06) != 0, "keys are equal for 1.7B and 0.6B: %s", k17);
     CHECK(!strcmp(k17, k17b), "two keys for 1.7B differ: %s vs %s", k17, k17b);
     CHECK(!strcmp(kdef, k17), "the default key %s is not the 1.7B key %s", kdef, k17);
     if (!failures) printf("ref_24k.wav: keys equal md5sum(audio bytes + text + model size)\n");
 
     checklist();
-    if (failures)
-        return 1;
+    if (failures) return 1;
     printf("[SUCCESS] All cache key tests passed!\n");
     return 0;
 }

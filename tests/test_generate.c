@@ -143,9 +143,11 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
     expect(pr.n == pe->shape[0], what, NULL);
     snprintf(what, sizeof what, "trailing length %d (expected %lld)", pr.n_trailing, (long long)tt->shape[0]);
     expect(pr.n_trailing == tt->shape[0], what, NULL);
-    if (pr.n == pe->shape[0]) check_tol("prefill embeds", max_abs_error(pr.embeds, pe->data, (size_t)pr.n * H, NULL), 1e-4);
+    if (pr.n == pe->shape[0])
+        check_tol("prefill embeds", max_abs_error(pr.embeds, pe->data, (size_t)pr.n * H, NULL), 1e-4);
     if (pr.n_trailing == tt->shape[0])
-        check_tol("trailing text embeds", max_abs_error(pr.trailing, tt->data, (size_t)pr.n_trailing * H, NULL), 1e-4);
+        check_tol("trailing text embeds",
+                  max_abs_error(pr.trailing, tt->data, (size_t)pr.n_trailing * H, NULL), 1e-4);
     qt_talker_prompt_free(&pr);
 
     /* greedy generation, as the golden run (docs/engine.md §9.2) */
@@ -221,7 +223,7 @@ static void run_mode(qt_model *m, const st_file *g, const char *model, const cha
         const st_tensor *gw = gt(g, nm);
         if (out.n_samples == (size_t)gw->n_elements)
             check_tol("qt_generate from text: waveform (chunked decode)",
-                  max_abs_error(out.audio, gw->data, out.n_samples, NULL), 1e-3);
+                      max_abs_error(out.audio, gw->data, out.n_samples, NULL), 1e-3);
         else
             expect(0, "qt_generate from text: waveform length", NULL);
     }
@@ -347,7 +349,8 @@ static void icl_cut(qt_model *m, const st_file *g)
                  want, extra ? ", one of them the reference's" : "");
         expect(!rc && !rd && out.n_samples == want, what, err.msg[0] ? err.msg : NULL);
         if (!rc && !rd && out.n_samples == want)
-            check_tol("  equal to decode(ref + gen)[cut:]", max_abs_error(out.audio, wav + cut, want, NULL), 0);
+            check_tol("  equal to decode(ref + gen)[cut:]", max_abs_error(out.audio, wav + cut, want, NULL),
+                      0);
         free(all);
         free(wav);
         qt_gen_output_free(&out);

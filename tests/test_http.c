@@ -18,9 +18,9 @@ static void test_status_map(void)
     static const struct {
         studio_error_kind kind;
         int status;
-    } want[] = {{STUDIO_OK, 200},        {STUDIO_NOT_FOUND, 404},         {STUDIO_INVALID, 422},
-                {STUDIO_CONFLICT, 400},  {STUDIO_TOO_LARGE, 413},         {STUDIO_UNSUPPORTED_MEDIA, 415},
-                {STUDIO_INTERNAL, 500},  {STUDIO_NOT_READY, 409}};
+    } want[] = {{STUDIO_OK, 200},       {STUDIO_NOT_FOUND, 404}, {STUDIO_INVALID, 422},
+                {STUDIO_CONFLICT, 400}, {STUDIO_TOO_LARGE, 413}, {STUDIO_UNSUPPORTED_MEDIA, 415},
+                {STUDIO_INTERNAL, 500}, {STUDIO_NOT_READY, 409}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         CHECK(srv_status_for(want[i].kind) == want[i].status, "kind %d: expected status %d, got %d",
               (int)want[i].kind, want[i].status, srv_status_for(want[i].kind));
@@ -48,8 +48,8 @@ static void test_studio_error_field(void)
     snprintf(err.msg, sizeof err.msg, "profile x: not found");
     srv_studio_error(&res, &req, &err);
     j = body_of(&res);
-    CHECK(res.status == 404 && !json_object_get(j, "field"), "NOT_FOUND: expected 404 without field, got %d %s",
-          res.status, res.body);
+    CHECK(res.status == 404 && !json_object_get(j, "field"),
+          "NOT_FOUND: expected 404 without field, got %d %s", res.status, res.body);
     json_decref(j);
 
     /* an internal fault names no field to the client, even if the studio had one in hand */
@@ -58,8 +58,8 @@ static void test_studio_error_field(void)
     snprintf(err.msg, sizeof err.msg, "disk full");
     srv_studio_error(&res, &req, &err);
     j = body_of(&res);
-    CHECK(res.status == 500 && !json_object_get(j, "field"), "INTERNAL: expected 500 without field, got %d %s",
-          res.status, res.body);
+    CHECK(res.status == 500 && !json_object_get(j, "field"),
+          "INTERNAL: expected 500 without field, got %d %s", res.status, res.body);
     json_decref(j);
     srv_response_clear(&res);
 }
@@ -72,9 +72,10 @@ static void test_field_error(void)
     srv_field_error(&res, 422, "lines", "lines: must be an integer, got '%s'", "\xff\xfe");
     json_t *j = body_of(&res);
     CHECK(res.status == 422, "expected 422, got %d", res.status);
-    CHECK(!strcmp(json_string_value(json_object_get(j, "field")) ?: "", "lines"), "field: expected 'lines', got %s",
-          res.body);
-    CHECK(!strcmp(json_string_value(json_object_get(j, "detail")) ?: "", "lines: must be an integer, got '?" "?'"),
+    CHECK(!strcmp(json_string_value(json_object_get(j, "field")) ?: "", "lines"),
+          "field: expected 'lines', got %s", res.body);
+    CHECK(!strcmp(json_string_value(json_object_get(j, "detail")) ?: "", "lines: must be an integer, got '?"
+                                                                         "?'"),
           "detail: got %s", res.body);
     json_decref(j);
 

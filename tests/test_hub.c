@@ -86,7 +86,8 @@ static void test_repo_dir(void)
     char *d = qt_hub_repo_dir("/c", "Qwen/Qwen3-TTS-12Hz-1.7B-Base");
     CHECK(d && !strcmp(d, "/c/models--Qwen--Qwen3-TTS-12Hz-1.7B-Base"), "repo dir: got %s", d ? d : "(null)");
     free(d);
-    const char *bad[] = {"Qwen", "/Qwen", "Qwen/", "../x", "x/..", ".x/y", "x/.y", "a/b/c", "a b/c", "a/b\\c", ""};
+    const char *bad[] = {"Qwen", "/Qwen", "Qwen/", "../x",   "x/..", ".x/y",
+                         "x/.y", "a/b/c", "a b/c", "a/b\\c", ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         d = qt_hub_repo_dir("/c", bad[i]);
         CHECK(!d, "repo id '%s': expected no dir, got %s", bad[i], d);

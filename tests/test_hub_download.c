@@ -124,10 +124,11 @@ int main(void)
     int n = blob_names(cache[0], names, 64);
     CHECK(n >= 5, "expected the release's blobs, found %d", n);
 
-    /* partial files the server will not resume from (416): each blob starts over and the download ends well */
+    /* partial files the server will not resume from (416): each blob starts over and the download ends well
+     */
     plant(cache[1], names, n, NULL, "not the start of any blob");
-    CHECK(download(cache[1], endpoint, &err) == 0, "partials refused by the server: expected a fresh start, got '%s'",
-          err.msg);
+    CHECK(download(cache[1], endpoint, &err) == 0,
+          "partials refused by the server: expected a fresh start, got '%s'", err.msg);
 
     /* a partial file that cannot be emptied for the fresh start: the error says so (it said nothing) */
     int memfd = memfd_create("partial", MFD_ALLOW_SEALING);
@@ -149,8 +150,8 @@ int main(void)
     before = open_fds();
     CHECK(download(cache[3], endpoint, &err) == -1 && strstr(err.msg, "cannot flush"),
           "partial that cannot be flushed: expected an error naming the flush, got '%s'", err.msg);
-    CHECK(open_fds() == before, "partial that cannot be flushed: %d descriptors open before, %d after", before,
-          open_fds());
+    CHECK(open_fds() == before, "partial that cannot be flushed: %d descriptors open before, %d after",
+          before, open_fds());
     printf("unflushable partial: %s\n", err.msg);
 
     kill(mirror, SIGTERM);

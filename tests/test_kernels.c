@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static float frand(void)
 {
@@ -135,8 +134,8 @@ static void test_small(void)
     check_tol("softmax [0, ln2, ln3] = [1,2,3]/6", fmax(fabs(s2[0] - 1 / 6.0), fabs(s2[2] - 0.5)), 1e-6);
     check_tol("silu(1) = 1/(1+e^-1)", fabs(qt_silu(1.0f) - 1 / (1 + exp(-1.0))), 1e-6);
     check_tol("bf16 round trip of 1.5", fabs(qt_bf16_to_f32(qt_f32_to_bf16(1.5f)) - 1.5), 0);
-    check_tol("bf16 round to nearest: 1+2^-9 -> 1", fabs(qt_bf16_to_f32(qt_f32_to_bf16(1.0f + 1.0f / 512)) - 1.0),
-          0);
+    check_tol("bf16 round to nearest: 1+2^-9 -> 1",
+              fabs(qt_bf16_to_f32(qt_f32_to_bf16(1.0f + 1.0f / 512)) - 1.0), 0);
 }
 
 int main(void)

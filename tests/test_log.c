@@ -22,7 +22,9 @@ int main(void)
     expect("Ada\n2026-01-01 00:00:00.000 INFO forged", "Ada\\n2026-01-01 00:00:00.000 INFO forged");
     expect("\x1b[31mred\x1b[0m\r\t", "\\x1b[31mred\\x1b[0m\\r\\t");
     expect("back\\slash \x7f", "back\\\\slash \\x7f");
-    expect("\xc2\x9b" "2J C1 CSI", "\\u009b2J C1 CSI");
+    expect("\xc2\x9b"
+           "2J C1 CSI",
+           "\\u009b2J C1 CSI");
     expect("bad \xff\xfe utf-8 \xe4\xb8", "bad \\xff\\xfe utf-8 \\xe4\\xb8");
     expect("surrogate \xed\xa0\x80", "surrogate \\xed\\xa0\\x80");
     expect("日本語 Ünïcödé 🎙", "日本語 Ünïcödé 🎙");

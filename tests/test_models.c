@@ -89,11 +89,13 @@ static void stop_mirror(pid_t pid)
 static void test_registry(void)
 {
     const studio_model *a = studio_model_find("qwen-tts-1.7B"), *b = studio_model_find("0.6B");
-    CHECK(studio_model_count() == 7, "model count: expected 2 TTS + 5 Whisper, got %zu", studio_model_count());
+    CHECK(studio_model_count() == 7, "model count: expected 2 TTS + 5 Whisper, got %zu",
+          studio_model_count());
     const studio_model *w = studio_model_find("whisper-turbo"), *l = studio_model_find("large");
     CHECK(w && w->whisper && !strcmp(w->repo_id, "openai/whisper-large-v3-turbo"),
           "whisper-turbo: expected a Whisper entry for openai/whisper-large-v3-turbo");
-    CHECK(l && l->whisper && !strcmp(l->name, "whisper-large") && !strcmp(l->repo_id, "openai/whisper-large-v3"),
+    CHECK(l && l->whisper && !strcmp(l->name, "whisper-large") &&
+              !strcmp(l->repo_id, "openai/whisper-large-v3"),
           "large: expected whisper-large / openai/whisper-large-v3");
     CHECK(!strcmp(studio_model_size_list(), "1.7B or 0.6B"), "TTS size list: %s", studio_model_size_list());
     CHECK(a && !strcmp(a->repo_id, "Qwen/Qwen3-TTS-12Hz-1.7B-Base"),

@@ -55,8 +55,8 @@ static void compare(const char *dir, int steps, double min_cos, double min_top1)
     size_t tb, cb, tq, cq;
     qt_model_bytes_per_frame(b, &tb, &cb);
     qt_model_bytes_per_frame(q, &tq, &cq);
-    printf("%s (%s): weights per frame bf16 %.1f MB, int8 %.1f MB (%.2fx)\n", dir, b->cfg.size, (tb + cb) / 1e6,
-           (tq + cq) / 1e6, (double)(tq + cq) / (tb + cb));
+    printf("%s (%s): weights per frame bf16 %.1f MB, int8 %.1f MB (%.2fx)\n", dir, b->cfg.size,
+           (tb + cb) / 1e6, (tq + cq) / 1e6, (double)(tq + cq) / (tb + cb));
     /* (a tiny model's rows are narrower than one group, so padding eats the gain there) */
     if (H >= 256) CHECK((double)(tq + cq) / (tb + cb) < 0.6, "int8 should read about half the bytes of bf16");
 
@@ -165,8 +165,8 @@ static void end_to_end(const char *dir)
     int in_range = 1;
     for (int i = 0; rc == 0 && i < out.n_frames * QT_CODEBOOKS; i++)
         in_range &= out.codes[i] >= 0 && out.codes[i] < QT_CODEBOOK_SIZE;
-    CHECK(rc != 0 || (out.n_frames > 0 && in_range && out.n_samples > 0), "int8 output: %d frames, %zu samples",
-          out.n_frames, out.n_samples);
+    CHECK(rc != 0 || (out.n_frames > 0 && in_range && out.n_samples > 0),
+          "int8 output: %d frames, %zu samples", out.n_frames, out.n_samples);
     printf("%s int8 end to end: %d frames, %zu samples\n", dir, out.n_frames, out.n_samples);
     qt_gen_output_free(&out);
     free(vp.xvector);

@@ -72,8 +72,8 @@ static void test_shape(int n, int rows, int cols)
             y1[i] = 12345.0f;
         ks[k]->matmul(y1, rows, &q, &a, 0, rows);
         int same = memcmp(y0, y1, sizeof(float) * n * rows) == 0;
-        CHECK(same, "n=%d %dx%d: %s differs from the plain kernel (e.g. %.9g vs %.9g)", n, rows, cols, names[k],
-              y0[0], y1[0]);
+        CHECK(same, "n=%d %dx%d: %s differs from the plain kernel (e.g. %.9g vs %.9g)", n, rows, cols,
+              names[k], y0[0], y1[0]);
         /* a row range leaves the other rows alone and equals the full product inside */
         for (int i = 0; i < n * rows; i++)
             y1[i] = 12345.0f;

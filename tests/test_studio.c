@@ -720,7 +720,8 @@ static void test_restart_and_sweep(void)
         if (!strcmp(jstr(row, "id"), jstr(keep, "id"))) unmarked += !missing;
     }
     CHECK(l && json_array_size(l) == 2 && marked == 1 && unmarked == 1,
-          "after sweep: expected both samples kept, the one without a file marked missing (got %zu rows, %d/%d)",
+          "after sweep: expected both samples kept, the one without a file marked missing (got %zu rows, "
+          "%d/%d)",
           l ? json_array_size(l) : 0, marked, unmarked);
     json_decref(l);
     l = studio_history_list(s, NULL, &err);
@@ -783,10 +784,11 @@ static void test_restart_and_sweep(void)
     snprintf(db, sizeof db, "%s/restart/voicebox.db", root);
     sqlite3 *raw = NULL;
     char sql[400];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO file_intents (path, created_at) SELECT audio_path, 'now' FROM generations WHERE id = "
-             "'%s'; DELETE FROM generations WHERE id = '%s';",
-             jstr(g, "id"), jstr(g, "id"));
+    snprintf(
+        sql, sizeof sql,
+        "INSERT INTO file_intents (path, created_at) SELECT audio_path, 'now' FROM generations WHERE id = "
+        "'%s'; DELETE FROM generations WHERE id = '%s';",
+        jstr(g, "id"), jstr(g, "id"));
     CHECK(sqlite3_open(db, &raw) == SQLITE_OK && sqlite3_exec(raw, sql, NULL, NULL, NULL) == SQLITE_OK,
           "cannot fake a half-done delete: %s", raw ? sqlite3_errmsg(raw) : "?");
     sqlite3_close(raw);

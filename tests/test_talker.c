@@ -13,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
 static const float *gf(const st_file *g, const char *name, int64_t n)
 {
     const st_tensor *t = st_find(g, name);
@@ -209,7 +208,8 @@ static void run_model(const char *golden_dir, const char *model, qt_pool *pool)
     printf("%s (hidden %d, kernels %s, %d thread(s))\n", model, tk.hidden, qt_kernels_get()->name,
            pool ? qt_pool_threads(pool) : 1);
     check_tol("text projection of tts_bos/eos/pad",
-          max_abs_error(e, gf(g, "tts_bos_eos_pad_embeds", 3 * tk.hidden), 3 * (size_t)tk.hidden, NULL), 1e-4);
+              max_abs_error(e, gf(g, "tts_bos_eos_pad_embeds", 3 * tk.hidden), 3 * (size_t)tk.hidden, NULL),
+              1e-4);
     free(e);
     run_mode(model, "icl", &tk, &cp, pool, g);
     run_mode(model, "xvec", &tk, &cp, pool, g);
@@ -266,7 +266,8 @@ static void test_sampling(void)
         l[0] = logf(0.6f), l[1] = logf(0.3f), l[2] = logf(0.1f);
         counts[0] += qt_sample(l, 3, &cold, &rng, scratch) == 0;
     }
-    check_tol("temperature 0.5: frequency of the top id (0.783)", fabs(counts[0] / 20000.0 - 0.36 / 0.46), 0.02);
+    check_tol("temperature 0.5: frequency of the top id (0.783)", fabs(counts[0] / 20000.0 - 0.36 / 0.46),
+              0.02);
     /* top-k 2 keeps ids 1 and 2 of [1, 3, 2, 0] */
     qt_sample_params topk = {0, 1.0f, 2, 1.0f};
     int outside = 0;

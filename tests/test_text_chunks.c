@@ -1,6 +1,6 @@
 /* test_text_chunks.c — splitting long texts at sentence ends (src/studio/text_chunks.c): abbreviations,
- * initials and numbers are not sentence ends, CJK full stops are, over-long sentences are cut at a clause mark
- * or a space, every chunk keeps to the character and byte limits, and no character is lost. */
+ * initials and numbers are not sentence ends, CJK full stops are, over-long sentences are cut at a clause
+ * mark or a space, every chunk keeps to the character and byte limits, and no character is lost. */
 #include "studio/text_chunks.h"
 #include "test_util.h"
 
@@ -35,7 +35,8 @@ static char **split(const char *text, long max_chars, size_t max_bytes, int *n)
         total += strlen(c[i]);
     char *joined = calloc(total + 1, 1), *want = squeeze(text);
     for (int i = 0; i < *n; i++) {
-        CHECK(utf8_chars(c[i]) <= max_chars && strlen(c[i]) <= max_bytes && c[i][0] && !isspace((unsigned char)c[i][0]),
+        CHECK(utf8_chars(c[i]) <= max_chars && strlen(c[i]) <= max_bytes && c[i][0] &&
+                  !isspace((unsigned char)c[i][0]),
               "chunk %d of %d: %ld chars, %zu bytes (limits %ld, %zu): '%.60s'", i, *n, utf8_chars(c[i]),
               strlen(c[i]), max_chars, max_bytes, c[i]);
         strcat(joined, c[i]);
@@ -55,8 +56,8 @@ static void expect(const char *text, long max_chars, const char *const *want, in
     int same = n == n_want;
     for (int i = 0; same && i < n; i++)
         same = !strcmp(c[i], want[i]);
-    CHECK(same, "'%s' (max %ld): got %d chunks, first '%s', last '%s'; want %d, first '%s'", text, max_chars, n,
-          n ? c[0] : "", n ? c[n - 1] : "", n_want, want[0]);
+    CHECK(same, "'%s' (max %ld): got %d chunks, first '%s', last '%s'; want %d, first '%s'", text, max_chars,
+          n, n ? c[0] : "", n ? c[n - 1] : "", n_want, want[0]);
     studio_text_chunks_free(c, n);
 }
 
@@ -77,7 +78,8 @@ int main(void)
            (const char *const[]){"one two three,", "four five six seven", "eight nine ten."}, 3);
     expect("aaaaaaaaaaaaaaaaaaaaaaaaa", 10, (const char *const[]){"aaaaaaaaaa", "aaaaaaaaaa", "aaaaa"}, 3);
     /* blank lines end a paragraph even without a full stop */
-    expect("Title\n\nFirst line of text here", 20, (const char *const[]){"Title", "First line of text", "here"}, 3);
+    expect("Title\n\nFirst line of text here", 20,
+           (const char *const[]){"Title", "First line of text", "here"}, 3);
 
     /* the byte limit binds for CJK: 3 bytes a character */
     int n = 0;

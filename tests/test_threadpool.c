@@ -29,8 +29,9 @@ int main(void)
             qt_pool_run(pool, bump, &c, n);
             for (int t = 0; t < 64; t++) {
                 int want = t < n ? 1 : 0;
-                CHECK(atomic_load(&c.hits[t]) == want, "threads=%d round=%d task %d ran %d times, expected %d",
-                      threads, round, t, atomic_load(&c.hits[t]), want);
+                CHECK(atomic_load(&c.hits[t]) == want,
+                      "threads=%d round=%d task %d ran %d times, expected %d", threads, round, t,
+                      atomic_load(&c.hits[t]), want);
             }
         }
         qt_pool_free(pool);

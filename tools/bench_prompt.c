@@ -54,7 +54,8 @@ static int bench(const char *dir, double seconds, int runs, int threads)
         fprintf(stderr, "bench_prompt: %s\n", err.msg);
         return 1;
     }
-    printf("%s: %s, width %d, loaded in %.0f ms\n", dir, qt_model_size(m), qt_model_hidden(m), qt_now_ms() - t0);
+    printf("%s: %s, width %d, loaded in %.0f ms\n", dir, qt_model_size(m), qt_model_hidden(m),
+           qt_now_ms() - t0);
     size_t n = (size_t)(seconds * QT_SAMPLE_RATE);
     float *x = test_signal(n);
     qt_prompt_timings tm = {0}, best = {0};

@@ -28,8 +28,8 @@ int audio_decode_memory(const void *bytes, size_t size, int target_rate, audio_b
 /* The same with a duration limit checked against the header before decoding and enforced while decoding
  * (for formats whose header does not say): -2 when the audio lasts longer than max_seconds (at most 3600).
  * Every decode refuses rates outside 4-384 kHz and non-finite samples (-1). */
-int audio_decode_memory_max(const void *bytes, size_t size, int target_rate, double max_seconds, audio_buf *out,
-                            audio_error *err);
+int audio_decode_memory_max(const void *bytes, size_t size, int target_rate, double max_seconds,
+                            audio_buf *out, audio_error *err);
 
 /* Resample with libsoxr (very high quality). *out is malloc'd. */
 int audio_resample(const float *in, size_t n, int from_rate, int to_rate, float **out, size_t *n_out,
@@ -42,8 +42,8 @@ int audio_encode_wav16(const float *samples, size_t n, int sample_rate, void **o
                        audio_error *err);
 /* samples as format: "wav" (16-bit), "flac", "mp3", "opus" (Ogg) or "pcm" (raw 16-bit little-endian), into a
  * malloc'd *out of *out_size bytes. -1 with err for another format or a libsndfile fault. */
-int audio_encode(const float *samples, size_t n, int sample_rate, const char *format, void **out, size_t *out_size,
-                 audio_error *err);
+int audio_encode(const float *samples, size_t n, int sample_rate, const char *format, void **out,
+                 size_t *out_size, audio_error *err);
 
 float audio_rms(const float *s, size_t n);
 float audio_peak(const float *s, size_t n);

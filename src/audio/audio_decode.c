@@ -7,8 +7,8 @@
  * What a few KB may cost is bounded before any work is done: rates outside 4 kHz..384 kHz are refused (a
  * 1 Hz WAV would be resampled into gigabytes), a header that declares more than the caller's limit is refused
  * unread, and decoding stops at the limit for formats whose headers do not know their length (Ogg, MP3, raw
- * streams). Samples that are not finite (NaN, +-inf in float files) are refused: they would pass as silence or
- * poison every later sum.
+ * streams). Samples that are not finite (NaN, +-inf in float files) are refused: they would pass as silence
+ * or poison every later sum.
  */
 #include "audio/audio.h"
 
@@ -26,7 +26,8 @@
 #define MAX_CHANNELS 256
 #define MIN_RATE 4000
 #define MAX_RATE 384000
-#define MAX_SECONDS 3600 /* audio_decode_file's limit: longer input is refused rather than decoded into GB */
+#define MAX_SECONDS 3600 /* audio_decode_file's limit: longer input is refused rather than decoded into GB   \
+                          */
 #define CHUNK_FRAMES 8192
 
 void audio_buf_free(audio_buf *b)
@@ -84,8 +85,8 @@ static sf_count_t mem_tell(void *user)
 
 /* Read every frame of an open file, averaging channels, then resample if asked. Returns 0, -1 on an error,
  * -2 when the audio lasts longer than max_seconds (by its header or as decoded). */
-static int decode_open(SNDFILE *sf, const SF_INFO *info, const char *name, int target_rate, double max_seconds,
-                       audio_buf *out, audio_error *err)
+static int decode_open(SNDFILE *sf, const SF_INFO *info, const char *name, int target_rate,
+                       double max_seconds, audio_buf *out, audio_error *err)
 {
     float *frames = NULL, *mono = NULL;
     size_t n = 0, cap = 0;
@@ -191,8 +192,7 @@ int audio_decode_file(const char *path, int target_rate, audio_buf *out, audio_e
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err->msg, sizeof err->msg, "%s: %s", path,
-                 fd < 0 ? strerror(errno) : "not a regular file");
+        snprintf(err->msg, sizeof err->msg, "%s: %s", path, fd < 0 ? strerror(errno) : "not a regular file");
         if (fd >= 0) close(fd);
         return -1;
     }
@@ -215,8 +215,8 @@ int audio_decode_memory(const void *bytes, size_t size, int target_rate, audio_b
     return audio_decode_memory_max(bytes, size, target_rate, MAX_SECONDS, out, err);
 }
 
-int audio_decode_memory_max(const void *bytes, size_t size, int target_rate, double max_seconds, audio_buf *out,
-                            audio_error *err)
+int audio_decode_memory_max(const void *bytes, size_t size, int target_rate, double max_seconds,
+                            audio_buf *out, audio_error *err)
 {
     audio_error local;
     if (!err) err = &local;

@@ -78,8 +78,8 @@ static int fail(audio_error *err, const char *fmt, ...)
     return -1;
 }
 
-int audio_encode(const float *samples, size_t n, int sample_rate, const char *format, void **out, size_t *out_size,
-                 audio_error *err)
+int audio_encode(const float *samples, size_t n, int sample_rate, const char *format, void **out,
+                 size_t *out_size, audio_error *err)
 {
     *out = NULL;
     *out_size = 0;
@@ -107,7 +107,8 @@ int audio_encode(const float *samples, size_t n, int sample_rate, const char *fo
         info.format = SF_FORMAT_OGG | SF_FORMAT_OPUS;
     else
         return fail(err, "format '%s' is not one of wav, flac, mp3, opus, pcm", format);
-    if (!sf_format_check(&info)) return fail(err, "this libsndfile cannot write %s at %d Hz", format, sample_rate);
+    if (!sf_format_check(&info))
+        return fail(err, "this libsndfile cannot write %s at %d Hz", format, sample_rate);
     out_file m = {0};
     SF_VIRTUAL_IO io = {out_len, out_seek, out_read, out_write, out_tell};
     SNDFILE *sf = sf_open_virtual(&io, SFM_WRITE, &info, &m);

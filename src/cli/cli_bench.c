@@ -39,8 +39,9 @@ static void on_audio(const float *pcm, size_t n, void *user)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: voicebox bench --model DIR|HUB_ID [--frames 125] [--threads N] [--xvector-only]\n"
-                 "                      [--ref-frames 63] [--ref-context N] [--seed N] [--precision bf16|int8]\n");
+    fprintf(out,
+            "usage: voicebox bench --model DIR|HUB_ID [--frames 125] [--threads N] [--xvector-only]\n"
+            "                      [--ref-frames 63] [--ref-context N] [--seed N] [--precision bf16|int8]\n");
 }
 
 int cli_bench(int argc, char **argv)
@@ -56,7 +57,8 @@ int cli_bench(int argc, char **argv)
         CLI_INT_OPT("--frames", &frames, INT_MIN, INT_MAX, RANGES),
         CLI_INT_OPT("--threads", &threads, INT_MIN, INT_MAX, RANGES),
         CLI_INT_OPT("--ref-frames", &ref_frames, INT_MIN, INT_MAX, RANGES),
-        CLI_INT_OPT("--ref-context", &ref_context, INT_MIN, INT_MAX, "--ref-context wants a number of frames, not '%s'"),
+        CLI_INT_OPT("--ref-context", &ref_context, INT_MIN, INT_MAX,
+                    "--ref-context wants a number of frames, not '%s'"),
         CLI_U64_OPT("--seed", &seed, "--seed wants a non-negative integer, not '%s'"),
         CLI_FN_OPT("--precision", &precision, cli_precision_opt),
     };
@@ -98,8 +100,9 @@ int cli_bench(int argc, char **argv)
         const char *k8 = qt_int8_kernels_name();
         printf(", int8 kernels %s%s", k8,
                !strcmp(k8, "avx512-vnni") ? ""
-               : !strcmp(k8, "avx2")      ? " (this CPU has no AVX-512 VNNI: the AVX2 fallback)"
-                                          : " (this CPU has neither AVX-512 VNNI nor AVX2: the plain C fallback, slow)");
+               : !strcmp(k8, "avx2")
+                   ? " (this CPU has no AVX-512 VNNI: the AVX2 fallback)"
+                   : " (this CPU has neither AVX-512 VNNI nor AVX2: the plain C fallback, slow)");
     }
     printf("\n");
 
@@ -153,7 +156,8 @@ int cli_bench(int argc, char **argv)
         qt_model_free(m);
         return cli_error("%s", err.msg);
     }
-    printf("warm-up:          %8.1f ms (one frame; first touch of the weights)\n", ((qt_now_ms() / 1e3) - w0) * 1e3);
+    printf("warm-up:          %8.1f ms (one frame; first touch of the weights)\n",
+           ((qt_now_ms() / 1e3) - w0) * 1e3);
     struct rusage ru0, ru;
     getrusage(RUSAGE_SELF, &ru0);
     double g0 = (qt_now_ms() / 1e3);

@@ -17,7 +17,8 @@ static int usage(FILE *out)
     fprintf(out,
             "usage: voicebox codec encode --model DIR [--threads N] IN.wav   print 16 codes per 80 ms frame\n"
             "       voicebox codec decode --model DIR [--threads N] CODES.txt -o OUT.wav\n"
-            "                                      CODES.txt: one frame per line, 16 integers 0..2047 -> 24 kHz WAV\n"
+            "                                      CODES.txt: one frame per line, 16 integers 0..2047 -> 24 "
+            "kHz WAV\n"
             "DIR is a model directory (its speech_tokenizer/ is used), a Hub repo id in the Hugging Face\n"
             "cache, or a speech_tokenizer directory. Any rate libsndfile reads is resampled to 24 kHz.\n");
     return out == stdout ? 0 : 2;
@@ -29,7 +30,8 @@ static int codec_encode(int argc, char **argv)
     int threads = 0;
     const cli_opt opts[] = {
         CLI_STR_OPT("--model", NULL, &model),
-        CLI_INT_OPT("--threads", &threads, 0, 1024, "codec encode: --threads needs a number from 0 (all cores) to 1024, not '%s'"),
+        CLI_INT_OPT("--threads", &threads, 0, 1024,
+                    "codec encode: --threads needs a number from 0 (all cores) to 1024, not '%s'"),
     };
     const char *pos[argc > 0 ? argc : 1];
     int n_pos;
@@ -82,7 +84,8 @@ static int read_codes(const char *path, int32_t **codes, int *n_frames)
     while (getline(&line, &cap, f) >= 0) {
         lineno++;
         char *p = line;
-        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            p++;
         if (!*p || *p == '#') continue;
         if ((size_t)frames >= n_alloc) {
             size_t more = n_alloc ? 2 * n_alloc : 256;
@@ -96,13 +99,15 @@ static int read_codes(const char *path, int32_t **codes, int *n_frames)
         }
         int k = 0;
         for (;;) {
-            while (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r' || *p == '\n') p++;
+            while (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r' || *p == '\n')
+                p++;
             if (!*p) break;
             char *end;
             errno = 0;
             long v = strtol(p, &end, 10);
             if (end == p || (*end && !strchr(" \t,\r\n", *end))) {
-                rc = cli_error("%s:%d: '%.*s' is not an integer", path, lineno, (int)strcspn(p, " \t,\r\n"), p);
+                rc = cli_error("%s:%d: '%.*s' is not an integer", path, lineno, (int)strcspn(p, " \t,\r\n"),
+                               p);
                 break;
             }
             if (k >= QT_CODEBOOKS) {
@@ -120,7 +125,8 @@ static int read_codes(const char *path, int32_t **codes, int *n_frames)
         }
         if (rc) break;
         if (k != QT_CODEBOOKS) {
-            rc = cli_error("%s:%d: %d values, expected %d (one frame per line)", path, lineno, k, QT_CODEBOOKS);
+            rc = cli_error("%s:%d: %d values, expected %d (one frame per line)", path, lineno, k,
+                           QT_CODEBOOKS);
             break;
         }
         frames++;
@@ -145,7 +151,8 @@ static int codec_decode(int argc, char **argv)
     const cli_opt opts[] = {
         CLI_STR_OPT("--model", NULL, &model),
         CLI_STR_OPT("--output", "-o", &out),
-        CLI_INT_OPT("--threads", &threads, 0, 1024, "codec decode: --threads needs a number from 0 (all cores) to 1024, not '%s'"),
+        CLI_INT_OPT("--threads", &threads, 0, 1024,
+                    "codec decode: --threads needs a number from 0 (all cores) to 1024, not '%s'"),
     };
     const char *pos[argc > 0 ? argc : 1];
     int n_pos;

@@ -288,9 +288,10 @@ static int mkdir_p(const char *path)
 }
 
 /* Whisper's tokenizer and generation files: the checkout's test fixtures (tests/data/whisper/model-80, the
- * v2 vocabulary converted from openai/whisper's multilingual.tiktoken) beside the build dir the binary is in. */
-static const char *whisper_files[5] = {"vocab.json", "merges.txt", "tokenizer_config.json", "generation_config.json",
-                                       "preprocessor_config.json"};
+ * v2 vocabulary converted from openai/whisper's multilingual.tiktoken) beside the build dir the binary is in.
+ */
+static const char *whisper_files[5] = {"vocab.json", "merges.txt", "tokenizer_config.json",
+                                       "generation_config.json", "preprocessor_config.json"};
 
 static int default_whisper_files_dir(char *out, size_t size)
 {
@@ -304,7 +305,8 @@ static int default_whisper_files_dir(char *out, size_t size)
     }
     char p[4300];
     snprintf(p, sizeof p, "%s/tests/data/whisper/model-80/vocab.json", exe);
-    if ((size_t)snprintf(out, size, "%s/tests/data/whisper/model-80", exe) >= size || access(p, R_OK)) return -1;
+    if ((size_t)snprintf(out, size, "%s/tests/data/whisper/model-80", exe) >= size || access(p, R_OK))
+        return -1;
     return 0;
 }
 
@@ -326,9 +328,10 @@ static int random_whisper(const rm_whisper *w, unsigned long long seed, const ch
     if (from)
         snprintf(dir, sizeof dir, "%s", from);
     else if (default_whisper_files_dir(dir, sizeof dir)) {
-        cli_error("dev random-model: no Whisper tokenizer files found (tests/data/whisper/model-80 beside the "
-                  "build); give --tokenizer-from DIR holding %s, %s, %s, %s, %s",
-                  whisper_files[0], whisper_files[1], whisper_files[2], whisper_files[3], whisper_files[4]);
+        cli_error(
+            "dev random-model: no Whisper tokenizer files found (tests/data/whisper/model-80 beside the "
+            "build); give --tokenizer-from DIR holding %s, %s, %s, %s, %s",
+            whisper_files[0], whisper_files[1], whisper_files[2], whisper_files[3], whisper_files[4]);
         goto done;
     }
     if (mkdir_p(out)) {
@@ -406,7 +409,8 @@ static int dev_random_model(int argc, char **argv)
     }
     if (r) return r;
     if (n_pos) {
-        cli_error("dev random-model: unexpected argument '%s' (see voicebox dev random-model --help)", pos[0]);
+        cli_error("dev random-model: unexpected argument '%s' (see voicebox dev random-model --help)",
+                  pos[0]);
         return 2;
     }
     if (!shape || (!dry_run && (!out || !seed.given)))
@@ -465,7 +469,8 @@ static int dev_random_model(int argc, char **argv)
         cli_error("dev random-model: out of memory");
         goto done;
     }
-    fprintf(stderr, "voicebox: random %s model, seed %llu, %d threads -> %s\n", shape, seed.value, threads, out);
+    fprintf(stderr, "voicebox: random %s model, seed %llu, %d threads -> %s\n", shape, seed.value, threads,
+            out);
     fprintf(stderr, "  model.safetensors: %d tensors, %llu parameters, %llu bytes\n", model.n,
             (unsigned long long)rm_list_params(&model), (unsigned long long)rm_list_bytes(&model));
     fprintf(stderr, "  speech_tokenizer/model.safetensors: %d tensors, %llu parameters, %llu bytes\n",
@@ -504,7 +509,8 @@ static int dev_random_model(int argc, char **argv)
     }
     progress_state ps2 = {"speech_tokenizer/model.safetensors", (qt_now_ms() / 1e3), -10};
     snprintf(path, sizeof path, "%s/model.safetensors", codec_dir);
-    if (rm_write_safetensors(path, &codec, seed.value ^ 0x5eec4c0dec000000ull, threads, progress, &ps2, &err)) {
+    if (rm_write_safetensors(path, &codec, seed.value ^ 0x5eec4c0dec000000ull, threads, progress, &ps2,
+                             &err)) {
         cli_error("%s", err.msg);
         goto done;
     }

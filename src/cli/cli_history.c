@@ -15,8 +15,9 @@
 static const char history_usage[] =
     "usage: voicebox history list [--profile PROFILE] [--search TEXT] [--limit N] [--offset N] [--json]\n"
     "                             [--data-dir DIR]\n"
-    "  the generations, newest first. PROFILE is a profile id or its exact name; N for --limit is 1-"
-    STR(STUDIO_HISTORY_LIMIT_MAX) "\n  (default " STR(STUDIO_HISTORY_LIMIT_DEFAULT) "); DIR defaults to ./data.\n";
+    "  the generations, newest first. PROFILE is a profile id or its exact name; N for --limit is 1-" STR(
+        STUDIO_HISTORY_LIMIT_MAX) "\n  (default " STR(STUDIO_HISTORY_LIMIT_DEFAULT) "); DIR defaults to "
+                                                                                    "./data.\n";
 
 /* Profile id for arg (an id or an exact name); NULL after printing an error. malloc'd. */
 static char *resolve_profile(studio *s, const char *arg)

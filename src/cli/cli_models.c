@@ -132,10 +132,11 @@ static int models_rm(const studio_model *m)
 
 static void models_usage(FILE *out)
 {
-    fprintf(out, "usage: voicebox models list [--json]\n"
-                 "       voicebox models pull NAME    download into the Hugging Face cache (HF_ENDPOINT)\n"
-                 "       voicebox models rm NAME      delete from the cache\n"
-                 "NAME: %s (or the size: %s)\n",
+    fprintf(out,
+            "usage: voicebox models list [--json]\n"
+            "       voicebox models pull NAME    download into the Hugging Face cache (HF_ENDPOINT)\n"
+            "       voicebox models rm NAME      delete from the cache\n"
+            "NAME: %s (or the size: %s)\n",
             studio_model_name_list(), studio_model_size_list());
 }
 

@@ -34,13 +34,29 @@ typedef struct {
 } cli_opt;
 
 /* One table row each. */
-#define CLI_FLAG_OPT(nm, d) {.name = (nm), .kind = CLI_FLAG, .dest = (d)}
-#define CLI_STR_OPT(nm, al, d) {.name = (nm), .alias = (al), .kind = CLI_STR, .dest = (d)}
-#define CLI_INT_OPT(nm, d, lo, hi, b) {.name = (nm), .kind = CLI_INT, .dest = (d), .min = (lo), .max = (hi), .bad = (b)}
-#define CLI_U64_OPT(nm, d, b) {.name = (nm), .kind = CLI_U64, .dest = (d), .bad = (b)}
-#define CLI_FN_OPT(nm, d, f) {.name = (nm), .kind = CLI_FN, .dest = (d), .fn = (f)}
+#define CLI_FLAG_OPT(nm, d)                                                                                  \
+    {                                                                                                        \
+        .name = (nm), .kind = CLI_FLAG, .dest = (d)                                                          \
+    }
+#define CLI_STR_OPT(nm, al, d)                                                                               \
+    {                                                                                                        \
+        .name = (nm), .alias = (al), .kind = CLI_STR, .dest = (d)                                            \
+    }
+#define CLI_INT_OPT(nm, d, lo, hi, b)                                                                        \
+    {                                                                                                        \
+        .name = (nm), .kind = CLI_INT, .dest = (d), .min = (lo), .max = (hi), .bad = (b)                     \
+    }
+#define CLI_U64_OPT(nm, d, b)                                                                                \
+    {                                                                                                        \
+        .name = (nm), .kind = CLI_U64, .dest = (d), .bad = (b)                                               \
+    }
+#define CLI_FN_OPT(nm, d, f)                                                                                 \
+    {                                                                                                        \
+        .name = (nm), .kind = CLI_FN, .dest = (d), .fn = (f)                                                 \
+    }
 
-/* A CLI_FN for --precision bf16|int8: dest is a qt_precision; a bad value is "--precision: ..." and exit 2. */
+/* A CLI_FN for --precision bf16|int8: dest is a qt_precision; a bad value is "--precision: ..." and exit 2.
+ */
 int cli_precision_opt(const char *value, void *dest);
 
 #define CLI_HELP (-1) /* cli_parse's answer to --help / -h */

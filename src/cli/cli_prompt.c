@@ -41,7 +41,8 @@ static int prompt_create(int argc, char **argv)
         CLI_STR_OPT("--ref", NULL, &ref),
         CLI_STR_OPT("--ref-text", NULL, &ref_text),
         CLI_STR_OPT("-o", NULL, &out),
-        CLI_INT_OPT("--threads", &threads, 0, 1024, "prompt create: --threads needs a number from 0 (all cores) to 1024, not '%s'"),
+        CLI_INT_OPT("--threads", &threads, 0, 1024,
+                    "prompt create: --threads needs a number from 0 (all cores) to 1024, not '%s'"),
     };
     const char *pos[argc > 0 ? argc : 1];
     int n_pos;

@@ -137,8 +137,7 @@ int cli_serve(int argc, char **argv)
         srv_stop(srv);
         goto out;
     }
-    if (precision)
-        (void)studio_gen_set_precision(gen, precision, &serr); /* validated with the options */
+    if (precision) (void)studio_gen_set_precision(gen, precision, &serr); /* validated with the options */
     srv_attach_generation(srv_context(srv), gen, models);
     pthread_t t;
     if (pthread_create(&t, NULL, watch_signals, srv) != 0) {

@@ -12,15 +12,23 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-    {"serve", cli_serve, "serve [--host H] [--port P] [--data-dir D] [--log-file F]  run the studio's HTTP API"},
-    {"say", cli_say, "say --model DIR (--ref WAV --ref-text T | --prompt P) --text T -o OUT.wav  speak in a cloned voice"},
-    {"profiles", cli_profiles, "profiles list|create|samples|add-sample|delete  voice profiles and their samples"},
+    {"serve", cli_serve,
+     "serve [--host H] [--port P] [--data-dir D] [--log-file F]  run the studio's HTTP API"},
+    {"say", cli_say,
+     "say --model DIR (--ref WAV --ref-text T | --prompt P) --text T -o OUT.wav  speak in a cloned voice"},
+    {"profiles", cli_profiles,
+     "profiles list|create|samples|add-sample|delete  voice profiles and their samples"},
     {"history", cli_history, "history list [--profile P] [--search T]  past generations"},
     {"models", cli_models, "models list|pull NAME|rm NAME  the TTS models in the Hugging Face cache"},
-    {"prompt", cli_prompt, "prompt create --model DIR --ref WAV (--ref-text T | --xvector-only) -o P | prompt show [--json] P  voice prompt files"},
-    {"codec", cli_codec, "codec encode|decode --model DIR ...  the speech tokenizer: audio <-> 16 codes per 80 ms frame"},
-    {"transcribe", cli_transcribe, "transcribe --model DIR|REPO AUDIO [--language en] [--json]  the words of a recording (Whisper)"},
-    {"tokenize", cli_tokenize, "tokenize [--model M] TEXT     print the token ids of TEXT (--decode ID... back)"},
+    {"prompt", cli_prompt,
+     "prompt create --model DIR --ref WAV (--ref-text T | --xvector-only) -o P | prompt show [--json] P  "
+     "voice prompt files"},
+    {"codec", cli_codec,
+     "codec encode|decode --model DIR ...  the speech tokenizer: audio <-> 16 codes per 80 ms frame"},
+    {"transcribe", cli_transcribe,
+     "transcribe --model DIR|REPO AUDIO [--language en] [--json]  the words of a recording (Whisper)"},
+    {"tokenize", cli_tokenize,
+     "tokenize [--model M] TEXT     print the token ids of TEXT (--decode ID... back)"},
     {"bench", cli_bench, "bench --model DIR [--frames 125] [--threads N]  generation speed, bandwidth, RSS"},
     {"dev", cli_dev, "dev inspect DIR | dev random-model --shape S --seed N --out DIR  model-file tools"},
     {"version", cli_version, "version                      print the version"},
@@ -59,11 +67,9 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "--version"))
-        return cli_version(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "--version")) return cli_version(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "voicebox: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

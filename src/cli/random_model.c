@@ -501,7 +501,8 @@ static void whisper_layer(rm_list *l, const char *side, int i, int64_t d, int cr
         const char *proj[4] = {"q_proj", "k_proj", "v_proj", "out_proj"};
         for (int p = 0; p < 4; p++) {
             add(l, ST_F32, RM_LINEAR, ND(d, d), "model.%s.layers.%d.%s.%s.weight", side, i, attn[a], proj[p]);
-            if (p != 1) add(l, ST_F32, RM_BIAS, ND(d), "model.%s.layers.%d.%s.%s.bias", side, i, attn[a], proj[p]);
+            if (p != 1)
+                add(l, ST_F32, RM_BIAS, ND(d), "model.%s.layers.%d.%s.%s.bias", side, i, attn[a], proj[p]);
         }
         add(l, ST_F32, RM_NORM_GAIN, ND(d), "model.%s.layers.%d.%s_layer_norm.weight", side, i, attn[a]);
         add(l, ST_F32, RM_BIAS, ND(d), "model.%s.layers.%d.%s_layer_norm.bias", side, i, attn[a]);
@@ -540,15 +541,16 @@ static char *dump(json_t *root);
 
 char *rm_whisper_config_json(const rm_whisper *w)
 {
-    json_t *o = json_pack("{s:[s], s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:b, s:i, s:i, "
-                          "s:i, s:i, s:s}",
-                          "architectures", "WhisperForConditionalGeneration", "model_type", "whisper",
-                          "activation_function", "gelu", "d_model", w->d, "num_mel_bins", w->n_mels, "encoder_layers",
-                          w->enc_layers, "decoder_layers", w->dec_layers, "encoder_attention_heads", w->heads,
-                          "decoder_attention_heads", w->heads, "encoder_ffn_dim", 4 * w->d, "decoder_ffn_dim",
-                          4 * w->d, "max_source_positions", 1500, "max_target_positions", 448, "vocab_size",
-                          w->n_vocab, "scale_embedding", 0, "bos_token_id", 50257, "eos_token_id", 50257,
-                          "pad_token_id", 50257, "decoder_start_token_id", 50258, "torch_dtype", "float32");
+    json_t *o =
+        json_pack("{s:[s], s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:b, s:i, s:i, "
+                  "s:i, s:i, s:s}",
+                  "architectures", "WhisperForConditionalGeneration", "model_type", "whisper",
+                  "activation_function", "gelu", "d_model", w->d, "num_mel_bins", w->n_mels, "encoder_layers",
+                  w->enc_layers, "decoder_layers", w->dec_layers, "encoder_attention_heads", w->heads,
+                  "decoder_attention_heads", w->heads, "encoder_ffn_dim", 4 * w->d, "decoder_ffn_dim",
+                  4 * w->d, "max_source_positions", 1500, "max_target_positions", 448, "vocab_size",
+                  w->n_vocab, "scale_embedding", 0, "bos_token_id", 50257, "eos_token_id", 50257,
+                  "pad_token_id", 50257, "decoder_start_token_id", 50258, "torch_dtype", "float32");
     return o ? dump(o) : NULL;
 }
 

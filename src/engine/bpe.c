@@ -734,15 +734,15 @@ static int check_tokenizer_json(qt_tokenizer *t, const json_t *root, const char 
     const char *pat = json_string_value(json_object_get(json_object_get(split, "pattern"), "Regex"));
     const char *beh = json_string_value(json_object_get(split, "behavior"));
     const char *blt = json_string_value(json_object_get(bl, "type"));
-    if (!t->gpt2 &&
-        (json_array_size(list) != 2 || !pat || strcmp(pat, bpe_qwen2_pattern) || !beh ||
-         strcmp(beh, "Isolated") || json_is_true(json_object_get(split, "invert")) || !blt ||
-         strcmp(blt, "ByteLevel") || json_is_true(json_object_get(bl, "use_regex")) ||
-         json_is_true(json_object_get(bl, "add_prefix_space"))))
-        return qt_fail(
-            err, QT_ERR_CORRUPT,
-            "%s: pre_tokenizer is not the Qwen2 Split regex + ByteLevel one (nor GPT-2's ByteLevel), which is all "
-            "this reads", file);
+    if (!t->gpt2 && (json_array_size(list) != 2 || !pat || strcmp(pat, bpe_qwen2_pattern) || !beh ||
+                     strcmp(beh, "Isolated") || json_is_true(json_object_get(split, "invert")) || !blt ||
+                     strcmp(blt, "ByteLevel") || json_is_true(json_object_get(bl, "use_regex")) ||
+                     json_is_true(json_object_get(bl, "add_prefix_space"))))
+        return qt_fail(err, QT_ERR_CORRUPT,
+                       "%s: pre_tokenizer is not the Qwen2 Split regex + ByteLevel one (nor GPT-2's "
+                       "ByteLevel), which is all "
+                       "this reads",
+                       file);
 
     const json_t *model = json_object_get(root, "model");
     const char *mt = json_string_value(json_object_get(model, "type"));
@@ -817,8 +817,8 @@ static int finish(qt_tokenizer *t, const char *where, qt_error *err)
 
     int ec;
     PCRE2_SIZE eo;
-    t->re = pcre2_compile((PCRE2_SPTR)(t->gpt2 ? gpt2_pattern_pcre : qwen2_pattern_pcre), PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &ec,
-                          &eo, NULL);
+    t->re = pcre2_compile((PCRE2_SPTR)(t->gpt2 ? gpt2_pattern_pcre : qwen2_pattern_pcre),
+                          PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
     if (!t->re) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(ec, msg, sizeof msg);

@@ -27,7 +27,8 @@ struct qt_codec {
     int own_pool; /* 0: the pool was lent by qt_codec_load_shared (the model's) */
     int n_threads;
     codec_decoder *dec;
-    codec_dec_state *spare_state; /* a finished stream's decoding state, reused by the next (no 50 MB calloc) */
+    codec_dec_state
+        *spare_state;   /* a finished stream's decoding state, reused by the next (no 50 MB calloc) */
     codec_encoder *enc; /* made on the first qt_codec_encode: generation never needs it */
 };
 
@@ -63,8 +64,7 @@ static int find_codec_dir(const char *dir, char *out, size_t out_size, qt_error 
         }
     }
     char model_dir[4096];
-    if (qt_resolve_model_dir(dir, model_dir, sizeof model_dir, err) != 0)
-        return -1;
+    if (qt_resolve_model_dir(dir, model_dir, sizeof model_dir, err) != 0) return -1;
     return qt_speech_tokenizer_dir(model_dir, out, out_size, err);
 }
 
@@ -75,24 +75,22 @@ static qt_codec *load(const char *dir, int n_threads, qt_pool *shared, qt_error 
         qt_fail(err, QT_ERR_NOMEM, "speech tokenizer: no memory");
         return NULL;
     }
-    if (find_codec_dir(dir, c->dir, sizeof c->dir, err) != 0)
-        goto fail;
-    if (qt_codec_config_load(c->dir, &c->cfg, err) != 0)
-        goto fail;
+    if (find_codec_dir(dir, c->dir, sizeof c->dir, err) != 0) goto fail;
+    if (qt_codec_config_load(c->dir, &c->cfg, err) != 0) goto fail;
     char path[4200];
     snprintf(path, sizeof path, "%s/model.safetensors", c->dir);
     c->st = st_open(path, err);
-    if (!c->st)
-        goto fail;
+    if (!c->st) goto fail;
     c->dec = codec_decoder_load(c->st, &c->cfg.decoder, err);
-    if (!c->dec)
-        goto fail;
-    if (codec_decoder_frame_samples(c->dec) != QT_SAMPLES_PER_FRAME || codec_decoder_codebooks(c->dec) != QT_CODEBOOKS ||
+    if (!c->dec) goto fail;
+    if (codec_decoder_frame_samples(c->dec) != QT_SAMPLES_PER_FRAME ||
+        codec_decoder_codebooks(c->dec) != QT_CODEBOOKS ||
         codec_decoder_codebook_size(c->dec) != QT_CODEBOOK_SIZE) {
-        qt_fail(err, QT_ERR_CORRUPT, "%s: the decoder makes %d samples from %d codebooks of %d codes per frame "
-                "(voicebox needs %d, %d and %d)", path, codec_decoder_frame_samples(c->dec),
-                codec_decoder_codebooks(c->dec), codec_decoder_codebook_size(c->dec), QT_SAMPLES_PER_FRAME,
-                QT_CODEBOOKS, QT_CODEBOOK_SIZE);
+        qt_fail(err, QT_ERR_CORRUPT,
+                "%s: the decoder makes %d samples from %d codebooks of %d codes per frame "
+                "(voicebox needs %d, %d and %d)",
+                path, codec_decoder_frame_samples(c->dec), codec_decoder_codebooks(c->dec),
+                codec_decoder_codebook_size(c->dec), QT_SAMPLES_PER_FRAME, QT_CODEBOOKS, QT_CODEBOOK_SIZE);
         goto fail;
     }
     if (shared) {
@@ -129,13 +127,11 @@ qt_codec *qt_codec_load_shared(const char *dir, qt_pool *pool, qt_error *err)
 
 void qt_codec_free(qt_codec *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     codec_dec_state_free(c->spare_state);
     codec_decoder_free(c->dec);
     codec_encoder_free(c->enc);
-    if (c->own_pool)
-        qt_pool_free(c->pool);
+    if (c->own_pool) qt_pool_free(c->pool);
     st_close(c->st);
     free(c);
 }
@@ -176,8 +172,7 @@ qt_codec_stream *qt_codec_stream_new(qt_codec *c, qt_error *err)
 
 void qt_codec_stream_free(qt_codec_stream *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     if (!s->c->spare_state)
         s->c->spare_state = s->st;
     else
@@ -193,18 +188,15 @@ int qt_codec_stream_frames(const qt_codec_stream *s)
 int qt_codec_stream_push(qt_codec_stream *s, const int32_t *frames, int n_frames, float *out, size_t out_cap,
                          size_t *n_out, qt_error *err)
 {
-    if (n_out)
-        *n_out = 0;
-    if (s->finished)
-        return qt_fail(err, QT_ERR_INVALID, "codec stream: push after finish");
+    if (n_out) *n_out = 0;
+    if (s->finished) return qt_fail(err, QT_ERR_INVALID, "codec stream: push after finish");
     if (n_frames < 0 || (n_frames > 0 && (!frames || !out)))
         return qt_fail(err, QT_ERR_INVALID, "codec stream: bad arguments (%d frames)", n_frames);
     size_t need = (size_t)n_frames * QT_SAMPLES_PER_FRAME;
     if (out_cap < need)
-        return qt_fail(err, QT_ERR_INVALID, "codec stream: %d frames need room for %zu samples, got %zu", n_frames,
-                       need, out_cap);
-    if (check_codes(frames, n_frames, s->frames, err) != 0)
-        return -1;
+        return qt_fail(err, QT_ERR_INVALID, "codec stream: %d frames need room for %zu samples, got %zu",
+                       n_frames, need, out_cap);
+    if (check_codes(frames, n_frames, s->frames, err) != 0) return -1;
     /* equal steps (10 frames: 5 + 5, not 8 + 2): a short step costs nearly as much as a full one */
     int n_steps = (n_frames + DECODE_STEP - 1) / DECODE_STEP;
     int step = n_steps ? (n_frames + n_steps - 1) / n_steps : 1;
@@ -214,19 +206,16 @@ int qt_codec_stream_push(qt_codec_stream *s, const int32_t *frames, int n_frames
                            out + (size_t)t * QT_SAMPLES_PER_FRAME);
     }
     s->frames += n_frames;
-    if (n_out)
-        *n_out = need;
+    if (n_out) *n_out = need;
     return 0;
 }
 
 int qt_codec_stream_skip(qt_codec_stream *s, const int32_t *frames, int n_frames, qt_error *err)
 {
-    if (s->finished)
-        return qt_fail(err, QT_ERR_INVALID, "codec stream: skip after finish");
+    if (s->finished) return qt_fail(err, QT_ERR_INVALID, "codec stream: skip after finish");
     if (n_frames < 0 || (n_frames > 0 && !frames))
         return qt_fail(err, QT_ERR_INVALID, "codec stream: bad arguments (%d frames)", n_frames);
-    if (check_codes(frames, n_frames, s->frames, err) != 0)
-        return -1;
+    if (check_codes(frames, n_frames, s->frames, err) != 0) return -1;
     /* all but the last `reach` frames skip the vocoder; those go through it fully, audio thrown away */
     int reach = codec_decoder_vocoder_reach(s->c->dec), full = n_frames < reach ? n_frames : reach;
     for (int t = 0; t < n_frames - full; t += DECODE_STEP) {
@@ -259,8 +248,7 @@ int qt_codec_stream_finish(qt_codec_stream *s, float *out, size_t out_cap, size_
     (void)out;
     (void)out_cap;
     (void)err;
-    if (n_out)
-        *n_out = 0;
+    if (n_out) *n_out = 0;
     s->finished = 1;
     return 0;
 }
@@ -269,12 +257,11 @@ int qt_codec_decode(qt_codec *c, const int32_t *codes, int n_frames, float *out,
 {
     if (n_frames < 0 || (n_frames > 0 && (!codes || !out)))
         return qt_fail(err, QT_ERR_INVALID, "codec decode: bad arguments (%d frames)", n_frames);
-    if (check_codes(codes, n_frames, 0, err) != 0)
-        return -1;
+    if (check_codes(codes, n_frames, 0, err) != 0) return -1;
     qt_codec_stream *s = qt_codec_stream_new(c, err);
-    if (!s)
-        return -1;
-    int rc = qt_codec_stream_push(s, codes, n_frames, out, (size_t)n_frames * QT_SAMPLES_PER_FRAME, NULL, err);
+    if (!s) return -1;
+    int rc =
+        qt_codec_stream_push(s, codes, n_frames, out, (size_t)n_frames * QT_SAMPLES_PER_FRAME, NULL, err);
     qt_codec_stream_free(s);
     return rc;
 }
@@ -284,19 +271,19 @@ int qt_codec_encode(qt_codec *c, const float *pcm, size_t n_samples, int sample_
 {
     *codes = NULL;
     *n_frames = 0;
-    if (!pcm && n_samples)
-        return qt_fail(err, QT_ERR_INVALID, "codec encode: no samples given");
+    if (!pcm && n_samples) return qt_fail(err, QT_ERR_INVALID, "codec encode: no samples given");
     if (!c->enc) {
         c->enc = codec_encoder_load(c->st, &c->cfg, 0, err);
-        if (!c->enc)
-            return -1;
+        if (!c->enc) return -1;
         if (codec_encoder_codebooks(c->enc) != QT_CODEBOOKS ||
             codec_encoder_frame_samples(c->enc) != QT_SAMPLES_PER_FRAME ||
             c->cfg.encoder.codebook_size != QT_CODEBOOK_SIZE) {
-            qt_fail(err, QT_ERR_CORRUPT, "%s: the encoder makes %d codes of %d values per %d samples "
-                    "(voicebox needs %d, %d and %d)", c->dir, codec_encoder_codebooks(c->enc),
-                    c->cfg.encoder.codebook_size, codec_encoder_frame_samples(c->enc), QT_CODEBOOKS,
-                    QT_CODEBOOK_SIZE, QT_SAMPLES_PER_FRAME);
+            qt_fail(err, QT_ERR_CORRUPT,
+                    "%s: the encoder makes %d codes of %d values per %d samples "
+                    "(voicebox needs %d, %d and %d)",
+                    c->dir, codec_encoder_codebooks(c->enc), c->cfg.encoder.codebook_size,
+                    codec_encoder_frame_samples(c->enc), QT_CODEBOOKS, QT_CODEBOOK_SIZE,
+                    QT_SAMPLES_PER_FRAME);
             codec_encoder_free(c->enc);
             c->enc = NULL;
             return -1;

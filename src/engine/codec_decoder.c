@@ -28,9 +28,9 @@
 #define MIN_TILE 64             /* fewer columns per task than this: split rows instead */
 #define DISPATCH_MIN_MACS 1.5e6 /* ~10 us of one core: smaller products run on the calling thread */
 /* Below these sizes an elementwise loop runs on the calling thread: waking the pool costs more. */
-#define OLA_MIN_PARALLEL 100000      /* transposed-conv overlap-add outputs */
-#define SNAKE_MIN_PARALLEL 50000     /* SnakeBeta elements */
-#define ATTENTION_MIN_PARALLEL 256   /* query x key pairs */
+#define OLA_MIN_PARALLEL 100000    /* transposed-conv overlap-add outputs */
+#define SNAKE_MIN_PARALLEL 50000   /* SnakeBeta elements */
+#define ATTENTION_MIN_PARALLEL 256 /* query x key pairs */
 
 static const int res_dilation[N_RES_UNITS] = {1, 3, 9};
 

@@ -120,11 +120,11 @@ typedef struct {
     int n_layers;                      /* 8 */
     int n_heads, n_kv_heads, head_dim; /* 8, 8, 64 */
     int max_position_embeddings;
-    int sliding_window; /* 250 (§3.2: not applied by the reference) */
-    int codebook_size;  /* 2048 */
-    int codebook_dim;   /* 256 */
-    int vq_hidden_dim;  /* 256 */
-    int num_quantizers; /* 32 */
+    int sliding_window;          /* 250 (§3.2: not applied by the reference) */
+    int codebook_size;           /* 2048 */
+    int codebook_dim;            /* 256 */
+    int vq_hidden_dim;           /* 256 */
+    int num_quantizers;          /* 32 */
     int num_semantic_quantizers; /* 1 */
     int upsample_groups;
     float norm_eps;   /* 1e-5 */

@@ -6,8 +6,7 @@
 
 int qt_fail(qt_error *err, qt_error_kind kind, const char *fmt, ...)
 {
-    if (!err)
-        return -1;
+    if (!err) return -1;
     err->kind = kind;
     va_list ap;
     va_start(ap, fmt);

@@ -39,8 +39,7 @@ qt_audio_stream *qt_audio_begin(qt_model *m, const int32_t *ref_codes, int n_ref
     if (!(s->cs = qt_codec_stream_new(m->codec, err))) goto fail;
     /* ICL: the reference frames are the decoder's left context and their audio is dropped (§8). Skipping
      * them gives exactly the samples pushing them would, but runs only the last few through the vocoder. */
-    if (n_ref_frames > 0 && qt_codec_stream_skip(s->cs, ref_codes, n_ref_frames, err))
-        goto fail;
+    if (n_ref_frames > 0 && qt_codec_stream_skip(s->cs, ref_codes, n_ref_frames, err)) goto fail;
     return s;
 fail:
     qt_audio_end(s);

@@ -84,4 +84,3 @@ int qt_generate(qt_model *m, const qt_voice_prompt *vp, const char *text, const 
     free(ref);
     return rc;
 }
-

@@ -120,10 +120,10 @@ typedef struct {
     qt_cp_state cps;
     qt_talker_prompt pr;
     qt_audio_stream *audio;
-    int32_t *history;               /* codebook-0 tokens so far (repetition penalty) */
-    float *logits, *scratch;        /* [codec_vocab] */
-    float *c0e, *x;                 /* [hidden]: C(c0), the next talker input */
-    const float *h;                 /* the talker's last normed hidden state */
+    int32_t *history;        /* codebook-0 tokens so far (repetition penalty) */
+    float *logits, *scratch; /* [codec_vocab] */
+    float *c0e, *x;          /* [hidden]: C(c0), the next talker input */
+    const float *h;          /* the talker's last normed hidden state */
     int cap_frames;
     qt_rng rng;
     qt_sample_params sp, csp;
@@ -175,14 +175,14 @@ static int gen_prefill(gen *g, const qt_voice_prompt *vp, const char *lang, cons
     double tr = qt_now_ms();
     int ctx = icl ? vp->n_frames : 0;
     if (p->ref_context >= 0 && p->ref_context < ctx) ctx = p->ref_context;
-    if (!(g->audio =
-              qt_audio_begin(m, icl ? vp->codes + (size_t)(vp->n_frames - ctx) * QT_CODEBOOKS : NULL, ctx, err)))
+    if (!(g->audio = qt_audio_begin(m, icl ? vp->codes + (size_t)(vp->n_frames - ctx) * QT_CODEBOOKS : NULL,
+                                    ctx, err)))
         return -1;
     g->out->ref_decode_ms = qt_now_ms() - tr;
     qt_rng_seed(&g->rng, p->seed);
     g->sp = (qt_sample_params){p->greedy, p->temperature, p->top_k, p->top_p};
-    g->csp = (qt_sample_params){p->subtalker_greedy || p->greedy, p->subtalker_temperature, p->subtalker_top_k,
-                                p->subtalker_top_p};
+    g->csp = (qt_sample_params){p->subtalker_greedy || p->greedy, p->subtalker_temperature,
+                                p->subtalker_top_k, p->subtalker_top_p};
     return 0;
 }
 
@@ -228,7 +228,8 @@ static int gen_emit(gen *g, int t, const int32_t *codes, qt_error *err)
     double tc0 = qt_now_ms();
     if (qt_audio_push(g->audio, codes, 1, p, p->out ? out : NULL, err)) return -1;
     out->decoder_ms += qt_now_ms() - tc0;
-    if (out->first_audio_ms == 0 && (out->n_samples || p->on_audio)) out->first_audio_ms = qt_now_ms() - g->t0;
+    if (out->first_audio_ms == 0 && (out->n_samples || p->on_audio))
+        out->first_audio_ms = qt_now_ms() - g->t0;
     if (p->on_progress) p->on_progress(t + 1, p->max_frames, p->user);
     return 0;
 }

@@ -150,12 +150,13 @@ static void mm_task(void *ctx, int task, int n_tasks)
 
 #define GEMM_TILE_FLOATS (1 << 16) /* 256 KiB of f32 weights per BLAS call: stays in L2 */
 #define GEMM_MAX_THREADS 64
-#define MM_MIN_ROWS_PER_THREAD 64 /* fewer rows per thread: one thread, a dispatch costs more than it saves  \
-                                   */
-#define MM_GRABS_PER_THREAD 8     /* row chunks each thread takes, so a slow thread delays the end little */
-#define MM_CHUNK_ROWS 16          /* chunks are multiples of this many rows */
-#define BW_MAX_THREADS 64         /* bw_job.sums entries */
-#define BW_PASSES 5               /* the best of these many reads is the bandwidth */
+#define MM_MIN_ROWS_PER_THREAD                                                                               \
+    64                        /* fewer rows per thread: one thread, a dispatch costs more than it saves      \
+                               */
+#define MM_GRABS_PER_THREAD 8 /* row chunks each thread takes, so a slow thread delays the end little */
+#define MM_CHUNK_ROWS 16      /* chunks are multiples of this many rows */
+#define BW_MAX_THREADS 64     /* bw_job.sums entries */
+#define BW_PASSES 5           /* the best of these many reads is the bandwidth */
 
 typedef struct {
     const qt_mm *mats;
@@ -223,8 +224,9 @@ void qt_matmul(qt_pool *pool, const qt_mm *mats, int n_mats, int cols, const flo
 {
     if (n > QT_GEMM_MIN_N && gemm_tiles(pool, mats, n_mats, cols, x, ldx, n) == 0) return;
     qt_q8_act act = {0};
-    mm_job j = {mats, n_mats, 0, cols, x, ldx, n, qt_kernels_get()->matmul_bf16, &act,
-                qt_q8_kernels_get()->matmul, 0, 0};
+    mm_job j = {
+        mats, n_mats, 0, cols, x, ldx, n, qt_kernels_get()->matmul_bf16, &act, qt_q8_kernels_get()->matmul,
+        0,    0};
     int any_q8 = 0;
     for (int m = 0; m < n_mats; m++) {
         j.total_rows += mats[m].rows;

@@ -45,7 +45,8 @@ int qt_fail(qt_error *err, qt_error_kind kind, const char *fmt, ...) __attribute
 
 /* ---- time ----------------------------------------------------------------------------------------- */
 
-/* A monotonic clock in milliseconds, for durations (never the time of day): the one voicebox measures with. */
+/* A monotonic clock in milliseconds, for durations (never the time of day): the one voicebox measures with.
+ */
 double qt_now_ms(void);
 
 /* The length of the valid UTF-8 prefix of s[0..n): == n when all of it is valid. Strict: no overlong forms,
@@ -92,7 +93,8 @@ int32_t qt_tokenizer_n_ids(const qt_tokenizer *t); /* largest id + 1 */
 /* ids -> UTF-8 text (malloc'd), special tokens included; bytes that do not form UTF-8 become U+FFFD. */
 char *qt_detokenize(const qt_tokenizer *t, const int32_t *ids, size_t n_ids, qt_error *err);
 
-/* ---- speech tokenizer (the 12 Hz codec: codes <-> 24 kHz audio; codec.c) --------------------------------- */
+/* ---- speech tokenizer (the 12 Hz codec: codes <-> 24 kHz audio; codec.c) ---------------------------------
+ */
 
 typedef struct qt_codec qt_codec;
 
@@ -204,10 +206,11 @@ qt_voice_prompt *qt_prompt_load(const char *path, const char *expect_size, int e
 
 /* The same file image in memory: *out malloc'd (free() it). parse: label names the image in errors. */
 int qt_prompt_serialize(const qt_voice_prompt *vp, uint8_t **out, size_t *out_size, qt_error *err);
-qt_voice_prompt *qt_prompt_parse(const uint8_t *bytes, size_t size, const char *label, const char *expect_size,
-                                 int expect_width, qt_error *err);
+qt_voice_prompt *qt_prompt_parse(const uint8_t *bytes, size_t size, const char *label,
+                                 const char *expect_size, int expect_width, qt_error *err);
 
-/* ---- model and generation (talker, code predictor, sampling; model.c, generate.c) ------------------------ */
+/* ---- model and generation (talker, code predictor, sampling; model.c, generate.c) ------------------------
+ */
 
 typedef struct qt_model qt_model;
 
@@ -232,7 +235,7 @@ qt_load_params qt_load_default_params(void);
 
 /* A model directory or Hub repo id -> a loaded model (config, weights mmap'd, tokenizer, codec decoder). */
 qt_model *qt_model_load(const char *path_or_repo, const qt_load_params *p, qt_error *err);
-void qt_model_free(qt_model *m); /* NULL is fine */
+void qt_model_free(qt_model *m);              /* NULL is fine */
 const char *qt_model_size(const qt_model *m); /* "0.6B" / "1.7B" (as written in config.json otherwise) */
 int qt_model_hidden(const qt_model *m);       /* talker hidden = x-vector width */
 const char *qt_model_dir(const qt_model *m);
@@ -255,11 +258,11 @@ int qt_language_normalize(const qt_model *m, const char *language, char *out, si
 #define QT_MAX_TEXT_BYTES 8000 /* longer text is refused; split it into several generations */
 
 typedef struct {
-    float *audio;     /* 24 kHz mono in [-1, 1], n_samples (the reference part already cut in ICL mode) */
+    float *audio; /* 24 kHz mono in [-1, 1], n_samples (the reference part already cut in ICL mode) */
     size_t n_samples;
-    int32_t *codes;   /* [n_frames][QT_CODEBOOKS] generated codes */
+    int32_t *codes; /* [n_frames][QT_CODEBOOKS] generated codes */
     int n_frames;
-    int hit_eos;      /* 1 when the talker ended the utterance, 0 when max_frames did */
+    int hit_eos; /* 1 when the talker ended the utterance, 0 when max_frames did */
     /* timings in milliseconds: talker prefill; talker steps, code predictor and decoder over all frames;
      * decoding the reference frames as decoder context (ICL); start to first final audio */
     double prefill_ms, talker_ms, cp_ms, decoder_ms, ref_decode_ms, first_audio_ms;
@@ -268,28 +271,29 @@ typedef struct {
 void qt_gen_output_free(qt_gen_output *o); /* frees what o holds (not o itself); NULL is fine */
 
 typedef struct {
-    const char *language; /* "auto" (default), a name or a code */
-    uint64_t seed;        /* the same seed repeats a run on the same build */
-    int greedy;           /* argmax for the talker (and the code predictor when subtalker_greedy) */
-    float temperature;    /* talker: 0.9 */
-    int top_k;            /* 50 (0: off) */
-    float top_p;          /* 1.0 (off) */
-    float repetition_penalty; /* 1.05, over distinct earlier codebook-0 tokens */
-    int subtalker_greedy; /* code predictor: argmax (default: follows greedy) */
+    const char *language;        /* "auto" (default), a name or a code */
+    uint64_t seed;               /* the same seed repeats a run on the same build */
+    int greedy;                  /* argmax for the talker (and the code predictor when subtalker_greedy) */
+    float temperature;           /* talker: 0.9 */
+    int top_k;                   /* 50 (0: off) */
+    float top_p;                 /* 1.0 (off) */
+    float repetition_penalty;    /* 1.05, over distinct earlier codebook-0 tokens */
+    int subtalker_greedy;        /* code predictor: argmax (default: follows greedy) */
     float subtalker_temperature; /* 0.9 */
-    int subtalker_top_k;  /* 50 */
-    float subtalker_top_p; /* 1.0 */
-    int max_frames;       /* stop after this many frames (12.5 per second); default 8192 as the reference */
-    int ignore_eos;       /* benchmarks: never stop on EOS (EOS is masked) */
-    int ref_context;      /* ICL: reference frames the decoder gets as left context; -1 (default) = all of
-                           * them, exactly as the reference (fed with qt_codec_stream_skip, cheap). Fewer
-                           * change the audio. */
+    int subtalker_top_k;         /* 50 */
+    float subtalker_top_p;       /* 1.0 */
+    int max_frames;  /* stop after this many frames (12.5 per second); default 8192 as the reference */
+    int ignore_eos;  /* benchmarks: never stop on EOS (EOS is masked) */
+    int ref_context; /* ICL: reference frames the decoder gets as left context; -1 (default) = all of
+                      * them, exactly as the reference (fed with qt_codec_stream_skip, cheap). Fewer
+                      * change the audio. */
     /* Callbacks (any may be NULL), called on the generating thread. */
     void (*on_progress)(int frames_done, int max_frames, void *user);
     void (*on_frame)(const int32_t codes[QT_CODEBOOKS], int frame, void *user);
-    void (*on_audio)(const float *pcm, size_t n_samples, void *user); /* final 24 kHz audio, in order; in
-                           * ICL mode without the one reference sample the official cut keeps for some
-                           * lengths (out gets it in front): a stream cannot know it before the end */
+    void (*on_audio)(const float *pcm, size_t n_samples,
+                     void *user); /* final 24 kHz audio, in order; in
+                                   * ICL mode without the one reference sample the official cut keeps for some
+                                   * lengths (out gets it in front): a stream cannot know it before the end */
     void *user;
     qt_gen_output *out; /* when not NULL, receives the whole audio, codes and timings */
 } qt_gen_params;

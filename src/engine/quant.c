@@ -60,7 +60,8 @@ static void quant_rows(void *ctx, int task, int n_tasks)
 {
     const quant_job *j = ctx;
     qt_q8 *q = j->q;
-    int per = (q->rows + n_tasks - 1) / n_tasks, r0 = task * per, r1 = r0 + per < q->rows ? r0 + per : q->rows;
+    int per = (q->rows + n_tasks - 1) / n_tasks, r0 = task * per,
+        r1 = r0 + per < q->rows ? r0 + per : q->rows;
     size_t width = (size_t)q->groups * QT_Q8_GROUP;
     for (int r = r0; r < r1; r++)
         j->fn(j->w + (size_t)r * q->cols, q->cols, q->groups, q->w + (size_t)r * width,
@@ -136,7 +137,8 @@ int qt_q8_act_quantize(qt_q8_act *a, const float *x, int ldx, int cols, int n)
             int8_t *q = a->q + at * QT_Q8_GROUP;
             a->scale[at] = quantize_group(x + (size_t)l * ldx + c0, k, q);
             for (int lane = 0; lane < 16; lane++)
-                a->corr[at * 16 + lane] = -128 * (q[4 * lane] + q[4 * lane + 1] + q[4 * lane + 2] + q[4 * lane + 3]);
+                a->corr[at * 16 + lane] =
+                    -128 * (q[4 * lane] + q[4 * lane + 1] + q[4 * lane + 2] + q[4 * lane + 3]);
         }
     return 0;
 }

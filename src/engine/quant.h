@@ -37,7 +37,7 @@ typedef struct {
 
 /* Quantizes a bf16 [rows, cols] matrix into q (allocated here), rows split over the pool. */
 int qt_q8_from_bf16(qt_q8 *q, const uint16_t *w, int rows, int cols, qt_pool *pool);
-void qt_q8_free(qt_q8 *q); /* frees what q holds; NULL is fine */
+void qt_q8_free(qt_q8 *q);          /* frees what q holds; NULL is fine */
 size_t qt_q8_bytes(const qt_q8 *q); /* bytes one pass over q reads (weights and scales) */
 /* out [n, cols] = the dequantized rows r0..r0+n-1 (scale * q), for the prefill's BLAS tiles. */
 void qt_q8_dequant_rows(const qt_q8 *q, int r0, int n, float *out);

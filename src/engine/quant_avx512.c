@@ -12,7 +12,7 @@
 #define ROWS 2 /* rows per pass: two independent FMA chains */
 
 __attribute__((target("avx512vnni"))) void qt_matmul_q8_vnni(float *y, int ldy, const qt_q8 *w,
-                                                              const qt_q8_act *a, int r0, int r1)
+                                                             const qt_q8_act *a, int r0, int r1)
 {
     size_t width = (size_t)w->groups * QT_Q8_GROUP;
     for (int l = 0; l < a->n; l++) {

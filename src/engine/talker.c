@@ -332,7 +332,8 @@ int qt_stack_forward(const qt_stack *s, qt_kv *kv, qt_stack_scratch *sc, qt_pool
             x[e] += sc->tmp[e];
         for (int i = 0; i < n; i++)
             qt_rmsnorm(sc->xn + (size_t)i * H, x + (size_t)i * H, L->post_norm, H, eps);
-        qt_mm gu[2] = {qt_weight_mm(&L->gate, NULL, sc->gate, I, I), qt_weight_mm(&L->up, NULL, sc->up, I, I)};
+        qt_mm gu[2] = {qt_weight_mm(&L->gate, NULL, sc->gate, I, I),
+                       qt_weight_mm(&L->up, NULL, sc->up, I, I)};
         qt_matmul(pool, gu, 2, H, sc->xn, H, n);
         qt_swiglu(sc->gate, sc->up, n * I);
         qt_mm d = qt_weight_mm(&L->down, NULL, sc->tmp, H, H);

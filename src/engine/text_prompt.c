@@ -28,8 +28,9 @@ void qt_talker_prompt_free(qt_talker_prompt *p)
     memset(p, 0, sizeof *p);
 }
 
-int qt_talker_prompt_build(qt_talker_prompt *out, const qt_talker *tk, const qt_code_predictor *cp, qt_pool *pool,
-                           const qt_config *cfg, const qt_talker_prompt_input *in, qt_error *err)
+int qt_talker_prompt_build(qt_talker_prompt *out, const qt_talker *tk, const qt_code_predictor *cp,
+                           qt_pool *pool, const qt_config *cfg, const qt_talker_prompt_input *in,
+                           qt_error *err)
 {
     memset(out, 0, sizeof *out);
     const qt_talker_config *tc = &cfg->talker;

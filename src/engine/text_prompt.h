@@ -26,8 +26,9 @@ typedef struct {
     float *pad; /* [hidden] tts_pad text vector, added once the trailing text runs out */
 } qt_talker_prompt;
 
-int qt_talker_prompt_build(qt_talker_prompt *out, const qt_talker *tk, const qt_code_predictor *cp, qt_pool *pool,
-                           const qt_config *cfg, const qt_talker_prompt_input *in, qt_error *err);
+int qt_talker_prompt_build(qt_talker_prompt *out, const qt_talker *tk, const qt_code_predictor *cp,
+                           qt_pool *pool, const qt_config *cfg, const qt_talker_prompt_input *in,
+                           qt_error *err);
 void qt_talker_prompt_free(qt_talker_prompt *p); /* NULL is fine */
 
 /* out = S(frame) = talker C(c0) + sum_k cp.codec_embedding[k-1][c_k] (§2.4), [hidden] */

@@ -1,4 +1,5 @@
-/* threadpool.c — persistent workers, woken by a generation counter (spin first, then a condition variable). */
+/* threadpool.c — persistent workers, woken by a generation counter (spin first, then a condition variable).
+ */
 #include "engine/threadpool.h"
 
 #include <assert.h>
@@ -64,8 +65,7 @@ static void *worker_main(void *p)
             atomic_fetch_sub(&pool->sleepers, 1);
             pthread_mutex_unlock(&pool->mutex);
         }
-        if (atomic_load(&pool->quit))
-            return NULL;
+        if (atomic_load(&pool->quit)) return NULL;
         seen = gen;
         run_share(pool, arg.index);
         atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_release);
@@ -74,21 +74,17 @@ static void *worker_main(void *p)
 
 qt_pool *qt_pool_new(int n_threads)
 {
-    if (n_threads < 1)
-        n_threads = 1;
+    if (n_threads < 1) n_threads = 1;
     qt_pool *pool = calloc(1, sizeof *pool);
-    if (!pool)
-        return NULL;
+    if (!pool) return NULL;
     pool->n_threads = n_threads;
     pthread_mutex_init(&pool->mutex, NULL);
     pthread_cond_init(&pool->wake, NULL);
     pool->threads = calloc((size_t)n_threads, sizeof *pool->threads);
-    if (!pool->threads)
-        goto fail;
+    if (!pool->threads) goto fail;
     for (int i = 1; i < n_threads; i++) {
         worker_arg *arg = malloc(sizeof *arg);
-        if (!arg)
-            goto fail;
+        if (!arg) goto fail;
         *arg = (worker_arg){pool, i};
         if (pthread_create(&pool->threads[i], NULL, worker_main, arg) != 0) {
             free(arg);
@@ -104,22 +100,23 @@ fail:
 
 void qt_pool_free(qt_pool *pool)
 {
-    if (!pool)
-        return;
+    if (!pool) return;
     pthread_mutex_lock(&pool->mutex);
     atomic_store(&pool->quit, 1);
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->mutex);
     for (int i = 1; i < pool->n_threads && pool->threads; i++)
-        if (pool->threads[i])
-            pthread_join(pool->threads[i], NULL);
+        if (pool->threads[i]) pthread_join(pool->threads[i], NULL);
     pthread_mutex_destroy(&pool->mutex);
     pthread_cond_destroy(&pool->wake);
     free(pool->threads);
     free(pool);
 }
 
-int qt_pool_threads(const qt_pool *pool) { return pool ? pool->n_threads : 1; }
+int qt_pool_threads(const qt_pool *pool)
+{
+    return pool ? pool->n_threads : 1;
+}
 
 void qt_pool_run(qt_pool *pool, qt_pool_fn fn, void *ctx, int n_tasks)
 {
@@ -155,8 +152,7 @@ void qt_pool_run(qt_pool *pool, qt_pool_fn fn, void *ctx, int n_tasks)
 int qt_default_threads(void)
 {
     const char *env = getenv("VOICEBOX_THREADS");
-    if (env && atoi(env) > 0)
-        return atoi(env);
+    if (env && atoi(env) > 0) return atoi(env);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }

@@ -70,8 +70,8 @@ void srv_attachment(srv_response *res, const char *prefix, const char *name, con
     int w = -1;
     if (!plain)
         w = snprintf(res->content_disposition, sizeof res->content_disposition,
-                     "attachment; filename=\"%s%s%s\"; filename*=UTF-8''%s%s%s", prefix, ascii, suffix, prefix,
-                     encoded, suffix);
+                     "attachment; filename=\"%s%s%s\"; filename*=UTF-8''%s%s%s", prefix, ascii, suffix,
+                     prefix, encoded, suffix);
     /* plain ASCII, or a name too long for both forms: the ASCII one alone */
     if (w < 0 || (size_t)w >= sizeof res->content_disposition)
         w = snprintf(res->content_disposition, sizeof res->content_disposition,

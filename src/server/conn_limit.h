@@ -15,7 +15,8 @@ void srv_conn_limit_free(srv_conn_limit *l); /* NULL is fine */
 
 /* 1 when a new connection from addr may be accepted; 0 when addr holds per_client_max already (logged). */
 int srv_conn_limit_admit(srv_conn_limit *l, const struct sockaddr *addr);
-/* A connection from addr opened / closed: returns the slot to pass to srv_conn_limit_closed (-1: untracked). */
+/* A connection from addr opened / closed: returns the slot to pass to srv_conn_limit_closed (-1: untracked).
+ */
 int srv_conn_limit_opened(srv_conn_limit *l, const struct sockaddr *addr);
 void srv_conn_limit_closed(srv_conn_limit *l, int slot);
 

@@ -157,7 +157,8 @@ int srv_parse_json_body(const srv_request *req, srv_response *res, json_t **out)
     json_error_t jerr;
     json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!j) {
-        srv_field_error(res, 400, "body", "body: invalid JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+        srv_field_error(res, 400, "body", "body: invalid JSON at line %d column %d: %s", jerr.line,
+                        jerr.column, jerr.text);
         return -1;
     }
     if (!json_is_object(j)) {

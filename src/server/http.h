@@ -41,7 +41,8 @@ typedef struct {
     studio_gen *gen;
     studio_models *models;
     void (*on_quiesce)(void *arg);
-    studio_asr *asr; /* POST /transcribe's resident Whisper model (routes_transcribe.c); made with the studio */
+    studio_asr
+        *asr; /* POST /transcribe's resident Whisper model (routes_transcribe.c); made with the studio */
 } srv_ctx;
 
 typedef struct {
@@ -74,9 +75,9 @@ typedef struct srv_response {
     int fd;
     uint64_t file_offset;
     uint64_t file_len;
-    char content_range[96];        /* "" or the Content-Range value */
+    char content_range[96];         /* "" or the Content-Range value */
     char content_disposition[1024]; /* "" or the Content-Disposition value (srv_attachment) */
-    int accept_ranges;             /* 1: add "Accept-Ranges: bytes" */
+    int accept_ranges;              /* 1: add "Accept-Ranges: bytes" */
     /* A streamed body of unknown length instead (server-sent events): stream(arg, buf, max) is called on a
      * network thread whenever the client can take more; it returns the bytes written (0 is allowed: wait
      * and ask again), or -1 to end the response. stream_free(arg) runs once the response is over. */

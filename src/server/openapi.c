@@ -244,12 +244,12 @@ static const struct {
     {"get", "/settings/generation", "The defaults of a take", NULL, "GenerationSettings", ""},
     {"put", "/settings/generation", "Change the defaults of a take (members given only)",
      "json:GenerationSettings", "GenerationSettings", "400 413 415 422"},
-    {"get", "/settings/captures", "Capture settings (captures are not a voicebox feature: off)", NULL, "NotOurs",
-     ""},
-    {"get", "/capture/readiness", "Capture readiness (not ready: no speech recognition here)", NULL, "NotOurs",
-     ""},
-    {"get", "/health/filesystem", "The data directories, whether they exist and are writable", NULL, "NotOurs",
-     ""},
+    {"get", "/settings/captures", "Capture settings (captures are not a voicebox feature: off)", NULL,
+     "NotOurs", ""},
+    {"get", "/capture/readiness", "Capture readiness (not ready: no speech recognition here)", NULL,
+     "NotOurs", ""},
+    {"get", "/health/filesystem", "The data directories, whether they exist and are writable", NULL,
+     "NotOurs", ""},
     {"get", "/effects/available", "Audio effects (none in voicebox): {effects: []}", NULL, "NotOurs", ""},
     {"get", "/effects/presets", "Audio effect presets (none in voicebox): []", NULL, "NotOurs", ""},
     {"get", "/backend/cuda-status", "GPU backend status: not applicable (CPU engine)", NULL, "NotOurs", ""},
@@ -285,8 +285,10 @@ static const struct {
     {"get", "/channels/{channel_id}", "One audio channel", NULL, "Channel", "404"},
     {"put", "/channels/{channel_id}", "Rename a channel or set its devices (not the Default one)",
      "json:ChannelUpdate", "Channel", "400 404 413 415 422"},
-    {"delete", "/channels/{channel_id}", "Delete a channel (not the Default one)", NULL, "Message", "400 404"},
-    {"get", "/channels/{channel_id}/voices", "The profiles assigned to a channel", NULL, "ChannelVoices", "404"},
+    {"delete", "/channels/{channel_id}", "Delete a channel (not the Default one)", NULL, "Message",
+     "400 404"},
+    {"get", "/channels/{channel_id}/voices", "The profiles assigned to a channel", NULL, "ChannelVoices",
+     "404"},
     {"put", "/channels/{channel_id}/voices", "Set the profiles of a channel", "json:ChannelVoices", "Message",
      "400 404 413 415 422"},
     {"get", "/profiles/{profile_id}/channels", "The channels a profile speaks on", NULL, "ProfileChannels",
@@ -296,8 +298,9 @@ static const struct {
     {"get", "/profiles/{profile_id}/export",
      "The profile as a .voicebox.zip (manifest.json, samples.json, samples/, avatar)", NULL,
      "file:application/zip", "404"},
-    {"post", "/profiles/import", "A .voicebox.zip as a new profile (at most 100 MB; a taken name gets ' (1)')",
-     "form:PackageUpload", "Profile", "400 413 415 422"},
+    {"post", "/profiles/import",
+     "A .voicebox.zip as a new profile (at most 100 MB; a taken name gets ' (1)')", "form:PackageUpload",
+     "Profile", "400 413 415 422"},
     {"get", "/history/{generation_id}/export", "A take as a .voicebox.zip (manifest.json, audio/)", NULL,
      "file:application/zip", "404"},
     {"post", "/history/import", "A packaged take, given to the profile of its name (at most 50 MB)",
@@ -329,8 +332,8 @@ static json_t *response_for(const char *spec)
         return json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description", "A download (Content-Disposition)",
                          "content", spec + 5, "schema", "type", "string", "format", "binary");
     if (!strncmp(spec, "sse|", 4))
-        return json_pack("{s:s, s:{s:{s:o}}}", "description", "text/event-stream of JSON events",
-                         "content", "text/event-stream", "schema", ref(spec + 4));
+        return json_pack("{s:s, s:{s:{s:o}}}", "description", "text/event-stream of JSON events", "content",
+                         "text/event-stream", "schema", ref(spec + 4));
     if (!strncmp(spec, "html|", 5))
         return json_pack("{s:s, s:{s:{s:{s:s}}, s:{s:o}}}", "description", "OK", "content", "text/html",
                          "schema", "type", "string", "application/json", "schema", ref(spec + 5));
@@ -363,22 +366,24 @@ static json_t *operation(size_t i)
                                                 "schema", "type", "string"));
         json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", "search", "in", "query",
                                                 "schema", "type", "string"));
-        json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i, s:i, s:i}}", "name", "limit", "in",
-                                                "query", "schema", "type", "integer", "minimum", 1, "maximum",
-                                                STUDIO_HISTORY_LIMIT_MAX, "default",
-                                                STUDIO_HISTORY_LIMIT_DEFAULT));
+        json_array_append_new(params,
+                              json_pack("{s:s, s:s, s:{s:s, s:i, s:i, s:i}}", "name", "limit", "in", "query",
+                                        "schema", "type", "integer", "minimum", 1, "maximum",
+                                        STUDIO_HISTORY_LIMIT_MAX, "default", STUDIO_HISTORY_LIMIT_DEFAULT));
         json_array_append_new(params,
                               json_pack("{s:s, s:s, s:{s:s, s:i, s:i}}", "name", "offset", "in", "query",
                                         "schema", "type", "integer", "minimum", 0, "default", 0));
     }
     if (!strcmp(ops[i].path, "/logs/tail"))
-        json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i, s:i, s:i}}", "name", "lines", "in",
-                                                "query", "schema", "type", "integer", "minimum", 1, "maximum",
-                                                SRV_LOG_TAIL_MAX_LINES, "default", SRV_LOG_TAIL_DEFAULT_LINES));
+        json_array_append_new(params,
+                              json_pack("{s:s, s:s, s:{s:s, s:i, s:i, s:i}}", "name", "lines", "in", "query",
+                                        "schema", "type", "integer", "minimum", 1, "maximum",
+                                        SRV_LOG_TAIL_MAX_LINES, "default", SRV_LOG_TAIL_DEFAULT_LINES));
     if (!strcmp(ops[i].path, "/generate"))
-        json_array_append_new(params, json_pack("{s:s, s:s, s:s, s:{s:s, s:b}}", "name", "wait", "in", "query",
-                                                "description", "false: answer at once with the queued take",
-                                                "schema", "type", "boolean", "default", 1));
+        json_array_append_new(params,
+                              json_pack("{s:s, s:s, s:s, s:{s:s, s:b}}", "name", "wait", "in", "query",
+                                        "description", "false: answer at once with the queued take", "schema",
+                                        "type", "boolean", "default", 1));
     if (!strcmp(ops[i].path, "/models/load")) {
         json_array_append_new(params, json_pack("{s:s, s:s, s:o}", "name", "model_size", "in", "query",
                                                 "schema", ref("ModelSize")));
@@ -469,7 +474,8 @@ static json_t *property(json_t *schemas, const char *schema, const char *name)
 static int apply_rules(json_t *schemas)
 {
     json_t *lang = json_object_get(schemas, "Language"), *size = json_object_get(schemas, "ModelSize");
-    json_t *name = json_object_get(schemas, "ModelName"), *seed = property(schemas, "GenerateRequest", "seed");
+    json_t *name = json_object_get(schemas, "ModelName"),
+           *seed = property(schemas, "GenerateRequest", "seed");
     json_t *file = property(schemas, "SampleUpload", "file");
     if (!lang || !size || !name || !seed || !file) goto missing;
     json_object_set_new(lang, "enum", string_enum(studio_language_count(), studio_language_at));
@@ -479,7 +485,8 @@ static int apply_rules(json_t *schemas)
     json_object_set_new(name, "enum", string_enum(studio_model_count(), model_name_at));
     json_t *whisper = property(schemas, "TranscribeUpload", "model");
     if (!whisper) goto missing;
-    json_object_set_new(whisper, "enum", string_enum(studio_model_count() - tts_model_count(), whisper_name_at));
+    json_object_set_new(whisper, "enum",
+                        string_enum(studio_model_count() - tts_model_count(), whisper_name_at));
     json_object_set_new(whisper, "default", json_string(STUDIO_WHISPER_DEFAULT));
     json_object_set_new(seed, "minimum", json_integer(0));
     json_object_set_new(seed, "maximum", json_integer(STUDIO_SEED_MAX));

@@ -16,9 +16,9 @@
 #define SRV_LOG_TAIL_DEFAULT_LINES 100
 
 typedef enum {
-    SRV_BODY_NONE, /* any body is read and ignored */
-    SRV_BODY_JSON, /* up to SRV_JSON_MAX bytes in req->body */
-    SRV_BODY_FORM, /* multipart/form-data, up to STUDIO_UPLOAD_MAX bytes, parsed into req->form */
+    SRV_BODY_NONE,        /* any body is read and ignored */
+    SRV_BODY_JSON,        /* up to SRV_JSON_MAX bytes in req->body */
+    SRV_BODY_FORM,        /* multipart/form-data, up to STUDIO_UPLOAD_MAX bytes, parsed into req->form */
     SRV_BODY_FORM_IMPORT, /* the same, up to SRV_IMPORT_MAX bytes */
 } srv_body_kind;
 
@@ -37,7 +37,8 @@ typedef struct {
     srv_run run;
 } srv_route;
 
-#define SRV_IMPORT_MAX (100u * 1024u * 1024u) /* bytes; POST /profiles/import, as the Python studio allows */
+#define SRV_IMPORT_MAX (100u * 1024u * 1024u) /* bytes; POST /profiles/import, as the Python studio allows   \
+                                               */
 
 extern const srv_route srv_routes[];
 extern const size_t srv_n_routes;

@@ -47,8 +47,9 @@ void srv_get_capture_readiness(srv_ctx *ctx, const srv_request *req, srv_respons
     (void)ctx;
     (void)req;
     const char *why = "voicebox has no speech recognition or language model for captures";
-    srv_json(res, 200, json_pack("{s:{s:b, s:s}, s:{s:b, s:s}}", "stt", "ready", 0, "reason", why, "llm", "ready",
-                                 0, "reason", why));
+    srv_json(res, 200,
+             json_pack("{s:{s:b, s:s}, s:{s:b, s:s}}", "stt", "ready", 0, "reason", why, "llm", "ready", 0,
+                       "reason", why));
 }
 
 static json_t *dir_json(const char *path)
@@ -94,8 +95,9 @@ void srv_get_backend_status(srv_ctx *ctx, const srv_request *req, srv_response *
 {
     (void)ctx;
     (void)req;
-    srv_json(res, 200, json_pack("{s:b, s:b, s:b, s:s}", "available", 0, "downloading", 0, "applicable", 0,
-                                 "message", "not applicable: voicebox runs its own C engine on the CPU"));
+    srv_json(res, 200,
+             json_pack("{s:b, s:b, s:b, s:s}", "available", 0, "downloading", 0, "applicable", 0, "message",
+                       "not applicable: voicebox runs its own C engine on the CPU"));
 }
 
 /* GET /models/cache-dir: the Hugging Face cache the models live in. */

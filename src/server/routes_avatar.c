@@ -9,7 +9,8 @@ void srv_post_profile_avatar(srv_ctx *ctx, const srv_request *req, srv_response 
 {
     const srv_form_part *file = srv_form_get(req->form, "file");
     if (!file || !file->filename) {
-        srv_field_error(res, 422, "file", "file: field required (a multipart part named 'file' with a filename)");
+        srv_field_error(res, 422, "file",
+                        "file: field required (a multipart part named 'file' with a filename)");
         return;
     }
     studio_error err = {0};

@@ -1,7 +1,7 @@
-/* routes_generate.c — POST /generate, its status stream, cancel/retry/regenerate, POST /cache/clear, and attaching the generation layer to the server.
- * The work itself is studio/generation.c. A take is a record there, never a waiting thread: POST /generate
- * answers at once (?wait=false) or defers its answer until the take is final (srv_response.defer), and the
- * status stream polls the take's state. */
+/* routes_generate.c — POST /generate, its status stream, cancel/retry/regenerate, POST /cache/clear, and
+ * attaching the generation layer to the server. The work itself is studio/generation.c. A take is a record
+ * there, never a waiting thread: POST /generate answers at once (?wait=false) or defers its answer until the
+ * take is final (srv_response.defer), and the status stream polls the take's state. */
 #include "server/routes.h"
 
 #include <stdio.h>
@@ -11,8 +11,7 @@
 
 static int need_gen(srv_ctx *ctx, srv_response *res)
 {
-    if (__atomic_load_n(&ctx->gen, __ATOMIC_ACQUIRE))
-        return 0;
+    if (__atomic_load_n(&ctx->gen, __ATOMIC_ACQUIRE)) return 0;
     srv_error(res, 503, "generation is not available yet; the server is starting or stopping");
     return -1;
 }
@@ -26,8 +25,7 @@ static void final_answer(srv_response *res, const studio_take_state *st)
         res->body = strdup(st->result);
         res->body_len = res->body ? strlen(res->body) : 0;
         res->content_type = "application/json";
-        if (!res->body)
-            srv_error(res, 500, "out of memory");
+        if (!res->body) srv_error(res, 500, "out of memory");
         return;
     }
     int status = srv_status_for(st->err.kind);
@@ -45,8 +43,7 @@ static int wait_poll(void *arg, srv_response *out)
     take_wait *w = arg;
     studio_take_state st;
     studio_take_read(w->gen, w->take, &st);
-    if (st.final)
-        final_answer(out, &st);
+    if (st.final) final_answer(out, &st);
     free(st.result);
     return st.final;
 }
@@ -97,11 +94,9 @@ static void answer_take(srv_ctx *ctx, const srv_request *req, srv_response *res,
 
 void srv_post_generate(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
-    if (need_gen(ctx, res) != 0)
-        return;
+    if (need_gen(ctx, res) != 0) return;
     json_t *body;
-    if (srv_parse_json_body(req, res, &body) != 0)
-        return;
+    if (srv_parse_json_body(req, res, &body) != 0) return;
     studio_error err = {0};
     json_t *item = studio_gen_submit(ctx->gen, body, &err);
     json_decref(body);
@@ -115,8 +110,7 @@ void srv_post_generate(srv_ctx *ctx, const srv_request *req, srv_response *res)
 /* POST /generate/{id}/cancel, /retry, /regenerate */
 void srv_post_generate_cancel(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
-    if (need_gen(ctx, res) != 0)
-        return;
+    if (need_gen(ctx, res) != 0) return;
     studio_error err = {0};
     json_t *item = studio_gen_cancel(ctx->gen, req->params[0], &err);
     if (!item) {
@@ -128,8 +122,7 @@ void srv_post_generate_cancel(srv_ctx *ctx, const srv_request *req, srv_response
 
 void srv_post_generate_retry(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
-    if (need_gen(ctx, res) != 0)
-        return;
+    if (need_gen(ctx, res) != 0) return;
     studio_error err = {0};
     json_t *item = studio_gen_retry(ctx->gen, req->params[0], &err);
     if (!item) {
@@ -141,8 +134,7 @@ void srv_post_generate_retry(srv_ctx *ctx, const srv_request *req, srv_response 
 
 void srv_post_generate_regenerate(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
-    if (need_gen(ctx, res) != 0)
-        return;
+    if (need_gen(ctx, res) != 0) return;
     studio_error err = {0};
     json_t *item = studio_gen_regenerate(ctx->gen, req->params[0], &err);
     if (!item) {
@@ -178,12 +170,10 @@ static long status_event(status_stream *ss, char *buf, size_t max, const studio_
     json_t *j = studio_take_state_json(st);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
-    if (!text)
-        return -1;
+    if (!text) return -1;
     int n = snprintf(buf, max, "data: %s\n\n", text);
     free(text);
-    if (n < 0 || (size_t)n >= max)
-        return 0; /* the network buffer is nearly full: ask again */
+    if (n < 0 || (size_t)n >= max) return 0; /* the network buffer is nearly full: ask again */
     clock_gettime(CLOCK_MONOTONIC, &ss->last_write);
     free(ss->last.result);
     ss->last = *st;
@@ -196,8 +186,7 @@ static long status_event(status_stream *ss, char *buf, size_t max, const studio_
 static long status_produce(void *arg, char *buf, size_t max)
 {
     status_stream *ss = arg;
-    if (ss->finished)
-        return -1;
+    if (ss->finished) return -1;
     if (!ss->take) {
         studio_take_state st = ss->last;
         st.result = NULL;
@@ -210,8 +199,7 @@ static long status_produce(void *arg, char *buf, size_t max)
     st.result = NULL;
     int changed = !ss->sent_any || st.seq != ss->last.seq || st.position != ss->last.position;
     int moved = st.progress != ss->last.progress && since_ms(&ss->last_write) >= PROGRESS_EVERY_MS;
-    if (changed || moved)
-        return status_event(ss, buf, max, &st);
+    if (changed || moved) return status_event(ss, buf, max, &st);
     if (since_ms(&ss->last_write) >= HEARTBEAT_MS && max > 16) {
         clock_gettime(CLOCK_MONOTONIC, &ss->last_write);
         memcpy(buf, ": heartbeat\n\n", 13);
@@ -230,8 +218,7 @@ static void status_free(void *arg)
 
 void srv_get_generate_status(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
-    if (need_gen(ctx, res) != 0)
-        return;
+    if (need_gen(ctx, res) != 0) return;
     status_stream *ss = calloc(1, sizeof *ss);
     if (!ss) {
         srv_error(res, 500, "out of memory");
@@ -239,7 +226,8 @@ void srv_get_generate_status(srv_ctx *ctx, const srv_request *req, srv_response 
     }
     ss->gen = ctx->gen;
     ss->take = studio_gen_take(ctx->gen, req->params[0]);
-    if (!ss->take) { /* final, or unknown: one event says so (as Voicebox does, "not_found" rather than 404) */
+    if (!ss->take) { /* final, or unknown: one event says so (as Voicebox does, "not_found" rather than 404)
+                      */
         studio_error err = {0};
         if (studio_gen_take_state_stored(ctx->gen, req->params[0], &ss->last, &err) != 0) {
             if (err.kind != STUDIO_NOT_FOUND) {
@@ -252,7 +240,8 @@ void srv_get_generate_status(srv_ctx *ctx, const srv_request *req, srv_response 
             snprintf(ss->last.status, sizeof ss->last.status, "not_found");
             ss->last.duration = -1;
             ss->last.err.kind = STUDIO_NOT_FOUND;
-            snprintf(ss->last.err.msg, sizeof ss->last.err.msg, "generation %.36s: not found", req->params[0]);
+            snprintf(ss->last.err.msg, sizeof ss->last.err.msg, "generation %.36s: not found",
+                     req->params[0]);
         }
         free(ss->last.result);
         ss->last.result = NULL;
@@ -267,8 +256,7 @@ void srv_get_generate_status(srv_ctx *ctx, const srv_request *req, srv_response 
 
 void srv_post_cache_clear(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
-    if (need_gen(ctx, res) != 0)
-        return;
+    if (need_gen(ctx, res) != 0) return;
     studio_error err = {0};
     json_t *out = studio_gen_cache_clear(ctx->gen, &err);
     if (!out) {

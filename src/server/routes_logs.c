@@ -17,20 +17,16 @@
 /* Appends line [s, s+n) to arr; bytes that are not valid UTF-8 (or control characters) become '?'. */
 static void append_line(json_t *arr, const char *s, size_t n)
 {
-    if (n && s[n - 1] == '\r')
-        n--;
+    if (n && s[n - 1] == '\r') n--;
     char *copy = malloc(n + 1);
-    if (!copy)
-        return;
+    if (!copy) return;
     memcpy(copy, s, n);
     copy[n] = '\0';
     if (!srv_utf8_valid(copy, n))
         for (size_t i = 0; i < n; i++)
-            if ((unsigned char)copy[i] >= 0x80)
-                copy[i] = '?';
+            if ((unsigned char)copy[i] >= 0x80) copy[i] = '?';
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)copy[i] < 0x20 && copy[i] != '\t')
-            copy[i] = '?';
+        if ((unsigned char)copy[i] < 0x20 && copy[i] != '\t') copy[i] = '?';
     json_array_append_new(arr, json_stringn(copy, n));
     free(copy);
 }
@@ -58,8 +54,7 @@ void srv_get_logs_tail(srv_ctx *ctx, const srv_request *req, srv_response *res)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
-        if (fd >= 0)
-            close(fd);
+        if (fd >= 0) close(fd);
         srv_error(res, 500, "the log file %s cannot be read: %s", path, strerror(errno));
         return;
     }
@@ -78,23 +73,19 @@ void srv_get_logs_tail(srv_ctx *ctx, const srv_request *req, srv_response *res)
     /* Walk back from the end to the start of the want-th last line. A chunk that starts mid-file drops
      * its first, probably partial, line. */
     size_t end = len;
-    if (end && buf[end - 1] == '\n')
-        end--;
+    if (end && buf[end - 1] == '\n') end--;
     size_t from = end;
     long n = 0;
     while (from > 0 && n < want) {
         size_t p = from;
         while (p > 0 && buf[p - 1] != '\n')
             p--;
-        if (p == 0 && start > 0)
-            break;
+        if (p == 0 && start > 0) break;
         from = p;
         n++;
-        if (from > 0)
-            from--; /* step over the newline before this line */
+        if (from > 0) from--; /* step over the newline before this line */
     }
-    if (from < end && buf[from] == '\n')
-        from++;
+    if (from < end && buf[from] == '\n') from++;
 
     json_t *lines = json_array();
     for (size_t s = from; s < end;) {

@@ -12,8 +12,7 @@
 
 static int need_models(srv_ctx *ctx, srv_response *res)
 {
-    if (__atomic_load_n(&ctx->gen, __ATOMIC_ACQUIRE))
-        return 0;
+    if (__atomic_load_n(&ctx->gen, __ATOMIC_ACQUIRE)) return 0;
     srv_error(res, 503, "model management is not available yet; the server is starting or stopping");
     return -1;
 }
@@ -31,20 +30,17 @@ static const studio_model *find_model(const char *name, const char *field, srv_r
 static json_t *progress_json(const studio_model *m, const studio_model_progress *p)
 {
     double pct = p->total ? 100.0 * (double)p->current / (double)p->total : 0.0;
-    if (p->status == STUDIO_DL_COMPLETE)
-        pct = 100.0;
+    if (p->status == STUDIO_DL_COMPLETE) pct = 100.0;
     json_t *j = json_pack("{s:s, s:I, s:I, s:f, s:s, s:s}", "model_name", m->name, "current",
                           (json_int_t)p->current, "total", (json_int_t)p->total, "progress", pct, "filename",
                           p->filename, "status", studio_dl_status_name(p->status));
-    if (j && p->status == STUDIO_DL_ERROR)
-        json_object_set_new(j, "error", json_string(p->error));
+    if (j && p->status == STUDIO_DL_ERROR) json_object_set_new(j, "error", json_string(p->error));
     return j;
 }
 
 void srv_get_models_status(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
-    if (need_models(ctx, res) != 0)
-        return;
+    if (need_models(ctx, res) != 0) return;
     char loaded[8], prec[8];
     const char *size = studio_gen_loaded_size(ctx->gen, loaded, sizeof loaded);
     const char *precision = studio_gen_loaded_precision(ctx->gen, prec, sizeof prec);
@@ -61,24 +57,21 @@ void srv_get_models_status(srv_ctx *ctx, const srv_request *req, srv_response *r
             return;
         }
         int is_loaded = m->whisper ? whisper && !strcmp(whisper, m->name) : size && !strcmp(size, m->size);
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:f, s:o}", "model_name", m->name,
-                                             "display_name", m->display, "model_size", m->size, "repo_id",
-                                             m->repo_id, "downloaded", st.downloaded, "downloading",
-                                             st.downloading, "loaded", is_loaded,
-                                             "size_mb", (double)st.size_on_disk / (1024.0 * 1024.0), "precision",
-                                             is_loaded && precision && !m->whisper ? json_string(precision)
-                                                                                   : json_null()));
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:f, s:o}", "model_name", m->name,
+                           "display_name", m->display, "model_size", m->size, "repo_id", m->repo_id,
+                           "downloaded", st.downloaded, "downloading", st.downloading, "loaded", is_loaded,
+                           "size_mb", (double)st.size_on_disk / (1024.0 * 1024.0), "precision",
+                           is_loaded && precision && !m->whisper ? json_string(precision) : json_null()));
     }
     srv_json(res, 200, json_pack("{s:o}", "models", arr));
 }
 
 void srv_post_models_download(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
-    if (need_models(ctx, res) != 0)
-        return;
+    if (need_models(ctx, res) != 0) return;
     json_t *body;
-    if (srv_parse_json_body(req, res, &body) != 0)
-        return;
+    if (srv_parse_json_body(req, res, &body) != 0) return;
     json_t *name = json_object_get(body, "model_name");
     if (!json_is_string(name)) {
         json_decref(body);
@@ -88,12 +81,12 @@ void srv_post_models_download(srv_ctx *ctx, const srv_request *req, srv_response
     }
     const studio_model *m = find_model(json_string_value(name), "model_name", res);
     json_decref(body);
-    if (!m)
-        return;
+    if (!m) return;
     studio_model_state st;
     studio_error err = {0};
     if (studio_models_state(ctx->models, m, &st, &err) == 0 && st.downloaded) {
-        srv_json(res, 200, json_pack("{s:s, s:s}", "message", "Model already downloaded", "model_name", m->name));
+        srv_json(res, 200,
+                 json_pack("{s:s, s:s}", "message", "Model already downloaded", "model_name", m->name));
         return;
     }
     if (studio_models_download_start(ctx->models, m, &err) != 0 && err.kind != STUDIO_CONFLICT) {
@@ -126,25 +119,21 @@ static long write_event(progress_stream *ps, char *buf, size_t max, const studio
     json_t *j = progress_json(ps->m, p);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
-    if (!text)
-        return -1;
+    if (!text) return -1;
     int n = snprintf(buf, max, "data: %s\n\n", text);
     free(text);
-    if (n < 0 || (size_t)n >= max)
-        return 0; /* the network buffer is nearly full: ask again */
+    if (n < 0 || (size_t)n >= max) return 0; /* the network buffer is nearly full: ask again */
     clock_gettime(CLOCK_MONOTONIC, &ps->last_write);
     ps->sent_any = 1;
     ps->seq_sent = p->seq;
-    if (p->status == STUDIO_DL_COMPLETE || p->status == STUDIO_DL_ERROR)
-        ps->finished = 1;
+    if (p->status == STUDIO_DL_COMPLETE || p->status == STUDIO_DL_ERROR) ps->finished = 1;
     return n;
 }
 
 static long progress_produce(void *arg, char *buf, size_t max)
 {
     progress_stream *ps = arg;
-    if (ps->finished)
-        return -1;
+    if (ps->finished) return -1;
     studio_model_progress p;
     studio_models_progress(ps->ctx->models, ps->m, &p);
     if (p.status == STUDIO_DL_IDLE) {
@@ -169,11 +158,9 @@ static long progress_produce(void *arg, char *buf, size_t max)
 
 void srv_get_models_progress(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
-    if (need_models(ctx, res) != 0)
-        return;
+    if (need_models(ctx, res) != 0) return;
     const studio_model *m = find_model(req->params[0], NULL, res);
-    if (!m)
-        return;
+    if (!m) return;
     progress_stream *ps = calloc(1, sizeof *ps);
     if (!ps) {
         srv_error(res, 500, "out of memory");
@@ -197,8 +184,7 @@ json_t *srv_active_downloads(void *arg)
         const studio_model *m = studio_model_at(i);
         studio_model_progress p;
         studio_models_progress(ctx->models, m, &p);
-        if (p.status == STUDIO_DL_DOWNLOADING)
-            json_array_append_new(arr, progress_json(m, &p));
+        if (p.status == STUDIO_DL_DOWNLOADING) json_array_append_new(arr, progress_json(m, &p));
     }
     return arr;
 }
@@ -207,23 +193,18 @@ json_t *srv_active_downloads(void *arg)
 
 void srv_post_models_load(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
-    if (need_models(ctx, res) != 0)
-        return;
+    if (need_models(ctx, res) != 0) return;
     char size[16], precision[16] = "";
     int have_precision = 0;
     snprintf(size, sizeof size, "%s", studio_model_default()->size);
     const char *query = srv_query(req, "model_size"), *qprec = srv_query(req, "precision");
-    if (query)
-        snprintf(size, sizeof size, "%s", query);
-    if (qprec)
-        have_precision = snprintf(precision, sizeof precision, "%s", qprec) >= 0;
+    if (query) snprintf(size, sizeof size, "%s", query);
+    if (qprec) have_precision = snprintf(precision, sizeof precision, "%s", qprec) >= 0;
     if (req->body_len) { /* Voicebox also accepts them in a JSON body */
         json_t *body;
-        if (srv_parse_json_body(req, res, &body) != 0)
-            return;
+        if (srv_parse_json_body(req, res, &body) != 0) return;
         json_t *v = json_object_get(body, "model_size"), *pv = json_object_get(body, "precision");
-        if (!query && json_is_string(v))
-            snprintf(size, sizeof size, "%s", json_string_value(v));
+        if (!query && json_is_string(v)) snprintf(size, sizeof size, "%s", json_string_value(v));
         if (!qprec && pv && !json_is_null(pv)) {
             if (!json_is_string(pv)) {
                 json_decref(body);
@@ -242,15 +223,15 @@ void srv_post_models_load(srv_ctx *ctx, const srv_request *req, srv_response *re
     char msg[64], prec[8];
     snprintf(msg, sizeof msg, "Model %s loaded successfully", size);
     const char *loaded_prec = studio_gen_loaded_precision(ctx->gen, prec, sizeof prec);
-    srv_json(res, 200, json_pack("{s:s, s:s, s:s}", "message", msg, "model_size", size, "precision",
-                                 loaded_prec ? loaded_prec : "bf16"));
+    srv_json(res, 200,
+             json_pack("{s:s, s:s, s:s}", "message", msg, "model_size", size, "precision",
+                       loaded_prec ? loaded_prec : "bf16"));
 }
 
 void srv_post_models_unload(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
     (void)req;
-    if (need_models(ctx, res) != 0)
-        return;
+    if (need_models(ctx, res) != 0) return;
     if (studio_gen_unload_model(ctx->gen) == 1)
         srv_json(res, 200, json_pack("{s:s}", "message", "Model unloads when the running take ends"));
     else
@@ -259,15 +240,12 @@ void srv_post_models_unload(srv_ctx *ctx, const srv_request *req, srv_response *
 
 void srv_delete_model(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {
-    if (need_models(ctx, res) != 0)
-        return;
+    if (need_models(ctx, res) != 0) return;
     const studio_model *m = find_model(req->params[0], NULL, res);
-    if (!m)
-        return;
+    if (!m) return;
     char loaded[8];
     const char *size = studio_gen_loaded_size(ctx->gen, loaded, sizeof loaded);
-    if (size && !strcmp(size, m->size))
-        studio_gen_unload_model(ctx->gen);
+    if (size && !strcmp(size, m->size)) studio_gen_unload_model(ctx->gen);
     studio_error err = {0};
     if (studio_models_delete(ctx->models, m, &err) != 0) {
         srv_studio_error(res, req, &err);

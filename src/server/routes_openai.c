@@ -22,9 +22,12 @@ static void openai_error(srv_response *res, int status, const char *param, const
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    const char *type = status >= 500 ? "server_error" : status == 404 ? "not_found_error" : "invalid_request_error";
-    srv_json(res, status, json_pack("{s:{s:s, s:s, s:o, s:o}}", "error", "message", msg, "type", type, "param",
-                                    param ? json_string(param) : json_null(), "code", json_null()));
+    const char *type = status >= 500   ? "server_error"
+                       : status == 404 ? "not_found_error"
+                                       : "invalid_request_error";
+    srv_json(res, status,
+             json_pack("{s:{s:s, s:s, s:o, s:o}}", "error", "message", msg, "type", type, "param",
+                       param ? json_string(param) : json_null(), "code", json_null()));
 }
 
 static const struct {
@@ -33,7 +36,10 @@ static const struct {
 
 static const struct {
     const char *name, *content_type;
-} formats[] = {{"mp3", "audio/mpeg"}, {"opus", "audio/ogg"}, {"flac", "audio/flac"}, {"wav", "audio/wav"},
+} formats[] = {{"mp3", "audio/mpeg"},
+               {"opus", "audio/ogg"},
+               {"flac", "audio/flac"},
+               {"wav", "audio/wav"},
                {"pcm", "audio/pcm"}};
 
 /* The model size a `model` names, or NULL. */
@@ -79,7 +85,8 @@ static int speech_poll(void *arg, srv_response *out)
     const char *path = json_string_value(json_object_get(item, "audio_path"));
     if (strcmp(st.status, "completed") != 0 || !path) {
         int status = srv_status_for(st.err.kind);
-        openai_error(out, status >= 400 ? status : 500, NULL, "%s", st.err.msg[0] ? st.err.msg : "the take failed");
+        openai_error(out, status >= 400 ? status : 500, NULL, "%s",
+                     st.err.msg[0] ? st.err.msg : "the take failed");
     } else {
         audio_buf buf = {0};
         audio_error aerr = {{0}};
@@ -126,27 +133,33 @@ void srv_post_openai_speech(srv_ctx *ctx, const srv_request *req, srv_response *
     const char *input = json_string_value(json_object_get(body, "input"));
     const char *voice = json_string_value(json_object_get(body, "voice"));
     json_t *fmt = json_object_get(body, "response_format"), *speed = json_object_get(body, "speed");
-    const char *format = json_is_string(fmt) ? json_string_value(fmt) : fmt && !json_is_null(fmt) ? "" : "mp3";
+    const char *format = json_is_string(fmt)         ? json_string_value(fmt)
+                         : fmt && !json_is_null(fmt) ? ""
+                                                     : "mp3";
     const char *size = model ? size_for(model) : NULL;
     size_t f = 0;
     while (f < sizeof formats / sizeof formats[0] && strcmp(format, formats[f].name))
         f++;
     json_t *profile = NULL;
     if (!size) {
-        openai_error(res, 400, "model", "model: '%s' is not one of tts-1, tts-1-hd, qwen-tts-1.7B, qwen-tts-0.6B",
+        openai_error(res, 400, "model",
+                     "model: '%s' is not one of tts-1, tts-1-hd, qwen-tts-1.7B, qwen-tts-0.6B",
                      model ? model : "");
     } else if (!input || !*input) {
         openai_error(res, 400, "input", "input: required, the text to speak");
     } else if (!voice || !(profile = find_voice(ctx->studio, voice))) {
-        openai_error(res, 400, "voice", "voice: '%s' is not the name or id of a voice profile", voice ? voice : "");
+        openai_error(res, 400, "voice", "voice: '%s' is not the name or id of a voice profile",
+                     voice ? voice : "");
     } else if (f == sizeof formats / sizeof formats[0]) {
-        openai_error(res, 400, "response_format", "response_format: '%s' is not one of mp3, opus, flac, wav, pcm",
-                     format);
+        openai_error(res, 400, "response_format",
+                     "response_format: '%s' is not one of mp3, opus, flac, wav, pcm", format);
     } else if (speed && !json_is_null(speed) && (!json_is_number(speed) || json_number_value(speed) != 1.0)) {
-        openai_error(res, 400, "speed", "speed: only 1.0 is supported (voicebox speaks at the voice's own pace)");
+        openai_error(res, 400, "speed",
+                     "speed: only 1.0 is supported (voicebox speaks at the voice's own pace)");
     } else {
-        json_t *take_body = json_pack("{s:O, s:s, s:O, s:s}", "profile_id", json_object_get(profile, "id"), "text",
-                                      input, "language", json_object_get(profile, "language"), "model_size", size);
+        json_t *take_body =
+            json_pack("{s:O, s:s, s:O, s:s}", "profile_id", json_object_get(profile, "id"), "text", input,
+                      "language", json_object_get(profile, "language"), "model_size", size);
         studio_error err = {0};
         json_t *item = take_body ? studio_gen_submit(ctx->gen, take_body, &err) : NULL;
         json_decref(take_body);
@@ -178,10 +191,10 @@ void srv_get_openai_models(srv_ctx *ctx, const srv_request *req, srv_response *r
     (void)req;
     json_t *data = json_array();
     for (size_t i = 0; i < sizeof model_map / sizeof model_map[0]; i++)
-        json_array_append_new(data, json_pack("{s:s, s:s, s:i, s:s}", "id", model_map[i].model, "object", "model",
-                                              "created", 0, "owned_by", "voicebox"));
-    for (size_t i = 0; i < studio_model_count(); i++)
-        json_array_append_new(data, json_pack("{s:s, s:s, s:i, s:s}", "id", studio_model_at(i)->name, "object",
+        json_array_append_new(data, json_pack("{s:s, s:s, s:i, s:s}", "id", model_map[i].model, "object",
                                               "model", "created", 0, "owned_by", "voicebox"));
+    for (size_t i = 0; i < studio_model_count(); i++)
+        json_array_append_new(data, json_pack("{s:s, s:s, s:i, s:s}", "id", studio_model_at(i)->name,
+                                              "object", "model", "created", 0, "owned_by", "voicebox"));
     srv_json(res, 200, json_pack("{s:s, s:o}", "object", "list", "data", data));
 }

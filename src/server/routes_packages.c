@@ -57,7 +57,8 @@ static const srv_form_part *upload(const srv_request *req, srv_response *res)
 {
     const srv_form_part *file = srv_form_get(req->form, "file");
     if (!file || !file->filename) {
-        srv_field_error(res, 422, "file", "file: field required (a multipart part named 'file' with a filename)");
+        srv_field_error(res, 422, "file",
+                        "file: field required (a multipart part named 'file' with a filename)");
         return NULL;
     }
     return file;

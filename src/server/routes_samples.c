@@ -12,7 +12,8 @@ void srv_post_samples(srv_ctx *ctx, const srv_request *req, srv_response *res)
     const srv_form_part *file = srv_form_get(req->form, "file");
     const srv_form_part *text = srv_form_get(req->form, "reference_text");
     if (!file || !file->filename) {
-        srv_field_error(res, 422, "file", "file: field required (a multipart part named 'file' with a filename)");
+        srv_field_error(res, 422, "file",
+                        "file: field required (a multipart part named 'file' with a filename)");
         return;
     }
     if (!text) {

@@ -451,7 +451,8 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
     if (!*key || strpbrk(key, " \t\r\n")) h->bad_name = 1;
     /* libmicrohttpd 0.9.75 appends an obs-folded line to the header's name ("Content-Length: 0\r\n 90"
      * arrives as "Content-Length90: 0"), so a framing header's name with anything after it is a fold */
-    if ((!strncasecmp(key, "Content-Length", 14) && key[14]) || (!strncasecmp(key, "Transfer-Encoding", 17) && key[17]))
+    if ((!strncasecmp(key, "Content-Length", 14) && key[14]) ||
+        (!strncasecmp(key, "Transfer-Encoding", 17) && key[17]))
         h->bad_name = 1;
     if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) h->n_cl++, h->cl = value;
     if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) h->n_te++, h->te = value;
@@ -463,7 +464,8 @@ static int head_check(struct MHD_Connection *c, const char *version, char *msg, 
 {
     head_scan h = {0};
     MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &h);
-    if (h.bad_name) return snprintf(msg, size, "a header name is empty, holds white space or was folded"), 400;
+    if (h.bad_name)
+        return snprintf(msg, size, "a header name is empty, holds white space or was folded"), 400;
     if (h.n_cl > 1) return snprintf(msg, size, "more than one Content-Length header"), 400;
     if (h.n_cl && (!h.cl[0] || strspn(h.cl, "0123456789") != strlen(h.cl) || strlen(h.cl) > 18))
         return snprintf(msg, size, "Content-Length '%.40s' is not a number", h.cl), 400;
@@ -516,11 +518,13 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
             if (srv_static(&s->ctx, &st->req, &res) == 0 || srv_static_page(&s->ctx, &st->req, &res) == 0)
                 return respond(s, c, st, &res);
         }
-        return respond_error(c, st, path_known ? 405 : 404, NULL, path_known ? "Method Not Allowed" : "Not Found");
+        return respond_error(c, st, path_known ? 405 : 404, NULL,
+                             path_known ? "Method Not Allowed" : "Not Found");
     }
 
     size_t form_max = st->route->body == SRV_BODY_FORM_IMPORT ? SRV_IMPORT_MAX : STUDIO_UPLOAD_MAX;
-    st->limit = st->route->body == SRV_BODY_FORM || st->route->body == SRV_BODY_FORM_IMPORT ? form_max : SRV_JSON_MAX;
+    st->limit =
+        st->route->body == SRV_BODY_FORM || st->route->body == SRV_BODY_FORM_IMPORT ? form_max : SRV_JSON_MAX;
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         char *end;
@@ -544,7 +548,8 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
         char err[200];
         st->form = srv_form_new(FIELD_MAX, form_max);
         st->mp = st->form ? srv_multipart_new(ct, &srv_form_callbacks, st->form, err, sizeof err) : NULL;
-        if (!st->mp) return respond_error(c, st, st->form ? 400 : 500, NULL, st->form ? err : "out of memory");
+        if (!st->mp)
+            return respond_error(c, st, st->form ? 400 : 500, NULL, st->form ? err : "out of memory");
     }
     return MHD_YES;
 }
@@ -828,8 +833,10 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         line[--n] = '\0';
-    if (s && s->limits && !strncmp(line, "Server reached connection limit", 31)) /* once per flood, not per socket */
-        srv_conn_limit_note(s->limits, "the server holds its most connections (" STR(CONN_MAX) "); refused one");
+    if (s && s->limits &&
+        !strncmp(line, "Server reached connection limit", 31)) /* once per flood, not per socket */
+        srv_conn_limit_note(s->limits,
+                            "the server holds its most connections (" STR(CONN_MAX) "); refused one");
     else
         log_warn("libmicrohttpd: %s", line);
 }
@@ -1010,12 +1017,12 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < CONN_MAX + 256)
         conn_max = rl.rlim_cur > 512 ? (unsigned)rl.rlim_cur - 256 : 256;
     if (!(s->limits = srv_conn_limit_new(PER_CLIENT_CONNS))) goto oom;
-    s->daemon = MHD_start_daemon(
-        flags, (uint16_t)p->port, accept_policy, s, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-        MHD_OPTION_CONNECTION_LIMIT, conn_max, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
-        MHD_OPTION_END);
+    s->daemon = MHD_start_daemon(flags, (uint16_t)p->port, accept_policy, s, on_request, s,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED,
+                                 on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+                                 MHD_OPTION_CONNECTION_LIMIT, conn_max, MHD_OPTION_CONNECTION_TIMEOUT,
+                                 (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, err_size, "cannot listen on %s:%d: %s", p->host, p->port,
                  errno ? strerror(errno) : "libmicrohttpd refused to start");
@@ -1037,8 +1044,8 @@ srv_server *srv_start(const srv_params *p, char *err, size_t err_size)
         if (add_origin(s, own, (size_t)n) != 0) goto oom;
     }
     /* the Voicebox apps' own origins: its dev server and its desktop shell */
-    static const char *const app_origins[] = {"http://localhost:5173", "http://127.0.0.1:5173", "tauri://localhost",
-                                              "http://tauri.localhost"};
+    static const char *const app_origins[] = {"http://localhost:5173", "http://127.0.0.1:5173",
+                                              "tauri://localhost", "http://tauri.localhost"};
     for (size_t i = 0; i < sizeof app_origins / sizeof app_origins[0]; i++)
         if (add_origin(s, app_origins[i], strlen(app_origins[i])) != 0) goto oom;
     const char *extra = getenv("VOICEBOX_CORS_ORIGINS");

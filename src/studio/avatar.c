@@ -23,7 +23,8 @@ static int avatar_rel(studio *s, const char *id, char *rel, size_t n, studio_err
     sqlite3_stmt *st = NULL;
     *rel = '\0';
     if (!studio_id_valid(id)) return studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile: not found");
-    if (sqlite3_prepare_v2(s->db, "SELECT avatar_path FROM profiles WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "SELECT avatar_path FROM profiles WHERE id = ?", -1, &st, NULL) !=
+        SQLITE_OK)
         return studio_db_fail(s, err, "reading a profile");
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
@@ -52,7 +53,8 @@ static int write_atomic(const char *path, const void *bytes, size_t size, studio
     return 0;
 }
 
-json_t *studio_avatar_set(studio *s, const char *profile_id, const void *bytes, size_t size, studio_error *err)
+json_t *studio_avatar_set(studio *s, const char *profile_id, const void *bytes, size_t size,
+                          studio_error *err)
 {
     studio_image img = {0};
     void *png = NULL;
@@ -65,8 +67,8 @@ json_t *studio_avatar_set(studio *s, const char *profile_id, const void *bytes, 
         return NULL;
     }
     if (size > STUDIO_AVATAR_MAX) {
-        studio_fail(err, STUDIO_TOO_LARGE, "file", "file: %zu bytes is over the %u byte limit of an avatar", size,
-                    STUDIO_AVATAR_MAX);
+        studio_fail(err, STUDIO_TOO_LARGE, "file", "file: %zu bytes is over the %u byte limit of an avatar",
+                    size, STUDIO_AVATAR_MAX);
         return NULL;
     }
     pthread_mutex_lock(&s->mu);
@@ -167,10 +169,10 @@ int studio_avatar_delete(studio *s, const char *profile_id, studio_error *err)
         studio_db_fail(s, err, "removing an avatar");
         goto out;
     }
-    if (sqlite3_prepare_v2(s->db, "UPDATE profiles SET avatar_path = NULL, updated_at = ? WHERE id = ?", -1, &st,
-                           NULL) != SQLITE_OK ||
-        (sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC), sqlite3_bind_text(st, 2, profile_id, -1, SQLITE_STATIC),
-         sqlite3_step(st)) != SQLITE_DONE) {
+    if (sqlite3_prepare_v2(s->db, "UPDATE profiles SET avatar_path = NULL, updated_at = ? WHERE id = ?", -1,
+                           &st, NULL) != SQLITE_OK ||
+        (sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC),
+         sqlite3_bind_text(st, 2, profile_id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE) {
         studio_db_fail(s, err, "removing an avatar");
         goto out;
     }

@@ -101,7 +101,8 @@ static int string_array(const json_t *body, const char *field, size_t max, long 
         *out = NULL;
         return 0;
     }
-    if (!json_is_array(arr)) return studio_fail(err, STUDIO_INVALID, field, "%s: must be an array of strings", field);
+    if (!json_is_array(arr))
+        return studio_fail(err, STUDIO_INVALID, field, "%s: must be an array of strings", field);
     if (json_array_size(arr) > max)
         return studio_fail(err, STUDIO_INVALID, field, "%s: at most %zu entries", field, max);
     size_t i;
@@ -175,7 +176,8 @@ json_t *studio_channel_list(studio *s, studio_error *err)
     json_t *arr = json_array();
     int ok = 0;
     pthread_mutex_lock(&s->mu);
-    if (prepare(s, "SELECT id FROM audio_channels ORDER BY is_default DESC, created_at, rowid", &st, err) == 0) {
+    if (prepare(s, "SELECT id FROM audio_channels ORDER BY is_default DESC, created_at, rowid", &st, err) ==
+        0) {
         int rc;
         ok = 1;
         while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -220,9 +222,10 @@ json_t *studio_channel_create(studio *s, const json_t *body, studio_error *err)
     sqlite3_stmt *st = NULL;
     pthread_mutex_lock(&s->mu);
     if (studio_exec(s, "BEGIN IMMEDIATE", err) == 0) {
-        int ok = name_taken(s, name, NULL, err) == 0 &&
-                 prepare(s, "INSERT INTO audio_channels (id, name, is_default, created_at) VALUES (?, ?, 0, ?)",
-                         &st, err) == 0;
+        int ok =
+            name_taken(s, name, NULL, err) == 0 &&
+            prepare(s, "INSERT INTO audio_channels (id, name, is_default, created_at) VALUES (?, ?, 0, ?)",
+                    &st, err) == 0;
         if (ok) {
             sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
@@ -309,8 +312,8 @@ json_t *studio_channel_voices(studio *s, const char *channel_id, studio_error *e
     if (e == 0) not_found(err, "channel", channel_id);
     if (e == 1) {
         json_t *ids = column_list(
-            s, "SELECT profile_id FROM profile_channel_mappings WHERE channel_id = ? ORDER BY rowid", channel_id,
-            err);
+            s, "SELECT profile_id FROM profile_channel_mappings WHERE channel_id = ? ORDER BY rowid",
+            channel_id, err);
         if (ids) j = json_pack("{s:o}", "profile_ids", ids);
     }
     pthread_mutex_unlock(&s->mu);
@@ -325,8 +328,8 @@ json_t *studio_profile_channels(studio *s, const char *profile_id, studio_error 
     if (e == 0) not_found(err, "profile", profile_id);
     if (e == 1) {
         json_t *ids = column_list(
-            s, "SELECT channel_id FROM profile_channel_mappings WHERE profile_id = ? ORDER BY rowid", profile_id,
-            err);
+            s, "SELECT channel_id FROM profile_channel_mappings WHERE profile_id = ? ORDER BY rowid",
+            profile_id, err);
         if (ids) j = json_pack("{s:o}", "channel_ids", ids);
     }
     pthread_mutex_unlock(&s->mu);
@@ -362,8 +365,8 @@ static int assign(studio *s, const char *owner_table, const char *owner_col, con
     sqlite3_stmt *del = NULL, *ins = NULL;
     snprintf(sql, sizeof sql, "DELETE FROM profile_channel_mappings WHERE %s = ?", owner_col);
     ok = ok && prepare(s, sql, &del, err) == 0;
-    snprintf(sql, sizeof sql, "INSERT OR IGNORE INTO profile_channel_mappings (%s, %s) VALUES (?, ?)", owner_col,
-             other_col);
+    snprintf(sql, sizeof sql, "INSERT OR IGNORE INTO profile_channel_mappings (%s, %s) VALUES (?, ?)",
+             owner_col, other_col);
     ok = ok && prepare(s, sql, &ins, err) == 0;
     if (ok) {
         sqlite3_bind_text(del, 1, owner_id, -1, SQLITE_STATIC);
@@ -387,12 +390,12 @@ out:
 
 int studio_channel_set_voices(studio *s, const char *channel_id, const json_t *body, studio_error *err)
 {
-    return assign(s, "audio_channels", "channel_id", channel_id, body, "profile_ids", "profiles", "profile_id",
-                  err);
+    return assign(s, "audio_channels", "channel_id", channel_id, body, "profile_ids", "profiles",
+                  "profile_id", err);
 }
 
 int studio_profile_set_channels(studio *s, const char *profile_id, const json_t *body, studio_error *err)
 {
-    return assign(s, "profiles", "profile_id", profile_id, body, "channel_ids", "audio_channels", "channel_id",
-                  err);
+    return assign(s, "profiles", "profile_id", profile_id, body, "channel_ids", "audio_channels",
+                  "channel_id", err);
 }

@@ -226,7 +226,8 @@ static const char *const migrations[] = {
     "  channel_id TEXT NOT NULL REFERENCES audio_channels(id) ON DELETE CASCADE,"
     "  PRIMARY KEY (profile_id, channel_id));"
     "INSERT INTO audio_channels (id, name, is_default, created_at) VALUES ("
-    "  lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2)"
+    "  lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "
+    "substr(lower(hex(randomblob(2))), 2)"
     "  || '-' || substr('89ab', 1 + abs(random()) % 4, 1) || substr(lower(hex(randomblob(2))), 2) || '-'"
     "  || lower(hex(randomblob(6))), 'Default', 1, strftime('%Y-%m-%dT%H:%M:%f000', 'now'));"
     "INSERT INTO profile_channel_mappings (profile_id, channel_id)"
@@ -296,8 +297,8 @@ int studio_intent_add(studio *s, const char *rel)
     sqlite3_stmt *st = NULL;
     char now[32];
     studio_now(now);
-    int rc = sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO file_intents (path, created_at) VALUES (?, ?)", -1,
-                                &st, NULL);
+    int rc = sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO file_intents (path, created_at) VALUES (?, ?)",
+                                -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
@@ -335,7 +336,8 @@ static int path_in_use(studio *s, const char *rel)
 {
     int a = row_exists(s, "SELECT 1 FROM profile_samples WHERE audio_path = ?", rel);
     int b = row_exists(s, "SELECT 1 FROM generations WHERE audio_path = ?", rel);
-    int c = row_exists(s, "SELECT 1 FROM profiles WHERE avatar_path = ?", rel); /* avatars are user files too */
+    int c =
+        row_exists(s, "SELECT 1 FROM profiles WHERE avatar_path = ?", rel); /* avatars are user files too */
     return a < 0 || b < 0 || c < 0 ? -1 : a || b || c;
 }
 
@@ -394,8 +396,9 @@ static int sweep_rows(studio *s, const char *table, int *marked, studio_error *e
         int missing = !p || stat(p, &sb) != 0 || !S_ISREG(sb.st_mode);
         if (missing != was_missing) {
             if (missing)
-                log_warn("sweep: %s row %s: its file %s cannot be found (%s); the row is kept, marked missing",
-                         table, id, rel, p ? strerror(errno) : "bad path");
+                log_warn(
+                    "sweep: %s row %s: its file %s cannot be found (%s); the row is kept, marked missing",
+                    table, id, rel, p ? strerror(errno) : "bad path");
             else
                 log_info("sweep: %s row %s: its file %s is back", table, id, rel);
             sqlite3_bind_int(mark, 1, missing);
@@ -515,7 +518,8 @@ static int sweep(studio *s, studio_error *err)
     int marked = 0, removed = 0, moved = 0;
     if (sweep_intents(s, &removed) < 0) return studio_db_fail(s, err, "reading file intents");
     if (studio_exec(s, "BEGIN IMMEDIATE", err) < 0) return -1;
-    if (sweep_rows(s, "profile_samples", &marked, err) < 0 || sweep_rows(s, "generations", &marked, err) < 0) {
+    if (sweep_rows(s, "profile_samples", &marked, err) < 0 ||
+        sweep_rows(s, "generations", &marked, err) < 0) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
@@ -524,9 +528,10 @@ static int sweep(studio *s, studio_error *err)
     sweep_files(s, "generations", 1, &removed, &moved);
     sweep_files(s, "cache", 0, &removed, &moved);
     if (marked || removed || moved)
-        log_info("sweep: %s: %d rows newly missing their file (kept), %d files moved to quarantine/, %d temp or "
-                 "unfinished files removed",
-                 s->dir, marked, moved, removed);
+        log_info(
+            "sweep: %s: %d rows newly missing their file (kept), %d files moved to quarantine/, %d temp or "
+            "unfinished files removed",
+            s->dir, marked, moved, removed);
     return 0;
 }
 

@@ -40,7 +40,7 @@ struct studio_take {
     struct studio_take *next; /* in the queue */
     struct studio_take *live; /* in g->takes: queued or running */
     struct studio_gen *gen;
-    int refs;                 /* the queue/worker's own, plus one per holder */
+    int refs; /* the queue/worker's own, plus one per holder */
     char id[37];
     char profile_id[37];
     char *text;
@@ -53,8 +53,9 @@ struct studio_take {
     int frames_done, max_frames; /* of the chunk being spoken */
     int chunk, n_chunks;         /* a long text is spoken chunk by chunk */
     int max_chunk_chars, crossfade_ms, normalize;
-    int frame_cap;        /* asked-for ceiling on each chunk's frames (max_frames), 0: from the text's length */
-    qt_gen_params params; /* the sampling settings asked for (temperature, top_k, ...); the rest is per chunk */
+    int frame_cap; /* asked-for ceiling on each chunk's frames (max_frames), 0: from the text's length */
+    qt_gen_params
+        params;       /* the sampling settings asked for (temperature, top_k, ...); the rest is per chunk */
     double duration;  /* seconds, once completed */
     char *result;     /* the history item as JSON text, once completed */
     studio_error err; /* once failed or cancelled */
@@ -89,10 +90,8 @@ static int downloaded(const char *size, char *snapshot, size_t snapshot_size)
 {
     const studio_model *m = studio_model_find(size);
     studio_model_state st;
-    if (!m || studio_models_state(NULL, m, &st, NULL) != 0 || !st.downloaded)
-        return 0;
-    if (snapshot)
-        snprintf(snapshot, snapshot_size, "%s", st.path);
+    if (!m || studio_models_state(NULL, m, &st, NULL) != 0 || !st.downloaded) return 0;
+    if (snapshot) snprintf(snapshot, snapshot_size, "%s", st.path);
     return 1;
 }
 
@@ -104,14 +103,14 @@ static void set_loaded(studio_gen *g, qt_model *m, const char *size)
     pthread_mutex_lock(&g->mu);
     g->model = m;
     snprintf(g->model_size, sizeof g->model_size, "%s", size);
-    snprintf(g->model_precision, sizeof g->model_precision, "%s", m ? qt_precision_name(qt_model_precision(m)) : "");
+    snprintf(g->model_precision, sizeof g->model_precision, "%s",
+             m ? qt_precision_name(qt_model_precision(m)) : "");
     pthread_mutex_unlock(&g->mu);
 }
 
 static int ensure_model(studio_gen *g, const char *size, studio_error *err)
 {
-    if (g->model && !strcmp(g->model_size, size) && qt_model_precision(g->model) == g->precision)
-        return 0;
+    if (g->model && !strcmp(g->model_size, size) && qt_model_precision(g->model) == g->precision) return 0;
     const studio_model *sm = studio_model_find(size);
     if (!sm || sm->whisper || strcmp(sm->size, size))
         return studio_fail(err, STUDIO_INVALID, "model_size", "model_size: must be %s, got \"%s\"",
@@ -134,8 +133,7 @@ static int ensure_model(studio_gen *g, const char *size, studio_error *err)
     lp.precision = g->precision;
     qt_error qerr = {0};
     qt_model *m = qt_model_load(snapshot, &lp, &qerr);
-    if (!m)
-        return studio_fail(err, STUDIO_INTERNAL, NULL, "loading the %s model failed: %s", size, qerr.msg);
+    if (!m) return studio_fail(err, STUDIO_INTERNAL, NULL, "loading the %s model failed: %s", size, qerr.msg);
     set_loaded(g, m, size);
     log_info("Loaded %s model in %.0f ms", size, qt_now_ms() - t0);
     return 0;
@@ -153,11 +151,9 @@ static int parse_precision(const char *precision, qt_precision *out, studio_erro
 int studio_gen_load_model(studio_gen *g, const char *size, const char *precision, studio_error *err)
 {
     qt_precision p = QT_PRECISION_BF16;
-    if (precision && parse_precision(precision, &p, err) != 0)
-        return -1;
+    if (precision && parse_precision(precision, &p, err) != 0) return -1;
     pthread_mutex_lock(&g->engine_mu);
-    if (precision)
-        g->precision = p;
+    if (precision) g->precision = p;
     int rc = ensure_model(g, size ? size : studio_model_default()->size, err);
     pthread_mutex_unlock(&g->engine_mu);
     return rc;
@@ -166,8 +162,7 @@ int studio_gen_load_model(studio_gen *g, const char *size, const char *precision
 int studio_gen_set_precision(studio_gen *g, const char *precision, studio_error *err)
 {
     qt_precision p;
-    if (parse_precision(precision, &p, err) != 0)
-        return -1;
+    if (parse_precision(precision, &p, err) != 0) return -1;
     pthread_mutex_lock(&g->engine_mu);
     g->precision = p;
     pthread_mutex_unlock(&g->engine_mu);
@@ -185,8 +180,7 @@ const char *studio_gen_loaded_precision(studio_gen *g, char *out, size_t size)
 static void unload_locked(studio_gen *g)
 {
     qt_model *old = g->model;
-    if (old)
-        log_info("Unloaded %s model", g->model_size);
+    if (old) log_info("Unloaded %s model", g->model_size);
     set_loaded(g, NULL, "");
     qt_model_free(old);
 }
@@ -216,7 +210,7 @@ const char *studio_gen_loaded_size(studio_gen *g, char *out, size_t size)
 /* ---- the reference: one sample as stored, several normalised and joined ---- */
 
 typedef struct {
-    void *wav;  /* the reference as one WAV image: what the cache key hashes and, on a miss, what is cloned */
+    void *wav; /* the reference as one WAV image: what the cache key hashes and, on a miss, what is cloned */
     size_t wav_size;
     char *text; /* its transcript */
 } reference;
@@ -243,11 +237,9 @@ static int read_whole(const char *path, void **out, size_t *size)
         return -1;
     }
     int rc = -1;
-    if (fseek(f, 0, SEEK_END) != 0)
-        goto done;
+    if (fseek(f, 0, SEEK_END) != 0) goto done;
     long n = ftell(f);
-    if (n < 0 || fseek(f, 0, SEEK_SET) != 0)
-        goto done;
+    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) goto done;
     *out = malloc((size_t)n + 1);
     if (*out && fread(*out, 1, (size_t)n, f) == (size_t)n) {
         *size = (size_t)n;
@@ -306,8 +298,7 @@ static int build_reference(studio_gen *g, const char *profile_id, reference *r, 
 {
     memset(r, 0, sizeof *r);
     json_t *samples = studio_sample_list(g->s, profile_id, err);
-    if (!samples)
-        return -1;
+    if (!samples) return -1;
     size_t count = json_array_size(samples);
     if (count == 0) {
         json_decref(samples);
@@ -316,15 +307,15 @@ static int build_reference(studio_gen *g, const char *profile_id, reference *r, 
     }
     size_t text_len = 0;
     for (size_t i = 0; i < count; i++)
-        text_len += strlen(json_string_value(json_object_get(json_array_get(samples, i), "reference_text"))) + 1;
+        text_len +=
+            strlen(json_string_value(json_object_get(json_array_get(samples, i), "reference_text"))) + 1;
     r->text = calloc(text_len + 1, 1);
     if (!r->text) {
         studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory while building the reference");
         goto fail;
     }
     for (size_t i = 0; i < count; i++) {
-        if (i)
-            strcat(r->text, " ");
+        if (i) strcat(r->text, " ");
         strcat(r->text, json_string_value(json_object_get(json_array_get(samples, i), "reference_text")));
     }
     if (count == 1) {
@@ -357,8 +348,7 @@ static void take_free(job *j)
 /* mu held. */
 static void unref_locked(job *j)
 {
-    if (--j->refs == 0)
-        take_free(j);
+    if (--j->refs == 0) take_free(j);
 }
 
 /* Status change of a take: the record (mu) and then the row. The row is what survives a crash. */
@@ -369,7 +359,8 @@ static void set_status(studio_gen *g, job *j, const char *status)
     j->seq++;
     pthread_mutex_unlock(&g->mu);
     studio_error err = {0};
-    if (studio_generation_set_status(g->s, j->id, status, NULL, NULL, 0, &err) != 0 && err.kind != STUDIO_NOT_FOUND)
+    if (studio_generation_set_status(g->s, j->id, status, NULL, NULL, 0, &err) != 0 &&
+        err.kind != STUDIO_NOT_FOUND)
         log_warn("take %s: recording status %s failed: %s", j->id, status, err.msg);
 }
 
@@ -395,8 +386,7 @@ static void finish_take(studio_gen *g, job *j, const char *status, const studio_
     }
     pthread_mutex_lock(&g->mu);
     j->status = status;
-    if (why)
-        j->err = *why;
+    if (why) j->err = *why;
     j->result = result;
     j->seq++;
     unlink_live(g, j);
@@ -420,14 +410,14 @@ static int stopping(studio_gen *g, job *j)
     return __atomic_load_n(&g->quit, __ATOMIC_ACQUIRE) || __atomic_load_n(&j->cancel, __ATOMIC_ACQUIRE);
 }
 
-/* Also where a cancel that came just before qt_generate started (which clears earlier cancels) is honoured. */
+/* Also where a cancel that came just before qt_generate started (which clears earlier cancels) is honoured.
+ */
 static void on_progress(int frames_done, int max_frames, void *user)
 {
     job *j = user;
     __atomic_store_n(&j->frames_done, frames_done, __ATOMIC_RELAXED);
     __atomic_store_n(&j->max_frames, max_frames, __ATOMIC_RELAXED);
-    if (stopping(j->gen, j))
-        qt_cancel(j->gen->model);
+    if (stopping(j->gen, j)) qt_cancel(j->gen->model);
 }
 
 static int stopped(job *j, studio_error *err)
@@ -457,20 +447,17 @@ static int await_download(studio_gen *g, job *j, studio_error *err)
     }
     uint64_t seq = 0;
     for (;;) {
-        if (stopping(g, j))
-            return stopped(j, err);
+        if (stopping(g, j)) return stopped(j, err);
         studio_models_progress_wait(g->models, m, seq, DOWNLOAD_POLL_MS, &p);
         seq = p.seq;
         if (p.status == STUDIO_DL_ERROR)
             return studio_fail(err, STUDIO_INTERNAL, NULL, "downloading %s failed: %s", m->name, p.error);
-        if (p.status != STUDIO_DL_DOWNLOADING && downloaded(j->model_size, NULL, 0))
-            return 0;
+        if (p.status != STUDIO_DL_DOWNLOADING && downloaded(j->model_size, NULL, 0)) return 0;
         if (p.status == STUDIO_DL_IDLE || p.status == STUDIO_DL_COMPLETE) {
             /* finished without a snapshot, or the download ran in another process: look again shortly */
             struct timespec ts = {0, DOWNLOAD_POLL_MS * 1000000L};
             nanosleep(&ts, NULL);
-            if (downloaded(j->model_size, NULL, 0))
-                return 0;
+            if (downloaded(j->model_size, NULL, 0)) return 0;
             if (p.status == STUDIO_DL_COMPLETE)
                 return studio_fail(err, STUDIO_INTERNAL, NULL, "%s downloaded but cannot be found", m->name);
         }
@@ -524,37 +511,37 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
 
     if (!g->model || strcmp(g->model_size, j->model_size) != 0) {
         set_status(g, j, "loading_model");
-        if (ensure_model(g, j->model_size, err) != 0)
-            return NULL;
+        if (ensure_model(g, j->model_size, err) != 0) return NULL;
     }
     if (stopping(g, j)) {
         stopped(j, err);
         return NULL;
     }
-    if (build_reference(g, j->profile_id, &ref, err) != 0)
-        return NULL;
+    if (build_reference(g, j->profile_id, &ref, err) != 0) return NULL;
 
     double t0 = qt_now_ms();
     int hit = 0;
     qt_error qerr = {0};
-    vp = studio_prompt_cache_get(g->prompts, g->model, j->model_size, ref.wav, ref.wav_size, ref.text, &hit, &qerr);
+    vp = studio_prompt_cache_get(g->prompts, g->model, j->model_size, ref.wav, ref.wav_size, ref.text, &hit,
+                                 &qerr);
     if (!vp) {
-        studio_fail(err, qerr.kind == QT_ERR_INVALID ? STUDIO_INVALID : STUDIO_INTERNAL, NULL, "voice prompt: %s",
-                    qerr.msg);
+        studio_fail(err, qerr.kind == QT_ERR_INVALID ? STUDIO_INVALID : STUDIO_INTERNAL, NULL,
+                    "voice prompt: %s", qerr.msg);
         goto done;
     }
     log_info("Voice prompt stage took %.1f ms (%s)", qt_now_ms() - t0, hit ? "cache hit" : "cache miss");
 
     /* A long text is spoken chunk by chunk (sentence ends, see text_chunks.h), each with the same voice
      * prompt and seed + chunk index, and the chunks are joined with a short crossfade. */
-    if (studio_text_chunks(j->text, j->max_chunk_chars, QT_MAX_TEXT_BYTES, &chunks, &n_chunks) != 0 || !n_chunks) {
+    if (studio_text_chunks(j->text, j->max_chunk_chars, QT_MAX_TEXT_BYTES, &chunks, &n_chunks) != 0 ||
+        !n_chunks) {
         studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory splitting the text");
         goto done;
     }
     __atomic_store_n(&j->n_chunks, n_chunks, __ATOMIC_RELAXED);
     if (n_chunks > 1)
-        log_info("Take %s: %d chunks of at most %d characters, %d ms crossfade", j->id, n_chunks, j->max_chunk_chars,
-                 j->crossfade_ms);
+        log_info("Take %s: %d chunks of at most %d characters, %d ms crossfade", j->id, n_chunks,
+                 j->max_chunk_chars, j->crossfade_ms);
     set_status(g, j, "generating");
     double t1 = qt_now_ms();
     int frames = 0;
@@ -563,8 +550,7 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
         gp.language = j->language;
         gp.seed = (uint64_t)j->seed + (uint64_t)c;
         gp.max_frames = max_frames_for(chunks[c]);
-        if (j->frame_cap > 0 && j->frame_cap < gp.max_frames)
-            gp.max_frames = j->frame_cap;
+        if (j->frame_cap > 0 && j->frame_cap < gp.max_frames) gp.max_frames = j->frame_cap;
         gp.on_progress = on_progress;
         gp.user = j;
         gp.out = &out;
@@ -593,8 +579,7 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
         }
         qt_gen_output_free(&out);
     }
-    if (j->normalize)
-        peak_normalize(pcm, n_pcm, NORMALIZE_PEAK);
+    if (j->normalize) peak_normalize(pcm, n_pcm, NORMALIZE_PEAK);
     double gen_ms = qt_now_ms() - t1;
     double duration = (double)n_pcm / QT_SAMPLE_RATE;
     log_info("Generated %.2f s of audio (%d frames) in %.0f ms, RTF %.2f", duration, frames, gen_ms,
@@ -603,7 +588,8 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
     snprintf(rel, sizeof rel, "generations/%s.wav", j->id);
     abs_path = studio_path(g->s, rel);
     audio_error aerr;
-    pthread_mutex_lock(&g->s->mu); /* an intent first: a crash before the row leaves a file the sweep removes */
+    pthread_mutex_lock(
+        &g->s->mu); /* an intent first: a crash before the row leaves a file the sweep removes */
     studio_intent_add(g->s, rel);
     pthread_mutex_unlock(&g->s->mu);
     if (!abs_path || audio_write_wav16(abs_path, pcm, n_pcm, QT_SAMPLE_RATE, &aerr) != 0) {
@@ -620,8 +606,7 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
     json_t *item = studio_history_get(g->s, j->id, err);
     result = item ? json_dumps(item, JSON_COMPACT) : NULL;
     json_decref(item);
-    if (!result && err->kind == STUDIO_OK)
-        studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory");
+    if (!result && err->kind == STUDIO_OK) studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory");
 done:
     studio_prompt_cache_release(g->prompts, vp);
     free(abs_path);
@@ -644,8 +629,7 @@ static void work_on(studio_gen *g, job *j)
         int unload = g->unload_pending;
         g->unload_pending = 0;
         pthread_mutex_unlock(&g->mu);
-        if (unload)
-            unload_locked(g);
+        if (unload) unload_locked(g);
         pthread_mutex_unlock(&g->engine_mu);
     }
     if (result) {
@@ -667,12 +651,10 @@ static void *worker_main(void *arg)
     for (;;) {
         while (!g->head && !g->quit)
             pthread_cond_wait(&g->wake, &g->mu);
-        if (g->quit)
-            break;
+        if (g->quit) break;
         job *j = g->head;
         g->head = j->next;
-        if (!g->head)
-            g->tail = NULL;
+        if (!g->head) g->tail = NULL;
         g->running = j;
         pthread_mutex_unlock(&g->mu);
         work_on(g, j);
@@ -698,8 +680,7 @@ static void *worker_main(void *arg)
 static long long random_seed(void)
 {
     unsigned int v = 0;
-    if (getrandom(&v, sizeof v, 0) != sizeof v)
-        v = (unsigned int)time(NULL) ^ (unsigned int)clock();
+    if (getrandom(&v, sizeof v, 0) != sizeof v) v = (unsigned int)time(NULL) ^ (unsigned int)clock();
     return (long long)(v & 0x7fffffffu);
 }
 
@@ -738,12 +719,14 @@ static int apply_settings(job *j, const json_t *obj, studio_error *err)
     if ((v = json_object_get(obj, "max_chunk_chars")) && !json_is_null(v)) {
         if (!json_is_integer(v) || json_integer_value(v) < STUDIO_CHUNK_MIN_CHARS ||
             json_integer_value(v) > STUDIO_CHUNK_MAX_CHARS)
-            return studio_fail(err, STUDIO_INVALID, "max_chunk_chars", "max_chunk_chars: an integer from %d to %d",
-                               STUDIO_CHUNK_MIN_CHARS, STUDIO_CHUNK_MAX_CHARS);
+            return studio_fail(err, STUDIO_INVALID, "max_chunk_chars",
+                               "max_chunk_chars: an integer from %d to %d", STUDIO_CHUNK_MIN_CHARS,
+                               STUDIO_CHUNK_MAX_CHARS);
         j->max_chunk_chars = (int)json_integer_value(v);
     }
     if ((v = json_object_get(obj, "crossfade_ms")) && !json_is_null(v)) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > STUDIO_CROSSFADE_MAX_MS)
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) > STUDIO_CROSSFADE_MAX_MS)
             return studio_fail(err, STUDIO_INVALID, "crossfade_ms", "crossfade_ms: an integer from 0 to %d",
                                STUDIO_CROSSFADE_MAX_MS);
         j->crossfade_ms = (int)json_integer_value(v);
@@ -764,8 +747,9 @@ static int apply_settings(job *j, const json_t *obj, studio_error *err)
         if (!v || json_is_null(v)) continue;
         double x = json_is_number(v) ? json_number_value(v) : -1e300;
         if ((sampling[i].integer && !json_is_integer(v)) || x < sampling[i].min || x > sampling[i].max)
-            return studio_fail(err, STUDIO_INVALID, sampling[i].name, "%s: %s from %g to %g", sampling[i].name,
-                               sampling[i].integer ? "an integer" : "a number", sampling[i].min, sampling[i].max);
+            return studio_fail(err, STUDIO_INVALID, sampling[i].name, "%s: %s from %g to %g",
+                               sampling[i].name, sampling[i].integer ? "an integer" : "a number",
+                               sampling[i].min, sampling[i].max);
         char *field = (char *)&j->params + sampling[i].offset;
         if (sampling[i].integer)
             *(int *)field = (int)x;
@@ -777,15 +761,15 @@ static int apply_settings(job *j, const json_t *obj, studio_error *err)
 
 static json_t *settings_json(const job *j)
 {
-    json_t *o = json_pack("{s:i, s:i, s:b}", "max_chunk_chars", j->max_chunk_chars, "crossfade_ms", j->crossfade_ms,
-                          "normalize", j->normalize);
-    if (o && j->frame_cap)
-        json_object_set_new(o, "max_frames", json_integer(j->frame_cap));
+    json_t *o = json_pack("{s:i, s:i, s:b}", "max_chunk_chars", j->max_chunk_chars, "crossfade_ms",
+                          j->crossfade_ms, "normalize", j->normalize);
+    if (o && j->frame_cap) json_object_set_new(o, "max_frames", json_integer(j->frame_cap));
     for (size_t i = 0; o && i < sizeof sampling / sizeof sampling[0]; i++) {
         const char *field = (const char *)&j->params + sampling[i].offset;
         json_object_set_new(o, sampling[i].name,
                             sampling[i].integer ? json_integer(*(const int *)field)
-                                                : json_real(round(*(const float *)field * 1e6) / 1e6)); /* 0.7, not 0.69999998 */
+                                                : json_real(round(*(const float *)field * 1e6) /
+                                                            1e6)); /* 0.7, not 0.69999998 */
     }
     return o;
 }
@@ -814,8 +798,7 @@ static job *take_from_body(studio_gen *g, const json_t *body, studio_error *err)
         return NULL;
     }
     default_settings(g, j);
-    if (apply_settings(j, body, err) != 0)
-        goto fail;
+    if (apply_settings(j, body, err) != 0) goto fail;
     json_t *v = json_object_get(body, "profile_id");
     if (!json_is_string(v)) {
         studio_fail(err, STUDIO_INVALID, "profile_id", "profile_id: required, a string");
@@ -843,7 +826,8 @@ static job *take_from_body(studio_gen *g, const json_t *body, studio_error *err)
     v = json_object_get(body, "seed");
     if (v && !json_is_null(v)) {
         if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > STUDIO_SEED_MAX) {
-            studio_fail(err, STUDIO_INVALID, "seed", "seed: must be an integer from 0 to %lld", STUDIO_SEED_MAX);
+            studio_fail(err, STUDIO_INVALID, "seed", "seed: must be an integer from 0 to %lld",
+                        STUDIO_SEED_MAX);
             goto fail;
         }
         j->seed = json_integer_value(v);
@@ -881,22 +865,22 @@ fail:
 static int check_take(studio_gen *g, const job *j, studio_error *err)
 {
     json_t *samples = studio_sample_list(g->s, j->profile_id, err);
-    if (!samples)
-        return -1;
+    if (!samples) return -1;
     size_t n = json_array_size(samples);
     json_decref(samples);
     if (n == 0)
         return studio_fail(err, STUDIO_CONFLICT, "profile_id",
-                           "Profile %s has no samples; add a reference sample before generating", j->profile_id);
-    if (downloaded(j->model_size, NULL, 0))
-        return 0;
+                           "Profile %s has no samples; add a reference sample before generating",
+                           j->profile_id);
+    if (downloaded(j->model_size, NULL, 0)) return 0;
     const char *offline = getenv("HF_HUB_OFFLINE");
     if (!g->models || (offline && *offline && strcmp(offline, "0") != 0))
-        return studio_fail(err, STUDIO_NOT_READY, "model_size",
-                           "Model %s (qwen-tts-%s) is not downloaded and there is no source to download it from "
-                           "(HF_HUB_OFFLINE is set); download it first with POST /models/download "
-                           "{\"model_name\": \"qwen-tts-%s\"}",
-                           j->model_size, j->model_size, j->model_size);
+        return studio_fail(
+            err, STUDIO_NOT_READY, "model_size",
+            "Model %s (qwen-tts-%s) is not downloaded and there is no source to download it from "
+            "(HF_HUB_OFFLINE is set); download it first with POST /models/download "
+            "{\"model_name\": \"qwen-tts-%s\"}",
+            j->model_size, j->model_size, j->model_size);
     studio_error e = {0};
     const studio_model *m = studio_model_find(j->model_size);
     if (studio_models_download_start(g->models, m, &e) != 0 && e.kind != STUDIO_CONFLICT) {
@@ -961,8 +945,7 @@ static json_t *enqueue(studio_gen *g, job *j, int new_row, studio_error *err)
 json_t *studio_gen_submit(studio_gen *g, const json_t *body, studio_error *err)
 {
     job *j = take_from_body(g, body, err);
-    if (!j)
-        return NULL;
+    if (!j) return NULL;
     if (check_take(g, j, err) != 0) {
         take_free(j);
         return NULL;
@@ -982,7 +965,8 @@ static job *take_from_row(studio_gen *g, const json_t *item, studio_error *err)
     const char *size = json_string_value(json_object_get(item, "model_size"));
     if (j) {
         snprintf(j->id, sizeof j->id, "%s", json_string_value(json_object_get(item, "id")));
-        snprintf(j->profile_id, sizeof j->profile_id, "%s", json_string_value(json_object_get(item, "profile_id")));
+        snprintf(j->profile_id, sizeof j->profile_id, "%s",
+                 json_string_value(json_object_get(item, "profile_id")));
         snprintf(j->language, sizeof j->language, "%s", json_string_value(json_object_get(item, "language")));
         snprintf(j->model_size, sizeof j->model_size, "%s", size ? size : studio_model_default()->size);
         json_t *seed = json_object_get(item, "seed");
@@ -991,8 +975,7 @@ static job *take_from_row(studio_gen *g, const json_t *item, studio_error *err)
         j->instruct = instruct ? strdup(instruct) : NULL;
     }
     if (!j || !j->text || (instruct && !j->instruct)) {
-        if (j)
-            take_free(j);
+        if (j) take_free(j);
         studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory");
         return NULL;
     }
@@ -1002,11 +985,11 @@ static job *take_from_row(studio_gen *g, const json_t *item, studio_error *err)
 json_t *studio_gen_retry(studio_gen *g, const char *id, studio_error *err)
 {
     json_t *item = studio_history_get(g->s, id, err);
-    if (!item)
-        return NULL;
+    if (!item) return NULL;
     const char *status = json_string_value(json_object_get(item, "status"));
     if (!status || (strcmp(status, "failed") != 0 && strcmp(status, "cancelled") != 0)) {
-        studio_fail(err, STUDIO_CONFLICT, "id", "take %s is %s: only a failed or cancelled take can be retried", id,
+        studio_fail(err, STUDIO_CONFLICT, "id",
+                    "take %s is %s: only a failed or cancelled take can be retried", id,
                     status ? status : "unknown");
         json_decref(item);
         return NULL;
@@ -1014,8 +997,7 @@ json_t *studio_gen_retry(studio_gen *g, const char *id, studio_error *err)
     job *j = take_from_row(g, item, err);
     json_decref(item);
     if (!j || check_take(g, j, err) != 0) {
-        if (j)
-            take_free(j);
+        if (j) take_free(j);
         return NULL;
     }
     log_info("take %s: retried", id);
@@ -1025,12 +1007,10 @@ json_t *studio_gen_retry(studio_gen *g, const char *id, studio_error *err)
 json_t *studio_gen_regenerate(studio_gen *g, const char *id, studio_error *err)
 {
     json_t *item = studio_history_get(g->s, id, err);
-    if (!item)
-        return NULL;
+    if (!item) return NULL;
     job *j = take_from_row(g, item, err);
     json_decref(item);
-    if (!j)
-        return NULL;
+    if (!j) return NULL;
     j->seed = random_seed(); /* the same settings; a new take worth hearing needs a new seed */
     if (check_take(g, j, err) != 0) {
         take_free(j);
@@ -1043,8 +1023,7 @@ json_t *studio_gen_regenerate(studio_gen *g, const char *id, studio_error *err)
 static job *find_live(studio_gen *g, const char *id)
 {
     for (job *j = g->takes; j; j = j->live)
-        if (!strcmp(j->id, id))
-            return j;
+        if (!strcmp(j->id, id)) return j;
     return NULL;
 }
 
@@ -1053,14 +1032,12 @@ static int dequeue(studio_gen *g, job *j)
 {
     job *prev = NULL;
     for (job *q = g->head; q; prev = q, q = q->next) {
-        if (q != j)
-            continue;
+        if (q != j) continue;
         if (prev)
             prev->next = q->next;
         else
             g->head = q->next;
-        if (g->tail == q)
-            g->tail = prev;
+        if (g->tail == q) g->tail = prev;
         q->next = NULL;
         return 1;
     }
@@ -1078,8 +1055,7 @@ json_t *studio_gen_cancel(studio_gen *g, const char *id, studio_error *err)
     int was_queued = j && dequeue(g, j);
     if (j && !was_queued) {
         __atomic_store_n(&j->cancel, 1, __ATOMIC_RELEASE);
-        if (g->running == j && !strcmp(j->status, "generating") && g->model)
-            qt_cancel(g->model);
+        if (g->running == j && !strcmp(j->status, "generating") && g->model) qt_cancel(g->model);
     }
     pthread_mutex_unlock(&g->mu);
     if (was_queued) {
@@ -1089,8 +1065,7 @@ json_t *studio_gen_cancel(studio_gen *g, const char *id, studio_error *err)
         log_info("Generation %s cancelled while queued", id);
     }
     json_t *item = studio_history_get(g->s, id, err);
-    if (!item)
-        return NULL;
+    if (!item) return NULL;
     const char *status = json_string_value(json_object_get(item, "status"));
     if (!j && studio_take_final(status)) {
         studio_fail(err, STUDIO_CONFLICT, "id", "take %s is already %s; nothing to cancel", id, status);
@@ -1103,8 +1078,7 @@ json_t *studio_gen_cancel(studio_gen *g, const char *id, studio_error *err)
 void studio_gen_cancel_profile(studio_gen *g, const char *profile_id)
 {
     pthread_mutex_lock(&g->mu);
-    if (g->running && !strcmp(g->running->profile_id, profile_id) && g->model)
-        qt_cancel(g->model);
+    if (g->running && !strcmp(g->running->profile_id, profile_id) && g->model) qt_cancel(g->model);
     job *gone = NULL;
     for (job *j = g->head, *next; j; j = next) {
         next = j->next;
@@ -1117,7 +1091,8 @@ void studio_gen_cancel_profile(studio_gen *g, const char *profile_id)
     while (gone) {
         job *next = gone->next;
         studio_error why = {0};
-        studio_fail(&why, STUDIO_NOT_FOUND, "profile_id", "Profile %s was deleted before its take ran", profile_id);
+        studio_fail(&why, STUDIO_NOT_FOUND, "profile_id", "Profile %s was deleted before its take ran",
+                    profile_id);
         finish_take(g, gone, "failed", &why, NULL);
         gone = next;
     }
@@ -1129,16 +1104,14 @@ studio_take *studio_gen_take(studio_gen *g, const char *id)
 {
     pthread_mutex_lock(&g->mu);
     job *j = studio_id_valid(id) ? find_live(g, id) : NULL;
-    if (j)
-        j->refs++;
+    if (j) j->refs++;
     pthread_mutex_unlock(&g->mu);
     return j;
 }
 
 void studio_take_release(studio_gen *g, studio_take *t)
 {
-    if (!t)
-        return;
+    if (!t) return;
     pthread_mutex_lock(&g->mu);
     unref_locked(t);
     pthread_mutex_unlock(&g->mu);
@@ -1149,16 +1122,14 @@ static int position_of(studio_gen *g, const job *j)
 {
     int pos = 1;
     for (const job *q = g->head; q; q = q->next, pos++)
-        if (q == j)
-            return pos;
+        if (q == j) return pos;
     return 0;
 }
 
 /* Over the whole take: chunks done plus the share of the chunk being spoken. */
 static double progress_of(const job *j)
 {
-    if (!strcmp(j->status, "completed"))
-        return 100.0;
+    if (!strcmp(j->status, "completed")) return 100.0;
     int done = __atomic_load_n(&j->frames_done, __ATOMIC_RELAXED);
     int max = __atomic_load_n(&j->max_frames, __ATOMIC_RELAXED);
     int chunk = __atomic_load_n(&j->chunk, __ATOMIC_RELAXED);
@@ -1179,8 +1150,7 @@ void studio_take_read(studio_gen *g, studio_take *t, studio_take_state *out)
     out->err = t->err;
     out->final = studio_take_final(t->status);
     out->seq = t->seq;
-    if (t->result)
-        out->result = strdup(t->result);
+    if (t->result) out->result = strdup(t->result);
     pthread_mutex_unlock(&g->mu);
 }
 
@@ -1197,8 +1167,7 @@ int studio_gen_take_state_stored(studio_gen *g, const char *id, studio_take_stat
 {
     memset(out, 0, sizeof *out);
     json_t *item = studio_history_get(g->s, id, err);
-    if (!item)
-        return -1;
+    if (!item) return -1;
     const char *status = json_string_value(json_object_get(item, "status"));
     const char *error = json_string_value(json_object_get(item, "error"));
     json_t *dur = json_object_get(item, "duration");
@@ -1207,10 +1176,8 @@ int studio_gen_take_state_stored(studio_gen *g, const char *id, studio_take_stat
     out->final = studio_take_final(out->status);
     out->progress = !strcmp(out->status, "completed") ? 100.0 : 0.0;
     out->duration = json_is_number(dur) ? json_number_value(dur) : -1;
-    if (error)
-        studio_fail(&out->err, STUDIO_INTERNAL, NULL, "%s", error);
-    if (!strcmp(out->status, "completed"))
-        out->result = json_dumps(item, JSON_COMPACT);
+    if (error) studio_fail(&out->err, STUDIO_INTERNAL, NULL, "%s", error);
+    if (!strcmp(out->status, "completed")) out->result = json_dumps(item, JSON_COMPACT);
     json_decref(item);
     return 0;
 }
@@ -1275,19 +1242,16 @@ studio_gen *studio_gen_new(studio *s, studio_models *models, studio_error *err)
 {
     studio_gen *g = calloc(1, sizeof *g);
     char *cache_dir = NULL;
-    if (!g)
-        goto nomem;
+    if (!g) goto nomem;
     g->s = s;
     g->models = models;
     pthread_mutex_init(&g->mu, NULL);
     pthread_mutex_init(&g->engine_mu, NULL);
     pthread_cond_init(&g->wake, NULL);
     cache_dir = studio_path(s, "cache");
-    if (!cache_dir)
-        goto nomem;
+    if (!cache_dir) goto nomem;
     g->prompts = studio_prompt_cache_new(cache_dir);
-    if (!g->prompts)
-        goto nomem;
+    if (!g->prompts) goto nomem;
     free(cache_dir);
     cache_dir = NULL;
     studio_generations_fail_unfinished(s, NULL); /* a crash left them; no worker of ours runs them */
@@ -1313,20 +1277,17 @@ void studio_gen_shutdown(studio_gen *g)
 {
     pthread_mutex_lock(&g->mu);
     __atomic_store_n(&g->quit, 1, __ATOMIC_RELEASE);
-    if (g->running && g->model)
-        qt_cancel(g->model);
+    if (g->running && g->model) qt_cancel(g->model);
     pthread_cond_broadcast(&g->wake);
     int join = !g->joined;
     g->joined = 1;
     pthread_mutex_unlock(&g->mu);
-    if (join)
-        pthread_join(g->worker, NULL);
+    if (join) pthread_join(g->worker, NULL);
 }
 
 void studio_gen_free(studio_gen *g)
 {
-    if (!g)
-        return;
+    if (!g) return;
     studio_gen_shutdown(g);
     studio_prompt_cache_free(g->prompts);
     qt_model_free(g->model);

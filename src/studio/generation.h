@@ -48,14 +48,14 @@ typedef struct studio_take studio_take;
 
 typedef struct {
     char id[37];
-    char status[16];  /* queued, downloading, loading_model, generating, completed, failed, cancelled */
-    double progress;  /* 0-100 over the whole take */
-    int position;     /* place in the queue (1 = next), 0 when not queued */
-    double duration;  /* seconds once completed, else < 0 */
-    studio_error err; /* why it failed or was cancelled; kind STUDIO_OK otherwise */
-    int final;        /* completed, failed or cancelled */
+    char status[16];        /* queued, downloading, loading_model, generating, completed, failed, cancelled */
+    double progress;        /* 0-100 over the whole take */
+    int position;           /* place in the queue (1 = next), 0 when not queued */
+    double duration;        /* seconds once completed, else < 0 */
+    studio_error err;       /* why it failed or was cancelled; kind STUDIO_OK otherwise */
+    int final;              /* completed, failed or cancelled */
     unsigned long long seq; /* grows with every change of status */
-    char *result;     /* completed: its history item as JSON text (the reader frees it); else NULL */
+    char *result;           /* completed: its history item as JSON text (the reader frees it); else NULL */
 } studio_take_state;
 
 /* A reference to a take that is queued or running, or NULL (unknown, or already final: read its row). */

@@ -80,8 +80,8 @@ static int check_generation(const studio_generation *g, studio_error *err)
         return studio_fail(err, STUDIO_INVALID, "language", "language: must be one of %s",
                            studio_language_list());
     if (g->instruct && ((n = studio_utf8_len(g->instruct)) < 0 || n > STUDIO_INSTRUCT_MAX_CHARS))
-        return studio_fail(err, STUDIO_INVALID, "instruct", "instruct: must be at most %d characters of UTF-8",
-                           STUDIO_INSTRUCT_MAX_CHARS);
+        return studio_fail(err, STUDIO_INVALID, "instruct",
+                           "instruct: must be at most %d characters of UTF-8", STUDIO_INSTRUCT_MAX_CHARS);
     const studio_model *m = g->model_size ? studio_model_find(g->model_size) : NULL;
     if (g->model_size && (!m || strcmp(m->size, g->model_size)))
         return studio_fail(err, STUDIO_INVALID, "model_size", "model_size: must be %s, got '%s'",
@@ -155,7 +155,8 @@ out:
 
 int studio_take_final(const char *status)
 {
-    return status && (!strcmp(status, "completed") || !strcmp(status, "failed") || !strcmp(status, "cancelled"));
+    return status &&
+           (!strcmp(status, "completed") || !strcmp(status, "failed") || !strcmp(status, "cancelled"));
 }
 
 int studio_generation_set_status(studio *s, const char *id, const char *status, const char *error,
@@ -195,10 +196,11 @@ out:
 int studio_generations_fail_unfinished(studio *s, studio_error *err)
 {
     pthread_mutex_lock(&s->mu);
-    int rc = studio_exec(s,
-                         "UPDATE generations SET status = 'failed', error = 'interrupted: the server stopped "
-                         "before this take finished' WHERE status NOT IN ('completed', 'failed', 'cancelled')",
-                         err);
+    int rc =
+        studio_exec(s,
+                    "UPDATE generations SET status = 'failed', error = 'interrupted: the server stopped "
+                    "before this take finished' WHERE status NOT IN ('completed', 'failed', 'cancelled')",
+                    err);
     int n = rc < 0 ? -1 : sqlite3_changes(s->db);
     pthread_mutex_unlock(&s->mu);
     if (n > 0) log_warn("%d unfinished take(s) from an earlier run marked failed", n);
@@ -214,8 +216,8 @@ json_t *studio_history_toggle_favorite(studio *s, const char *id, studio_error *
     sqlite3_stmt *st = NULL;
     json_t *j = NULL;
     pthread_mutex_lock(&s->mu);
-    if (sqlite3_prepare_v2(s->db, "UPDATE generations SET is_favorited = 1 - is_favorited WHERE id = ?", -1, &st,
-                           NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(s->db, "UPDATE generations SET is_favorited = 1 - is_favorited WHERE id = ?", -1,
+                           &st, NULL) != SQLITE_OK ||
         (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE) {
         studio_db_fail(s, err, "marking a favourite");
         goto out;
@@ -263,7 +265,8 @@ int studio_history_delete_failed(studio *s, studio_error *err)
 
 studio_history_query studio_history_default_query(void)
 {
-    return (studio_history_query){.profile_id = NULL, .search = NULL, .limit = STUDIO_HISTORY_LIMIT_DEFAULT, .offset = 0};
+    return (studio_history_query){
+        .profile_id = NULL, .search = NULL, .limit = STUDIO_HISTORY_LIMIT_DEFAULT, .offset = 0};
 }
 
 /* LIKE pattern matching search anywhere, with %, _ and \ taken literally. malloc'd. */
@@ -422,7 +425,8 @@ int studio_history_delete(studio *s, const char *id, studio_error *err)
         goto out;
     }
     if (*rel)
-        studio_unlink_rel(s, rel); /* after the row: a crash in between leaves an intent the sweep completes */
+        studio_unlink_rel(s,
+                          rel); /* after the row: a crash in between leaves an intent the sweep completes */
     log_info("generation %s deleted", id);
     ret = 0;
 out:

@@ -766,7 +766,8 @@ static int transient(CURLcode rc)
 typedef enum {
     XFER_DONE,    /* the partial file holds all the blob's bytes */
     XFER_RETRY,   /* the transfer broke off (a transient fault): ask again from where the file ends */
-    XFER_RESTART, /* the server disagrees with our partial file (416, a range that does not fit): from byte 0 */
+    XFER_RESTART, /* the server disagrees with our partial file (416, a range that does not fit): from byte 0
+                   */
     XFER_FAILED,  /* no point in asking again */
 } xfer_outcome;
 
@@ -833,7 +834,8 @@ static xfer_outcome transfer(blob_dl *d, const char *part, studio_error *err)
 static int restart_partial(blob_dl *d, const char *part, studio_error *err)
 {
     if (ftruncate(d->fd, 0) != 0)
-        return fail(err, STUDIO_INTERNAL, "%s: cannot truncate %s (%s)", d->s->repo_id, part, strerror(errno));
+        return fail(err, STUDIO_INTERNAL, "%s: cannot truncate %s (%s)", d->s->repo_id, part,
+                    strerror(errno));
     d->have = 0;
     return 0;
 }
@@ -855,8 +857,8 @@ static int finish_partial(session *s, const repo_file *f, int fd, const char *pa
     if (h == 2) {
         *mismatch = 1;
         unlink(part); /* a corrupt copy is useless for resuming as well */
-        return fail(err, STUDIO_INTERNAL, "%s: %s: checksum mismatch, expected %s, got %s", s->repo_id, f->path,
-                    f->etag, got);
+        return fail(err, STUDIO_INTERNAL, "%s: %s: checksum mismatch, expected %s, got %s", s->repo_id,
+                    f->path, f->etag, got);
     }
     if (rename(part, blob) != 0)
         return fail(err, STUDIO_INTERNAL, "%s: cannot rename %s into place (%s)", s->repo_id, part,
@@ -1062,7 +1064,8 @@ int studio_hub_download(const char *repo_id, const studio_hub_params *params, ch
     }
     if (!studio_hub_snapshot_complete(cache, repo_id, snapshot, size)) {
         fail(err, STUDIO_INVALID,
-             "%s: downloaded commit %s, but it is not a Qwen3-TTS or Whisper release (config.json, model.safetensors or "
+             "%s: downloaded commit %s, but it is not a Qwen3-TTS or Whisper release (config.json, "
+             "model.safetensors or "
              "speech_tokenizer/ missing)",
              repo_id, commit);
         goto done;

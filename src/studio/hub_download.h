@@ -39,8 +39,8 @@ studio_hub_params studio_hub_default_params(void);
 
 /* 1 when refs/main names a snapshot that holds a loadable Qwen3-TTS release (config.json, the model weights
  * and speech_tokenizer/{config.json,model.safetensors}, every link resolving) or Whisper release (config.json
- * with model_type "whisper", the weights, generation_config.json and the tokenizer); then its path is written to
- * snapshot (if not NULL). 0 otherwise. Never uses the network. */
+ * with model_type "whisper", the weights, generation_config.json and the tokenizer); then its path is written
+ * to snapshot (if not NULL). 0 otherwise. Never uses the network. */
 int studio_hub_snapshot_complete(const char *cache_dir, const char *repo_id, char *snapshot, size_t size);
 
 /* Downloads repo_id at "main" unless the snapshot is already complete. On success writes the snapshot path

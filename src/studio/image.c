@@ -26,8 +26,9 @@ void studio_image_free(studio_image *img)
 static int too_big(int w, int h, studio_error *err)
 {
     if (w <= 0 || h <= 0 || (unsigned long long)w * (unsigned long long)h > STUDIO_IMAGE_MAX_PIXELS)
-        return studio_fail(err, STUDIO_BAD_INPUT, "file", "file: a %d x %d picture is over the %u pixel limit", w,
-                           h, STUDIO_IMAGE_MAX_PIXELS);
+        return studio_fail(err, STUDIO_BAD_INPUT, "file",
+                           "file: a %d x %d picture is over the %u pixel limit", w, h,
+                           STUDIO_IMAGE_MAX_PIXELS);
     return 0;
 }
 
@@ -127,7 +128,8 @@ static int decode_jpeg(const void *bytes, size_t size, studio_image *out, studio
     }
     if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
         jpeg_destroy_decompress(&cinfo);
-        return studio_fail(err, STUDIO_BAD_INPUT, "file", "file: CMYK JPEGs are not supported; save it as RGB");
+        return studio_fail(err, STUDIO_BAD_INPUT, "file",
+                           "file: CMYK JPEGs are not supported; save it as RGB");
     }
     cinfo.out_color_space = JCS_RGB;
     jpeg_start_decompress(&cinfo);
@@ -201,13 +203,27 @@ static int orient(studio_image *img, int o, studio_error *err)
         for (int x = 0; x < nw; x++) {
             int sx, sy; /* the stored pixel shown at (x, y) */
             switch (o) {
-            case 2: sx = w - 1 - x, sy = y; break;          /* mirrored */
-            case 3: sx = w - 1 - x, sy = h - 1 - y; break;  /* turned 180 */
-            case 4: sx = x, sy = h - 1 - y; break;          /* flipped */
-            case 5: sx = y, sy = x; break;                  /* transposed */
-            case 6: sx = y, sy = h - 1 - x; break;          /* turned 90 clockwise to view */
-            case 7: sx = w - 1 - y, sy = h - 1 - x; break;  /* transversed */
-            default: sx = w - 1 - y, sy = x; break;         /* 8: turned 90 counter-clockwise to view */
+            case 2:
+                sx = w - 1 - x, sy = y;
+                break; /* mirrored */
+            case 3:
+                sx = w - 1 - x, sy = h - 1 - y;
+                break; /* turned 180 */
+            case 4:
+                sx = x, sy = h - 1 - y;
+                break; /* flipped */
+            case 5:
+                sx = y, sy = x;
+                break; /* transposed */
+            case 6:
+                sx = y, sy = h - 1 - x;
+                break; /* turned 90 clockwise to view */
+            case 7:
+                sx = w - 1 - y, sy = h - 1 - x;
+                break; /* transversed */
+            default:
+                sx = w - 1 - y, sy = x;
+                break; /* 8: turned 90 counter-clockwise to view */
             }
             memcpy(dst + ((size_t)y * nw + x) * 3, img->rgb + ((size_t)sy * w + sx) * 3, 3);
         }
@@ -223,7 +239,8 @@ int studio_image_decode(const void *bytes, size_t size, studio_image *out, studi
     const unsigned char *b = bytes;
     memset(out, 0, sizeof *out);
     if (size >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) return decode_png(bytes, size, out, err);
-    if (size >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4)) return decode_webp(bytes, size, out, err);
+    if (size >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4))
+        return decode_webp(bytes, size, out, err);
     if (size >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff) {
         if (decode_jpeg(bytes, size, out, err) < 0) return -1;
         if (orient(out, exif_orientation(bytes, size), err) < 0) {

@@ -1,7 +1,7 @@
 /* image.h — the studio's image front door (avatars): PNG, JPEG or WebP bytes in, an opaque RGB image out,
- * upright (the EXIF orientation of a JPEG or WebP applied), transparency composited over white, then fitted within a
- * square and written as PNG. Inside the studio only; the fuzz target drives studio_image_decode directly.
- * Every decoder is bounded: the dimensions are checked before any pixel buffer is allocated. */
+ * upright (the EXIF orientation of a JPEG or WebP applied), transparency composited over white, then fitted
+ * within a square and written as PNG. Inside the studio only; the fuzz target drives studio_image_decode
+ * directly. Every decoder is bounded: the dimensions are checked before any pixel buffer is allocated. */
 #ifndef VOICEBOX_STUDIO_IMAGE_H
 #define VOICEBOX_STUDIO_IMAGE_H
 

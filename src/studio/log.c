@@ -23,11 +23,9 @@ static char log_path[4096]; /* of log_file, for GET /logs/tail */
 static int make_parent_dirs(const char *path)
 {
     char *copy = strdup(path);
-    if (!copy)
-        return -1;
+    if (!copy) return -1;
     for (char *p = copy + 1; *p; p++) {
-        if (*p != '/')
-            continue;
+        if (*p != '/') continue;
         *p = '\0';
         if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
             free(copy);
@@ -41,15 +39,12 @@ static int make_parent_dirs(const char *path)
 
 int studio_log_open(const char *path)
 {
-    if (make_parent_dirs(path) != 0)
-        return -1;
+    if (make_parent_dirs(path) != 0) return -1;
     FILE *f = fopen(path, "a");
-    if (!f)
-        return -1;
+    if (!f) return -1;
     setvbuf(f, NULL, _IOLBF, 0);
     pthread_mutex_lock(&log_mutex);
-    if (log_file)
-        fclose(log_file);
+    if (log_file) fclose(log_file);
     log_file = f;
     snprintf(log_path, sizeof log_path, "%s", path);
     pthread_mutex_unlock(&log_mutex);
@@ -59,8 +54,7 @@ int studio_log_open(const char *path)
 void studio_log_close(void)
 {
     pthread_mutex_lock(&log_mutex);
-    if (log_file)
-        fclose(log_file);
+    if (log_file) fclose(log_file);
     log_file = NULL;
     log_path[0] = '\0';
     pthread_mutex_unlock(&log_mutex);
@@ -70,8 +64,7 @@ int studio_log_path(char *out, size_t size)
 {
     pthread_mutex_lock(&log_mutex);
     int rc = log_file && log_path[0] && strlen(log_path) < size ? 0 : -1;
-    if (rc == 0)
-        memcpy(out, log_path, strlen(log_path) + 1);
+    if (rc == 0) memcpy(out, log_path, strlen(log_path) + 1);
     pthread_mutex_unlock(&log_mutex);
     return rc;
 }
@@ -79,9 +72,11 @@ int studio_log_path(char *out, size_t size)
 /* Length of the well-formed UTF-8 sequence at s (at most n bytes long), 0 if it is not one. */
 static size_t utf8_seq(const unsigned char *s, size_t n)
 {
-    size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
-               : s[0] >= 0xf0 && s[0] < 0xf5                ? 4
-                                                             : 0;
+    size_t len = s[0] < 0x80                   ? 1
+                 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
+                 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
+                 : s[0] >= 0xf0 && s[0] < 0xf5 ? 4
+                                               : 0;
     if (!len || len > n) return 0;
     for (size_t i = 1; i < len; i++)
         if ((s[i] & 0xc0) != 0x80) return 0;
@@ -102,8 +97,11 @@ size_t studio_log_escape(const char *in, char *out, size_t size)
             esc[0] = (char)s[i];
             elen = 1;
         } else if (len == 1) {
-            const char *named = s[i] == '\n' ? "\\n" : s[i] == '\r' ? "\\r" : s[i] == '\t' ? "\\t"
-                               : s[i] == '\\' ? "\\\\" : NULL;
+            const char *named = s[i] == '\n'   ? "\\n"
+                                : s[i] == '\r' ? "\\r"
+                                : s[i] == '\t' ? "\\t"
+                                : s[i] == '\\' ? "\\\\"
+                                               : NULL;
             elen = named ? (size_t)snprintf(esc, sizeof esc, "%s", named)
                          : (size_t)snprintf(esc, sizeof esc, "\\x%02x", s[i]);
         } else if (len == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0) { /* C1 controls: U+0080..U+009F */
@@ -142,7 +140,6 @@ void studio_log(const char *level, const char *fmt, ...)
 
     pthread_mutex_lock(&log_mutex);
     fprintf(stderr, "%s\n", line);
-    if (log_file)
-        fprintf(log_file, "%s\n", line);
+    if (log_file) fprintf(log_file, "%s\n", line);
     pthread_mutex_unlock(&log_mutex);
 }

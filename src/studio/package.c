@@ -29,10 +29,10 @@
 #include <zip.h>
 
 #define PACKAGE_ENTRIES_MAX 1000
-#define PACKAGE_JSON_MAX (1u * 1024u * 1024u)                /* manifest.json, samples.json */
-#define PACKAGE_ENTRY_MAX STUDIO_UPLOAD_MAX                   /* a sample or a take's audio, like an upload */
-#define PACKAGE_TOTAL_MAX (256ull * 1024u * 1024u)            /* everything, uncompressed */
-#define PACKAGE_RATIO_MAX 200                                 /* uncompressed / compressed, above 1 MB */
+#define PACKAGE_JSON_MAX (1u * 1024u * 1024u)      /* manifest.json, samples.json */
+#define PACKAGE_ENTRY_MAX STUDIO_UPLOAD_MAX        /* a sample or a take's audio, like an upload */
+#define PACKAGE_TOTAL_MAX (256ull * 1024u * 1024u) /* everything, uncompressed */
+#define PACKAGE_RATIO_MAX 200                      /* uncompressed / compressed, above 1 MB */
 #define PACKAGE_RATIO_FROM (1u * 1024u * 1024u)
 
 static int bad(studio_error *err, const char *fmt, const char *a, const char *b)
@@ -66,7 +66,8 @@ static zip_t *open_archive(const void *bytes, size_t size, studio_error *err)
     zip_source_t *src = zip_source_buffer_create(bytes, size, 0, &ze);
     zip_t *za = src ? zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze) : NULL;
     if (!za) {
-        studio_fail(err, STUDIO_BAD_INPUT, "file", "file: not a valid ZIP archive (%s)", zip_error_strerror(&ze));
+        studio_fail(err, STUDIO_BAD_INPUT, "file", "file: not a valid ZIP archive (%s)",
+                    zip_error_strerror(&ze));
         zip_source_free(src);
         zip_error_fini(&ze);
         return NULL;
@@ -74,8 +75,9 @@ static zip_t *open_archive(const void *bytes, size_t size, studio_error *err)
     zip_error_fini(&ze);
     zip_int64_t n = zip_get_num_entries(za, 0);
     if (n < 0 || n > PACKAGE_ENTRIES_MAX) {
-        studio_fail(err, STUDIO_BAD_INPUT, "file", "file: the archive has %lld entries, at most %d are allowed",
-                    (long long)n, PACKAGE_ENTRIES_MAX);
+        studio_fail(err, STUDIO_BAD_INPUT, "file",
+                    "file: the archive has %lld entries, at most %d are allowed", (long long)n,
+                    PACKAGE_ENTRIES_MAX);
         goto fail;
     }
     unsigned long long total = 0;
@@ -102,8 +104,9 @@ static zip_t *open_archive(const void *bytes, size_t size, studio_error *err)
             goto fail;
         }
         if (zs.size > PACKAGE_ENTRY_MAX) {
-            studio_fail(err, STUDIO_BAD_INPUT, "file", "file: the archive entry '%.200s' is %llu bytes, over the %u byte limit",
-                        zs.name, (unsigned long long)zs.size, PACKAGE_ENTRY_MAX);
+            studio_fail(err, STUDIO_BAD_INPUT, "file",
+                        "file: the archive entry '%.200s' is %llu bytes, over the %u byte limit", zs.name,
+                        (unsigned long long)zs.size, PACKAGE_ENTRY_MAX);
             goto fail;
         }
         total += zs.size;
@@ -113,10 +116,11 @@ static zip_t *open_archive(const void *bytes, size_t size, studio_error *err)
             goto fail;
         }
         if (zs.size > PACKAGE_RATIO_FROM && zs.size / (zs.comp_size ? zs.comp_size : 1) > PACKAGE_RATIO_MAX) {
-            studio_fail(err, STUDIO_BAD_INPUT, "file",
-                        "file: the archive entry '%.200s' expands %llu times (a zip bomb?); at most %d is allowed",
-                        zs.name, (unsigned long long)(zs.size / (zs.comp_size ? zs.comp_size : 1)),
-                        PACKAGE_RATIO_MAX);
+            studio_fail(
+                err, STUDIO_BAD_INPUT, "file",
+                "file: the archive entry '%.200s' expands %llu times (a zip bomb?); at most %d is allowed",
+                zs.name, (unsigned long long)(zs.size / (zs.comp_size ? zs.comp_size : 1)),
+                PACKAGE_RATIO_MAX);
             goto fail;
         }
     }
@@ -139,8 +143,8 @@ static char *read_entry(zip_t *za, const char *name, size_t max, size_t *len, in
         return NULL;
     }
     if (zip_stat_index(za, (zip_uint64_t)idx, 0, &zs) != 0 || zs.size > max) {
-        studio_fail(err, STUDIO_BAD_INPUT, "file", "file: the archive entry %s is over its %zu byte limit", name,
-                    max);
+        studio_fail(err, STUDIO_BAD_INPUT, "file", "file: the archive entry %s is over its %zu byte limit",
+                    name, max);
         return NULL;
     }
     char *buf = malloc((size_t)zs.size + 1);
@@ -298,8 +302,9 @@ static json_t *profile_snapshot(studio *s, const char *id, studio_error *err)
     sqlite3_stmt *st = NULL;
     json_t *snap = NULL;
     pthread_mutex_lock(&s->mu);
-    if (sqlite3_prepare_v2(s->db, "SELECT name, description, language, avatar_path FROM profiles WHERE id = ?",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT name, description, language, avatar_path FROM profiles WHERE id = ?", -1,
+                           &st, NULL) != SQLITE_OK) {
         studio_db_fail(s, err, "reading a profile");
         goto out;
     }
@@ -362,9 +367,10 @@ int studio_profile_export(studio *s, const char *id, void **zip, size_t *size, c
         }
     }
     free(avatar_abs);
-    json_t *manifest = json_pack("{s:s, s:{s:O, s:O, s:O}, s:b}", "version", "1.0", "profile", "name",
-                                 json_object_get(snap, "name"), "description", json_object_get(snap, "description"),
-                                 "language", json_object_get(snap, "language"), "has_avatar", has_avatar);
+    json_t *manifest =
+        json_pack("{s:s, s:{s:O, s:O, s:O}, s:b}", "version", "1.0", "profile", "name",
+                  json_object_get(snap, "name"), "description", json_object_get(snap, "description"),
+                  "language", json_object_get(snap, "language"), "has_avatar", has_avatar);
     int rc = writer_add_json(&w, "manifest.json", manifest, err);
     json_decref(manifest);
     if (rc < 0) goto out;
@@ -382,7 +388,8 @@ int studio_profile_export(studio *s, const char *id, void **zip, size_t *size, c
         if (rc < 0) goto out;
         json_object_set(samples_map, file, json_object_get(smp, "reference_text"));
     }
-    if (writer_add_json(&w, "samples.json", samples_map, err) < 0 || writer_finish(&w, zip, size, err) < 0) goto out;
+    if (writer_add_json(&w, "samples.json", samples_map, err) < 0 || writer_finish(&w, zip, size, err) < 0)
+        goto out;
     *name = strdup(json_string_value(json_object_get(snap, "name")));
     ret = 0;
 out:
@@ -445,7 +452,8 @@ json_t *studio_profile_import(studio *s, const void *bytes, size_t size, studio_
         char entry[300];
         snprintf(entry, sizeof entry, "samples/%s", file);
         if (n < 5 || n > 200 || strcmp(file + n - 4, ".wav") || strchr(file, '/') || !safe_name(file)) {
-            bad(err, "file: samples.json: invalid sample file name '%.200s' (must be a .wav name)%s", file, "");
+            bad(err, "file: samples.json: invalid sample file name '%.200s' (must be a .wav name)%s", file,
+                "");
             goto fail;
         }
         if (!json_is_string(text)) {
@@ -506,7 +514,7 @@ json_t *studio_profile_import(studio *s, const void *bytes, size_t size, studio_
     json_decref(samples);
     zip_discard(za);
     return profile;
-undo: {
+undo : {
     studio_error ignore = {0};
     if (studio_profile_delete(s, pid, &ignore) != 0)
         log_error("import: the half-imported profile %s could not be removed: %s", pid, ignore.msg);
@@ -534,20 +542,21 @@ int studio_generation_export(studio *s, const char *id, void **zip, size_t *size
     writer w = {0};
     int ret = -1;
     if (!audio || writer_open(&w, err) < 0) goto out;
-    json_t *manifest = json_pack(
-        "{s:s, s:{s:O, s:O, s:O, s:O, s:O, s:O, s:O}, s:{s:O, s:O, s:O, s:O}}", "version", "1.0", "generation",
-        "id", json_object_get(g, "id"), "text", json_object_get(g, "text"), "language",
-        json_object_get(g, "language"), "duration", json_object_get(g, "duration"), "seed",
-        json_object_get(g, "seed"), "instruct", json_object_get(g, "instruct"), "created_at",
-        json_object_get(g, "created_at"), "profile", "id", json_object_get(p, "id"), "name",
-        json_object_get(p, "name"), "description", json_object_get(p, "description"), "language",
-        json_object_get(p, "language"));
+    json_t *manifest =
+        json_pack("{s:s, s:{s:O, s:O, s:O, s:O, s:O, s:O, s:O}, s:{s:O, s:O, s:O, s:O}}", "version", "1.0",
+                  "generation", "id", json_object_get(g, "id"), "text", json_object_get(g, "text"),
+                  "language", json_object_get(g, "language"), "duration", json_object_get(g, "duration"),
+                  "seed", json_object_get(g, "seed"), "instruct", json_object_get(g, "instruct"),
+                  "created_at", json_object_get(g, "created_at"), "profile", "id", json_object_get(p, "id"),
+                  "name", json_object_get(p, "name"), "description", json_object_get(p, "description"),
+                  "language", json_object_get(p, "language"));
     int rc = manifest ? writer_add_json(&w, "manifest.json", manifest, err)
                       : studio_fail(err, STUDIO_INTERNAL, NULL, "export: out of memory");
     json_decref(manifest);
     char entry[64];
     snprintf(entry, sizeof entry, "audio/%s.wav", id);
-    if (rc < 0 || writer_add_file(&w, entry, audio, err) < 0 || writer_finish(&w, zip, size, err) < 0) goto out;
+    if (rc < 0 || writer_add_file(&w, entry, audio, err) < 0 || writer_finish(&w, zip, size, err) < 0)
+        goto out;
     *text = strdup(json_string_value(json_object_get(g, "text")));
     ret = 0;
 out:
@@ -573,10 +582,11 @@ static char *profile_by_name(studio *s, const char *name, studio_error *err)
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     if (!id && err->kind == STUDIO_OK)
-        studio_fail(err, STUDIO_BAD_INPUT, "file",
-                    "file: this take belongs to the voice profile '%.200s', which is not here; import or create "
-                    "that profile first",
-                    name);
+        studio_fail(
+            err, STUDIO_BAD_INPUT, "file",
+            "file: this take belongs to the voice profile '%.200s', which is not here; import or create "
+            "that profile first",
+            name);
     return id;
 }
 
@@ -597,8 +607,8 @@ json_t *studio_generation_import(studio *s, const void *bytes, size_t size, stud
         goto out;
     }
     if (!studio_language_valid(json_string_value(lang))) {
-        studio_fail(err, STUDIO_BAD_INPUT, "file", "file: manifest.json: generation.language must be one of %s",
-                    studio_language_list());
+        studio_fail(err, STUDIO_BAD_INPUT, "file",
+                    "file: manifest.json: generation.language must be one of %s", studio_language_list());
         goto out;
     }
     if (!pname) {
@@ -635,11 +645,13 @@ json_t *studio_generation_import(studio *s, const void *bytes, size_t size, stud
         studio_fail(err, STUDIO_INTERNAL, NULL, "import: cannot record the file about to be written");
         goto out;
     }
-    if (!(path = studio_path(s, rel)) || audio_write_wav16(path, buf.samples, buf.n, STUDIO_SAMPLE_RATE, &aerr) != 0) {
+    if (!(path = studio_path(s, rel)) ||
+        audio_write_wav16(path, buf.samples, buf.n, STUDIO_SAMPLE_RATE, &aerr) != 0) {
         pthread_mutex_lock(&s->mu);
         studio_unlink_rel(s, rel);
         pthread_mutex_unlock(&s->mu);
-        studio_fail(err, STUDIO_INTERNAL, NULL, "import: cannot write %s: %s", rel, path ? aerr.msg : "no memory");
+        studio_fail(err, STUDIO_INTERNAL, NULL, "import: cannot write %s: %s", rel,
+                    path ? aerr.msg : "no memory");
         goto out;
     }
     studio_generation gen = {

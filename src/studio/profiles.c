@@ -239,7 +239,8 @@ int studio_profile_delete(studio *s, const char *id, studio_error *err)
         goto rollback;
     }
     if (studio_exec(s, "COMMIT", err) < 0) goto rollback;
-    /* Rows are gone, intents name their files; now the files (a crash here leaves intents the sweep completes). */
+    /* Rows are gone, intents name their files; now the files (a crash here leaves intents the sweep
+     * completes). */
     size_t i;
     json_t *p;
     json_array_foreach(paths, i, p) studio_unlink_rel(s, json_string_value(p));

@@ -15,13 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void studio_prompt_cache_key(const void *audio, size_t audio_size, const char *ref_text, const char *model_size,
-                             char key[33])
+void studio_prompt_cache_key(const void *audio, size_t audio_size, const char *ref_text,
+                             const char *model_size, char key[33])
 {
-    if (!model_size)
-        model_size = studio_model_default()->size;
-    if (!ref_text)
-        ref_text = "";
+    if (!model_size) model_size = studio_model_default()->size;
+    if (!ref_text) ref_text = "";
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -59,8 +57,7 @@ struct studio_prompt_cache {
 studio_prompt_cache *studio_prompt_cache_new(const char *dir)
 {
     studio_prompt_cache *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
+    if (!c) return NULL;
     c->dir = strdup(dir);
     if (!c->dir) {
         free(c);
@@ -90,8 +87,7 @@ static void drop_all(studio_prompt_cache *c)
 
 void studio_prompt_cache_free(studio_prompt_cache *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     c->pinned = NULL;
     drop_all(c);
     qt_prompt_free(c->orphan);
@@ -102,23 +98,20 @@ void studio_prompt_cache_free(studio_prompt_cache *c)
 
 void studio_prompt_cache_release(studio_prompt_cache *c, const qt_voice_prompt *vp)
 {
-    if (!vp)
-        return;
+    if (!vp) return;
     pthread_mutex_lock(&c->mu);
     if (c->orphan && c->orphan == vp) {
         qt_prompt_free(c->orphan);
         c->orphan = NULL;
     }
-    if (c->pinned == vp)
-        c->pinned = NULL;
+    if (c->pinned == vp) c->pinned = NULL;
     pthread_mutex_unlock(&c->mu);
 }
 
 static entry *find(studio_prompt_cache *c, const char *key)
 {
     for (int i = 0; i < MEMORY_ENTRIES; i++)
-        if (c->entries[i].vp && !strcmp(c->entries[i].key, key))
-            return &c->entries[i];
+        if (c->entries[i].vp && !strcmp(c->entries[i].key, key)) return &c->entries[i];
     return NULL;
 }
 
@@ -136,8 +129,7 @@ static const qt_voice_prompt *remember(studio_prompt_cache *c, const char *key, 
     if (!slot) {
         slot = &c->entries[0];
         for (int i = 0; i < MEMORY_ENTRIES; i++)
-            if (c->entries[i].last_used < slot->last_used)
-                slot = &c->entries[i];
+            if (c->entries[i].last_used < slot->last_used) slot = &c->entries[i];
     }
     drop(c, slot->vp);
     snprintf(slot->key, sizeof slot->key, "%s", key);
@@ -155,8 +147,8 @@ static int fits(const qt_voice_prompt *vp, const qt_model *m)
 }
 
 const qt_voice_prompt *studio_prompt_cache_get(studio_prompt_cache *c, qt_model *m, const char *size,
-                                               const void *wav, size_t wav_size, const char *ref_text, int *hit,
-                                               qt_error *err)
+                                               const void *wav, size_t wav_size, const char *ref_text,
+                                               int *hit, qt_error *err)
 {
     char key[33], path[4096];
     studio_prompt_cache_key(wav, wav_size, ref_text, size, key);
@@ -200,8 +192,7 @@ const qt_voice_prompt *studio_prompt_cache_get(studio_prompt_cache *c, qt_model 
     }
     vp = qt_prompt_create(m, ref.samples, ref.n, QT_SAMPLE_RATE, ref_text, NULL, err);
     audio_buf_free(&ref);
-    if (!vp)
-        return NULL;
+    if (!vp) return NULL;
     qt_error serr = {0};
     if (qt_prompt_save(vp, path, &serr) != 0)
         log_warn("Could not store voice prompt %s.prompt: %s", key, serr.msg);
@@ -214,20 +205,17 @@ int studio_prompt_cache_clear(studio_prompt_cache *c)
     drop_all(c);
     pthread_mutex_unlock(&c->mu);
     DIR *d = opendir(c->dir);
-    if (!d)
-        return errno == ENOENT ? 0 : -1;
+    if (!d) return errno == ENOENT ? 0 : -1;
     int deleted = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
         size_t len = strlen(de->d_name);
-        if (len < 8 || strcmp(de->d_name + len - 7, ".prompt") != 0)
-            continue;
+        if (len < 8 || strcmp(de->d_name + len - 7, ".prompt") != 0) continue;
         char path[4096];
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", c->dir, de->d_name);
         /* lstat, never following or opening: whatever sits at a .prompt name goes, a folder stays */
-        if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(path) == 0)
-            deleted++;
+        if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(path) == 0) deleted++;
     }
     closedir(d);
     return deleted;

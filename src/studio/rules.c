@@ -14,7 +14,8 @@ static const char *const languages[] = {"zh", "en", "ja", "ko", "de", "fr", "ru"
 static const studio_model models[] = {
     {"qwen-tts-1.7B", "1.7B", "Qwen/Qwen3-TTS-12Hz-1.7B-Base", "Qwen TTS 1.7B", 0},
     {"qwen-tts-0.6B", "0.6B", "Qwen/Qwen3-TTS-12Hz-0.6B-Base", "Qwen TTS 0.6B", 0},
-    /* Voicebox's Whisper names; whisper-large is large-v3 (128 mel bins), whisper-turbo its 4-layer decoder */
+    /* Voicebox's Whisper names; whisper-large is large-v3 (128 mel bins), whisper-turbo its 4-layer decoder
+     */
     {"whisper-base", "base", "openai/whisper-base", "Whisper Base", 1},
     {"whisper-small", "small", "openai/whisper-small", "Whisper Small", 1},
     {"whisper-medium", "medium", "openai/whisper-medium", "Whisper Medium", 1},
@@ -74,7 +75,10 @@ static void join(char *out, size_t size, const char *sep, const char *last_sep, 
     size_t len = 0;
     out[0] = '\0';
     for (size_t i = 0; i < n && len < size; i++)
-        len += (size_t)snprintf(out + len, size - len, "%s%s", i == 0 ? "" : i + 1 == n ? last_sep : sep,
+        len += (size_t)snprintf(out + len, size - len, "%s%s",
+                                i == 0       ? ""
+                                : i + 1 == n ? last_sep
+                                             : sep,
                                 item(i));
 }
 

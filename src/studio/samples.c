@@ -82,7 +82,8 @@ static int check_text(const char *text, studio_error *err)
         return studio_fail(err, STUDIO_INVALID, "reference_text", "reference_text: is not valid UTF-8");
     if (n < 1 || n > STUDIO_REFERENCE_TEXT_MAX_CHARS)
         return studio_fail(err, STUDIO_INVALID, "reference_text",
-                           "reference_text: must be 1 to %d characters, got %ld", STUDIO_REFERENCE_TEXT_MAX_CHARS, n);
+                           "reference_text: must be 1 to %d characters, got %ld",
+                           STUDIO_REFERENCE_TEXT_MAX_CHARS, n);
     return 0;
 }
 
@@ -90,8 +91,8 @@ static int check_text(const char *text, studio_error *err)
 static int prepare_audio(const void *bytes, size_t size, audio_buf *buf, studio_error *err)
 {
     audio_error aerr = {{0}};
-    int decoded =
-        audio_decode_memory_max(bytes, size, STUDIO_SAMPLE_RATE, STUDIO_SAMPLE_DECODE_MAX_SECONDS, buf, &aerr);
+    int decoded = audio_decode_memory_max(bytes, size, STUDIO_SAMPLE_RATE, STUDIO_SAMPLE_DECODE_MAX_SECONDS,
+                                          buf, &aerr);
     if (decoded == -2)
         return studio_fail(err, STUDIO_INVALID, "file", "file: %s; a sample must last %g to %g s", aerr.msg,
                            STUDIO_SAMPLE_MIN_SECONDS, STUDIO_SAMPLE_MAX_SECONDS);
@@ -301,7 +302,8 @@ json_t *studio_sample_update(studio *s, const char *sample_id, const json_t *bod
         return NULL;
     }
     const char *text;
-    if (studio_json_str(body, "reference_text", 1, 1, STUDIO_REFERENCE_TEXT_MAX_CHARS, &text, err) < 0) return NULL;
+    if (studio_json_str(body, "reference_text", 1, 1, STUDIO_REFERENCE_TEXT_MAX_CHARS, &text, err) < 0)
+        return NULL;
     sqlite3_stmt *st = NULL;
     json_t *j = NULL;
     pthread_mutex_lock(&s->mu);

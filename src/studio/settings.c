@@ -26,7 +26,8 @@ static int check_field(size_t i, json_t *v, studio_error *err)
 {
     if (fields[i].is_bool) {
         if (!json_is_boolean(v))
-            return studio_fail(err, STUDIO_INVALID, fields[i].name, "%s: must be true or false", fields[i].name);
+            return studio_fail(err, STUDIO_INVALID, fields[i].name, "%s: must be true or false",
+                               fields[i].name);
         return 0;
     }
     if (!json_is_integer(v) || json_integer_value(v) < fields[i].min || json_integer_value(v) > fields[i].max)

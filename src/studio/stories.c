@@ -31,7 +31,8 @@
     "i.created_at, g.profile_id, p.name, g.text, g.language, g.audio_path, g.duration, g.seed, g.instruct, " \
     "g.created_at, g.model_size"
 #define ITEM_FROM                                                                                            \
-    " FROM story_items i JOIN generations g ON g.id = i.generation_id JOIN profiles p ON p.id = g.profile_id"
+    " FROM story_items i JOIN generations g ON g.id = i.generation_id JOIN profiles p ON p.id = "            \
+    "g.profile_id"
 #define ITEM_ORDER " ORDER BY i.start_time_ms, i.track, i.created_at, i.rowid"
 
 static json_t *story_row(sqlite3_stmt *st)
@@ -211,7 +212,8 @@ fail:
     return NULL;
 }
 
-/* An item's numbers and its take's length in whole ms (as the Python studio counts it: int(duration*1000)). */
+/* An item's numbers and its take's length in whole ms (as the Python studio counts it: int(duration*1000)).
+ */
 typedef struct {
     char generation_id[37];
     long long start, track, trim_start, trim_end, duration_ms;
@@ -325,7 +327,8 @@ json_t *studio_story_create(studio *s, const json_t *body, studio_error *err)
     json_t *j = NULL;
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = NULL;
-    if (prepare(s, "INSERT INTO stories (id, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+    if (prepare(s,
+                "INSERT INTO stories (id, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
                 &st, err) == 0) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
@@ -349,8 +352,8 @@ json_t *studio_story_list(studio *s, studio_error *err)
     json_t *arr = json_array();
     int rc = SQLITE_ERROR;
     pthread_mutex_lock(&s->mu);
-    if (prepare(s, "SELECT " STORY_COLS " FROM stories s ORDER BY s.updated_at DESC, s.rowid DESC", &st, err) ==
-        0) {
+    if (prepare(s, "SELECT " STORY_COLS " FROM stories s ORDER BY s.updated_at DESC, s.rowid DESC", &st,
+                err) == 0) {
         while ((rc = sqlite3_step(st)) == SQLITE_ROW)
             json_array_append_new(arr, story_row(st));
         if (rc != SQLITE_DONE) studio_db_fail(s, err, "listing stories");
@@ -414,7 +417,8 @@ int studio_story_delete(studio *s, const char *id, studio_error *err)
 {
     int ret = -1;
     pthread_mutex_lock(&s->mu);
-    if (story_exists(s, id, err) == 0 && run(s, err, "DELETE FROM stories WHERE id = ?", id, (char *)NULL) == 0)
+    if (story_exists(s, id, err) == 0 &&
+        run(s, err, "DELETE FROM stories WHERE id = ?", id, (char *)NULL) == 0)
         ret = 0;
     pthread_mutex_unlock(&s->mu);
     if (ret == 0) log_info("story %s deleted", id);
@@ -488,7 +492,8 @@ json_t *studio_story_item_add(studio *s, const char *story_id, const json_t *bod
         goto done;
     }
     /* already in the story: its existing item */
-    if (prepare(s, "SELECT id FROM story_items WHERE story_id = ? AND generation_id = ? ORDER BY rowid LIMIT 1",
+    if (prepare(s,
+                "SELECT id FROM story_items WHERE story_id = ? AND generation_id = ? ORDER BY rowid LIMIT 1",
                 &st, err) < 0)
         goto done;
     sqlite3_bind_text(st, 1, story_id, -1, SQLITE_STATIC);
@@ -505,7 +510,8 @@ json_t *studio_story_item_add(studio *s, const char *story_id, const json_t *bod
         if (latest_end(s, story_id, &end, err) < 0) goto done;
         start = end < 0 ? 0 : end + STORY_GAP_MS;
     }
-    ok = insert_item(s, story_id, gen_id, start, track, 0, 0, item_id, err) == 0 && touch(s, story_id, err) == 0;
+    ok = insert_item(s, story_id, gen_id, start, track, 0, 0, item_id, err) == 0 &&
+         touch(s, story_id, err) == 0;
 done:
     sqlite3_finalize(st);
     if (finish(s, ok, err)) j = select_item(s, story_id, item_id, err);
@@ -555,8 +561,8 @@ int studio_story_items_times(studio *s, const char *story_id, const json_t *body
     {
         const char *gid = json_string_value(json_object_get(u, "generation_id"));
         sqlite3_stmt *st = NULL;
-        if (prepare(s, "UPDATE story_items SET start_time_ms = ? WHERE story_id = ? AND generation_id = ?", &st,
-                    err) < 0)
+        if (prepare(s, "UPDATE story_items SET start_time_ms = ? WHERE story_id = ? AND generation_id = ?",
+                    &st, err) < 0)
             goto done;
         long long start;
         json_int(u, "start_time_ms", 1, 0, 0, STORY_TIME_MAX_MS, &start, err);
@@ -570,8 +576,8 @@ int studio_story_items_times(studio *s, const char *story_id, const json_t *body
             goto done;
         }
         if (sqlite3_changes(s->db) == 0) {
-            studio_fail(err, STUDIO_INVALID, "updates", "updates[%zu]: generation %s is not in story %s", i, gid,
-                        story_id);
+            studio_fail(err, STUDIO_INVALID, "updates", "updates[%zu]: generation %s is not in story %s", i,
+                        gid, story_id);
             goto done;
         }
     }
@@ -659,7 +665,8 @@ done:
         {
             sqlite3_stmt *q = NULL;
             if (prepare(s,
-                        "SELECT " ITEM_COLS ITEM_FROM " WHERE i.story_id = ? AND i.generation_id = ?" ITEM_ORDER,
+                        "SELECT " ITEM_COLS ITEM_FROM
+                        " WHERE i.story_id = ? AND i.generation_id = ?" ITEM_ORDER,
                         &q, err) < 0) {
                 json_decref(res);
                 res = NULL;
@@ -699,7 +706,8 @@ static json_t *edit_item(studio *s, const char *story_id, const char *item_id, c
             json_t *a = select_item(s, story_id, item_id, err);
             json_t *b = *new_id && a ? select_item(s, story_id, new_id, err) : NULL;
             if (want_both) {
-                if (a && b) res = json_pack("[oo]", a, b);
+                if (a && b)
+                    res = json_pack("[oo]", a, b);
                 else {
                     json_decref(a);
                     json_decref(b);
@@ -737,8 +745,8 @@ static int do_trim(studio *s, const char *story_id, const char *item_id, item_in
         return -1;
     if (ts + te >= it->duration_ms)
         return studio_fail(err, STUDIO_INVALID, "trim_end_ms",
-                           "trim_start_ms + trim_end_ms: %lld ms would leave nothing of a %lld ms take", ts + te,
-                           it->duration_ms);
+                           "trim_start_ms + trim_end_ms: %lld ms would leave nothing of a %lld ms take",
+                           ts + te, it->duration_ms);
     return set_times(s, item_id, it->start, it->track, ts, te, err);
 }
 
@@ -755,8 +763,8 @@ static int do_split(studio *s, const char *story_id, const char *item_id, item_i
     /* the original keeps [trim_start, abs_at); the new clip shows [abs_at, duration - trim_end) */
     if (set_times(s, item_id, it->start, it->track, it->trim_start, it->duration_ms - abs_at, err) < 0)
         return -1;
-    return insert_item(s, story_id, it->generation_id, it->start + at, it->track, abs_at, it->trim_end, new_id,
-                       err);
+    return insert_item(s, story_id, it->generation_id, it->start + at, it->track, abs_at, it->trim_end,
+                       new_id, err);
 }
 
 static int do_duplicate(studio *s, const char *story_id, const char *item_id, item_info *it,
@@ -802,7 +810,8 @@ typedef struct {
     long long start, trim_start, trim_end, visible;
 } mix_clip;
 
-int studio_story_mix(studio *s, const char *story_id, float **out, size_t *n_out, char **name, studio_error *err)
+int studio_story_mix(studio *s, const char *story_id, float **out, size_t *n_out, char **name,
+                     studio_error *err)
 {
     mix_clip *clips = NULL;
     size_t n = 0, cap = 0;
@@ -858,7 +867,8 @@ int studio_story_mix(studio *s, const char *story_id, float **out, size_t *n_out
     size_t total = (size_t)(end_ms * per_ms);
     mix = calloc(total ? total : 1, sizeof *mix);
     if (!mix) {
-        studio_fail(err, STUDIO_INTERNAL, NULL, "story %s: out of memory for a %lld ms mix", story_id, end_ms);
+        studio_fail(err, STUDIO_INTERNAL, NULL, "story %s: out of memory for a %lld ms mix", story_id,
+                    end_ms);
         goto out;
     }
     for (size_t k = 0; k < n; k++) {

@@ -48,7 +48,7 @@ typedef struct {
 
 typedef struct studio studio;
 
-#define STUDIO_SAMPLE_RATE 24000                /* stored samples and generations: 24 kHz mono 16-bit WAV */
+#define STUDIO_SAMPLE_RATE 24000 /* stored samples and generations: 24 kHz mono 16-bit WAV */
 
 /* Creates data_dir (and profiles/, generations/, cache/) if needed, opens or creates voicebox.db, applies
  * migrations, then sweeps orphans left by a crash: rows whose audio file is missing and files (or temp
@@ -212,7 +212,8 @@ int studio_profile_set_channels(studio *s, const char *profile_id, const json_t 
 
 /* The profile as a package (manifest.json, samples.json, samples/<id>.wav, avatar.<ext>): *zip malloc'd,
  * *name the profile's name (malloc'd) for the download's file name. */
-int studio_profile_export(studio *s, const char *id, void **zip, size_t *size, char **name, studio_error *err);
+int studio_profile_export(studio *s, const char *id, void **zip, size_t *size, char **name,
+                          studio_error *err);
 /* A package as a new profile (a taken name gets " (1)", " (2)"...); every sample checked as an upload.
  * Unsafe or damaged archives are STUDIO_BAD_INPUT; a failed import leaves nothing behind. Profile JSON. */
 json_t *studio_profile_import(studio *s, const void *zip, size_t size, studio_error *err);
@@ -230,7 +231,8 @@ json_t *studio_generation_import(studio *s, const void *zip, size_t size, studio
 /* bytes: a PNG, JPEG or WebP image (else STUDIO_UNSUPPORTED_MEDIA; damaged: STUDIO_BAD_INPUT). Stored as
  * profiles/<id>/avatar.png: upright (EXIF orientation), over white, fitted within 512 x 512. Profile JSON,
  * whose avatar_path is then set. */
-json_t *studio_avatar_set(studio *s, const char *profile_id, const void *bytes, size_t size, studio_error *err);
+json_t *studio_avatar_set(studio *s, const char *profile_id, const void *bytes, size_t size,
+                          studio_error *err);
 /* Absolute path of the avatar PNG (malloc'd); STUDIO_NOT_FOUND when the profile or its avatar is missing. */
 char *studio_avatar_path(studio *s, const char *profile_id, studio_error *err);
 int studio_avatar_delete(studio *s, const char *profile_id, studio_error *err); /* NOT_FOUND when none */

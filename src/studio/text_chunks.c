@@ -19,9 +19,10 @@ static int starts(const char *p, const char *s)
 /* The word that ends at the '.' at t[dot] is an abbreviation or an initial: no sentence end. */
 static int abbreviation(const char *t, size_t dot)
 {
-    static const char *const abbr[] = {"mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g",
-                                       "i.e", "no", "inc", "ltd", "mt", "fig", "approx", "dept", "co", "ca",
-                                       "cf", "al", "vol", "p", "pp", "gen", "col", "lt", "sgt", "rev"};
+    static const char *const abbr[] = {"mr",  "mrs",    "ms",   "dr",  "prof", "sr",  "jr",  "st",
+                                       "vs",  "etc",    "e.g",  "i.e", "no",   "inc", "ltd", "mt",
+                                       "fig", "approx", "dept", "co",  "ca",   "cf",  "al",  "vol",
+                                       "p",   "pp",     "gen",  "col", "lt",   "sgt", "rev"};
     size_t b = dot;
     while (b > 0 && (isalpha((unsigned char)t[b - 1]) || t[b - 1] == '.'))
         b--;
@@ -36,7 +37,8 @@ static int abbreviation(const char *t, size_t dot)
 /* Length in bytes of the sentence end at t[i] (its punctuation), or 0 when t[i] ends no sentence. */
 static size_t sentence_end(const char *t, size_t i)
 {
-    static const char *const cjk[] = {"\xe3\x80\x82", "\xef\xbc\x81", "\xef\xbc\x9f", "\xef\xbc\x9b"}; /* 。！？； */
+    static const char *const cjk[] = {"\xe3\x80\x82", "\xef\xbc\x81", "\xef\xbc\x9f",
+                                      "\xef\xbc\x9b"}; /* 。！？； */
     for (size_t k = 0; k < sizeof cjk / sizeof cjk[0]; k++)
         if (starts(t + i, cjk[k])) return 3;
     size_t n = 0;

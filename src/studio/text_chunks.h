@@ -2,10 +2,10 @@
  *
  * Chunks end at sentence ends where possible: '.', '!', '?', '…' followed by a space or the end (not after
  * an abbreviation such as "Dr." or "e.g.", an initial such as "J.", or inside a number such as "3.14"), the
- * CJK full stops '。', '！', '？', '；' (no space needed), and blank lines. Sentences are packed greedily into
- * chunks of at most max_chars characters and max_bytes bytes; a sentence longer than that is cut at its last
- * clause mark (, ; : ， 、), else its last space, else at the limit. Chunks are trimmed of outer white space
- * and never empty; their concatenation holds every non-space character of the text in order.
+ * CJK full stops '。', '！', '？', '；' (no space needed), and blank lines. Sentences are packed greedily
+ * into chunks of at most max_chars characters and max_bytes bytes; a sentence longer than that is cut at its
+ * last clause mark (, ; : ， 、), else its last space, else at the limit. Chunks are trimmed of outer white
+ * space and never empty; their concatenation holds every non-space character of the text in order.
  */
 #ifndef VOICEBOX_TEXT_CHUNKS_H
 #define VOICEBOX_TEXT_CHUNKS_H

@@ -1,8 +1,8 @@
 /* fuzz_wav_header.c — libFuzzer target for WAV headers with extreme rates, channel counts, sample widths and
- * declared lengths (issue 16): the input's first 16 bytes fill a canonical header's fields (format tag, channels,
- * rate, bits, declared data size), the rest is the sample data. Decoding with a 60 s limit must refuse rates
- * outside 4-384 kHz and audio over the limit before it costs memory, refuse non-finite samples, and otherwise
- * give finite samples; never crash, leak or read out of bounds. */
+ * declared lengths (issue 16): the input's first 16 bytes fill a canonical header's fields (format tag,
+ * channels, rate, bits, declared data size), the rest is the sample data. Decoding with a 60 s limit must
+ * refuse rates outside 4-384 kHz and audio over the limit before it costs memory, refuse non-finite samples,
+ * and otherwise give finite samples; never crash, leak or read out of bounds. */
 #include "audio/audio.h"
 
 #include <math.h>
@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         if (!b.samples || b.n == 0 || b.sample_rate != 24000) abort();
         if (rate < 4000 || rate > 384000) abort(); /* an absurd rate must never be decoded */
-        if (b.n > (size_t)24000 * 61) abort();    /* nor more than the limit (+ the resampler's tail) */
+        if (b.n > (size_t)24000 * 61) abort();     /* nor more than the limit (+ the resampler's tail) */
         for (size_t i = 0; i < b.n; i++)
             if (!isfinite(b.samples[i])) abort();
     } else if (rc != -1 && rc != -2) {

@@ -82,7 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         wh_config c;
         if (wh_config_parse(body, n, "config.json", &c, &err))
             must_have_message(err.msg);
-        else if (c.n_audio_ctx != 1500 || c.d % c.n_audio_heads || c.d % c.n_text_heads || c.n_vocab > (1 << 20))
+        else if (c.n_audio_ctx != 1500 || c.d % c.n_audio_heads || c.d % c.n_text_heads ||
+                 c.n_vocab > (1 << 20))
             abort();
         break;
     }
