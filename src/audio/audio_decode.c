@@ -26,8 +26,8 @@
 #define MAX_CHANNELS 256
 #define MIN_RATE 4000
 #define MAX_RATE 384000
-#define MAX_SECONDS 3600 /* audio_decode_file's limit: longer input is refused rather than decoded into GB   \
-                          */
+/* audio_decode_file's limit: longer input is refused rather than decoded into GB */
+#define MAX_SECONDS 3600
 #define CHUNK_FRAMES 8192
 
 void audio_buf_free(audio_buf *b)

@@ -37,8 +37,8 @@ typedef struct {
     srv_run run;
 } srv_route;
 
-#define SRV_IMPORT_MAX (100u * 1024u * 1024u) /* bytes; POST /profiles/import, as the Python studio allows   \
-                                               */
+/* bytes; POST /profiles/import, as the Python studio allows */
+#define SRV_IMPORT_MAX (100u * 1024u * 1024u)
 
 extern const srv_route srv_routes[];
 extern const size_t srv_n_routes;

@@ -51,8 +51,8 @@ typedef struct {
     int whisper;         /* 1 for the Whisper models (transcription.h): sizes "base" ... "turbo", not TTS */
 } studio_model;
 
-#define STUDIO_N_MODELS 7 /* rows in the table (for arrays sized at compile time); == studio_model_count()   \
-                           */
+/* rows in the table (for arrays sized at compile time); == studio_model_count() */
+#define STUDIO_N_MODELS 7
 #define STUDIO_WHISPER_DEFAULT "whisper-base" /* what POST /transcribe without a model gets */
 
 size_t studio_model_count(void);
