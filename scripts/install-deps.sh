@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  build-essential cmake pkg-config clang libclang-rt-14-dev
+  build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   # engine: model files, tokenizer, maths
   libjansson-dev libpcre2-dev libutf8proc-dev libopenblas-dev libkissfft-dev
   # audio

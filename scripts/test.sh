@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds voicebox three ways and runs every test:
+# Checks the formatting, then builds voicebox three ways and runs every test:
 #   build/       release, -Werror           -> all CTest tests
 #   build-asan/  AddressSanitizer + UBSan   -> all CTest tests again, then coverage per layer (gcov)
 #   build-fuzz/  clang + libFuzzer          -> each fuzz target for FUZZ_SECONDS (default 20)
@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 jobs=$(nproc)
 fuzz_seconds=${FUZZ_SECONDS:-20}
+
+echo "== formatting (.clang-format)"
+bash scripts/check-format.sh
 
 echo "== release build (-Werror)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DVOICEBOX_WERROR=ON >/dev/null
