@@ -76,7 +76,8 @@ probe engine fails server/server.h
 probe engine fails cli/cli.h
 
 probe audio ok audio/audio.h
-probe audio fails engine/qt.h
+probe audio ok engine/qt.h
+probe audio fails engine/talker.h
 probe audio fails studio/studio.h
 
 probe studio ok engine/qt.h
@@ -147,6 +148,23 @@ for graph in includes calls; do
         fails=$((fails + 1))
     fi
 done
+
+echo "== 4. one resampler and one UTF-8 validator"
+# libsoxr is called in one place (qt_resample); UTF-8 is validated in one place (a lead-byte bound ">= 0xc2"
+# appears in utf8.c, and in bpe.c's lossy decoder, which must replace each ill-formed part by U+FFFD as Hugging
+# Face's decoder does: another job than validating)
+one_place() { # what, pattern, the files allowed (sorted, space-separated)
+    local found
+    found=$(grep -rlE "$2" "$root/src" | sed "s|^$root/||" | sort | tr '\n' ' ')
+    if [ "$found" = "$3 " ]; then
+        echo "ok: $1 only in $3"
+    else
+        echo "FAIL: $1 in: $found(want only $3)"
+        fails=$((fails + 1))
+    fi
+}
+one_place "soxr calls" 'soxr_(oneshot|create)' src/engine/resample.c
+one_place "UTF-8 validation" '>= ?0x[cC]2' "src/engine/bpe.c src/engine/utf8.c"
 
 [ "$fails" -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
 echo "all layer checks passed"

@@ -18,7 +18,6 @@
 #include <float.h>
 #include <limits.h>
 #include <math.h>
-#include <soxr.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1041,17 +1040,8 @@ int codec_encoder_encode(const codec_encoder *e, qt_pool *pool, const float *pcm
     if (n == 0) return qt_fail(err, QT_ERR_INVALID, "audio is empty (0 samples): nothing to encode");
     float *resampled = NULL;
     if (sample_rate != e->sample_rate) {
-        size_t cap = (size_t)((double)n * e->sample_rate / sample_rate) + 64, done = 0;
-        resampled = malloc(cap * sizeof *resampled);
-        if (!resampled) return qt_fail(err, QT_ERR_NOMEM, "no memory to resample %zu samples", n);
-        soxr_quality_spec_t q = soxr_quality_spec(SOXR_VHQ, 0);
-        soxr_error_t se =
-            soxr_oneshot(sample_rate, e->sample_rate, 1, pcm, n, NULL, resampled, cap, &done, NULL, &q, NULL);
-        if (se) {
-            free(resampled);
-            return qt_fail(err, QT_ERR_INVALID, "resampling audio from %d Hz to %d Hz failed: %s",
-                           sample_rate, e->sample_rate, se);
-        }
+        size_t done = 0;
+        if (qt_resample(pcm, n, sample_rate, e->sample_rate, &resampled, &done, err) < 0) return -1;
         if (done == 0) {
             free(resampled);
             return qt_fail(err, QT_ERR_INVALID, "audio of %zu samples at %d Hz is too short to encode", n,

@@ -52,6 +52,18 @@ double qt_now_ms(void);
 /* The length of the valid UTF-8 prefix of s[0..n): == n when all of it is valid. Strict: no overlong forms,
  * surrogates, code points past U+10FFFF or NUL bytes. The one validator of the engine and the studio. */
 size_t qt_utf8_valid_prefix(const char *s, size_t n);
+/* The length (1 to 4) of the well-formed character that s[0..n) starts with, by the same rules; 0 when it
+ * does not start with one (a NUL, a stray continuation byte, a cut or overlong sequence). */
+size_t qt_utf8_char_len(const char *s, size_t n);
+
+/* ---- resampling -----------------------------------------------------------------------------------------
+ */
+
+/* The one sample-rate converter of voicebox: mono float, libsoxr at its very-high-quality setting, one shot,
+ * single-threaded. *out (malloc'd, the caller frees) holds every sample soxr delivers, about
+ * n * to_rate / from_rate; equal rates copy. */
+int qt_resample(const float *in, size_t n, int from_rate, int to_rate, float **out, size_t *n_out,
+                qt_error *err);
 
 /* ---- model location ----------------------------------------------------------------------------------- */
 

@@ -27,7 +27,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <math.h>
-#include <soxr.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,17 +127,7 @@ static size_t trailing_silence_end(const float *x, size_t n)
 
 static int resample_24k(const float *pcm, size_t n, int rate, float **out, size_t *n_out, qt_error *err)
 {
-    size_t cap = (size_t)((double)n * QT_SAMPLE_RATE / rate) + 64, done = 0;
-    float *y = malloc(sizeof(float) * cap);
-    if (!y) return qt_fail(err, QT_ERR_NOMEM, "out of memory resampling the reference");
-    soxr_quality_spec_t q = soxr_quality_spec(SOXR_VHQ, 0);
-    soxr_error_t se = soxr_oneshot(rate, QT_SAMPLE_RATE, 1, pcm, n, NULL, y, cap, &done, NULL, &q, NULL);
-    if (se) {
-        free(y);
-        return qt_fail(err, QT_ERR_INVALID, "resampling the reference from %d Hz failed: %s", rate, se);
-    }
-    *out = y, *n_out = done;
-    return 0;
+    return qt_resample(pcm, n, rate, QT_SAMPLE_RATE, out, n_out, err);
 }
 
 /* Step 1: what was asked can make a prompt with this model (arguments, rate, duration, transcript). */

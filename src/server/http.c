@@ -47,30 +47,6 @@ void srv_json(srv_response *res, int status, json_t *j)
     res->content_type = "application/json";
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 if it is not one (NUL counts as invalid). */
-static size_t utf8_seq(const unsigned char *u, size_t n)
-{
-    unsigned c = u[0];
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (c == 0 || len == 0 || len > n || (len == 2 && c < 0xc2) || (len == 4 && c > 0xf4)) return 0;
-    for (size_t k = 1; k < len; k++)
-        if ((u[k] & 0xc0) != 0x80) return 0;
-    if (len == 3 && ((c == 0xe0 && u[1] < 0xa0) || (c == 0xed && u[1] >= 0xa0))) return 0;
-    if (len == 4 && ((c == 0xf0 && u[1] < 0x90) || (c == 0xf4 && u[1] >= 0x90))) return 0;
-    return len;
-}
-
-int srv_utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        size_t len = utf8_seq(u + i, n - i);
-        if (len == 0) return 0;
-        i += len;
-    }
-    return 1;
-}
-
 int srv_status_for(studio_error_kind kind)
 {
     switch (kind) {
@@ -101,16 +77,9 @@ static void verror(srv_response *res, int status, const char *field, const char 
     char msg[768];
     vsnprintf(msg, sizeof msg, fmt, ap);
     /* messages quote what the client sent, which need not be UTF-8: JSON strings must be */
-    unsigned char *u = (unsigned char *)msg;
     size_t n = strlen(msg);
-    for (size_t i = 0; i < n;) {
-        size_t len = utf8_seq(u + i, n - i);
-        if (len == 0) {
-            u[i] = '?';
-            len = 1;
-        }
-        i += len;
-    }
+    for (size_t i = studio_utf8_valid_prefix(msg, n); i < n; i += studio_utf8_valid_prefix(msg + i, n - i))
+        msg[i++] = '?';
     json_t *j = json_pack("{s:s}", "detail", msg);
     if (j && field && *field) json_object_set_new(j, "field", json_string(field));
     srv_json(res, status, j);

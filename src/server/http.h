@@ -106,8 +106,6 @@ void srv_error(srv_response *res, int status, const char *fmt, ...) __attribute_
  * form part or a query argument), which the web UI shows beside that field. NULL or "" field: no "field". */
 void srv_field_error(srv_response *res, int status, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* 1 if s[0..n) is valid UTF-8 without NUL bytes. */
-int srv_utf8_valid(const char *s, size_t n);
 /* The HTTP status of a studio error kind (200 for STUDIO_OK): the one place kinds become statuses. */
 int srv_status_for(studio_error_kind kind);
 /* Answers a studio error: its status, {"detail": msg} and its "field" when it names one; logs

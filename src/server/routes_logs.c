@@ -22,7 +22,7 @@ static void append_line(json_t *arr, const char *s, size_t n)
     if (!copy) return;
     memcpy(copy, s, n);
     copy[n] = '\0';
-    if (!srv_utf8_valid(copy, n))
+    if (studio_utf8_valid_prefix(copy, n) != n)
         for (size_t i = 0; i < n; i++)
             if ((unsigned char)copy[i] >= 0x80) copy[i] = '?';
     for (size_t i = 0; i < n; i++)

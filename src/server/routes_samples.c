@@ -20,7 +20,7 @@ void srv_post_samples(srv_ctx *ctx, const srv_request *req, srv_response *res)
         srv_field_error(res, 422, "reference_text", "reference_text: field required");
         return;
     }
-    if (!srv_utf8_valid(text->data, text->len)) {
+    if (studio_utf8_valid_prefix(text->data, text->len) != text->len) {
         srv_field_error(res, 422, "reference_text", "reference_text: must be UTF-8 text without NUL bytes");
         return;
     }

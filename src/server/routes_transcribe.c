@@ -12,7 +12,7 @@ static const char *text_field(const srv_request *req, const char *name, char *bu
 {
     const srv_form_part *p = srv_form_get(req->form, name);
     if (!p) return NULL;
-    if (p->len >= size || !srv_utf8_valid(p->data, p->len)) {
+    if (p->len >= size || studio_utf8_valid_prefix(p->data, p->len) != p->len) {
         *bad = 1;
         return NULL;
     }

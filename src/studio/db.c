@@ -77,6 +77,11 @@ int studio_id_valid(const char *id)
     return id[36] == '\0';
 }
 
+size_t studio_utf8_valid_prefix(const char *s, size_t n)
+{
+    return qt_utf8_valid_prefix(s, n);
+}
+
 long studio_utf8_len(const char *s)
 {
     size_t n = strlen(s);

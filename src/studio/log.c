@@ -5,6 +5,7 @@
  * bytes, C1 controls, a backslash and bytes that are not UTF-8 are written as C-style escapes (\n, \x1b,
  * \u009b, \\); everything else, non-ASCII text included, stays as it is. */
 #include "studio/log.h"
+#include "engine/qt.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -69,22 +70,6 @@ int studio_log_path(char *out, size_t size)
     return rc;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (at most n bytes long), 0 if it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    size_t len = s[0] < 0x80                   ? 1
-                 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
-                 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
-                 : s[0] >= 0xf0 && s[0] < 0xf5 ? 4
-                                               : 0;
-    if (!len || len > n) return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xc0) != 0x80) return 0;
-    if (len == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))) return 0;
-    if (len == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))) return 0;
-    return len;
-}
-
 size_t studio_log_escape(const char *in, char *out, size_t size)
 {
     const unsigned char *s = (const unsigned char *)in;
@@ -92,7 +77,7 @@ size_t studio_log_escape(const char *in, char *out, size_t size)
     if (size == 0) return 0;
     for (size_t i = 0; i < n;) {
         char esc[8];
-        size_t len = utf8_seq(s + i, n - i), elen;
+        size_t len = qt_utf8_char_len(in + i, n - i), elen;
         if (len == 1 && s[i] >= 0x20 && s[i] != 0x7f && s[i] != '\\') {
             esc[0] = (char)s[i];
             elen = 1;

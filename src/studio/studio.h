@@ -64,6 +64,9 @@ char *studio_path(const studio *s, const char *rel);
 void studio_new_id(char out[37]);
 /* 1 if id is a lowercase canonical uuid (8-4-4-4-12 hex digits), else 0. */
 int studio_id_valid(const char *id);
+/* The length of the valid prefix of s[0..n) (== n when all is valid) by the engine's one strict, NUL-free
+ * UTF-8 validator (qt_utf8_valid_prefix), for the layers above the studio that do not see the engine. */
+size_t studio_utf8_valid_prefix(const char *s, size_t n);
 
 /* ---- profiles ---- */
 /* Profile JSON: {id, name, description|null, language, avatar_path|null, created_at, updated_at},
