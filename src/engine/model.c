@@ -147,9 +147,16 @@ double qt_read_bandwidth(int n_threads, size_t bytes)
 /* ISO 639-1 codes of the Base models' languages (§2.5). */
 static const struct {
     const char *code, *name;
-} lang_codes[] = {{"zh", "chinese"},    {"en", "english"}, {"de", "german"},   {"it", "italian"},
-                  {"pt", "portuguese"}, {"es", "spanish"}, {"ja", "japanese"}, {"ko", "korean"},
-                  {"fr", "french"},     {"ru", "russian"}};
+} lang_codes[] = {{"zh", "chinese"}, {"en", "english"}, {"ja", "japanese"}, {"ko", "korean"},
+                  {"de", "german"},  {"fr", "french"},  {"ru", "russian"},  {"pt", "portuguese"},
+                  {"es", "spanish"}, {"it", "italian"}};
+
+const char *qt_language_code(size_t i, const char **name)
+{
+    if (i >= sizeof lang_codes / sizeof lang_codes[0]) return NULL;
+    if (name) *name = lang_codes[i].name;
+    return lang_codes[i].code;
+}
 
 int qt_language_normalize(const qt_model *m, const char *language, char *out, size_t out_size, qt_error *err)
 {

@@ -263,6 +263,11 @@ const char *qt_kernels_name(void);
 const char *qt_int8_kernels_name(void); /* "avx512-vnni", "avx2" or "scalar" (the fallback) */
 double qt_read_bandwidth(int n_threads, size_t bytes);
 
+/* The languages of the Base models as ISO 639-1 codes, in Voicebox's order — the one list of them, which the
+ * studio's rules read — and, in *name (NULL is fine), the name the model's config uses ("de" -> "german").
+ * NULL past the end. */
+const char *qt_language_code(size_t i, const char **name);
+
 /* Language as given by a user ("auto", a name such as "German", a code such as "de"; any case) -> the
  * lower-case name the model uses ("german") or "auto". -1 with *err (QT_ERR_INVALID) when unknown. */
 int qt_language_normalize(const qt_model *m, const char *language, char *out, size_t out_size, qt_error *err);

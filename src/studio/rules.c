@@ -1,14 +1,11 @@
 /* rules.c — the tables behind rules.h. The lists for messages are built from the tables once, so they
  * cannot drift from them. */
 #include "studio/rules.h"
+#include "engine/qt.h" /* the languages: the engine's one list (qt_language_code) */
 
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-
-/* The Base models' languages as ISO 639-1 codes, in Voicebox's order. */
-static const char *const languages[] = {"zh", "en", "ja", "ko", "de", "fr", "ru", "pt", "es", "it"};
-#define N_LANGUAGES (sizeof languages / sizeof languages[0])
 
 /* The first row is the default model. */
 static const studio_model models[] = {
@@ -28,18 +25,22 @@ _Static_assert(N_MODELS == STUDIO_N_MODELS, "STUDIO_N_MODELS must count the rows
 
 size_t studio_language_count(void)
 {
-    return N_LANGUAGES;
+    size_t n = 0;
+    while (qt_language_code(n, NULL))
+        n++;
+    return n;
 }
 
 const char *studio_language_at(size_t i)
 {
-    return i < N_LANGUAGES ? languages[i] : NULL;
+    return qt_language_code(i, NULL);
 }
 
 int studio_language_valid(const char *code)
 {
-    for (size_t i = 0; code && i < N_LANGUAGES; i++)
-        if (!strcmp(code, languages[i])) return 1;
+    const char *c;
+    for (size_t i = 0; code && (c = qt_language_code(i, NULL)); i++)
+        if (!strcmp(code, c)) return 1;
     return 0;
 }
 
@@ -94,7 +95,7 @@ static const char *model_name_at(size_t i)
 
 static void build_lists(void)
 {
-    join(language_list, sizeof language_list, ", ", ", ", N_LANGUAGES, studio_language_at);
+    join(language_list, sizeof language_list, ", ", ", ", studio_language_count(), studio_language_at);
     join(size_list, sizeof size_list, ", ", " or ", N_TTS_MODELS, model_size_at);
     join(name_list, sizeof name_list, ", ", ", ", N_MODELS, model_name_at);
 }
