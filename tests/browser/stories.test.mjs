@@ -128,8 +128,17 @@ try {
   await shot('stories-added');
 
   // drag the second clip down onto track 1 and left to 300 ms; the third onto track 1 at 900 ms
+  // the timeline is drawn anew after each edit is read back, so a clip can be briefly detached: wait for its box
+  const boxOf = async (selector) => {
+    const end = Date.now() + 10000;
+    for (;;) {
+      const box = await page.locator(selector).boundingBox().catch(() => null);
+      if (box || Date.now() > end) return box;
+      await page.waitForTimeout(50);
+    }
+  };
   const drag = async (itemId, dx, dy) => {
-    const box = await page.locator(`[data-item="${itemId}"]`).boundingBox();
+    const box = await boxOf(`[data-item="${itemId}"]`);
     const x = box.x + box.width / 2, y = box.y + box.height / 2;
     await page.mouse.move(x, y);
     await page.mouse.down();
@@ -152,7 +161,7 @@ try {
   check(Math.abs(byId[b.id].start_time_ms - 300) <= 10 && Math.abs(byId[c.id].start_time_ms - 900) <= 10, 'and across time (300 ms, 900 ms)', `${byId[b.id].start_time_ms}, ${byId[c.id].start_time_ms}`);
 
   // trim the first clip's end by dragging its right edge 20 px (100 ms) left
-  const edge = await page.locator(`[data-item="${a.id}"] [data-testid="tl-edge-r"]`).boundingBox();
+  const edge = await boxOf(`[data-item="${a.id}"] [data-testid="tl-edge-r"]`);
   await page.mouse.move(edge.x + edge.width / 2, edge.y + edge.height / 2);
   await page.mouse.down();
   await page.mouse.move(edge.x + edge.width / 2 - 20, edge.y + edge.height / 2, { steps: 4 });
@@ -162,7 +171,7 @@ try {
   check(Math.abs(trimmed.trim_end_ms - 100) <= 10 && trimmed.trim_start_ms === 0, 'the right edge trims the clip (trim_end_ms ~100)', String(trimmed.trim_end_ms));
 
   // split the first clip at 200 ms: playhead there (click the ruler), select the clip, press S
-  const ruler = await page.locator('[data-testid="tl-ruler"]').boundingBox();
+  const ruler = await boxOf('[data-testid="tl-ruler"]');
   await page.mouse.click(ruler.x + 200 * 0.2, ruler.y + ruler.height / 2);
   await page.locator(`[data-item="${a.id}"]`).click({ position: { x: 40, y: 20 } });
   await page.mouse.click(ruler.x + 200 * 0.2, ruler.y + ruler.height / 2); // the click on the clip moved nothing
