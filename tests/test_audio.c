@@ -236,6 +236,20 @@ static void test_hostile(void)
         free(w);
     }
 
+    /* huge finite floats (found by fuzz_wav_header): near FLT_MAX they overflowed to infinity in the
+     * resampler */
+    float huge[4000];
+    for (int i = 0; i < 4000; i++)
+        huge[i] = i % 2 ? 3e38f : -3e38f;
+    size_t huge_size;
+    unsigned char *hw = make_wav(5888, 1, huge, sizeof huge, &huge_size);
+    int hrc = audio_decode_memory(hw, huge_size, 24000, &b, &err);
+    printf("float WAV of +-3e38 -> %d '%s'\n", hrc, err.msg);
+    CHECK(hrc == -1 && strstr(err.msg, "full scale") && b.samples == NULL,
+          "a float WAV of +-3e38: expected -1 naming full scale, got %d '%s'", hrc, err.msg);
+    audio_buf_free(&b);
+    free(hw);
+
     /* 90 s at 8 kHz in every container libsndfile writes here, refused at a 60 s limit */
     int formats[] = {SF_FORMAT_WAV | SF_FORMAT_PCM_16,  SF_FORMAT_FLAC | SF_FORMAT_PCM_16,
                      SF_FORMAT_OGG | SF_FORMAT_VORBIS,  SF_FORMAT_AIFF | SF_FORMAT_PCM_16,

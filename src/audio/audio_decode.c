@@ -7,8 +7,8 @@
  * What a few KB may cost is bounded before any work is done: rates outside 4 kHz..384 kHz are refused (a
  * 1 Hz WAV would be resampled into gigabytes), a header that declares more than the caller's limit is refused
  * unread, and decoding stops at the limit for formats whose headers do not know their length (Ogg, MP3, raw
- * streams). Samples that are not finite (NaN, +-inf in float files) are refused: they would pass as silence
- * or poison every later sum.
+ * streams). Samples that are not finite (NaN, +-inf in float files) or beyond 1000 (huge finite floats, which
+ * overflow in the mix or the resampler) are refused: they would pass as silence or poison every later sum.
  */
 #include "audio/audio.h"
 
@@ -28,6 +28,9 @@
 #define MAX_RATE 384000
 /* audio_decode_file's limit: longer input is refused rather than decoded into GB */
 #define MAX_SECONDS 3600
+/* float samples beyond this (60 dB over full scale) are no recording: near FLT_MAX they overflow to infinity
+ * in the channel mix or the resampler */
+#define MAX_MAGNITUDE 1000.0f
 #define CHUNK_FRAMES 8192
 
 void audio_buf_free(audio_buf *b)
@@ -126,6 +129,10 @@ static int decode_open(SNDFILE *sf, const SF_INFO *info, const char *name, int t
             if (!isfinite(frames[i])) {
                 snprintf(err->msg, sizeof err->msg, "%s: sample %zu is not a finite number (%s)", name,
                          n + i / ch, isnan(frames[i]) ? "NaN" : "infinity");
+                goto fail;
+            } else if (fabsf(frames[i]) > MAX_MAGNITUDE) {
+                snprintf(err->msg, sizeof err->msg, "%s: sample %zu is %g, far beyond full scale (1.0)", name,
+                         n + i / ch, (double)frames[i]);
                 goto fail;
             }
         if (n + (size_t)got > cap) {
