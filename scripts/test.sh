@@ -33,6 +33,8 @@ cmake --build build-fuzz -j "$jobs"
 # fuzz targets that start from the golden fixtures (vocabulary, models) find them here, as the tests do
 golden=$(sed -n 's/^VOICEBOX_GOLDEN_DIR:PATH=//p' build/CMakeCache.txt)
 [ -n "$golden" ] && export VOICEBOX_GOLDEN_DIR="$golden"
+# leaks inside third-party decoders (libvorbis via libsndfile) are not ours: tests/fuzz/lsan.supp names them
+export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp"
 for f in build-fuzz/fuzz_*; do
   [ -x "$f" ] || continue
   name=$(basename "$f")
