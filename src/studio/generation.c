@@ -380,8 +380,10 @@ static void finish_take(studio_gen *g, job *j, const char *status, const studio_
 {
     if (why && why->kind != STUDIO_OK && why->kind != STUDIO_NOT_FOUND) {
         studio_error err = {0};
-        if (studio_generation_set_status(g->s, j->id, status, why->msg, NULL, 0, &err) != 0 &&
-            err.kind != STUDIO_NOT_FOUND)
+        int rc = studio_generation_set_status(g->s, j->id, status, why->msg, NULL, 0, &err);
+        if (rc != 0 && studio_space_retry(g->s, &err)) /* a full drive: else the take stays "generating" */
+            rc = studio_generation_set_status(g->s, j->id, status, why->msg, NULL, 0, &err);
+        if (rc != 0 && err.kind != STUDIO_NOT_FOUND)
             log_warn("take %s: recording status %s failed: %s", j->id, status, err.msg);
     }
     pthread_mutex_lock(&g->mu);
@@ -593,7 +595,13 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
     studio_intent_add(g->s, rel);
     pthread_mutex_unlock(&g->s->mu);
     if (!abs_path || audio_write_wav16(abs_path, pcm, n_pcm, QT_SAMPLE_RATE, &aerr) != 0) {
-        studio_fail(err, STUDIO_INTERNAL, NULL, "writing %s: %s", rel, abs_path ? aerr.msg : "out of memory");
+        if (abs_path)
+            studio_write_fail(err, aerr.errnum, "take: storing its audio", aerr.msg);
+        else
+            studio_fail(err, STUDIO_INTERNAL, NULL, "writing %s: out of memory", rel);
+        pthread_mutex_lock(&g->s->mu);
+        studio_intent_done(g->s, rel); /* no file was left (the write is atomic) */
+        pthread_mutex_unlock(&g->s->mu);
         goto done;
     }
     int set = studio_generation_set_status(g->s, j->id, "completed", NULL, rel, duration, err);
