@@ -29,13 +29,18 @@
 static json_t *sample_row(const studio *s, sqlite3_stmt *st)
 {
     json_t *j = json_object();
-    json_object_set_new(j, "id", studio_col_str(st, 0));
-    json_object_set_new(j, "profile_id", studio_col_str(st, 1));
-    json_object_set_new(j, "audio_path", studio_col_path(s, st, 2));
-    json_object_set_new(j, "reference_text", studio_col_str(st, 3));
-    json_object_set_new(j, "duration", json_real(sqlite3_column_double(st, 4)));
+    /* out of memory: NULL, never a sample with a member missing */
+    int bad = json_object_set_new(j, "id", studio_col_str(st, 0));
+    bad |= json_object_set_new(j, "profile_id", studio_col_str(st, 1));
+    bad |= json_object_set_new(j, "audio_path", studio_col_path(s, st, 2));
+    bad |= json_object_set_new(j, "reference_text", studio_col_str(st, 3));
+    bad |= json_object_set_new(j, "duration", json_real(sqlite3_column_double(st, 4)));
     /* the file was not found at the last start (row kept, see the sweep in db.c) */
-    json_object_set_new(j, "missing", json_boolean(sqlite3_column_int(st, 5) != 0));
+    bad |= json_object_set_new(j, "missing", json_boolean(sqlite3_column_int(st, 5) != 0));
+    if (bad) {
+        json_decref(j);
+        return NULL;
+    }
     return j;
 }
 
@@ -50,9 +55,10 @@ static json_t *select_sample(studio *s, const char *id, studio_error *err)
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        j = sample_row(s, st);
-    else if (rc == SQLITE_DONE)
+    if (rc == SQLITE_ROW) {
+        if (!(j = sample_row(s, st)))
+            studio_fail(err, STUDIO_INTERNAL, NULL, "sample %s: out of memory reading it", id);
+    } else if (rc == SQLITE_DONE)
         studio_fail(err, STUDIO_NOT_FOUND, NULL, "sample %s: not found", id);
     else
         studio_db_fail(s, err, "reading a sample");
@@ -90,7 +96,7 @@ static int check_text(const char *text, studio_error *err)
 /* Decodes and checks an upload; on success buf holds the trimmed, level-corrected 24 kHz mono audio. */
 static int prepare_audio(const void *bytes, size_t size, audio_buf *buf, studio_error *err)
 {
-    audio_error aerr = {{0}};
+    audio_error aerr = {{0}, 0};
     int decoded = audio_decode_memory_max(bytes, size, STUDIO_SAMPLE_RATE, STUDIO_SAMPLE_DECODE_MAX_SECONDS,
                                           buf, &aerr);
     if (decoded == -2)
@@ -166,30 +172,39 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
     }
     /* The file is written outside the lock (audio_write_wav16 fsyncs, which can take a while), then the
      * row goes in. A profile deleted in between fails the row's foreign key and the file is removed. */
-    audio_error aerr = {{0}};
+    audio_error aerr = {{0}, 0};
     int wrote = -1;
     pthread_mutex_lock(&s->mu); /* an intent first: a crash before the row leaves a file the sweep removes */
     int intent = studio_intent_add(s, rel);
     pthread_mutex_unlock(&s->mu);
-    if (intent < 0)
-        snprintf(aerr.msg, sizeof aerr.msg, "sample: cannot record the upload in the database");
-    else if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+    studio_error why = {0};
+    if (intent < 0) {
+        pthread_mutex_lock(&s->mu);
+        studio_db_fail(s, &why, "recording the upload");
+        pthread_mutex_unlock(&s->mu);
+    } else if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        aerr.errnum = errno;
         snprintf(aerr.msg, sizeof aerr.msg, "%s: cannot create directory: %s", dir, strerror(errno));
-    else
+    } else {
         wrote = audio_write_wav16(path, buf.samples, buf.n, STUDIO_SAMPLE_RATE, &aerr);
+    }
     if (wrote < 0) {
         pthread_mutex_lock(&s->mu);
         int gone = profile_exists(s, profile_id, err) < 0;
         pthread_mutex_unlock(&s->mu);
         if (!gone) {
-            studio_fail(err, STUDIO_INTERNAL, NULL, "%s", aerr.msg);
-            log_error("sample: %s", aerr.msg);
+            if (intent < 0)
+                *err = why;
+            else
+                studio_write_fail(err, aerr.errnum, "sample: storing the upload", aerr.msg);
         }
         goto fail;
     }
     file_written = 1;
     pthread_mutex_lock(&s->mu);
     locked = 1;
+    /* the row and its read-back in one transaction: a sample the caller is told was not added is not */
+    if (studio_exec(s, "BEGIN IMMEDIATE", err) < 0) goto fail;
     if (sqlite3_prepare_v2(
             s->db,
             "INSERT INTO profile_samples (id, profile_id, audio_path, reference_text, duration, "
@@ -214,10 +229,10 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
         studio_db_fail(s, err, "adding a sample");
         goto fail;
     }
+    j = select_sample(s, sid, err);
+    if (!j || studio_exec(s, "COMMIT", err) < 0) goto fail;
     file_written = 0; /* the row owns the file now */
     studio_intent_done(s, rel);
-    j = select_sample(s, sid, err);
-    if (!j) goto fail;
     log_info("sample %s added to profile %s (%.2f s)", sid, profile_id, (double)buf.n / STUDIO_SAMPLE_RATE);
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -226,6 +241,8 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
     free(dir);
     return j;
 fail:
+    json_decref(j);
+    if (locked) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* harmless when none is open */
     if (file_written) {
         unlink(path);
         if (err && err->kind == STUDIO_NOT_FOUND)
@@ -341,7 +358,7 @@ static int sample_rel_path(studio *s, const char *sample_id, char *rel, size_t c
     return studio_db_fail(s, err, "reading a sample");
 }
 
-int studio_sample_delete(studio *s, const char *sample_id, studio_error *err)
+static int sample_delete_once(studio *s, const char *sample_id, studio_error *err)
 {
     if (!studio_id_valid(sample_id)) return studio_fail(err, STUDIO_NOT_FOUND, NULL, "sample: not found");
     char rel[256];
@@ -369,6 +386,14 @@ out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return ret;
+}
+
+/* A delete on a full drive: SQLite needs room for its journal, which the reserve gives (space.c). */
+int studio_sample_delete(studio *s, const char *sample_id, studio_error *err)
+{
+    int rc = sample_delete_once(s, sample_id, err);
+    if (rc < 0 && studio_space_retry(s, err)) rc = sample_delete_once(s, sample_id, err);
+    return rc;
 }
 
 char *studio_sample_audio_path(studio *s, const char *sample_id, studio_error *err)
