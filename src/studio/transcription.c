@@ -151,7 +151,7 @@ json_t *studio_asr_transcribe(studio_asr *a, studio_gen *worker, const void *byt
         return NULL;
     }
     audio_buf buf = {0};
-    audio_error aerr = {{0}, 0};
+    audio_error aerr = {{0}, 0, 0};
     if (audio_decode_memory(bytes, size, WH_SAMPLE_RATE, &buf, &aerr) < 0) {
         if (aerr.out_of_memory) /* the upload may be fine: not a 415 */
             studio_fail(err, STUDIO_INTERNAL, NULL, "file: %s", aerr.msg);
