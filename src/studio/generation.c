@@ -784,11 +784,8 @@ static int apply_settings(job *j, const json_t *obj, studio_error *err)
     for (size_t i = 0; i < sizeof sampling / sizeof sampling[0]; i++) {
         v = json_object_get(obj, sampling[i].name);
         if (!v || json_is_null(v)) continue;
-        double x = json_is_number(v) ? json_number_value(v) : -1e300;
-        if ((sampling[i].integer && !json_is_integer(v)) || x < sampling[i].min || x > sampling[i].max)
-            return studio_fail(err, STUDIO_INVALID, sampling[i].name, "%s: %s from %g to %g",
-                               sampling[i].name, sampling[i].integer ? "an integer" : "a number",
-                               sampling[i].min, sampling[i].max);
+        if (studio_sampling_check(i, v, err) != 0) return -1;
+        double x = json_number_value(v);
         char *field = (char *)&j->params + sampling[i].offset;
         if (sampling[i].integer)
             *(int *)field = (int)x;
@@ -798,18 +795,41 @@ static int apply_settings(job *j, const json_t *obj, studio_error *err)
     return 0;
 }
 
+const char *studio_sampling_name(size_t i)
+{
+    return i < sizeof sampling / sizeof sampling[0] ? sampling[i].name : NULL;
+}
+
+/* The value as a take's settings show it: 0.7, not 0.69999998. */
+static json_t *sampling_json(size_t i, const qt_gen_params *p)
+{
+    const char *field = (const char *)p + sampling[i].offset;
+    return sampling[i].integer ? json_integer(*(const int *)field)
+                               : json_real(round(*(const float *)field * 1e6) / 1e6);
+}
+
+json_t *studio_sampling_default(size_t i)
+{
+    qt_gen_params p = qt_gen_default_params();
+    return sampling_json(i, &p);
+}
+
+int studio_sampling_check(size_t i, const json_t *v, studio_error *err)
+{
+    double x = json_is_number(v) ? json_number_value(v) : -1e300;
+    if ((sampling[i].integer && !json_is_integer(v)) || x < sampling[i].min || x > sampling[i].max)
+        return studio_fail(err, STUDIO_INVALID, sampling[i].name, "%s: %s from %g to %g", sampling[i].name,
+                           sampling[i].integer ? "an integer" : "a number", sampling[i].min, sampling[i].max);
+    return 0;
+}
+
 static json_t *settings_json(const job *j)
 {
     json_t *o = json_pack("{s:i, s:i, s:b}", "max_chunk_chars", j->max_chunk_chars, "crossfade_ms",
                           j->crossfade_ms, "normalize", j->normalize);
     if (o && j->frame_cap) json_object_set_new(o, "max_frames", json_integer(j->frame_cap));
-    for (size_t i = 0; o && i < sizeof sampling / sizeof sampling[0]; i++) {
-        const char *field = (const char *)&j->params + sampling[i].offset;
-        json_object_set_new(o, sampling[i].name,
-                            sampling[i].integer ? json_integer(*(const int *)field)
-                                                : json_real(round(*(const float *)field * 1e6) /
-                                                            1e6)); /* 0.7, not 0.69999998 */
-    }
+    for (size_t i = 0; o && i < sizeof sampling / sizeof sampling[0]; i++)
+        json_object_set_new(o, sampling[i].name, sampling_json(i, &j->params));
     return o;
 }
 

@@ -51,6 +51,13 @@ void studio_unlink_rel(studio *s, const char *rel);
 int studio_intent_add(studio *s, const char *rel);
 void studio_intent_done(studio *s, const char *rel);
 
+/* A take's sampling settings (generation.c, one table with their limits): the name of the i-th (NULL past the
+ * last), its engine default as JSON, and a check of a value for it (0, or -1 with STUDIO_INVALID naming it).
+ */
+const char *studio_sampling_name(size_t i);
+json_t *studio_sampling_default(size_t i);
+int studio_sampling_check(size_t i, const json_t *v, studio_error *err);
+
 /* Profile JSON for the row at st (columns id,name,description,language,avatar_path,created_at,updated_at). */
 json_t *studio_profile_row(sqlite3_stmt *st);
 
