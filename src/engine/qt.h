@@ -254,6 +254,12 @@ qt_load_params qt_load_default_params(void);
 
 /* A model directory or Hub repo id -> a loaded model (config, weights mmap'd, tokenizer, codec decoder). */
 qt_model *qt_model_load(const char *path_or_repo, const qt_load_params *p, qt_error *err);
+/* A cheap integrity check of a Qwen3-TTS model directory, without loading it (for a status page:
+ * milliseconds, no hashing): config.json and speech_tokenizer/config.json parse, and the safetensors of the
+ * weights and of the speech tokenizer (every shard an index names) have headers that parse and tensors that
+ * lie inside their files, which a truncated download does not. 0, or -1 with err naming the file and the
+ * fault (QT_ERR_CORRUPT, QT_ERR_NOT_FOUND for a missing file). */
+int qt_model_check(const char *dir, qt_error *err);
 void qt_model_free(qt_model *m);              /* NULL is fine */
 const char *qt_model_size(const qt_model *m); /* "0.6B" / "1.7B" (as written in config.json otherwise) */
 int qt_model_hidden(const qt_model *m);       /* talker hidden = x-vector width */
