@@ -89,6 +89,8 @@ qt_model *qt_model_load(const char *path_or_repo, const qt_load_params *p, qt_er
         goto fail;
     if (!(m->tok = qt_tokenizer_load(m->dir, err))) goto fail;
     if (!p->no_codec && !(m->codec = qt_codec_load(m->dir, qt_pool_threads(m->pool), err))) goto fail;
+    if (m->codec && p->precision == QT_PRECISION_INT8 && qt_codec_set_bf16(m->codec, 1, err))
+        goto fail; /* §7.8 */
     m->talker_step_bytes = qt_stack_step_bytes(&m->talker.stack) +
                            qt_weight_bytes(&m->talker.codec_head, m->talker.codec_vocab, m->talker.hidden);
     m->cp_frame_bytes = qt_cp_frame_bytes(&m->cp);

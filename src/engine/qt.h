@@ -116,6 +116,13 @@ typedef struct qt_codec qt_codec;
 qt_codec *qt_codec_load(const char *dir, int n_threads, qt_error *err);
 void qt_codec_free(qt_codec *c); /* NULL is fine */
 
+/* The decoder's arithmetic (docs/engine.md §7.8): on = 0, float32 as released (the default; exact against
+ * the reference); on = 1, products in bf16 (weights copied to bf16 on the first call, sums in float32),
+ * faster, within 2e-3 of float32. A model loaded with precision int8 decodes in bf16. Not while a stream of
+ * this codec is mid-utterance. QT_ERR_NOMEM when the copies do not fit. */
+int qt_codec_set_bf16(qt_codec *c, int on, qt_error *err);
+int qt_codec_bf16(const qt_codec *c); /* 1: products in bf16 */
+
 /* codes [n_frames][QT_CODEBOOKS] -> out [n_frames * QT_SAMPLES_PER_FRAME], 24 kHz mono in [-1, 1]. Exact
  * single pass over any length (no chunking with cut context), in bounded memory. A code outside
  * 0..QT_CODEBOOK_SIZE-1 is an error (QT_ERR_INVALID) naming the frame and the codebook; nothing is decoded.
