@@ -11,7 +11,8 @@
 
 typedef struct {
     char msg[256];
-    int errnum; /* the errno of a failed write (ENOSPC: the drive is full), else 0 */
+    int errnum;        /* the errno of a failed write (ENOSPC: the drive is full), else 0 */
+    int out_of_memory; /* set to 1 when the failure was a lack of memory, not the input's fault (zero it) */
 } audio_error;
 
 typedef struct {
