@@ -17,7 +17,7 @@ __attribute__((target("avx512vnni"))) void qt_matmul_q8_vnni(float *y, int ldy, 
     size_t width = (size_t)w->groups * QT_Q8_GROUP;
     for (int l = 0; l < a->n; l++) {
         const int8_t *x = a->q + (size_t)l * width;
-        const float *xs = a->scale + (size_t)l * w->groups;
+        const float *xs = a->scale + (size_t)l * w->groups * QT_Q8_LANES;
         const int32_t *corr = a->corr + (size_t)l * w->groups * 16;
         int r = r0;
         for (; r + ROWS <= r1; r += ROWS) {
@@ -30,8 +30,11 @@ __attribute__((target("avx512vnni"))) void qt_matmul_q8_vnni(float *y, int ldy, 
                 __m512i c = _mm512_load_si512((const void *)(corr + (size_t)g * 16));
                 __m512i d0 = _mm512_dpbusd_epi32(c, _mm512_load_si512((const void *)(w0 + b)), xv);
                 __m512i d1 = _mm512_dpbusd_epi32(c, _mm512_load_si512((const void *)(w1 + b)), xv);
-                acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d0), _mm512_set1_ps(s0[g] * xs[g]), acc0);
-                acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d1), _mm512_set1_ps(s1[g] * xs[g]), acc1);
+                __m512 xsv = _mm512_load_ps(xs + (size_t)g * QT_Q8_LANES);
+                acc0 =
+                    _mm512_fmadd_ps(_mm512_cvtepi32_ps(d0), _mm512_mul_ps(_mm512_set1_ps(s0[g]), xsv), acc0);
+                acc1 =
+                    _mm512_fmadd_ps(_mm512_cvtepi32_ps(d1), _mm512_mul_ps(_mm512_set1_ps(s1[g]), xsv), acc1);
             }
             float acc[16];
             _mm512_storeu_ps(acc, acc0);
@@ -48,7 +51,9 @@ __attribute__((target("avx512vnni"))) void qt_matmul_q8_vnni(float *y, int ldy, 
                 __m512i c = _mm512_load_si512((const void *)(corr + (size_t)g * 16));
                 __m512i d0 = _mm512_dpbusd_epi32(c, _mm512_load_si512((const void *)(w0 + b)),
                                                  _mm512_load_si512((const void *)(x + b)));
-                acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d0), _mm512_set1_ps(s0[g] * xs[g]), acc0);
+                __m512 xsv = _mm512_load_ps(xs + (size_t)g * QT_Q8_LANES);
+                acc0 =
+                    _mm512_fmadd_ps(_mm512_cvtepi32_ps(d0), _mm512_mul_ps(_mm512_set1_ps(s0[g]), xsv), acc0);
             }
             float acc[16];
             _mm512_storeu_ps(acc, acc0);
