@@ -11,6 +11,7 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "engine/bpe.h"
+#include "engine/json_error.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -193,7 +194,7 @@ static json_t *load_json(const char *path, qt_error *err)
     json_error_t je;
     json_t *root = json_loadb(text, len, 0, &je);
     free(text);
-    if (!root) qt_fail(err, QT_ERR_CORRUPT, "%s: not valid JSON (line %d: %s)", path, je.line, je.text);
+    if (!root) qt_json_fail(err, path, &je);
     return root;
 }
 
@@ -591,7 +592,7 @@ static int load_vocab_file(qt_tokenizer *t, const char *path, qt_error *err)
         json_error_t je;
         json_t *root = json_loadb(text, len, 0, &je);
         if (!root)
-            rc = qt_fail(err, QT_ERR_CORRUPT, "%s: not valid JSON (line %d: %s)", path, je.line, je.text);
+            rc = qt_json_fail(err, path, &je);
         else
             rc = vocab_from_json(t, root, path, &l, err);
         json_decref(root);
@@ -835,13 +836,16 @@ static bool is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* tokenizer_config.json names a GPT-2-style tokenizer class (Whisper's among them): no normaliser, the GPT-2
- * regex. A file that cannot be read is left to load_added_decoder to report. */
-static bool gpt2_class(const char *config_path)
+/* 1 when tokenizer_config.json names a GPT-2-style tokenizer class (Whisper's among them): no normaliser, the
+ * GPT-2 regex; else 0; -1 when it cannot be read. Guessing "not GPT-2" then would load a Whisper tokenizer
+ * that tokenizes wrongly if the cause was a lack of memory (jansson reports that as a syntax error). */
+static int gpt2_class(const char *config_path, qt_error *err)
 {
-    json_t *root = json_load_file(config_path, 0, NULL);
+    json_error_t je;
+    json_t *root = json_load_file(config_path, 0, &je);
+    if (!root) return qt_json_fail(err, config_path, &je);
     const char *c = json_string_value(json_object_get(root, "tokenizer_class"));
-    bool yes = c && (!strncmp(c, "WhisperTokenizer", 16) || !strncmp(c, "GPT2Tokenizer", 13));
+    int yes = c && (!strncmp(c, "WhisperTokenizer", 16) || !strncmp(c, "GPT2Tokenizer", 13));
     json_decref(root);
     return yes;
 }
@@ -881,7 +885,9 @@ qt_tokenizer *qt_tokenizer_load(const char *path, qt_error *err)
             qt_fail(err, QT_ERR_NOT_FOUND, "%s: no tokenizer.json, nor vocab.json and merges.txt", path);
             goto fail;
         }
-        t->gpt2 = is_file(p_config) && gpt2_class(p_config);
+        int gpt2 = is_file(p_config) ? gpt2_class(p_config, err) : 0;
+        if (gpt2 < 0) goto fail;
+        t->gpt2 = gpt2 == 1;
         t->nfc = !t->gpt2; /* Qwen2Tokenizer normalises to NFC; GPT2Tokenizer and WhisperTokenizer do not */
         if ((is_file(p_config) && load_added_decoder(t, p_config, err)) || load_vocab_file(t, p_vocab, err) ||
             load_merges_txt(t, p_merges, err))

@@ -5,6 +5,7 @@
  * guess values for fields that change the model's shape: only fields the real releases omit get defaults.
  */
 #include "engine/config.h"
+#include "engine/json_error.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -190,7 +191,7 @@ static json_t *parse_json(const char *label, const char *json, size_t len, qt_er
     json_error_t je;
     json_t *root = json_loadb(json, len, 0, &je);
     if (!root) {
-        qt_fail(err, QT_ERR_CORRUPT, "%s: not valid JSON (line %d: %s)", label, je.line, je.text);
+        qt_json_fail(err, label, &je);
         return NULL;
     }
     if (!json_is_object(root)) {

@@ -6,6 +6,7 @@
  * outside the mapping. This file must not copy tensor data or convert dtypes: callers read it in place.
  */
 #include "engine/safetensors.h"
+#include "engine/json_error.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -211,6 +212,8 @@ static int parse_into(st_file *f, int src, const char *label, const uint8_t *byt
 
     json_error_t je;
     json_t *root = json_loadb((const char *)bytes + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &je);
+    if (!root && json_error_code(&je) == json_error_out_of_memory)
+        return qt_fail(err, QT_ERR_NOMEM, "%s: out of memory reading the header", label);
     if (!root)
         return qt_fail(err, QT_ERR_CORRUPT, "%s: header is not valid JSON (byte %d: %s)", label, je.position,
                        je.text);
@@ -353,7 +356,7 @@ static int open_index(st_file *f, const char *path, qt_error *err)
     if (!root) {
         if (access(path, F_OK) != 0)
             return qt_fail(err, QT_ERR_NOT_FOUND, "%s: cannot open (%s)", path, strerror(errno));
-        return qt_fail(err, QT_ERR_CORRUPT, "%s: not valid JSON (line %d: %s)", path, je.line, je.text);
+        return qt_json_fail(err, path, &je);
     }
     int rc = -1;
     char dir[4096], shard[4096];

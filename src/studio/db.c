@@ -576,6 +576,7 @@ studio *studio_open(const char *data_dir, studio_error *err)
     static const char *const subdirs[] = {"profiles", "generations", "cache"};
     for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
         path = studio_path(s, subdirs[i]);
+        if (!path) studio_fail(err, STUDIO_INTERNAL, NULL, "studio: out of memory");
         if (!path || make_dir(path, err) < 0) goto fail;
         free(path);
         path = NULL;

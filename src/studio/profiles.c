@@ -16,13 +16,18 @@
 json_t *studio_profile_row(sqlite3_stmt *st)
 {
     json_t *j = json_object();
-    json_object_set_new(j, "id", studio_col_str(st, 0));
-    json_object_set_new(j, "name", studio_col_str(st, 1));
-    json_object_set_new(j, "description", studio_col_str(st, 2));
-    json_object_set_new(j, "language", studio_col_str(st, 3));
-    json_object_set_new(j, "avatar_path", studio_col_str(st, 4));
-    json_object_set_new(j, "created_at", studio_col_str(st, 5));
-    json_object_set_new(j, "updated_at", studio_col_str(st, 6));
+    /* out of memory: NULL, never a profile with a member missing */
+    int bad = json_object_set_new(j, "id", studio_col_str(st, 0));
+    bad |= json_object_set_new(j, "name", studio_col_str(st, 1));
+    bad |= json_object_set_new(j, "description", studio_col_str(st, 2));
+    bad |= json_object_set_new(j, "language", studio_col_str(st, 3));
+    bad |= json_object_set_new(j, "avatar_path", studio_col_str(st, 4));
+    bad |= json_object_set_new(j, "created_at", studio_col_str(st, 5));
+    bad |= json_object_set_new(j, "updated_at", studio_col_str(st, 6));
+    if (bad) {
+        json_decref(j);
+        return NULL;
+    }
     return j;
 }
 
@@ -56,9 +61,10 @@ static json_t *select_profile(studio *s, const char *id, studio_error *err)
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        j = studio_profile_row(st);
-    else if (rc == SQLITE_DONE)
+    if (rc == SQLITE_ROW) {
+        if (!(j = studio_profile_row(st)))
+            studio_fail(err, STUDIO_INTERNAL, NULL, "profile %s: out of memory reading it", id);
+    } else if (rc == SQLITE_DONE)
         studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile %s: not found", id);
     else
         studio_db_fail(s, err, "reading a profile");
@@ -82,6 +88,8 @@ json_t *studio_profile_create(studio *s, const json_t *body, studio_error *err)
     sqlite3_stmt *st = NULL;
     json_t *j = NULL;
     pthread_mutex_lock(&s->mu);
+    /* the row and its read-back in one transaction: a profile the caller is told was not created is not */
+    if (studio_exec(s, "BEGIN IMMEDIATE", err) < 0) goto out;
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO profiles (id, name, description, language, created_at, updated_at) "
                            "VALUES (?, ?, ?, ?, ?, ?)",
@@ -105,9 +113,14 @@ json_t *studio_profile_create(studio *s, const json_t *body, studio_error *err)
         goto out;
     }
     j = select_profile(s, id, err);
+    if (j && studio_exec(s, "COMMIT", err) < 0) {
+        json_decref(j);
+        j = NULL;
+    }
     if (j) log_info("profile %s created: '%s'", id, f.name);
 out:
     sqlite3_finalize(st);
+    if (!j) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* harmless when no transaction is open */
     pthread_mutex_unlock(&s->mu);
     return j;
 }
@@ -117,13 +130,13 @@ json_t *studio_profile_list(studio *s, studio_error *err)
     sqlite3_stmt *st = NULL;
     json_t *arr = json_array();
     pthread_mutex_lock(&s->mu);
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT " PROFILE_COLS " FROM profiles ORDER BY created_at DESC, rowid DESC", -1,
-                           &st, NULL) != SQLITE_OK)
+    if (!arr || sqlite3_prepare_v2(
+                    s->db, "SELECT " PROFILE_COLS " FROM profiles ORDER BY created_at DESC, rowid DESC", -1,
+                    &st, NULL) != SQLITE_OK)
         goto fail;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(arr, studio_profile_row(st));
+        if (json_array_append_new(arr, studio_profile_row(st)) != 0) goto fail; /* never a list cut short */
     if (rc != SQLITE_DONE) goto fail;
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -193,18 +206,23 @@ out:
     return j;
 }
 
-/* Appends every non-NULL audio_path of `sql` (bound to id) to paths. Caller holds mu. */
-static int collect_paths(studio *s, const char *sql, const char *id, json_t *paths)
+/* Appends every non-NULL audio_path of `sql` (bound to id) to paths. Caller holds mu. A path that cannot be
+ * kept (out of memory) fails the delete: its file would outlive its row with no intent naming it. */
+static int collect_paths(studio *s, const char *sql, const char *id, json_t *paths, studio_error *err)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return -1;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return studio_db_fail(s, err, "deleting a profile");
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (sqlite3_column_type(st, 0) != SQLITE_NULL)
-            json_array_append_new(paths, json_string((const char *)sqlite3_column_text(st, 0)));
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL &&
+            json_array_append_new(paths, json_string((const char *)sqlite3_column_text(st, 0))) != 0) {
+            sqlite3_finalize(st);
+            return studio_fail(err, STUDIO_INTERNAL, NULL, "deleting a profile: out of memory");
+        }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return rc == SQLITE_DONE ? 0 : studio_db_fail(s, err, "deleting a profile");
 }
 
 int studio_profile_delete(studio *s, const char *id, studio_error *err)
@@ -215,10 +233,11 @@ int studio_profile_delete(studio *s, const char *id, studio_error *err)
     int ret = -1;
     pthread_mutex_lock(&s->mu);
     if (studio_exec(s, "BEGIN IMMEDIATE", err) < 0) goto out;
-    if (collect_paths(s, "SELECT audio_path FROM profile_samples WHERE profile_id = ?", id, paths) < 0 ||
-        collect_paths(s, "SELECT audio_path FROM generations WHERE profile_id = ?", id, paths) < 0 ||
-        collect_paths(s, "SELECT avatar_path FROM profiles WHERE id = ?", id, paths) < 0 ||
-        sqlite3_prepare_v2(s->db, "DELETE FROM profiles WHERE id = ?", -1, &st, NULL) != SQLITE_OK) {
+    if (collect_paths(s, "SELECT audio_path FROM profile_samples WHERE profile_id = ?", id, paths, err) < 0 ||
+        collect_paths(s, "SELECT audio_path FROM generations WHERE profile_id = ?", id, paths, err) < 0 ||
+        collect_paths(s, "SELECT avatar_path FROM profiles WHERE id = ?", id, paths, err) < 0)
+        goto rollback;
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM profiles WHERE id = ?", -1, &st, NULL) != SQLITE_OK) {
         studio_db_fail(s, err, "deleting a profile");
         goto rollback;
     }

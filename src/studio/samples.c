@@ -29,13 +29,18 @@
 static json_t *sample_row(const studio *s, sqlite3_stmt *st)
 {
     json_t *j = json_object();
-    json_object_set_new(j, "id", studio_col_str(st, 0));
-    json_object_set_new(j, "profile_id", studio_col_str(st, 1));
-    json_object_set_new(j, "audio_path", studio_col_path(s, st, 2));
-    json_object_set_new(j, "reference_text", studio_col_str(st, 3));
-    json_object_set_new(j, "duration", json_real(sqlite3_column_double(st, 4)));
+    /* out of memory: NULL, never a sample with a member missing */
+    int bad = json_object_set_new(j, "id", studio_col_str(st, 0));
+    bad |= json_object_set_new(j, "profile_id", studio_col_str(st, 1));
+    bad |= json_object_set_new(j, "audio_path", studio_col_path(s, st, 2));
+    bad |= json_object_set_new(j, "reference_text", studio_col_str(st, 3));
+    bad |= json_object_set_new(j, "duration", json_real(sqlite3_column_double(st, 4)));
     /* the file was not found at the last start (row kept, see the sweep in db.c) */
-    json_object_set_new(j, "missing", json_boolean(sqlite3_column_int(st, 5) != 0));
+    bad |= json_object_set_new(j, "missing", json_boolean(sqlite3_column_int(st, 5) != 0));
+    if (bad) {
+        json_decref(j);
+        return NULL;
+    }
     return j;
 }
 
@@ -50,9 +55,10 @@ static json_t *select_sample(studio *s, const char *id, studio_error *err)
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        j = sample_row(s, st);
-    else if (rc == SQLITE_DONE)
+    if (rc == SQLITE_ROW) {
+        if (!(j = sample_row(s, st)))
+            studio_fail(err, STUDIO_INTERNAL, NULL, "sample %s: out of memory reading it", id);
+    } else if (rc == SQLITE_DONE)
         studio_fail(err, STUDIO_NOT_FOUND, NULL, "sample %s: not found", id);
     else
         studio_db_fail(s, err, "reading a sample");
@@ -190,6 +196,8 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
     file_written = 1;
     pthread_mutex_lock(&s->mu);
     locked = 1;
+    /* the row and its read-back in one transaction: a sample the caller is told was not added is not */
+    if (studio_exec(s, "BEGIN IMMEDIATE", err) < 0) goto fail;
     if (sqlite3_prepare_v2(
             s->db,
             "INSERT INTO profile_samples (id, profile_id, audio_path, reference_text, duration, "
@@ -214,10 +222,10 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
         studio_db_fail(s, err, "adding a sample");
         goto fail;
     }
+    j = select_sample(s, sid, err);
+    if (!j || studio_exec(s, "COMMIT", err) < 0) goto fail;
     file_written = 0; /* the row owns the file now */
     studio_intent_done(s, rel);
-    j = select_sample(s, sid, err);
-    if (!j) goto fail;
     log_info("sample %s added to profile %s (%.2f s)", sid, profile_id, (double)buf.n / STUDIO_SAMPLE_RATE);
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -226,6 +234,8 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
     free(dir);
     return j;
 fail:
+    json_decref(j);
+    if (locked) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* harmless when none is open */
     if (file_written) {
         unlink(path);
         if (err && err->kind == STUDIO_NOT_FOUND)

@@ -30,6 +30,8 @@ int wh_config_parse(const char *json, size_t len, const char *label, wh_config *
 {
     json_error_t je;
     json_t *root = json_loadb(json, len, 0, &je);
+    if (!root && json_error_code(&je) == json_error_out_of_memory)
+        return wh_fail(err, WH_ERR_NOMEM, "%s: out of memory while reading it", label);
     if (!root)
         return wh_fail(err, WH_ERR_CORRUPT, "%s: not valid JSON (line %d: %s)", label, je.line, je.text);
     int rc = -1;
@@ -87,6 +89,8 @@ int wh_generation_config_parse(const char *json, size_t len, const char *label, 
     *n = 0;
     json_error_t je;
     json_t *root = json_loadb(json, len, 0, &je);
+    if (!root && json_error_code(&je) == json_error_out_of_memory)
+        return wh_fail(err, WH_ERR_NOMEM, "%s: out of memory while reading it", label);
     if (!root)
         return wh_fail(err, WH_ERR_CORRUPT, "%s: not valid JSON (line %d: %s)", label, je.line, je.text);
     int rc = -1;
