@@ -134,3 +134,14 @@ def write_wav16(path, samples, rate=24000):
 def tone(freq, seconds, amp, rate=24000):
     import math
     return [amp * math.sin(2 * math.pi * freq * i / rate) for i in range(int(seconds * rate))]
+
+
+def png_rgba(w, h, pixel):
+    """A PNG written by hand (zlib + CRC): pixel(x, y) -> (r, g, b, a)."""
+    import zlib
+    raw = b"".join(b"\0" + b"".join(bytes(pixel(x, y)) for x in range(w)) for y in range(h))
+
+    def chunk(kind, payload):
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))

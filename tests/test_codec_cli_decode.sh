@@ -10,37 +10,22 @@ GOLDEN="${VOICEBOX_GOLDEN_DIR:-}"
 [ -n "$GOLDEN" ] && [ -f "$GOLDEN/expected/speech_tokenizer_golden.safetensors" ] ||
   { echo "golden fixtures absent: skipped"; exit 77; }
 GF="$GOLDEN/expected/speech_tokenizer_golden.safetensors"
+TESTS=$(dirname "$0")
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 # the golden ref_codes [43,16] as 43 lines of 16 integers
-python3 - "$GF" > "$TMP/codes.txt" <<'PY' || { echo "FAIL: cannot read ref_codes from the golden file"; exit 1; }
-import json, struct, sys
-with open(sys.argv[1], "rb") as f:
-    n = struct.unpack("<Q", f.read(8))[0]
-    head = json.loads(f.read(n))
-    t = head["ref_codes"]
-    assert t["dtype"] == "I64" and t["shape"] == [43, 16]
-    a, b = t["data_offsets"]
-    f.seek(8 + n + a)
-    v = struct.unpack("<%dq" % ((b - a) // 8), f.read(b - a))
-for r in range(43):
-    print(" ".join(str(x) for x in v[r * 16:(r + 1) * 16]))
-PY
+python3 "$TESTS/st_tensor.py" "$GF" ref_codes I64 43 16 > "$TMP/codes.txt" ||
+  { echo "FAIL: cannot read ref_codes from the golden file"; exit 1; }
 
 # compare a WAV with the golden ref_decode_wav as 16-bit PCM: prints the max difference in LSB
 check_wav() {
-  python3 - "$GF" "$1" <<'PY'
-import json, struct, sys, wave
-with open(sys.argv[1], "rb") as f:
-    n = struct.unpack("<Q", f.read(8))[0]
-    head = json.loads(f.read(n))
-    t = head["ref_decode_wav"]
-    a, b = t["data_offsets"]
-    f.seek(8 + n + a)
-    want = struct.unpack("<%df" % ((b - a) // 4), f.read(b - a))
+  PYTHONPATH="$TESTS" python3 - "$GF" "$1" <<'PY'
+import struct, sys, wave
+from st_tensor import tensor
+want = tensor(sys.argv[1], "ref_decode_wav")[2]
 w = wave.open(sys.argv[2], "rb")
 if (w.getnchannels(), w.getsampwidth(), w.getframerate()) != (1, 2, 24000):
     sys.exit("format %d ch, %d bytes, %d Hz (expected 1, 2, 24000)" % (w.getnchannels(), w.getsampwidth(), w.getframerate()))

@@ -15,21 +15,8 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 # the golden ref_codes [43,16] (I64) as 43 lines of 16 integers
-python3 - "$GOLDEN/expected/speech_tokenizer_golden.safetensors" > "$TMP/want.txt" <<'PY' ||
-import json, struct, sys
-with open(sys.argv[1], "rb") as f:
-    n = struct.unpack("<Q", f.read(8))[0]
-    head = json.loads(f.read(n))
-    base = 8 + n
-    t = head["ref_codes"]
-    assert t["dtype"] == "I64" and t["shape"] == [43, 16]
-    a, b = t["data_offsets"]
-    f.seek(base + a)
-    v = struct.unpack("<%dq" % ((b - a) // 8), f.read(b - a))
-for r in range(43):
-    print(" ".join(str(x) for x in v[r * 16:(r + 1) * 16]))
-PY
-  { echo "FAIL: cannot read ref_codes from the golden file"; exit 1; }
+python3 "$(dirname "$0")/st_tensor.py" "$GOLDEN/expected/speech_tokenizer_golden.safetensors" ref_codes I64 43 16 \
+  > "$TMP/want.txt" || { echo "FAIL: cannot read ref_codes from the golden file"; exit 1; }
 
 for model in "$GOLDEN/tiny-a" "$GOLDEN/speech_tokenizer"; do
   if "$BIN" codec encode --model "$model" "$WAV" > "$TMP/got.txt" 2> "$TMP/err.txt"; then

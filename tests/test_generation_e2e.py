@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import struct
 import subprocess
 import sys
@@ -22,28 +21,18 @@ import urllib.request
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from studio_http import check, failures, free_port  # noqa: E402
+
 REPO_17 = "Qwen/Qwen3-TTS-12Hz-1.7B-Base"
 REPO_06 = "Qwen/Qwen3-TTS-12Hz-0.6B-Base"
 REF_TEXT = "The quick brown fox jumps over the lazy dog."
-failures = []
-
-
-def check(cond, what):
-    print(("[PASS] " if cond else "[FAIL] ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Studio:
+    """A server driver whose request() gives (status, parsed JSON or the raw bytes); test_takes.py drives
+    the studio through it too (studio_http.Studio's request/json split is the other tests')."""
+
     def __init__(self, binary, data_dir, log_file, env):
         self.binary, self.data_dir, self.log_file, self.env = binary, data_dir, log_file, env
         self.proc = None

@@ -7,7 +7,10 @@ Smuggling: two Content-Length headers, a Content-Length that is not one number (
 must get 400 (501 for an unknown coding) and a closed connection, so the bytes after the head never run as a
 second request (the canary DELETE below must not delete anything). HTTP/1.1 without Host gets 400.
 Floods: a client holding many idle or slow connections cannot make /health unreachable for others; the server
-logs when a limit bites. Usage: test_http_hardening.py VOICEBOX_BIN
+logs when a limit bites.
+Lingering close (item 11): a body over its limit sent at once, without waiting for 100-continue (a raw socket,
+Python urllib), still reads the 413 JSON instead of a reset; a Content-Length far beyond is answered at once.
+Usage: test_http_hardening.py VOICEBOX_BIN
 """
 import json, os, re, resource, socket, subprocess, sys, tempfile, time, shutil
 
@@ -133,6 +136,58 @@ def main():
         got, _ = raw(port, head.encode() + form, timeout=10)
         check(statuses(got)[:1] == [200], "a sample whose file name is 404 bytes is accepted (%s %s)"
               % (statuses(got), got.partition(b"\r\n\r\n")[2][:160]))
+
+        # ---- a 413 reaches a client that sends its body at once (item 11: lingering close) ----
+        big = b'{"name": "' + b"x" * (16 * 1024 * 1024) + b'"}'  # 16 MB, the JSON limit is 1 MB
+        head = ("POST /profiles HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+                "Content-Length: %d\r\nConnection: close\r\n\r\n" % (port, len(big))).encode()
+        try:
+            got, _ = raw(port, head + big, timeout=10)
+        except OSError as e:
+            got = b"error %s" % str(e).encode()
+        body = got.partition(b"\r\n\r\n")[2]
+        check(statuses(got)[:1] == [413] and b'"detail"' in body,
+              "a 16 MB JSON body written at once (no Expect) gets the 413 JSON, not a reset (%s %s)"
+              % (statuses(got), got[:60]))
+        import urllib.request, urllib.error
+        req = urllib.request.Request("http://127.0.0.1:%d/profiles" % port, data=big, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            urllib.request.urlopen(req, timeout=10)
+            got = "200"
+        except urllib.error.HTTPError as e:
+            got = "%d %s" % (e.code, e.read()[:120])
+        except OSError as e:
+            got = "error %s" % e
+        check(got.startswith("413") and "detail" in got, "Python urllib posting 16 MB of JSON reads the 413 (%s)"
+              % got[:160])
+        form = (b"--" + b + b"\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n"
+                b"Content-Type: audio/wav\r\n\r\n" + b"\0" * (51 * 1024 * 1024) + b"\r\n--" + b + b"--\r\n")
+        head = ("POST /profiles/%s/samples HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: multipart/form-data; "
+                "boundary=%s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (lpid, port, b.decode(), len(form)))
+        try:
+            got, _ = raw(port, head.encode() + form, timeout=20)
+        except OSError as e:
+            got = b"error %s" % str(e).encode()
+        check(statuses(got)[:1] == [413] and b'"file"' in got,
+              "a 51 MB sample upload written at once gets the 413 naming file (%s %s)" % (statuses(got), got[-120:]))
+        del form
+        # beyond the bound (64 MB past the limit) the server does not read on: it answers and closes
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(("POST /profiles HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+                   "Content-Length: 100000000000\r\n\r\n" % port).encode() + b"x" * 65536)
+        got = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        except OSError:
+            pass
+        s.close()
+        check(statuses(got)[:1] == [413], "a 100 GB Content-Length is answered 413 at once and closed (%s)"
+              % statuses(got))
 
         # ---- floods and slow clients (item 3) ----
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

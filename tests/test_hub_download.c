@@ -7,44 +7,15 @@
  */
 #include "studio/hub_download.h"
 #include "test_util.h"
+#include "hub_mirror.h"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define REPO "Qwen/Qwen3-TTS-12Hz-0.6B-Base"
-
-static int mirror_out = -1;
-
-static pid_t start_mirror(const char *golden, int *port)
-{
-    char script[1024], src[1024], map[1200];
-    snprintf(src, sizeof src, "%s", __FILE__);
-    snprintf(script, sizeof script, "%s/hub_mirror.py", dirname(src));
-    snprintf(map, sizeof map, REPO "=%s/tiny-a", golden);
-    int fds[2];
-    if (pipe(fds) != 0) return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execlp("python3", "python3", script, "--port", "0", "--quiet", "--refuse-ranges", "--map", map,
-               (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    char line[32] = "";
-    ssize_t n = read(fds[0], line, sizeof line - 1);
-    mirror_out = fds[0];
-    *port = n > 0 ? atoi(line) : 0;
-    return pid;
-}
 
 static int open_fds(void)
 {
@@ -109,11 +80,12 @@ int main(void)
     }
     char tmp[] = "/tmp/test_hub_download.XXXXXX";
     if (!mkdtemp(tmp)) return 1;
-    int port = 0;
-    pid_t mirror = start_mirror(golden, &port);
-    CHECK(port > 0, "hub_mirror.py: expected a port on its first line");
+    char map[1200];
+    snprintf(map, sizeof map, REPO "=%s/tiny-a", golden);
+    hub_mirror mirror = hub_mirror_start("--refuse-ranges", "--map", map, (char *)NULL);
+    CHECK(mirror.port > 0, "hub_mirror.py: expected a port on its first line");
     char endpoint[64], cache[4][256];
-    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", port);
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", mirror.port);
     for (int i = 0; i < 4; i++)
         snprintf(cache[i], sizeof cache[i], "%s/cache%d", tmp, i);
     studio_error err;
@@ -154,9 +126,7 @@ int main(void)
           before, open_fds());
     printf("unflushable partial: %s\n", err.msg);
 
-    kill(mirror, SIGTERM);
-    waitpid(mirror, NULL, 0);
-    close(mirror_out);
+    hub_mirror_stop(&mirror);
     char rm[128];
     snprintf(rm, sizeof rm, "rm -rf '%s'", tmp);
     if (system(rm) != 0) fprintf(stderr, "warning: cannot remove %s\n", tmp);

@@ -5,15 +5,13 @@
 #include "studio/hub_download.h"
 #include "studio/models.h"
 #include "test_util.h"
+#include "hub_mirror.h"
 
 #include <fcntl.h>
-#include <libgen.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,43 +45,6 @@ static uint64_t release_bytes(const char *golden, const char *model)
     for (size_t i = 0; i < sizeof codec / sizeof codec[0]; i++)
         total += file_size(dir, codec[i]);
     return total;
-}
-
-static int mirror_stdout = -1;
-
-static pid_t start_mirror(const char *golden, const char *kbps, int *port)
-{
-    char script[1024], src[1024], big[1200], small[1200];
-    snprintf(src, sizeof src, "%s", __FILE__);
-    snprintf(script, sizeof script, "%s/hub_mirror.py", dirname(src));
-    snprintf(big, sizeof big, "Qwen/Qwen3-TTS-12Hz-1.7B-Base=%s/tiny-b", golden);
-    snprintf(small, sizeof small, "Qwen/Qwen3-TTS-12Hz-0.6B-Base=%s/tiny-a", golden);
-    int fds[2];
-    if (pipe(fds) != 0) return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execlp("python3", "python3", script, "--port", "0", "--quiet", "--throttle-kbps", kbps, "--map", big,
-               "--map", small, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    char line[32] = "";
-    ssize_t n = read(fds[0], line, sizeof line - 1);
-    mirror_stdout = fds[0]; /* kept open until the mirror stops */
-    *port = n > 0 ? atoi(line) : 0;
-    return pid;
-}
-
-static void stop_mirror(pid_t pid)
-{
-    if (pid > 0) {
-        kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
-        close(mirror_stdout);
-    }
 }
 
 static void test_registry(void)
@@ -183,11 +144,14 @@ int main(void)
     unsetenv("HF_HUB_CACHE");
     unsetenv("HUGGINGFACE_HUB_CACHE");
     unsetenv("HF_HUB_OFFLINE");
-    int port = 0;
-    pid_t mirror = start_mirror(golden, "6000", &port);
-    CHECK(port > 0, "hub_mirror.py: expected a port on its first line");
+    char map17[1200], map06[1200];
+    snprintf(map17, sizeof map17, "Qwen/Qwen3-TTS-12Hz-1.7B-Base=%s/tiny-b", golden);
+    snprintf(map06, sizeof map06, "Qwen/Qwen3-TTS-12Hz-0.6B-Base=%s/tiny-a", golden);
+    hub_mirror mirror =
+        hub_mirror_start("--throttle-kbps", "6000", "--map", map17, "--map", map06, (char *)NULL);
+    CHECK(mirror.port > 0, "hub_mirror.py: expected a port on its first line");
     char endpoint[64];
-    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", port);
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", mirror.port);
     setenv("HF_ENDPOINT", endpoint, 1);
 
     const studio_model *small = studio_model_find("0.6B"), *big = studio_model_find("1.7B");
@@ -274,7 +238,7 @@ int main(void)
         "after a cancelled download: expected partial bytes kept for resuming, got downloaded %d, %llu bytes",
         st.downloaded, (unsigned long long)st.size_on_disk);
 
-    stop_mirror(mirror);
+    hub_mirror_stop(&mirror);
     /* offline: present models still resolve; a pull of the complete one needs no network */
     CHECK(studio_models_download(NULL, big, NULL, NULL, &err) == 0, "offline download of a present model: %s",
           err.msg);

@@ -13,10 +13,9 @@ import sys
 import struct
 import tempfile
 import zipfile
-import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from studio_http import Studio, check, finish, read_wav16, tone, write_wav16  # noqa: E402
+from studio_http import Studio, check, finish, png_rgba, read_wav16, tone, write_wav16  # noqa: E402
 
 BIN, SEEDER = sys.argv[1], sys.argv[2]
 tmp = tempfile.mkdtemp(prefix="voicebox-packages.")
@@ -28,16 +27,6 @@ def wav_bytes(freq, seconds, amp=0.3, rate=24000):
     path = os.path.join(tmp, "t.wav")
     write_wav16(path, tone(freq, seconds, amp, rate), rate)
     return open(path, "rb").read()
-
-
-def png_rgba(w, h, pixel):
-    """A PNG written by hand (zlib + CRC): pixel(x, y) -> (r, g, b, a)."""
-    raw = b"".join(b"\0" + b"".join(bytes(pixel(x, y)) for x in range(w)) for y in range(h))
-
-    def chunk(kind, payload):
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)) +
-            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def python_profile_zip(name, samples, description=None, language="en", extra=None):

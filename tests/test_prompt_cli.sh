@@ -19,18 +19,13 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 # compare `prompt show --json` with a golden file's x-vector (and ref codes for ICL)
 check_json() { # json golden prefix mode width
-  python3 - "$@" <<'PY'
-import json, struct, sys
+  PYTHONPATH="$(dirname "$0")" python3 - "$@" <<'PY'
+import json, sys
+from st_tensor import tensor
 jpath, gpath, prefix, mode, width = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 d = json.load(open(jpath))
-with open(gpath, "rb") as f:
-    n = struct.unpack("<Q", f.read(8))[0]
-    head = json.loads(f.read(n))
-    def get(name, fmt, size):
-        t = head[name]; a, b = t["data_offsets"]; f.seek(8 + n + a)
-        return list(struct.unpack("<%d%s" % ((b - a) // size, fmt), f.read(b - a)))
-    xv = get(prefix + ".xvector", "f", 4)
-    codes = get("icl.ref_codes", "q", 8) if mode == "icl" else []
+xv = tensor(gpath, prefix + ".xvector")[2]
+codes = tensor(gpath, "icl.ref_codes")[2] if mode == "icl" else []
 bad = []
 if set(d) != {"model_size", "width", "mode", "ref_text", "codes", "xvector"}: bad.append("keys %s" % sorted(d))
 if d["mode"] != mode or d["width"] != width or len(d["xvector"]) != width: bad.append("mode/width %s %s" % (d["mode"], d["width"]))

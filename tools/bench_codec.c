@@ -7,10 +7,12 @@
  */
 #include "engine/codec_decoder.h"
 #include "engine/codec_gemm.h"
+#include "engine/codec_gemm_bf16.h"
 #include "engine/config.h"
 #include "engine/qt.h"
 #include "engine/safetensors.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -111,6 +113,58 @@ static double measure_peak(int n, int wide)
 
 /* ---- decoder ------------------------------------------------------------------------------------------ */
 
+/* The bf16 path (precision int8, docs/engine.md §7.8) on the same codec and codes, right after the float32
+ * one pass took t_f32 (f32 holds its samples): its speed, the ratio within this run, its error; and a
+ * stream by 4 frames must give its one-pass samples. */
+static void bench_bf16(qt_codec *c, const int32_t *codes, int frames, double audio, double t_f32,
+                       const float *f32, float *out)
+{
+    qt_error e = {0};
+    const char *kname;
+    qt_codec_gemm_bf16_get(&kname);
+    if (qt_codec_set_bf16(c, 1, &e) != 0 || !qt_codec_bf16(c)) {
+        printf("      bf16 path: %s\n",
+               e.msg[0] ? e.msg : "not used here (no AMX-BF16): precision int8 decodes in float32");
+        return;
+    }
+    size_t n_out = (size_t)frames * QT_SAMPLES_PER_FRAME;
+    qt_codec_decode(c, codes, 2, out, &e); /* warm */
+    double t0 = qt_now_ms() / 1e3;
+    if (qt_codec_decode(c, codes, frames, out, &e) != 0) {
+        printf("      bf16 one pass FAILED: %s\n", e.msg);
+        qt_codec_set_bf16(c, 0, &e);
+        return;
+    }
+    double t = qt_now_ms() / 1e3 - t0, worst = 0;
+    for (size_t i = 0; i < n_out; i++) {
+        double d = fabs((double)out[i] - f32[i]);
+        worst = d > worst || isnan(d) ? d : worst;
+    }
+    printf("      bf16 (%s), one pass:  %6.2fx real time  (%.2f s): %.2fx the float32 speed; max abs diff "
+           "%.2g\n",
+           kname, audio / t, t, t_f32 / t, worst);
+    float *one = malloc(n_out * sizeof *one);
+    qt_codec_stream *s = one ? qt_codec_stream_new(c, &e) : NULL;
+    if (s) {
+        memcpy(one, out, n_out * sizeof *one);
+        size_t wrote;
+        t0 = qt_now_ms() / 1e3;
+        for (int f = 0; f < frames; f += 4) {
+            int k = frames - f < 4 ? frames - f : 4;
+            qt_codec_stream_push(s, codes + (size_t)f * QT_CODEBOOKS, k,
+                                 out + (size_t)f * QT_SAMPLES_PER_FRAME, (size_t)k * QT_SAMPLES_PER_FRAME,
+                                 &wrote, &e);
+        }
+        t = qt_now_ms() / 1e3 - t0;
+        printf("      bf16, stream by 4 frames: %6.2fx real time  (%.2f s)%s\n", audio / t, t,
+               memcmp(one, out, n_out * sizeof *out) ? "  MISMATCH with the bf16 one pass"
+                                                     : ", same samples");
+    }
+    qt_codec_stream_free(s);
+    free(one);
+    qt_codec_set_bf16(c, 0, &e);
+}
+
 static int bench_decoder(const char *model, double seconds, double flops_per_frame, double peak1,
                          double peak2)
 {
@@ -143,7 +197,7 @@ static int bench_decoder(const char *model, double seconds, double flops_per_fra
             qt_codec_free(c);
             return 1;
         }
-        double t = (qt_now_ms() / 1e3) - t0, cpu = cpu_seconds() - c0;
+        double t = (qt_now_ms() / 1e3) - t0, cpu = cpu_seconds() - c0, t_f32 = t;
         printf("  %d thread%s, one pass:        %6.2fx real time  (%.2f s wall; %.1f GFLOP/s = %.0f%% of the "
                "peak %.0f GFLOP/s)\n",
                threads, threads > 1 ? "s" : " ", audio / t, t, work / t * 1e-9, 100.0 * work / t / peak,
@@ -198,6 +252,7 @@ static int bench_decoder(const char *model, double seconds, double flops_per_fra
                    threads > 1 ? "s" : " ", step, step > 1 ? "s" : " ", audio / t, t,
                    memcmp(first, out, n_out * sizeof *out) ? "  MISMATCH with one pass" : ", same samples");
         }
+        bench_bf16(c, codes, frames, audio, t_f32, first, out);
         qt_codec_free(c);
     }
     free(codes);

@@ -11,6 +11,7 @@
 
 typedef struct {
     char msg[256];
+    int errnum; /* the errno of a failed write (ENOSPC: the drive is full), else 0 */
 } audio_error;
 
 typedef struct {

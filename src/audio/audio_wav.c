@@ -100,6 +100,7 @@ int audio_write_wav16(const char *path, const float *samples, size_t n, int samp
     char *tmp = NULL, *dir = NULL;
     int fd = -1;
 
+    err->errnum = 0;
     if (audio_encode_wav16(samples, n, sample_rate, &image, &size, err) != 0) return -1;
     const char *slash = strrchr(path, '/');
     if (slash)
@@ -114,6 +115,7 @@ int audio_write_wav16(const char *path, const float *samples, size_t n, int samp
     }
     fd = mkstemp(tmp);
     if (fd < 0) {
+        err->errnum = errno;
         snprintf(err->msg, sizeof err->msg, "%s: cannot create a temp file beside it (%s)", path,
                  strerror(errno));
         free(tmp);
@@ -121,16 +123,19 @@ int audio_write_wav16(const char *path, const float *samples, size_t n, int samp
         goto fail;
     }
     if (fchmod(fd, 0644) != 0 || write_all(fd, image, size) != 0 || fsync(fd) != 0) {
+        err->errnum = errno;
         snprintf(err->msg, sizeof err->msg, "%s: write failed (%s)", path, strerror(errno));
         goto fail;
     }
     if (close(fd) != 0) {
         fd = -1;
+        err->errnum = errno;
         snprintf(err->msg, sizeof err->msg, "%s: write failed on close (%s)", path, strerror(errno));
         goto fail;
     }
     fd = -1;
     if (rename(tmp, path) != 0) {
+        err->errnum = errno;
         snprintf(err->msg, sizeof err->msg, "%s: cannot rename the temp file into place (%s)", path,
                  strerror(errno));
         goto fail;

@@ -27,7 +27,8 @@ static const char *human(uint64_t bytes, char *buf, size_t size)
 
 static const char *status_word(const studio_model_state *st)
 {
-    return st->downloaded     ? "downloaded"
+    return st->damaged        ? "damaged"
+           : st->downloaded   ? "downloaded"
            : st->downloading  ? "downloading"
            : st->size_on_disk ? "partial"
                               : "not-downloaded";
@@ -47,16 +48,20 @@ static int models_list(int json)
         }
         if (json) {
             json_array_append_new(
-                arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:s?}", "model_name", m->name,
+                arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:s?, s:b, s:s?}", "model_name", m->name,
                                "model_size", m->size, "repo_id", m->repo_id, "status", status_word(&st),
                                "downloaded", st.downloaded, "downloading", st.downloading, "size_on_disk",
-                               (json_int_t)st.size_on_disk, "path", st.downloaded ? st.path : NULL));
+                               (json_int_t)st.size_on_disk, "path", st.downloaded ? st.path : NULL, "damaged",
+                               st.damaged, "error", st.damaged ? st.problem : NULL));
             continue;
         }
         char size[32];
         printf("%-15s %-31s %-14s %10s  %s\n", m->name, m->repo_id, status_word(&st),
                st.size_on_disk ? human(st.size_on_disk, size, sizeof size) : "-",
                st.downloaded ? st.path : st.cache_dir);
+        if (st.damaged)
+            printf("  %s is damaged: %s; `voicebox models pull %s` repairs it\n", m->name, st.problem,
+                   m->name);
     }
     if (json) {
         char *text = json_dumps(arr, JSON_INDENT(2));

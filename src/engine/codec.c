@@ -136,6 +136,16 @@ void qt_codec_free(qt_codec *c)
     free(c);
 }
 
+int qt_codec_set_bf16(qt_codec *c, int on, qt_error *err)
+{
+    return codec_decoder_set_bf16(c->dec, on, err);
+}
+
+int qt_codec_bf16(const qt_codec *c)
+{
+    return codec_decoder_bf16(c->dec);
+}
+
 static int check_codes(const int32_t *codes, int n_frames, int first_frame, qt_error *err)
 {
     for (int t = 0; t < n_frames; t++)

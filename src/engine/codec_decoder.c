@@ -11,6 +11,7 @@
  */
 #include "engine/codec_decoder.h"
 #include "engine/codec_gemm.h"
+#include "engine/codec_gemm_bf16.h"
 #include "engine/codec_snake.h"
 
 #include <math.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #define MAX_STAGES 8
+#define MAX_MAPPED 1024 /* tensors the decoder reads: 271 for the real codec */
 #define MAX_CODEBOOKS 64
 #define N_RES_UNITS 3
 #define COL_FLOATS (1 << 20) /* per-thread im2col scratch: 4 MiB */
@@ -37,15 +39,22 @@ static const int res_dilation[N_RES_UNITS] = {1, 3, 9};
 /* ---- weights ---------------------------------------------------------------------------------------- */
 
 typedef struct {
+    const uint16_t *w; /* bf16 [rows, ld], the product's A; made by codec_decoder_set_bf16 (§7.8) */
+    ptrdiff_t ld;
+} bf16_w;
+
+typedef struct {
     const float *w; /* [c_out, c_in, k] row-major = the GEMM matrix [c_out, c_in*k] */
     const float *b; /* [c_out] */
     int c_out, c_in, k, dil;
+    bf16_w h; /* [c_out, c_in*k] */
 } conv_w;
 
 typedef struct {
     const float *w;             /* [c_in, c_out, k] (PyTorch ConvTranspose1d layout) */
     const float *b;             /* [c_out] */
     int c_in, c_out, k, stride; /* k is stride or 2*stride */
+    bf16_w h;                   /* transposed: [c_out*k, c_in] */
 } convtr_w;
 
 typedef struct {
@@ -62,6 +71,7 @@ typedef struct {
     const float *w_gate, *w_up; /* [I, H] */
     const float *w_down;        /* [H, I] */
     const float *mlp_scale;     /* [H] */
+    bf16_w hq, hk, hv, ho, hgate, hup, hdown;
 } tf_layer;
 
 typedef struct {
@@ -99,6 +109,7 @@ struct codec_decoder {
     tf_layer *layers;
     const float *norm;                    /* [H] */
     const float *out_proj_w, *out_proj_b; /* [L, H], [L] */
+    bf16_w h_in_proj, h_out_proj;
     int n_up;
     upsample_w up[MAX_STAGES];
     conv_w dec0; /* causal k7, latent -> decoder_dim */
@@ -110,6 +121,12 @@ struct codec_decoder {
     int frame_samples;
     qt_snake_fn snake;
     qt_codec_gemm_fn gemm;
+    qt_codec_gemm_bf16_fn gemm16;
+    int bf16;      /* products in bf16 (§7.8); the copies below exist once it was first set */
+    int have_bf16; /* the bf16 copies are made */
+    const st_file *st;
+    const st_tensor *mapped[MAX_MAPPED]; /* tensors read in place from st */
+    int n_mapped;
     void **owned; /* copies this decoder frees */
     int n_owned, cap_owned;
 };
@@ -123,19 +140,28 @@ typedef struct {
     int failed;
 } loader;
 
-static void *own(loader *l, size_t bytes)
+/* m (malloc'd) joins what the decoder frees; on failure it is freed here and 0 returned */
+static int keep(codec_decoder *d, void *m)
 {
-    codec_decoder *d = l->d;
+    if (!m) return 0;
     if (d->n_owned == d->cap_owned) {
         int cap = d->cap_owned ? 2 * d->cap_owned : 64;
         void **p = realloc(d->owned, (size_t)cap * sizeof *p);
-        if (!p) return NULL;
+        if (!p) {
+            free(m);
+            return 0;
+        }
         d->owned = p;
         d->cap_owned = cap;
     }
-    void *m = malloc(bytes ? bytes : 1);
-    if (m) d->owned[d->n_owned++] = m;
-    return m;
+    d->owned[d->n_owned++] = m;
+    return 1;
+}
+
+static void *own(loader *l, size_t bytes)
+{
+    void *m = calloc(1, bytes ? bytes : 1);
+    return keep(l->d, m) ? m : NULL;
 }
 
 /* The F32 tensor named by fmt with the given shape (-1: any extent; *got receives the file's shape when
@@ -159,7 +185,11 @@ static const float *tensor(loader *l, int64_t *got, int n_dims, const int64_t *s
     if (got)
         for (int i = 0; i < n_dims; i++)
             got[i] = t->shape[i];
-    if (((uintptr_t)t->data & (sizeof(float) - 1)) == 0) return t->data;
+    if (((uintptr_t)t->data & (sizeof(float) - 1)) == 0) {
+        codec_decoder *d = l->d;
+        if (d->n_mapped < MAX_MAPPED) d->mapped[d->n_mapped++] = t; /* for st_release (§7.8) */
+        return t->data;
+    }
     float *copy = own(l, t->n_bytes);
     if (!copy) {
         l->failed = 1;
@@ -244,6 +274,7 @@ codec_decoder *codec_decoder_load(const st_file *f, const qt_codec_decoder_confi
     loader l = {f, d, err, 0};
     char p[192];
     d->cfg = *cfg;
+    d->st = f;
     d->n_q = cfg->num_quantizers;
     d->cb_size = cfg->codebook_size;
     d->q_dim = cfg->codebook_dim;
@@ -260,6 +291,7 @@ codec_decoder *codec_decoder_load(const st_file *f, const qt_codec_decoder_confi
     d->n_blocks = cfg->n_upsample_rates;
     d->snake = qt_snake_get();
     d->gemm = qt_codec_gemm_get(NULL);
+    d->gemm16 = qt_codec_gemm_bf16_get(NULL);
     if (d->n_q < 2 || d->n_q > MAX_CODEBOOKS || cfg->num_semantic_quantizers != 1 || d->q_dim % 2 ||
         d->n_kv <= 0 || d->n_heads % d->n_kv || d->head_dim % 2 || d->window < 1 || d->n_up > MAX_STAGES ||
         d->n_blocks < 1 || d->n_blocks > MAX_STAGES || (cfg->decoder_dim >> d->n_blocks) < 1) {
@@ -286,13 +318,15 @@ codec_decoder *codec_decoder_load(const st_file *f, const qt_codec_decoder_confi
                              d->q_dim,
                              d->half,
                              1,
-                             1};
+                             1,
+                             {NULL, 0}};
     d->proj_rest = (conv_w){tensor(&l, NULL, 3, op_shape, "decoder.quantizer.rvq_rest.output_proj.weight"),
                             NULL,
                             d->q_dim,
                             d->half,
                             1,
-                            1};
+                            1,
+                            {NULL, 0}};
 
     /* §7.2 pre_conv, §7.3 transformer */
     load_conv(&l, &d->pre_conv, d->latent, d->q_dim, 3, 1, "decoder.pre_conv.conv");
@@ -340,9 +374,14 @@ codec_decoder *codec_decoder_load(const st_file *f, const qt_codec_decoder_confi
         int64_t pw_shape[2] = {-1, L}, pw_got[2] = {0, 0};
         const float *pw1 = tensor(&l, pw_got, 2, pw_shape, "%s.pwconv1.weight", p);
         int wide = (int)pw_got[0];
-        u->pw1 = (conv_w){pw1, vec(&l, wide, "%s.pwconv1.bias", p), wide, L, 1, 1};
-        u->pw2 = (conv_w){
-            mat(&l, L, wide, "%s.pwconv2.weight", p), vec(&l, L, "%s.pwconv2.bias", p), L, wide, 1, 1};
+        u->pw1 = (conv_w){pw1, vec(&l, wide, "%s.pwconv1.bias", p), wide, L, 1, 1, {NULL, 0}};
+        u->pw2 = (conv_w){mat(&l, L, wide, "%s.pwconv2.weight", p),
+                          vec(&l, L, "%s.pwconv2.bias", p),
+                          L,
+                          wide,
+                          1,
+                          1,
+                          {NULL, 0}};
         u->gamma = vec(&l, L, "%s.gamma", p);
         d->frame_samples *= cfg->upsampling_ratios[i];
     }
@@ -397,6 +436,71 @@ void codec_decoder_free(codec_decoder *d)
         free(d->owned[i]);
     free(d->owned);
     free(d);
+}
+
+/* ---- the bf16 copies (§7.8) ------------------------------------------------------------------------- */
+
+/* The split copy of a weight; the float32 pages it came from leave the resident set (a later float32 decode
+ * reads them back from the file), so the bf16 path takes no more memory than the float32 one. */
+static int to_bf16(codec_decoder *d, bf16_w *h, const float *w, int rows, int k, ptrdiff_t rs, ptrdiff_t ks)
+{
+    uint16_t *m = qt_codec_bf16_matrix(w, rows, k, rs, ks, &h->ld);
+    if (!keep(d, m)) return -1;
+    h->w = m;
+    for (int i = 0; i < d->n_mapped; i++)
+        if (d->mapped[i]->data == (const void *)w) st_release(d->st, d->mapped[i]);
+    return 0;
+}
+
+static int conv_bf16(codec_decoder *d, conv_w *c)
+{
+    return to_bf16(d, &c->h, c->w, c->c_out, c->c_in * c->k, (ptrdiff_t)c->c_in * c->k, 1);
+}
+
+static int make_bf16(codec_decoder *d)
+{
+    int bad = conv_bf16(d, &d->proj_first) | conv_bf16(d, &d->proj_rest) | conv_bf16(d, &d->pre_conv);
+    bad |= to_bf16(d, &d->h_in_proj, d->in_proj_w, d->hidden, d->latent, d->latent, 1);
+    bad |= to_bf16(d, &d->h_out_proj, d->out_proj_w, d->latent, d->hidden, d->hidden, 1);
+    int H = d->hidden, qd = d->n_heads * d->head_dim, kvd = d->n_kv * d->head_dim;
+    for (int i = 0; i < d->cfg.n_layers; i++) {
+        tf_layer *y = &d->layers[i];
+        bad |= to_bf16(d, &y->hq, y->wq, qd, H, H, 1) | to_bf16(d, &y->hk, y->wk, kvd, H, H, 1) |
+               to_bf16(d, &y->hv, y->wv, kvd, H, H, 1) | to_bf16(d, &y->ho, y->wo, H, qd, qd, 1) |
+               to_bf16(d, &y->hgate, y->w_gate, d->inter, H, H, 1) |
+               to_bf16(d, &y->hup, y->w_up, d->inter, H, H, 1) |
+               to_bf16(d, &y->hdown, y->w_down, H, d->inter, d->inter, 1);
+    }
+    for (int i = 0; i < d->n_up; i++) {
+        convtr_w *u = &d->up[i].up;
+        bad |= to_bf16(d, &u->h, u->w, u->c_out * u->k, u->c_in, 1, (ptrdiff_t)u->c_out * u->k);
+        bad |= conv_bf16(d, &d->up[i].pw1) | conv_bf16(d, &d->up[i].pw2);
+    }
+    bad |= conv_bf16(d, &d->dec0) | conv_bf16(d, &d->final_conv);
+    for (int i = 0; i < d->n_blocks; i++) {
+        convtr_w *u = &d->blocks[i].up;
+        bad |= to_bf16(d, &u->h, u->w, u->c_out * u->k, u->c_in, 1, (ptrdiff_t)u->c_out * u->k);
+        for (int j = 0; j < N_RES_UNITS; j++)
+            bad |= conv_bf16(d, &d->blocks[i].res[j].conv1) | conv_bf16(d, &d->blocks[i].res[j].conv2);
+    }
+    return bad ? -1 : 0;
+}
+
+int codec_decoder_set_bf16(codec_decoder *d, int on, qt_error *err)
+{
+    if (!d->gemm16) on = 0; /* no AMX: float32 is the faster (qt_codec_gemm_bf16_get) */
+    if (on && !d->have_bf16) {
+        if (make_bf16(d) != 0)
+            return qt_fail(err, QT_ERR_NOMEM, "speech tokenizer: no memory for the decoder's bf16 weights");
+        d->have_bf16 = 1;
+    }
+    d->bf16 = on != 0;
+    return 0;
+}
+
+int codec_decoder_bf16(const codec_decoder *d)
+{
+    return d->bf16;
 }
 
 int codec_decoder_frame_samples(const codec_decoder *d)
@@ -621,9 +725,11 @@ static int pieces(int n, int tasks, int align, int *step)
  * has few columns, else over its columns. Any split gives the same bits (codec_gemm.h). */
 typedef struct {
     qt_codec_gemm_fn fn;
+    qt_codec_gemm_bf16_fn fn16; /* set: A is h (bf16) */
     int m, n, k;
     const float *a;
     ptrdiff_t a_rs, a_ks;
+    const bf16_w *h;
     const float *b;
     ptrdiff_t ldb;
     float *c;
@@ -641,24 +747,34 @@ static void gemm_task(void *ctx, int task, int n_tasks)
         int lo = i * g->step, hi = lo + g->step;
         if (g->by_rows) {
             hi = hi < g->m ? hi : g->m;
-            g->fn(hi - lo, g->n, g->k, g->a + lo * g->a_rs, g->a_rs, g->a_ks, g->b, g->ldb,
-                  g->c + lo * g->ldc, g->ldc);
+            if (g->fn16)
+                g->fn16(hi - lo, g->n, g->k, g->h->w + lo * g->h->ld, g->h->ld, g->b, g->ldb,
+                        g->c + lo * g->ldc, g->ldc);
+            else
+                g->fn(hi - lo, g->n, g->k, g->a + lo * g->a_rs, g->a_rs, g->a_ks, g->b, g->ldb,
+                      g->c + lo * g->ldc, g->ldc);
         } else {
             hi = hi < g->n ? hi : g->n;
-            g->fn(g->m, hi - lo, g->k, g->a, g->a_rs, g->a_ks, g->b + lo, g->ldb, g->c + lo, g->ldc);
+            if (g->fn16)
+                g->fn16(g->m, hi - lo, g->k, g->h->w, g->h->ld, g->b + lo, g->ldb, g->c + lo, g->ldc);
+            else
+                g->fn(g->m, hi - lo, g->k, g->a, g->a_rs, g->a_ks, g->b + lo, g->ldb, g->c + lo, g->ldc);
         }
     }
 }
 
+/* h: A's bf16 copy, used when the decoder runs in bf16 (§7.8) */
 static void gemm(const codec_decoder *d, qt_pool *pool, int m, int n, int k, const float *a, ptrdiff_t a_rs,
-                 ptrdiff_t a_ks, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc)
+                 ptrdiff_t a_ks, const bf16_w *h, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc)
 {
-    gemm_job g = {d->gemm, m, n, k, a, a_rs, a_ks, b, ldb, c, ldc, 0, 0, 0, 0};
+    gemm_job g = {
+        d->gemm, d->bf16 && h && h->w ? d->gemm16 : NULL, m, n, k, a, a_rs, a_ks, h, b, ldb, c, ldc, 0, 0, 0,
+        0};
     int tasks = pool_tasks(pool);
     if ((double)g.m * g.n * g.k < DISPATCH_MIN_MACS) /* not worth a dispatch */
         tasks = 1;
     g.by_rows = g.n < 64 * tasks;
-    g.n_pieces = g.by_rows ? pieces(g.m, tasks, 24, &g.step) : pieces(g.n, tasks, 64, &g.step);
+    g.n_pieces = g.by_rows ? pieces(g.m, tasks, g.fn16 ? 32 : 24, &g.step) : pieces(g.n, tasks, 64, &g.step);
     atomic_init(&g.next, 0);
     if (tasks == 1)
         gemm_task(&g, 0, 1);
@@ -668,18 +784,29 @@ static void gemm(const codec_decoder *d, qt_pool *pool, int m, int n, int k, con
 
 /* y[out, n] = b + W x: W [out, in] row-major, x [in, n]; a Linear layer (or 1x1 conv) on channel-major data.
  */
-static void linear(const codec_decoder *d, qt_pool *pool, float *y, const float *w, const float *bias,
-                   int out, int in, const float *x, int n)
+static void linear(const codec_decoder *d, qt_pool *pool, float *y, const float *w, const bf16_w *h,
+                   const float *bias, int out, int in, const float *x, int n)
 {
     for (int o = 0; o < out; o++) {
         float b = bias ? bias[o] : 0.0f, *row = y + (size_t)o * n;
         for (int t = 0; t < n; t++)
             row[t] = b;
     }
-    gemm(d, pool, out, n, in, w, in, 1, x, n, y, n);
+    gemm(d, pool, out, n, in, w, in, 1, h, x, n, y, n);
 }
 
 /* ---- causal convolution ----------------------------------------------------------------------------- */
+
+/* C[rows lo..hi) += W B for a convolution's weight W [c_out, c_in*k], in the decoder's precision. */
+static void conv_product(const codec_decoder *d, const conv_w *w, int lo, int hi, int n, const float *b,
+                         ptrdiff_t ldb, float *c, ptrdiff_t ldc)
+{
+    int kc = w->c_in * w->k;
+    if (d->bf16 && w->h.w)
+        d->gemm16(hi - lo, n, kc, w->h.w + lo * w->h.ld, w->h.ld, b, ldb, c, ldc);
+    else
+        d->gemm(hi - lo, n, kc, w->w + (size_t)lo * kc, kc, 1, b, ldb, c, ldc);
+}
 
 /* y[co, t] (+)= b[co] + sum_{ci,j} w[co, ci, j] * in(ci, t + j*dil - h) for t in [0, n), where in(ci, s) is
  * hist[ci, h + s] for s < 0 and x[ci, s] otherwise (h = (k-1)*dil: left zero padding at the start, the
@@ -732,14 +859,12 @@ static void conv_task(void *ctx, int task, int n_tasks)
 {
     conv_job *j = ctx;
     const conv_w *w = j->w;
-    int kc = w->c_in * w->k;
     (void)n_tasks;
     if (j->shared_col) { /* row split */
         for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->n_row_pieces;) {
             int lo = i * j->row_step, hi = lo + j->row_step < w->c_out ? lo + j->row_step : w->c_out;
             bias_init(w, j->y, j->n, lo, hi, 0, j->n, j->accumulate);
-            j->d->gemm(hi - lo, j->n, kc, w->w + (size_t)lo * kc, kc, 1, j->shared_col, j->n,
-                       j->y + (size_t)lo * j->n, j->n);
+            conv_product(j->d, w, lo, hi, j->n, j->shared_col, j->n, j->y + (size_t)lo * j->n, j->n);
         }
         return;
     }
@@ -754,7 +879,7 @@ static void conv_task(void *ctx, int task, int n_tasks)
             ldb = t1 - t0;
         }
         bias_init(w, j->y, j->n, 0, w->c_out, t0, t1, j->accumulate);
-        j->d->gemm(w->c_out, t1 - t0, kc, w->w, kc, 1, b, ldb, j->y + t0, j->n);
+        conv_product(j->d, w, 0, w->c_out, t1 - t0, b, ldb, j->y + t0, j->n);
     }
 }
 
@@ -849,7 +974,7 @@ static void conv_transpose(const codec_decoder *d, qt_pool *pool, const convtr_w
     int m = w->c_out * w->k;
     memset(z, 0, (size_t)m * n * sizeof *z);
     /* z[(co,j), t] = sum_ci w[ci, co, j] x[ci, t]: A = the weight read transposed */
-    gemm(d, pool, m, n, w->c_in, w->w, 1, m, x, n, z, n);
+    gemm(d, pool, m, n, w->c_in, w->w, 1, m, &w->h, x, n, z, n);
     ola_job j = {w, z, tail, y, n};
     int tasks = pool_tasks(pool);
     if (tasks == 1 || (size_t)m * n < OLA_MIN_PARALLEL)
@@ -996,8 +1121,8 @@ static void quantizer(const codec_decoder *d, codec_dec_state *s, qt_pool *pool,
             }
         }
     }
-    linear(d, pool, out, d->proj_first.w, NULL, d->q_dim, half, s->e_first, n);
-    gemm(d, pool, d->q_dim, n, half, d->proj_rest.w, half, 1, s->e_rest, n, out, n);
+    linear(d, pool, out, d->proj_first.w, &d->proj_first.h, NULL, d->q_dim, half, s->e_first, n);
+    gemm(d, pool, d->q_dim, n, half, d->proj_rest.w, half, 1, &d->proj_rest.h, s->e_rest, n, out, n);
 }
 
 /* Appends the columns of x [kvd, n] as rows of the time-major cache. */
@@ -1013,14 +1138,14 @@ static void pre_transformer(const codec_decoder *d, codec_dec_state *s, qt_pool 
 {
     int H = d->hidden, L = d->latent, inter = d->inter, hd = d->head_dim;
     int qd = d->n_heads * hd, kvd = d->n_kv * hd;
-    linear(d, pool, s->x, d->in_proj_w, d->in_proj_b, H, L, io, n);
+    linear(d, pool, s->x, d->in_proj_w, &d->h_in_proj, d->in_proj_b, H, L, io, n);
     for (int li = 0; li < d->cfg.n_layers; li++) {
         const tf_layer *w = &d->layers[li];
         float *kc = s->kc[li], *vc = s->vc[li];
         rmsnorm(s->xn, s->x, w->attn_norm, H, n, d->rms_eps, s->ss);
-        linear(d, pool, s->q, w->wq, NULL, qd, H, s->xn, n);
-        linear(d, pool, s->kn, w->wk, NULL, kvd, H, s->xn, n);
-        linear(d, pool, s->vn, w->wv, NULL, kvd, H, s->xn, n);
+        linear(d, pool, s->q, w->wq, &w->hq, NULL, qd, H, s->xn, n);
+        linear(d, pool, s->kn, w->wk, &w->hk, NULL, kvd, H, s->xn, n);
+        linear(d, pool, s->vn, w->wv, &w->hv, NULL, kvd, H, s->xn, n);
         rope(s->q, n, d->n_heads, hd, s->pos, d->inv_freq);
         rope(s->kn, n, d->n_kv, hd, s->pos, d->inv_freq);
         cache_append(kc + (size_t)s->n_past * kvd, s->kn, kvd, n);
@@ -1031,17 +1156,17 @@ static void pre_transformer(const codec_decoder *d, codec_dec_state *s, qt_pool 
             attention_task(&aj, 0, 1);
         else
             qt_pool_run(pool, attention_task, &aj, tasks);
-        linear(d, pool, s->tmp, w->wo, NULL, H, qd, s->att, n);
+        linear(d, pool, s->tmp, w->wo, &w->ho, NULL, H, qd, s->att, n);
         for (size_t i = 0; i < (size_t)n * H; i++)
             s->x[i] += w->attn_scale[i / n] * s->tmp[i];
         rmsnorm(s->xn, s->x, w->mlp_norm, H, n, d->rms_eps, s->ss);
-        linear(d, pool, s->gate, w->w_gate, NULL, inter, H, s->xn, n);
-        linear(d, pool, s->upv, w->w_up, NULL, inter, H, s->xn, n);
+        linear(d, pool, s->gate, w->w_gate, &w->hgate, NULL, inter, H, s->xn, n);
+        linear(d, pool, s->upv, w->w_up, &w->hup, NULL, inter, H, s->xn, n);
         for (size_t i = 0; i < (size_t)n * inter; i++) {
             float g = s->gate[i];
             s->gate[i] = g / (1.0f + expf(-g)) * s->upv[i];
         }
-        linear(d, pool, s->tmp, w->w_down, NULL, H, inter, s->gate, n);
+        linear(d, pool, s->tmp, w->w_down, &w->hdown, NULL, H, inter, s->gate, n);
         for (size_t i = 0; i < (size_t)n * H; i++)
             s->x[i] += w->mlp_scale[i / n] * s->tmp[i];
         /* keep the last window-1 keys and values */
@@ -1054,7 +1179,7 @@ static void pre_transformer(const codec_decoder *d, codec_dec_state *s, qt_pool 
     int total = s->n_past + n;
     s->n_past = total < d->window - 1 ? total : d->window - 1;
     rmsnorm(s->xn, s->x, d->norm, H, n, d->rms_eps, s->ss);
-    linear(d, pool, io, d->out_proj_w, d->out_proj_b, L, H, s->xn, n);
+    linear(d, pool, io, d->out_proj_w, &d->h_out_proj, d->out_proj_b, L, H, s->xn, n);
 }
 
 /* §7.6 residual unit, fused: y = x + conv2(snake2(conv1(snake1(x)))) with x, y [c, n] (y != x).
@@ -1099,7 +1224,7 @@ static void resunit_task(void *ctx, int task, int n_tasks)
                 memcpy(col + ((size_t)ci * k + q) * nt, sn + (size_t)ci * ls + q * dil,
                        (size_t)nt * sizeof *col);
         bias_init(w1, mid, nt, 0, c, 0, nt, 0);
-        j->d->gemm(c, nt, c * k, w1->w, c * k, 1, col, nt, mid, nt);
+        conv_product(j->d, w1, 0, c, nt, col, nt, mid, nt);
         for (int ci = 0; ci < c; ci++)
             j->d->snake(mid + (size_t)ci * nt, mid + (size_t)ci * nt, (size_t)nt, u->act2.a[ci],
                         u->act2.inv_b[ci]);
@@ -1112,7 +1237,7 @@ static void resunit_task(void *ctx, int task, int n_tasks)
                 for (int t = t0; t < t1; t++)
                     yr[t] += b;
         }
-        j->d->gemm(w2->c_out, nt, w2->c_in, w2->w, w2->c_in, 1, mid, nt, j->y + t0, n);
+        conv_product(j->d, w2, 0, w2->c_out, nt, mid, nt, j->y + t0, n);
     }
 }
 

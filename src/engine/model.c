@@ -39,6 +39,23 @@ const char *qt_precision_name(qt_precision p)
     return p == QT_PRECISION_INT8 ? "int8" : "bf16";
 }
 
+int qt_model_check(const char *dir, qt_error *err)
+{
+    qt_config cfg;
+    qt_codec_config codec_cfg;
+    char codec_dir[4096];
+    if (qt_config_load(dir, &cfg, err) || qt_speech_tokenizer_dir(dir, codec_dir, sizeof codec_dir, err) ||
+        qt_codec_config_load(codec_dir, &codec_cfg, err))
+        return -1;
+    const char *const parts[] = {dir, codec_dir};
+    for (size_t i = 0; i < 2; i++) {
+        st_file *f = st_open(parts[i], err); /* maps and checks every header against its file's size */
+        if (!f) return -1;
+        st_close(f);
+    }
+    return 0;
+}
+
 qt_model *qt_model_load(const char *path_or_repo, const qt_load_params *p, qt_error *err)
 {
     qt_load_params dp = qt_load_default_params();
@@ -72,6 +89,8 @@ qt_model *qt_model_load(const char *path_or_repo, const qt_load_params *p, qt_er
         goto fail;
     if (!(m->tok = qt_tokenizer_load(m->dir, err))) goto fail;
     if (!p->no_codec && !(m->codec = qt_codec_load(m->dir, qt_pool_threads(m->pool), err))) goto fail;
+    if (m->codec && p->precision == QT_PRECISION_INT8 && qt_codec_set_bf16(m->codec, 1, err))
+        goto fail; /* §7.8 */
     m->talker_step_bytes = qt_stack_step_bytes(&m->talker.stack) +
                            qt_weight_bytes(&m->talker.codec_head, m->talker.codec_vocab, m->talker.hidden);
     m->cp_frame_bytes = qt_cp_frame_bytes(&m->cp);

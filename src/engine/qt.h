@@ -116,6 +116,13 @@ typedef struct qt_codec qt_codec;
 qt_codec *qt_codec_load(const char *dir, int n_threads, qt_error *err);
 void qt_codec_free(qt_codec *c); /* NULL is fine */
 
+/* The decoder's arithmetic (docs/engine.md §7.8): on = 0, float32 as released (the default; exact against
+ * the reference); on = 1, products in bf16 (weights copied to bf16 on the first call, sums in float32),
+ * faster, within 2e-3 of float32. A model loaded with precision int8 decodes in bf16. Not while a stream of
+ * this codec is mid-utterance. QT_ERR_NOMEM when the copies do not fit. */
+int qt_codec_set_bf16(qt_codec *c, int on, qt_error *err);
+int qt_codec_bf16(const qt_codec *c); /* 1: products in bf16 */
+
 /* codes [n_frames][QT_CODEBOOKS] -> out [n_frames * QT_SAMPLES_PER_FRAME], 24 kHz mono in [-1, 1]. Exact
  * single pass over any length (no chunking with cut context), in bounded memory. A code outside
  * 0..QT_CODEBOOK_SIZE-1 is an error (QT_ERR_INVALID) naming the frame and the codebook; nothing is decoded.
@@ -247,6 +254,12 @@ qt_load_params qt_load_default_params(void);
 
 /* A model directory or Hub repo id -> a loaded model (config, weights mmap'd, tokenizer, codec decoder). */
 qt_model *qt_model_load(const char *path_or_repo, const qt_load_params *p, qt_error *err);
+/* A cheap integrity check of a Qwen3-TTS model directory, without loading it (for a status page:
+ * milliseconds, no hashing): config.json and speech_tokenizer/config.json parse, and the safetensors of the
+ * weights and of the speech tokenizer (every shard an index names) have headers that parse and tensors that
+ * lie inside their files, which a truncated download does not. 0, or -1 with err naming the file and the
+ * fault (QT_ERR_CORRUPT, QT_ERR_NOT_FOUND for a missing file). */
+int qt_model_check(const char *dir, qt_error *err);
 void qt_model_free(qt_model *m);              /* NULL is fine */
 const char *qt_model_size(const qt_model *m); /* "0.6B" / "1.7B" (as written in config.json otherwise) */
 int qt_model_hidden(const qt_model *m);       /* talker hidden = x-vector width */

@@ -68,6 +68,8 @@ int srv_status_for(studio_error_kind kind)
         return 409;
     case STUDIO_BAD_INPUT:
         return 400;
+    case STUDIO_NO_SPACE:
+        return 507; /* Insufficient Storage */
     }
     return 500;
 }

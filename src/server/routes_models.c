@@ -58,11 +58,13 @@ void srv_get_models_status(srv_ctx *ctx, const srv_request *req, srv_response *r
         }
         int is_loaded = m->whisper ? whisper && !strcmp(whisper, m->name) : size && !strcmp(size, m->size);
         json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:f, s:o}", "model_name", m->name,
-                           "display_name", m->display, "model_size", m->size, "repo_id", m->repo_id,
-                           "downloaded", st.downloaded, "downloading", st.downloading, "loaded", is_loaded,
-                           "size_mb", (double)st.size_on_disk / (1024.0 * 1024.0), "precision",
-                           is_loaded && precision && !m->whisper ? json_string(precision) : json_null()));
+            arr,
+            json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:f, s:o, s:b, s:o}", "model_name", m->name,
+                      "display_name", m->display, "model_size", m->size, "repo_id", m->repo_id, "downloaded",
+                      st.downloaded, "downloading", st.downloading, "loaded", is_loaded, "size_mb",
+                      (double)st.size_on_disk / (1024.0 * 1024.0), "precision",
+                      is_loaded && precision && !m->whisper ? json_string(precision) : json_null(), "damaged",
+                      st.damaged, "error", st.damaged ? json_string(st.problem) : json_null()));
     }
     srv_json(res, 200, json_pack("{s:o}", "models", arr));
 }
@@ -84,7 +86,7 @@ void srv_post_models_download(srv_ctx *ctx, const srv_request *req, srv_response
     if (!m) return;
     studio_model_state st;
     studio_error err = {0};
-    if (studio_models_state(ctx->models, m, &st, &err) == 0 && st.downloaded) {
+    if (studio_models_state(ctx->models, m, &st, &err) == 0 && st.downloaded && !st.damaged) {
         srv_json(res, 200,
                  json_pack("{s:s, s:s}", "message", "Model already downloaded", "model_name", m->name));
         return;
@@ -140,7 +142,7 @@ static long progress_produce(void *arg, char *buf, size_t max)
         /* Nothing started in this process: a model already in the cache is complete, else keep the stream
          * open (heartbeats) until a download starts, as a client may subscribe before POSTing. */
         studio_model_state st;
-        if (studio_models_state(ps->ctx->models, ps->m, &st, NULL) == 0 && st.downloaded) {
+        if (studio_models_state(ps->ctx->models, ps->m, &st, NULL) == 0 && st.downloaded && !st.damaged) {
             p.status = STUDIO_DL_COMPLETE;
             p.current = p.total = st.size_on_disk;
             return write_event(ps, buf, max, &p);

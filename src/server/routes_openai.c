@@ -89,7 +89,7 @@ static int speech_poll(void *arg, srv_response *out)
                      st.err.msg[0] ? st.err.msg : "the take failed");
     } else {
         audio_buf buf = {0};
-        audio_error aerr = {{0}};
+        audio_error aerr = {{0}, 0};
         void *bytes = NULL;
         size_t size = 0;
         if (audio_decode_file(path, STUDIO_SAMPLE_RATE, &buf, &aerr) != 0 ||

@@ -3,8 +3,9 @@
  * and shuts down without cutting requests in flight.
  *
  * Bodies: a JSON body is kept (up to SRV_JSON_MAX); a multipart upload is parsed as it arrives (up to
- * STUDIO_UPLOAD_MAX). A Content-Length over the limit is answered 413 before any byte is read; a body that
- * turns out larger while streaming is dropped on the floor (not kept) and answered 413 at its end.
+ * STUDIO_UPLOAD_MAX). A Content-Length over the limit is answered 413 before any byte is read when the client
+ * waits for 100-continue; else the body is read and dropped (up to DRAIN_MAX past the limit: lingering close)
+ * and answered 413 at its end, as is a body that turns out larger while streaming.
  *
  * Threads: the network threads (libmicrohttpd's pool) only move bytes and run the SRV_RUN_INLINE routes.
  * A route that may block (the database, decoding an upload) runs on a worker while its connection is
@@ -479,6 +480,13 @@ static int head_check(struct MHD_Connection *c, const char *version, char *msg, 
     return 0;
 }
 
+/* The client waits for "100 Continue" before it sends the body (curl does for large bodies). */
+static int expects_continue(struct MHD_Connection *c)
+{
+    const char *e = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    return e && strcasestr(e, "100-continue") != NULL;
+}
+
 /* The first call: headers only. Answers at once when the request cannot succeed whatever its body. */
 static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state *st, const char *version)
 {
@@ -531,6 +539,15 @@ static enum MHD_Result begin(srv_server *s, struct MHD_Connection *c, conn_state
         errno = 0;
         unsigned long long n = strtoull(cl, &end, 10);
         if (end != cl && *end == '\0' && (errno == ERANGE || n > st->limit)) {
+            /* Lingering close: a client that sends its body without waiting for 100-continue (browsers,
+             * Python) is still writing when an early answer closes the connection, and the reset that its
+             * unread bytes cause loses the answer. Read and drop such a body, up to DRAIN_MAX past the
+             * limit, and answer 413 at its end; beyond that bound, answer now and close. */
+            if (errno != ERANGE && n - st->limit <= DRAIN_MAX && !expects_continue(c)) {
+                st->too_large = 1;
+                return MHD_YES;
+            }
+            st->must_close = 1;
             char msg[160];
             snprintf(msg, sizeof msg, "request body of %s bytes is larger than the limit of %llu bytes", cl,
                      (unsigned long long)st->limit);

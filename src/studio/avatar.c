@@ -47,8 +47,9 @@ static int write_atomic(const char *path, const void *bytes, size_t size, studio
     if (!ok || rename(tmp, path) != 0) {
         int e = errno;
         unlink(tmp);
-        log_error("avatar: cannot write %s: %s", path, strerror(e));
-        return studio_fail(err, STUDIO_INTERNAL, NULL, "avatar: cannot write %s: %s", path, strerror(e));
+        char detail[4200];
+        snprintf(detail, sizeof detail, "cannot write %s: %s", path, strerror(e));
+        return studio_write_fail(err, e, "avatar: storing the picture", detail);
     }
     return 0;
 }
@@ -91,7 +92,9 @@ json_t *studio_avatar_set(studio *s, const char *profile_id, const void *bytes, 
     rc = studio_intent_add(s, rel);
     pthread_mutex_unlock(&s->mu);
     if (rc < 0) {
-        studio_fail(err, STUDIO_INTERNAL, NULL, "avatar: cannot record the file about to be written");
+        pthread_mutex_lock(&s->mu);
+        studio_db_fail(s, err, "avatar: recording the file about to be written");
+        pthread_mutex_unlock(&s->mu);
         goto out;
     }
     if (write_atomic(path, png, png_size, err) < 0) goto out;
@@ -153,7 +156,7 @@ char *studio_avatar_path(studio *s, const char *profile_id, studio_error *err)
     return p;
 }
 
-int studio_avatar_delete(studio *s, const char *profile_id, studio_error *err)
+static int avatar_delete_once(studio *s, const char *profile_id, studio_error *err)
 {
     char rel[256], now[32];
     sqlite3_stmt *st = NULL;
@@ -182,4 +185,12 @@ out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return ret;
+}
+
+/* A delete on a full drive: SQLite needs room for its journal, which the reserve gives (space.c). */
+int studio_avatar_delete(studio *s, const char *profile_id, studio_error *err)
+{
+    int rc = avatar_delete_once(s, profile_id, err);
+    if (rc < 0 && studio_space_retry(s, err)) rc = avatar_delete_once(s, profile_id, err);
+    return rc;
 }

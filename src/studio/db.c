@@ -43,6 +43,11 @@ int studio_db_fail(studio *s, studio_error *err, const char *what)
 {
     const char *why = s && s->db ? sqlite3_errmsg(s->db) : "no database";
     log_error("database: %s failed: %s", what, why);
+    if (s && s->db && (sqlite3_errcode(s->db) & 0xff) == SQLITE_FULL)
+        return studio_fail(err, STUDIO_NO_SPACE, NULL,
+                           "database: %s failed: the data folder's drive is full; free some space (deleting "
+                           "takes and samples still works) and try again",
+                           what);
     return studio_fail(err, STUDIO_INTERNAL, NULL, "database: %s failed: %s", what, why);
 }
 
@@ -154,10 +159,12 @@ char *studio_path(const studio *s, const char *rel)
 void studio_unlink_rel(studio *s, const char *rel)
 {
     char *p = studio_path(s, rel);
-    if (p && unlink(p) != 0 && errno != ENOENT)
+    if (p && unlink(p) != 0 && errno != ENOENT) {
         log_warn("%s: cannot remove: %s (the next start tries again)", rel, strerror(errno));
-    else if (p)
+    } else if (p) {
+        studio_reserve_top_up(s); /* room is free again: a later delete on a full drive needs the reserve */
         studio_intent_done(s, rel);
+    }
     free(p);
 }
 
@@ -610,6 +617,7 @@ studio *studio_open(const char *data_dir, studio_error *err)
         if (sweep(s, err) < 0) goto fail;
     }
     flock(s->lock_fd, LOCK_SH);
+    studio_reserve_fill(s);
     free(path);
     return s;
 fail:

@@ -85,12 +85,18 @@ struct studio_gen {
     qt_precision precision;  /* what the next load uses (engine_mu) */
 };
 
-/* 1 when the model of this size has a complete snapshot in the Hub cache; its path goes to snapshot. */
-static int downloaded(const char *size, char *snapshot, size_t snapshot_size)
+/* 1 when the model of this size has a complete, undamaged snapshot in the Hub cache; its path goes to
+ * snapshot. A damaged one writes what is wrong to problem (when not NULL). */
+static int downloaded(const char *size, char *snapshot, size_t snapshot_size, char *problem,
+                      size_t problem_size)
 {
     const studio_model *m = studio_model_find(size);
     studio_model_state st;
     if (!m || studio_models_state(NULL, m, &st, NULL) != 0 || !st.downloaded) return 0;
+    if (st.damaged) {
+        if (problem) snprintf(problem, problem_size, "%s", st.problem);
+        return 0;
+    }
     if (snapshot) snprintf(snapshot, snapshot_size, "%s", st.path);
     return 1;
 }
@@ -115,8 +121,13 @@ static int ensure_model(studio_gen *g, const char *size, studio_error *err)
     if (!sm || sm->whisper || strcmp(sm->size, size))
         return studio_fail(err, STUDIO_INVALID, "model_size", "model_size: must be %s, got \"%s\"",
                            studio_model_size_list(), size);
-    char snapshot[4096];
-    if (!downloaded(size, snapshot, sizeof snapshot))
+    char snapshot[4096], problem[512] = "";
+    if (!downloaded(size, snapshot, sizeof snapshot, problem, sizeof problem) && problem[0])
+        return studio_fail(err, STUDIO_NOT_READY, "model_size",
+                           "Model %s (%s) is damaged: %s; download it again with POST /models/download "
+                           "{\"model_name\": \"%s\"}",
+                           size, sm->name, problem, sm->name);
+    if (!downloaded(size, snapshot, sizeof snapshot, NULL, 0))
         return studio_fail(err, STUDIO_NOT_READY, "model_size",
                            "Model %s (%s) is not downloaded; download it first with POST /models/download "
                            "{\"model_name\": \"%s\"}",
@@ -380,8 +391,10 @@ static void finish_take(studio_gen *g, job *j, const char *status, const studio_
 {
     if (why && why->kind != STUDIO_OK && why->kind != STUDIO_NOT_FOUND) {
         studio_error err = {0};
-        if (studio_generation_set_status(g->s, j->id, status, why->msg, NULL, 0, &err) != 0 &&
-            err.kind != STUDIO_NOT_FOUND)
+        int rc = studio_generation_set_status(g->s, j->id, status, why->msg, NULL, 0, &err);
+        if (rc != 0 && studio_space_retry(g->s, &err)) /* a full drive: else the take stays "generating" */
+            rc = studio_generation_set_status(g->s, j->id, status, why->msg, NULL, 0, &err);
+        if (rc != 0 && err.kind != STUDIO_NOT_FOUND)
             log_warn("take %s: recording status %s failed: %s", j->id, status, err.msg);
     }
     pthread_mutex_lock(&g->mu);
@@ -452,12 +465,12 @@ static int await_download(studio_gen *g, job *j, studio_error *err)
         seq = p.seq;
         if (p.status == STUDIO_DL_ERROR)
             return studio_fail(err, STUDIO_INTERNAL, NULL, "downloading %s failed: %s", m->name, p.error);
-        if (p.status != STUDIO_DL_DOWNLOADING && downloaded(j->model_size, NULL, 0)) return 0;
+        if (p.status != STUDIO_DL_DOWNLOADING && downloaded(j->model_size, NULL, 0, NULL, 0)) return 0;
         if (p.status == STUDIO_DL_IDLE || p.status == STUDIO_DL_COMPLETE) {
             /* finished without a snapshot, or the download ran in another process: look again shortly */
             struct timespec ts = {0, DOWNLOAD_POLL_MS * 1000000L};
             nanosleep(&ts, NULL);
-            if (downloaded(j->model_size, NULL, 0)) return 0;
+            if (downloaded(j->model_size, NULL, 0, NULL, 0)) return 0;
             if (p.status == STUDIO_DL_COMPLETE)
                 return studio_fail(err, STUDIO_INTERNAL, NULL, "%s downloaded but cannot be found", m->name);
         }
@@ -593,7 +606,13 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
     studio_intent_add(g->s, rel);
     pthread_mutex_unlock(&g->s->mu);
     if (!abs_path || audio_write_wav16(abs_path, pcm, n_pcm, QT_SAMPLE_RATE, &aerr) != 0) {
-        studio_fail(err, STUDIO_INTERNAL, NULL, "writing %s: %s", rel, abs_path ? aerr.msg : "out of memory");
+        if (abs_path)
+            studio_write_fail(err, aerr.errnum, "take: storing its audio", aerr.msg);
+        else
+            studio_fail(err, STUDIO_INTERNAL, NULL, "writing %s: out of memory", rel);
+        pthread_mutex_lock(&g->s->mu);
+        studio_intent_done(g->s, rel); /* no file was left (the write is atomic) */
+        pthread_mutex_unlock(&g->s->mu);
         goto done;
     }
     int set = studio_generation_set_status(g->s, j->id, "completed", NULL, rel, duration, err);
@@ -622,7 +641,7 @@ static void work_on(studio_gen *g, job *j)
     log_info("Generation %s started (model %s, %ld chars)", j->id, j->model_size, studio_utf8_len(j->text));
     studio_error err = {0};
     char *result = NULL;
-    if (downloaded(j->model_size, NULL, 0) || await_download(g, j, &err) == 0) {
+    if (downloaded(j->model_size, NULL, 0, NULL, 0) || await_download(g, j, &err) == 0) {
         pthread_mutex_lock(&g->engine_mu);
         result = run_take(g, j, &err);
         pthread_mutex_lock(&g->mu);
@@ -872,7 +891,7 @@ static int check_take(studio_gen *g, const job *j, studio_error *err)
         return studio_fail(err, STUDIO_CONFLICT, "profile_id",
                            "Profile %s has no samples; add a reference sample before generating",
                            j->profile_id);
-    if (downloaded(j->model_size, NULL, 0)) return 0;
+    if (downloaded(j->model_size, NULL, 0, NULL, 0)) return 0;
     const char *offline = getenv("HF_HUB_OFFLINE");
     if (!g->models || (offline && *offline && strcmp(offline, "0") != 0))
         return studio_fail(
@@ -1214,7 +1233,7 @@ void studio_gen_health(studio_gen *g, json_t *health)
     const char *loaded = studio_gen_loaded_size(g, size, sizeof size);
     const char *want = loaded ? loaded : studio_model_default()->size;
     json_object_set_new(health, "model_loaded", json_boolean(loaded != NULL));
-    json_object_set_new(health, "model_downloaded", json_boolean(downloaded(want, NULL, 0)));
+    json_object_set_new(health, "model_downloaded", json_boolean(downloaded(want, NULL, 0, NULL, 0)));
     json_object_set_new(health, "model_size", loaded ? json_string(loaded) : json_null());
     char prec[8];
     const char *lp = studio_gen_loaded_precision(g, prec, sizeof prec);

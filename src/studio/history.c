@@ -407,7 +407,7 @@ static int generation_rel_path(studio *s, const char *id, char *rel, size_t cap,
     return studio_db_fail(s, err, "reading a generation");
 }
 
-int studio_history_delete(studio *s, const char *id, studio_error *err)
+static int history_delete_once(studio *s, const char *id, studio_error *err)
 {
     if (!studio_id_valid(id)) return studio_fail(err, STUDIO_NOT_FOUND, NULL, "generation: not found");
     char rel[256];
@@ -433,6 +433,14 @@ out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return ret;
+}
+
+/* A delete on a full drive: SQLite needs room for its journal, which the reserve gives (space.c). */
+int studio_history_delete(studio *s, const char *id, studio_error *err)
+{
+    int rc = history_delete_once(s, id, err);
+    if (rc < 0 && studio_space_retry(s, err)) rc = history_delete_once(s, id, err);
+    return rc;
 }
 
 char *studio_generation_audio_path(studio *s, const char *id, studio_error *err)

@@ -171,6 +171,26 @@ static int is_whisper(const char *dir)
 
 static pthread_mutex_t nftw_mutex = PTHREAD_MUTEX_INITIALIZER; /* nftw callbacks have no user pointer */
 
+int studio_hub_snapshot_named(const char *cache_dir, const char *repo_id, char *snapshot, size_t size)
+{
+    char *repo_dir = qt_hub_repo_dir(cache_dir, repo_id), *ref = NULL, *ref_path = NULL;
+    int found = 0;
+    if (repo_dir && asprintf(&ref_path, "%s/refs/main", repo_dir) >= 0) {
+        ref = read_small_file(ref_path);
+        struct stat st;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/snapshots/%s", repo_dir, ref ? ref : "");
+        found = ref && safe_token(ref, 128) && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+        if (found) snprintf(snapshot, size, "%s", path);
+    } else {
+        ref_path = NULL;
+    }
+    free(repo_dir);
+    free(ref_path);
+    free(ref);
+    return found;
+}
+
 int studio_hub_snapshot_complete(const char *cache_dir, const char *repo_id, char *snapshot, size_t size)
 {
     char *repo_dir = qt_hub_repo_dir(cache_dir, repo_id), *ref = NULL, *ref_path = NULL, *snap = NULL;
@@ -881,8 +901,14 @@ static int fetch_blob_once(session *s, const char *repo_dir, repo_file *f, uint6
         goto done;
     }
     if (stat(blob, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == f->size) {
-        ret = 0; /* already there (shared with another file or an earlier run) */
-        goto done;
+        char got[2 * EVP_MAX_MD_SIZE + 1] = "";
+        if (!s->p->repair || hash_file(blob, f->etag, f->size, got, sizeof got) != 2) {
+            ret = 0; /* already there (shared with another file or an earlier run) */
+            goto done;
+        }
+        log_warn("%s: %s does not match its checksum (got %s, expected %s); fetching it again", s->repo_id,
+                 f->path, got, f->etag);
+        unlink(blob);
     }
     if (mkdirs(blob, 0) != 0) {
         fail(err, STUDIO_INTERNAL, "%s: cannot create %s/blobs (%s)", s->repo_id, repo_dir, strerror(errno));
@@ -999,7 +1025,7 @@ int studio_hub_download(const char *repo_id, const studio_hub_params *params, ch
         fail(err, STUDIO_INVALID, "%s: not a Hub repo id (expected org/name)", repo_id ? repo_id : "(null)");
         goto done;
     }
-    if (studio_hub_snapshot_complete(cache, repo_id, snapshot, size)) {
+    if (!p.repair && studio_hub_snapshot_complete(cache, repo_id, snapshot, size)) {
         ret = 0; /* fully offline once downloaded */
         goto done;
     }
@@ -1019,7 +1045,7 @@ int studio_hub_download(const char *repo_id, const studio_hub_params *params, ch
              strerror(errno));
         goto done;
     }
-    if (studio_hub_snapshot_complete(cache, repo_id, snapshot, size)) { /* finished while we waited */
+    if (!p.repair && studio_hub_snapshot_complete(cache, repo_id, snapshot, size)) { /* done meanwhile */
         ret = 0;
         goto done;
     }

@@ -33,6 +33,8 @@ typedef struct {
     void *user;
     atomic_int
         *cancel; /* NULL, or set to nonzero from another thread to stop (STUDIO_INTERNAL "cancelled") */
+    int repair;  /* a complete snapshot is not trusted: every blob already there is checked against its
+                    digest (size and sha256 or git sha1) and fetched again when it does not match */
 } studio_hub_params;
 
 studio_hub_params studio_hub_default_params(void);
@@ -43,9 +45,14 @@ studio_hub_params studio_hub_default_params(void);
  * to snapshot (if not NULL). 0 otherwise. Never uses the network. */
 int studio_hub_snapshot_complete(const char *cache_dir, const char *repo_id, char *snapshot, size_t size);
 
-/* Downloads repo_id at "main" unless the snapshot is already complete. On success writes the snapshot path
- * (if snapshot is not NULL). Errors: STUDIO_CONFLICT when another download of the repo holds the lock,
- * STUDIO_NOT_FOUND when the Hub has no such repo, STUDIO_INTERNAL for network, disk and checksum faults. */
+/* The snapshot dir that refs/main names, complete or not (a release downloaded once, then damaged); 1 when
+ * there is one (written to snapshot), else 0. Never uses the network. */
+int studio_hub_snapshot_named(const char *cache_dir, const char *repo_id, char *snapshot, size_t size);
+
+/* Downloads repo_id at "main" unless the snapshot is already complete (and p->repair is not set). On success
+ * writes the snapshot path (if snapshot is not NULL). Errors: STUDIO_CONFLICT when another download of the
+ * repo holds the lock, STUDIO_NOT_FOUND when the Hub has no such repo, STUDIO_INTERNAL for network, disk and
+ * checksum faults. */
 int studio_hub_download(const char *repo_id, const studio_hub_params *p, char *snapshot, size_t size,
                         studio_error *err);
 

@@ -9,12 +9,14 @@
 #include "studio/log.h"
 #include "studio/studio_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 const char *studio_dl_status_name(studio_dl_status s)
@@ -150,6 +152,91 @@ int studio_models_progress_wait(studio_models *ms, const studio_model *m, uint64
 /* ---- state ----------------------------------------------------------------------------------------------
  */
 
+/* Damage (issue 16 item 12): a release refs/main names, complete or not, whose files fail the engine's cheap
+ * check. Said as downloaded + damaged, so a status page offers to download it again; the message names the
+ * file relative to the snapshot. The check's verdict is kept per model with a signature of the snapshot's
+ * files (size, mtime, inode of each, links followed), so /health and /models/status, which ask often, stat a
+ * dozen files rather than parse headers each time. */
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    return (h ^ v) * 0x100000001b3ull; /* FNV-1a step, a word at a time */
+}
+
+/* The files of dir and of its sub-folders one level down (speech_tokenizer/). */
+static uint64_t files_signature(const char *dir, int depth)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char path[2048];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        for (const char *c = e->d_name; *c; c++)
+            h = mix(h, (unsigned char)*c);
+        if (stat(path, &sb) != 0) {
+            h = mix(h, 1); /* a dangling link */
+            continue;
+        }
+        if (S_ISDIR(sb.st_mode)) {
+            if (depth > 0) h = mix(h, files_signature(path, depth - 1));
+            continue;
+        }
+        h = mix(mix(mix(h, (uint64_t)sb.st_size), (uint64_t)sb.st_ino),
+                (uint64_t)sb.st_mtim.tv_sec * 1000000000ull + (uint64_t)sb.st_mtim.tv_nsec);
+    }
+    if (d) closedir(d);
+    return h;
+}
+
+typedef struct {
+    char dir[1024];
+    uint64_t signature;
+    int ok;
+    char problem[512];
+} check_memo;
+
+static pthread_mutex_t memo_mu = PTHREAD_MUTEX_INITIALIZER;
+static check_memo memo[N_MODELS];
+
+static void check_files(const char *cache, const studio_model *m, studio_model_state *out)
+{
+    char snap[1024];
+    if (!out->downloaded && !studio_hub_snapshot_named(cache, m->repo_id, snap, sizeof snap)) return;
+    const char *dir = out->downloaded ? out->path : snap;
+    uint64_t sig = files_signature(dir, 1);
+    check_memo *cm = &memo[index_of(m)];
+    pthread_mutex_lock(&memo_mu);
+    int known_verdict = !strcmp(cm->dir, dir) && cm->signature == sig;
+    int ok = cm->ok;
+    snprintf(out->problem, sizeof out->problem, "%s", cm->problem);
+    pthread_mutex_unlock(&memo_mu);
+    if (!known_verdict) {
+        qt_error qerr = {0};
+        ok = qt_model_check(dir, &qerr) == 0;
+        char *at = ok ? NULL : strstr(qerr.msg, dir);
+        size_t skip = strlen(dir);
+        if (at) memmove(at, at + skip + (at[skip] == '/'), strlen(at + skip + (at[skip] == '/')) + 1);
+        snprintf(out->problem, sizeof out->problem, "%s", ok ? "" : qerr.msg);
+        if (!ok) log_warn("model %s is damaged: %s", m->name, out->problem);
+        pthread_mutex_lock(&memo_mu);
+        snprintf(cm->dir, sizeof cm->dir, "%s", dir);
+        cm->signature = sig;
+        cm->ok = ok;
+        snprintf(cm->problem, sizeof cm->problem, "%s", out->problem);
+        pthread_mutex_unlock(&memo_mu);
+    }
+    if (ok) {
+        out->problem[0] = '\0';
+        return;
+    }
+    if (!out->downloaded) snprintf(out->path, sizeof out->path, "%s", snap);
+    out->downloaded = 1;
+    out->damaged = 1;
+}
+
 int studio_models_state(studio_models *ms, const studio_model *m, studio_model_state *out, studio_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -167,6 +254,7 @@ int studio_models_state(studio_models *ms, const studio_model *m, studio_model_s
         else
             out->path[0] = '\0';
     }
+    if (!m->whisper) check_files(cache, m, out);
     out->size_on_disk = studio_hub_disk_usage(cache, m->repo_id);
     if (ms) {
         pthread_mutex_lock(&ms->mu);
@@ -206,6 +294,11 @@ static int run_download(dl_ctx *c, atomic_int *cancel, studio_error *err)
     p.user = c;
     p.cancel = cancel;
     char snapshot[1024];
+    studio_model_state st;
+    if (studio_models_state(NULL, c->m, &st, NULL) == 0 && st.damaged) {
+        p.repair = 1; /* check what is there against its digests and fetch the bad files again */
+        log_warn("model %s is damaged (%s): downloading it again", c->m->name, st.problem);
+    }
     set_progress(c->ms, i, STUDIO_DL_DOWNLOADING, 0, 0, "", NULL);
     int rc = studio_hub_download(c->m->repo_id, &p, snapshot, sizeof snapshot, err);
     if (rc == 0) {

@@ -37,7 +37,11 @@ typedef void (*studio_model_progress_fn)(const char *model_name, uint64_t curren
                                          const char *filename, studio_dl_status status, void *user);
 
 typedef struct {
-    int downloaded;        /* a complete snapshot that qt_resolve_model_dir resolves */
+    int downloaded;        /* a complete snapshot that qt_resolve_model_dir resolves; for a TTS model also one
+                              that refs/main names but that is damaged (then damaged is set) */
+    int damaged;           /* a TTS model whose files fail qt_model_check (truncated weights, a config that
+                              does not parse, a missing file): it cannot load; a download repairs it */
+    char problem[512];     /* what is wrong when damaged, naming the file */
     int downloading;       /* a download runs, in this process or another */
     uint64_t size_on_disk; /* bytes of the model's blobs in the cache, partial ones included */
     char path[1024];       /* the snapshot dir when downloaded, else "" */
@@ -53,8 +57,9 @@ void studio_models_free(studio_models *ms);
 /* ms may be NULL (the CLI): then only the cache and its lock are looked at. */
 int studio_models_state(studio_models *ms, const studio_model *m, studio_model_state *out, studio_error *err);
 
-/* Blocking. Returns 0 at once, without the network, when the model is already downloaded. fn may be NULL.
- * STUDIO_CONFLICT when a download of the model is already running. */
+/* Blocking. Returns 0 at once, without the network, when the model is already downloaded and not damaged; a
+ * damaged model is repaired (every file checked against its checksum, the bad ones fetched again). fn may be
+ * NULL. STUDIO_CONFLICT when a download of the model is already running. */
 int studio_models_download(studio_models *ms, const studio_model *m, studio_model_progress_fn fn, void *user,
                            studio_error *err);
 

@@ -480,8 +480,10 @@ json_t *studio_profile_import(studio *s, const void *bytes, size_t size, studio_
         if (!added) {
             char why[sizeof err->msg];
             snprintf(why, sizeof why, "%s", strncmp(err->msg, "file: ", 6) ? err->msg : err->msg + 6);
-            studio_fail(err, err->kind == STUDIO_INTERNAL ? STUDIO_INTERNAL : STUDIO_BAD_INPUT, "file",
-                        "file: sample %.200s: %s", file, why);
+            studio_fail(err,
+                        err->kind == STUDIO_INTERNAL || err->kind == STUDIO_NO_SPACE ? err->kind
+                                                                                     : STUDIO_BAD_INPUT,
+                        "file", "file: sample %.200s: %s", file, why);
             goto undo;
         }
         json_decref(added);
@@ -497,8 +499,10 @@ json_t *studio_profile_import(studio *s, const void *bytes, size_t size, studio_
         if (!with) {
             char why[sizeof err->msg];
             snprintf(why, sizeof why, "%s", strncmp(err->msg, "file: ", 6) ? err->msg : err->msg + 6);
-            studio_fail(err, err->kind == STUDIO_INTERNAL ? STUDIO_INTERNAL : STUDIO_BAD_INPUT, "file",
-                        "file: %.100s: %s", nm, why);
+            studio_fail(err,
+                        err->kind == STUDIO_INTERNAL || err->kind == STUDIO_NO_SPACE ? err->kind
+                                                                                     : STUDIO_BAD_INPUT,
+                        "file", "file: %.100s: %s", nm, why);
             goto undo;
         }
         json_decref(with);
@@ -642,7 +646,9 @@ json_t *studio_generation_import(studio *s, const void *bytes, size_t size, stud
     int intent = studio_intent_add(s, rel);
     pthread_mutex_unlock(&s->mu);
     if (intent < 0) {
-        studio_fail(err, STUDIO_INTERNAL, NULL, "import: cannot record the file about to be written");
+        pthread_mutex_lock(&s->mu);
+        studio_db_fail(s, err, "import: recording the file about to be written");
+        pthread_mutex_unlock(&s->mu);
         goto out;
     }
     if (!(path = studio_path(s, rel)) ||
@@ -650,8 +656,10 @@ json_t *studio_generation_import(studio *s, const void *bytes, size_t size, stud
         pthread_mutex_lock(&s->mu);
         studio_unlink_rel(s, rel);
         pthread_mutex_unlock(&s->mu);
-        studio_fail(err, STUDIO_INTERNAL, NULL, "import: cannot write %s: %s", rel,
-                    path ? aerr.msg : "no memory");
+        if (path)
+            studio_write_fail(err, aerr.errnum, "import: storing the take's audio", aerr.msg);
+        else
+            studio_fail(err, STUDIO_INTERNAL, NULL, "import: cannot write %s: no memory", rel);
         goto out;
     }
     studio_generation gen = {

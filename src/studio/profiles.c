@@ -225,7 +225,7 @@ static int collect_paths(studio *s, const char *sql, const char *id, json_t *pat
     return rc == SQLITE_DONE ? 0 : studio_db_fail(s, err, "deleting a profile");
 }
 
-int studio_profile_delete(studio *s, const char *id, studio_error *err)
+static int profile_delete_once(studio *s, const char *id, studio_error *err)
 {
     if (!studio_id_valid(id)) return studio_fail(err, STUDIO_NOT_FOUND, NULL, "profile: not found");
     sqlite3_stmt *st = NULL;
@@ -278,4 +278,12 @@ out:
     pthread_mutex_unlock(&s->mu);
     json_decref(paths);
     return ret;
+}
+
+/* A delete on a full drive: SQLite needs room for its journal, which the reserve gives (space.c). */
+int studio_profile_delete(studio *s, const char *id, studio_error *err)
+{
+    int rc = profile_delete_once(s, id, err);
+    if (rc < 0 && studio_space_retry(s, err)) rc = profile_delete_once(s, id, err);
+    return rc;
 }

@@ -96,7 +96,7 @@ static int check_text(const char *text, studio_error *err)
 /* Decodes and checks an upload; on success buf holds the trimmed, level-corrected 24 kHz mono audio. */
 static int prepare_audio(const void *bytes, size_t size, audio_buf *buf, studio_error *err)
 {
-    audio_error aerr = {{0}};
+    audio_error aerr = {{0}, 0};
     int decoded = audio_decode_memory_max(bytes, size, STUDIO_SAMPLE_RATE, STUDIO_SAMPLE_DECODE_MAX_SECONDS,
                                           buf, &aerr);
     if (decoded == -2)
@@ -172,24 +172,31 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
     }
     /* The file is written outside the lock (audio_write_wav16 fsyncs, which can take a while), then the
      * row goes in. A profile deleted in between fails the row's foreign key and the file is removed. */
-    audio_error aerr = {{0}};
+    audio_error aerr = {{0}, 0};
     int wrote = -1;
     pthread_mutex_lock(&s->mu); /* an intent first: a crash before the row leaves a file the sweep removes */
     int intent = studio_intent_add(s, rel);
     pthread_mutex_unlock(&s->mu);
-    if (intent < 0)
-        snprintf(aerr.msg, sizeof aerr.msg, "sample: cannot record the upload in the database");
-    else if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+    studio_error why = {0};
+    if (intent < 0) {
+        pthread_mutex_lock(&s->mu);
+        studio_db_fail(s, &why, "recording the upload");
+        pthread_mutex_unlock(&s->mu);
+    } else if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        aerr.errnum = errno;
         snprintf(aerr.msg, sizeof aerr.msg, "%s: cannot create directory: %s", dir, strerror(errno));
-    else
+    } else {
         wrote = audio_write_wav16(path, buf.samples, buf.n, STUDIO_SAMPLE_RATE, &aerr);
+    }
     if (wrote < 0) {
         pthread_mutex_lock(&s->mu);
         int gone = profile_exists(s, profile_id, err) < 0;
         pthread_mutex_unlock(&s->mu);
         if (!gone) {
-            studio_fail(err, STUDIO_INTERNAL, NULL, "%s", aerr.msg);
-            log_error("sample: %s", aerr.msg);
+            if (intent < 0)
+                *err = why;
+            else
+                studio_write_fail(err, aerr.errnum, "sample: storing the upload", aerr.msg);
         }
         goto fail;
     }
@@ -351,7 +358,7 @@ static int sample_rel_path(studio *s, const char *sample_id, char *rel, size_t c
     return studio_db_fail(s, err, "reading a sample");
 }
 
-int studio_sample_delete(studio *s, const char *sample_id, studio_error *err)
+static int sample_delete_once(studio *s, const char *sample_id, studio_error *err)
 {
     if (!studio_id_valid(sample_id)) return studio_fail(err, STUDIO_NOT_FOUND, NULL, "sample: not found");
     char rel[256];
@@ -379,6 +386,14 @@ out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return ret;
+}
+
+/* A delete on a full drive: SQLite needs room for its journal, which the reserve gives (space.c). */
+int studio_sample_delete(studio *s, const char *sample_id, studio_error *err)
+{
+    int rc = sample_delete_once(s, sample_id, err);
+    if (rc < 0 && studio_space_retry(s, err)) rc = sample_delete_once(s, sample_id, err);
+    return rc;
 }
 
 char *studio_sample_audio_path(studio *s, const char *sample_id, studio_error *err)

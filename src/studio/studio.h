@@ -35,6 +35,7 @@ typedef enum {
     STUDIO_INTERNAL,          /* database or filesystem fault (also logged) */
     STUDIO_NOT_READY,         /* the request needs something first (a model not downloaded) */
     STUDIO_BAD_INPUT,         /* an uploaded file is not what it must be (a damaged or unsafe archive) */
+    STUDIO_NO_SPACE,          /* the data dir's drive (or quota) is full; the message names no path */
 } studio_error_kind;
 
 typedef struct {

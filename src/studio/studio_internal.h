@@ -7,13 +7,15 @@
 #include "studio/studio.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 
 struct studio {
-    char *dir;          /* absolute data dir, no trailing slash */
-    sqlite3 *db;        /* one connection, used only with mu held */
-    pthread_mutex_t mu; /* serialises every use of db */
-    int lock_fd;        /* <data>/voicebox.lock, held shared while open (exclusive during the sweep) */
+    char *dir;                /* absolute data dir, no trailing slash */
+    sqlite3 *db;              /* one connection, used only with mu held */
+    pthread_mutex_t mu;       /* serialises every use of db */
+    int lock_fd;              /* <data>/voicebox.lock, held shared while open (exclusive during the sweep) */
+    atomic_int reserve_short; /* <data>/.space-reserve is smaller than it should be (space.c) */
 };
 
 /* Fills err (when not NULL) and returns -1. field may be NULL. */
@@ -50,6 +52,18 @@ void studio_unlink_rel(studio *s, const char *rel);
  * the file agree. 0 / -1 (database error). Caller holds mu. */
 int studio_intent_add(studio *s, const char *rel);
 void studio_intent_done(studio *s, const char *rel);
+
+/* A full drive (space.c). studio_no_space: errnum is ENOSPC or EDQUOT. studio_write_fail: what could not be
+ * written (a relative name, never an absolute path) as STUDIO_NO_SPACE when errnum says the drive is full,
+ * else STUDIO_INTERNAL with detail; logged; returns -1. studio_space_retry: err is STUDIO_NO_SPACE and the
+ * reserve file was there and is released now, so a delete may try once more (1) or not (0).
+ * studio_reserve_fill makes the reserve (at open); studio_reserve_top_up refills it after files are removed.
+ */
+int studio_no_space(int errnum);
+int studio_write_fail(studio_error *err, int errnum, const char *what, const char *detail);
+int studio_space_retry(studio *s, const studio_error *err);
+void studio_reserve_fill(studio *s);
+void studio_reserve_top_up(studio *s);
 
 /* Profile JSON for the row at st (columns id,name,description,language,avatar_path,created_at,updated_at). */
 json_t *studio_profile_row(sqlite3_stmt *st);

@@ -6,21 +6,12 @@
 // screenshots in OUT_DIR. Plain node: each step prints "ok - ..." or throws.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { chromium } from 'playwright-core';
+import { env, launch, steps } from './harness.mjs';
 
-const BASE = process.env.BASE_URL;
-const OUT = process.env.OUT_DIR;
-if (!BASE || !OUT) throw new Error('BASE_URL and OUT_DIR must be set');
-const started = Date.now();
-let steps = 0;
-function check(cond, what, detail = '') {
-  if (!cond) throw new Error(`FAILED: ${what}${detail ? `\n  ${detail}` : ''}`);
-  steps++;
-  console.log(`ok ${steps} - ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-}
+const { BASE_URL: BASE, OUT_DIR: OUT } = env('BASE_URL', 'OUT_DIR');
+const { check } = steps();
 const api = async (p, init) => {
   const r = await fetch(BASE + p, init);
   return r.json();
@@ -61,16 +52,12 @@ function png() {
     chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'voicebox-stories-'));
-const context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
+const { page, dir: tmp, close } = await launch({
+  prefix: 'voicebox-stories-',
   acceptDownloads: true,
   viewport: { width: 1280, height: 860 },
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+  args: ['--autoplay-policy=no-user-gesture-required'],
 });
-const page = context.pages()[0] || (await context.newPage());
 const errors = [];
 page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
 page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
@@ -204,6 +191,5 @@ try {
 
   check(errors.length === 0, 'no errors in the page console', errors.join('\n'));
 } finally {
-  await context.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  await close();
 }

@@ -9,38 +9,17 @@
 // CHROMIUM    the browser binary (default /usr/bin/chromium)
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { env, launch, steps } from './harness.mjs';
 
-const BASE = process.env.BASE_URL;
-const OUT = process.env.OUT_DIR;
-const SAMPLE = process.env.SAMPLE_WAV;
-const SAMPLE_TEXT = process.env.SAMPLE_TEXT;
-const SHORT = process.env.SHORT_WAV;
-if (!BASE || !OUT || !SAMPLE || !SAMPLE_TEXT || !SHORT) throw new Error('BASE_URL, OUT_DIR, SAMPLE_WAV, SAMPLE_TEXT and SHORT_WAV must be set');
+const { BASE_URL: BASE, OUT_DIR: OUT, SAMPLE_WAV: SAMPLE, SAMPLE_TEXT, SHORT_WAV: SHORT } =
+  env('BASE_URL', 'OUT_DIR', 'SAMPLE_WAV', 'SAMPLE_TEXT', 'SHORT_WAV');
 fs.mkdirSync(OUT, { recursive: true });
+const { ok, check, count, seconds } = steps();
 
-const started = Date.now();
-let steps = 0;
-function ok(what) {
-  steps++;
-  console.log(`ok ${steps} - ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-}
-function check(cond, what, detail = '') {
-  if (!cond) throw new Error(`FAILED: ${what}${detail ? `\n  ${detail}` : ''}`);
-  ok(what);
-}
-
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'voicebox-chromium-'));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1280, height: 800 },
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required',
-    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+const { page, close } = await launch({
+  args: ['--disable-quic', '--autoplay-policy=no-user-gesture-required', '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream'],
 });
 
 // Console errors: the page must log none, except the browser's own "Failed to load resource" line for an
@@ -48,7 +27,6 @@ const context = await chromium.launchPersistentContext(userDataDir, {
 const consoleErrors = [];
 const expected4xx = [];
 const offline = [];
-const page = context.pages()[0] || (await context.newPage());
 const consoleWarnings = [];
 page.on('console', (m) => {
   if (m.type() === 'warning') consoleWarnings.push(m.text());
@@ -473,7 +451,7 @@ try {
   check(offline.length === 0, 'nothing was requested from outside this machine', offline.join('\n  '));
   check(consoleErrors.length === 0, 'no console errors', consoleErrors.join('\n  '));
   if (consoleWarnings.length) console.log(`console warnings (not failures):\n  ${consoleWarnings.join('\n  ')}`);
-  console.log(`PASS: ${steps} checks in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${OUT}`);
+  console.log(`PASS: ${count()} checks in ${seconds()} s; screenshots in ${OUT}`);
 } catch (e) {
   console.error(e.message);
   if (consoleErrors.length) console.error(`console errors so far:\n  ${consoleErrors.join('\n  ')}`);
@@ -481,6 +459,5 @@ try {
   console.error(`screenshot of the failure: ${path.join(OUT, 'failure.png')}`);
   process.exitCode = 1;
 } finally {
-  await context.close();
-  fs.rmSync(userDataDir, { recursive: true, force: true });
+  await close();
 }

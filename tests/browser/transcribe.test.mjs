@@ -6,36 +6,14 @@
 // BASE_URL  the studio   OUT_DIR  screenshots   SPEECH_WAV  a recording to transcribe   CHROMIUM  the browser
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { env, launch, steps } from './harness.mjs';
 
-const BASE = process.env.BASE_URL;
-const OUT = process.env.OUT_DIR;
-const SPEECH = process.env.SPEECH_WAV;
-if (!BASE || !OUT || !SPEECH) throw new Error('BASE_URL, OUT_DIR and SPEECH_WAV must be set');
+const { BASE_URL: BASE, OUT_DIR: OUT, SPEECH_WAV: SPEECH } = env('BASE_URL', 'OUT_DIR', 'SPEECH_WAV');
 fs.mkdirSync(OUT, { recursive: true });
+const { ok, check, count } = steps();
 
-const started = Date.now();
-let steps = 0;
-function ok(what) {
-  steps++;
-  console.log(`ok ${steps} - ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-}
-function check(cond, what, detail = '') {
-  if (!cond) throw new Error(`FAILED: ${what}${detail ? `\n  ${detail}` : ''}`);
-  ok(what);
-}
-
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'voicebox-chromium-'));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1280, height: 800 },
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-const page = context.pages()[0] || (await context.newPage());
+const { page, close } = await launch();
 const consoleErrors = [];
 page.on('console', (m) => {
   // the 409 this test provokes on purpose is logged by the browser as a failed resource; nothing else may be
@@ -109,7 +87,6 @@ try {
   await page.screenshot({ path: path.join(OUT, 'transcribe-failure.png') }).catch(() => {});
   rc = 1;
 }
-await context.close();
-fs.rmSync(userDataDir, { recursive: true, force: true });
-console.log(rc ? '[FAILED]' : `all ${steps} transcribe browser checks passed`);
+await close();
+console.log(rc ? '[FAILED]' : `all ${count()} transcribe browser checks passed`);
 process.exit(rc);

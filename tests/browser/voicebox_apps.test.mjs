@@ -4,34 +4,21 @@
 // a profile with an uploaded sample, generate with 1.7B and with 0.6B before either model is downloaded (the
 // take downloads its model first), hear it (the page loads the take's audio; the 0.5 app opens its player once
 // the status stream says completed), see both in history, delete one; no 4xx/5xx but those listed as not ours.
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { env, launch, steps } from './harness.mjs';
 
-const APP = process.env.APP;
-const BASE = process.env.BASE_URL;
-const OUT = process.env.OUT_DIR;
-const started = Date.now();
-let steps = 0;
-const ok = (what) => console.log(`ok ${++steps} - [${APP}] ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-function check(cond, what) {
-  if (!cond) throw new Error(`FAILED: ${what}`);
-  ok(what);
-}
+const { APP, BASE_URL: BASE, OUT_DIR: OUT } = env('APP', 'BASE_URL', 'OUT_DIR');
+const { ok, check } = steps(`[${APP}] `);
 
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'voicebox-apps-chromium-'));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, viewport: { width: 1280, height: 800 },
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+const { context, page, close } = await launch({
+  prefix: 'voicebox-apps-chromium-',
+  args: ['--autoplay-policy=no-user-gesture-required'],
 });
 // The 0.1 app keeps its server in localStorage (zustand's "voicebox-server"); point it at this server.
 await context.addInitScript((base) => {
   if (!localStorage.getItem('voicebox-server'))
     localStorage.setItem('voicebox-server', JSON.stringify({ state: { serverUrl: base, mode: 'local' }, version: 0 }));
 }, BASE);
-const page = context.pages()[0] || (await context.newPage());
 // Every answer of 400 or more and every failed request is collected; at the end none may remain but these,
 // which are not voicebox's to serve:
 const NOT_OURS = [
@@ -117,6 +104,5 @@ try {
   const unexpected = bad.filter((b) => !NOT_OURS.some((re) => re.test(b)));
   check(unexpected.length === 0, `no 404/405/409/5xx answer and no failed request other than those listed as not ours${unexpected.length ? `:\n  ${unexpected.join('\n  ')}` : ''}`);
 } finally {
-  await context.close();
-  fs.rmSync(userDataDir, { recursive: true, force: true });
+  await close();
 }

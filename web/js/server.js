@@ -179,11 +179,12 @@ function modelRow(m) {
   const name = m.model_name || modelName(m.model_size);
   const following = downloading.get(name);
   let stateText;
-  if (m.loaded) stateText = 'Downloaded · loaded';
+  if (m.damaged) stateText = 'Damaged — re-download';
+  else if (m.loaded) stateText = 'Downloaded · loaded';
   else if (m.downloaded) stateText = 'Downloaded';
   else if (m.downloading || following) stateText = 'Downloading…';
   else stateText = 'Not downloaded';
-  const badge = h('span', { class: `badge ${m.downloaded ? 'badge-ok' : m.downloading || following ? 'badge-accent' : ''}`, text: stateText });
+  const badge = h('span', { class: `badge ${m.damaged ? 'badge-danger' : m.downloaded ? 'badge-ok' : m.downloading || following ? 'badge-accent' : ''}`, text: stateText, title: m.damaged ? m.error || '' : '' });
   const sizeText = m.size_mb > 0 ? formatBytes(m.size_mb * 1024 * 1024) : '';
   const bar = following ? following.bar : progressBar(`Download of ${name}`);
   const line = following ? following.text : h('p', { class: 'muted dl-line' });
@@ -192,15 +193,21 @@ function modelRow(m) {
     line.hidden = true;
   }
   const actions = h('div', { class: 'row-actions' });
-  if (!m.downloaded) {
-    const dl = button('Download', { iconName: 'download', variant: 'primary', onclick: () => download(name, dl, bar, line), 'data-testid': `download-${name}` });
+  if (m.damaged && !following) { // what is wrong, until a download repairs it (it checks every file's checksum)
+    line.hidden = false;
+    line.classList.add('field-error');
+    line.textContent = `${m.error} — download it again to repair it.`;
+  }
+  if (!m.downloaded || m.damaged) {
+    const dl = button(m.damaged ? 'Re-download' : 'Download', { iconName: 'download', variant: 'primary', onclick: () => download(name, dl, bar, line), 'data-testid': `download-${name}` });
     if (following || m.downloading) dl.disabled = true;
     actions.append(dl);
     if (m.downloading && !following) download(name, dl, bar, line, true);
-  } else {
+  }
+  if (m.downloaded) {
     actions.append(button('Delete', { iconName: 'trash', variant: 'ghost-danger', onclick: () => removeModel(m, name), 'data-testid': `delete-${name}` }));
   }
-  return h('li', { class: 'model', dataset: { modelName: name, downloaded: String(!!m.downloaded) } },
+  return h('li', { class: 'model', dataset: { modelName: name, downloaded: String(!!m.downloaded), damaged: String(!!m.damaged) } },
     h('div', { class: 'model-main' },
       h('p', { class: 'model-name', text: m.display_name || name }),
       h('p', { class: 'muted model-sub', text: [m.repo_id, sizeText].filter(Boolean).join(' · ') }),
@@ -213,6 +220,7 @@ async function download(name, btn, bar, line, resume = false) {
   bar.hidden = false;
   line.hidden = false;
   bar.indeterminate();
+  line.classList.remove('field-error');
   line.textContent = resume ? 'Following the download in progress…' : 'Starting…';
   downloading.set(name, { bar, text: line });
   try {
