@@ -78,6 +78,11 @@ detail_has() { # the JSON error names the field / reason
 field_is() { # the JSON error names the request field it is about in "field" (what the web UI places it by)
   jtrue "j.get('field') == '$1'"
 }
+refused() { # refused STATUS FIELD [WORDS]: the last request got STATUS, its detail holding WORDS, its field FIELD
+  expect "$1"
+  [ -z "${3:-}" ] || detail_has "$3"
+  field_is "$2"
+}
 no_field() { # an error about no one field has no "field"
   jtrue "'field' not in j"
 }
@@ -188,42 +193,26 @@ expect 200
 jtrue "j['name'] == 'Alice' and j['language'] == 'en' and j['description'] == 'first' and len(j['id']) == 36"
 alice=$(jval "j['id']")
 req POST /profiles -H 'Content-Type: application/json' -d '{"name": "Alice"}'
-expect 400
-detail_has "already exists"
-field_is name
+refused 400 name "already exists"
 req POST /profiles -H 'Content-Type: application/json' -d '{"name": '
-expect 400
-detail_has "JSON"
-field_is body
+refused 400 body "JSON"
 req POST /profiles -H 'Content-Type: application/json' -d '[1, 2]'
-expect 422
-field_is body
+refused 422 body
 req POST /profiles -H 'Content-Type: application/json' -d '{}'
-expect 422
-detail_has "name"
-field_is name
+refused 422 name "name"
 name101=$(printf 'n%.0s' $(seq 1 $((name_max + 1))))
 req POST /profiles -H 'Content-Type: application/json' -d "{\"name\": \"$name101\"}"
-expect 422
-detail_has "name"
-field_is name
+refused 422 name "name"
 req POST /profiles -H 'Content-Type: application/json' -d "{\"name\": \"${name101:1}\"}"
 expect 200
 req POST /profiles -H 'Content-Type: application/json' -d '{"name": "Bob", "language": "xx"}'
-expect 422
-detail_has "language"
-field_is language
+refused 422 language "language"
 req POST /profiles -H 'Content-Type: application/json' -d "{\"name\": \"Bob\", \"description\": \"$(printf 'd%.0s' $(seq 1 $((desc_max + 1))))\"}"
-expect 422
-detail_has "description"
-field_is description
+refused 422 description "description"
 req POST /profiles -H 'Content-Type: application/json' -d '{"name": 5}'
-expect 422
-detail_has "name"
-field_is name
+refused 422 name "name"
 req POST /profiles -H 'Content-Type: application/json' --data-binary @"$fx/big.wav"
-expect 413
-field_is body
+refused 413 body
 req POST /profiles -H 'Content-Type: application/json' -d '{"name": "Bob", "language": "de"}'
 expect 200
 bob=$(jval "j['id']")
@@ -260,32 +249,23 @@ sid2=$(jval "j['id']")
 req POST /profiles/00000000-0000-4000-8000-000000000000/samples -F "file=@$fx/speech.wav" -F "reference_text=x"
 expect 404
 req POST "/profiles/$alice/samples" -F "file=@$fx/speech.wav"
-expect 422
-detail_has "reference_text"
-field_is reference_text
+refused 422 reference_text "reference_text"
 req POST "/profiles/$alice/samples" -F "reference_text=no file"
-expect 422
-detail_has "file"
-field_is file
+refused 422 file "file"
 req POST "/profiles/$alice/samples" -F "file=@$fx/text.wav" -F "reference_text=text"
-expect 415
-field_is file
+refused 415 file
 for f in short long silent; do
   req POST "/profiles/$alice/samples" -F "file=@$fx/$f.wav" -F "reference_text=$f"
   expect 422
   field_is file
 done
 req POST "/profiles/$alice/samples" -F "file=@$fx/speech.wav" -F "reference_text="
-expect 422
-detail_has "reference_text"
-field_is reference_text
+refused 422 reference_text "reference_text"
 req POST "/profiles/$alice/samples" -F "file=@$fx/big.wav" -F "reference_text=big"
-expect 413
-field_is file
+refused 413 file
 # the same without a Content-Length: the cap is enforced while the body streams
 req POST "/profiles/$alice/samples" -H 'Transfer-Encoding: chunked' -F "file=@$fx/big.wav" -F "reference_text=big"
-expect 413
-field_is file
+refused 413 file
 req POST "/profiles/$alice/samples" -H 'Content-Type: application/json' -d '{"reference_text": "x"}'
 expect 415
 req POST "/profiles/$alice/samples" -H 'Content-Type: multipart/form-data; boundary=xyz' --data-binary 'garbage'
@@ -326,9 +306,7 @@ for bad in mp_unclosed.bin mp_noname.bin mp_bighdr.bin mp_many.bin; do
   expect 400
 done
 mp mp_longtext.bin XyZ
-expect 422
-detail_has "reference_text"
-field_is reference_text
+refused 422 reference_text "reference_text"
 req DELETE "/profiles/samples/$mp_sid"
 expect 200
 

@@ -64,7 +64,7 @@ static void check_sine_file(const char *what, const char *path, int target_rate,
                             double want_hz)
 {
     audio_buf b;
-    audio_error err = {{0}, 0};
+    audio_error err = {{0}, 0, 0};
     if (audio_decode_file(path, target_rate, &b, &err) != 0) {
         CHECK(0, "%s: decode %s failed: expected success, got '%s'", what, path, err.msg);
         return;
@@ -133,7 +133,7 @@ static void test_formats(void)
              tpath("cancel.wav"));
     if (sh(cmd) == 0) {
         audio_buf b;
-        audio_error err = {{0}, 0};
+        audio_error err = {{0}, 0, 0};
         if (audio_decode_file(tpath("cancel.wav"), 0, &b, &err) == 0) {
             float rms = audio_rms(b.samples, b.n);
             CHECK(b.n == 44100 && rms < 1e-4f,
@@ -151,7 +151,7 @@ static void test_formats(void)
         void *bytes = read_file(tpath(names[k]), &size);
         if (!bytes) continue; /* its fixture failed above, already reported */
         audio_buf fm = {0}, ff = {0};
-        audio_error err = {{0}, 0};
+        audio_error err = {{0}, 0, 0};
         int r1 = audio_decode_memory(bytes, size, 24000, &fm, &err);
         CHECK(r1 == 0, "decode_memory(%s, %zu bytes): expected success, got '%s'", names[k], size, err.msg);
         int r2 = audio_decode_file(tpath(names[k]), 24000, &ff, &err);
@@ -204,7 +204,7 @@ static unsigned char *make_wav(int rate, int is_float, const void *data, uint32_
 static void test_hostile(void)
 {
     audio_buf b = {0};
-    audio_error err = {{0}, 0};
+    audio_error err = {{0}, 0, 0};
     short pcm[3600];
     for (int i = 0; i < 3600; i++)
         pcm[i] = (short)((i % 50) * 500);
@@ -286,7 +286,7 @@ static void test_hostile(void)
 static void test_errors(void)
 {
     audio_buf b;
-    audio_error err = {{0}, 0};
+    audio_error err = {{0}, 0, 0};
     unsigned char junk[4096];
     srand(7);
     for (size_t i = 0; i < sizeof junk; i++)
@@ -342,7 +342,7 @@ static void test_resample(void)
     for (size_t i = 0; i < n; i++)
         s[i] = 0.7f * (float)sin(2.0 * M_PI * 1000.0 * (double)i / 48000.0);
     size_t n_out = 0;
-    audio_error err = {{0}, 0};
+    audio_error err = {{0}, 0, 0};
     int rc = audio_resample(s, n, 48000, 16000, &out, &n_out, &err);
     CHECK(rc == 0 && n_out == 16000, "resample 48k->16k of 48000 samples: expected 16000, got rc %d n %zu",
           rc, n_out);
@@ -390,7 +390,7 @@ static void test_write(void)
     size_t n = sizeof s / sizeof s[0];
     char path[600];
     snprintf(path, sizeof path, "%s/take.wav", dir);
-    audio_error err = {{0}, 0};
+    audio_error err = {{0}, 0, 0};
     int rc = audio_write_wav16(path, s, n, 24000, &err);
     CHECK(rc == 0, "write %s: expected success, got '%s'", path, err.msg);
     rc = audio_write_wav16(path, s, n, 24000, &err); /* overwrite goes through rename as well */
@@ -457,7 +457,7 @@ static void test_levels(void)
         return;
     }
     audio_buf sp, pd;
-    audio_error err = {{0}, 0};
+    audio_error err = {{0}, 0, 0};
     if (audio_decode_file(tpath("speech.wav"), 24000, &sp, &err) ||
         audio_decode_file(tpath("padded.wav"), 24000, &pd, &err)) {
         CHECK(0, "decode speech: %s", err.msg);

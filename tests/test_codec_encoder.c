@@ -193,7 +193,7 @@ static void test_long_clip(const codec_encoder *e16, const st_file *g, const cha
     char path[1024];
     snprintf(path, sizeof path, "%s/audio/long_24k.wav", golden);
     audio_buf ab = {0};
-    audio_error aerr = {{0}, 0};
+    audio_error aerr = {{0}, 0, 0};
     if (audio_decode_file(path, 0, &ab, &aerr)) {
         CHECK(0, "%s", aerr.msg);
         return;

@@ -149,53 +149,71 @@ static void expect_error(int codec, json_t *root, const char *want)
     free(text);
 }
 
-static void error_cases(const char *golden)
+/* A copy of `orig` with the field at the dotted path `field` set to the JSON text `value`, or removed when
+ * value is NULL. */
+static json_t *edited(const json_t *orig, const char *field, const char *value)
+{
+    json_t *j = json_deep_copy(orig), *parent = j;
+    char path[256];
+    snprintf(path, sizeof path, "%s", field);
+    char *key = path;
+    for (char *dot; (dot = strchr(key, '.')); key = dot + 1) {
+        *dot = 0;
+        parent = json_object_get(parent, key);
+    }
+    if (value)
+        json_object_set_new(parent, key, json_loads(value, JSON_DECODE_ANY, NULL));
+    else
+        json_object_del(parent, key);
+    return j;
+}
+
+static json_t *load_json(const char *golden, const char *rel)
 {
     char path[4096];
     size_t len;
-    snprintf(path, sizeof path, "%s/tiny-a/config.json", golden);
+    snprintf(path, sizeof path, "%s/%s", golden, rel);
     char *text = read_file(path, &len);
-    json_t *orig = json_loadb(text, len, 0, NULL);
+    json_t *j = json_loadb(text, len, 0, NULL);
     free(text);
+    return j;
+}
 
-    json_t *j = json_deep_copy(orig);
-    json_object_del(json_object_get(j, "talker_config"), "hidden_size");
-    expect_error(0, j, "cfg.json: field 'talker_config.hidden_size' is missing");
-    json_decref(j);
+/* One edit of a golden config.json (a talker's, or the codec's) and the exact message it must give. */
+static const struct {
+    int codec;
+    const char *field, *value, *want;
+} bad_edits[] = {
+    {0, "talker_config.hidden_size", NULL, "cfg.json: field 'talker_config.hidden_size' is missing"},
+    {0, "tts_eos_token_id", NULL, "cfg.json: field 'tts_eos_token_id' is missing"},
+    {0, "talker_config.code_predictor_config.num_hidden_layers", "\"five\"",
+     "cfg.json: field 'talker_config.code_predictor_config.num_hidden_layers' must be an integer"},
+    {0, "talker_config.num_key_value_heads", "3",
+     "cfg.json: field 'talker_config.num_key_value_heads' must divide num_attention_heads"},
+    {0, "talker_config.head_dim", "0", "cfg.json: field 'talker_config.head_dim' must be positive"},
+    {0, "speaker_encoder_config", NULL, "cfg.json: field 'speaker_encoder_config' is missing"},
+    {1, "decoder_config.upsample_rates", NULL, "cfg.json: field 'decoder_config.upsample_rates' is missing"},
+    {1, "decoder_config.upsample_rates", "[8, \"5\"]",
+     "cfg.json: field 'decoder_config.upsample_rates' must hold integers only"},
+    {1, "encoder_config.use_causal_conv", "1",
+     "cfg.json: field 'encoder_config.use_causal_conv' must be true or false"},
+};
 
-    j = json_deep_copy(orig);
-    json_object_del(j, "tts_eos_token_id");
-    expect_error(0, j, "cfg.json: field 'tts_eos_token_id' is missing");
-    json_decref(j);
-
-    j = json_deep_copy(orig);
-    json_object_set_new(json_object_get(json_object_get(j, "talker_config"), "code_predictor_config"),
-                        "num_hidden_layers", json_string("five"));
-    expect_error(
-        0, j, "cfg.json: field 'talker_config.code_predictor_config.num_hidden_layers' must be an integer");
-    json_decref(j);
-
-    j = json_deep_copy(orig);
-    json_object_set_new(json_object_get(j, "talker_config"), "num_key_value_heads", json_integer(3));
-    expect_error(0, j, "cfg.json: field 'talker_config.num_key_value_heads' must divide num_attention_heads");
-    json_decref(j);
-
-    j = json_deep_copy(orig);
-    json_object_set_new(json_object_get(j, "talker_config"), "head_dim", json_integer(0));
-    expect_error(0, j, "cfg.json: field 'talker_config.head_dim' must be positive");
-    json_decref(j);
-
-    j = json_deep_copy(orig);
-    json_object_del(j, "speaker_encoder_config");
-    expect_error(0, j, "cfg.json: field 'speaker_encoder_config' is missing");
-    json_decref(j);
+static void error_cases(const char *golden)
+{
+    json_t *orig = load_json(golden, "tiny-a/config.json");
+    json_t *codec_orig = load_json(golden, "speech_tokenizer/config.json");
+    for (size_t i = 0; i < sizeof bad_edits / sizeof bad_edits[0]; i++) {
+        json_t *j = edited(bad_edits[i].codec ? codec_orig : orig, bad_edits[i].field, bad_edits[i].value);
+        expect_error(bad_edits[i].codec, j, bad_edits[i].want);
+        json_decref(j);
+    }
+    json_decref(codec_orig);
 
     /* The real release stores only enc_dim and sample_rate: the rest must default to the class values. */
-    j = json_deep_copy(orig);
-    json_t *se = json_pack("{s:i, s:i}", "enc_dim", 1024, "sample_rate", 24000);
-    json_object_set_new(j, "speaker_encoder_config", se);
+    json_t *j = edited(orig, "speaker_encoder_config", "{\"enc_dim\": 1024, \"sample_rate\": 24000}");
     json_object_set_new(j, "unknown_future_field", json_pack("[i,s]", 1, "x"));
-    text = json_dumps(j, 0);
+    char *text = json_dumps(j, 0);
     qt_config c;
     qt_error err = {0};
     if (qt_config_parse("cfg.json", text, strlen(text), &c, &err)) {
@@ -210,32 +228,13 @@ static void error_cases(const char *golden)
     free(text);
     json_decref(j);
 
-    j = json_deep_copy(orig);
-    json_object_set_new(j, "tts_model_size", json_string("1b7"));
+    j = edited(orig, "tts_model_size", "\"1b7\"");
     text = json_dumps(j, 0);
     if (qt_config_parse("cfg.json", text, strlen(text), &c, &err) == 0)
         CHECK_STR("size tag 1b7", c.size, "1.7B");
     else
         failures++;
     free(text);
-    json_decref(j);
-    json_decref(orig);
-
-    snprintf(path, sizeof path, "%s/speech_tokenizer/config.json", golden);
-    text = read_file(path, &len);
-    orig = json_loadb(text, len, 0, NULL);
-    free(text);
-    j = json_deep_copy(orig);
-    json_object_del(json_object_get(j, "decoder_config"), "upsample_rates");
-    expect_error(1, j, "cfg.json: field 'decoder_config.upsample_rates' is missing");
-    json_decref(j);
-    j = json_deep_copy(orig);
-    json_object_set_new(json_object_get(j, "decoder_config"), "upsample_rates", json_pack("[i,s]", 8, "5"));
-    expect_error(1, j, "cfg.json: field 'decoder_config.upsample_rates' must hold integers only");
-    json_decref(j);
-    j = json_deep_copy(orig);
-    json_object_set_new(json_object_get(j, "encoder_config"), "use_causal_conv", json_integer(1));
-    expect_error(1, j, "cfg.json: field 'encoder_config.use_causal_conv' must be true or false");
     json_decref(j);
     json_decref(orig);
 

@@ -31,14 +31,29 @@ static void put(const char *path, const char *text)
     fclose(f);
 }
 
+#define REPO "Qwen/Qwen3-TTS-12Hz-0.6B-Base"
 #define COMMIT "0123456789abcdef0123456789abcdef01234567"
 #define OLD "fedcba9876543210fedcba9876543210fedcba98"
 
-/* <cache>/models--Qwen--Qwen3-TTS-12Hz-0.6B-Base with two snapshots; refs/main names COMMIT. */
+/* mkdir -p */
+static void make_dirs(const char *path)
+{
+    char p[1024];
+    fmt(p, sizeof p, "%s", path);
+    for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+        *s = 0;
+        mkdir(p, 0755);
+        *s = '/';
+    }
+    mkdir(p, 0755);
+}
+
+/* <cache>/models--Qwen--Qwen3-TTS-12Hz-0.6B-Base with two snapshots; refs/main names COMMIT. The folders
+ * up to <cache> are made as needed. */
 static void make_cache(const char *cache)
 {
     char p[1024], q[1024];
-    mkdir(cache, 0755);
+    make_dirs(cache);
     fmt(p, sizeof p, "%s/models--Qwen--Qwen3-TTS-12Hz-0.6B-Base", cache);
     mkdir(p, 0755);
     fmt(q, sizeof q, "%s/blobs", p);
@@ -67,6 +82,14 @@ static void expect_ok(const char *in, const char *want)
     qt_error err = {0};
     int rc = qt_resolve_model_dir(in, out, sizeof out, &err);
     CHECK(rc == 0 && !strcmp(out, want), "resolve '%s': expected '%s', got %s", in, want, rc ? err.msg : out);
+}
+
+/* REPO resolves to the snapshot `commit` of the cache at `cache`. */
+static void expect_snapshot(const char *cache, const char *commit)
+{
+    char want[2048];
+    fmt(want, sizeof want, "%s/models--Qwen--Qwen3-TTS-12Hz-0.6B-Base/snapshots/%s", cache, commit);
+    expect_ok(REPO, want);
 }
 
 static void expect_fail(const char *in, qt_error_kind kind, const char *want)
@@ -117,11 +140,10 @@ int main(void)
     fmt(cache, sizeof cache, "%s/hubcache", tmp);
     make_cache(cache);
     setenv("HF_HUB_CACHE", cache, 1);
-    fmt(want, sizeof want, "%s/models--Qwen--Qwen3-TTS-12Hz-0.6B-Base/snapshots/" COMMIT, cache);
-    expect_ok("Qwen/Qwen3-TTS-12Hz-0.6B-Base", want);
+    expect_snapshot(cache, COMMIT);
     char out[4096];
     qt_error err = {0};
-    if (qt_resolve_model_dir("Qwen/Qwen3-TTS-12Hz-0.6B-Base", out, sizeof out, &err) == 0) {
+    if (qt_resolve_model_dir(REPO, out, sizeof out, &err) == 0) {
         fmt(path, sizeof path, "%s/config.json", out);
         FILE *f = fopen(path, "r");
         CHECK(f != NULL, "config.json must be readable through the snapshot symlink at %s", path);
@@ -140,12 +162,11 @@ int main(void)
     /* refs/main with a trailing newline (written by hand) still works. */
     fmt(path, sizeof path, "%s/models--Qwen--Qwen3-TTS-12Hz-0.6B-Base/refs/main", cache);
     put(path, OLD "\n");
-    fmt(want, sizeof want, "%s/models--Qwen--Qwen3-TTS-12Hz-0.6B-Base/snapshots/" OLD, cache);
-    expect_ok("Qwen/Qwen3-TTS-12Hz-0.6B-Base", want);
+    expect_snapshot(cache, OLD);
 
     /* refs/main pointing at a snapshot that was deleted. */
     put(path, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-    expect_fail("Qwen/Qwen3-TTS-12Hz-0.6B-Base", QT_ERR_NOT_FOUND,
+    expect_fail(REPO, QT_ERR_NOT_FOUND,
                 "Qwen/Qwen3-TTS-12Hz-0.6B-Base: the cache's refs/main names snapshot "
                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, which is missing");
 
@@ -155,44 +176,32 @@ int main(void)
         "Qwen/Qwen3-TTS-12Hz-0.6B-Base: the cache has no readable refs/main and 2 snapshots in "
         "%s/models--Qwen--Qwen3-TTS-12Hz-0.6B-Base/snapshots; give the snapshot directory instead",
         cache);
-    expect_fail("Qwen/Qwen3-TTS-12Hz-0.6B-Base", QT_ERR_NOT_FOUND, msg);
+    expect_fail(REPO, QT_ERR_NOT_FOUND, msg);
 
     /* HF_HOME/hub when HF_HUB_CACHE is unset; HF_HUB_CACHE wins over HF_HOME. */
     char home[512];
     fmt(home, sizeof home, "%s/hfhome", tmp);
-    mkdir(home, 0755);
     fmt(cache, sizeof cache, "%s/hub", home);
     make_cache(cache);
     setenv("HF_HOME", home, 1);
-    fmt(want, sizeof want, "%s/models--Qwen--Qwen3-TTS-12Hz-0.6B-Base/snapshots/" COMMIT, cache);
-    CHECK(qt_resolve_model_dir("Qwen/Qwen3-TTS-12Hz-0.6B-Base", out, sizeof out, &err) == -1,
+    CHECK(qt_resolve_model_dir(REPO, out, sizeof out, &err) == -1,
           "HF_HUB_CACHE must take precedence over HF_HOME (got %s)", out);
     unsetenv("HF_HUB_CACHE");
-    expect_ok("Qwen/Qwen3-TTS-12Hz-0.6B-Base", want);
+    expect_snapshot(cache, COMMIT);
 
     /* XDG_CACHE_HOME/huggingface/hub, then ~/.cache/huggingface/hub. */
     unsetenv("HF_HOME");
     fmt(home, sizeof home, "%s/xdg", tmp);
-    mkdir(home, 0755);
-    fmt(cache, sizeof cache, "%s/huggingface", home);
-    mkdir(cache, 0755);
     fmt(cache, sizeof cache, "%s/huggingface/hub", home);
     make_cache(cache);
     setenv("XDG_CACHE_HOME", home, 1);
-    fmt(want, sizeof want, "%s/models--Qwen--Qwen3-TTS-12Hz-0.6B-Base/snapshots/" COMMIT, cache);
-    expect_ok("Qwen/Qwen3-TTS-12Hz-0.6B-Base", want);
+    expect_snapshot(cache, COMMIT);
     unsetenv("XDG_CACHE_HOME");
     fmt(home, sizeof home, "%s/home", tmp);
-    mkdir(home, 0755);
-    fmt(cache, sizeof cache, "%s/.cache", home);
-    mkdir(cache, 0755);
-    fmt(cache, sizeof cache, "%s/.cache/huggingface", home);
-    mkdir(cache, 0755);
     fmt(cache, sizeof cache, "%s/.cache/huggingface/hub", home);
     make_cache(cache);
     setenv("HOME", home, 1);
-    fmt(want, sizeof want, "%s/models--Qwen--Qwen3-TTS-12Hz-0.6B-Base/snapshots/" COMMIT, cache);
-    expect_ok("Qwen/Qwen3-TTS-12Hz-0.6B-Base", want);
+    expect_snapshot(cache, COMMIT);
 
     /* speech_tokenizer/: a real directory, and a symlink stored as a file holding its target. */
     fmt(path, sizeof path, "%s/model", tmp);

@@ -297,7 +297,7 @@ static void test_samples(void)
     CHECK(!strcmp(jstr(smp, "profile_id"), pid) && !strcmp(jstr(smp, "reference_text"), "A tone."),
           "sample fields wrong");
     audio_buf buf = {0};
-    audio_error aerr = {{0}, 0};
+    audio_error aerr = {{0}, 0, 0};
     CHECK(audio_decode_file(path, 0, &buf, &aerr) == 0, "stored sample unreadable: %s", aerr.msg);
     CHECK(buf.sample_rate == 24000, "stored rate: expected 24000, got %d", buf.sample_rate);
     CHECK(fabs((double)buf.n / 24000 - dur) < 0.01, "stored length %.3f s vs duration %.3f",
@@ -414,7 +414,7 @@ static json_t *add_generation(studio *s, const char *dir, const char *pid, const
     snprintf(rel, sizeof rel, "generations/%s.wav", id);
     snprintf(path, sizeof path, "%s/%s/%s", root, dir, rel);
     float tone[2400] = {0.1f};
-    audio_error aerr = {{0}, 0};
+    audio_error aerr = {{0}, 0, 0};
     audio_write_wav16(path, tone, 2400, 24000, &aerr);
     studio_generation g = {.id = id,
                            .profile_id = pid,

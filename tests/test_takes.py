@@ -314,8 +314,12 @@ def main():
         # the generation settings the 0.5 app reads and writes: defaults, a checked partial update that persists
         status, body = studio.request("GET", "/settings/generation")
         check(status == 200 and body == {"max_chunk_chars": 800, "crossfade_ms": 50, "normalize_audio": False,
-                                          "autoplay_on_generate": True}, "GET /settings/generation: the defaults (%s)" % body)
-        for bad in ({"crossfade_ms": -1}, {"max_chunk_chars": 99}, {"normalize_audio": "yes"}):
+                                          "autoplay_on_generate": True, "temperature": 0.9, "top_k": 50, "top_p": 1.0,
+                                          "repetition_penalty": 1.05, "subtalker_temperature": 0.9,
+                                          "subtalker_top_k": 50, "subtalker_top_p": 1.0},
+              "GET /settings/generation: the defaults, the engine's sampling among them (%s)" % body)
+        for bad in ({"crossfade_ms": -1}, {"max_chunk_chars": 99}, {"normalize_audio": "yes"}, {"top_p": 0},
+                    {"subtalker_top_k": 2.5}):
             status, body = studio.request("PUT", "/settings/generation", bad)
             field = list(bad)[0]
             check(status == 422 and body.get("field") == field and field in body.get("detail", ""),
@@ -323,6 +327,14 @@ def main():
         status, body = studio.request("PUT", "/settings/generation", {"crossfade_ms": 20, "normalize_audio": True})
         check(status == 200 and body["crossfade_ms"] == 20 and body["normalize_audio"] is True and body["max_chunk_chars"] == 800,
               "PUT /settings/generation changes the members given only")
+        status, body = studio.request("PUT", "/settings/generation", {"temperature": 0.6, "top_k": 20})
+        check(status == 200 and body["temperature"] == 0.6 and body["top_k"] == 20 and body["crossfade_ms"] == 20,
+              "PUT /settings/generation keeps sampling defaults too (%s)" % body)
+        status, body = studio.request("POST", "/generate?wait=false", {"profile_id": pid, "text": "Defaults.", "max_frames": 2})
+        check(status == 200 and body.get("settings", {}).get("temperature") == 0.6 and body["settings"].get("top_k") == 20
+              and body["settings"].get("crossfade_ms") == 20,
+              "a take asked without them gets the saved defaults (%s)" % body.get("settings"))
+        status_events(studio, body["id"])
         status, body = studio.request("GET", "/models/cache-dir")
         check(status == 200 and body.get("path", "").endswith("/hub"), "GET /models/cache-dir -> the Hub cache (%s)" % body)
 

@@ -11,7 +11,8 @@
 
 typedef struct {
     char msg[256];
-    int errnum; /* the errno of a failed write (ENOSPC: the drive is full), else 0 */
+    int errnum;        /* the errno of a failed write (ENOSPC: the drive is full), else 0 */
+    int out_of_memory; /* set to 1 when the failure was a lack of memory, not the input's fault (zero it) */
 } audio_error;
 
 typedef struct {
@@ -41,6 +42,13 @@ int audio_write_wav16(const char *path, const float *samples, size_t n, int samp
 /* The same WAV image in memory (*out malloc'd), for streaming or hashing. */
 int audio_encode_wav16(const float *samples, size_t n, int sample_rate, void **out, size_t *out_size,
                        audio_error *err);
+/* Streaming: a 16-bit mono WAV header whose RIFF and data sizes are unknown (0xFFFFFFFF, as streaming servers
+ * send it; readers take the data to the end of the stream), and samples as 16-bit little-endian PCM (2 bytes
+ * each into out), converted exactly as the WAV writer does, so a stream and a stored take agree bit for bit.
+ */
+#define AUDIO_WAV_HEADER_BYTES 44
+void audio_wav16_stream_header(unsigned char out[AUDIO_WAV_HEADER_BYTES], int sample_rate);
+void audio_s16le(const float *samples, size_t n, unsigned char *out);
 /* samples as format: "wav" (16-bit), "flac", "mp3", "opus" (Ogg) or "pcm" (raw 16-bit little-endian), into a
  * malloc'd *out of *out_size bytes. -1 with err for another format or a libsndfile fault. */
 int audio_encode(const float *samples, size_t n, int sample_rate, const char *format, void **out,

@@ -184,6 +184,7 @@ static int decode_open(SNDFILE *sf, const SF_INFO *info, const char *name, int t
 
 nomem:
     snprintf(err->msg, sizeof err->msg, "%s: out of memory while decoding", name);
+    err->out_of_memory = 1;
 fail:
     free(frames);
     free(mono);

@@ -24,6 +24,7 @@ int audio_resample(const float *in, size_t n, int from_rate, int to_rate, float 
     qt_error qerr = {0};
     if (qt_resample(in, n, from_rate, to_rate, &y, &done, &qerr) < 0) {
         snprintf(err->msg, sizeof err->msg, "%.200s", qerr.msg);
+        err->out_of_memory = qerr.kind == QT_ERR_NOMEM;
         return -1;
     }
     if (done < olen) { /* soxr may deliver a sample short of the rounded length */
@@ -31,6 +32,7 @@ int audio_resample(const float *in, size_t n, int from_rate, int to_rate, float 
         if (!grown) {
             free(y);
             snprintf(err->msg, sizeof err->msg, "resample: out of memory for %zu samples", olen);
+            err->out_of_memory = 1;
             return -1;
         }
         y = grown;

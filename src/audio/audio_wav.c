@@ -39,6 +39,34 @@ static int16_t to_s16(float x)
     return (int16_t)lrintf(x * 32767.0f);
 }
 
+/* RIFF and data sizes: what the header says, or 0xFFFFFFFF (unknown) for a stream. */
+static void put_header(unsigned char *p, int sample_rate, uint32_t riff_size, uint32_t data_size)
+{
+    memcpy(p, "RIFF", 4);
+    put_u32(p + 4, riff_size);
+    memcpy(p + 8, "WAVEfmt ", 8);
+    put_u32(p + 16, 16);
+    put_u16(p + 20, 1); /* PCM */
+    put_u16(p + 22, 1); /* mono */
+    put_u32(p + 24, (uint32_t)sample_rate);
+    put_u32(p + 28, (uint32_t)sample_rate * 2);
+    put_u16(p + 32, 2);
+    put_u16(p + 34, 16);
+    memcpy(p + 36, "data", 4);
+    put_u32(p + 40, data_size);
+}
+
+void audio_wav16_stream_header(unsigned char out[AUDIO_WAV_HEADER_BYTES], int sample_rate)
+{
+    put_header(out, sample_rate, UINT32_MAX, UINT32_MAX);
+}
+
+void audio_s16le(const float *samples, size_t n, unsigned char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        put_u16(out + 2 * i, (uint16_t)to_s16(samples[i]));
+}
+
 int audio_encode_wav16(const float *samples, size_t n, int sample_rate, void **out, size_t *out_size,
                        audio_error *err)
 {
@@ -60,20 +88,8 @@ int audio_encode_wav16(const float *samples, size_t n, int sample_rate, void **o
         snprintf(err->msg, sizeof err->msg, "wav: out of memory for %zu bytes", size);
         return -1;
     }
-    memcpy(p, "RIFF", 4);
-    put_u32(p + 4, (uint32_t)(size - 8));
-    memcpy(p + 8, "WAVEfmt ", 8);
-    put_u32(p + 16, 16);
-    put_u16(p + 20, 1); /* PCM */
-    put_u16(p + 22, 1); /* mono */
-    put_u32(p + 24, (uint32_t)sample_rate);
-    put_u32(p + 28, (uint32_t)sample_rate * 2);
-    put_u16(p + 32, 2);
-    put_u16(p + 34, 16);
-    memcpy(p + 36, "data", 4);
-    put_u32(p + 40, (uint32_t)(n * 2));
-    for (size_t i = 0; i < n; i++)
-        put_u16(p + WAV_HEADER + 2 * i, (uint16_t)to_s16(samples[i]));
+    put_header(p, sample_rate, (uint32_t)(size - 8), (uint32_t)(n * 2));
+    audio_s16le(samples, n, p + WAV_HEADER);
     *out = p;
     *out_size = size;
     return 0;

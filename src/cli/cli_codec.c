@@ -44,7 +44,7 @@ static int codec_encode(int argc, char **argv)
     if (!in) return cli_error("codec encode: no audio file given");
 
     audio_buf audio = {0};
-    audio_error aerr = {{0}, 0};
+    audio_error aerr = {{0}, 0, 0};
     if (audio_decode_file(in, 0, &audio, &aerr)) return cli_error("%s", aerr.msg);
     if (audio.n == 0) {
         audio_buf_free(&audio);
@@ -180,7 +180,7 @@ static int codec_decode(int argc, char **argv)
     } else if (qt_codec_decode(codec, codes, frames, pcm, &err)) {
         rc = cli_error("%s", err.msg);
     } else {
-        audio_error aerr = {{0}, 0};
+        audio_error aerr = {{0}, 0, 0};
         if (audio_write_wav16(out, pcm, n, QT_SAMPLE_RATE, &aerr)) rc = cli_error("%s", aerr.msg);
     }
     free(pcm);

@@ -63,7 +63,7 @@ static int prompt_create(int argc, char **argv)
             "prompt create: --ref-text \"what the reference says\" is required (or --xvector-only)");
 
     audio_buf audio = {0};
-    audio_error aerr = {{0}, 0};
+    audio_error aerr = {{0}, 0, 0};
     if (audio_decode_file(ref, 0, &audio, &aerr)) return cli_error("%s", aerr.msg);
     qt_error err = {0};
     qt_load_params lp = qt_load_default_params();

@@ -127,6 +127,14 @@ int srv_parse_json_body(const srv_request *req, srv_response *res, json_t **out)
     }
     json_error_t jerr;
     json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    /* jansson (2.14) reports most of its allocation failures as syntax errors: a body that parses on a
+     * second try was valid, and one that failed before its first line was never read */
+    if (!j && jerr.line >= 1 && json_error_code(&jerr) != json_error_out_of_memory)
+        j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j && (jerr.line < 1 || json_error_code(&jerr) == json_error_out_of_memory)) {
+        srv_error(res, 500, "out of memory while reading the request body");
+        return -1;
+    }
     if (!j) {
         srv_field_error(res, 400, "body", "body: invalid JSON at line %d column %d: %s", jerr.line,
                         jerr.column, jerr.text);

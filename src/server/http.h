@@ -43,6 +43,10 @@ typedef struct {
     void (*on_quiesce)(void *arg);
     studio_asr
         *asr; /* POST /transcribe's resident Whisper model (routes_transcribe.c); made with the studio */
+    /* Resumes the parked streamed responses now rather than at their next poll (a streamed take's audio
+     * arrived); any thread, never blocks for long. NULL where there is no server (the fuzz targets). */
+    void (*wake_streams)(void *arg);
+    void *wake_arg;
 } srv_ctx;
 
 typedef struct {
@@ -80,7 +84,9 @@ typedef struct srv_response {
     int accept_ranges;              /* 1: add "Accept-Ranges: bytes" */
     /* A streamed body of unknown length instead (server-sent events): stream(arg, buf, max) is called on a
      * network thread whenever the client can take more; it returns the bytes written (0 is allowed: wait
-     * and ask again), or -1 to end the response. stream_free(arg) runs once the response is over. */
+     * and ask again), -1 to end the response, or -2 to cut it (the connection closes without the closing
+     * chunk: the body is known to be incomplete). stream_free(arg) runs once the response is over, also
+     * when the client went away first. */
     long (*stream)(void *arg, char *buf, size_t max);
     void (*stream_free)(void *arg);
     void *stream_arg;

@@ -86,6 +86,9 @@ static const char schemas_json[] =
     "  'subtalker_temperature': {'type': 'number', 'minimum': 0.01, 'maximum': 2, 'default': 0.9},"
     "  'subtalker_top_k': {'type': 'integer', 'minimum': 0, 'maximum': 1000, 'default': 50},"
     "  'subtalker_top_p': {'type': 'number', 'minimum': 0.01, 'maximum': 1, 'default': 1}}},"
+    "'GenerateStreamRequest': {'allOf': [{'$ref': '#/components/schemas/GenerateRequest'}, {'type': 'object', 'properties': {"
+    "  'format': {'type': 'string', 'enum': ['wav', 'pcm'], 'default': 'wav', 'description': 'wav: a WAV header with unknown sizes (0xFFFFFFFF), then the samples; pcm: raw 16-bit little-endian mono at 24 kHz'},"
+    "  'normalize': {'type': 'boolean', 'enum': [false], 'description': 'a stream cannot be peak-normalised; the default from /settings/generation is ignored'}}}]},"
     "'ModelSize': {'type': 'string'},"
     "'ModelName': {'type': 'string'},"
     "'ModelStatus': {'type': 'object', 'properties': {'models': {'type': 'array', 'items': {'type': 'object', 'properties': {"
@@ -163,7 +166,14 @@ static const char schemas_json[] =
     "'GenerationSettings': {'type': 'object', 'description': 'the defaults of a take', 'properties': {"
     "  'max_chunk_chars': {'type': 'integer', 'minimum': 100, 'maximum': 5000, 'default': 800},"
     "  'crossfade_ms': {'type': 'integer', 'minimum': 0, 'maximum': 1000, 'default': 50},"
-    "  'normalize_audio': {'type': 'boolean', 'default': false}, 'autoplay_on_generate': {'type': 'boolean', 'default': true}}},"
+    "  'normalize_audio': {'type': 'boolean', 'default': false}, 'autoplay_on_generate': {'type': 'boolean', 'default': true},"
+    "  'temperature': {'type': 'number', 'minimum': 0.01, 'maximum': 2, 'default': 0.9},"
+    "  'top_k': {'type': 'integer', 'minimum': 0, 'maximum': 1000, 'default': 50},"
+    "  'top_p': {'type': 'number', 'minimum': 0.01, 'maximum': 1, 'default': 1},"
+    "  'repetition_penalty': {'type': 'number', 'minimum': 1, 'maximum': 2, 'default': 1.05},"
+    "  'subtalker_temperature': {'type': 'number', 'minimum': 0.01, 'maximum': 2, 'default': 0.9},"
+    "  'subtalker_top_k': {'type': 'integer', 'minimum': 0, 'maximum': 1000, 'default': 50},"
+    "  'subtalker_top_p': {'type': 'number', 'minimum': 0.01, 'maximum': 1, 'default': 1}}},"
     "'NotOurs': {'type': 'object', 'description': 'a feature of the Voicebox apps that voicebox does not have, answered as off or empty'},"
     "'CacheDir': {'type': 'object', 'properties': {'path': {'type': 'string'}}},"
     "'SpeechRequest': {'type': 'object', 'required': ['model', 'input', 'voice'], 'properties': {"
@@ -219,6 +229,10 @@ static const struct {
      "Speak text in a profile's voice: the take is recorded (status queued) and answered once final, or at "
      "once with ?wait=false; a model not downloaded is downloaded first",
      "json:GenerateRequest", "HistoryItem", "400 404 409 413 415 422 503"},
+    {"post", "/generate/stream",
+     "Speak text and answer with the audio as it is generated (WAV of unknown length or raw PCM); queued "
+     "with the takes, not recorded in the history; cancelled when the client goes away",
+     "json:GenerateStreamRequest", "audiostream", "400 404 409 413 415 422 503"},
     {"post", "/cache/clear", "Forget every cached voice prompt", NULL, "CacheClear", "503"},
     {"get", "/models/status", "Each model's download and load state", NULL, "ModelStatus", "503"},
     {"post", "/models/download", "Start downloading a model from the Hub", "json:ModelDownload", "Message",
@@ -240,7 +254,8 @@ static const struct {
     {"post", "/history/{generation_id}/favorite", "Mark or unmark a take as a favourite (is_favorited)", NULL,
      "HistoryItem", "404"},
     {"post", "/v1/audio/speech",
-     "OpenAI-compatible speech: the finished take encoded as response_format (errors in OpenAI's shape)",
+     "OpenAI-compatible speech (a recorded take; errors in OpenAI's shape): wav and pcm are streamed as they "
+     "are generated (the WAV with unknown sizes), flac, mp3 and opus sent once the take is done",
      "json:SpeechRequest", "audio", "400 404 409 413 415 503"},
     {"get", "/v1/models", "OpenAI-compatible model list", NULL, "ModelList", ""},
     {"get", "/settings/generation", "The defaults of a take", NULL, "GenerationSettings", ""},
@@ -330,6 +345,12 @@ static json_t *response_for(const char *spec)
     if (!strcmp(spec, "audio"))
         return json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description", "WAV audio; a Range request gets 206",
                          "content", "audio/wav", "schema", "type", "string", "format", "binary");
+    if (!strcmp(spec, "audiostream"))
+        return json_pack("{s:s, s:{s:{s:{s:s, s:s}}, s:{s:{s:s, s:s}}}}", "description",
+                         "Sent chunked as it is generated: 16-bit mono 24 kHz; cut short (no closing chunk) "
+                         "when the take fails",
+                         "content", "audio/wav", "schema", "type", "string", "format", "binary", "audio/pcm",
+                         "schema", "type", "string", "format", "binary");
     if (!strncmp(spec, "file:", 5))
         return json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description", "A download (Content-Disposition)",
                          "content", spec + 5, "schema", "type", "string", "format", "binary");

@@ -34,6 +34,7 @@ const srv_route srv_routes[] = {
     {"GET", "/audio/{generation_id}", srv_get_audio, SRV_BODY_NONE, SRV_RUN_WORKER},
 
     {"POST", "/generate", srv_post_generate, SRV_BODY_JSON, SRV_RUN_WORKER},
+    {"POST", "/generate/stream", srv_post_generate_stream, SRV_BODY_JSON, SRV_RUN_WORKER},
     {"POST", "/cache/clear", srv_post_cache_clear, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"GET", "/models/status", srv_get_models_status, SRV_BODY_NONE, SRV_RUN_WORKER},
     {"GET", "/models/cache-dir", srv_get_models_cache_dir, SRV_BODY_NONE, SRV_RUN_WORKER},

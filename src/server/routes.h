@@ -84,6 +84,7 @@ void srv_delete_history_failed(srv_ctx *ctx, const srv_request *req, srv_respons
 
 /* routes_generate.c */
 void srv_post_generate(srv_ctx *ctx, const srv_request *req, srv_response *res);
+void srv_post_generate_stream(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_post_cache_clear(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_get_generate_status(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_post_generate_cancel(srv_ctx *ctx, const srv_request *req, srv_response *res);
@@ -113,6 +114,9 @@ void srv_post_models_load(srv_ctx *ctx, const srv_request *req, srv_response *re
 void srv_post_models_unload(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_delete_model(srv_ctx *ctx, const srv_request *req, srv_response *res);
 json_t *srv_active_downloads(void *ctx); /* the downloads array of GET /tasks/active */
+/* audio_stream.c: answers with take t's audio as it is made, a WAV of unknown length (wav) or raw PCM;
+ * takes the reference to t (abandoned, so cancelled if not final, when the response ends). */
+void srv_stream_take(srv_ctx *ctx, srv_response *res, studio_take *t, int wav, const char *content_type);
 /* routes_transcribe.c */
 void srv_post_transcribe(srv_ctx *ctx, const srv_request *req, srv_response *res);
 

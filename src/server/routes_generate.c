@@ -107,6 +107,32 @@ void srv_post_generate(srv_ctx *ctx, const srv_request *req, srv_response *res)
     answer_take(ctx, req, res, item);
 }
 
+/* POST /generate/stream: the body of POST /generate plus "format" ("wav", the default, or "pcm": raw 16-bit
+ * little-endian mono at 24 kHz). Validated as POST /generate (4xx naming the field) before any byte is
+ * sent; then the audio as it is made (audio_stream.c). Not recorded, as the Python studio's route. */
+void srv_post_generate_stream(srv_ctx *ctx, const srv_request *req, srv_response *res)
+{
+    if (need_gen(ctx, res) != 0) return;
+    json_t *body;
+    if (srv_parse_json_body(req, res, &body) != 0) return;
+    json_t *fmt = json_object_get(body, "format");
+    const char *format = fmt && !json_is_null(fmt) ? json_string_value(fmt) : "wav";
+    if (!format || (strcmp(format, "wav") != 0 && strcmp(format, "pcm") != 0)) {
+        json_decref(body);
+        srv_field_error(res, 422, "format", "format: must be wav or pcm");
+        return;
+    }
+    int wav = !strcmp(format, "wav");
+    studio_error err = {0};
+    studio_take *t = studio_gen_stream(ctx->gen, body, 0, NULL, &err);
+    json_decref(body);
+    if (!t) {
+        srv_studio_error(res, req, &err);
+        return;
+    }
+    srv_stream_take(ctx, res, t, wav, wav ? "audio/wav" : "audio/pcm");
+}
+
 /* POST /generate/{id}/cancel, /retry, /regenerate */
 void srv_post_generate_cancel(srv_ctx *ctx, const srv_request *req, srv_response *res)
 {

@@ -17,6 +17,7 @@
 #include "studio/log.h"
 #include "studio/prompt_cache.h"
 #include "studio/studio_internal.h"
+#include "studio/take_stream.h"
 #include "studio/text_chunks.h"
 
 #include <fcntl.h>
@@ -34,6 +35,7 @@
 
 #define MAX_FRAMES_CAP 8192
 #define DOWNLOAD_POLL_MS 250
+#define STREAM_PIPE_BYTES (1u << 20) /* ~22 s of 16-bit 24 kHz audio between the worker and a slow reader */
 
 /* One take while it is queued or running, and as long as someone holds a reference to it. */
 struct studio_take {
@@ -60,6 +62,8 @@ struct studio_take {
     char *result;     /* the history item as JSON text, once completed */
     studio_error err; /* once failed or cancelled */
     uint64_t seq;     /* grows with every change of status */
+    studio_take_stream *stream; /* a streamed take: its audio goes to a reader as it is made; else NULL */
+    int unrecorded;             /* a streamed take that leaves no history row and no file */
 };
 typedef struct studio_take job;
 
@@ -350,6 +354,7 @@ fail:
 
 static void take_free(job *j)
 {
+    studio_take_stream_free(j->stream);
     free(j->text);
     free(j->instruct);
     free(j->result);
@@ -370,7 +375,7 @@ static void set_status(studio_gen *g, job *j, const char *status)
     j->seq++;
     pthread_mutex_unlock(&g->mu);
     studio_error err = {0};
-    if (studio_generation_set_status(g->s, j->id, status, NULL, NULL, 0, &err) != 0 &&
+    if (!j->unrecorded && studio_generation_set_status(g->s, j->id, status, NULL, NULL, 0, &err) != 0 &&
         err.kind != STUDIO_NOT_FOUND)
         log_warn("take %s: recording status %s failed: %s", j->id, status, err.msg);
 }
@@ -387,9 +392,12 @@ static void unlink_live(studio_gen *g, job *j)
 }
 
 /* A take reaches its final status: the row first, then the record, which then leaves the live list. */
+static int stream_stop(void *arg);
+
 static void finish_take(studio_gen *g, job *j, const char *status, const studio_error *why, char *result)
 {
-    if (why && why->kind != STUDIO_OK && why->kind != STUDIO_NOT_FOUND) {
+    if (j->stream) studio_take_stream_end(j->stream, !strcmp(status, "completed"), stream_stop, j);
+    if (why && why->kind != STUDIO_OK && why->kind != STUDIO_NOT_FOUND && !j->unrecorded) {
         studio_error err = {0};
         int rc = studio_generation_set_status(g->s, j->id, status, why->msg, NULL, 0, &err);
         if (rc != 0 && studio_space_retry(g->s, &err)) /* a full drive: else the take stays "generating" */
@@ -421,6 +429,21 @@ static int max_frames_for(const char *text)
 static int stopping(studio_gen *g, job *j)
 {
     return __atomic_load_n(&g->quit, __ATOMIC_ACQUIRE) || __atomic_load_n(&j->cancel, __ATOMIC_ACQUIRE);
+}
+
+/* A streamed take's writer waiting for its reader asks this. */
+static int stream_stop(void *arg)
+{
+    job *j = arg;
+    return stopping(j->gen, j);
+}
+
+/* A streamed take's audio as the engine decodes it (on the worker). A reader that left has cancelled the
+ * take, which on_progress passes on to the engine. */
+static void on_stream_audio(const float *pcm, size_t n, void *user)
+{
+    job *j = user;
+    studio_take_stream_audio(j->stream, pcm, n, stream_stop, j);
 }
 
 /* Also where a cancel that came just before qt_generate started (which clears earlier cancels) is honoured.
@@ -509,13 +532,14 @@ static void peak_normalize(float *pcm, size_t n, float peak)
         pcm[i] *= peak / max;
 }
 
-/* engine_mu held. Makes the take's audio; returns its history item as JSON text, or NULL with err. */
-static char *run_take(studio_gen *g, job *j, studio_error *err)
+/* engine_mu held. Makes the take's audio (and streams it); 0 with *result its history item as JSON text
+ * (NULL for an unrecorded take), or -1 with err. */
+static int run_take(studio_gen *g, job *j, char **result, studio_error *err)
 {
     reference ref = {0};
     qt_gen_output out = {0};
     const qt_voice_prompt *vp = NULL;
-    char *result = NULL;
+    int rc = -1;
     char rel[64], *abs_path = NULL;
     char **chunks = NULL;
     int n_chunks = 0;
@@ -524,13 +548,13 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
 
     if (!g->model || strcmp(g->model_size, j->model_size) != 0) {
         set_status(g, j, "loading_model");
-        if (ensure_model(g, j->model_size, err) != 0) return NULL;
+        if (ensure_model(g, j->model_size, err) != 0) return -1;
     }
     if (stopping(g, j)) {
         stopped(j, err);
-        return NULL;
+        return -1;
     }
-    if (build_reference(g, j->profile_id, &ref, err) != 0) return NULL;
+    if (build_reference(g, j->profile_id, &ref, err) != 0) return -1;
 
     double t0 = qt_now_ms();
     int hit = 0;
@@ -566,7 +590,12 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
         if (j->frame_cap > 0 && j->frame_cap < gp.max_frames) gp.max_frames = j->frame_cap;
         gp.on_progress = on_progress;
         gp.user = j;
-        gp.out = &out;
+        gp.out =
+            j->unrecorded ? NULL : &out; /* a stream keeps nothing: its length is not bounded by memory */
+        if (j->stream) {
+            gp.on_audio = on_stream_audio;
+            studio_take_stream_chunk_begin(j->stream);
+        }
         __atomic_store_n(&j->frames_done, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&j->chunk, c, __ATOMIC_RELAXED);
         if (stopping(g, j)) { /* qt_generate clears a cancel made before it */
@@ -584,9 +613,10 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
                             "generation: %s", qerr.msg);
             goto done;
         }
-        frames += out.n_frames;
-        if (join_crossfade(&pcm, &n_pcm, out.audio, out.n_samples,
-                           (size_t)j->crossfade_ms * QT_SAMPLE_RATE / 1000) != 0) {
+        frames += __atomic_load_n(&j->frames_done, __ATOMIC_RELAXED);
+        if (j->stream) studio_take_stream_chunk_end(j->stream);
+        if (!j->unrecorded && join_crossfade(&pcm, &n_pcm, out.audio, out.n_samples,
+                                             (size_t)j->crossfade_ms * QT_SAMPLE_RATE / 1000) != 0) {
             studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory joining the chunks");
             goto done;
         }
@@ -594,9 +624,15 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
     }
     if (j->normalize) peak_normalize(pcm, n_pcm, NORMALIZE_PEAK);
     double gen_ms = qt_now_ms() - t1;
+    if (j->unrecorded) n_pcm = studio_take_stream_samples(j->stream);
     double duration = (double)n_pcm / QT_SAMPLE_RATE;
-    log_info("Generated %.2f s of audio (%d frames) in %.0f ms, RTF %.2f", duration, frames, gen_ms,
-             duration > 0 ? gen_ms / 1000.0 / duration : 0.0);
+    log_info("Generated %.2f s of audio (%d frames) in %.0f ms, RTF %.2f%s", duration, frames, gen_ms,
+             duration > 0 ? gen_ms / 1000.0 / duration : 0.0, j->stream ? ", streamed" : "");
+    j->duration = duration;
+    if (j->unrecorded) { /* as the Python studio's /generate/stream: the audio went to the client only */
+        rc = 0;
+        goto done;
+    }
 
     snprintf(rel, sizeof rel, "generations/%s.wav", j->id);
     abs_path = studio_path(g->s, rel);
@@ -621,11 +657,13 @@ static char *run_take(studio_gen *g, job *j, studio_error *err)
     studio_intent_done(g->s, rel);
     pthread_mutex_unlock(&g->s->mu);
     if (set != 0) goto done;
-    j->duration = duration;
     json_t *item = studio_history_get(g->s, j->id, err);
-    result = item ? json_dumps(item, JSON_COMPACT) : NULL;
+    *result = item ? json_dumps(item, JSON_COMPACT) : NULL;
     json_decref(item);
-    if (!result && err->kind == STUDIO_OK) studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory");
+    if (*result)
+        rc = 0;
+    else if (err->kind == STUDIO_OK)
+        studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory");
 done:
     studio_prompt_cache_release(g->prompts, vp);
     free(abs_path);
@@ -633,7 +671,7 @@ done:
     studio_text_chunks_free(chunks, n_chunks);
     qt_gen_output_free(&out);
     reference_free(&ref);
-    return result;
+    return rc;
 }
 
 static void work_on(studio_gen *g, job *j)
@@ -641,9 +679,10 @@ static void work_on(studio_gen *g, job *j)
     log_info("Generation %s started (model %s, %ld chars)", j->id, j->model_size, studio_utf8_len(j->text));
     studio_error err = {0};
     char *result = NULL;
+    int rc = -1;
     if (downloaded(j->model_size, NULL, 0, NULL, 0) || await_download(g, j, &err) == 0) {
         pthread_mutex_lock(&g->engine_mu);
-        result = run_take(g, j, &err);
+        rc = run_take(g, j, &result, &err);
         pthread_mutex_lock(&g->mu);
         int unload = g->unload_pending;
         g->unload_pending = 0;
@@ -651,7 +690,7 @@ static void work_on(studio_gen *g, job *j)
         if (unload) unload_locked(g);
         pthread_mutex_unlock(&g->engine_mu);
     }
-    if (result) {
+    if (rc == 0) {
         finish_take(g, j, "completed", NULL, result);
         return;
     }
@@ -764,11 +803,8 @@ static int apply_settings(job *j, const json_t *obj, studio_error *err)
     for (size_t i = 0; i < sizeof sampling / sizeof sampling[0]; i++) {
         v = json_object_get(obj, sampling[i].name);
         if (!v || json_is_null(v)) continue;
-        double x = json_is_number(v) ? json_number_value(v) : -1e300;
-        if ((sampling[i].integer && !json_is_integer(v)) || x < sampling[i].min || x > sampling[i].max)
-            return studio_fail(err, STUDIO_INVALID, sampling[i].name, "%s: %s from %g to %g",
-                               sampling[i].name, sampling[i].integer ? "an integer" : "a number",
-                               sampling[i].min, sampling[i].max);
+        if (studio_sampling_check(i, v, err) != 0) return -1;
+        double x = json_number_value(v);
         char *field = (char *)&j->params + sampling[i].offset;
         if (sampling[i].integer)
             *(int *)field = (int)x;
@@ -778,18 +814,41 @@ static int apply_settings(job *j, const json_t *obj, studio_error *err)
     return 0;
 }
 
+const char *studio_sampling_name(size_t i)
+{
+    return i < sizeof sampling / sizeof sampling[0] ? sampling[i].name : NULL;
+}
+
+/* The value as a take's settings show it: 0.7, not 0.69999998. */
+static json_t *sampling_json(size_t i, const qt_gen_params *p)
+{
+    const char *field = (const char *)p + sampling[i].offset;
+    return sampling[i].integer ? json_integer(*(const int *)field)
+                               : json_real(round(*(const float *)field * 1e6) / 1e6);
+}
+
+json_t *studio_sampling_default(size_t i)
+{
+    qt_gen_params p = qt_gen_default_params();
+    return sampling_json(i, &p);
+}
+
+int studio_sampling_check(size_t i, const json_t *v, studio_error *err)
+{
+    double x = json_is_number(v) ? json_number_value(v) : -1e300;
+    if ((sampling[i].integer && !json_is_integer(v)) || x < sampling[i].min || x > sampling[i].max)
+        return studio_fail(err, STUDIO_INVALID, sampling[i].name, "%s: %s from %g to %g", sampling[i].name,
+                           sampling[i].integer ? "an integer" : "a number", sampling[i].min, sampling[i].max);
+    return 0;
+}
+
 static json_t *settings_json(const job *j)
 {
     json_t *o = json_pack("{s:i, s:i, s:b}", "max_chunk_chars", j->max_chunk_chars, "crossfade_ms",
                           j->crossfade_ms, "normalize", j->normalize);
     if (o && j->frame_cap) json_object_set_new(o, "max_frames", json_integer(j->frame_cap));
-    for (size_t i = 0; o && i < sizeof sampling / sizeof sampling[0]; i++) {
-        const char *field = (const char *)&j->params + sampling[i].offset;
-        json_object_set_new(o, sampling[i].name,
-                            sampling[i].integer ? json_integer(*(const int *)field)
-                                                : json_real(round(*(const float *)field * 1e6) /
-                                                            1e6)); /* 0.7, not 0.69999998 */
-    }
+    for (size_t i = 0; o && i < sizeof sampling / sizeof sampling[0]; i++)
+        json_object_set_new(o, sampling[i].name, sampling_json(i, &j->params));
     return o;
 }
 
@@ -884,7 +943,11 @@ fail:
 static int check_take(studio_gen *g, const job *j, studio_error *err)
 {
     json_t *samples = studio_sample_list(g->s, j->profile_id, err);
-    if (!samples) return -1;
+    if (!samples) {
+        if (err && err->kind == STUDIO_NOT_FOUND && !err->field[0])
+            snprintf(err->field, sizeof err->field, "profile_id");
+        return -1;
+    }
     size_t n = json_array_size(samples);
     json_decref(samples);
     if (n == 0)
@@ -909,14 +972,19 @@ static int check_take(studio_gen *g, const job *j, studio_error *err)
     return 0;
 }
 
-/* Records the take (the row, status queued) and queues it. Takes j's first reference. */
-static json_t *enqueue(studio_gen *g, job *j, int new_row, studio_error *err)
+/* Records the take (the row, status queued; an unrecorded one gets only its id) and queues it. Takes j's
+ * first reference; *hold, when given, gets a second one for the caller. */
+static json_t *enqueue(studio_gen *g, job *j, int new_row, studio_take **hold, studio_error *err)
 {
     json_t *item = NULL;
     json_t *sj = settings_json(j);
     char *settings = sj ? json_dumps(sj, JSON_COMPACT) : NULL;
     json_decref(sj);
-    if (new_row) {
+    if (j->unrecorded) {
+        studio_new_id(j->id);
+        item = json_pack("{s:s, s:s}", "id", j->id, "status", "queued");
+        if (!item) studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory");
+    } else if (new_row) {
         studio_new_id(j->id);
         studio_generation row = {
             .id = j->id,
@@ -943,7 +1011,8 @@ static json_t *enqueue(studio_gen *g, job *j, int new_row, studio_error *err)
     pthread_mutex_lock(&g->mu);
     if (g->quit) {
         pthread_mutex_unlock(&g->mu);
-        studio_generation_set_status(g->s, j->id, "failed", "the server is shutting down", NULL, 0, NULL);
+        if (!j->unrecorded)
+            studio_generation_set_status(g->s, j->id, "failed", "the server is shutting down", NULL, 0, NULL);
         take_free(j);
         json_decref(item);
         studio_fail(err, STUDIO_INTERNAL, NULL, "the server is shutting down");
@@ -956,6 +1025,10 @@ static json_t *enqueue(studio_gen *g, job *j, int new_row, studio_error *err)
     g->tail = j;
     j->live = g->takes;
     g->takes = j;
+    if (hold) {
+        j->refs++;
+        *hold = j;
+    }
     pthread_cond_signal(&g->wake);
     pthread_mutex_unlock(&g->mu);
     return item;
@@ -969,7 +1042,51 @@ json_t *studio_gen_submit(studio_gen *g, const json_t *body, studio_error *err)
         take_free(j);
         return NULL;
     }
-    return enqueue(g, j, 1, err);
+    return enqueue(g, j, 1, NULL, err);
+}
+
+studio_take *studio_gen_stream(studio_gen *g, const json_t *body, int record, json_t **item,
+                               studio_error *err)
+{
+    if (item) *item = NULL;
+    job *j = take_from_body(g, body, err);
+    if (!j) return NULL;
+    if (json_is_true(json_object_get(body, "normalize")) ||
+        json_is_true(json_object_get(body, "normalize_audio"))) {
+        studio_fail(
+            err, STUDIO_INVALID, "normalize",
+            "normalize: a streamed take cannot be peak-normalised (its peak is known only at its end)");
+        goto fail;
+    }
+    j->normalize = 0; /* a default of the studio's that a stream cannot honour: the stored copy matches it */
+    j->unrecorded = !record;
+    j->stream = studio_take_stream_new(STREAM_PIPE_BYTES, (size_t)j->crossfade_ms * QT_SAMPLE_RATE / 1000);
+    if (!j->stream) {
+        studio_fail(err, STUDIO_INTERNAL, NULL, "out of memory");
+        goto fail;
+    }
+    if (check_take(g, j, err) != 0) goto fail;
+    studio_take *t = NULL;
+    json_t *it = enqueue(g, j, 1, &t, err); /* frees j on failure */
+    if (!it) return NULL;
+    if (item)
+        *item = it;
+    else
+        json_decref(it);
+    return t;
+fail:
+    take_free(j);
+    return NULL;
+}
+
+long studio_take_read_audio(studio_take *t, void *buf, size_t max)
+{
+    return t->stream ? studio_take_stream_read(t->stream, buf, max) : -2;
+}
+
+void studio_take_audio_notify(studio_take *t, void (*fn)(void *), void *arg)
+{
+    if (t->stream) studio_take_stream_notify(t->stream, fn, arg);
 }
 
 /* A take from its history row: the settings it was asked with. */
@@ -1020,7 +1137,7 @@ json_t *studio_gen_retry(studio_gen *g, const char *id, studio_error *err)
         return NULL;
     }
     log_info("take %s: retried", id);
-    return enqueue(g, j, 0, err);
+    return enqueue(g, j, 0, NULL, err);
 }
 
 json_t *studio_gen_regenerate(studio_gen *g, const char *id, studio_error *err)
@@ -1035,7 +1152,7 @@ json_t *studio_gen_regenerate(studio_gen *g, const char *id, studio_error *err)
         take_free(j);
         return NULL;
     }
-    return enqueue(g, j, 1, err);
+    return enqueue(g, j, 1, NULL, err);
 }
 
 /* mu held */
@@ -1063,6 +1180,24 @@ static int dequeue(studio_gen *g, job *j)
     return 0;
 }
 
+/* mu held, j live: a queued take leaves the queue (1: the caller finishes it as cancelled); a running one is
+ * asked to stop within a frame. */
+static int cancel_locked(studio_gen *g, job *j)
+{
+    if (dequeue(g, j)) return 1;
+    __atomic_store_n(&j->cancel, 1, __ATOMIC_RELEASE);
+    if (g->running == j && !strcmp(j->status, "generating") && g->model) qt_cancel(g->model);
+    return 0;
+}
+
+static void finish_cancelled(studio_gen *g, job *j, const char *why_text)
+{
+    studio_error why = {0};
+    studio_fail(&why, STUDIO_CONFLICT, NULL, "take %s was cancelled%s", j->id, why_text);
+    log_info("Generation %s cancelled while queued%s", j->id, why_text);
+    finish_take(g, j, "cancelled", &why, NULL);
+}
+
 json_t *studio_gen_cancel(studio_gen *g, const char *id, studio_error *err)
 {
     if (!studio_id_valid(id)) {
@@ -1071,18 +1206,9 @@ json_t *studio_gen_cancel(studio_gen *g, const char *id, studio_error *err)
     }
     pthread_mutex_lock(&g->mu);
     job *j = find_live(g, id);
-    int was_queued = j && dequeue(g, j);
-    if (j && !was_queued) {
-        __atomic_store_n(&j->cancel, 1, __ATOMIC_RELEASE);
-        if (g->running == j && !strcmp(j->status, "generating") && g->model) qt_cancel(g->model);
-    }
+    int was_queued = j && cancel_locked(g, j);
     pthread_mutex_unlock(&g->mu);
-    if (was_queued) {
-        studio_error why = {0};
-        studio_fail(&why, STUDIO_CONFLICT, NULL, "take %s was cancelled", id);
-        finish_take(g, j, "cancelled", &why, NULL);
-        log_info("Generation %s cancelled while queued", id);
-    }
+    if (was_queued) finish_cancelled(g, j, "");
     json_t *item = studio_history_get(g->s, id, err);
     if (!item) return NULL;
     const char *status = json_string_value(json_object_get(item, "status"));
@@ -1134,6 +1260,21 @@ void studio_take_release(studio_gen *g, studio_take *t)
     pthread_mutex_lock(&g->mu);
     unref_locked(t);
     pthread_mutex_unlock(&g->mu);
+}
+
+void studio_take_abandon(studio_gen *g, studio_take *t)
+{
+    if (!t) return;
+    if (t->stream) studio_take_stream_close(t->stream); /* a writer waiting for room wakes */
+    pthread_mutex_lock(&g->mu);
+    int queued = 0, live = !studio_take_final(t->status);
+    if (live) {
+        queued = cancel_locked(g, t);
+        if (!queued) log_info("Generation %s: its listener left; cancelling it", t->id);
+    }
+    pthread_mutex_unlock(&g->mu);
+    if (queued) finish_cancelled(g, t, " (its listener left)");
+    studio_take_release(g, t);
 }
 
 /* mu held: 1-based place in the queue, 0 when not queued. */

@@ -68,6 +68,30 @@ int studio_gen_take_state_stored(studio_gen *g, const char *id, studio_take_stat
 /* {id, status, progress, position, duration, error} as GET /generate/{id}/status sends it. */
 json_t *studio_take_state_json(const studio_take_state *st);
 
+/* ---- streamed takes ---- */
+
+/* A take whose audio is read as it is made (POST /generate/stream, /v1/audio/speech). body as
+ * studio_gen_submit (normalize true is refused: a peak is known only at the end; the studio's normalize
+ * default is ignored). It waits in the same FIFO queue as every take and runs on the same worker, so a
+ * stream never runs a second model beside a take, waits its turn like one, and cannot starve the queue.
+ * record 0: no history row and no file (as the Python studio's /generate/stream); 1: an ordinary take
+ * besides, its stored audio the streamed one. Returns a reference (release it with studio_take_abandon)
+ * and, when item is given, {id, status} (its history item when recorded); NULL with err as submit. */
+studio_take *studio_gen_stream(studio_gen *g, const json_t *body, int record, json_t **item,
+                               studio_error *err);
+/* Up to max bytes of the take's audio as 16-bit little-endian mono PCM at 24 kHz, never blocking: the bytes
+ * copied, 0 when none is ready yet, -1 at the end of a completed take, -2 when it failed or was cancelled
+ * (the audio ends short). Bit for bit the stored take's samples, except that in ICL mode the stored take
+ * may start with one more sample (the engine's official cut; qt.h, on_audio) and so each chunk's seam may
+ * sit one sample later. */
+long studio_take_read_audio(studio_take *t, void *buf, size_t max);
+/* fn(arg) runs (on the worker, quickly: it must not call into the studio) when audio or the end arrives
+ * after a read found none, so a reader that polls can be woken at once. */
+void studio_take_audio_notify(studio_take *t, void (*fn)(void *), void *arg);
+/* The reader has gone: the take is cancelled if it is not final (a queued one leaves the queue, a running
+ * one stops within a frame), and the reference released. NULL is fine. */
+void studio_take_abandon(studio_gen *g, studio_take *t);
+
 /* Loads the model of that size ("1.7B" / "0.6B") at a precision ("bf16" / "int8"; NULL: the studio's
  * current one), unloading what is resident. A precision given here becomes the studio's for later takes.
  * STUDIO_INVALID (field model_size or precision) for other values, STUDIO_NOT_READY when the cache has no

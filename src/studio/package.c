@@ -322,6 +322,10 @@ static json_t *profile_snapshot(studio *s, const char *id, studio_error *err)
                      studio_col_str(st, 3), "samples");
     sqlite3_finalize(st);
     st = NULL;
+    if (!snap) {
+        studio_fail(err, STUDIO_INTERNAL, NULL, "profile %s: out of memory reading it", id);
+        goto out;
+    }
     if (sqlite3_prepare_v2(s->db,
                            "SELECT audio_path, reference_text FROM profile_samples WHERE profile_id = ? "
                            "ORDER BY created_at, rowid",
@@ -333,9 +337,15 @@ static json_t *profile_snapshot(studio *s, const char *id, studio_error *err)
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW)
-        json_array_append_new(json_object_get(snap, "samples"),
-                              json_pack("{s:o, s:o}", "audio_path", studio_col_str(st, 0), "reference_text",
-                                        studio_col_str(st, 1)));
+        if (json_array_append_new(json_object_get(snap, "samples"),
+                                  json_pack("{s:o, s:o}", "audio_path", studio_col_str(st, 0),
+                                            "reference_text", studio_col_str(st, 1))) != 0) {
+            /* never a package with a sample missing */
+            json_decref(snap);
+            snap = NULL;
+            studio_fail(err, STUDIO_INTERNAL, NULL, "profile %s: out of memory reading its samples", id);
+            break;
+        }
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -352,6 +362,10 @@ int studio_profile_export(studio *s, const char *id, void **zip, size_t *size, c
     writer w = {0};
     int ret = -1;
     json_t *samples_map = json_object();
+    if (!samples_map) {
+        studio_fail(err, STUDIO_INTERNAL, NULL, "export: out of memory");
+        goto out;
+    }
     if (writer_open(&w, err) < 0) goto out;
     const char *avatar = json_string_value(json_object_get(snap, "avatar_path"));
     char *avatar_abs = avatar ? studio_path(s, avatar) : NULL;
@@ -386,11 +400,20 @@ int studio_profile_export(studio *s, const char *id, void **zip, size_t *size, c
         rc = abs ? writer_add_file(&w, entry, abs, err) : studio_fail(err, STUDIO_INTERNAL, NULL, "bad path");
         free(abs);
         if (rc < 0) goto out;
-        json_object_set(samples_map, file, json_object_get(smp, "reference_text"));
+        if (json_object_set(samples_map, file, json_object_get(smp, "reference_text")) != 0) {
+            studio_fail(err, STUDIO_INTERNAL, NULL, "export: out of memory");
+            goto out;
+        }
     }
     if (writer_add_json(&w, "samples.json", samples_map, err) < 0 || writer_finish(&w, zip, size, err) < 0)
         goto out;
     *name = strdup(json_string_value(json_object_get(snap, "name")));
+    if (!*name) {
+        studio_fail(err, STUDIO_INTERNAL, NULL, "export: out of memory");
+        free(*zip);
+        *zip = NULL;
+        goto out;
+    }
     ret = 0;
 out:
     writer_free(&w);
@@ -409,8 +432,12 @@ static json_t *create_unique(studio *s, const char *name, json_t *desc, json_t *
         else
             snprintf(buf, sizeof buf, "%s (%d)", name, k);
         json_t *body = json_pack("{s:s}", "name", buf);
-        if (desc) json_object_set(body, "description", desc);
-        if (lang) json_object_set(body, "language", lang);
+        if (!body || (desc && json_object_set(body, "description", desc) != 0) ||
+            (lang && json_object_set(body, "language", lang) != 0)) { /* never a profile without them */
+            json_decref(body);
+            studio_fail(err, STUDIO_INTERNAL, NULL, "import: out of memory");
+            return NULL;
+        }
         json_t *p = studio_profile_create(s, body, err);
         json_decref(body);
         if (p || err->kind != STUDIO_CONFLICT) return p;
@@ -421,7 +448,7 @@ static json_t *create_unique(studio *s, const char *name, json_t *desc, json_t *
 json_t *studio_profile_import(studio *s, const void *bytes, size_t size, studio_error *err)
 {
     json_t *manifest = NULL, *samples = NULL, *profile = NULL;
-    char *pid = NULL;
+    char pid[37] = ""; /* no allocation: the undo needs it whatever fails */
     zip_t *za = open_archive(bytes, size, err);
     if (!za) return NULL;
     if (!(manifest = read_manifest(za, "profile", err)) || !(samples = read_json(za, "samples.json", err)))
@@ -468,7 +495,7 @@ json_t *studio_profile_import(studio *s, const void *bytes, size_t size, studio_
 
     profile = create_unique(s, name ? json_string_value(name) : "Imported Profile", desc, lang, err);
     if (!profile) goto fail;
-    pid = strdup(json_string_value(json_object_get(profile, "id")));
+    snprintf(pid, sizeof pid, "%s", json_string_value(json_object_get(profile, "id")));
     json_object_foreach(samples, file, text)
     {
         char entry[300];
@@ -513,7 +540,6 @@ json_t *studio_profile_import(studio *s, const void *bytes, size_t size, studio_
     if (!profile) goto undo;
     log_info("profile %s imported as '%s' with %zu samples", pid,
              json_string_value(json_object_get(profile, "name")), json_object_size(samples));
-    free(pid);
     json_decref(manifest);
     json_decref(samples);
     zip_discard(za);
@@ -524,7 +550,6 @@ undo : {
         log_error("import: the half-imported profile %s could not be removed: %s", pid, ignore.msg);
 }
 fail:
-    free(pid);
     json_decref(profile);
     json_decref(manifest);
     json_decref(samples);

@@ -96,12 +96,14 @@ static int check_text(const char *text, studio_error *err)
 /* Decodes and checks an upload; on success buf holds the trimmed, level-corrected 24 kHz mono audio. */
 static int prepare_audio(const void *bytes, size_t size, audio_buf *buf, studio_error *err)
 {
-    audio_error aerr = {{0}, 0};
+    audio_error aerr = {{0}, 0, 0};
     int decoded = audio_decode_memory_max(bytes, size, STUDIO_SAMPLE_RATE, STUDIO_SAMPLE_DECODE_MAX_SECONDS,
                                           buf, &aerr);
     if (decoded == -2)
         return studio_fail(err, STUDIO_INVALID, "file", "file: %s; a sample must last %g to %g s", aerr.msg,
                            STUDIO_SAMPLE_MIN_SECONDS, STUDIO_SAMPLE_MAX_SECONDS);
+    if (decoded < 0 && aerr.out_of_memory) /* the upload may be fine: not a 415 */
+        return studio_fail(err, STUDIO_INTERNAL, NULL, "file: %s", aerr.msg);
     if (decoded < 0)
         return studio_fail(err, STUDIO_UNSUPPORTED_MEDIA, "file", "file: cannot be decoded as audio: %s",
                            aerr.msg);
@@ -172,7 +174,7 @@ json_t *studio_sample_add(studio *s, const char *profile_id, const void *bytes, 
     }
     /* The file is written outside the lock (audio_write_wav16 fsyncs, which can take a while), then the
      * row goes in. A profile deleted in between fails the row's foreign key and the file is removed. */
-    audio_error aerr = {{0}, 0};
+    audio_error aerr = {{0}, 0, 0};
     int wrote = -1;
     pthread_mutex_lock(&s->mu); /* an intent first: a crash before the row leaves a file the sweep removes */
     int intent = studio_intent_add(s, rel);

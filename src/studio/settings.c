@@ -36,12 +36,16 @@ static int check_field(size_t i, json_t *v, studio_error *err)
     return 0;
 }
 
+/* The sampling settings (temperature, top_k, ...) are defaults too, kept beside these; their limits and the
+ * engine's defaults live with the take's settings (generation.c, studio_sampling_*). */
 static json_t *defaults(void)
 {
     json_t *j = json_object();
     for (size_t i = 0; i < N_FIELDS; i++)
         json_object_set_new(j, fields[i].name,
                             fields[i].is_bool ? json_boolean(fields[i].def) : json_integer(fields[i].def));
+    for (size_t i = 0; studio_sampling_name(i); i++)
+        json_object_set_new(j, studio_sampling_name(i), studio_sampling_default(i));
     return j;
 }
 
@@ -54,6 +58,10 @@ json_t *studio_generation_settings(studio *s, studio_error *err)
     for (size_t i = 0; i < N_FIELDS; i++) { /* a value that fails its check keeps the default */
         json_t *v = json_object_get(stored, fields[i].name);
         if (v && check_field(i, v, NULL) == 0) json_object_set(out, fields[i].name, v);
+    }
+    for (size_t i = 0; studio_sampling_name(i); i++) {
+        json_t *v = json_object_get(stored, studio_sampling_name(i));
+        if (v && studio_sampling_check(i, v, NULL) == 0) json_object_set(out, studio_sampling_name(i), v);
     }
     json_decref(file);
     free(path);
@@ -77,6 +85,15 @@ json_t *studio_generation_settings_update(studio *s, const json_t *body, studio_
             return NULL;
         }
         json_object_set(cur, fields[i].name, v);
+    }
+    for (size_t i = 0; studio_sampling_name(i); i++) {
+        json_t *v = json_object_get(body, studio_sampling_name(i));
+        if (!v || json_is_null(v)) continue;
+        if (studio_sampling_check(i, v, err) < 0) {
+            json_decref(cur);
+            return NULL;
+        }
+        json_object_set(cur, studio_sampling_name(i), v);
     }
     char *path = studio_path(s, "settings.json"), *tmp = studio_path(s, "settings.json.tmp");
     json_t *file = path ? json_load_file(path, 0, NULL) : NULL;

@@ -243,8 +243,9 @@ int studio_avatar_delete(studio *s, const char *profile_id, studio_error *err); 
 
 /* ---- settings ---- */
 
-/* The defaults of a take: {max_chunk_chars, crossfade_ms, normalize_audio, autoplay_on_generate}, from
- * <data>/settings.json (defaults where absent). */
+/* The defaults of a take: {max_chunk_chars, crossfade_ms, normalize_audio, autoplay_on_generate} and the
+ * sampling settings (temperature, top_k, top_p, repetition_penalty, subtalker_*), from <data>/settings.json
+ * (defaults where absent: the engine's for sampling). */
 json_t *studio_generation_settings(studio *s, studio_error *err);
 /* Changes the members given (others kept), each checked (STUDIO_INVALID naming it); returns the new set. */
 json_t *studio_generation_settings_update(studio *s, const json_t *body, studio_error *err);

@@ -53,6 +53,13 @@ void studio_unlink_rel(studio *s, const char *rel);
 int studio_intent_add(studio *s, const char *rel);
 void studio_intent_done(studio *s, const char *rel);
 
+/* A take's sampling settings (generation.c, one table with their limits): the name of the i-th (NULL past the
+ * last), its engine default as JSON, and a check of a value for it (0, or -1 with STUDIO_INVALID naming it).
+ */
+const char *studio_sampling_name(size_t i);
+json_t *studio_sampling_default(size_t i);
+int studio_sampling_check(size_t i, const json_t *v, studio_error *err);
+
 /* A full drive (space.c). studio_no_space: errnum is ENOSPC or EDQUOT. studio_write_fail: what could not be
  * written (a relative name, never an absolute path) as STUDIO_NO_SPACE when errnum says the drive is full,
  * else STUDIO_INTERNAL with detail; logged; returns -1. studio_space_retry: err is STUDIO_NO_SPACE and the

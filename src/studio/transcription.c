@@ -151,9 +151,13 @@ json_t *studio_asr_transcribe(studio_asr *a, studio_gen *worker, const void *byt
         return NULL;
     }
     audio_buf buf = {0};
-    audio_error aerr = {{0}, 0};
+    audio_error aerr = {{0}, 0, 0};
     if (audio_decode_memory(bytes, size, WH_SAMPLE_RATE, &buf, &aerr) < 0) {
-        studio_fail(err, STUDIO_UNSUPPORTED_MEDIA, "file", "file: cannot be decoded as audio: %s", aerr.msg);
+        if (aerr.out_of_memory) /* the upload may be fine: not a 415 */
+            studio_fail(err, STUDIO_INTERNAL, NULL, "file: %s", aerr.msg);
+        else
+            studio_fail(err, STUDIO_UNSUPPORTED_MEDIA, "file", "file: cannot be decoded as audio: %s",
+                        aerr.msg);
         return NULL;
     }
     json_t *out = NULL;

@@ -43,8 +43,9 @@ typedef struct {
 } fault_case;
 
 /* Runs c once unarmed (it must succeed) to count its calls K of kind, then once with each failure point
- * N = 1..K (with more than cap points: the first cap/2, then evenly spread over the rest), then N = K+1 as
- * the run that completes. Stops early after `seconds`. A try fails the test when op crashes (ASan),
+ * N = 1..K (with more than cap points: the first cap/2, then evenly spread over the rest), then N = K+1,
+ * K+2, ... until a try completes with no failure injected (the count can vary a little between runs). Stops
+ * early after `seconds`. A try fails the test when op crashes (ASan),
  * returns -1 without an injected fault, returns -1 without a message, or check finds a broken invariant.
  * Prints one line: points exercised, how many failed cleanly and how many were absorbed (op succeeded all
  * the same), and the time. Returns the number of failed tries. */

@@ -89,10 +89,35 @@ static int walk(sqlite3 *db, const char *rel)
     return bad;
 }
 
+static int rows_before[2]; /* profiles and samples before the try (snapshot) */
+
+static int count_rows(int out[2])
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/voicebox.db", dir);
+    sqlite3 *db = NULL;
+    int ok = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK;
+    out[0] = ok ? count(db, "SELECT count(*) FROM profiles", NULL) : -1;
+    out[1] = ok ? count(db, "SELECT count(*) FROM profile_samples", NULL) : -1;
+    sqlite3_close(db);
+    return ok ? 0 : -1;
+}
+
+static int snapshot(void *arg)
+{
+    (void)arg;
+    return count_rows(rows_before);
+}
+
 static int check_data_dir(void *arg, int rc)
 {
     (void)arg;
-    (void)rc;
+    int now[2];
+    if (rc != 0 && count_rows(now) == 0 && (now[0] != rows_before[0] || now[1] != rows_before[1])) {
+        fprintf(stderr, "  a failed operation changed the rows: %d profiles and %d samples, were %d and %d\n",
+                now[0], now[1], rows_before[0], rows_before[1]);
+        return -1;
+    }
     char path[128];
     snprintf(path, sizeof path, "%s/voicebox.db", dir);
     sqlite3 *db = NULL;
@@ -159,6 +184,20 @@ static void undo_profile(void *arg)
     (void)arg;
     studio_error err;
     if (made_id[0]) studio_profile_delete(S, made_id, &err);
+    made_id[0] = 0;
+}
+
+/* POST /profiles: the profile is found by its name (an answer lost after the commit names no id) */
+static void undo_handler_profile(void *arg)
+{
+    (void)arg;
+    studio_error err;
+    json_t *list = studio_profile_list(S, &err);
+    size_t i;
+    json_t *p;
+    json_array_foreach(list, i, p) if (!strcmp(json_string_value(json_object_get(p, "name")), "by handler"))
+        studio_profile_delete(S, json_string_value(json_object_get(p, "id")), &err);
+    json_decref(list);
     made_id[0] = 0;
 }
 
@@ -233,7 +272,7 @@ static int make_victim(void *arg)
     snprintf(victim_sid, sizeof victim_sid, "%s", json_string_value(json_object_get(s, "id")));
     json_decref(s);
     snprintf(made_id, sizeof made_id, "%s", victim_id);
-    return 0;
+    return snapshot(arg);
 }
 
 static int op_sample_delete(void *arg, char *msg, size_t size)
@@ -307,6 +346,9 @@ static int answered(srv_response *res, char *msg, size_t size)
 static int check_answer(void *arg, int rc)
 {
     int bad = 0;
+    /* the one failure that may follow a change: the change was made (committed), then its answer could
+     * not be encoded; like a connection lost after the commit, the client must look again */
+    if (answer_status == 500 && strstr(answer_body, "while encoding the response")) rc = 0;
     if (answer_status != 200) {
         json_t *j = json_loads(answer_body, 0, NULL);
         int ok = (answer_status == 500 || answer_status == 507) &&
@@ -441,29 +483,25 @@ int main(void)
         return 1;
     }
     int bad = 0;
-    fault_case open = {"studio_open", NULL, op_open, check_data_dir, NULL, NULL};
-    fault_case create = {"studio_profile_create", NULL,         op_profile_create,
+    fault_case open = {"studio_open", snapshot, op_open, check_data_dir, NULL, NULL};
+    fault_case create = {"studio_profile_create", snapshot,     op_profile_create,
                          check_data_dir,          undo_profile, NULL};
-    fault_case update = {"studio_profile_update", NULL, op_profile_update, check_data_dir, NULL, NULL};
-    fault_case add = {"studio_sample_add", NULL, op_sample_add, check_data_dir, undo_sample, NULL};
+    fault_case update = {"studio_profile_update", snapshot, op_profile_update, check_data_dir, NULL, NULL};
+    fault_case add = {"studio_sample_add", snapshot, op_sample_add, check_data_dir, undo_sample, NULL};
     fault_case sdel = {"studio_sample_delete", make_victim,  op_sample_delete,
                        check_data_dir,         undo_profile, NULL};
     fault_case pdel = {"studio_profile_delete", make_victim,  op_profile_delete,
                        check_data_dir,          undo_profile, NULL};
-    fault_case exp = {"studio_profile_export", NULL, op_export, check_data_dir, NULL, NULL};
-    fault_case imp = {"studio_profile_import", NULL, op_import, check_data_dir, undo_profile, NULL};
-    fault_case ava = {"studio_avatar_set", NULL, op_avatar, check_data_dir, NULL, NULL};
-    fault_case hpost = {"POST /profiles", NULL, op_post_profiles, check_answer, undo_profile, NULL};
-    fault_case hget = {"GET /profiles", NULL, op_get_profiles, check_answer, NULL, NULL};
+    fault_case exp = {"studio_profile_export", snapshot, op_export, check_data_dir, NULL, NULL};
+    fault_case imp = {"studio_profile_import", snapshot, op_import, check_data_dir, undo_profile, NULL};
+    fault_case ava = {"studio_avatar_set", snapshot, op_avatar, check_data_dir, NULL, NULL};
+    fault_case hpost = {"POST /profiles",     snapshot, op_post_profiles, check_answer,
+                        undo_handler_profile, NULL};
+    fault_case hget = {"GET /profiles", snapshot, op_get_profiles, check_answer, NULL, NULL};
     fault_case hsamp = {
-        "POST /profiles/{id}/samples", NULL, op_post_samples, check_data_dir, undo_sample, NULL};
-    /* Not yet in the loop, failing (found by it, issue 16): studio_profile_export answers an allocation
-     * failure without a message; studio_profile_import under allocation failures leaves a profile behind
-     * that a later try collides with; POST /profiles answers 400 "invalid JSON" when jansson runs out of
-     * memory parsing a valid body. */
-    (void)exp;
-    (void)hpost;
-    const fault_case *all[] = {&open, &create, &update, &add, &sdel, &pdel, &ava, &hget, &hsamp};
+        "POST /profiles/{id}/samples", snapshot, op_post_samples, check_answer, undo_sample, NULL};
+    const fault_case *all[] = {&open, &create, &update, &add,   &sdel, &pdel,
+                               &exp,  &imp,    &ava,    &hpost, &hget, &hsamp};
     const fault_case *writers[] = {&add, &imp, &ava, &hsamp};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         bad += fault_run(all[i], FAULT_ALLOC, 0, 0, 200, 4);

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!copy) return 0;
     memcpy(copy, data, size);
     audio_buf b;
-    audio_error err = {{0}, 0};
+    audio_error err = {{0}, 0, 0};
     /* resampling is exercised on short results only, to keep the fuzzer fast */
     int rc = audio_decode_memory(copy, size, size < 4096 ? 16000 : 0, &b, &err);
     if (rc != 0) {

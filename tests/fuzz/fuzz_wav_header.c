@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(w + 44, data + 16, payload);
 
     audio_buf b;
-    audio_error err = {{0}, 0};
+    audio_error err = {{0}, 0, 0};
     int rc = audio_decode_memory_max(w, 44 + payload, 24000, 60.0, &b, &err);
     if (rc == 0) {
         if (!b.samples || b.n == 0 || b.sample_rate != 24000) abort();
