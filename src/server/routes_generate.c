@@ -130,7 +130,7 @@ void srv_post_generate_stream(srv_ctx *ctx, const srv_request *req, srv_response
         srv_studio_error(res, req, &err);
         return;
     }
-    srv_stream_take(ctx, res, t, wav, wav ? "audio/wav" : "audio/pcm");
+    srv_stream_take(ctx, res, t, wav ? "wav" : "pcm", wav ? "audio/wav" : "audio/pcm"); /* body is gone */
 }
 
 /* POST /generate/{id}/cancel, /retry, /regenerate */
