@@ -131,6 +131,7 @@ size_t audio_stream_enc_take(audio_stream_enc *e, void *buf, size_t max)
 {
     size_t n = e->len - e->start;
     if (n > max) n = max;
+    if (n == 0) return 0; /* buf may be NULL before the first byte */
     memcpy(buf, e->buf + e->start, n);
     e->start += n;
     return n;
