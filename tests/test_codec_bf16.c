@@ -42,10 +42,11 @@ static void test_kernels(void)
             for (int k = 0; k < K; k++)
                 Wt[k * M + m] = W[m * K + k];
         ptrdiff_t lda = 0, lda_t = 0;
+        int padded = (M + QT_CODEC_BF16_ROWS - 1) / QT_CODEC_BF16_ROWS * QT_CODEC_BF16_ROWS;
         uint16_t *A = qt_codec_bf16_matrix(W, M, K, K, 1, &lda),
                  *At = qt_codec_bf16_matrix(Wt, M, K, 1, M, &lda_t);
         CHECK(A && At && lda == lda_t && lda % (2 * QT_CODEC_BF16_KPAD) == 0 && lda >= 2 * K &&
-                  !memcmp(A, At, (size_t)M * lda * sizeof *A),
+                  !memcmp(A, At, (size_t)padded * lda * sizeof *A),
               "bf16 matrix %dx%d: the transposed reading differs", M, K);
         for (int i = 0; i < M * N; i++)
             C0[i] = (float)(i % 7) * 0.1f;
@@ -80,10 +81,11 @@ static void test_kernels(void)
             printf("%s: split-bf16 amx vs plain, %dx%dx%d: max err %.3g\n", ok ? "ok  " : "FAIL", M, N, K,
                    worst);
             failures += !ok;
-            for (int n0 = 0; n0 < N; n0 += 5) /* columns in pieces of 5, rows in pieces of 3 */
-                for (int m0 = 0; m0 < M; m0 += 3)
-                    qt_codec_gemm_bf16_amx(M - m0 < 3 ? M - m0 : 3, N - n0 < 5 ? N - n0 : 5, K, A + m0 * lda,
-                                           lda, B + n0, N, C2 + (size_t)m0 * N + n0, N);
+            for (int n0 = 0; n0 < N; n0 += 5) /* columns in pieces of 5, rows in pieces of 32 */
+                for (int m0 = 0; m0 < M; m0 += QT_CODEC_BF16_ROWS)
+                    qt_codec_gemm_bf16_amx(M - m0 < QT_CODEC_BF16_ROWS ? M - m0 : QT_CODEC_BF16_ROWS,
+                                           N - n0 < 5 ? N - n0 : 5, K, A + m0 * lda, lda, B + n0, N,
+                                           C2 + (size_t)m0 * N + n0, N);
             CHECK(!memcmp(C, C2, (size_t)M * N * sizeof *C), "amx %dx%dx%d: a split product differs", M, N,
                   K);
         }

@@ -117,7 +117,7 @@ static double measure_peak(int n, int wide)
  * one pass took t_f32 (f32 holds its samples): its speed, the ratio within this run, its error; and a
  * stream by 4 frames must give its one-pass samples. */
 static void bench_bf16(qt_codec *c, const int32_t *codes, int frames, double audio, double t_f32,
-                       const float *f32, float *out)
+                       double cpu_f32, const float *f32, float *out)
 {
     qt_error e = {0};
     const char *kname;
@@ -129,20 +129,20 @@ static void bench_bf16(qt_codec *c, const int32_t *codes, int frames, double aud
     }
     size_t n_out = (size_t)frames * QT_SAMPLES_PER_FRAME;
     qt_codec_decode(c, codes, 2, out, &e); /* warm */
-    double t0 = qt_now_ms() / 1e3;
+    double t0 = qt_now_ms() / 1e3, c0 = cpu_seconds();
     if (qt_codec_decode(c, codes, frames, out, &e) != 0) {
         printf("      bf16 one pass FAILED: %s\n", e.msg);
         qt_codec_set_bf16(c, 0, &e);
         return;
     }
-    double t = qt_now_ms() / 1e3 - t0, worst = 0;
+    double t = qt_now_ms() / 1e3 - t0, cpu = cpu_seconds() - c0, worst = 0;
     for (size_t i = 0; i < n_out; i++) {
         double d = fabs((double)out[i] - f32[i]);
         worst = d > worst || isnan(d) ? d : worst;
     }
-    printf("      bf16 (%s), one pass:  %6.2fx real time  (%.2f s): %.2fx the float32 speed; max abs diff "
-           "%.2g\n",
-           kname, audio / t, t, t_f32 / t, worst);
+    printf("      bf16 (%s), one pass:  %6.2fx real time  (%.2f s): %.2fx the float32 speed (per CPU-second "
+           "%.2fx); max abs diff %.2g\n",
+           kname, audio / t, t, t_f32 / t, cpu_f32 / cpu, worst);
     float *one = malloc(n_out * sizeof *one);
     qt_codec_stream *s = one ? qt_codec_stream_new(c, &e) : NULL;
     if (s) {
@@ -197,7 +197,7 @@ static int bench_decoder(const char *model, double seconds, double flops_per_fra
             qt_codec_free(c);
             return 1;
         }
-        double t = (qt_now_ms() / 1e3) - t0, cpu = cpu_seconds() - c0, t_f32 = t;
+        double t = (qt_now_ms() / 1e3) - t0, cpu = cpu_seconds() - c0, t_f32 = t, cpu_f32 = cpu;
         printf("  %d thread%s, one pass:        %6.2fx real time  (%.2f s wall; %.1f GFLOP/s = %.0f%% of the "
                "peak %.0f GFLOP/s)\n",
                threads, threads > 1 ? "s" : " ", audio / t, t, work / t * 1e-9, 100.0 * work / t / peak,
@@ -252,7 +252,7 @@ static int bench_decoder(const char *model, double seconds, double flops_per_fra
                    threads > 1 ? "s" : " ", step, step > 1 ? "s" : " ", audio / t, t,
                    memcmp(first, out, n_out * sizeof *out) ? "  MISMATCH with one pass" : ", same samples");
         }
-        bench_bf16(c, codes, frames, audio, t_f32, first, out);
+        bench_bf16(c, codes, frames, audio, t_f32, cpu_f32, first, out);
         qt_codec_free(c);
     }
     free(codes);

@@ -138,7 +138,7 @@ void qt_codec_free(qt_codec *c)
 
 int qt_codec_set_bf16(qt_codec *c, int on, qt_error *err)
 {
-    return codec_decoder_set_bf16(c->dec, on, err);
+    return codec_decoder_set_bf16(c->dec, on, c->pool, err);
 }
 
 int qt_codec_bf16(const qt_codec *c)

@@ -440,57 +440,110 @@ void codec_decoder_free(codec_decoder *d)
 
 /* ---- the bf16 copies (§7.8) ------------------------------------------------------------------------- */
 
-/* The split copy of a weight; the float32 pages it came from leave the resident set (a later float32 decode
- * reads them back from the file), so the bf16 path takes no more memory than the float32 one. */
-static int to_bf16(codec_decoder *d, bf16_w *h, const float *w, int rows, int k, ptrdiff_t rs, ptrdiff_t ks)
+/* The weights' split copies, made on the pool (one weight per task at a time). Then each float32 weight's
+ * pages leave the resident set (a later float32 decode reads them back from the file), so the bf16 path
+ * takes no more memory than the float32 one. */
+#define MAX_SPLITS 256 /* weights with a split copy: 98 for the real codec */
+
+typedef struct {
+    bf16_w *h;
+    const float *w;
+    int rows, k;
+    ptrdiff_t rs, ks;
+    uint16_t *out;
+} split_item;
+
+typedef struct {
+    split_item item[MAX_SPLITS];
+    int n;
+    atomic_int next;
+} split_job;
+
+static void split_add(split_job *j, bf16_w *h, const float *w, int rows, int k, ptrdiff_t rs, ptrdiff_t ks)
 {
-    uint16_t *m = qt_codec_bf16_matrix(w, rows, k, rs, ks, &h->ld);
-    if (!keep(d, m)) return -1;
-    h->w = m;
-    for (int i = 0; i < d->n_mapped; i++)
-        if (d->mapped[i]->data == (const void *)w) st_release(d->st, d->mapped[i]);
-    return 0;
+    if (j->n < MAX_SPLITS) j->item[j->n++] = (split_item){h, w, rows, k, rs, ks, NULL};
 }
 
-static int conv_bf16(codec_decoder *d, conv_w *c)
+static void split_conv(split_job *j, conv_w *c)
 {
-    return to_bf16(d, &c->h, c->w, c->c_out, c->c_in * c->k, (ptrdiff_t)c->c_in * c->k, 1);
+    split_add(j, &c->h, c->w, c->c_out, c->c_in * c->k, (ptrdiff_t)c->c_in * c->k, 1);
 }
 
-static int make_bf16(codec_decoder *d)
+static void split_convtr(split_job *j, convtr_w *u) /* A[(co, tap), ci] = w[ci, co, tap] */
 {
-    int bad = conv_bf16(d, &d->proj_first) | conv_bf16(d, &d->proj_rest) | conv_bf16(d, &d->pre_conv);
-    bad |= to_bf16(d, &d->h_in_proj, d->in_proj_w, d->hidden, d->latent, d->latent, 1);
-    bad |= to_bf16(d, &d->h_out_proj, d->out_proj_w, d->latent, d->hidden, d->hidden, 1);
+    split_add(j, &u->h, u->w, u->c_out * u->k, u->c_in, 1, (ptrdiff_t)u->c_out * u->k);
+}
+
+static void split_task(void *ctx, int task, int n_tasks)
+{
+    split_job *j = ctx;
+    (void)task;
+    (void)n_tasks;
+    for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->n;) {
+        split_item *it = &j->item[i];
+        it->out = qt_codec_bf16_matrix(it->w, it->rows, it->k, it->rs, it->ks, &it->h->ld);
+    }
+}
+
+static int make_bf16(codec_decoder *d, qt_pool *pool)
+{
+    split_job *j = calloc(1, sizeof *j);
+    if (!j) return -1;
+    split_conv(j, &d->proj_first);
+    split_conv(j, &d->proj_rest);
+    split_conv(j, &d->pre_conv);
+    split_add(j, &d->h_in_proj, d->in_proj_w, d->hidden, d->latent, d->latent, 1);
+    split_add(j, &d->h_out_proj, d->out_proj_w, d->latent, d->hidden, d->hidden, 1);
     int H = d->hidden, qd = d->n_heads * d->head_dim, kvd = d->n_kv * d->head_dim;
     for (int i = 0; i < d->cfg.n_layers; i++) {
         tf_layer *y = &d->layers[i];
-        bad |= to_bf16(d, &y->hq, y->wq, qd, H, H, 1) | to_bf16(d, &y->hk, y->wk, kvd, H, H, 1) |
-               to_bf16(d, &y->hv, y->wv, kvd, H, H, 1) | to_bf16(d, &y->ho, y->wo, H, qd, qd, 1) |
-               to_bf16(d, &y->hgate, y->w_gate, d->inter, H, H, 1) |
-               to_bf16(d, &y->hup, y->w_up, d->inter, H, H, 1) |
-               to_bf16(d, &y->hdown, y->w_down, H, d->inter, d->inter, 1);
+        split_add(j, &y->hq, y->wq, qd, H, H, 1);
+        split_add(j, &y->hk, y->wk, kvd, H, H, 1);
+        split_add(j, &y->hv, y->wv, kvd, H, H, 1);
+        split_add(j, &y->ho, y->wo, H, qd, qd, 1);
+        split_add(j, &y->hgate, y->w_gate, d->inter, H, H, 1);
+        split_add(j, &y->hup, y->w_up, d->inter, H, H, 1);
+        split_add(j, &y->hdown, y->w_down, H, d->inter, d->inter, 1);
     }
     for (int i = 0; i < d->n_up; i++) {
-        convtr_w *u = &d->up[i].up;
-        bad |= to_bf16(d, &u->h, u->w, u->c_out * u->k, u->c_in, 1, (ptrdiff_t)u->c_out * u->k);
-        bad |= conv_bf16(d, &d->up[i].pw1) | conv_bf16(d, &d->up[i].pw2);
+        split_convtr(j, &d->up[i].up);
+        split_conv(j, &d->up[i].pw1);
+        split_conv(j, &d->up[i].pw2);
     }
-    bad |= conv_bf16(d, &d->dec0) | conv_bf16(d, &d->final_conv);
+    split_conv(j, &d->dec0);
     for (int i = 0; i < d->n_blocks; i++) {
-        convtr_w *u = &d->blocks[i].up;
-        bad |= to_bf16(d, &u->h, u->w, u->c_out * u->k, u->c_in, 1, (ptrdiff_t)u->c_out * u->k);
-        for (int j = 0; j < N_RES_UNITS; j++)
-            bad |= conv_bf16(d, &d->blocks[i].res[j].conv1) | conv_bf16(d, &d->blocks[i].res[j].conv2);
+        split_convtr(j, &d->blocks[i].up);
+        for (int r = 0; r < N_RES_UNITS; r++) {
+            split_conv(j, &d->blocks[i].res[r].conv1);
+            split_conv(j, &d->blocks[i].res[r].conv2);
+        }
     }
+    split_conv(j, &d->final_conv);
+    atomic_init(&j->next, 0);
+    if (pool && qt_pool_threads(pool) > 1)
+        qt_pool_run(pool, split_task, j, qt_pool_threads(pool));
+    else
+        split_task(j, 0, 1);
+    int bad = 0;
+    for (int i = 0; i < j->n; i++) {
+        split_item *it = &j->item[i];
+        if (!keep(d, it->out)) { /* out of memory: the copies made so far stay owned, none is used */
+            bad = 1;
+            continue;
+        }
+        it->h->w = it->out;
+        for (int m = 0; m < d->n_mapped; m++)
+            if (d->mapped[m]->data == (const void *)it->w) st_release(d->st, d->mapped[m]);
+    }
+    free(j);
     return bad ? -1 : 0;
 }
 
-int codec_decoder_set_bf16(codec_decoder *d, int on, qt_error *err)
+int codec_decoder_set_bf16(codec_decoder *d, int on, qt_pool *pool, qt_error *err)
 {
     if (!d->gemm16) on = 0; /* no AMX: float32 is the faster (qt_codec_gemm_bf16_get) */
     if (on && !d->have_bf16) {
-        if (make_bf16(d) != 0)
+        if (make_bf16(d, pool) != 0)
             return qt_fail(err, QT_ERR_NOMEM, "speech tokenizer: no memory for the decoder's bf16 weights");
         d->have_bf16 = 1;
     }
@@ -774,7 +827,8 @@ static void gemm(const codec_decoder *d, qt_pool *pool, int m, int n, int k, con
     if ((double)g.m * g.n * g.k < DISPATCH_MIN_MACS) /* not worth a dispatch */
         tasks = 1;
     g.by_rows = g.n < 64 * tasks;
-    g.n_pieces = g.by_rows ? pieces(g.m, tasks, g.fn16 ? 32 : 24, &g.step) : pieces(g.n, tasks, 64, &g.step);
+    g.n_pieces = g.by_rows ? pieces(g.m, tasks, g.fn16 ? QT_CODEC_BF16_ROWS : 24, &g.step)
+                           : pieces(g.n, tasks, 64, &g.step);
     atomic_init(&g.next, 0);
     if (tasks == 1)
         gemm_task(&g, 0, 1);
@@ -914,7 +968,7 @@ static void causal_conv(const codec_decoder *d, codec_dec_state *s, qt_pool *poo
         } else {
             j.shared_col = x;
         }
-        j.n_row_pieces = pieces(w->c_out, tasks, 24, &j.row_step);
+        j.n_row_pieces = pieces(w->c_out, tasks, d->bf16 ? QT_CODEC_BF16_ROWS : 24, &j.row_step);
     } else {
         int tile_max = COL_FLOATS / kc; /* what one im2col scratch holds */
         if (tile_max > 64) tile_max = tile_max / 64 * 64;

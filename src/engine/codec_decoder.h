@@ -24,10 +24,11 @@ typedef struct codec_dec_state codec_dec_state; /* one utterance's state and scr
 codec_decoder *codec_decoder_load(const st_file *f, const qt_codec_decoder_config *cfg, qt_error *err);
 void codec_decoder_free(codec_decoder *d); /* NULL is fine */
 
-/* Products in bfloat16 (on = 1: weights copied to bf16 the first time; activations rounded to bf16 as they
- * are packed; sums in float32) or in float32 as released (0, the default: exact against the reference).
- * docs/engine.md §7.8. Not between the steps of an utterance: a state decodes in one precision. */
-int codec_decoder_set_bf16(codec_decoder *d, int on, qt_error *err);
+/* Products on bf16 hardware (on = 1: the weights' split copies made the first time, on pool when not NULL;
+ * activations split as they are packed; sums in float32) or in float32 as released (0, the default: exact
+ * against the reference). Without AMX-BF16 it stays float32. docs/engine.md §7.8. Not between the steps of
+ * an utterance: a state decodes in one precision. */
+int codec_decoder_set_bf16(codec_decoder *d, int on, qt_pool *pool, qt_error *err);
 int codec_decoder_bf16(const codec_decoder *d);
 
 /* Samples per frame (the product of the upsampling ratios and rates: 1920 for the real codec). */

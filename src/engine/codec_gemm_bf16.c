@@ -24,9 +24,9 @@ void qt_codec_gemm_bf16_scalar(int M, int N, int K, const uint16_t *A, ptrdiff_t
 {
     for (int m = 0; m < M; m++) {
         float *c = C + m * ldc;
-        const uint16_t *ah = A + m * lda, *al = ah + lda / 2;
         for (int k = 0; k < K; k++) {
-            float a_hi = qt_bf16_to_f32(ah[k]), a_lo = qt_bf16_to_f32(al[k]);
+            const uint16_t *a = A + qt_codec_bf16_at(lda, m, k);
+            float a_hi = qt_bf16_to_f32(a[0]), a_lo = qt_bf16_to_f32(a[512]);
             const float *b = B + k * ldb;
             for (int n = 0; n < N; n++) {
                 float b_hi, b_lo;
@@ -41,16 +41,19 @@ void qt_codec_gemm_bf16_scalar(int M, int N, int K, const uint16_t *A, ptrdiff_t
 
 uint16_t *qt_codec_bf16_matrix(const float *w, int rows, int K, ptrdiff_t rs, ptrdiff_t ks, ptrdiff_t *lda)
 {
-    ptrdiff_t half = (K + QT_CODEC_BF16_KPAD - 1) / QT_CODEC_BF16_KPAD * QT_CODEC_BF16_KPAD, ld = 2 * half;
-    uint16_t *out = calloc((size_t)rows * ld + 1, sizeof *out);
+    ptrdiff_t ld = 2 * ((K + QT_CODEC_BF16_KPAD - 1) / QT_CODEC_BF16_KPAD * QT_CODEC_BF16_KPAD);
+    int padded = (rows + QT_CODEC_BF16_ROWS - 1) / QT_CODEC_BF16_ROWS * QT_CODEC_BF16_ROWS;
+    uint16_t *out = calloc((size_t)padded * ld + 1, sizeof *out);
     if (!out) return NULL;
-    for (int k = 0; k < K; k++) /* a transposed weight (ks > 1) is read in its own order */
-        for (int r = 0; r < rows; r++) {
-            float x = w[r * rs + k * ks];
-            uint16_t hi = qt_f32_to_bf16(x);
-            out[r * ld + k] = hi;
-            out[r * ld + half + k] = qt_f32_to_bf16(x - qt_bf16_to_f32(hi));
-        }
+    /* a block of 16 rows at a time, k outermost: 16 source lines in use, whichever way w is stored */
+    for (int r0 = 0; r0 < rows; r0 += 16)
+        for (int k = 0; k < K; k++)
+            for (int r = r0; r < r0 + 16 && r < rows; r++) {
+                float x = w[r * rs + k * ks];
+                uint16_t hi = qt_f32_to_bf16(x), *dst = out + qt_codec_bf16_at(ld, r, k);
+                dst[0] = hi;
+                dst[512] = qt_f32_to_bf16(x - qt_bf16_to_f32(hi));
+            }
     *lda = ld;
     return out;
 }

@@ -17,8 +17,13 @@
 #include <stdint.h>
 
 #define QT_CODEC_BF16_KPAD 32 /* one AMX tile row of bf16: each half of a weight row is padded to this */
+#define QT_CODEC_BF16_ROWS 32 /* a split weight's rows are padded to this; row pieces start at multiples */
 
-/* A: rows of lda values, the high halves A[m*lda + k] then the low halves A[m*lda + lda/2 + k]. */
+/* A is laid out in AMX tiles, so that the kernel streams it: blocks of 16 rows (16*lda values each), in a
+ * block one 32-k chunk after the other (1024 values: the high halves as a 16 x 32 tile, then the low halves),
+ * lda = 2 * K rounded up to 32; qt_codec_bf16_at reads element (m, k). A product on rows [lo, hi) of a weight
+ * is given A + lo*lda with lo a multiple of QT_CODEC_BF16_ROWS (the kernel may read up to the next multiple
+ * of it past hi: zero rows). */
 typedef void (*qt_codec_gemm_bf16_fn)(int M, int N, int K, const uint16_t *A, ptrdiff_t lda, const float *B,
                                       ptrdiff_t ldb, float *C, ptrdiff_t ldc);
 
@@ -35,8 +40,15 @@ void qt_codec_gemm_bf16_amx(int M, int N, int K, const uint16_t *A, ptrdiff_t ld
 qt_codec_gemm_bf16_fn qt_codec_gemm_bf16_get(const char **name);
 int qt_codec_amx_usable(void); /* 1 when AMX-BF16 is there and the OS granted it to this process */
 
-/* The split copy of the matrix W[r, k] = w[r*rs + k*ks] (rows x K), malloc'd, rows of *lda values; NULL
- * when out of memory. rs/ks read a transposed weight in place (the transposed convolutions'). */
+/* The split copy of the matrix W[r, k] = w[r*rs + k*ks] (rows x K) in the layout above, malloc'd, rows
+ * padded to QT_CODEC_BF16_ROWS; NULL when out of memory. rs/ks read a transposed weight in place (the
+ * transposed convolutions'). */
 uint16_t *qt_codec_bf16_matrix(const float *w, int rows, int K, ptrdiff_t rs, ptrdiff_t ks, ptrdiff_t *lda);
+
+/* Where the high half of element (m, k) of a split weight sits; the low half is 512 values further. */
+static inline ptrdiff_t qt_codec_bf16_at(ptrdiff_t lda, int m, int k)
+{
+    return (ptrdiff_t)(m / 16) * 16 * lda + (k / 32) * 1024 + (m % 16) * 32 + k % 32;
+}
 
 #endif

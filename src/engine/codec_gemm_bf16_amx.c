@@ -1,18 +1,19 @@
 /* codec_gemm_bf16_amx.c — qt_codec_gemm_bf16 on AMX tiles (tdpbf16ps): 32 rows x 32 columns of C in four
- * 16 x 16 float tiles; A's high and low halves as 16 x 32 bf16 tiles read in place from the weight; B split
+ * 16 x 16 float tiles; A's high and low halves as 16 x 32 bf16 tiles, contiguous in the weight; B split
  * as it is packed into high and low 16-pair x 16-column tiles (one 32-bit lane = a column's values at k and
  * k+1). For each 32 k: hi*hi, hi*lo, lo*hi, each tdpbf16ps adding its terms to every element, in k order
  * from 0 whatever the tile's place, so pieces of a split product give the same bits (codec_gemm_bf16.h).
  * Edge tiles go through zero-padded copies, never another order.
- * Blocking: 64 columns x 256 k of B packed (2 x 32 KiB), 32 rows of A at a time. */
+ * Blocking (measured on the decoder's shapes): 256 columns x 128 k of B packed (2 x 64 KiB), 32 rows of A
+ * at a time. */
 #include "engine/codec_gemm_bf16.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
 
-#define NB 64            /* columns of a packed block */
-#define KB 256           /* k of a packed block: 8 tiles deep */
+#define NB 256           /* columns of a packed block */
+#define KB 128           /* k of a packed block: 4 tiles deep */
 #define TILE_WORDS 256   /* 16 rows x 64 bytes */
 #define CHUNKS (KB / 32) /* tiles along k in a block */
 
@@ -109,28 +110,16 @@ void qt_codec_gemm_bf16_amx(int M, int N, int K, const uint16_t *A, ptrdiff_t ld
     _tile_loadconfig(&cfg);
     uint32_t hp[(NB / 16) * CHUNKS * TILE_WORDS] __attribute__((aligned(64)));
     uint32_t lp[(NB / 16) * CHUNKS * TILE_WORDS] __attribute__((aligned(64)));
-    uint16_t arows[32 * 2 * KB] __attribute__((aligned(64))); /* A's last rows (hi, lo), zero-padded to 32 */
     float buf[4][256] __attribute__((aligned(64)));
     int full[4];
-    ptrdiff_t half = lda / 2;
     for (int n0 = 0; n0 < N; n0 += NB) {
         int nb = N - n0 < NB ? N - n0 : NB, strips = (nb + 31) / 32 * 2;
         for (int k0 = 0; k0 < K; k0 += KB) {
             int kc = K - k0 < KB ? K - k0 : KB, chunks = (kc + 31) / 32;
             pack(B, ldb, k0, kc, K, n0, nb, N, hp, lp, strips);
             for (int m0 = 0; m0 < M; m0 += 32) {
-                const uint16_t *ah = A + m0 * lda + k0, *al = ah + half;
-                int a_stride = (int)(lda * 2);
-                if (M - m0 < 32) {
-                    memset(arows, 0, sizeof arows);
-                    for (int r = 0; r < M - m0; r++) {
-                        memcpy(arows + r * 2 * KB, ah + r * lda, (size_t)chunks * 32 * sizeof *arows);
-                        memcpy(arows + r * 2 * KB + KB, al + r * lda, (size_t)chunks * 32 * sizeof *arows);
-                    }
-                    ah = arows;
-                    al = arows + KB;
-                    a_stride = 2 * KB * 2;
-                }
+                /* A's tiles: rows m0.. and m0+16.. (zero rows past M), chunk k0/32 + c; low halves +512 */
+                const uint16_t *a0 = A + (ptrdiff_t)m0 * lda + (k0 / 32) * 1024, *a1 = a0 + 16 * lda;
                 for (int s = 0; s < strips; s += 2) {
                     int c0 = n0 + 16 * s;
                     C_LOAD(0, m0, c0);
@@ -140,16 +129,16 @@ void qt_codec_gemm_bf16_amx(int M, int N, int K, const uint16_t *A, ptrdiff_t ld
                     const uint32_t *h0 = hp + (size_t)s * CHUNKS * TILE_WORDS, *h1 = h0 + CHUNKS * TILE_WORDS;
                     const uint32_t *l0 = lp + (size_t)s * CHUNKS * TILE_WORDS, *l1 = l0 + CHUNKS * TILE_WORDS;
                     for (int c = 0; c < chunks; c++) {
-                        _tile_loadd(4, ah + c * 32, a_stride); /* A hi x B hi */
-                        _tile_loadd(5, (const char *)(ah + c * 32) + 16 * (size_t)a_stride, a_stride);
+                        _tile_loadd(4, a0 + c * 1024, 64); /* A hi x B hi */
+                        _tile_loadd(5, a1 + c * 1024, 64);
                         _tile_loadd(6, h0 + c * TILE_WORDS, 64);
                         _tile_loadd(7, h1 + c * TILE_WORDS, 64);
                         DP4();
                         _tile_loadd(6, l0 + c * TILE_WORDS, 64); /* A hi x B lo */
                         _tile_loadd(7, l1 + c * TILE_WORDS, 64);
                         DP4();
-                        _tile_loadd(4, al + c * 32, a_stride); /* A lo x B hi */
-                        _tile_loadd(5, (const char *)(al + c * 32) + 16 * (size_t)a_stride, a_stride);
+                        _tile_loadd(4, a0 + c * 1024 + 512, 64); /* A lo x B hi */
+                        _tile_loadd(5, a1 + c * 1024 + 512, 64);
                         _tile_loadd(6, h0 + c * TILE_WORDS, 64);
                         _tile_loadd(7, h1 + c * TILE_WORDS, 64);
                         DP4();

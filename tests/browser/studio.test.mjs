@@ -234,6 +234,23 @@ try {
   await page.locator('.model[data-model-name="qwen-tts-1.7B"][data-downloaded="true"]').waitFor({ timeout: 15000 });
   ok('the 1.7B model row turns into Downloaded');
 
+  // a damaged model (issue 16 item 12): its config garbled on disk, the row says so and Re-download repairs it
+  const cacheDir = (await page.request.get(`${BASE}/models/cache-dir`).then((r) => r.json())).path;
+  const repo17 = path.join(cacheDir, 'models--Qwen--Qwen3-TTS-12Hz-1.7B-Base'); // the Hub cache holds models--Org--Name
+  const snap17 = path.join(repo17, 'snapshots', fs.readFileSync(path.join(repo17, 'refs', 'main'), 'utf8').trim());
+  fs.writeFileSync(path.join(snap17, 'config.json'), 'not JSON'); // through the link: the blob itself
+  await go('voices');
+  await go('server');
+  const damaged17 = page.locator('.model[data-model-name="qwen-tts-1.7B"][data-damaged="true"]');
+  await damaged17.waitFor({ timeout: 15000 });
+  check((await damaged17.textContent()).includes('Damaged — re-download') && (await damaged17.textContent()).includes('config.json'),
+    'a model whose config.json is garbage shows "Damaged — re-download" and names the file');
+  await damaged17.scrollIntoViewIfNeeded();
+  await shot('05-server-damaged', { clean: true });
+  await damaged17.getByRole('button', { name: 'Re-download' }).click();
+  await page.locator('.model[data-model-name="qwen-tts-1.7B"][data-damaged="false"][data-downloaded="true"]').waitFor({ timeout: 60000 });
+  ok('Re-download repairs it: the row is Downloaded again');
+
   // ---- Generate with 1.7B: progress, then it plays ----
   // a profile without samples: the server's 400 is shown in words, not as a failure without reason
   const empty = await page.request.post(`${BASE}/profiles`, { data: { name: 'No samples yet', language: 'de' } }).then((r) => r.json());
