@@ -32,14 +32,20 @@ def status(st):
 
 
 def download(st, timeout=120):
-    """POST /models/download, then follow the progress stream to its end; the last event."""
+    """POST /models/download, then follow the progress stream to its end (at most `timeout` seconds: the
+    stream's heartbeats would keep a stalled download open for ever); the last event."""
     s, body = st.json("POST", "/models/download", {"model_name": NAME})
     last = None
-    with urllib.request.urlopen(st.base + "/models/progress/" + NAME, timeout=timeout) as r:
+    end = time.monotonic() + timeout
+    with urllib.request.urlopen(st.base + "/models/progress/" + NAME, timeout=10) as r:
         for line in r:
             line = line.decode().strip()
             if line.startswith("data: "):
                 last = json.loads(line[6:])
+            if time.monotonic() > end:
+                print("the download did not end in %d s; last event %s; the log ends:\n%s"
+                      % (timeout, last, "\n".join(open(st.log_file, errors="replace").read().splitlines()[-30:])))
+                break
     return s, body, last
 
 

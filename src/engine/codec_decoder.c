@@ -454,6 +454,7 @@ typedef struct {
 } split_item;
 
 typedef struct {
+    const codec_decoder *d;
     split_item item[MAX_SPLITS];
     int n;
     atomic_int next;
@@ -477,11 +478,15 @@ static void split_convtr(split_job *j, convtr_w *u) /* A[(co, tap), ci] = w[ci, 
 static void split_task(void *ctx, int task, int n_tasks)
 {
     split_job *j = ctx;
+    const codec_decoder *d = j->d;
     (void)task;
     (void)n_tasks;
     for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->n;) {
         split_item *it = &j->item[i];
         it->out = qt_codec_bf16_matrix(it->w, it->rows, it->k, it->rs, it->ks, &it->h->ld);
+        if (!it->out) continue;
+        for (int m = 0; m < d->n_mapped; m++) /* at once: the peak stays near the float32 size */
+            if (d->mapped[m]->data == (const void *)it->w) st_release(d->st, d->mapped[m]);
     }
 }
 
@@ -489,6 +494,7 @@ static int make_bf16(codec_decoder *d, qt_pool *pool)
 {
     split_job *j = calloc(1, sizeof *j);
     if (!j) return -1;
+    j->d = d;
     split_conv(j, &d->proj_first);
     split_conv(j, &d->proj_rest);
     split_conv(j, &d->pre_conv);
@@ -532,8 +538,6 @@ static int make_bf16(codec_decoder *d, qt_pool *pool)
             continue;
         }
         it->h->w = it->out;
-        for (int m = 0; m < d->n_mapped; m++)
-            if (d->mapped[m]->data == (const void *)it->w) st_release(d->st, d->mapped[m]);
     }
     free(j);
     return bad ? -1 : 0;

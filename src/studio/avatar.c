@@ -36,24 +36,6 @@ static int avatar_rel(studio *s, const char *id, char *rel, size_t n, studio_err
     return 0;
 }
 
-/* Writes bytes to path atomically (temp file beside it, fsync, rename). */
-static int write_atomic(const char *path, const void *bytes, size_t size, studio_error *err)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    int ok = f && fwrite(bytes, 1, size, f) == size && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (f && fclose(f) != 0) ok = 0;
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        char detail[4200];
-        snprintf(detail, sizeof detail, "cannot write %s: %s", path, strerror(e));
-        return studio_write_fail(err, e, "avatar: storing the picture", detail);
-    }
-    return 0;
-}
-
 json_t *studio_avatar_set(studio *s, const char *profile_id, const void *bytes, size_t size,
                           studio_error *err)
 {
@@ -97,7 +79,7 @@ json_t *studio_avatar_set(studio *s, const char *profile_id, const void *bytes, 
         pthread_mutex_unlock(&s->mu);
         goto out;
     }
-    if (write_atomic(path, png, png_size, err) < 0) goto out;
+    if (studio_write_atomic(path, png, png_size, "avatar: storing the picture", err) < 0) goto out;
     studio_now(now);
     sqlite3_stmt *st = NULL;
     pthread_mutex_lock(&s->mu);

@@ -168,6 +168,43 @@ void studio_unlink_rel(studio *s, const char *rel)
     free(p);
 }
 
+char *studio_json_dumps(const json_t *j, size_t flags)
+{
+    char *text = json_dumps(j, flags);
+    json_t *back = text ? json_loads(text, 0, NULL) : NULL;
+    if (!back || !json_equal(back, j)) {
+        free(text);
+        text = NULL;
+    }
+    json_decref(back);
+    return text;
+}
+
+int studio_write_atomic(const char *path, const void *bytes, size_t size, const char *what, studio_error *err)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path); /* ".tmp-": the sweep removes one a crash leaves */
+    int fd = mkstemp(tmp);
+    int ok = fd >= 0 && fchmod(fd, 0644) == 0;
+    for (size_t off = 0; ok && off < size;) {
+        ssize_t w = write(fd, (const char *)bytes + off, size - off);
+        if (w < 0 && errno == EINTR) continue;
+        ok = w > 0;
+        if (ok) off += (size_t)w;
+    }
+    ok = ok && fsync(fd) == 0;
+    int e = errno;
+    if (fd >= 0 && close(fd) != 0 && ok) ok = 0, e = errno;
+    if (ok && rename(tmp, path) != 0) ok = 0, e = errno;
+    if (!ok) {
+        if (fd >= 0) unlink(tmp);
+        char detail[4300];
+        snprintf(detail, sizeof detail, "cannot write %s: %s", path, strerror(e ? e : EIO));
+        return studio_write_fail(err, e ? e : EIO, what, detail);
+    }
+    return 0;
+}
+
 /* ---- migrations ---- */
 
 /* Each entry moves the schema from version i to i+1; never edit one that has shipped, add a new one. */

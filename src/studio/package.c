@@ -239,7 +239,7 @@ static int writer_add(writer *w, const char *name, void *data, size_t len, studi
 
 static int writer_add_json(writer *w, const char *name, const json_t *j, studio_error *err)
 {
-    char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *text = studio_json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (!text) return studio_fail(err, STUDIO_INTERNAL, NULL, "export: out of memory");
     return writer_add(w, name, text, strlen(text), err);
 }

@@ -46,6 +46,14 @@ int studio_exec(studio *s, const char *sql, studio_error *err);
 /* Removes <data>/<rel> and then its intent record; a missing file is not an error. A file that cannot be
  * removed (EIO, a read-only disk) keeps its intent, so the next start's sweep removes it. Caller holds mu. */
 void studio_unlink_rel(studio *s, const char *rel);
+/* json_dumps for what is stored (settings.json, package manifests): NULL unless the text reads back as j.
+ * jansson (2.14) can return damaged text when an allocation fails inside json_dumps (fault_studio found a
+ * settings.json with a key's closing quote missing), and a stored file must never be damaged. */
+char *studio_json_dumps(const json_t *j, size_t flags);
+/* bytes to path as a whole or not at all: a temp file beside it, written, fsync'd, renamed over it. what
+ * names it in errors (studio_write_fail: STUDIO_NO_SPACE on a full drive). 0, or -1 with err. */
+int studio_write_atomic(const char *path, const void *bytes, size_t size, const char *what,
+                        studio_error *err);
 
 /* Intent records (db.c): studio_intent_add names a file the sweep may remove if no row names it — before a
  * row is deleted, or before an upload's file is written; studio_intent_done drops the record once the row and

@@ -274,6 +274,25 @@ try {
   check((await gen.locator('.counter').textContent()).startsWith(`${text1.length} /`), 'the text counter counts characters');
   await gen.locator('label.segment', { hasText: '1.7B' }).click();
   await gen.getByLabel('Seed (optional)').fill('1234');
+  // the generation settings panel: limits from openapi.json, values from GET /settings/generation; an out-of-range
+  // value is refused beside its field; a value set there is stored with the take (and shown in History below)
+  const settingsPanel = gen.locator('[data-testid="generation-settings"]');
+  await settingsPanel.locator('summary').click();
+  const tempInput = settingsPanel.getByLabel('Temperature', { exact: true });
+  check(await tempInput.inputValue() === '0.9' && await tempInput.getAttribute('max') === '2' && await settingsPanel.getByLabel('Crossfade (ms)').inputValue() === '50',
+    'the settings panel starts from the saved defaults, with the limits of openapi.json', `${await tempInput.inputValue()} max ${await tempInput.getAttribute('max')}`);
+  await tempInput.fill('5');
+  await gen.getByRole('button', { name: 'Generate' }).click();
+  const tempErr = settingsPanel.locator('[data-error-for="temperature"]');
+  await tempErr.waitFor({ state: 'visible', timeout: 10000 });
+  check(/2/.test(await tempErr.textContent()), `temperature 5 is refused beside its field ("${await tempErr.textContent()}")`);
+  await tempInput.fill('0.7');
+  await settingsPanel.getByLabel('Top-k', { exact: true }).fill('30');
+  await settingsPanel.getByLabel('Crossfade (ms)').fill('40');
+  await settingsPanel.getByRole('button', { name: 'Save as defaults' }).click();
+  await page.waitForFunction(async () => (await (await fetch('/settings/generation')).json()).crossfade_ms === 40, null, { timeout: 10000 })
+    .then(() => ok('Save as defaults stores the panel in /settings/generation'), () => check(false, 'Save as defaults stores the panel in /settings/generation'));
+  await shot('05b-generate-settings');
   await gen.getByRole('button', { name: 'Generate' }).click();
   await page.locator('.gen-running').waitFor({ timeout: 5000 }).then(() => ok('a running state with progress shows while it generates'), () => {});
   const done1 = page.locator('.gen-done');
@@ -283,6 +302,9 @@ try {
   check(t1 > 0.3, `the take plays by itself (currentTime ${t1.toFixed(2)} s)`);
   const meta1 = await done1.locator('.meta-grid').textContent();
   check(/1\.7B/.test(meta1) && /1234/.test(meta1), 'the result shows model size 1.7B and seed 1234', meta1);
+  const take1 = await page.request.get(`${BASE}/history/${await done1.getAttribute('data-generation-id')}`).then((r) => r.json());
+  check(take1.settings && take1.settings.temperature === 0.7 && take1.settings.top_k === 30 && take1.settings.crossfade_ms === 40,
+    'the take is stored with the panel\'s settings', JSON.stringify(take1.settings));
   await shot('06-generate-result');
 
   // ---- History: the take is there, plays in the waveform player, seeks ----
@@ -291,6 +313,10 @@ try {
   await firstItem.waitFor();
   check((await firstItem.locator('.history-text').textContent()) === text1 && /1\.7B/.test(await firstItem.textContent()) && /seed 1234/.test(await firstItem.textContent()),
     'the take appears in history with its model size and seed');
+  const takeSettings = firstItem.locator('[data-testid="take-settings"]');
+  await takeSettings.locator('summary').click();
+  check(/0\.7/.test(await takeSettings.locator('[data-setting="temperature"]').textContent()) && /30/.test(await takeSettings.locator('[data-setting="top_k"]').textContent()),
+    'History shows the take\'s settings (temperature 0.7, top-k 30)');
   await firstItem.locator('.row-play').click();
   const histAudio = page.locator('.now-playing audio');
   await waitPlaying(histAudio, 0.2);

@@ -41,6 +41,10 @@ static size_t png_size;
 
 /* ---- the invariants ---- */
 
+/* During the ENOSPC runs a failure must say the drive is full (STUDIO_NO_SPACE, 507), whatever the layer
+ * the errno came through; wrong_kind counts those that did not, for the check. */
+static int expect_no_space, wrong_kind;
+
 static int count(sqlite3 *db, const char *sql, const char *arg)
 {
     sqlite3_stmt *st = NULL;
@@ -112,6 +116,11 @@ static int snapshot(void *arg)
 static int check_data_dir(void *arg, int rc)
 {
     (void)arg;
+    if (wrong_kind) {
+        fprintf(stderr, "  the drive is full, but the error does not say so (not STUDIO_NO_SPACE)\n");
+        wrong_kind = 0;
+        return -1;
+    }
     int now[2];
     if (rc != 0 && count_rows(now) == 0 && (now[0] != rows_before[0] || now[1] != rows_before[1])) {
         fprintf(stderr, "  a failed operation changed the rows: %d profiles and %d samples, were %d and %d\n",
@@ -168,6 +177,7 @@ static int check_data_dir(void *arg, int rc)
 
 static int fail_msg(const studio_error *err, char *msg, size_t size)
 {
+    if (expect_no_space && fault_injected() && err->kind != STUDIO_NO_SPACE) wrong_kind++;
     snprintf(msg, size, "%s", err->msg[0] ? err->msg : "");
     return -1;
 }
@@ -324,6 +334,52 @@ static int op_avatar(void *arg, char *msg, size_t size)
     return 0;
 }
 
+/* settings.json: set to crossfade 30 before each try; a try sets 40 */
+static int settings_setup(void *arg)
+{
+    studio_error err = {0};
+    json_t *body = json_pack("{s:i}", "crossfade_ms", 30);
+    json_t *r = studio_generation_settings_update(S, body, &err);
+    json_decref(body);
+    json_decref(r);
+    return r ? snapshot(arg) : -1;
+}
+
+static int op_settings(void *arg, char *msg, size_t size)
+{
+    (void)arg;
+    studio_error err = {0};
+    json_t *body = json_pack("{s:i, s:b}", "crossfade_ms", 40, "normalize_audio", 1);
+    if (!body) return snprintf(msg, size, "out of memory building the body"), -1;
+    json_t *r = studio_generation_settings_update(S, body, &err);
+    json_decref(body);
+    if (!r) return fail_msg(&err, msg, size);
+    json_decref(r);
+    return 0;
+}
+
+/* The settings are the old ones after a failed update, the new ones after a good one; no temp file. */
+static int check_settings(void *arg, int rc)
+{
+    studio_error err = {0};
+    json_t *now = studio_generation_settings(S, &err);
+    long want = rc == 0 ? 40 : 30;
+    long got = now ? (long)json_integer_value(json_object_get(now, "crossfade_ms")) : -1;
+    json_decref(now);
+    int bad = got != want;
+    if (bad)
+        fprintf(stderr, "  crossfade_ms is %ld after a %s update, not %ld\n", got, rc ? "failed" : "good",
+                want);
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (strstr(e->d_name, ".tmp")) {
+            fprintf(stderr, "  a temp file is left: %s\n", e->d_name);
+            bad = 1;
+        }
+    if (d) closedir(d);
+    return check_data_dir(arg, rc) != 0 || bad ? -1 : 0;
+}
+
 /* ---- the handlers ---- */
 
 /* A handler's answer, copied without allocating (the op runs armed) and read in check_answer, unarmed. */
@@ -349,6 +405,10 @@ static int check_answer(void *arg, int rc)
     /* the one failure that may follow a change: the change was made (committed), then its answer could
      * not be encoded; like a connection lost after the commit, the client must look again */
     if (answer_status == 500 && strstr(answer_body, "while encoding the response")) rc = 0;
+    if (expect_no_space && answer_status != 200 && answer_status != 507) {
+        fprintf(stderr, "  the drive is full, but the answer is %d: %s\n", answer_status, answer_body);
+        bad = 1;
+    }
     if (answer_status != 200) {
         json_t *j = json_loads(answer_body, 0, NULL);
         int ok = (answer_status == 500 || answer_status == 507) &&
@@ -495,19 +555,23 @@ int main(void)
     fault_case exp = {"studio_profile_export", snapshot, op_export, check_data_dir, NULL, NULL};
     fault_case imp = {"studio_profile_import", snapshot, op_import, check_data_dir, undo_profile, NULL};
     fault_case ava = {"studio_avatar_set", snapshot, op_avatar, check_data_dir, NULL, NULL};
+    fault_case set = {
+        "studio_generation_settings_update", settings_setup, op_settings, check_settings, NULL, NULL};
     fault_case hpost = {"POST /profiles",     snapshot, op_post_profiles, check_answer,
                         undo_handler_profile, NULL};
     fault_case hget = {"GET /profiles", snapshot, op_get_profiles, check_answer, NULL, NULL};
     fault_case hsamp = {
         "POST /profiles/{id}/samples", snapshot, op_post_samples, check_answer, undo_sample, NULL};
-    const fault_case *all[] = {&open, &create, &update, &add,   &sdel, &pdel,
-                               &exp,  &imp,    &ava,    &hpost, &hget, &hsamp};
-    const fault_case *writers[] = {&add, &imp, &ava, &hsamp};
+    const fault_case *all[] = {&open, &create, &update, &add,  &sdel,  &pdel, &exp,
+                               &imp,  &ava,    &hpost,  &hget, &hsamp, &set};
+    const fault_case *writers[] = {&add, &imp, &ava, &hsamp, &set};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         bad += fault_run(all[i], FAULT_ALLOC, 0, 0, 200, 4);
     for (size_t i = 0; i < sizeof writers / sizeof writers[0]; i++) {
         bad += fault_run(writers[i], FAULT_IO, EIO, 0, 100, 3);
+        expect_no_space = 1;
         bad += fault_run(writers[i], FAULT_IO, ENOSPC, 1, 100, 3);
+        expect_no_space = 0;
     }
     studio_close(S);
     srv_form_free(form);

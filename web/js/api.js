@@ -98,8 +98,9 @@ export async function startDownload(name, onEvent) {
 
 // The API's rules as the server states them in GET /openapi.json (generated there from the studio's one
 // table of each): the languages, the model sizes and names, the default size, and each text field's
-// maxLength by schema ("GenerateRequest.text"). loadRules() fills it once, before the first screen shows.
-export const rules = { languages: [], defaultLanguage: 'en', modelSizes: [], modelNames: [], maxLength: {} };
+// maxLength by schema ("GenerateRequest.text"), and each number field's {min, max, def, integer} by schema
+// ("GenerateRequest.temperature"). loadRules() fills it once, before the first screen shows.
+export const rules = { languages: [], defaultLanguage: 'en', modelSizes: [], modelNames: [], maxLength: {}, numbers: {} };
 
 export async function loadRules() {
   const schemas = (await api('/openapi.json')).components.schemas;
@@ -110,6 +111,9 @@ export async function loadRules() {
   for (const [name, schema] of Object.entries(schemas)) {
     for (const [prop, p] of Object.entries(schema.properties || {})) {
       if (p.maxLength) rules.maxLength[`${name}.${prop}`] = p.maxLength;
+      if (p.type === 'number' || p.type === 'integer') {
+        rules.numbers[`${name}.${prop}`] = { min: p.minimum, max: p.maximum, def: p.default, integer: p.type === 'integer' };
+      }
     }
   }
 }

@@ -1,12 +1,14 @@
 // generate.js — the Generate screen: profile, text (up to the server's limit), language, model size and an
 // optional seed. A take is recorded at once (POST /generate?wait=false) and its state followed on its status
 // stream (GET /generate/{id}/status): queue position, the download of a model not yet on this machine (its
-// own progress stream), loading, progress; Cancel stops it, Retry runs a failed or cancelled one again.
+// own progress stream), loading, progress; Cancel stops it, Retry runs a failed or cancelled one again. The
+// generation settings panel (gen_settings.js) adds its sampling and chunking values to each take.
 
 import { api, followProgress, followTake, rules, languageOptions, modelName } from './api.js';
 import { state, on, emit, refreshProfiles, refreshHealth } from './store.js';
 import { h, icon, button, field, showFieldError, clearFieldErrors, formatDuration, progressBar, formatBytes, toast } from './ui.js';
 import { createPlayer } from './waveform.js';
+import { createSettingsPanel, settingsBody, applySettings, revealField } from './gen_settings.js';
 
 let form;
 let profileSel;
@@ -59,6 +61,7 @@ export function mount(section) {
       field('Seed (optional)', seedInput, { hint: 'Same seed, same take.' })),
     h('p', { class: 'field-error', hidden: true, role: 'alert', dataset: { errorFor: '_form' } }),
     h('div', { class: 'form-actions' }, submitBtn));
+  form.insertBefore(createSettingsPanel(form), form.querySelector('[data-error-for="_form"]'));
   form.addEventListener('submit', onSubmit);
 
   statusBox = h('div', { class: 'gen-status', 'aria-live': 'polite' });
@@ -89,6 +92,13 @@ export function show(params) {
     if (r) r.checked = true;
   }
   if (params.has('seed')) seedInput.value = params.get('seed');
+  if (params.get('settings')) {
+    try {
+      applySettings(JSON.parse(params.get('settings')));
+    } catch {
+      // a hand-edited link: the panel keeps its values
+    }
+  }
   fillProfiles();
 }
 
@@ -152,6 +162,7 @@ async function onSubmit(ev) {
     if (!Number.isInteger(seed) || seed < 0) return showFieldError(form, 'seed', 'seed: a whole number of 0 or more, or leave it empty for a random one.');
     body.seed = seed;
   }
+  Object.assign(body, settingsBody());
   await generate(body);
 }
 
@@ -163,7 +174,10 @@ async function generate(body) {
     const p = (state.profiles || []).find((x) => x.id === body.profile_id);
     const msg = p ? e.message.replace(`Profile ${body.profile_id}`, `“${p.name}”`) : e.message; // a name reads better than an id
     statusBox.replaceChildren(errorBox(msg));
-    if (e.field) showFieldError(form, e.field, e.message); // and beside the field it is about
+    if (e.field) {
+      revealField(e.field); // a setting's error opens the settings panel
+      showFieldError(form, e.field, e.message); // and beside the field it is about
+    }
     return;
   }
   emit('history-changed');

@@ -1,6 +1,6 @@
 // history.js — the History screen: every take newest first, searchable by text and filtered by profile,
 // played in one seekable waveform player; download the WAV, reuse its settings, delete it (confirmed).
-// Seed and model size are shown so a take can be reproduced.
+// Seed, model size and the generation settings are shown so a take can be reproduced.
 
 import { api, languageName } from './api.js';
 import { state, on, refreshProfiles } from './store.js';
@@ -132,6 +132,19 @@ function metaText(g) {
   return [g.profile_name, languageName(g.language), g.model_size ? `${g.model_size} model` : null, `seed ${g.seed ?? '—'}`, formatDuration(g.duration), formatDate(g.created_at)].filter(Boolean).join(' · ');
 }
 
+// The settings a take was made with (sampling, chunking), folded away under its text.
+const SETTING_LABELS = [['temperature', 'temperature'], ['top_k', 'top-k'], ['top_p', 'top-p'], ['repetition_penalty', 'repetition penalty'],
+  ['subtalker_temperature', 'code predictor temperature'], ['subtalker_top_k', 'code predictor top-k'], ['subtalker_top_p', 'code predictor top-p'],
+  ['max_chunk_chars', 'chunk size'], ['crossfade_ms', 'crossfade ms'], ['max_frames', 'max frames'], ['normalize', 'normalize']];
+
+function settingsList(settings) {
+  if (!settings || typeof settings !== 'object') return null;
+  const items = SETTING_LABELS.filter(([k]) => settings[k] !== undefined).map(([k, label]) =>
+    h('div', { dataset: { setting: k } }, h('dt', { text: label }), h('dd', { class: 'mono', text: typeof settings[k] === 'boolean' ? (settings[k] ? 'yes' : 'no') : String(settings[k]) })));
+  if (!items.length) return null;
+  return h('details', { class: 'take-settings', 'data-testid': 'take-settings' }, h('summary', { text: 'Settings' }), h('dl', { class: 'settings-list' }, ...items));
+}
+
 function row(g) {
   const ok = !g.status || g.status === 'completed' || g.status === 'complete' || g.status === 'done';
   const playBtn = button(`Play “${g.text.slice(0, 40)}”`, { iconName: 'play', iconOnly: true, variant: currentId === g.id ? 'primary' : 'secondary', onclick: () => select(g, true), disabled: !ok || !g.audio_path ? true : undefined });
@@ -157,6 +170,7 @@ function row(g) {
     playBtn,
     h('div', { class: 'history-main' }, h('p', { class: 'history-text', text: g.text }), chips,
       g.error && !ok ? h('p', { class: 'field-error history-error', text: g.error }) : null,
+      settingsList(g.settings),
       h('p', { class: 'muted history-date', text: formatDate(g.created_at) })),
     actions);
 }
@@ -209,6 +223,7 @@ function reuse(g) {
   const q = new URLSearchParams({ profile: g.profile_id, text: g.text, language: g.language || 'en' });
   if (g.model_size) q.set('model_size', g.model_size);
   if (g.seed !== null && g.seed !== undefined) q.set('seed', String(g.seed));
+  if (g.settings) q.set('settings', JSON.stringify(g.settings));
   location.hash = `#generate?${q}`;
 }
 
