@@ -45,15 +45,23 @@ uint16_t *qt_codec_bf16_matrix(const float *w, int rows, int K, ptrdiff_t rs, pt
     int padded = (rows + QT_CODEC_BF16_ROWS - 1) / QT_CODEC_BF16_ROWS * QT_CODEC_BF16_ROWS;
     uint16_t *out = calloc((size_t)padded * ld + 1, sizeof *out);
     if (!out) return NULL;
-    /* a block of 16 rows at a time, k outermost: 16 source lines in use, whichever way w is stored */
+    /* tile by tile: 16 rows x 32 k, written in order; 16 source rows (or 32 source lines of 16 floats, for a
+     * transposed weight) in use at a time */
+    float x[32];
     for (int r0 = 0; r0 < rows; r0 += 16)
-        for (int k = 0; k < K; k++)
+        for (int k0 = 0; k0 < K; k0 += 32) {
+            int nk = K - k0 < 32 ? K - k0 : 32;
+            uint16_t *tile = out + qt_codec_bf16_at(ld, r0, k0);
             for (int r = r0; r < r0 + 16 && r < rows; r++) {
-                float x = w[r * rs + k * ks];
-                uint16_t hi = qt_f32_to_bf16(x), *dst = out + qt_codec_bf16_at(ld, r, k);
-                dst[0] = hi;
-                dst[512] = qt_f32_to_bf16(x - qt_bf16_to_f32(hi));
+                uint16_t *hi = tile + (r - r0) * 32, *lo = hi + 512;
+                for (int k = 0; k < nk; k++)
+                    x[k] = w[r * rs + (k0 + k) * ks];
+                for (int k = 0; k < nk; k++) {
+                    hi[k] = qt_f32_to_bf16(x[k]);
+                    lo[k] = qt_f32_to_bf16(x[k] - qt_bf16_to_f32(hi[k]));
+                }
             }
+        }
     *lda = ld;
     return out;
 }
