@@ -24,6 +24,22 @@ static double cosine(const float *a, const float *b, int n)
     return ab / (sqrt(aa * bb) + 1e-300);
 }
 
+static double rms(const float *a, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += (double)a[i] * a[i];
+    return sqrt(s / n);
+}
+
+static double rms_diff(const float *a, const float *b, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+    return sqrt(s / n);
+}
+
 static int argmax(const float *v, int n)
 {
     int best = 0;
@@ -100,7 +116,13 @@ static void compare(const char *dir, int steps, double min_cos, double min_top1)
         cos_min = c < cos_min ? c : cos_min;
         int32_t codes[QT_CODEBOOKS];
         codes[0] = argmax(lb, QT_CODEBOOK_SIZE);
-        agree += codes[0] == argmax(lq, QT_CODEBOOK_SIZE);
+        int top_q = argmax(lq, QT_CODEBOOK_SIZE);
+        agree += codes[0] == top_q;
+        if (codes[0] != top_q) /* a miss: how close bf16's own top two were, against the int8 error */
+            printf("  step %d: bf16 top %d, int8 top %d; bf16 margin %.4f, int8 margin %.4f, logit rms %.3f, "
+                   "error rms %.4f\n",
+                   t, codes[0], top_q, lb[codes[0]] - lb[top_q], lq[top_q] - lq[codes[0]],
+                   rms(lb, QT_CODEBOOK_SIZE), rms_diff(lb, lq, QT_CODEBOOK_SIZE));
         memset(c0e, 0, sizeof(float) * H);
         qt_talker_add_codec(&b->talker, codes[0], c0e);
         CHECK(qt_cp_frame(&b->cp, &cps, b->pool, hb, c0e, &greedy, &rng, codes, NULL, &err) == 0, "cp");

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Quantizes one group of k <= QT_Q8_GROUP values (the rest of the group is zero): returns the scale.
- * Rounds half away from zero. A group holding inf or NaN (never in a sane checkpoint) becomes all zero. */
-static float quantize_group(const float *v, int k, int8_t *q)
+/* Quantizes k values into a span of `span` (the rest of the span is zero): returns the scale. Rounds half
+ * away from zero. A span holding inf or NaN (never in a sane checkpoint) becomes all zero. */
+static float quantize_span(const float *v, int k, int span, int8_t *q)
 {
     float amax = 0.0f;
     int bad = 0;
@@ -29,9 +29,15 @@ static float quantize_group(const float *v, int k, int8_t *q)
         r = r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r;
         q[i] = (int8_t)(int)(r + (r >= 0.0f ? 0.5f : -0.5f));
     }
-    for (int i = k; i < QT_Q8_GROUP; i++)
+    for (int i = k; i < span; i++)
         q[i] = 0;
     return ok ? amax / 127.0f : 0.0f;
+}
+
+/* One weight group: k <= QT_Q8_GROUP values. */
+static float quantize_group(const float *v, int k, int8_t *q)
+{
+    return quantize_span(v, k, QT_Q8_GROUP, q);
 }
 
 void qt_quantize_row_scalar(const uint16_t *src, int cols, int groups, uint8_t *dst, float *scale)
@@ -122,7 +128,7 @@ int qt_q8_act_quantize(qt_q8_act *a, const float *x, int ldx, int cols, int n)
         size_t ng = (size_t)n * groups;
         if (posix_memalign((void **)&a->q, 64, ng * QT_Q8_GROUP) ||
             posix_memalign((void **)&a->corr, 64, ng * 16 * sizeof(int32_t)) ||
-            !(a->scale = malloc(sizeof(float) * ng))) {
+            posix_memalign((void **)&a->scale, 64, ng * QT_Q8_LANES * sizeof(float))) {
             qt_q8_act_free(a);
             return -1;
         }
@@ -135,10 +141,13 @@ int qt_q8_act_quantize(qt_q8_act *a, const float *x, int ldx, int cols, int n)
             int c0 = g * QT_Q8_GROUP, k = cols - c0 < QT_Q8_GROUP ? cols - c0 : QT_Q8_GROUP;
             size_t at = (size_t)l * groups + g;
             int8_t *q = a->q + at * QT_Q8_GROUP;
-            a->scale[at] = quantize_group(x + (size_t)l * ldx + c0, k, q);
-            for (int lane = 0; lane < 16; lane++)
-                a->corr[at * 16 + lane] =
-                    -128 * (q[4 * lane] + q[4 * lane + 1] + q[4 * lane + 2] + q[4 * lane + 3]);
+            for (int lane = 0; lane < QT_Q8_LANES; lane++) {
+                int8_t *ql = q + 4 * lane;
+                int kl = k - 4 * lane < 0 ? 0 : k - 4 * lane > 4 ? 4 : k - 4 * lane;
+                a->scale[at * QT_Q8_LANES + lane] =
+                    quantize_span(x + (size_t)l * ldx + c0 + 4 * lane, kl, 4, ql);
+                a->corr[at * 16 + lane] = -128 * (ql[0] + ql[1] + ql[2] + ql[3]);
+            }
         }
     return 0;
 }
@@ -160,15 +169,14 @@ void qt_matmul_q8_scalar(float *y, int ldy, const qt_q8 *w, const qt_q8_act *a, 
         const float *ws = w->scale + (size_t)r * w->groups;
         for (int l = 0; l < a->n; l++) {
             const int8_t *x = a->q + (size_t)l * width;
-            const float *xs = a->scale + (size_t)l * w->groups;
+            const float *xs = a->scale + (size_t)l * w->groups * QT_Q8_LANES;
             float acc[16] = {0};
             for (int g = 0; g < w->groups; g++) {
-                float s = ws[g] * xs[g];
                 for (int lane = 0; lane < 16; lane++) {
                     int b = g * QT_Q8_GROUP + 4 * lane, d = 0;
                     for (int i = 0; i < 4; i++)
                         d += ((int)row[b + i] - 128) * x[b + i];
-                    acc[lane] = fmaf((float)d, s, acc[lane]);
+                    acc[lane] = fmaf((float)d, ws[g] * xs[g * QT_Q8_LANES + lane], acc[lane]);
                 }
             }
             y[(size_t)l * ldy + r] = qt_q8_reduce16(acc);

@@ -26,13 +26,15 @@ void qt_matmul_q8_avx2(float *y, int ldy, const qt_q8 *w, const qt_q8_act *a, in
         const float *ws = w->scale + (size_t)r * w->groups;
         for (int l = 0; l < a->n; l++) {
             const int8_t *x = a->q + (size_t)l * width;
-            const float *xs = a->scale + (size_t)l * w->groups;
+            const float *xs = a->scale + (size_t)l * w->groups * QT_Q8_LANES;
             __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
             for (int g = 0; g < w->groups; g++) {
                 size_t b = (size_t)g * QT_Q8_GROUP;
-                __m256 s = _mm256_set1_ps(ws[g] * xs[g]);
-                lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes8(row + b, x + b, ones16)), s, lo);
-                hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes8(row + b + 32, x + b + 32, ones16)), s, hi);
+                __m256 s = _mm256_set1_ps(ws[g]);
+                __m256 slo = _mm256_mul_ps(s, _mm256_load_ps(xs + (size_t)g * QT_Q8_LANES));
+                __m256 shi = _mm256_mul_ps(s, _mm256_load_ps(xs + (size_t)g * QT_Q8_LANES + 8));
+                lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes8(row + b, x + b, ones16)), slo, lo);
+                hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes8(row + b + 32, x + b + 32, ones16)), shi, hi);
             }
             float acc[16];
             _mm256_storeu_ps(acc, lo);
