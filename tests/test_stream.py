@@ -190,6 +190,19 @@ def main():
             if fmt == "wav":
                 dec = takes.sndfile_decode(body, tmp)
                 check(dec is not None and dec[2] == len(pcm) // 2, "libsndfile decodes it (%s)" % (dec,))
+        # opus and flac are encoded as the take comes (libsndfile into a sink that never seeks back)
+        for fmt in ("opus", "flac"):
+            status, headers, body, t_head, t_first, t_total = post_stream(
+                studio, "/v1/audio/speech", {"model": "tts-1", "input": "Hello there, streaming.", "voice": "Streamer",
+                                             "response_format": fmt})
+            newest = (studio.request("GET", "/history?limit=1")[1].get("items") or [{}])[0]
+            secs = newest.get("duration") or 0.0
+            dec = takes.sndfile_decode(body, tmp) if isinstance(body, bytes) else None
+            print("/v1/audio/speech %s: first byte after %.0f ms of %.0f ms, %d bytes" %
+                  (fmt, (t_first or 0) * 1000, t_total * 1000, len(body) if isinstance(body, bytes) else -1))
+            check(status == 200 and dec is not None and dec[1] == 1 and secs > 0 and abs(dec[2] / dec[0] - secs) < 0.1,
+                  "/v1/audio/speech %s is streamed (%s) and libsndfile decodes it: %s for a %.2f s take" %
+                  (fmt, headers.get("Content-Type"), dec, secs))
         status, spec = studio.request("GET", "/openapi.json")
         op = spec.get("paths", {}).get("/generate/stream", {}).get("post", {})
         check("audio/pcm" in json.dumps(op.get("responses", {}).get("200", {})),

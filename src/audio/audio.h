@@ -49,6 +49,16 @@ int audio_encode_wav16(const float *samples, size_t n, int sample_rate, void **o
 #define AUDIO_WAV_HEADER_BYTES 44
 void audio_wav16_stream_header(unsigned char out[AUDIO_WAV_HEADER_BYTES], int sample_rate);
 void audio_s16le(const float *samples, size_t n, unsigned char *out);
+/* Encoding while the audio is made, into memory whose bytes are taken as they come (never sought back, so
+ * they can go out at once): "opus" (Ogg) or "flac" (its header then gives no length); other formats NULL
+ * with err. write encodes n more samples; take copies up to max bytes made so far (returns the count);
+ * finish flushes the end, after which take gives the last bytes. */
+typedef struct audio_stream_enc audio_stream_enc;
+audio_stream_enc *audio_stream_enc_new(const char *format, int sample_rate, audio_error *err);
+int audio_stream_enc_write(audio_stream_enc *e, const float *samples, size_t n, audio_error *err);
+int audio_stream_enc_finish(audio_stream_enc *e, audio_error *err);
+size_t audio_stream_enc_take(audio_stream_enc *e, void *buf, size_t max);
+void audio_stream_enc_free(audio_stream_enc *e); /* NULL is fine */
 /* samples as format: "wav" (16-bit), "flac", "mp3", "opus" (Ogg) or "pcm" (raw 16-bit little-endian), into a
  * malloc'd *out of *out_size bytes. -1 with err for another format or a libsndfile fault. */
 int audio_encode(const float *samples, size_t n, int sample_rate, const char *format, void **out,

@@ -11,6 +11,7 @@
  * overflow in the mix or the resampler) are refused: they would pass as silence or poison every later sum.
  */
 #include "audio/audio.h"
+#include "audio/audio_memfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,52 +39,6 @@ void audio_buf_free(audio_buf *b)
     if (!b) return;
     free(b->samples);
     memset(b, 0, sizeof *b);
-}
-
-/* An in-memory file for sf_open_virtual. */
-typedef struct {
-    const unsigned char *bytes;
-    sf_count_t size;
-    sf_count_t pos;
-} mem_file;
-
-static sf_count_t mem_get_filelen(void *user)
-{
-    return ((mem_file *)user)->size;
-}
-
-static sf_count_t mem_seek(sf_count_t offset, int whence, void *user)
-{
-    mem_file *m = user;
-    sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->pos : m->size;
-    sf_count_t pos = base + offset;
-    if (pos < 0 || pos > m->size) return -1;
-    m->pos = pos;
-    return pos;
-}
-
-static sf_count_t mem_read(void *ptr, sf_count_t count, void *user)
-{
-    mem_file *m = user;
-    sf_count_t left = m->size - m->pos;
-    if (count > left) count = left;
-    if (count <= 0) return 0;
-    memcpy(ptr, m->bytes + m->pos, (size_t)count);
-    m->pos += count;
-    return count;
-}
-
-static sf_count_t mem_write(const void *ptr, sf_count_t count, void *user)
-{
-    (void)ptr;
-    (void)count;
-    (void)user;
-    return 0; /* read only */
-}
-
-static sf_count_t mem_tell(void *user)
-{
-    return ((mem_file *)user)->pos;
 }
 
 /* Read every frame of an open file, averaging channels, then resample if asked. Returns 0, -1 on an error,
@@ -233,10 +188,9 @@ int audio_decode_memory_max(const void *bytes, size_t size, int target_rate, dou
         snprintf(err->msg, sizeof err->msg, "upload: the audio file is empty");
         return -1;
     }
-    mem_file m = {bytes, (sf_count_t)size, 0};
-    SF_VIRTUAL_IO io = {mem_get_filelen, mem_seek, mem_read, mem_write, mem_tell};
+    audio_memfile m = audio_memfile_reader(bytes, size);
     SF_INFO info = {0};
-    SNDFILE *sf = sf_open_virtual(&io, SFM_READ, &info, &m);
+    SNDFILE *sf = sf_open_virtual(&audio_memfile_io, SFM_READ, &info, &m);
     if (!sf) {
         snprintf(err->msg, sizeof err->msg, "upload: cannot decode audio (%s)", sf_strerror(NULL));
         return -1;

@@ -1,71 +1,13 @@
 /* audio_encode.c — a take in another container for clients that ask for one (the OpenAI-style speech
  * route): WAV, FLAC, MP3 and Ogg Opus through libsndfile (Debian's 1.2 writes all four), into memory. */
 #include "audio/audio.h"
+#include "audio/audio_memfile.h"
 
 #include <sndfile.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A growing in-memory file for sf_open_virtual in write mode. */
-typedef struct {
-    unsigned char *bytes;
-    sf_count_t size, cap, pos;
-    int oom;
-} out_file;
-
-static sf_count_t out_len(void *user)
-{
-    return ((out_file *)user)->size;
-}
-
-static sf_count_t out_seek(sf_count_t offset, int whence, void *user)
-{
-    out_file *m = user;
-    sf_count_t pos = (whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->pos : m->size) + offset;
-    if (pos < 0) return -1;
-    m->pos = pos;
-    return pos;
-}
-
-static sf_count_t out_read(void *ptr, sf_count_t count, void *user)
-{
-    out_file *m = user;
-    sf_count_t left = m->size - m->pos;
-    if (count > left) count = left;
-    if (count <= 0) return 0;
-    memcpy(ptr, m->bytes + m->pos, (size_t)count);
-    m->pos += count;
-    return count;
-}
-
-static sf_count_t out_write(const void *ptr, sf_count_t count, void *user)
-{
-    out_file *m = user;
-    if (m->pos + count > m->cap) {
-        sf_count_t cap = m->cap ? m->cap : 65536;
-        while (cap < m->pos + count)
-            cap *= 2;
-        unsigned char *grown = realloc(m->bytes, (size_t)cap);
-        if (!grown) {
-            m->oom = 1;
-            return 0;
-        }
-        m->bytes = grown;
-        m->cap = cap;
-    }
-    if (m->pos > m->size) memset(m->bytes + m->size, 0, (size_t)(m->pos - m->size));
-    memcpy(m->bytes + m->pos, ptr, (size_t)count);
-    m->pos += count;
-    if (m->pos > m->size) m->size = m->pos;
-    return count;
-}
-
-static sf_count_t out_tell(void *user)
-{
-    return ((out_file *)user)->pos;
-}
 
 static int fail(audio_error *err, const char *fmt, ...)
 {
@@ -109,20 +51,19 @@ int audio_encode(const float *samples, size_t n, int sample_rate, const char *fo
         return fail(err, "format '%s' is not one of wav, flac, mp3, opus, pcm", format);
     if (!sf_format_check(&info))
         return fail(err, "this libsndfile cannot write %s at %d Hz", format, sample_rate);
-    out_file m = {0};
-    SF_VIRTUAL_IO io = {out_len, out_seek, out_read, out_write, out_tell};
-    SNDFILE *sf = sf_open_virtual(&io, SFM_WRITE, &info, &m);
+    audio_memfile m = audio_memfile_writer();
+    SNDFILE *sf = sf_open_virtual(&audio_memfile_io, SFM_WRITE, &info, &m);
     if (!sf) {
-        free(m.bytes);
+        free(m.buf);
         return fail(err, "libsndfile cannot start a %s stream: %s", format, sf_strerror(NULL));
     }
     sf_count_t wrote = sf_writef_float(sf, samples, (sf_count_t)n);
     int closed = sf_close(sf);
     if (wrote != (sf_count_t)n || closed != 0 || m.oom) {
-        free(m.bytes);
+        free(m.buf);
         return fail(err, "encoding %s failed%s", format, m.oom ? ": out of memory" : "");
     }
-    *out = m.bytes;
+    *out = m.buf;
     *out_size = (size_t)m.size;
     return 0;
 }

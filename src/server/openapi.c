@@ -254,8 +254,8 @@ static const struct {
     {"post", "/history/{generation_id}/favorite", "Mark or unmark a take as a favourite (is_favorited)", NULL,
      "HistoryItem", "404"},
     {"post", "/v1/audio/speech",
-     "OpenAI-compatible speech (a recorded take; errors in OpenAI's shape): wav and pcm are streamed as they "
-     "are generated (the WAV with unknown sizes), flac, mp3 and opus sent once the take is done",
+     "OpenAI-compatible speech (a recorded take; errors in OpenAI's shape): wav, pcm, opus and flac are "
+     "streamed as they are generated (the WAV with unknown sizes), mp3 sent once the take is done",
      "json:SpeechRequest", "audio", "400 404 409 413 415 503"},
     {"get", "/v1/models", "OpenAI-compatible model list", NULL, "ModelList", ""},
     {"get", "/settings/generation", "The defaults of a take", NULL, "GenerationSettings", ""},

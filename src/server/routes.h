@@ -114,9 +114,10 @@ void srv_post_models_load(srv_ctx *ctx, const srv_request *req, srv_response *re
 void srv_post_models_unload(srv_ctx *ctx, const srv_request *req, srv_response *res);
 void srv_delete_model(srv_ctx *ctx, const srv_request *req, srv_response *res);
 json_t *srv_active_downloads(void *ctx); /* the downloads array of GET /tasks/active */
-/* audio_stream.c: answers with take t's audio as it is made, a WAV of unknown length (wav) or raw PCM;
- * takes the reference to t (abandoned, so cancelled if not final, when the response ends). */
-void srv_stream_take(srv_ctx *ctx, srv_response *res, studio_take *t, int wav, const char *content_type);
+/* audio_stream.c: answers with take t's audio as it is made: format "wav" (unknown length), "pcm", "opus" or
+ * "flac"; takes the reference to t (abandoned, so cancelled if not final, when the response ends). */
+void srv_stream_take(srv_ctx *ctx, srv_response *res, studio_take *t, const char *format,
+                     const char *content_type);
 /* routes_transcribe.c */
 void srv_post_transcribe(srv_ctx *ctx, const srv_request *req, srv_response *res);
 

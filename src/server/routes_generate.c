@@ -3,6 +3,7 @@
  * there, never a waiting thread: POST /generate answers at once (?wait=false) or defers its answer until the
  * take is final (srv_response.defer), and the status stream polls the take's state. */
 #include "server/routes.h"
+#include "server/sse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,7 +131,7 @@ void srv_post_generate_stream(srv_ctx *ctx, const srv_request *req, srv_response
         srv_studio_error(res, req, &err);
         return;
     }
-    srv_stream_take(ctx, res, t, wav, wav ? "audio/wav" : "audio/pcm");
+    srv_stream_take(ctx, res, t, wav ? "wav" : "pcm", wav ? "audio/wav" : "audio/pcm"); /* body is gone */
 }
 
 /* POST /generate/{id}/cancel, /retry, /regenerate */
@@ -172,7 +173,6 @@ void srv_post_generate_regenerate(srv_ctx *ctx, const srv_request *req, srv_resp
 
 /* ---- GET /generate/{id}/status: server-sent events ---- */
 
-#define HEARTBEAT_MS 2000
 #define PROGRESS_EVERY_MS 250 /* progress events at most this often; status changes at once */
 
 typedef struct {
@@ -184,23 +184,10 @@ typedef struct {
     struct timespec last_write;
 } status_stream;
 
-static long since_ms(const struct timespec *t)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
-}
-
 static long status_event(status_stream *ss, char *buf, size_t max, const studio_take_state *st)
 {
-    json_t *j = studio_take_state_json(st);
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (!text) return -1;
-    int n = snprintf(buf, max, "data: %s\n\n", text);
-    free(text);
-    if (n < 0 || (size_t)n >= max) return 0; /* the network buffer is nearly full: ask again */
-    clock_gettime(CLOCK_MONOTONIC, &ss->last_write);
+    long n = srv_sse_event(&ss->last_write, buf, max, studio_take_state_json(st));
+    if (n <= 0) return n;
     free(ss->last.result);
     ss->last = *st;
     ss->last.result = NULL;
@@ -224,14 +211,9 @@ static long status_produce(void *arg, char *buf, size_t max)
     free(st.result);
     st.result = NULL;
     int changed = !ss->sent_any || st.seq != ss->last.seq || st.position != ss->last.position;
-    int moved = st.progress != ss->last.progress && since_ms(&ss->last_write) >= PROGRESS_EVERY_MS;
+    int moved = st.progress != ss->last.progress && srv_sse_quiet_ms(&ss->last_write) >= PROGRESS_EVERY_MS;
     if (changed || moved) return status_event(ss, buf, max, &st);
-    if (since_ms(&ss->last_write) >= HEARTBEAT_MS && max > 16) {
-        clock_gettime(CLOCK_MONOTONIC, &ss->last_write);
-        memcpy(buf, ": heartbeat\n\n", 13);
-        return 13;
-    }
-    return 0;
+    return srv_sse_heartbeat(&ss->last_write, buf, max);
 }
 
 static void status_free(void *arg)
@@ -272,7 +254,7 @@ void srv_get_generate_status(srv_ctx *ctx, const srv_request *req, srv_response 
         free(ss->last.result);
         ss->last.result = NULL;
     }
-    clock_gettime(CLOCK_MONOTONIC, &ss->last_write);
+    srv_sse_start(&ss->last_write);
     res->status = 200;
     res->content_type = "text/event-stream";
     res->stream = status_produce;

@@ -2,13 +2,12 @@
  * Names are the API's ("qwen-tts-1.7B"); sizes are "1.7B" / "0.6B". Downloads run on the models layer's
  * background threads; a progress stream only polls their state, so it never blocks a network thread. */
 #include "server/routes.h"
+#include "server/sse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define HEARTBEAT_MS 2000
 
 static int need_models(srv_ctx *ctx, srv_response *res)
 {
@@ -109,23 +108,10 @@ typedef struct {
     struct timespec last_write;
 } progress_stream;
 
-static long elapsed_ms(const struct timespec *since)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
-}
-
 static long write_event(progress_stream *ps, char *buf, size_t max, const studio_model_progress *p)
 {
-    json_t *j = progress_json(ps->m, p);
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (!text) return -1;
-    int n = snprintf(buf, max, "data: %s\n\n", text);
-    free(text);
-    if (n < 0 || (size_t)n >= max) return 0; /* the network buffer is nearly full: ask again */
-    clock_gettime(CLOCK_MONOTONIC, &ps->last_write);
+    long n = srv_sse_event(&ps->last_write, buf, max, progress_json(ps->m, p));
+    if (n <= 0) return n;
     ps->sent_any = 1;
     ps->seq_sent = p->seq;
     if (p->status == STUDIO_DL_COMPLETE || p->status == STUDIO_DL_ERROR) ps->finished = 1;
@@ -150,12 +136,7 @@ static long progress_produce(void *arg, char *buf, size_t max)
     } else if (!ps->sent_any || p.seq != ps->seq_sent) {
         return write_event(ps, buf, max, &p);
     }
-    if (elapsed_ms(&ps->last_write) >= HEARTBEAT_MS && max > 16) {
-        clock_gettime(CLOCK_MONOTONIC, &ps->last_write);
-        memcpy(buf, ": heartbeat\n\n", 13);
-        return 13;
-    }
-    return 0;
+    return srv_sse_heartbeat(&ps->last_write, buf, max);
 }
 
 void srv_get_models_progress(srv_ctx *ctx, const srv_request *req, srv_response *res)
@@ -170,7 +151,7 @@ void srv_get_models_progress(srv_ctx *ctx, const srv_request *req, srv_response 
     }
     ps->ctx = ctx;
     ps->m = m;
-    clock_gettime(CLOCK_MONOTONIC, &ps->last_write);
+    srv_sse_start(&ps->last_write);
     res->status = 200;
     res->content_type = "text/event-stream";
     res->stream = progress_produce;

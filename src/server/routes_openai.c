@@ -1,12 +1,11 @@
 /* routes_openai.c — an OpenAI-compatible speech endpoint, so scripts written for OpenAI's client libraries
  * work against voicebox: POST /v1/audio/speech {model, input, voice, response_format?, speed?} and
  * GET /v1/models. `voice` is a profile's name or id; `model` maps to a size (tts-1 -> 0.6B, tts-1-hd -> 1.7B,
- * or a voicebox model name or size). The take is an ordinary one (queued, in the history). wav and pcm are
- * streamed as the take is made (audio_stream.c; the WAV with unknown sizes); the other formats are answered
- * once the take is final, encoded by libsndfile (audio_encode). Of those, Ogg/Opus and FLAC could be written
- * to a sink that cannot seek (libsndfile 1.2 writes Opus pages in order, and FLAC only fails to patch its
- * STREAMINFO totals at the end), but MP3 cannot (its encoder seeks back at the end and the output is cut),
- * so they all stay buffered for now. Errors use OpenAI's shape:
+ * or a voicebox model name or size). The take is an ordinary one (queued, in the history). wav, pcm, opus
+ * and flac are streamed as the take is made (audio_stream.c; the WAV with unknown sizes, FLAC without its
+ * length; libsndfile writes those two to a sink that cannot seek, audio_stream_enc.c); mp3 cannot be (its
+ * encoder seeks back at the end), so it is answered once the take is final, encoded whole (audio_encode).
+ * Errors use OpenAI's shape:
  * {"error": {"message", "type", "param", "code"}}. */
 #include "server/routes.h"
 
@@ -165,12 +164,12 @@ void srv_post_openai_speech(srv_ctx *ctx, const srv_request *req, srv_response *
             json_pack("{s:O, s:s, s:O, s:s}", "profile_id", json_object_get(profile, "id"), "text", input,
                       "language", json_object_get(profile, "language"), "model_size", size);
         studio_error err = {0};
-        int streamed = !strcmp(formats[f].name, "wav") || !strcmp(formats[f].name, "pcm");
+        int streamed = strcmp(formats[f].name, "mp3") != 0;
         if (streamed) {
             studio_take *t = take_body ? studio_gen_stream(ctx->gen, take_body, 1, NULL, &err) : NULL;
             json_decref(take_body);
             if (t)
-                srv_stream_take(ctx, res, t, !strcmp(formats[f].name, "wav"), formats[f].content_type);
+                srv_stream_take(ctx, res, t, formats[f].name, formats[f].content_type);
             else if (srv_status_for(err.kind) >= 400)
                 openai_error(res, srv_status_for(err.kind), err.field[0] ? err.field : NULL, "%s", err.msg);
             else
