@@ -27,6 +27,7 @@ static void usage(FILE *f)
         "  --seed N         sampling seed (default 0); the same seed repeats a run\n"
         "  --greedy         argmax instead of sampling\n"
         "  --max-frames N   stop after N frames (12.5 per second; default 8192)\n"
+        "  --ignore-eos     never stop on the model's end of speech, only at --max-frames (benchmarks)\n"
         "  --codes FILE     write the generated codes, one frame of 16 integers per line\n"
         "  --stream         raw 16-bit PCM (24 kHz mono, little endian) to stdout as it is produced\n"
         "  --ref-context N  give the decoder only the last N reference frames as context (ICL); default:\n"
@@ -115,12 +116,14 @@ int cli_say(int argc, char **argv)
     double t_start = (qt_now_ms() / 1e3);
     const char *model = NULL, *ref = NULL, *ref_text = NULL, *prompt = NULL, *text = NULL, *out_path = NULL;
     const char *codes_path = NULL, *language = "auto";
-    int xvec_only = 0, greedy = 0, stream = 0, quiet = 0, threads = 0, max_frames = 8192, ref_context = -1;
+    int xvec_only = 0, greedy = 0, stream = 0, quiet = 0, ignore_eos = 0, threads = 0, max_frames = 8192,
+        ref_context = -1;
     qt_precision precision = QT_PRECISION_BF16;
     unsigned long long seed = 0;
     const cli_opt opts[] = {
         CLI_FLAG_OPT("--xvector-only", &xvec_only),
         CLI_FLAG_OPT("--greedy", &greedy),
+        CLI_FLAG_OPT("--ignore-eos", &ignore_eos),
         CLI_FLAG_OPT("--stream", &stream),
         CLI_FLAG_OPT("--quiet", &quiet),
         CLI_STR_OPT("--model", NULL, &model),
@@ -185,6 +188,7 @@ int cli_say(int argc, char **argv)
     p.language = lang;
     p.seed = seed;
     p.greedy = greedy;
+    p.ignore_eos = ignore_eos;
     p.max_frames = max_frames;
     p.ref_context = ref_context;
     p.on_progress = on_progress;
