@@ -35,6 +35,21 @@ def free_port():
     return port
 
 
+def start_mirror(maps, tmp):
+    """Starts tests/hub_mirror.py serving each {repo id: model dir} on a free port; returns the process and an
+    environment for `voicebox serve` that downloads from it into a private HF_HOME under tmp, on 2 threads."""
+    args = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "hub_mirror.py"),
+            "--port", "0", "--quiet"]
+    for repo, model_dir in maps.items():
+        args += ["--map", "%s=%s" % (repo, model_dir)]
+    mirror = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    env = dict(os.environ, HF_ENDPOINT="http://127.0.0.1:%d" % int(mirror.stdout.readline()),
+               HF_HOME=os.path.join(tmp, "hf"), VOICEBOX_THREADS="2")
+    for k in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HUB_OFFLINE"):
+        env.pop(k, None)
+    return mirror, env
+
+
 class Studio:
     def __init__(self, binary, data_dir, log_file):
         self.binary, self.data_dir, self.log_file = binary, data_dir, log_file

@@ -16,7 +16,6 @@ import random
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,7 +25,7 @@ import zipfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import test_generation_e2e as e2e  # noqa: E402  (the Studio driver with an environment)
-from studio_http import check, finish, tone  # noqa: E402
+from studio_http import check, finish, start_mirror, tone  # noqa: E402
 
 UNFINISHED = ("queued", "downloading", "loading_model", "generating")
 
@@ -155,14 +154,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="vb-crash-")
     mirror = studio = None
     try:
-        mirror = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "hub_mirror.py"), "--port", "0", "--quiet",
-             "--map", "%s=%s" % (e2e.REPO_06, os.path.join(golden, "tiny-a"))],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        env = dict(os.environ, HF_ENDPOINT="http://127.0.0.1:%d" % int(mirror.stdout.readline()),
-                   HF_HOME=os.path.join(tmp, "hf"), VOICEBOX_THREADS="2")
-        for k in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HUB_OFFLINE"):
-            env.pop(k, None)
+        mirror, env = start_mirror({e2e.REPO_06: os.path.join(golden, "tiny-a")}, tmp)
         data = os.path.join(tmp, "data")
         studio = e2e.Studio(binary, data, os.path.join(tmp, "server.log"), env)
         studio.start()

@@ -17,7 +17,6 @@ import struct
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import test_generation_e2e as e2e  # noqa: E402  (the Studio driver and check())
+from studio_http import start_mirror  # noqa: E402
 
 check = e2e.check
 REF_TEXT = e2e.REF_TEXT
@@ -110,15 +110,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="vb-takes-")
     mirror = studio = None
     try:
-        mirror = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "hub_mirror.py"), "--port", "0", "--quiet",
-             "--map", "%s=%s" % (e2e.REPO_17, os.path.join(golden, "tiny-b")),
-             "--map", "%s=%s" % (e2e.REPO_06, os.path.join(golden, "tiny-a"))],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        env = dict(os.environ, HF_ENDPOINT="http://127.0.0.1:%d" % int(mirror.stdout.readline()),
-                   HF_HOME=os.path.join(tmp, "hf"), VOICEBOX_THREADS="2")
-        for k in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HUB_OFFLINE"):
-            env.pop(k, None)
+        mirror, env = start_mirror({e2e.REPO_17: os.path.join(golden, "tiny-b"),
+                                    e2e.REPO_06: os.path.join(golden, "tiny-a")}, tmp)
         studio = e2e.Studio(binary, os.path.join(tmp, "data"), os.path.join(tmp, "server.log"), env)
         studio.start()
         status, body = studio.request("POST", "/profiles", {"name": "Takes", "language": "en"})
