@@ -210,6 +210,14 @@ static long status_produce(void *arg, char *buf, size_t max)
     studio_take_read(ss->gen, ss->take, &st);
     free(st.result);
     st.result = NULL;
+    if (ss->sent_any && st.seq > ss->last.seq + 1 && st.seq < STUDIO_TAKE_TRAIL) {
+        /* polled past a short-lived status (a model that loads in a moment): send what was missed first */
+        studio_take_state missed = ss->last;
+        missed.seq = ss->last.seq + 1;
+        snprintf(missed.status, sizeof missed.status, "%s", st.trail[missed.seq]);
+        missed.position = 0;
+        return status_event(ss, buf, max, &missed);
+    }
     int changed = !ss->sent_any || st.seq != ss->last.seq || st.position != ss->last.position;
     int moved = st.progress != ss->last.progress && srv_sse_quiet_ms(&ss->last_write) >= PROGRESS_EVERY_MS;
     if (changed || moved) return status_event(ss, buf, max, &st);

@@ -62,6 +62,7 @@ struct studio_take {
     char *result;     /* the history item as JSON text, once completed */
     studio_error err; /* once failed or cancelled */
     uint64_t seq;     /* grows with every change of status */
+    const char *trail[STUDIO_TAKE_TRAIL]; /* trail[k]: the status after change k (trail[0]: queued) */
     studio_take_stream *stream; /* a streamed take: its audio goes to a reader as it is made; else NULL */
     int unrecorded;             /* a streamed take that leaves no history row and no file */
 };
@@ -367,12 +368,19 @@ static void unref_locked(job *j)
     if (--j->refs == 0) take_free(j);
 }
 
+/* mu held: the take's status changes; the trail keeps each one for readers that poll between changes. */
+static void record_status(job *j, const char *status)
+{
+    j->status = status;
+    j->seq++;
+    if (j->seq < STUDIO_TAKE_TRAIL) j->trail[j->seq] = status;
+}
+
 /* Status change of a take: the record (mu) and then the row. The row is what survives a crash. */
 static void set_status(studio_gen *g, job *j, const char *status)
 {
     pthread_mutex_lock(&g->mu);
-    j->status = status;
-    j->seq++;
+    record_status(j, status);
     pthread_mutex_unlock(&g->mu);
     studio_error err = {0};
     if (!j->unrecorded && studio_generation_set_status(g->s, j->id, status, NULL, NULL, 0, &err) != 0 &&
@@ -406,10 +414,9 @@ static void finish_take(studio_gen *g, job *j, const char *status, const studio_
             log_warn("take %s: recording status %s failed: %s", j->id, status, err.msg);
     }
     pthread_mutex_lock(&g->mu);
-    j->status = status;
+    record_status(j, status);
     if (why) j->err = *why;
     j->result = result;
-    j->seq++;
     unlink_live(g, j);
     unref_locked(j);
     pthread_mutex_unlock(&g->mu);
@@ -747,7 +754,7 @@ static job *take_new(void)
     job *j = calloc(1, sizeof *j);
     if (j) {
         j->refs = 1;
-        j->status = "queued";
+        j->status = j->trail[0] = "queued";
     }
     return j;
 }
@@ -1310,6 +1317,7 @@ void studio_take_read(studio_gen *g, studio_take *t, studio_take_state *out)
     out->err = t->err;
     out->final = studio_take_final(t->status);
     out->seq = t->seq;
+    memcpy(out->trail, t->trail, sizeof out->trail);
     if (t->result) out->result = strdup(t->result);
     pthread_mutex_unlock(&g->mu);
 }

@@ -46,6 +46,8 @@ json_t *studio_gen_regenerate(studio_gen *g, const char *id, studio_error *err);
 
 typedef struct studio_take studio_take;
 
+#define STUDIO_TAKE_TRAIL 8 /* a take changes status at most 5 times */
+
 typedef struct {
     char id[37];
     char status[16];        /* queued, downloading, loading_model, generating, completed, failed, cancelled */
@@ -55,7 +57,8 @@ typedef struct {
     studio_error err;       /* why it failed or was cancelled; kind STUDIO_OK otherwise */
     int final;              /* completed, failed or cancelled */
     unsigned long long seq; /* grows with every change of status */
-    char *result;           /* completed: its history item as JSON text (the reader frees it); else NULL */
+    const char *trail[STUDIO_TAKE_TRAIL]; /* trail[k]: the status after change k, k <= seq (static strings) */
+    char *result; /* completed: its history item as JSON text (the reader frees it); else NULL */
 } studio_take_state;
 
 /* A reference to a take that is queued or running, or NULL (unknown, or already final: read its row). */
