@@ -218,6 +218,14 @@ static long status_produce(void *arg, char *buf, size_t max)
         missed.position = 0;
         return status_event(ss, buf, max, &missed);
     }
+    if (ss->sent_any && st.seq != ss->last.seq && !strcmp(st.status, "completed") &&
+        !strcmp(ss->last.status, "generating") && ss->last.progress < 100.0) {
+        /* progress is sent at most every PROGRESS_EVERY_MS: a take that finished in between still shows
+         * its generation reaching 100 % before it completes */
+        studio_take_state full = ss->last;
+        full.progress = 100.0;
+        return status_event(ss, buf, max, &full);
+    }
     int changed = !ss->sent_any || st.seq != ss->last.seq || st.position != ss->last.position;
     int moved = st.progress != ss->last.progress && srv_sse_quiet_ms(&ss->last_write) >= PROGRESS_EVERY_MS;
     if (changed || moved) return status_event(ss, buf, max, &st);
