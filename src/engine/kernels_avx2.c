@@ -19,12 +19,18 @@ static inline float hsum(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-static float row_dot1(const uint16_t *w, const float *x, int cols)
+/* A decode step streams each weight row once: fetching the row AHEAD rows on while this one is summed keeps
+ * enough reads in flight to run near the machine's read bandwidth (talker + code predictor went from 1.61x to
+ * 1.19-1.25x the time to read their bytes). */
+#define AHEAD 4
+
+static float row_dot1(const uint16_t *w, const float *x, int cols, const uint16_t *ahead)
 {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
            a3 = _mm256_setzero_ps();
     int c = 0;
     for (; c + 32 <= cols; c += 32) {
+        if (ahead) _mm_prefetch((const char *)(ahead + c), _MM_HINT_T0);
         a0 = _mm256_fmadd_ps(load8(w + c), _mm256_loadu_ps(x + c), a0);
         a1 = _mm256_fmadd_ps(load8(w + c + 8), _mm256_loadu_ps(x + c + 8), a1);
         a2 = _mm256_fmadd_ps(load8(w + c + 16), _mm256_loadu_ps(x + c + 16), a2);
@@ -45,7 +51,8 @@ void qt_matmul_bf16_avx2(float *y, int ldy, const uint16_t *w, int cols, const f
 {
     if (n == 1) {
         for (int r = r0; r < r1; r++)
-            y[r] = row_dot1(w + (size_t)r * cols, x, cols);
+            y[r] = row_dot1(w + (size_t)r * cols, x, cols,
+                            r + AHEAD < r1 ? w + (size_t)(r + AHEAD) * cols : NULL);
         return;
     }
     for (int r = r0; r < r1; r++) {

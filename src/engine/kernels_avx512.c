@@ -18,12 +18,21 @@ static inline __m512 load16_tail(const uint16_t *p, int k)
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-static float row_dot1(const uint16_t *w, const float *x, int cols)
+/* A decode step streams each weight row once: fetching the row AHEAD rows on while this one is summed keeps
+ * enough reads in flight to run near the machine's read bandwidth (the code predictor's step went from 1.6x
+ * to 1.2x the time to read its bytes; 2 or 8 rows ahead were slower than 4). */
+#define AHEAD 4
+
+static float row_dot1(const uint16_t *w, const float *x, int cols, const uint16_t *ahead)
 {
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(),
            a3 = _mm512_setzero_ps();
     int c = 0;
     for (; c + 64 <= cols; c += 64) {
+        if (ahead) {
+            _mm_prefetch((const char *)(ahead + c), _MM_HINT_T0);
+            _mm_prefetch((const char *)(ahead + c + 32), _MM_HINT_T0);
+        }
         a0 = _mm512_fmadd_ps(load16(w + c), _mm512_loadu_ps(x + c), a0);
         a1 = _mm512_fmadd_ps(load16(w + c + 16), _mm512_loadu_ps(x + c + 16), a1);
         a2 = _mm512_fmadd_ps(load16(w + c + 32), _mm512_loadu_ps(x + c + 32), a2);
@@ -46,7 +55,8 @@ void qt_matmul_bf16_avx512(float *y, int ldy, const uint16_t *w, int cols, const
 {
     if (n == 1) {
         for (int r = r0; r < r1; r++)
-            y[r] = row_dot1(w + (size_t)r * cols, x, cols);
+            y[r] = row_dot1(w + (size_t)r * cols, x, cols,
+                            r + AHEAD < r1 ? w + (size_t)(r + AHEAD) * cols : NULL);
         return;
     }
     for (int r = r0; r < r1; r++) {

@@ -17,6 +17,10 @@ static inline __m256i lanes8(const uint8_t *wu, const int8_t *x, __m256i ones16)
     return _mm256_madd_epi16(p16, ones16);
 }
 
+/* Each row also fetches the row AHEAD rows on (the hardware prefetcher alone kept too few reads in flight:
+ * talker + code predictor at 1.48x the time to read their bytes, 1.02x with this). */
+#define AHEAD 8
+
 void qt_matmul_q8_avx2(float *y, int ldy, const qt_q8 *w, const qt_q8_act *a, int r0, int r1)
 {
     size_t width = (size_t)w->groups * QT_Q8_GROUP;
@@ -24,12 +28,14 @@ void qt_matmul_q8_avx2(float *y, int ldy, const qt_q8 *w, const qt_q8_act *a, in
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = w->w + (size_t)r * width;
         const float *ws = w->scale + (size_t)r * w->groups;
+        const uint8_t *ahead = r + AHEAD < r1 ? row + AHEAD * width : NULL;
         for (int l = 0; l < a->n; l++) {
             const int8_t *x = a->q + (size_t)l * width;
             const float *xs = a->scale + (size_t)l * w->groups * QT_Q8_LANES;
             __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
             for (int g = 0; g < w->groups; g++) {
                 size_t b = (size_t)g * QT_Q8_GROUP;
+                if (ahead && l == 0) _mm_prefetch((const char *)(ahead + b), _MM_HINT_T0);
                 __m256 s = _mm256_set1_ps(ws[g]);
                 __m256 slo = _mm256_mul_ps(s, _mm256_load_ps(xs + (size_t)g * QT_Q8_LANES));
                 __m256 shi = _mm256_mul_ps(s, _mm256_load_ps(xs + (size_t)g * QT_Q8_LANES + 8));
