@@ -54,6 +54,85 @@ static void test_matmul_variant(const qt_kernels *k)
     }
 }
 
+/* Grouped attention: the SIMD score and value kernels against the plain ones (hd a multiple of 16, as
+ * qt_attend sends them), and qt_attend (softmax between them) against the formula in double. */
+static void test_attend_variant(const qt_kernels *k)
+{
+    static const int shapes[][4] = {{2, 128, 1, 1024}, {2, 128, 211, 1024}, {1, 16, 5, 32},
+                                    {4, 16, 37, 64},   {3, 32, 300, 40},    {2, 64, 17, 256}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int G = shapes[s][0], hd = shapes[s][1], len = shapes[s][2], ld = shapes[s][3];
+        float *q = malloc(sizeof(float) * G * hd), *kv = malloc(sizeof(float) * 2 * (size_t)len * ld);
+        float *o0 = malloc(sizeof(float) * G * hd), *o1 = malloc(sizeof(float) * G * hd);
+        float *s0 = malloc(sizeof(float) * G * len), *s1 = malloc(sizeof(float) * G * len);
+        for (int i = 0; i < G * hd; i++)
+            q[i] = frand() * 2;
+        for (size_t i = 0; i < 2 * (size_t)len * ld; i++)
+            kv[i] = frand();
+        const float *kk = kv, *vv = kv + (size_t)len * ld;
+        float scale = 1.0f / sqrtf((float)hd);
+        if (k != qt_kernels_scalar()) {
+            char what[128];
+            qt_attn_scores_scalar(s0, q, G, kk, ld, len, hd, scale);
+            k->attn_scores(s1, q, G, kk, ld, len, hd, scale);
+            snprintf(what, sizeof what, "%s attention scores G=%d hd=%d len=%d vs scalar", k->name, G, hd,
+                     len);
+            check_tol(what, max_abs_error(s0, s1, (size_t)G * len, NULL), 1e-5);
+            qt_attn_values_scalar(o0, s0, G, vv, ld, len, hd);
+            k->attn_values(o1, s0, G, vv, ld, len, hd);
+            snprintf(what, sizeof what, "%s attention values G=%d hd=%d len=%d vs scalar", k->name, G, hd,
+                     len);
+            check_tol(what, max_abs_error(o0, o1, (size_t)G * hd, NULL), 1e-6 * (len + 1));
+        }
+        free(q);
+        free(kv);
+        free(o0);
+        free(o1);
+        free(s0);
+        free(s1);
+    }
+}
+
+/* qt_attend against softmax(q . k * scale) . v in double, for a width the SIMD kernels take and one they
+ * leave to the plain ones. */
+static void test_attend(void)
+{
+    static const int shapes[][4] = {{4, 16, 37, 64}, {2, 24, 9, 48}};
+    for (int s = 0; s < 2; s++) {
+        int G = shapes[s][0], hd = shapes[s][1], len = shapes[s][2], ld = shapes[s][3];
+        float q[4 * 24], kv[2 * 37 * 64], o[4 * 24], sc[4 * 37];
+        for (int i = 0; i < G * hd; i++)
+            q[i] = frand() * 2;
+        for (int i = 0; i < 2 * len * ld; i++)
+            kv[i] = frand();
+        const float *kk = kv, *vv = kv + len * ld;
+        float scale = 1.0f / sqrtf((float)hd);
+        qt_attend(o, q, G, kk, vv, ld, len, hd, scale, sc);
+        double e = 0;
+        for (int g = 0; g < G; g++) {
+            double w[37], mx = -1e300, sum = 0;
+            for (int p = 0; p < len; p++) {
+                double d = 0;
+                for (int c = 0; c < hd; c++)
+                    d += (double)q[g * hd + c] * kk[p * ld + c];
+                w[p] = d * scale;
+                mx = fmax(mx, w[p]);
+            }
+            for (int p = 0; p < len; p++)
+                sum += (w[p] = exp(w[p] - mx));
+            for (int c = 0; c < hd; c++) {
+                double acc = 0;
+                for (int p = 0; p < len; p++)
+                    acc += w[p] / sum * vv[p * ld + c];
+                e = fmax(e, fabs(acc - o[g * hd + c]));
+            }
+        }
+        char what[96];
+        snprintf(what, sizeof what, "qt_attend G=%d hd=%d len=%d vs the formula in double", G, hd, len);
+        check_tol(what, e, 1e-5);
+    }
+}
+
 /* qt_matmul: fused matrices, bias, threads and the BLAS path against the scalar kernel. */
 static void test_qt_matmul(qt_pool *pool, int n)
 {
@@ -148,7 +227,9 @@ int main(void)
             continue;
         }
         test_matmul_variant(all[i]);
+        test_attend_variant(all[i]);
     }
+    test_attend();
     /* the read loops agree on what they read */
     {
         size_t nb = 4096 + 64;

@@ -44,9 +44,52 @@ uint64_t qt_read_scalar(const void *p, size_t n_bytes)
     return a ^ b ^ c ^ d;
 }
 
-static const qt_kernels k_scalar = {"scalar", qt_matmul_bf16_scalar, qt_read_scalar};
-static const qt_kernels k_avx2 = {"avx2", qt_matmul_bf16_avx2, qt_read_avx2};
-static const qt_kernels k_avx512 = {"avx512", qt_matmul_bf16_avx512, qt_read_avx512};
+/* q . k over n floats as 16 partial sums added in a fixed tree, so the compiler can keep them in one vector
+ * register (one chain of n dependent adds ran several times slower). */
+static float dot16(const float *restrict q, const float *restrict k, int n)
+{
+    float acc[16] = {0};
+    int e = 0;
+    for (; e + 16 <= n; e += 16)
+        for (int u = 0; u < 16; u++)
+            acc[u] += q[e + u] * k[e + u];
+    for (int u = 0; e < n; e++, u++)
+        acc[u] += q[e] * k[e];
+    for (int w = 8; w > 0; w /= 2)
+        for (int u = 0; u < w; u++)
+            acc[u] += acc[u + w];
+    return acc[0];
+}
+
+/* o += a * v over n floats (o and v never overlap). */
+static void axpy(float *restrict o, float a, const float *restrict v, int n)
+{
+    for (int e = 0; e < n; e++)
+        o[e] += a * v[e];
+}
+
+void qt_attn_scores_scalar(float *scores, const float *q, int G, const float *k, int ld, int len, int hd,
+                           float scale)
+{
+    for (int p = 0; p < len; p++)
+        for (int g = 0; g < G; g++)
+            scores[(size_t)g * len + p] = dot16(q + (size_t)g * hd, k + (size_t)p * ld, hd) * scale;
+}
+
+void qt_attn_values_scalar(float *o, const float *scores, int G, const float *v, int ld, int len, int hd)
+{
+    memset(o, 0, sizeof(float) * (size_t)G * hd);
+    for (int p = 0; p < len; p++)
+        for (int g = 0; g < G; g++)
+            axpy(o + (size_t)g * hd, scores[(size_t)g * len + p], v + (size_t)p * ld, hd);
+}
+
+static const qt_kernels k_scalar = {"scalar", qt_matmul_bf16_scalar, qt_read_scalar, qt_attn_scores_scalar,
+                                    qt_attn_values_scalar};
+static const qt_kernels k_avx2 = {"avx2", qt_matmul_bf16_avx2, qt_read_avx2, qt_attn_scores_avx2,
+                                  qt_attn_values_avx2};
+static const qt_kernels k_avx512 = {"avx512", qt_matmul_bf16_avx512, qt_read_avx512, qt_attn_scores_avx512,
+                                    qt_attn_values_avx512};
 
 const qt_kernels *qt_kernels_scalar(void)
 {
@@ -91,6 +134,16 @@ const qt_kernels *qt_kernels_get(void)
 {
     pthread_once(&chosen_once, choose);
     return chosen;
+}
+
+void qt_attend(float *o, const float *q, int G, const float *k, const float *v, int ld, int len, int hd,
+               float scale, float *scores)
+{
+    const qt_kernels *kn = hd % 16 ? &k_scalar : qt_kernels_get();
+    kn->attn_scores(scores, q, G, k, ld, len, hd, scale);
+    for (int g = 0; g < G; g++)
+        qt_softmax(scores + (size_t)g * len, len);
+    kn->attn_values(o, scores, G, v, ld, len, hd);
 }
 
 /* ---- threaded product -----------------------------------------------------------------------------------

@@ -42,10 +42,22 @@ typedef void (*qt_matmul_bf16_fn)(float *y, int ldy, const uint16_t *w, int cols
  * benchmark measures the machine's bandwidth with. */
 typedef uint64_t (*qt_read_fn)(const void *p, size_t n_bytes);
 
+/* Attention of the G query heads that share one KV head, over cache positions p < len, in two kernels
+ * around a softmax: scores[g*len + p] = q[g] . k[p] * scale, then o[g] = sum over p of scores[g*len + p] *
+ * v[p]. q and o hold G vectors of hd floats (contiguous); k[p] = k + p * ld, v[p] = v + p * ld. Each K and V
+ * row is read once for all G heads (grouped-query attention: the heads of a group share them). The SIMD
+ * versions take hd a multiple of 16 (qt_attend sends other widths to the plain ones). */
+typedef void (*qt_attn_scores_fn)(float *scores, const float *q, int G, const float *k, int ld, int len,
+                                  int hd, float scale);
+typedef void (*qt_attn_values_fn)(float *o, const float *scores, int G, const float *v, int ld, int len,
+                                  int hd);
+
 typedef struct {
     const char *name; /* "scalar", "avx2", "avx512" */
     qt_matmul_bf16_fn matmul_bf16;
     qt_read_fn read;
+    qt_attn_scores_fn attn_scores;
+    qt_attn_values_fn attn_values;
 } qt_kernels;
 
 const qt_kernels *
@@ -60,6 +72,21 @@ void qt_matmul_bf16_avx2(float *y, int ldy, const uint16_t *w, int cols, const f
                          int r0, int r1);
 void qt_matmul_bf16_avx512(float *y, int ldy, const uint16_t *w, int cols, const float *x, int ldx, int n,
                            int r0, int r1);
+
+void qt_attn_scores_scalar(float *scores, const float *q, int G, const float *k, int ld, int len, int hd,
+                           float scale);
+void qt_attn_scores_avx2(float *scores, const float *q, int G, const float *k, int ld, int len, int hd,
+                         float scale);
+void qt_attn_scores_avx512(float *scores, const float *q, int G, const float *k, int ld, int len, int hd,
+                           float scale);
+void qt_attn_values_scalar(float *o, const float *scores, int G, const float *v, int ld, int len, int hd);
+void qt_attn_values_avx2(float *o, const float *scores, int G, const float *v, int ld, int len, int hd);
+void qt_attn_values_avx512(float *o, const float *scores, int G, const float *v, int ld, int len, int hd);
+
+/* o[g] = softmax(q[g] . k[p] * scale over p) . v for the G heads of one group, with the best kernels for hd;
+ * scores is scratch for G * len floats. */
+void qt_attend(float *o, const float *q, int G, const float *k, const float *v, int ld, int len, int hd,
+               float scale, float *scores);
 
 uint64_t qt_read_scalar(const void *p, size_t n_bytes);
 uint64_t qt_read_avx2(const void *p, size_t n_bytes);

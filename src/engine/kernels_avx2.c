@@ -96,3 +96,47 @@ uint64_t qt_read_avx2(const void *p, size_t n_bytes)
     return (uint64_t)_mm256_extract_epi64(a, 0) ^ (uint64_t)_mm256_extract_epi64(a, 1) ^
            (uint64_t)_mm256_extract_epi64(a, 2) ^ (uint64_t)_mm256_extract_epi64(a, 3);
 }
+
+/* As the AVX-512 versions (kernels_avx512.c), 8 floats per register. hd a multiple of 16. */
+void qt_attn_scores_avx2(float *scores, const float *q, int G, const float *k, int ld, int len, int hd,
+                         float scale)
+{
+    for (int p = 0; p < len; p++) {
+        const float *kp = k + (size_t)p * ld;
+        if (p + 4 < len)
+            for (int c = 0; c < hd; c += 16)
+                _mm_prefetch((const char *)(kp + 4 * (size_t)ld + c), _MM_HINT_T0);
+        for (int g = 0; g < G; g++) {
+            const float *qg = q + (size_t)g * hd;
+            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+            for (int c = 0; c < hd; c += 16) {
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qg + c), _mm256_loadu_ps(kp + c), a0);
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qg + c + 8), _mm256_loadu_ps(kp + c + 8), a1);
+            }
+            scores[(size_t)g * len + p] = hsum(_mm256_add_ps(a0, a1)) * scale;
+        }
+    }
+}
+
+void qt_attn_values_avx2(float *o, const float *scores, int G, const float *v, int ld, int len, int hd)
+{
+    for (int g = 0; g < G; g++) {
+        const float *sg = scores + (size_t)g * len;
+        for (int c0 = 0; c0 < hd; c0 += 32) {
+            int nb = (hd - c0) / 8 < 4 ? (hd - c0) / 8 : 4;
+            __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                             _mm256_setzero_ps()};
+            for (int p = 0; p < len; p++) {
+                const float *vp = v + (size_t)p * ld + c0;
+                if (g == 0 && c0 == 0 && p + 4 < len)
+                    for (int c = 0; c < hd; c += 16)
+                        _mm_prefetch((const char *)(vp + 4 * (size_t)ld + c), _MM_HINT_T0);
+                __m256 s = _mm256_set1_ps(sg[p]);
+                for (int b = 0; b < 4; b++)
+                    if (b < nb) acc[b] = _mm256_fmadd_ps(s, _mm256_loadu_ps(vp + 8 * b), acc[b]);
+            }
+            for (int b = 0; b < nb; b++)
+                _mm256_storeu_ps(o + (size_t)g * hd + c0 + 8 * b, acc[b]);
+        }
+    }
+}

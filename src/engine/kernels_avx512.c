@@ -106,3 +106,52 @@ uint64_t qt_read_avx512(const void *p, size_t n_bytes)
         r ^= lanes[i];
     return r;
 }
+
+/* Scores: one q . k per (position, head), the K row fetched a few positions ahead (rows are ld floats apart,
+ * a page or more on the real models, which the hardware prefetcher does not follow). hd a multiple of 16. */
+void qt_attn_scores_avx512(float *scores, const float *q, int G, const float *k, int ld, int len, int hd,
+                           float scale)
+{
+    for (int p = 0; p < len; p++) {
+        const float *kp = k + (size_t)p * ld;
+        if (p + 4 < len)
+            for (int c = 0; c < hd; c += 16)
+                _mm_prefetch((const char *)(kp + 4 * (size_t)ld + c), _MM_HINT_T0);
+        for (int g = 0; g < G; g++) {
+            const float *qg = q + (size_t)g * hd;
+            __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+            int c = 0;
+            for (; c + 32 <= hd; c += 32) {
+                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qg + c), _mm512_loadu_ps(kp + c), a0);
+                a1 = _mm512_fmadd_ps(_mm512_loadu_ps(qg + c + 16), _mm512_loadu_ps(kp + c + 16), a1);
+            }
+            if (c < hd) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qg + c), _mm512_loadu_ps(kp + c), a0);
+            scores[(size_t)g * len + p] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) * scale;
+        }
+    }
+}
+
+/* Values: o[g] in up to four registers per pass over V (V stays in L2 between passes), V fetched ahead on
+ * the first pass. hd a multiple of 16. */
+void qt_attn_values_avx512(float *o, const float *scores, int G, const float *v, int ld, int len, int hd)
+{
+    for (int g = 0; g < G; g++) {
+        const float *sg = scores + (size_t)g * len;
+        for (int c0 = 0; c0 < hd; c0 += 64) {
+            int nb = (hd - c0) / 16 < 4 ? (hd - c0) / 16 : 4;
+            __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                             _mm512_setzero_ps()};
+            for (int p = 0; p < len; p++) {
+                const float *vp = v + (size_t)p * ld + c0;
+                if (g == 0 && c0 == 0 && p + 4 < len)
+                    for (int c = 0; c < hd; c += 16)
+                        _mm_prefetch((const char *)(vp + 4 * (size_t)ld + c), _MM_HINT_T0);
+                __m512 s = _mm512_set1_ps(sg[p]);
+                for (int b = 0; b < 4; b++)
+                    if (b < nb) acc[b] = _mm512_fmadd_ps(s, _mm512_loadu_ps(vp + 16 * b), acc[b]);
+            }
+            for (int b = 0; b < nb; b++)
+                _mm512_storeu_ps(o + (size_t)g * hd + c0 + 16 * b, acc[b]);
+        }
+    }
+}

@@ -231,7 +231,8 @@ static int stack_reserve(const qt_stack *s, qt_kv *kv, qt_stack_scratch *sc, int
         free(sc->scores);
         sc->score_threads = threads > sc->score_threads ? threads : sc->score_threads;
         sc->score_cap = kv->cap;
-        if (!(sc->scores = malloc(sizeof(float) * (size_t)sc->score_threads * sc->score_cap))) {
+        size_t group = (size_t)(c->n_heads / c->n_kv_heads);
+        if (!(sc->scores = malloc(sizeof(float) * (size_t)sc->score_threads * group * sc->score_cap))) {
             sc->score_cap = 0;
             goto nomem;
         }
@@ -259,35 +260,8 @@ typedef struct {
     int layer, n, threads;
 } attn_job;
 
-/* q . k over n floats as 16 partial sums added in a fixed tree, so the compiler can keep them in one vector
- * register (one chain of n dependent adds ran several times slower). */
-static float dot(const float *restrict q, const float *restrict k, int n)
-{
-    float acc[16] = {0};
-    int e = 0;
-    for (; e + 16 <= n; e += 16)
-        for (int u = 0; u < 16; u++)
-            acc[u] += q[e + u] * k[e + u];
-    for (int u = 0; e < n; e++, u++)
-        acc[u] += q[e] * k[e];
-    for (int w = 8; w > 0; w /= 2)
-        for (int u = 0; u < w; u++)
-            acc[u] += acc[u + w];
-    return acc[0];
-}
-
-/* o += a * v over n floats (o and v never overlap). */
-static void axpy(float *restrict o, float a, const float *restrict v, int n)
-{
-    int e = 0;
-    for (; e + 16 <= n; e += 16)
-        for (int u = 0; u < 16; u++)
-            o[e + u] += a * v[e + u];
-    for (; e < n; e++)
-        o[e] += a * v[e];
-}
-
-/* Task = (position i, query head h): causal attention over cache positions 0..len+i. */
+/* Task = (position i, KV head): causal attention over cache positions 0..len+i for the query heads that
+ * share that KV head, so each cached K and V row is read once per group, not once per query head. */
 static void attn_task(void *ctx, int task, int n_tasks)
 {
     (void)n_tasks;
@@ -295,20 +269,13 @@ static void attn_task(void *ctx, int task, int n_tasks)
     const qt_stack_config *c = &j->s->c;
     const qt_kv *kv = j->kv;
     qt_stack_scratch *sc = j->sc;
-    int nh = c->n_heads, hd = c->head_dim, kvd = c->n_kv_heads * hd;
-    int i = task / nh, h = task % nh, kvh = h / (nh / c->n_kv_heads);
+    int nh = c->n_heads, nkv = c->n_kv_heads, hd = c->head_dim, kvd = nkv * hd, G = nh / nkv;
+    int i = task / nkv, kvh = task % nkv;
     int upto = kv->len + i + 1;
-    float *scores = sc->scores + (size_t)(task % j->threads) * sc->score_cap;
-    const float *q = sc->q + (size_t)i * nh * hd + (size_t)h * hd;
-    const float *kc = kv->kc[j->layer] + (size_t)kvh * hd, *vc = kv->vc[j->layer] + (size_t)kvh * hd;
-    float scale = 1.0f / sqrtf((float)hd);
-    for (int p = 0; p < upto; p++)
-        scores[p] = dot(q, kc + (size_t)p * kvd, hd) * scale;
-    qt_softmax(scores, upto);
-    float *o = sc->att + (size_t)i * nh * hd + (size_t)h * hd;
-    memset(o, 0, sizeof(float) * hd);
-    for (int p = 0; p < upto; p++)
-        axpy(o, scores[p], vc + (size_t)p * kvd, hd);
+    float *scores = sc->scores + (size_t)(task % j->threads) * G * sc->score_cap;
+    size_t at = (size_t)i * nh * hd + (size_t)kvh * G * hd;
+    qt_attend(sc->att + at, sc->q + at, G, kv->kc[j->layer] + (size_t)kvh * hd,
+              kv->vc[j->layer] + (size_t)kvh * hd, kvd, upto, hd, 1.0f / sqrtf((float)hd), scores);
 }
 
 int qt_stack_forward(const qt_stack *s, qt_kv *kv, qt_stack_scratch *sc, qt_pool *pool, float *x, int n,
@@ -340,11 +307,11 @@ int qt_stack_forward(const qt_stack *s, qt_kv *kv, qt_stack_scratch *sc, qt_pool
             memcpy(kv->vc[li] + (size_t)pos * kvd, sc->v + (size_t)i * kvd, sizeof(float) * kvd);
         }
         attn_job aj = {s, kv, sc, li, n, threads};
-        if (threads > 1 && (size_t)n * (kv->len + n) >= 256) /* short contexts: cheaper than a dispatch */
-            qt_pool_run(pool, attn_task, &aj, n * nh);
+        if (threads > 1 && (size_t)n * (kv->len + n) >= 32) /* short contexts: cheaper than a dispatch */
+            qt_pool_run(pool, attn_task, &aj, n * nkv);
         else
-            for (int t = 0; t < n * nh; t++)
-                attn_task(&aj, t, n * nh);
+            for (int t = 0; t < n * nkv; t++)
+                attn_task(&aj, t, n * nkv);
         qt_mm o = qt_weight_mm(&L->o, NULL, sc->tmp, H, H);
         qt_matmul(pool, &o, 1, qd, sc->att, qd, n);
         for (size_t e = 0; e < (size_t)n * H; e++)
