@@ -52,15 +52,21 @@ void qt_cancel(qt_model *m)
 /* Threads for the decode steps, chosen by the clock. A decode step is hundreds of short parallel loops, and
  * on a machine whose cores are busy with other work a helper thread that the OS has parked stalls every one
  * of them: there one thread runs the frames several times faster than two (measured 0.25 vs 1.4 s on the
- * shared dev box), while on an idle machine two are faster. So the loop times its frames and now and then
- * runs one with the other setting, keeping the faster. A probe that loses waits twice as long before the
- * next one (8 frames up to 32), so a bad setting costs little. */
+ * shared dev box), while on an idle machine two are faster (about twice: a frame is bound by the read
+ * bandwidth, which grows with the cores reading). So the loop times its frames and runs one frame with the
+ * other setting to compare: frame 1, then, on one thread, again after 8, 16, 32, 32... frames (a probe that
+ * loses waits twice as long); on the pool only when its frames have grown 30 % slower than its best (the
+ * machine got busy), since a probe there costs a whole frame at half speed (0.3 s of a 100-frame take when it
+ * came every 8-32 frames). */
 typedef struct {
-    int single;   /* the current choice: 1 = the calling thread alone */
-    double ms[2]; /* recent frame times [multi, single] */
+    int single;     /* the current choice: 1 = the calling thread alone */
+    double ms[2];   /* recent frame times [multi, single] */
+    double best[2]; /* the fastest frame seen with each */
     int seen[2];
-    int next_probe, interval;
+    int next_probe, interval, last_probe; /* next_probe -1: none planned */
 } lm_threads;
+
+#define LM_SLOWER 1.3 /* pool frames this much slower than their best: probe one thread */
 
 static qt_pool *lm_pool(lm_threads *c, qt_pool *pool, int t)
 {
@@ -77,11 +83,16 @@ static void lm_record(lm_threads *c, int t, int multi, double ms)
     /* a probe's time replaces the old figure for its setting (which may date from other load); the current
      * setting keeps a running average */
     c->ms[k] = probe || !c->seen[k] ? ms : 0.6 * c->ms[k] + 0.4 * ms;
+    c->best[k] = !c->seen[k] || ms < c->best[k] ? ms : c->best[k];
     c->seen[k] = 1;
     int single = c->seen[0] && c->seen[1] ? c->ms[1] < c->ms[0] : c->single;
     if (probe) {
         c->interval = single == c->single ? (c->interval < 32 ? 2 * c->interval : 32) : 8;
-        c->next_probe = t + c->interval;
+        c->last_probe = t;
+        c->next_probe = single ? t + c->interval : -1;
+        if (!single) c->best[0] = c->ms[0]; /* frames slow down as the context grows: compare from here */
+    } else if (!single && c->next_probe < 0 && t - c->last_probe >= 8 && c->ms[0] > LM_SLOWER * c->best[0]) {
+        c->next_probe = t + 1;
     }
     c->single = single;
 }
