@@ -123,12 +123,53 @@ static void test_quantize_rows(void)
     printf("quantize_row avx512 equals the plain quantizer\n");
 }
 
+/* The AVX-512 activation quantizer gives the plain one's bytes, lane scales and corrections (partial
+ * groups and lanes, zero lanes, a lane with inf or NaN, values that round at .5). */
+static void test_quantize_act(void)
+{
+    if (!qt_q8_kernels_vnni()) {
+        printf("quantize_act avx512: not on this CPU, skipped\n");
+        return;
+    }
+    static const int widths[] = {64, 1024, 1000, 42, 130, 3072, 3};
+    for (size_t t = 0; t < sizeof widths / sizeof widths[0]; t++) {
+        int cols = widths[t], groups = (cols + QT_Q8_GROUP - 1) / QT_Q8_GROUP;
+        float *x = malloc(sizeof(float) * cols);
+        for (int i = 0; i < cols; i++)
+            x[i] = frand() * (i % 11 == 0 ? 40.0f : 1.0f);
+        if (cols >= 64) {
+            x[4] = x[5] = x[6] = x[7] = 0.0f;             /* a zero lane */
+            x[9] = INFINITY;                              /* a lane with inf */
+            x[14] = NAN;                                  /* a lane with NaN */
+            x[16] = 127.0f, x[17] = 0.5f, x[18] = -62.5f; /* .5 after scaling: rounds away from zero */
+        }
+        size_t nq = (size_t)groups * QT_Q8_GROUP, ns = (size_t)groups * QT_Q8_LANES;
+        int8_t *q0 = malloc(nq), *q1 = malloc(nq);
+        float *s0 = malloc(sizeof(float) * ns), *s1 = malloc(sizeof(float) * ns);
+        int32_t *c0 = malloc(sizeof(int32_t) * ns), *c1 = malloc(sizeof(int32_t) * ns);
+        qt_quantize_act_scalar(x, cols, groups, q0, s0, c0);
+        qt_quantize_act_avx512(x, cols, groups, q1, s1, c1);
+        CHECK(!memcmp(q0, q1, nq) && !memcmp(s0, s1, sizeof(float) * ns) &&
+                  !memcmp(c0, c1, sizeof(int32_t) * ns),
+              "quantize_act avx512 differs from the plain one at cols=%d", cols);
+        free(x);
+        free(q0);
+        free(q1);
+        free(s0);
+        free(s1);
+        free(c0);
+        free(c1);
+    }
+    printf("quantize_act avx512 equals the plain quantizer\n");
+}
+
 int main(void)
 {
     static const int shapes[][3] = {{1, 7, 64},    {1, 33, 1024}, {2, 17, 1000}, {3, 5, 40},
                                     {1, 64, 3072}, {4, 9, 130},   {1, 3, 2048},  {16, 6, 256}};
     printf("int8 kernels on this CPU: %s\n", qt_q8_kernels_get()->name);
     test_quantize_rows();
+    test_quantize_act();
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         test_shape(shapes[s][0], shapes[s][1], shapes[s][2]);
     /* extreme activations: the largest products must not saturate anywhere */

@@ -136,20 +136,26 @@ int qt_q8_act_quantize(qt_q8_act *a, const float *x, int ldx, int cols, int n)
     a->n = n;
     a->cols = cols;
     a->groups = groups;
-    for (int l = 0; l < n; l++)
-        for (int g = 0; g < groups; g++) {
-            int c0 = g * QT_Q8_GROUP, k = cols - c0 < QT_Q8_GROUP ? cols - c0 : QT_Q8_GROUP;
-            size_t at = (size_t)l * groups + g;
-            int8_t *q = a->q + at * QT_Q8_GROUP;
-            for (int lane = 0; lane < QT_Q8_LANES; lane++) {
-                int8_t *ql = q + 4 * lane;
-                int kl = k - 4 * lane < 0 ? 0 : k - 4 * lane > 4 ? 4 : k - 4 * lane;
-                a->scale[at * QT_Q8_LANES + lane] =
-                    quantize_span(x + (size_t)l * ldx + c0 + 4 * lane, kl, 4, ql);
-                a->corr[at * 16 + lane] = -128 * (ql[0] + ql[1] + ql[2] + ql[3]);
-            }
-        }
+    qt_quantize_act_fn fn = qt_q8_kernels_get()->quantize_act;
+    for (int l = 0; l < n; l++) {
+        size_t at = (size_t)l * groups;
+        fn(x + (size_t)l * ldx, cols, groups, a->q + at * QT_Q8_GROUP, a->scale + at * QT_Q8_LANES,
+           a->corr + at * 16);
+    }
     return 0;
+}
+
+void qt_quantize_act_scalar(const float *x, int cols, int groups, int8_t *q, float *scale, int32_t *corr)
+{
+    for (int g = 0; g < groups; g++) {
+        int c0 = g * QT_Q8_GROUP, k = cols - c0 < QT_Q8_GROUP ? cols - c0 : QT_Q8_GROUP;
+        for (int lane = 0; lane < QT_Q8_LANES; lane++) {
+            int8_t *ql = q + (size_t)g * QT_Q8_GROUP + 4 * lane;
+            int kl = k - 4 * lane < 0 ? 0 : k - 4 * lane > 4 ? 4 : k - 4 * lane;
+            scale[g * QT_Q8_LANES + lane] = quantize_span(x + c0 + 4 * lane, kl, 4, ql);
+            corr[g * 16 + lane] = -128 * (ql[0] + ql[1] + ql[2] + ql[3]);
+        }
+    }
 }
 
 void qt_q8_act_free(qt_q8_act *a)
@@ -187,9 +193,12 @@ void qt_matmul_q8_scalar(float *y, int ldy, const qt_q8 *w, const qt_q8_act *a, 
 /* ---- run-time choice ------------------------------------------------------------------------------------
  */
 
-static const qt_q8_kernels k_scalar = {"scalar", qt_matmul_q8_scalar, qt_quantize_row_scalar};
-static const qt_q8_kernels k_avx2 = {"avx2", qt_matmul_q8_avx2, qt_quantize_row_scalar};
-static const qt_q8_kernels k_vnni = {"avx512-vnni", qt_matmul_q8_vnni, qt_quantize_row_avx512};
+static const qt_q8_kernels k_scalar = {"scalar", qt_matmul_q8_scalar, qt_quantize_row_scalar,
+                                       qt_quantize_act_scalar};
+static const qt_q8_kernels k_avx2 = {"avx2", qt_matmul_q8_avx2, qt_quantize_row_scalar,
+                                     qt_quantize_act_scalar};
+static const qt_q8_kernels k_vnni = {"avx512-vnni", qt_matmul_q8_vnni, qt_quantize_row_avx512,
+                                     qt_quantize_act_avx512};
 
 const qt_q8_kernels *qt_q8_kernels_scalar(void)
 {

@@ -65,10 +65,20 @@ typedef void (*qt_quantize_row_fn)(const uint16_t *src, int cols, int groups, ui
 void qt_quantize_row_scalar(const uint16_t *src, int cols, int groups, uint8_t *dst, float *scale);
 void qt_quantize_row_avx512(const uint16_t *src, int cols, int groups, uint8_t *dst, float *scale);
 
+/* One activation vector of cols floats -> its groups' q (groups * QT_Q8_GROUP bytes), lane scales
+ * (groups * QT_Q8_LANES) and corrections (groups * 16), as qt_q8_act holds them. Every version gives the same
+ * bytes and floats (quantize_span in quant.c is the definition). */
+typedef void (*qt_quantize_act_fn)(const float *x, int cols, int groups, int8_t *q, float *scale,
+                                   int32_t *corr);
+
+void qt_quantize_act_scalar(const float *x, int cols, int groups, int8_t *q, float *scale, int32_t *corr);
+void qt_quantize_act_avx512(const float *x, int cols, int groups, int8_t *q, float *scale, int32_t *corr);
+
 typedef struct {
     const char *name; /* "scalar", "avx2", "avx512-vnni" */
     qt_matmul_q8_fn matmul;
     qt_quantize_row_fn quantize_row;
+    qt_quantize_act_fn quantize_act;
 } qt_q8_kernels;
 
 /* The best this CPU runs, chosen once ($VOICEBOX_KERNELS=scalar|avx2 forces a slower one). */

@@ -112,3 +112,54 @@ void qt_quantize_row_avx512(const uint16_t *src, int cols, int groups, uint8_t *
         scale[g] = ok ? m / 127.0f : 0.0f;
     }
 }
+
+/* Each float gets the max of its 128-bit block (its lane of 4): running `aj > m ? aj : m` from 0 in column
+ * order, as quantize_span does, so NaN is passed over the same way. */
+static inline __m512 lane_max(__m512 a)
+{
+    __m512 m = _mm512_setzero_ps(), aj = _mm512_permute_ps(a, 0x00);
+    m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(aj, m, _CMP_GT_OQ), m, aj);
+    aj = _mm512_permute_ps(a, 0x55);
+    m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(aj, m, _CMP_GT_OQ), m, aj);
+    aj = _mm512_permute_ps(a, 0xaa);
+    m = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(aj, m, _CMP_GT_OQ), m, aj);
+    aj = _mm512_permute_ps(a, 0xff);
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(aj, m, _CMP_GT_OQ), m, aj);
+}
+
+/* Per 4-column lane: the same steps as quantize_span, 16 floats (4 lanes) per register. A 128-bit block is
+ * one lane, so in-block permutes give each float its lane's max (and later its lane's sum). */
+void qt_quantize_act_avx512(const float *x, int cols, int groups, int8_t *q, float *scale, int32_t *corr)
+{
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    for (int g = 0; g < groups; g++) {
+        int c0 = g * QT_Q8_GROUP, k = cols - c0 < QT_Q8_GROUP ? cols - c0 : QT_Q8_GROUP;
+        for (int i = 0; i < 4; i++) {
+            int n = k - 16 * i < 0 ? 0 : k - 16 * i > 16 ? 16 : k - 16 * i;
+            __m512 v = _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), x + c0 + 16 * i);
+            __m512 a = _mm512_and_ps(v, absmask);
+            /* a lane with inf or NaN is bad (all zero), as in quantize_span */
+            __m512 m = lane_max(a);
+            __mmask16 bad = _mm512_cmp_ps_mask(a, _mm512_set1_ps(3.4e38f), _CMP_NLE_UQ);
+            __mmask16 badlane = 0;
+            for (int l = 0; l < 4; l++)
+                if (bad & (0xfu << (4 * l))) badlane |= (__mmask16)(0xfu << (4 * l));
+            __mmask16 ok = _mm512_cmp_ps_mask(m, _mm512_setzero_ps(), _CMP_GT_OQ) & (__mmask16)~badlane;
+            __m512 inv = _mm512_maskz_div_ps(ok, _mm512_set1_ps(127.0f), m);
+            __m512 r = _mm512_maskz_mul_ps(ok, v, inv);
+            r = _mm512_min_ps(_mm512_max_ps(r, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
+            __mmask16 pos = _mm512_cmp_ps_mask(r, _mm512_setzero_ps(), _CMP_GE_OQ);
+            __m512 half = _mm512_mask_blend_ps(pos, _mm512_set1_ps(-0.5f), _mm512_set1_ps(0.5f));
+            __m512i qi = _mm512_cvttps_epi32(_mm512_add_ps(r, half));
+            _mm_storeu_si128((__m128i *)(q + (size_t)g * QT_Q8_GROUP + 16 * i), _mm512_cvtepi32_epi8(qi));
+            __m512 sc = _mm512_maskz_div_ps(ok, m, _mm512_set1_ps(127.0f));
+            __m512i s1 = _mm512_add_epi32(qi, _mm512_shuffle_epi32(qi, _MM_PERM_CDAB));
+            __m512i s2 = _mm512_add_epi32(s1, _mm512_shuffle_epi32(s1, _MM_PERM_BADC));
+            _mm_storeu_ps(scale + g * QT_Q8_LANES + 4 * i,
+                          _mm512_castps512_ps128(_mm512_maskz_compress_ps(0x1111, sc)));
+            _mm_storeu_si128((__m128i *)(corr + g * 16 + 4 * i),
+                             _mm512_castsi512_si128(_mm512_maskz_compress_epi32(
+                                 0x1111, _mm512_mullo_epi32(s2, _mm512_set1_epi32(-128)))));
+        }
+    }
+}
