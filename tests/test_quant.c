@@ -163,6 +163,37 @@ static void test_quantize_act(void)
     printf("quantize_act avx512 equals the plain quantizer\n");
 }
 
+/* The AVX-512 dequantizer gives the plain one's floats and leaves the columns past cols alone. */
+static void test_dequant(void)
+{
+    if (!qt_q8_kernels_vnni()) {
+        printf("dequant avx512: not on this CPU, skipped\n");
+        return;
+    }
+    static const int widths[] = {64, 1000, 42, 3072};
+    for (size_t t = 0; t < sizeof widths / sizeof widths[0]; t++) {
+        int rows = 5, cols = widths[t];
+        uint16_t *w = malloc(sizeof(uint16_t) * rows * cols);
+        for (int i = 0; i < rows * cols; i++)
+            w[i] = qt_f32_to_bf16(frand() * (i % 7 == 0 ? 3.0f : 0.2f));
+        qt_q8 q;
+        qt_q8_from_bf16(&q, w, rows, cols, NULL);
+        size_t nf = (size_t)3 * cols + 1;
+        float *f0 = malloc(sizeof(float) * nf), *f1 = malloc(sizeof(float) * nf);
+        for (size_t i = 0; i < nf; i++)
+            f0[i] = f1[i] = -7.0f;
+        qt_q8_dequant_rows_scalar(&q, 1, 3, f0);
+        qt_q8_dequant_rows_avx512(&q, 1, 3, f1);
+        CHECK(!memcmp(f0, f1, sizeof(float) * nf) && f1[nf - 1] == -7.0f,
+              "dequant avx512 differs from the plain one at cols=%d", cols);
+        qt_q8_free(&q);
+        free(w);
+        free(f0);
+        free(f1);
+    }
+    printf("dequant avx512 equals the plain dequantizer\n");
+}
+
 int main(void)
 {
     static const int shapes[][3] = {{1, 7, 64},    {1, 33, 1024}, {2, 17, 1000}, {3, 5, 40},
@@ -170,6 +201,7 @@ int main(void)
     printf("int8 kernels on this CPU: %s\n", qt_q8_kernels_get()->name);
     test_quantize_rows();
     test_quantize_act();
+    test_dequant();
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         test_shape(shapes[s][0], shapes[s][1], shapes[s][2]);
     /* extreme activations: the largest products must not saturate anywhere */

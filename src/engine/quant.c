@@ -107,6 +107,11 @@ size_t qt_q8_bytes(const qt_q8 *q)
 
 void qt_q8_dequant_rows(const qt_q8 *q, int r0, int n, float *out)
 {
+    qt_q8_kernels_get()->dequant_rows(q, r0, n, out);
+}
+
+void qt_q8_dequant_rows_scalar(const qt_q8 *q, int r0, int n, float *out)
+{
     size_t width = (size_t)q->groups * QT_Q8_GROUP;
     for (int r = 0; r < n; r++) {
         const uint8_t *row = q->w + (size_t)(r0 + r) * width;
@@ -194,11 +199,11 @@ void qt_matmul_q8_scalar(float *y, int ldy, const qt_q8 *w, const qt_q8_act *a, 
  */
 
 static const qt_q8_kernels k_scalar = {"scalar", qt_matmul_q8_scalar, qt_quantize_row_scalar,
-                                       qt_quantize_act_scalar};
+                                       qt_quantize_act_scalar, qt_q8_dequant_rows_scalar};
 static const qt_q8_kernels k_avx2 = {"avx2", qt_matmul_q8_avx2, qt_quantize_row_scalar,
-                                     qt_quantize_act_scalar};
+                                     qt_quantize_act_scalar, qt_q8_dequant_rows_scalar};
 static const qt_q8_kernels k_vnni = {"avx512-vnni", qt_matmul_q8_vnni, qt_quantize_row_avx512,
-                                     qt_quantize_act_avx512};
+                                     qt_quantize_act_avx512, qt_q8_dequant_rows_avx512};
 
 const qt_q8_kernels *qt_q8_kernels_scalar(void)
 {

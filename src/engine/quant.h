@@ -43,8 +43,12 @@ typedef struct {
 int qt_q8_from_bf16(qt_q8 *q, const uint16_t *w, int rows, int cols, qt_pool *pool);
 void qt_q8_free(qt_q8 *q);          /* frees what q holds; NULL is fine */
 size_t qt_q8_bytes(const qt_q8 *q); /* bytes one pass over q reads (weights and scales) */
-/* out [n, cols] = the dequantized rows r0..r0+n-1 (scale * q), for the prefill's BLAS tiles. */
+/* out [n, cols] = the dequantized rows r0..r0+n-1 (scale * q), for the prefill's BLAS tiles, with the best
+ * kernel this CPU runs (every version gives the same floats: one product each). */
 void qt_q8_dequant_rows(const qt_q8 *q, int r0, int n, float *out);
+typedef void (*qt_q8_dequant_fn)(const qt_q8 *q, int r0, int n, float *out);
+void qt_q8_dequant_rows_scalar(const qt_q8 *q, int r0, int n, float *out);
+void qt_q8_dequant_rows_avx512(const qt_q8 *q, int r0, int n, float *out);
 
 /* Quantizes n vectors x[l*ldx .. +cols) into a (whose buffers are grown as needed; free with
  * qt_q8_act_free). -1 when out of memory. */
@@ -79,6 +83,7 @@ typedef struct {
     qt_matmul_q8_fn matmul;
     qt_quantize_row_fn quantize_row;
     qt_quantize_act_fn quantize_act;
+    qt_q8_dequant_fn dequant_rows;
 } qt_q8_kernels;
 
 /* The best this CPU runs, chosen once ($VOICEBOX_KERNELS=scalar|avx2 forces a slower one). */

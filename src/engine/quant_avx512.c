@@ -163,3 +163,23 @@ void qt_quantize_act_avx512(const float *x, int cols, int groups, int8_t *q, flo
         }
     }
 }
+
+/* 16 columns at a time: u8 -> i32, minus 128, to float, times the group's scale; the last group's columns
+ * past cols are not written. */
+void qt_q8_dequant_rows_avx512(const qt_q8 *q, int r0, int n, float *out)
+{
+    size_t width = (size_t)q->groups * QT_Q8_GROUP;
+    const __m512i off = _mm512_set1_epi32(128);
+    for (int r = 0; r < n; r++) {
+        const uint8_t *row = q->w + (size_t)(r0 + r) * width;
+        const float *sc = q->scale + (size_t)(r0 + r) * q->groups;
+        float *o = out + (size_t)r * q->cols;
+        for (int c = 0; c < q->cols; c += 16) {
+            int k = q->cols - c < 16 ? q->cols - c : 16;
+            __m512i v =
+                _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(row + c))), off);
+            __m512 f = _mm512_mul_ps(_mm512_set1_ps(sc[c / QT_Q8_GROUP]), _mm512_cvtepi32_ps(v));
+            _mm512_mask_storeu_ps(o + c, (__mmask16)((1u << k) - 1u), f);
+        }
+    }
+}
