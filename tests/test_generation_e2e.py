@@ -358,8 +358,8 @@ def main():
         # FIFO: a long take runs while two more wait; /tasks/active gives their places; they finish in order
         results = {}
 
-        def take(name, text):
-            results[name] = generate(studio, alice, "0.6B", text=text)
+        def take(name, text, seed=None):
+            results[name] = generate(studio, alice, "0.6B", seed=seed, text=text)
 
         def active():
             return studio.request("GET", "/tasks/active")[1].get("generations", [])
@@ -374,7 +374,9 @@ def main():
             check(False, "timed out waiting for " + what)
             return []
 
-        threads = [threading.Thread(target=take, args=("long", "The first take is the long one. " * 38))]
+        # a fixed seed: the tiny model samples its end of speech at random, and with some seeds the "long" take
+        # ended after a few frames, before the others could queue behind it (seed 2: thousands of frames)
+        threads = [threading.Thread(target=take, args=("long", "The first take is the long one. " * 38, 2))]
         threads[0].start()
         wait_for(lambda g: any(x["status"] == "running" for x in g), "the long take to run")
         for n, name in enumerate(("second", "third")):
@@ -401,7 +403,8 @@ def main():
         result = {}
 
         def long_generation():
-            result["status"], result["body"] = generate(studio, carol, "0.6B", text="A long take. " * 40)
+            # seed 9: long (a random seed ended it after 2 frames in one run, before it was seen running)
+            result["status"], result["body"] = generate(studio, carol, "0.6B", seed=9, text="A long take. " * 40)
 
         worker = threading.Thread(target=long_generation)
         worker.start()
