@@ -76,6 +76,16 @@ __attribute__((target("avx512vnni"))) void qt_matmul_q8_vnni(float *y, int ldy, 
 }
 #undef GROUP_FMA
 
+/* Scaled values -> integers in [-127, 127]: clamped, then rounded half away from zero (the float steps of
+ * quant.c's quantize_span, shared by the weight and the activation quantizers). */
+static inline __m512i round_q8(__m512 r)
+{
+    r = _mm512_min_ps(_mm512_max_ps(r, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
+    __mmask16 pos = _mm512_cmp_ps_mask(r, _mm512_setzero_ps(), _CMP_GE_OQ);
+    __m512 half = _mm512_mask_blend_ps(pos, _mm512_set1_ps(-0.5f), _mm512_set1_ps(0.5f));
+    return _mm512_cvttps_epi32(_mm512_add_ps(r, half));
+}
+
 /* 16 bf16 -> 16 f32 */
 static inline __m512 bf16x16(__m256i h)
 {
@@ -102,10 +112,7 @@ void qt_quantize_row_avx512(const uint16_t *src, int cols, int groups, uint8_t *
         __m512 inv = _mm512_set1_ps(ok ? 127.0f / m : 0.0f);
         for (int i = 0; i < 4; i++) {
             __m512 r = ok ? _mm512_mul_ps(v[i], inv) : _mm512_setzero_ps();
-            r = _mm512_min_ps(_mm512_max_ps(r, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
-            __mmask16 pos = _mm512_cmp_ps_mask(r, _mm512_setzero_ps(), _CMP_GE_OQ);
-            __m512 half = _mm512_mask_blend_ps(pos, _mm512_set1_ps(-0.5f), _mm512_set1_ps(0.5f));
-            __m512i q = _mm512_cvttps_epi32(_mm512_add_ps(r, half));
+            __m512i q = round_q8(r);
             __m128i b = _mm_xor_si128(_mm512_cvtepi32_epi8(q), _mm_set1_epi8((char)0x80));
             _mm_storeu_si128((__m128i *)(dst + c0 + 16 * i), b);
         }
@@ -147,10 +154,7 @@ void qt_quantize_act_avx512(const float *x, int cols, int groups, int8_t *q, flo
             __mmask16 ok = _mm512_cmp_ps_mask(m, _mm512_setzero_ps(), _CMP_GT_OQ) & (__mmask16)~badlane;
             __m512 inv = _mm512_maskz_div_ps(ok, _mm512_set1_ps(127.0f), m);
             __m512 r = _mm512_maskz_mul_ps(ok, v, inv);
-            r = _mm512_min_ps(_mm512_max_ps(r, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
-            __mmask16 pos = _mm512_cmp_ps_mask(r, _mm512_setzero_ps(), _CMP_GE_OQ);
-            __m512 half = _mm512_mask_blend_ps(pos, _mm512_set1_ps(-0.5f), _mm512_set1_ps(0.5f));
-            __m512i qi = _mm512_cvttps_epi32(_mm512_add_ps(r, half));
+            __m512i qi = round_q8(r);
             _mm_storeu_si128((__m128i *)(q + (size_t)g * QT_Q8_GROUP + 16 * i), _mm512_cvtepi32_epi8(qi));
             __m512 sc = _mm512_maskz_div_ps(ok, m, _mm512_set1_ps(127.0f));
             __m512i s1 = _mm512_add_epi32(qi, _mm512_shuffle_epi32(qi, _MM_PERM_CDAB));
