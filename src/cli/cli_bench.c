@@ -93,8 +93,8 @@ int cli_bench(int argc, char **argv)
     int H = qt_model_hidden(m);
     char tn[32];
     snprintf(tn, sizeof tn, "%d", qt_model_threads(m));
-    printf("model: %s (%s, hidden %d), kernels %s, threads %s, loaded in %.0f ms\n", qt_model_dir(m),
-           qt_model_size(m), H, qt_kernels_name(), tn, load_s * 1e3);
+    printf("model: %s (%s, hidden %d), kernels %s, BLAS %s, threads %s, loaded in %.0f ms\n", qt_model_dir(m),
+           qt_model_size(m), H, qt_kernels_name(), qt_blas_kernels(), tn, load_s * 1e3);
     printf("precision: %s", qt_precision_name(precision));
     if (precision == QT_PRECISION_INT8) {
         const char *k8 = qt_int8_kernels_name();

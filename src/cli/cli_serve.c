@@ -139,6 +139,8 @@ int cli_serve(int argc, char **argv)
     }
     if (precision) (void)studio_gen_set_precision(gen, precision, &serr); /* validated with the options */
     srv_attach_generation(srv_context(srv), gen, models);
+    log_info("engine kernels %s, int8 kernels %s, BLAS OpenBLAS %s", qt_kernels_name(),
+             qt_int8_kernels_name(), qt_blas_kernels());
     pthread_t t;
     if (pthread_create(&t, NULL, watch_signals, srv) != 0) {
         log_error("serve: cannot start the signal watcher");

@@ -1,9 +1,13 @@
 /* main.c — `voicebox <command> ...`: finds the subcommand and hands it the rest of argv. */
 #include "cli/cli.h"
 
+#include "engine/qt.h"
+
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     const char *name;
@@ -50,6 +54,8 @@ int cli_version(int argc, char **argv)
     (void)argc;
     (void)argv;
     printf("voicebox %s\n", VOICEBOX_VERSION);
+    printf("kernels %s, int8 kernels %s, BLAS OpenBLAS %s\n", qt_kernels_name(), qt_int8_kernels_name(),
+           qt_blas_kernels());
     return 0;
 }
 
@@ -61,8 +67,20 @@ static void usage(FILE *out)
     fprintf(out, "\n`voicebox <command> --help` for a command's options.\n");
 }
 
+/* An OpenBLAS older than the CPU runs its generic kernels, several times slower (engine/blas.c): start again
+ * with the kernels that fit. Once only: the variable is set from then on, and one a user set is kept. When
+ * the restart fails, the run goes on, slower. */
+static void blas_fit_cpu(char **argv)
+{
+    const char *fit = qt_blas_kernels_fit();
+    if (!fit || getenv("OPENBLAS_CORETYPE")) return;
+    if (setenv("OPENBLAS_CORETYPE", fit, 1)) return;
+    execv("/proc/self/exe", argv);
+}
+
 int main(int argc, char **argv)
 {
+    blas_fit_cpu(argv);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

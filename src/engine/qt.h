@@ -276,6 +276,13 @@ const char *qt_kernels_name(void);
 const char *qt_int8_kernels_name(void); /* "avx512-vnni", "avx2" or "scalar" (the fallback) */
 double qt_read_bandwidth(int n_threads, size_t bytes);
 
+/* The OpenBLAS kernels the BLAS products run on ("SkylakeX", "Haswell", ...), and the kernels to ask for
+ * with OPENBLAS_CORETYPE when the library did not recognise this CPU and fell back to its slow generic ones
+ * (NULL when its choice stands). The variable is read only when the library loads: a program that gets a
+ * name restarts itself with it set. */
+const char *qt_blas_kernels(void);
+const char *qt_blas_kernels_fit(void);
+
 /* The languages of the Base models as ISO 639-1 codes, in Voicebox's order — the one list of them, which the
  * studio's rules read — and, in *name (NULL is fine), the name the model's config uses ("de" -> "german").
  * NULL past the end. */
