@@ -8,6 +8,8 @@ packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   # engine: model files, tokenizer, maths
   libjansson-dev libpcre2-dev libutf8proc-dev libopenblas-dev libkissfft-dev
+  # engine: the int8 weights cache's checksum (XXH3, at memory speed over GB-sized files)
+  libxxhash-dev
   # audio
   libsndfile1-dev libsoxr-dev
   # studio + server

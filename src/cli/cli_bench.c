@@ -41,12 +41,13 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: voicebox bench --model DIR|HUB_ID [--frames 125] [--threads N] [--xvector-only]\n"
-            "                      [--ref-frames 63] [--ref-context N] [--seed N] [--precision bf16|int8]\n");
+            "                      [--ref-frames 63] [--ref-context N] [--seed N] [--precision bf16|int8]\n"
+            "                      [--weights-cache DIR|none]   (int8; as for voicebox say)\n");
 }
 
 int cli_bench(int argc, char **argv)
 {
-    const char *model = NULL;
+    const char *model = NULL, *weights_cache = NULL;
     int frames = 125, threads = 0, xvec_only = 0, ref_frames = 63, ref_context = -1;
     unsigned long long seed = 1;
     qt_precision precision = QT_PRECISION_BF16;
@@ -61,6 +62,7 @@ int cli_bench(int argc, char **argv)
                     "--ref-context wants a number of frames, not '%s'"),
         CLI_U64_OPT("--seed", &seed, "--seed wants a non-negative integer, not '%s'"),
         CLI_FN_OPT("--precision", &precision, cli_precision_opt),
+        CLI_STR_OPT("--weights-cache", NULL, &weights_cache),
     };
 #undef RANGES
     const char *pos[argc > 0 ? argc : 1];
@@ -86,6 +88,8 @@ int cli_bench(int argc, char **argv)
     qt_load_params lp = qt_load_default_params();
     lp.n_threads = threads;
     lp.precision = precision;
+    char cache_buf[4096];
+    lp.cache_dir = cli_weights_cache(weights_cache, cache_buf, sizeof cache_buf);
     double t0 = (qt_now_ms() / 1e3);
     qt_model *m = qt_model_load(model, &lp, &err);
     if (!m) return cli_error("%s", err.msg);
@@ -103,6 +107,11 @@ int cli_bench(int argc, char **argv)
                : !strcmp(k8, "avx2")
                    ? " (this CPU has no AVX-512 VNNI: the AVX2 fallback)"
                    : " (this CPU has neither AVX-512 VNNI nor AVX2: the plain C fallback, slow)");
+        const char *wc = qt_model_weights_cache(m);
+        printf(", weights %s", !wc                      ? "quantized at load (no cache)"
+                               : !strcmp(wc, "hit")     ? "from the cache"
+                               : !strcmp(wc, "written") ? "quantized at load, cache written"
+                                                        : "quantized at load, cache not written");
     }
     printf("\n");
 

@@ -4,6 +4,7 @@
 #include "engine/qt.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,19 @@ int cli_precision_opt(const char *value, void *dest)
     if (qt_precision_parse(value, dest, &err) == 0) return 0;
     cli_error("--precision: %s", err.msg);
     return 2;
+}
+
+const char *cli_weights_cache(const char *opt, char *buf, size_t n)
+{
+    if (opt) return strcmp(opt, "none") ? opt : NULL;
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(buf, n, "%s/voicebox", xdg);
+    else if (home && *home)
+        snprintf(buf, n, "%s/.cache/voicebox", home);
+    else
+        return NULL;
+    return buf;
 }
 
 int cli_parse(const char *cmd, int argc, char **argv, const cli_opt *opts, size_t n_opts, const char **pos,

@@ -59,6 +59,11 @@ typedef struct {
  */
 int cli_precision_opt(const char *value, void *dest);
 
+/* The directory --weights-cache names for int8 weights kept between runs: `opt` itself, NULL for "none",
+ * and when not given $XDG_CACHE_HOME/voicebox, else $HOME/.cache/voicebox (NULL without either). buf holds
+ * the default. */
+const char *cli_weights_cache(const char *opt, char *buf, size_t n);
+
 #define CLI_HELP (-1) /* cli_parse's answer to --help / -h */
 
 /* Reads argv[1..argc) (argv[0] is the subcommand) against opts[0..n_opts). cmd prefixes the usage errors

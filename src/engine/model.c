@@ -8,6 +8,7 @@
 #include "engine/model.h"
 
 #include "engine/kernels.h"
+#include "engine/q8_cache.h"
 #include "engine/speaker_encoder.h"
 
 #include <ctype.h>
@@ -84,9 +85,12 @@ qt_model *qt_model_load(const char *path_or_repo, const qt_load_params *p, qt_er
         qt_fail(err, QT_ERR_NOMEM, "could not start the engine's threads");
         goto fail;
     }
-    qt_quant_params qp = {p->precision == QT_PRECISION_INT8, m->pool};
+    qt_quant_params qp = {p->precision == QT_PRECISION_INT8, m->pool, NULL};
+    if (qp.int8 && p->cache_dir && *p->cache_dir)
+        qp.cache = m->q8_cache = qt_q8_cache_open(p->cache_dir, path);
     if (qt_talker_init(&m->talker, m->st, &m->cfg, &qp, err) || qt_cp_init(&m->cp, m->st, &m->cfg, &qp, err))
         goto fail;
+    if (m->q8_cache) (void)qt_q8_cache_save(m->q8_cache); /* optional: its state says how it went */
     if (!(m->tok = qt_tokenizer_load(m->dir, err))) goto fail;
     if (!p->no_codec && !(m->codec = qt_codec_load(m->dir, qt_pool_threads(m->pool), err))) goto fail;
     if (m->codec && p->precision == QT_PRECISION_INT8 && qt_codec_set_bf16(m->codec, 1, err))
@@ -109,6 +113,7 @@ void qt_model_free(qt_model *m)
     qt_pool_free(m->pool);
     qt_cp_free(&m->cp);
     qt_talker_free(&m->talker);
+    qt_q8_cache_free(m->q8_cache); /* after the weights that borrow from it */
     st_close(m->st);
     free(m);
 }
@@ -136,6 +141,11 @@ int qt_model_threads(const qt_model *m)
 qt_precision qt_model_precision(const qt_model *m)
 {
     return m->precision;
+}
+
+const char *qt_model_weights_cache(const qt_model *m)
+{
+    return m->q8_cache ? qt_q8_cache_state(m->q8_cache) : NULL;
 }
 
 void qt_model_bytes_per_frame(const qt_model *m, size_t *talker, size_t *code_predictor)

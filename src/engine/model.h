@@ -20,6 +20,7 @@ struct qt_model {
     qt_codec *codec;                /* NULL with qt_load_params.no_codec */
     struct qt_speaker_encoder *spk; /* made on the first qt_prompt_create (voice_prompt.c) */
     qt_precision precision;
+    struct qt_q8_cache *q8_cache; /* int8 weights kept between runs, when qt_load_params.cache_dir is set */
     atomic_int cancel;
     int decode_single; /* the decode loop's last thread choice (generate.c), the next generation's start */
     size_t talker_step_bytes; /* weight bytes one talker decode step reads (layers + codec head) */

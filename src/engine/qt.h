@@ -248,6 +248,10 @@ typedef struct {
     int n_threads; /* 0: qt_default_threads() */
     int no_codec;  /* 1: do not load speech_tokenizer/ (codes only, no audio) */
     qt_precision precision;
+    /* int8: a directory where the quantized weights are kept between loads (one file per model, checked
+     * against the model file and a checksum, rewritten when stale or damaged; about half the model file's
+     * size); NULL: quantize at every load. A cache that cannot be written is skipped, never an error. */
+    const char *cache_dir;
 } qt_load_params;
 
 qt_load_params qt_load_default_params(void);
@@ -266,6 +270,9 @@ int qt_model_hidden(const qt_model *m);       /* talker hidden = x-vector width 
 const char *qt_model_dir(const qt_model *m);
 int qt_model_threads(const qt_model *m); /* threads the engine runs on */
 qt_precision qt_model_precision(const qt_model *m);
+/* Where the int8 weights came from: "hit" (the cache), "written" (quantized, cache saved), "not written"
+ * (quantized, the cache could not be saved); NULL when no cache was asked for (bf16, or no cache_dir). */
+const char *qt_model_weights_cache(const qt_model *m);
 /* Weight bytes one frame reads: a talker decode step (layers + codec head) and the code predictor's 15
  * passes (layers, heads, MTP projection). For the benchmark's bandwidth figures. */
 void qt_model_bytes_per_frame(const qt_model *m, size_t *talker, size_t *code_predictor);

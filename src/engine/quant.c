@@ -95,8 +95,10 @@ int qt_q8_from_bf16(qt_q8 *q, const uint16_t *w, int rows, int cols, qt_pool *po
 void qt_q8_free(qt_q8 *q)
 {
     if (!q) return;
-    free(q->w);
-    free(q->scale);
+    if (!q->borrowed) {
+        free(q->w);
+        free(q->scale);
+    }
     memset(q, 0, sizeof *q);
 }
 

@@ -29,6 +29,7 @@ typedef struct qt_q8 {
     int rows, cols, groups;
     uint8_t *w;   /* [rows, groups * QT_Q8_GROUP] q + 128, 64-byte aligned */
     float *scale; /* [rows, groups] */
+    int borrowed; /* w and scale point into a weights cache's mapping (q8_cache.h): not freed here */
 } qt_q8;
 
 /* A batch of n quantized activation vectors of the same padded width. */

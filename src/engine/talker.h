@@ -58,8 +58,9 @@ typedef struct {
 
 /* Precision of the matrices a decode step reads (qt.h's qt_precision). */
 typedef struct {
-    int int8;      /* 1: quantize at load and release the bf16 pages */
-    qt_pool *pool; /* threads for the quantization (NULL: the caller's) */
+    int int8;                  /* 1: quantize at load and release the bf16 pages */
+    qt_pool *pool;             /* threads for the quantization (NULL: the caller's) */
+    struct qt_q8_cache *cache; /* int8 weights kept between runs (q8_cache.h), or NULL */
 } qt_quant_params;
 
 /* Binds the tensors under `prefix` ("talker.model." / "talker.code_predictor.model."), checking every shape,

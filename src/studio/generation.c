@@ -147,11 +147,19 @@ static int ensure_model(studio_gen *g, const char *size, studio_error *err)
     double t0 = qt_now_ms();
     qt_load_params lp = qt_load_default_params();
     lp.precision = g->precision;
+    char *weights_cache = studio_path(g->s, "cache/weights"); /* int8 weights kept between loads */
+    lp.cache_dir = weights_cache;
     qt_error qerr = {0};
     qt_model *m = qt_model_load(snapshot, &lp, &qerr);
+    free(weights_cache);
     if (!m) return studio_fail(err, STUDIO_INTERNAL, NULL, "loading the %s model failed: %s", size, qerr.msg);
     set_loaded(g, m, size);
-    log_info("Loaded %s model in %.0f ms", size, qt_now_ms() - t0);
+    const char *wc = qt_model_weights_cache(m);
+    log_info("Loaded %s model in %.0f ms%s", size, qt_now_ms() - t0,
+             !wc                      ? ""
+             : !strcmp(wc, "hit")     ? " (int8 weights from the cache)"
+             : !strcmp(wc, "written") ? " (int8 weights quantized and cached)"
+                                      : " (int8 weights quantized; the cache could not be written)");
     return 0;
 }
 
