@@ -177,6 +177,10 @@ int cli_say(int argc, char **argv)
     lp.cache_dir = cli_weights_cache(weights_cache, cache_buf, sizeof cache_buf);
     qt_model *m = qt_model_load(model, &lp, &err);
     if (!m) return cli_error("%s", err.msg);
+    const char *wc = qt_model_weights_cache(m);
+    if (wc && !quiet && strcmp(wc, "hit")) /* a file of ~half the model's size appeared, or could not */
+        fprintf(stderr, "voicebox: int8 weights %s %s (later loads map them; --weights-cache none to skip)\n",
+                strcmp(wc, "written") ? "could not be cached in" : "cached in", lp.cache_dir);
     char lang[64];
     if (qt_language_normalize(m, language, lang, sizeof lang, &err)) {
         qt_model_free(m);
