@@ -169,14 +169,7 @@ static void end_to_end(const char *dir)
     CHECK(m != NULL, "int8 load: %s", err.msg);
     if (!m) return;
     CHECK(qt_model_precision(m) == QT_PRECISION_INT8, "qt_model_precision");
-    int H = qt_model_hidden(m);
-    qt_voice_prompt vp = {0};
-    vp.mode = QT_PROMPT_XVECTOR;
-    vp.width = H;
-    snprintf(vp.size, sizeof vp.size, "%s", qt_model_size(m));
-    vp.xvector = calloc(H, sizeof(float));
-    for (int i = 0; i < H; i++)
-        vp.xvector[i] = (i % 3) - 1.0f;
+    qt_voice_prompt vp = test_xvector_prompt(m);
     qt_gen_output out = {0};
     qt_gen_params p = qt_gen_default_params();
     p.max_frames = 12;

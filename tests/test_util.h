@@ -7,6 +7,7 @@
 #ifndef VOICEBOX_TEST_UTIL_H
 #define VOICEBOX_TEST_UTIL_H
 
+#include "engine/qt.h"
 #include "engine/safetensors.h"
 
 #include <math.h>
@@ -60,6 +61,20 @@ static inline void *golden_copy(const st_file *g, const char *name, st_dtype dty
 
 /* The whole file with a NUL after its bytes (so text can be parsed as is), its length in *size; NULL and
  * *size 0 when it cannot be opened or read to the end. The caller frees it. */
+/* An x-vector voice prompt of m's width and size (x-vector values (i % 3) - 1), for tests that need some
+ * prompt rather than a particular one. NULL xvector when out of memory; free it after. */
+static inline qt_voice_prompt test_xvector_prompt(const qt_model *m)
+{
+    qt_voice_prompt vp = {0};
+    vp.mode = QT_PROMPT_XVECTOR;
+    vp.width = qt_model_hidden(m);
+    snprintf(vp.size, sizeof vp.size, "%s", qt_model_size(m));
+    vp.xvector = calloc((size_t)vp.width, sizeof(float));
+    for (int i = 0; vp.xvector && i < vp.width; i++)
+        vp.xvector[i] = (i % 3) - 1.0f;
+    return vp;
+}
+
 static inline void *read_file(const char *path, size_t *size)
 {
     *size = 0;

@@ -96,6 +96,24 @@ uint64_t qt_read_avx512(const void *p, size_t n_bytes);
  * pool's threads: the best of a few passes. 0 when the buffer cannot be allocated. */
 double qt_measure_read_bandwidth(qt_pool *pool, size_t bytes);
 
+/* Software prefetch for the decode-step kernels (kernels_*.c, quant_*.c), which stream weight rows that the
+ * hardware prefetcher alone kept too few of in flight (engine.md §4.4): the cache line at p in each of four
+ * rows stride_bytes apart, and the lines of n floats from p. */
+static inline void qt_prefetch_rows4(const void *p, size_t stride_bytes)
+{
+    const char *c = p;
+    __builtin_prefetch(c, 0, 3);
+    __builtin_prefetch(c + stride_bytes, 0, 3);
+    __builtin_prefetch(c + 2 * stride_bytes, 0, 3);
+    __builtin_prefetch(c + 3 * stride_bytes, 0, 3);
+}
+
+static inline void qt_prefetch_floats(const float *p, int n)
+{
+    for (int c = 0; c < n; c += 16)
+        __builtin_prefetch(p + c, 0, 3);
+}
+
 /* One matrix of a fused product: out[l*ld + r] = W[r,:] . x[l] (+ bias[r] when bias is not NULL). */
 typedef struct {
     const uint16_t *w; /* [rows, cols] bf16 (unused when q8 is set) */

@@ -50,12 +50,7 @@ static void rows4_dot1(float *y, const uint16_t *w, const float *x, int cols, co
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int c = 0;
     for (; c + 16 <= cols; c += 16) {
-        if (ahead && (c & 31) == 0) {
-            _mm_prefetch((const char *)(ahead + c), _MM_HINT_T0);
-            _mm_prefetch((const char *)(ahead + cols + c), _MM_HINT_T0);
-            _mm_prefetch((const char *)(ahead + 2 * (size_t)cols + c), _MM_HINT_T0);
-            _mm_prefetch((const char *)(ahead + 3 * (size_t)cols + c), _MM_HINT_T0);
-        }
+        if (ahead && (c & 31) == 0) qt_prefetch_rows4(ahead + c, sizeof *ahead * (size_t)cols);
         __m512 xv = _mm512_loadu_ps(x + c);
         a0 = _mm512_fmadd_ps(load16(w + c), xv, a0);
         a1 = _mm512_fmadd_ps(load16(w1 + c), xv, a1);
@@ -146,9 +141,7 @@ void qt_attn_scores_avx512(float *scores, const float *q, int G, const float *k,
 {
     for (int p = 0; p < len; p++) {
         const float *kp = k + (size_t)p * ld;
-        if (p + 4 < len)
-            for (int c = 0; c < hd; c += 16)
-                _mm_prefetch((const char *)(kp + 4 * (size_t)ld + c), _MM_HINT_T0);
+        if (p + 4 < len) qt_prefetch_floats(kp + 4 * (size_t)ld, hd);
         for (int g = 0; g < G; g++) {
             const float *qg = q + (size_t)g * hd;
             __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
@@ -175,9 +168,7 @@ void qt_attn_values_avx512(float *o, const float *scores, int G, const float *v,
                              _mm512_setzero_ps()};
             for (int p = 0; p < len; p++) {
                 const float *vp = v + (size_t)p * ld + c0;
-                if (g == 0 && c0 == 0 && p + 4 < len)
-                    for (int c = 0; c < hd; c += 16)
-                        _mm_prefetch((const char *)(vp + 4 * (size_t)ld + c), _MM_HINT_T0);
+                if (g == 0 && c0 == 0 && p + 4 < len) qt_prefetch_floats(vp + 4 * (size_t)ld, hd);
                 __m512 s = _mm512_set1_ps(sg[p]);
                 for (int b = 0; b < 4; b++)
                     if (b < nb) acc[b] = _mm512_fmadd_ps(s, _mm512_loadu_ps(vp + 16 * b), acc[b]);

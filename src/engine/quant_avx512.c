@@ -7,6 +7,8 @@
  */
 #include "engine/quant.h"
 
+#include "engine/kernels.h"
+
 #include <immintrin.h>
 
 /* The products of one group for one row: acc += (lane sums of q * x) * (w_scale * x_scales). */
@@ -41,12 +43,7 @@ __attribute__((target("avx512vnni"))) void qt_matmul_q8_vnni(float *y, int ldy, 
                 __m512i xv = _mm512_load_si512((const void *)(x + b));
                 __m512i c = _mm512_load_si512((const void *)(corr + (size_t)g * 16));
                 __m512 xsv = _mm512_load_ps(xs + (size_t)g * QT_Q8_LANES);
-                if (r + 12 <= r1) {
-                    _mm_prefetch((const char *)(w0 + 8 * width + b), _MM_HINT_T0);
-                    _mm_prefetch((const char *)(w1 + 8 * width + b), _MM_HINT_T0);
-                    _mm_prefetch((const char *)(w2 + 8 * width + b), _MM_HINT_T0);
-                    _mm_prefetch((const char *)(w3 + 8 * width + b), _MM_HINT_T0);
-                }
+                if (r + 12 <= r1) qt_prefetch_rows4(w0 + 8 * width + b, width);
                 GROUP_FMA(acc0, w0, s0);
                 GROUP_FMA(acc1, w1, s1);
                 GROUP_FMA(acc2, w2, s2);
