@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define EXIT_USAGE 2
 
@@ -61,11 +62,15 @@ const char *cli_weights_cache(const char *opt, char *buf, size_t n)
     if (opt) return strcmp(opt, "none") ? opt : NULL;
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     if (xdg && *xdg)
-        snprintf(buf, n, "%s/voicebox", xdg);
+        snprintf(buf, n, "%s", xdg);
     else if (home && *home)
-        snprintf(buf, n, "%s/.cache/voicebox", home);
+        snprintf(buf, n, "%s/.cache", home);
     else
         return NULL;
+    mkdir(buf, 0755); /* the engine writes into an existing folder; failing here only means no cache */
+    size_t len = strlen(buf);
+    snprintf(buf + len, n - len, "/voicebox");
+    mkdir(buf, 0755);
     return buf;
 }
 

@@ -60,8 +60,8 @@ typedef struct {
 int cli_precision_opt(const char *value, void *dest);
 
 /* The directory --weights-cache names for int8 weights kept between runs: `opt` itself, NULL for "none",
- * and when not given $XDG_CACHE_HOME/voicebox, else $HOME/.cache/voicebox (NULL without either). buf holds
- * the default. */
+ * and when not given $XDG_CACHE_HOME/voicebox, else $HOME/.cache/voicebox (NULL without either), made here
+ * when missing. buf holds the default. */
 const char *cli_weights_cache(const char *opt, char *buf, size_t n);
 
 #define CLI_HELP (-1) /* cli_parse's answer to --help / -h */

@@ -223,16 +223,7 @@ int qt_q8_cache_save(qt_q8_cache *c)
     if (!c->dirty) return 0;
     c->state = "not written";
     if (c->failed) return -1;
-    char dir[sizeof c->path], tmp[sizeof c->path + 16];
-    snprintf(dir, sizeof dir, "%s", c->path);
-    *strrchr(dir, '/') = 0;
-    for (char *s = dir + 1; *s; s++) /* mkdir -p */
-        if (*s == '/') {
-            *s = 0;
-            mkdir(dir, 0755);
-            *s = '/';
-        }
-    mkdir(dir, 0755);
+    char tmp[sizeof c->path + 16];
     snprintf(tmp, sizeof tmp, "%s.XXXXXX", c->path);
     int fd = mkstemp(tmp);
     if (fd < 0) return -1;

@@ -18,8 +18,9 @@
 
 typedef struct qt_q8_cache qt_q8_cache;
 
-/* The cache of `model_path` (its model.safetensors) in dir: mapped and checked when the file is whole, else
- * empty, collecting for qt_q8_cache_save. NULL when out of memory or when the model file cannot be stat'ed.
+/* The cache of `model_path` (its model.safetensors) in dir, which the caller makes: mapped and checked when
+ * the file is whole, else empty, collecting for qt_q8_cache_save. NULL when out of memory or when the model
+ * file cannot be stat'ed.
  */
 qt_q8_cache *qt_q8_cache_open(const char *dir, const char *model_path);
 /* q = the cached matrix `name` (rows x cols), pointing into the mapping (q->borrowed); -1 when the file held

@@ -248,9 +248,10 @@ typedef struct {
     int n_threads; /* 0: qt_default_threads() */
     int no_codec;  /* 1: do not load speech_tokenizer/ (codes only, no audio) */
     qt_precision precision;
-    /* int8: a directory where the quantized weights are kept between loads (one file per model, checked
-     * against the model file and a checksum, rewritten when stale or damaged; about half the model file's
-     * size); NULL: quantize at every load. A cache that cannot be written is skipped, never an error. */
+    /* int8: an existing directory where the quantized weights are kept between loads (one file per model,
+     * checked against the model file and a checksum, rewritten when stale or damaged; about half the model
+     * file's size); NULL: quantize at every load. A cache that cannot be written is skipped, never an error.
+     */
     const char *cache_dir;
 } qt_load_params;
 

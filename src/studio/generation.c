@@ -147,7 +147,8 @@ static int ensure_model(studio_gen *g, const char *size, studio_error *err)
     double t0 = qt_now_ms();
     qt_load_params lp = qt_load_default_params();
     lp.precision = g->precision;
-    char *weights_cache = studio_path(g->s, "cache/weights"); /* int8 weights kept between loads */
+    char *weights_cache =
+        studio_path(g->s, "cache"); /* int8 weights kept between loads, beside the prompts */
     lp.cache_dir = weights_cache;
     qt_error qerr = {0};
     qt_model *m = qt_model_load(snapshot, &lp, &qerr);
