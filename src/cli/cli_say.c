@@ -178,9 +178,14 @@ int cli_say(int argc, char **argv)
     qt_model *m = qt_model_load(model, &lp, &err);
     if (!m) return cli_error("%s", err.msg);
     const char *wc = qt_model_weights_cache(m);
-    if (wc && !quiet && strcmp(wc, "hit")) /* a file of ~half the model's size appeared, or could not */
-        fprintf(stderr, "voicebox: int8 weights %s %s (later loads map them; --weights-cache none to skip)\n",
-                strcmp(wc, "written") ? "could not be cached in" : "cached in", lp.cache_dir);
+    if (wc && !quiet && !strcmp(wc, "written")) /* a file of ~half the model's size appeared */
+        fprintf(stderr,
+                "voicebox: int8 weights cached in %s (later loads map them; --weights-cache none to skip)\n",
+                lp.cache_dir);
+    else if (wc && !quiet && strcmp(wc, "hit"))
+        fprintf(stderr,
+                "voicebox: int8 weights could not be cached in %s (it must be a folder you can write)\n",
+                lp.cache_dir);
     char lang[64];
     if (qt_language_normalize(m, language, lang, sizeof lang, &err)) {
         qt_model_free(m);
